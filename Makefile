@@ -1,0 +1,60 @@
+# Distribution: every target does its own set-up (virtualenv, pinned deps, codegen).
+# Needs only python3, make and node/npm on the machine.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+BUF := node_modules/.bin/buf
+PROTOS := $(shell find proto -name '*.proto' | sort)
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint generate check-generated clean
+
+help:
+	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
+	@echo "make test      lint the contract, check generated code, run the test suite"
+	@echo "make lint      buf lint on proto/"
+	@echo "make generate  rebuild generated/ from proto/"
+
+# --- set-up -----------------------------------------------------------------
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# Make the repo root (server/) and generated/ importable from the venv.
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/distribution.pth"
+	echo "$(CURDIR)/generated" >> "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/distribution.pth"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+# --- code generation --------------------------------------------------------
+
+generated/.stamp: $(PROTOS) $(VENV)/.installed scripts/generate.py
+	$(PY) scripts/generate.py
+	touch $@
+
+generate: $(VENV)/.installed
+	$(PY) scripts/generate.py
+	touch generated/.stamp
+
+check-generated: $(VENV)/.installed
+	$(PY) scripts/generate.py --check
+
+# --- main jobs --------------------------------------------------------------
+
+run: $(VENV)/.installed generated/.stamp
+	$(PY) -m server
+
+lint: node_modules/.installed
+	$(BUF) lint
+
+test: $(VENV)/.installed generated/.stamp lint check-generated
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache

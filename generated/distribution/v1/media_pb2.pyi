@@ -1,0 +1,52 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class MediaKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MEDIA_KIND_UNSPECIFIED: _ClassVar[MediaKind]
+    MEDIA_KIND_IMAGE: _ClassVar[MediaKind]
+    MEDIA_KIND_VIDEO: _ClassVar[MediaKind]
+
+class Storage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STORAGE_UNSPECIFIED: _ClassVar[Storage]
+    STORAGE_GCS: _ClassVar[Storage]
+    STORAGE_S3: _ClassVar[Storage]
+    STORAGE_OTHER: _ClassVar[Storage]
+MEDIA_KIND_UNSPECIFIED: MediaKind
+MEDIA_KIND_IMAGE: MediaKind
+MEDIA_KIND_VIDEO: MediaKind
+STORAGE_UNSPECIFIED: Storage
+STORAGE_GCS: Storage
+STORAGE_S3: Storage
+STORAGE_OTHER: Storage
+
+class Media(_message.Message):
+    __slots__ = ("id", "url", "mime_type", "kind", "storage", "width", "height", "size_bytes", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    url: str
+    mime_type: str
+    kind: MediaKind
+    storage: Storage
+    width: int
+    height: int
+    size_bytes: int
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., mime_type: _Optional[str] = ..., kind: _Optional[_Union[MediaKind, str]] = ..., storage: _Optional[_Union[Storage, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
