@@ -1,0 +1,1 @@
+"""Distribution: a gRPC service that publishes carousels to Instagram and TikTok."""

@@ -1,0 +1,1 @@
+"""Transport layer: servicers (proto in, domain call, proto out), converters, error mapping, interceptors."""

@@ -1,0 +1,182 @@
+"""Proto <-> domain conversions. The only place that knows both shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from distribution.v1 import (
+    account_pb2,
+    account_service_pb2,
+    media_pb2,
+    media_service_pb2,
+    publish_pb2,
+    publishing_service_pb2,
+)
+from google.protobuf import timestamp_pb2
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from server.domain.accounts import ConnectRequest
+from server.domain.errors import FieldViolation, invalid
+from server.domain.media import MediaDraft
+from server.domain.models import Account, Media, MediaKind, Platform, Publish, PublishState, Storage
+from server.domain.publishing import InstagramCarousel, TikTokCarousel
+
+E = TypeVar("E")
+
+
+def enum_in(
+    wrapper: EnumTypeWrapper, value: int, prefix: str, domain: type[E], field: str, default: E | None = None
+) -> E | None:
+    """A proto enum value as the domain enum; UNSPECIFIED gives `default`; unknown numbers are invalid."""
+    try:
+        name = wrapper.Name(value)
+    except ValueError:
+        raise invalid([FieldViolation(field, f"{value} is not a known value")]) from None
+    short = name.removeprefix(prefix)
+    if short == "UNSPECIFIED":
+        return default
+    return domain(short)  # type: ignore[call-arg]
+
+
+def enum_out(wrapper: EnumTypeWrapper, prefix: str, value: object) -> int:
+    if value is None:
+        return 0
+    return wrapper.Value(prefix + getattr(value, "value", str(value)))
+
+
+def timestamp_in(ts: timestamp_pb2.Timestamp, has: bool, field: str) -> datetime | None:
+    if not has:
+        return None
+    try:
+        return ts.ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        raise invalid([FieldViolation(field, "is not a valid time")]) from None
+
+
+def timestamp_out(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+# --- accounts -------------------------------------------------------------------
+
+
+def connect_request(req: account_service_pb2.ConnectAccountRequest) -> ConnectRequest:
+    return ConnectRequest(
+        platform=enum_in(account_pb2.Platform, req.platform, "PLATFORM_", Platform, "platform"),
+        external_account_id=req.external_account_id.strip(),
+        username=req.username,
+        access_token=req.access_token,
+        refresh_token=req.refresh_token,
+        access_token_expires_at=timestamp_in(
+            req.access_token_expire_time, req.HasField("access_token_expire_time"), "access_token_expire_time"
+        ),
+        refresh_token_expires_at=timestamp_in(
+            req.refresh_token_expire_time, req.HasField("refresh_token_expire_time"), "refresh_token_expire_time"
+        ),
+    )
+
+
+def account_out(account: Account) -> account_pb2.Account:
+    return account_pb2.Account(
+        id=account.id,
+        platform=enum_out(account_pb2.Platform, "PLATFORM_", account.platform),
+        external_account_id=account.external_account_id,
+        username=account.username,
+        state=enum_out(account_pb2.AccountState, "ACCOUNT_STATE_", account.state),
+        access_token_expire_time=timestamp_out(account.access_token_expires_at),
+        refresh_token_expire_time=timestamp_out(account.refresh_token_expires_at),
+        has_refresh_token=account.has_refresh_token,
+        create_time=timestamp_out(account.created_at),
+        update_time=timestamp_out(account.updated_at),
+    )
+
+
+def platform_filter(value: int) -> Platform | None:
+    return enum_in(account_pb2.Platform, value, "PLATFORM_", Platform, "platform")
+
+
+# --- media ----------------------------------------------------------------------
+
+
+def media_draft(req: media_service_pb2.RegisterMediaRequest) -> MediaDraft:
+    return MediaDraft(
+        url=req.url.strip(),
+        mime_type=req.mime_type,
+        kind=enum_in(media_pb2.MediaKind, req.kind, "MEDIA_KIND_", MediaKind, "kind"),
+        storage=enum_in(media_pb2.Storage, req.storage, "STORAGE_", Storage, "storage"),
+        width=req.width,
+        height=req.height,
+        size_bytes=req.size_bytes,
+    )
+
+
+def media_out(media: Media) -> media_pb2.Media:
+    return media_pb2.Media(
+        id=media.id,
+        url=media.url,
+        mime_type=media.mime_type,
+        kind=enum_out(media_pb2.MediaKind, "MEDIA_KIND_", media.kind),
+        storage=enum_out(media_pb2.Storage, "STORAGE_", media.storage),
+        width=media.width,
+        height=media.height,
+        size_bytes=media.size_bytes,
+        create_time=timestamp_out(media.created_at),
+    )
+
+
+# --- publishing -----------------------------------------------------------------
+
+
+def state_out(state: PublishState) -> int:
+    return enum_out(publish_pb2.PublishState, "PUBLISH_STATE_", state)
+
+
+def instagram_carousel(req: publishing_service_pb2.PublishInstagramCarouselRequest) -> InstagramCarousel:
+    return InstagramCarousel(
+        media_ids=list(req.media_ids),
+        account_id=req.instagram_account_id,
+        caption=req.caption,
+        request_id=req.request_id,
+    )
+
+
+def instagram_carousel_out(publish: Publish) -> publishing_service_pb2.PublishInstagramCarouselResponse:
+    return publishing_service_pb2.PublishInstagramCarouselResponse(
+        instagram_publish_id=publish.id,
+        ig_media_id=publish.ig_media_id or "",
+        permalink=publish.permalink or "",
+        image_count=publish.image_count,
+        state=state_out(publish.state),
+    )
+
+
+def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) -> TikTokCarousel:
+    privacy = enum_in(publish_pb2.PrivacyLevel, req.privacy_level, "PRIVACY_LEVEL_", str, "privacy_level", "SELF_ONLY")
+    mode = enum_in(publish_pb2.PostMode, req.post_mode, "POST_MODE_", str, "post_mode", "DIRECT")
+    return TikTokCarousel(
+        media_ids=list(req.media_ids),
+        account_id=req.tiktok_account_id,
+        caption=req.caption,
+        privacy_level=str(privacy),
+        post_mode=str(mode),
+        cover_index=req.cover_index,
+        description=req.description,
+        disable_comment=req.disable_comment,
+        auto_add_music=req.auto_add_music,
+        request_id=req.request_id,
+    )
+
+
+def tiktok_carousel_out(publish: Publish) -> publishing_service_pb2.PublishTikTokCarouselResponse:
+    return publishing_service_pb2.PublishTikTokCarouselResponse(
+        tiktok_publish_id=publish.id,
+        publish_id=publish.tiktok_publish_id or "",
+        tiktok_media_id=publish.tiktok_post_id or "",
+        image_count=publish.image_count,
+        state=state_out(publish.state),
+    )

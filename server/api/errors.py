@@ -1,0 +1,58 @@
+"""Domain errors to google.rpc.Status (AIP-193): ErrorInfo always, BadRequest and RetryInfo when they apply."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from server.domain.errors import DomainError
+
+ERROR_DOMAIN = "distribution"
+# RESOURCE_EXHAUSTED always tells the caller when to come back; this is the fallback.
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_grpc_status(err: DomainError) -> grpc.Status:
+    details = [
+        _pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=err.metadata))
+    ]
+    if err.field_violations:
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description, reason=v.reason
+                        )
+                        for v in err.field_violations
+                    ]
+                )
+            )
+        )
+    retry_after = err.retry_after
+    if retry_after is None and err.code == "RESOURCE_EXHAUSTED":
+        retry_after = DEFAULT_RETRY_AFTER_SECONDS
+    if retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(retry_after * 1e9))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
+    status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=err.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def internal_status() -> grpc.Status:
+    """For a bug: no detail that could leak internals, just where to look."""
+    status = status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message="Internal error; the service log has the details",
+        details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL_ERROR", domain=ERROR_DOMAIN))],
+    )
+    return rpc_status.to_status(status)

@@ -1,0 +1,1 @@
+"""Thin async servicers: convert the request, call the domain, convert the result."""

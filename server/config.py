@@ -1,0 +1,125 @@
+"""Service settings, read once from the environment at start.
+
+Every setting has a default that runs the service on loopback against the built-in
+sandbox emulators, so `make run` needs no configuration. A bad value stops the
+service at start with one line naming the variable (ConfigError).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy
+
+SANDBOX = "sandbox"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. Its message is one line, fit to print."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    db_path: Path = Path("var/distribution.db")
+    instagram_api_base: str = SANDBOX
+    tiktok_api_base: str = SANDBOX
+    tiktok_client_key: str = ""
+    tiktok_client_secret: str = ""
+    # Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.
+    shutdown_grace: float = 10.0
+    # Seconds the sandbox emulators keep a container/photo post processing.
+    sandbox_processing_delay: float = 1.0
+    log_level: str = "INFO"
+    # Comma-separated Fernet keys sealing tokens at rest (first one seals). When empty,
+    # the key file is used, created with mode 0600 on first start.
+    secret_keys: str = ""
+    secret_key_file: Path = Path("var/secret.key")
+    # How often platform processing is polled. Not read from the environment: tests and
+    # benchmarks shorten them to match an emulator with short delays.
+    instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
+    tiktok_poll: PollPolicy = TIKTOK_STATUS
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    def is_loopback(self) -> bool:
+        host = self.listen_host
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+
+def _api_base(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, SANDBOX).strip() or SANDBOX
+    if value == SANDBOX:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be '{SANDBOX}' or an http(s) URL, got {value!r}")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError(f"{name} must not carry credentials or a query string")
+    return value.rstrip("/")
+
+
+def _listen(env: Mapping[str, str]) -> str:
+    value = env.get("DISTRIBUTION_LISTEN", Settings.listen).strip()
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"DISTRIBUTION_LISTEN must be HOST:PORT, got {value!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Reads DISTRIBUTION_* variables; raises ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    db = env.get("DISTRIBUTION_DB", str(Settings.db_path)).strip()
+    if not db:
+        raise ConfigError("DISTRIBUTION_DB must be a file path")
+    level = env.get("DISTRIBUTION_LOG_LEVEL", Settings.log_level).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"DISTRIBUTION_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return Settings(
+        listen=_listen(env),
+        db_path=Path(db),
+        instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE"),
+        tiktok_api_base=_api_base(env, "DISTRIBUTION_TIKTOK_API_BASE"),
+        tiktok_client_key=env.get("DISTRIBUTION_TIKTOK_CLIENT_KEY", ""),
+        tiktok_client_secret=env.get("DISTRIBUTION_TIKTOK_CLIENT_SECRET", ""),
+        shutdown_grace=_positive_float(env, "DISTRIBUTION_SHUTDOWN_GRACE", Settings.shutdown_grace),
+        sandbox_processing_delay=_positive_float(
+            env, "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", Settings.sandbox_processing_delay
+        ),
+        log_level=level,
+        secret_keys=env.get("DISTRIBUTION_SECRET_KEYS", ""),
+        secret_key_file=Path(
+            env.get("DISTRIBUTION_SECRET_KEY_FILE", "")
+            or Path(db).parent / "secret.key"
+        ),
+    )

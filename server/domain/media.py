@@ -1,0 +1,175 @@
+"""Media registration: URL rules and inference of type, kind and storage from the URL."""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+import uuid
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from server.domain.errors import FieldViolation, NotFound, invalid
+from server.domain.limits import MAX_URL_LENGTH
+from server.domain.models import Media, MediaKind, Page, Storage, utcnow
+from server.domain.pagination import decode_token, encode_token, page_size
+from server.domain.validation import is_uuid
+from server.store.media import MediaRepository
+
+ALLOWED_SCHEMES = ("https", "gs", "s3")
+
+# Extensions we infer from, beyond what `mimetypes` knows on every platform.
+_EXTRA_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".heic": "image/heic",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+}
+
+
+@dataclass(frozen=True)
+class MediaDraft:
+    """A RegisterMedia request in domain terms; None/0 means "infer" or "unknown"."""
+
+    url: str
+    mime_type: str = ""
+    kind: MediaKind | None = None
+    storage: Storage | None = None
+    width: int = 0
+    height: int = 0
+    size_bytes: int = 0
+
+
+def infer_storage(url: str) -> Storage:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "gs" or host == "storage.googleapis.com" or host.endswith(".storage.googleapis.com"):
+        return Storage.GCS
+    if parts.scheme == "s3" or _is_s3_host(host):
+        return Storage.S3
+    return Storage.OTHER
+
+
+def _is_s3_host(host: str) -> bool:
+    # bucket.s3.amazonaws.com, s3.amazonaws.com, s3.eu-west-1.amazonaws.com,
+    # bucket.s3.eu-west-1.amazonaws.com, bucket.s3-eu-west-1.amazonaws.com
+    if not host.endswith(".amazonaws.com"):
+        return False
+    labels = host.split(".")
+    return any(label == "s3" or label.startswith("s3-") for label in labels)
+
+
+def infer_mime_type(url: str) -> str:
+    path = unquote(urlsplit(url).path)
+    ext = posixpath.splitext(path)[1].lower()
+    return _EXTRA_TYPES.get(ext) or mimetypes.types_map.get(ext, "")
+
+
+def kind_of(mime_type: str) -> MediaKind | None:
+    major = mime_type.split("/", 1)[0]
+    return {"image": MediaKind.IMAGE, "video": MediaKind.VIDEO}.get(major)
+
+
+def public_url(media: Media) -> str:
+    """The https URL a platform fetches the media from (gs:// and s3:// mapped to their hosts)."""
+    parts = urlsplit(media.url)
+    if parts.scheme == "gs":
+        return f"https://storage.googleapis.com/{parts.netloc}{parts.path}"
+    if parts.scheme == "s3":
+        return f"https://{parts.netloc}.s3.amazonaws.com{parts.path}"
+    return media.url
+
+
+def _url_violations(url: str) -> list[FieldViolation]:
+    if not url:
+        return [FieldViolation("url", "is required")]
+    if len(url) > MAX_URL_LENGTH:
+        return [FieldViolation("url", f"must be at most {MAX_URL_LENGTH} characters")]
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        return [FieldViolation("url", "must not contain spaces or control characters")]
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        return [FieldViolation("url", "is not a valid URL")]
+    if parts.scheme not in ALLOWED_SCHEMES:
+        return [FieldViolation("url", "must be an https, gs or s3 URL")]
+    if parts.username is not None or parts.password is not None:
+        return [FieldViolation("url", "must not contain credentials")]
+    if not parts.hostname:
+        return [FieldViolation("url", "must name a host (or bucket)")]
+    if parts.scheme in ("gs", "s3") and parts.path in ("", "/"):
+        return [FieldViolation("url", "must name an object in the bucket")]
+    return []
+
+
+def build_media(workspace_id: str, draft: MediaDraft) -> Media:
+    """Validates a registration and fills in what was omitted. Raises InvalidArgument."""
+    violations = _url_violations(draft.url)
+    if violations:
+        raise invalid(violations)
+    mime_type = draft.mime_type.strip().lower() or infer_mime_type(draft.url)
+    for name, value in (("width", draft.width), ("height", draft.height), ("size_bytes", draft.size_bytes)):
+        if value < 0:
+            violations.append(FieldViolation(name, "must not be negative"))
+    if not mime_type:
+        violations.append(
+            FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it")
+        )
+    elif "/" not in mime_type or len(mime_type) > 100:
+        violations.append(FieldViolation("mime_type", "must be a media type such as image/jpeg"))
+    inferred_kind = kind_of(mime_type) if mime_type else None
+    kind = draft.kind or inferred_kind
+    if mime_type and inferred_kind is None and draft.kind is None:
+        violations.append(FieldViolation("mime_type", "must be an image/* or video/* type"))
+    elif draft.kind and inferred_kind and draft.kind != inferred_kind:
+        violations.append(
+            FieldViolation("kind", f"is {draft.kind.value} but mime_type {mime_type} is {inferred_kind.value}")
+        )
+    if violations:
+        raise invalid(violations)
+    assert kind is not None
+    return Media(
+        id=str(uuid.uuid4()),
+        workspace_id=workspace_id,
+        url=draft.url,
+        mime_type=mime_type,
+        kind=kind,
+        storage=draft.storage or infer_storage(draft.url),
+        width=draft.width,
+        height=draft.height,
+        size_bytes=draft.size_bytes,
+        created_at=utcnow(),
+    )
+
+
+class MediaLibrary:
+    """Registered media: register, get, list."""
+
+    def __init__(self, repository: MediaRepository) -> None:
+        self._repository = repository
+
+    async def register(self, workspace_id: str, draft: MediaDraft) -> Media:
+        media = build_media(workspace_id, draft)
+        await self._repository.insert(media)
+        return media
+
+    async def get(self, workspace_id: str, media_id: str) -> Media:
+        if not is_uuid(media_id):
+            raise invalid([FieldViolation("id", "must be a media id (a UUID)")])
+        media = await self._repository.get(workspace_id, media_id)
+        if media is None:
+            raise NotFound(reason="MEDIA_NOT_FOUND", message=f"No media {media_id}", metadata={"media_id": media_id})
+        return media
+
+    async def list(self, workspace_id: str, requested_size: int, token: str) -> Page:
+        size = page_size(requested_size)
+        cursor = decode_token(token, {})
+        rows = await self._repository.list(workspace_id, size + 1, cursor)
+        items = [media for media, _ in rows[:size]]
+        next_token = encode_token(rows[size - 1][1], {}) if len(rows) > size else ""
+        return Page(items, next_token)

@@ -1,0 +1,62 @@
+"""The publish log as the workflow sees it: every change is saved with its timeline event,
+then announced to in-process subscribers (RPCs waiting on a publish, watchers)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from server.domain.models import Publish, PublishError, PublishState
+from server.store.publishes import PublishEvent, PublishRepository
+
+
+class PublishLog:
+    def __init__(self, repository: PublishRepository) -> None:
+        self.repository = repository
+        self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
+
+    async def record(
+        self,
+        publish_id: str,
+        type: str,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        state: PublishState | None = None,
+        error: PublishError | None = None,
+        published_at: datetime | None = None,
+        **ids: str | None,
+    ) -> Publish:
+        event = PublishEvent(type=type, message=message, state=state, details=details or {})
+        publish = await self.repository.update(
+            publish_id, event, state=state, error=error, published_at=published_at, **ids
+        )
+        self._announce(publish)
+        return publish
+
+    async def record_child(self, publish_id: str, index: int, container_id: str) -> Publish:
+        event = PublishEvent(
+            type="CHILD_CONTAINER_CREATED",
+            message=f"Container {container_id} created for media_ids[{index}]",
+            details={"index": index, "container_id": container_id},
+        )
+        publish = await self.repository.save_child(publish_id, index, container_id, event)
+        self._announce(publish)
+        return publish
+
+    def subscribe(self, publish_id: str) -> asyncio.Queue[Publish]:
+        queue: asyncio.Queue[Publish] = asyncio.Queue()
+        self._subscribers.setdefault(publish_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, publish_id: str, queue: asyncio.Queue[Publish]) -> None:
+        queues = self._subscribers.get(publish_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._subscribers[publish_id]
+
+    def _announce(self, publish: Publish) -> None:
+        for queue in self._subscribers.get(publish.id, ()):
+            queue.put_nowait(publish)

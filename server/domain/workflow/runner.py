@@ -1,0 +1,114 @@
+"""The runner owns every in-flight publish.
+
+An RPC submits a publish and awaits its task through `asyncio.shield`, so a caller
+that goes away (deadline, cancel) never cancels the publish: it runs on, and its
+record tells the outcome. At start-up the runner resumes every unfinished record
+from its last saved step. At shutdown, publishes still running after the grace
+period are cancelled between steps; they stay PROCESSING and resume at next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.domain.models import Platform, Publish, PublishError, PublishState
+from server.domain.workflow.base import PublishTarget, Workflow
+from server.domain.workflow.log import PublishLog
+from server.store.accounts import AccountRepository
+from server.store.media import MediaRepository
+
+log = logging.getLogger("distribution.runner")
+
+
+class PublishRunner:
+    def __init__(
+        self,
+        workflows: dict[Platform, Workflow],
+        publish_log: PublishLog,
+        accounts: AccountRepository,
+        media: MediaRepository,
+    ) -> None:
+        self._workflows = workflows
+        self._log = publish_log
+        self._accounts = accounts
+        self._media = media
+        self._tasks: dict[str, asyncio.Task[Publish]] = {}
+        self._accepting = True
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def submit(self, publish: Publish) -> asyncio.Task[Publish]:
+        """Starts driving the publish (or returns the task already driving it)."""
+        task = self._tasks.get(publish.id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._drive(publish), name=f"publish-{publish.id}")
+            self._tasks[publish.id] = task
+            task.add_done_callback(lambda _t, pid=publish.id: self._tasks.pop(pid, None))
+        return task
+
+    async def wait(self, publish: Publish) -> Publish:
+        """Submits the publish and waits for its end; cancelling the waiter leaves it running."""
+        return await asyncio.shield(self.submit(publish))
+
+    async def resume_unfinished(self) -> int:
+        unfinished = await self._log.repository.unfinished()
+        for publish in unfinished:
+            log.info("resuming publish", extra={"publish_id": publish.id, "state": publish.state.value})
+            self.submit(publish)
+        return len(unfinished)
+
+    async def stop(self, grace: float) -> None:
+        self._accepting = False
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            log.info("publishes left to resume at next start", extra={"count": len(pending)})
+
+    async def _drive(self, publish: Publish) -> Publish:
+        try:
+            target = await self._target(publish)
+            if target is None:
+                return await self._log.record(
+                    publish.id, "FAILED", "The account was disconnected before the publish could start",
+                    state=PublishState.FAILED,
+                    error=PublishError(
+                        code="FAILED_PRECONDITION",
+                        reason="ACCOUNT_DISCONNECTED",
+                        message="The account was disconnected; reconnect it with ConnectAccount",
+                    ),
+                )
+            return await self._workflows[publish.platform].run(publish, target)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug, not a platform answer. Record it so the publish does not hang in PROCESSING.
+            log.exception("publish workflow crashed", extra={"publish_id": publish.id})
+            latest = await self._log.repository.get(publish.id)
+            if latest is not None and latest.state.terminal:
+                return latest
+            has_posted = latest is not None and (latest.ig_media_id or latest.tiktok_publish_id)
+            state = PublishState.UNCONFIRMED if has_posted else PublishState.FAILED
+            return await self._log.record(
+                publish.id, state.value, "Internal error while publishing", state=state,
+                error=PublishError(
+                    code="INTERNAL",
+                    reason="INTERNAL_ERROR",
+                    message="Internal error while publishing; see the service log",
+                ),
+            )
+
+    async def _target(self, publish: Publish) -> PublishTarget | None:
+        account = await self._accounts.get(publish.workspace_id, publish.account_id)
+        credentials = await self._accounts.credentials(publish.account_id)
+        if account is None or credentials is None:
+            return None
+        by_id = await self._media.get_many(publish.workspace_id, publish.media_ids)
+        return PublishTarget(account, credentials, [by_id[mid] for mid in publish.media_ids])

@@ -1,0 +1,150 @@
+"""TikTok photo carousel workflow, one checkpointed step at a time.
+
+init (saves publish_id) -> poll status/fetch -> PUBLISH_COMPLETE | SEND_TO_USER_INBOX | FAILED
+
+`init` is the step that changes the platform. Its publish_id is saved before the
+first status poll; a restart polls the saved id and never calls init again. An init
+whose answer was lost (reset, timeout) cannot be looked up on TikTok, so the publish
+ends UNCONFIRMED rather than risk a second post.
+"""
+
+from __future__ import annotations
+
+from server.domain.media import public_url
+from server.domain.models import Publish, PublishError, PublishState, utcnow
+from server.domain.platform_errors import connection_error, tiktok_error, tiktok_fail_reason
+from server.domain.workflow.base import PublishTarget, StepFailed
+from server.domain.workflow.log import PublishLog
+from server.domain.workflow.polling import TIKTOK_STATUS, PollPolicy
+from server.platforms.errors import PlatformConnectionError, PlatformError
+from server.platforms.tiktok import PhotoPost, PublishStatus, TikTokClient
+
+POST_MODES = {"DIRECT": "DIRECT_POST", "INBOX": "MEDIA_UPLOAD"}
+
+
+def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
+    """The init body for a publish, from the options saved on its record."""
+    options = publish.options
+    return PhotoPost(
+        post_mode=POST_MODES[options["post_mode"]],
+        photo_urls=[public_url(m) for m in target.media],
+        cover_index=int(options.get("cover_index", 0)),
+        title=publish.caption,
+        description=options.get("description", ""),
+        privacy_level=options.get("privacy_level"),
+        disable_comment=bool(options.get("disable_comment", False)),
+        auto_add_music=bool(options.get("auto_add_music", False)),
+    )
+
+
+class TikTokCarouselWorkflow:
+    def __init__(self, client: TikTokClient, publish_log: PublishLog, poll: PollPolicy = TIKTOK_STATUS) -> None:
+        self._client = client
+        self._log = publish_log
+        self._poll = poll
+
+    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
+        try:
+            if publish.state == PublishState.PENDING:
+                publish = await self._log.record(
+                    publish.id, "PROCESSING_STARTED", "Sending the photo post to TikTok",
+                    state=PublishState.PROCESSING,
+                )
+            if publish.tiktok_publish_id is None:
+                publish = await self._init(publish, target)
+            return await self._wait(publish, target)
+        except StepFailed:
+            latest = await self._log.repository.get(publish.id)
+            assert latest is not None
+            return latest
+
+    async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
+        post = photo_post(publish, target)
+        try:
+            publish_id = await self._client.init_photo_post(target.credentials.access_token, post)
+        except PlatformConnectionError as exc:
+            if exc.maybe_sent:
+                await self._end(
+                    publish, PublishState.UNCONFIRMED,
+                    PublishError(
+                        code="DEADLINE_EXCEEDED",
+                        reason="PUBLISH_UNCONFIRMED",
+                        message=f"TikTok's answer to the init call was lost ({exc.detail}); the post may "
+                        "exist. TikTok offers no lookup, so it was not sent again.",
+                    ),
+                )
+            await self._end(publish, PublishState.FAILED, connection_error(exc))
+            raise AssertionError("unreachable")
+        except PlatformError as exc:
+            await self._end(publish, PublishState.FAILED, tiktok_error(exc))
+            raise AssertionError("unreachable")
+        return await self._log.record(
+            publish.id, "TIKTOK_INIT_ACCEPTED", f"TikTok accepted the post as {publish_id}",
+            details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
+            tiktok_publish_id=publish_id,
+        )
+
+    async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
+        assert publish.tiktok_publish_id
+        last: PublishStatus | None = None
+        last_error: Exception | None = None
+        async for _ in self._poll.ticks():
+            try:
+                status = await self._client.fetch_status(target.credentials.access_token, publish.tiktok_publish_id)
+            except PlatformError as exc:
+                if exc.transient or exc.code == "rate_limit_exceeded":
+                    last_error = exc
+                    continue
+                await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(tiktok_error(exc).message))
+                raise AssertionError("unreachable")
+            except PlatformConnectionError as exc:
+                last_error = exc
+                continue
+            if last is None or status.status != last.status:
+                await self._log.record(
+                    publish.id, "TIKTOK_STATUS", f"TikTok status {status.status}",
+                    details={"status": status.status, "fail_reason": status.fail_reason, "log_id": status.log_id},
+                )
+            last = status
+            if status.status == "FAILED":
+                await self._end(publish, PublishState.FAILED, tiktok_fail_reason(status.fail_reason, status.log_id))
+            if status.status == "SEND_TO_USER_INBOX":
+                return await self._log.record(
+                    publish.id, "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post",
+                    state=PublishState.DELIVERED_TO_INBOX, published_at=utcnow(),
+                )
+            if status.status == "PUBLISH_COMPLETE":
+                post_id = status.post_ids[0] if status.post_ids else None
+                message = (
+                    f"Published; public post id {post_id}"
+                    if post_id
+                    else "Published; TikTok has not reported a public post id yet (it does after moderation, "
+                    "and only for public posts)"
+                )
+                return await self._log.record(
+                    publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
+                    published_at=utcnow(), tiktok_post_id=post_id,
+                    details={"post_ids": list(status.post_ids)},
+                )
+        seen = last.status if last else f"unknown ({last_error})"
+        await self._end(
+            publish, PublishState.UNCONFIRMED,
+            _unconfirmed(f"TikTok still reported {seen} after {self._poll.timeout:.0f}s"),
+        )
+        raise AssertionError("unreachable")
+
+    async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
+        await self._log.record(
+            publish.id, state.value, error.message, state=state, error=error,
+            details={"platform_code": error.platform_code, "log_id": error.platform_trace_id},
+        )
+        raise StepFailed()
+
+
+def _unconfirmed(why: str) -> PublishError:
+    return PublishError(
+        code="DEADLINE_EXCEEDED",
+        reason="PUBLISH_UNCONFIRMED",
+        message=f"The outcome of the TikTok publish could not be established: {why}. "
+        "It may still go live; do not publish it again without checking.",
+    )

@@ -1,0 +1,1 @@
+"""Loopback emulators of the platforms' HTTP APIs, used by `make run` and the tests."""

@@ -1,0 +1,171 @@
+"""Accounts table: connected platform accounts, tokens sealed at rest."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from server.domain.models import Account, AccountState, Credentials, Platform, utcnow
+from server.domain.pagination import Cursor
+from server.store.database import Database
+from server.store.rows import db_time, keyset_clause, py_time
+from server.store.secrets import TokenCipher
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    workspace_id: str
+    platform: Platform
+    external_account_id: str
+    username: str
+    access_token: str
+    refresh_token: str | None
+    access_token_expires_at: datetime | None
+    refresh_token_expires_at: datetime | None
+
+
+def _account(row: dict[str, Any]) -> Account:
+    return Account(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        platform=Platform(row["platform"]),
+        external_account_id=row["external_account_id"],
+        username=row["username"],
+        state=AccountState(row["state"]),
+        has_refresh_token=row["refresh_token_sealed"] is not None,
+        access_token_expires_at=py_time(row["access_token_expires_at"]),
+        refresh_token_expires_at=py_time(row["refresh_token_expires_at"]),
+        created_at=py_time(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=py_time(row["updated_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _one(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
+
+
+class AccountRepository:
+    def __init__(self, database: Database, cipher: TokenCipher) -> None:
+        self._db = database
+        self._cipher = cipher
+
+    async def upsert(self, new: NewAccount) -> Account:
+        """Connects an account, or reconnects (new tokens, ACTIVE) the one with the same platform id."""
+        sealed_access = self._cipher.seal(new.access_token)
+        sealed_refresh = self._cipher.seal(new.refresh_token) if new.refresh_token else None
+        return await self._db.run(_upsert, new, sealed_access, sealed_refresh)
+
+    async def get(self, workspace_id: str, account_id: str) -> Account | None:
+        row = await self._db.run(
+            _one,
+            "SELECT * FROM accounts WHERE id = ? AND workspace_id = ?",
+            [account_id, workspace_id],
+        )
+        return _account(row) if row else None
+
+    async def credentials(self, account_id: str) -> Credentials | None:
+        row = await self._db.run(
+            _one,
+            "SELECT access_token_sealed, refresh_token_sealed FROM accounts WHERE id = ?",
+            [account_id],
+        )
+        if not row or row["access_token_sealed"] is None:
+            return None
+        refresh = row["refresh_token_sealed"]
+        return Credentials(
+            access_token=self._cipher.open(row["access_token_sealed"]),
+            refresh_token=self._cipher.open(refresh) if refresh else None,
+        )
+
+    async def list(
+        self,
+        workspace_id: str,
+        limit: int,
+        cursor: Cursor | None,
+        platform: Platform | None,
+        show_disconnected: bool,
+    ) -> list[tuple[Account, Cursor]]:
+        where = "workspace_id = ?"
+        params: list[Any] = [workspace_id]
+        if platform is not None:
+            where += " AND platform = ?"
+            params.append(platform.value)
+        if not show_disconnected:
+            where += " AND state != ?"
+            params.append(AccountState.DISCONNECTED.value)
+        clause, extra = keyset_clause(cursor)
+        sql = (
+            f"SELECT * FROM accounts WHERE {where}{clause} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
+        return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
+
+    async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
+        return await self._db.run(_disconnect, workspace_id, account_id)
+
+
+def _upsert(
+    db: sqlite_utils.Database,
+    new: NewAccount,
+    sealed_access: str,
+    sealed_refresh: str | None,
+) -> Account:
+    now = db_time(utcnow())
+    with db.atomic():
+        existing = _one(
+            db,
+            "SELECT id FROM accounts WHERE workspace_id = ? AND platform = ? AND external_account_id = ?",
+            [new.workspace_id, new.platform.value, new.external_account_id],
+        )
+        values = {
+            "username": new.username,
+            "state": AccountState.ACTIVE.value,
+            "access_token_sealed": sealed_access,
+            "refresh_token_sealed": sealed_refresh,
+            "access_token_expires_at": db_time(new.access_token_expires_at),
+            "refresh_token_expires_at": db_time(new.refresh_token_expires_at),
+            "updated_at": now,
+        }
+        if existing:
+            account_id = existing["id"]
+            db["accounts"].update(account_id, values)
+        else:
+            account_id = str(uuid.uuid4())
+            db["accounts"].insert(
+                {
+                    "id": account_id,
+                    "workspace_id": new.workspace_id,
+                    "platform": new.platform.value,
+                    "external_account_id": new.external_account_id,
+                    "created_at": now,
+                    **values,
+                }
+            )
+        row = _one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
+    assert row is not None
+    return _account(row)
+
+
+def _disconnect(db: sqlite_utils.Database, workspace_id: str, account_id: str) -> Account | None:
+    with db.atomic():
+        row = _one(
+            db, "SELECT * FROM accounts WHERE id = ? AND workspace_id = ?", [account_id, workspace_id]
+        )
+        if row is None:
+            return None
+        if row["state"] != AccountState.DISCONNECTED.value:
+            db.conn.execute(
+                "UPDATE accounts SET state = ?, access_token_sealed = NULL, refresh_token_sealed = NULL,"
+                " access_token_expires_at = NULL, refresh_token_expires_at = NULL, updated_at = ?"
+                " WHERE id = ?",
+                [AccountState.DISCONNECTED.value, db_time(utcnow()), account_id],
+            )
+            row = _one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
+    assert row is not None
+    return _account(row)

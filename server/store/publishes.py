@@ -1,0 +1,231 @@
+"""Publish log: one row per publish with every platform id, plus its timeline of events.
+
+Every change to a publish and the event describing it are written in one
+transaction, so the record and its timeline never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from server.domain.models import (
+    Platform,
+    Publish,
+    PublishError,
+    PublishKind,
+    PublishState,
+    utcnow,
+)
+from server.store.database import Database
+from server.store.rows import db_time, dumps, py_time
+
+
+@dataclass(frozen=True)
+class PublishEvent:
+    """One entry of a publish's timeline. `details` holds the platform's response summary."""
+
+    type: str
+    message: str
+    state: PublishState | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+    id: int | None = None
+
+
+# Columns a workflow may change, with how each is stored.
+_SIMPLE_COLUMNS = {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id"}
+
+
+def _publish(row: dict[str, Any]) -> Publish:
+    error = json.loads(row["error"]) if row["error"] else None
+    return Publish(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        platform=Platform(row["platform"]),
+        kind=PublishKind(row["kind"]),
+        account_id=row["account_id"],
+        media_ids=json.loads(row["media_ids"]),
+        caption=row["caption"],
+        options=json.loads(row["options"]),
+        state=PublishState(row["state"]),
+        request_id=row["request_id"],
+        request_fingerprint=row["request_fingerprint"],
+        created_at=py_time(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=py_time(row["updated_at"]),  # type: ignore[arg-type]
+        child_container_ids=json.loads(row["child_container_ids"]),
+        container_id=row["container_id"],
+        ig_media_id=row["ig_media_id"],
+        permalink=row["permalink"],
+        tiktok_publish_id=row["tiktok_publish_id"],
+        tiktok_post_id=row["tiktok_post_id"],
+        error=PublishError.from_dict(error) if error else None,
+        published_at=py_time(row["published_at"]),
+    )
+
+
+def _get(db: sqlite_utils.Database, publish_id: str) -> Publish | None:
+    rows = list(db.query("SELECT * FROM publishes WHERE id = ?", [publish_id]))
+    return _publish(rows[0]) if rows else None
+
+
+def _append_event(db: sqlite_utils.Database, publish_id: str, event: PublishEvent, now: str) -> None:
+    db.conn.execute(
+        "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            publish_id,
+            now,
+            event.type,
+            event.state.value if event.state else None,
+            event.message,
+            dumps(event.details),
+        ],
+    )
+
+
+class PublishRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, publish: Publish, event: PublishEvent) -> bool:
+        """Inserts the publish; False when its request_id is already taken in the workspace."""
+        return await self._db.run(_create, publish, event)
+
+    async def get(self, publish_id: str) -> Publish | None:
+        return await self._db.run(_get, publish_id)
+
+    async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
+        rows = await self._db.run(
+            lambda db: list(
+                db.query(
+                    "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?",
+                    [workspace_id, request_id],
+                )
+            )
+        )
+        return _publish(rows[0]) if rows else None
+
+    async def unfinished(self) -> list[Publish]:
+        """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
+        rows = await self._db.run(
+            lambda db: list(
+                db.query(
+                    "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
+                    " ORDER BY created_at"
+                )
+            )
+        )
+        return [_publish(r) for r in rows]
+
+    async def save_child(self, publish_id: str, index: int, container_id: str, event: PublishEvent) -> Publish:
+        """Records carousel item `index`'s container id (atomic, safe from concurrent item tasks)."""
+        return await self._db.run(_save_child, publish_id, index, container_id, event)
+
+    async def update(
+        self,
+        publish_id: str,
+        event: PublishEvent,
+        *,
+        state: PublishState | None = None,
+        error: PublishError | None = None,
+        published_at: datetime | None = None,
+        **ids: str | None,
+    ) -> Publish:
+        """Changes the publish (state, error, platform ids) and appends `event`, in one transaction."""
+        unknown = set(ids) - _SIMPLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not a publish id column: {sorted(unknown)}")
+        changes: dict[str, Any] = dict(ids)
+        if state is not None:
+            changes["state"] = state.value
+        if error is not None:
+            changes["error"] = dumps(error.to_dict())
+        if published_at is not None:
+            changes["published_at"] = db_time(published_at)
+        return await self._db.run(_update, publish_id, changes, event)
+
+    async def events(self, publish_id: str) -> list[PublishEvent]:
+        rows = await self._db.run(
+            lambda db: list(
+                db.query("SELECT * FROM publish_events WHERE publish_id = ? ORDER BY id", [publish_id])
+            )
+        )
+        return [
+            PublishEvent(
+                id=r["id"],
+                time=py_time(r["time"]),
+                type=r["type"],
+                state=PublishState(r["state"]) if r["state"] else None,
+                message=r["message"],
+                details=json.loads(r["details"]),
+            )
+            for r in rows
+        ]
+
+
+def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
+    now = db_time(publish.created_at)
+    if publish.request_id and list(
+        db.query(
+            "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
+            [publish.workspace_id, publish.request_id],
+        )
+    ):
+        return False
+    with db.atomic():
+        db["publishes"].insert(
+            {
+                "id": publish.id,
+                "workspace_id": publish.workspace_id,
+                "platform": publish.platform.value,
+                "kind": publish.kind.value,
+                "account_id": publish.account_id,
+                "media_ids": dumps(publish.media_ids),
+                "caption": publish.caption,
+                "options": dumps(publish.options),
+                "state": publish.state.value,
+                "request_id": publish.request_id,
+                "request_fingerprint": publish.request_fingerprint,
+                "child_container_ids": dumps(publish.child_container_ids),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        _append_event(db, publish.id, event, now)  # type: ignore[arg-type]
+    return True
+
+
+def _save_child(
+    db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, event: PublishEvent
+) -> Publish:
+    now = db_time(utcnow())
+    with db.atomic():
+        db.conn.execute(
+            "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
+            " updated_at = ? WHERE id = ?",
+            [f"$[{int(index)}]", container_id, now, publish_id],
+        )
+        _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
+        publish = _get(db, publish_id)
+    assert publish is not None
+    return publish
+
+
+def _update(db: sqlite_utils.Database, publish_id: str, changes: dict[str, Any], event: PublishEvent) -> Publish:
+    now = db_time(utcnow())
+    changes = {**changes, "updated_at": now}
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    with db.atomic():
+        db.conn.execute(
+            f"UPDATE publishes SET {assignments} WHERE id = ?", [*changes.values(), publish_id]
+        )
+        _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
+        publish = _get(db, publish_id)
+    if publish is None:
+        raise KeyError(publish_id)
+    return publish

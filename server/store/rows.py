@@ -1,0 +1,36 @@
+"""Conversions between stored column values and domain values (times, JSON)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from server.domain.pagination import Cursor
+
+
+def db_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def py_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def keyset_clause(cursor: Cursor | None) -> tuple[str, list[Any]]:
+    """WHERE fragment for "older than the cursor" in (created_at DESC, id DESC) order."""
+    if cursor is None:
+        return "", []
+    return " AND (created_at < ? OR (created_at = ? AND id < ?))", [
+        cursor.created_at,
+        cursor.created_at,
+        cursor.id,
+    ]

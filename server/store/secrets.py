@@ -1,0 +1,57 @@
+"""Encryption of platform tokens at rest (Fernet: AES-128-CBC + HMAC-SHA256, authenticated).
+
+The database file alone never yields a token: tokens are sealed with a key kept
+outside it, from DISTRIBUTION_SECRET_KEYS or a key file created with mode 0600.
+Rotation: put the new key first and keep the old ones after it; tokens sealed with
+an old key stay readable and are re-sealed with the new key when next written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class SecretKeyError(Exception):
+    """The sealing keys are missing or malformed; the message is one printable line."""
+
+
+class TokenCipher:
+    def __init__(self, keys: list[bytes]) -> None:
+        if not keys:
+            raise SecretKeyError("at least one secret key is needed")
+        try:
+            self._fernet = MultiFernet([Fernet(k) for k in keys])
+        except (ValueError, TypeError):
+            raise SecretKeyError(
+                "secret keys must be 32-byte url-safe base64 Fernet keys"
+            ) from None
+
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            raise SecretKeyError(
+                "a stored token cannot be decrypted with the configured secret keys"
+            ) from None
+
+
+def load_keys(env_value: str, key_file: Path) -> list[bytes]:
+    """Keys from the comma-separated env value, else from key_file (created if absent)."""
+    if env_value.strip():
+        return [k.strip().encode() for k in env_value.split(",") if k.strip()]
+    if key_file.exists():
+        mode = key_file.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise SecretKeyError(f"{key_file} must not be readable by group or others (chmod 600)")
+        return [line.strip().encode() for line in key_file.read_text().splitlines() if line.strip()]
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(Fernet.generate_key().decode() + "\n")
+    return load_keys("", key_file)
