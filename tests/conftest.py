@@ -30,7 +30,7 @@ FAST_POLL = PollPolicy(initial_interval=0.02, multiplier=1.5, max_interval=0.2, 
 @pytest.fixture
 async def instagram_sandbox() -> AsyncIterator[InstagramSandbox]:
     sandbox = InstagramSandbox(InstagramSandboxConfig(processing_delay=0.05))
-    sandbox.base_url = await sandbox.start()  # type: ignore[attr-defined]
+    await sandbox.start()
     yield sandbox
     await sandbox.stop()
 
@@ -38,7 +38,7 @@ async def instagram_sandbox() -> AsyncIterator[InstagramSandbox]:
 @pytest.fixture
 async def tiktok_sandbox() -> AsyncIterator[TikTokSandbox]:
     sandbox = TikTokSandbox(TikTokSandboxConfig(processing_delay=0.05, moderation_delay=0.3))
-    sandbox.base_url = await sandbox.start()  # type: ignore[attr-defined]
+    await sandbox.start()
     yield sandbox
     await sandbox.stop()
 
@@ -49,8 +49,8 @@ def settings(tmp_path: Path, instagram_sandbox: InstagramSandbox, tiktok_sandbox
         listen="127.0.0.1:0",
         db_path=tmp_path / "distribution.db",
         secret_key_file=tmp_path / "secret.key",
-        instagram_api_base=instagram_sandbox.base_url,  # type: ignore[attr-defined]
-        tiktok_api_base=tiktok_sandbox.base_url,  # type: ignore[attr-defined]
+        instagram_api_base=instagram_sandbox.base_url,
+        tiktok_api_base=tiktok_sandbox.base_url,
         shutdown_grace=1.0,
         instagram_poll=FAST_POLL,
         tiktok_poll=FAST_POLL,

@@ -494,6 +494,8 @@ class TikTokSandbox:
         self._limiter = SlidingWindowLimiter()
         self._server: EmulatorServer | None = None
         self.app = self._build_app()
+        # Set by start(): what DISTRIBUTION_TIKTOK_API_BASE points at.
+        self.base_url = ""
 
     # --- serving ---------------------------------------------------------------------------
 
@@ -502,7 +504,8 @@ class TikTokSandbox:
         if self._server is not None:
             raise RuntimeError("TikTokSandbox is already started")
         self._server = EmulatorServer(self.app, port=port)
-        return await self._server.start()
+        self.base_url = await self._server.start()
+        return self.base_url
 
     async def stop(self) -> None:
         if self._server is not None:
