@@ -1,0 +1,295 @@
+"""PublishTikTokCarousel end to end: real server, real adapter, TikTok emulator over loopback."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
+from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest
+
+from tests.conftest import connect, images, register
+from tests.rich_errors import rich_error
+
+TIKTOK = account_pb2.PLATFORM_TIKTOK
+
+
+async def tiktok_account(accounts, token: str = "tt-public-token", open_id: str = "open-id-public"):
+    return await connect(accounts, platform=TIKTOK, external_account_id=open_id, access_token=token)
+
+
+async def publish(publishing, **kwargs):
+    return await publishing.PublishTikTokCarousel(PublishTikTokCarouselRequest(**kwargs))
+
+
+async def expect_error(publishing, code: grpc.StatusCode, **kwargs):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publish(publishing, **kwargs)
+    assert info.value.code() == code, info.value.details()
+    return rich_error(info.value)
+
+
+async def test_direct_post_defaults_to_self_only_and_publishes(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(3))
+
+    response = await publish(publishing, media_ids=ids, tiktok_account_id=account.id, caption="Hello 👋")
+
+    assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert response.image_count == 3
+    assert len(response.tiktok_publish_id) == 36
+    posts = tiktok_sandbox.posts("tt-public-token")
+    assert len(posts) == 1
+    post = posts[0]
+    assert response.publish_id == post["publish_id"]
+    assert post["post_mode"] == "DIRECT_POST"
+    assert post["privacy_level"] == "SELF_ONLY"
+    assert post["title"] == "Hello 👋"
+    assert post["photo_cover_index"] == 0
+    assert post["photo_images"] == [
+        f"https://storage.googleapis.com/demo-bucket/carousel/photo-{i}.jpg" for i in range(3)
+    ]
+    # SELF_ONLY posts never get a public post id.
+    assert response.tiktok_media_id == ""
+
+
+async def test_json_names_match_the_spec(accounts, media, publishing):
+    from google.protobuf import json_format
+
+    account = await tiktok_account(accounts)
+    response = await publish(publishing, media_ids=await register(media, *images(2)), tiktok_account_id=account.id)
+    assert {"tiktokPublishId", "publishId", "imageCount", "state"} <= set(json_format.MessageToDict(response))
+
+
+async def test_public_post_with_options_and_a_post_id_that_arrives_late(
+    accounts, media, publishing, tiktok_sandbox, service
+):
+    account = await tiktok_account(accounts)
+    response = await publish(
+        publishing,
+        media_ids=await register(media, *images(4)),
+        tiktok_account_id=account.id,
+        caption="Public",
+        description="A longer description #fyp",
+        privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE,
+        cover_index=2,
+        disable_comment=True,
+        auto_add_music=True,
+    )
+    assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    post = tiktok_sandbox.posts()[0]
+    assert (post["privacy_level"], post["photo_cover_index"], post["description"]) == (
+        "PUBLIC_TO_EVERYONE", 2, "A longer description #fyp"
+    )
+    assert post["disable_comment"] is True and post["auto_add_music"] is True
+    # Moderation has not finished when TikTok reports PUBLISH_COMPLETE: no post id yet,
+    # and the record says why instead of leaving it blank without a reason.
+    assert response.tiktok_media_id == ""
+    events = await service.runner._log.repository.events(response.tiktok_publish_id)
+    published = [e for e in events if e.type == "PUBLISHED"]
+    assert published and "not reported a public post id yet" in published[0].message
+
+
+async def test_inbox_mode_delivers_to_the_inbox_and_ignores_privacy(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts, token="tt-private-inbox", open_id="open-id-private")
+    response = await publish(
+        publishing,
+        media_ids=await register(media, *images(2)),
+        tiktok_account_id=account.id,
+        post_mode=publish_pb2.POST_MODE_INBOX,
+        # Not allowed for a private creator, but ignored in inbox mode.
+        privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE,
+    )
+    assert response.state == publish_pb2.PUBLISH_STATE_DELIVERED_TO_INBOX
+    post = tiktok_sandbox.posts()[0]
+    assert post["post_mode"] == "MEDIA_UPLOAD"
+    assert post["privacy_level"] in (None, "")
+    assert tiktok_sandbox.calls.counts["creator_info"] == 0
+
+
+async def test_privacy_not_allowed_for_a_private_creator_is_refused_before_init(
+    accounts, media, publishing, tiktok_sandbox
+):
+    account = await tiktok_account(accounts, token="tt-private-creator", open_id="open-id-private")
+    err = await expect_error(
+        publishing, grpc.StatusCode.FAILED_PRECONDITION,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
+        privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE,
+    )
+    assert err.reason == "TIKTOK_PRIVACY_LEVEL_NOT_ALLOWED"
+    assert "PRIVACY_LEVEL_FOLLOWER_OF_CREATOR" in err.message
+    assert set(err.metadata["allowed"].split(",")) == {"FOLLOWER_OF_CREATOR", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"}
+    assert tiktok_sandbox.calls.counts["init"] == 0
+
+
+async def test_s3_item_fails_precondition_naming_it(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2), "s3://bucket/photo.jpg")
+    err = await expect_error(
+        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids, tiktok_account_id=account.id
+    )
+    assert err.reason == "MEDIA_HOSTING_NOT_SUPPORTED"
+    assert "media_ids[2]" in err.message and "GCS" in err.message
+    assert tiktok_sandbox.calls.total() == 0
+
+
+async def test_png_item_is_invalid_naming_it(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, "gs://b/a.jpg", "gs://b/b.png", "gs://b/c.webp")
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids, tiktok_account_id=account.id
+    )
+    assert set(err.violations) == {"media_ids[1]"}
+    assert "image/png" in err.violations["media_ids[1]"]
+    assert tiktok_sandbox.calls.total() == 0
+
+
+async def test_36_items_are_invalid(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT,
+        media_ids=await register(media, *images(36)), tiktok_account_id=account.id,
+    )
+    assert "2 to 35" in err.violations["media_ids"]
+    assert tiktok_sandbox.calls.total() == 0
+
+
+async def test_35_items_publish(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    response = await publish(
+        publishing, media_ids=await register(media, *images(35)), tiktok_account_id=account.id, cover_index=34
+    )
+    assert response.image_count == 35
+    assert len(tiktok_sandbox.posts()[0]["photo_images"]) == 35
+
+
+async def test_caption_counts_utf16_units(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2))
+    caption = "a" * 89 + "😀"  # 90 characters, 91 UTF-16 code units
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids, tiktok_account_id=account.id, caption=caption
+    )
+    assert "got 91" in err.violations["caption"]
+    ok = await publish(publishing, media_ids=ids, tiktok_account_id=account.id, caption="a" * 88 + "😀")
+    assert ok.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+
+
+@pytest.mark.parametrize("cover_index", [2, -1])
+async def test_cover_index_outside_the_list_is_invalid(accounts, media, publishing, cover_index):
+    account = await tiktok_account(accounts)
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id, cover_index=cover_index,
+    )
+    assert "cover_index" in err.violations
+
+
+async def test_instagram_account_is_refused(accounts, media, publishing):
+    instagram = await connect(accounts)
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT,
+        media_ids=await register(media, *images(2)), tiktok_account_id=instagram.id,
+    )
+    assert "Instagram account" in err.violations["tiktok_account_id"]
+
+
+@pytest.mark.parametrize(
+    "fail_reason, code, reason",
+    [
+        ("picture_size_check_failed", grpc.StatusCode.INVALID_ARGUMENT, "TIKTOK_PICTURE_SIZE_CHECK_FAILED"),
+        ("file_format_check_failed", grpc.StatusCode.INVALID_ARGUMENT, "TIKTOK_FILE_FORMAT_CHECK_FAILED"),
+        ("photo_pull_failed", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_PHOTO_PULL_FAILED"),
+        ("spam_risk_text", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_SPAM_RISK_TEXT"),
+        ("spam_risk", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_SPAM_RISK"),
+        ("spam_risk_too_many_posts", grpc.StatusCode.RESOURCE_EXHAUSTED, "TIKTOK_DAILY_POST_CAP"),
+        ("spam_risk_user_banned_from_posting", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_USER_BANNED"),
+        ("auth_removed", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_AUTH_REMOVED"),
+        ("internal", grpc.StatusCode.UNAVAILABLE, "TIKTOK_INTERNAL_ERROR"),
+        ("publish_cancelled", grpc.StatusCode.ABORTED, "TIKTOK_PUBLISH_CANCELLED"),
+    ],
+)
+async def test_failed_publish_maps_the_fail_reason(
+    accounts, media, publishing, tiktok_sandbox, fail_reason, code, reason
+):
+    account = await tiktok_account(accounts)
+    tiktok_sandbox.script_fail_reason(fail_reason)
+    err = await expect_error(
+        publishing, code, media_ids=await register(media, *images(2)), tiktok_account_id=account.id
+    )
+    assert err.reason == reason
+    assert err.metadata["platform_code"] == fail_reason
+    assert err.metadata["platform_trace_id"]  # TikTok's log_id, for support
+    assert err.metadata["publish_id"]
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        assert err.retry_delay_seconds
+
+
+async def test_unverified_url_domain_fails_precondition(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, "https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg")
+    err = await expect_error(publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids, tiktok_account_id=account.id)
+    assert err.reason == "TIKTOK_URL_OWNERSHIP_UNVERIFIED"
+    assert err.metadata["platform_code"] == "url_ownership_unverified"
+    assert tiktok_sandbox.posts() == []
+
+
+async def test_http_200_error_from_creator_info_is_not_taken_for_success(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    tiktok_sandbox.fail_next("creator_info", http_status=200, code="spam_risk_too_many_posts", message="cap reached")
+    err = await expect_error(
+        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
+    )
+    assert err.reason == "TIKTOK_DAILY_POST_CAP"
+    assert err.retry_delay_seconds
+    assert tiktok_sandbox.calls.counts["init"] == 0
+
+
+async def test_http_200_error_from_init_is_not_taken_for_success(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    tiktok_sandbox.fail_next("init", http_status=200, code="reached_active_user_cap")
+    err = await expect_error(
+        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
+    )
+    assert err.reason == "TIKTOK_ACTIVE_USER_CAP"
+    assert tiktok_sandbox.posts() == []
+
+
+async def test_init_rate_limit_is_resource_exhausted_with_retry_info(accounts, media, publishing, tiktok_sandbox):
+    tiktok_sandbox.config.init_limit_per_minute = 1
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2))
+    await publish(publishing, media_ids=ids, tiktok_account_id=account.id)
+    err = await expect_error(publishing, grpc.StatusCode.RESOURCE_EXHAUSTED, media_ids=ids, tiktok_account_id=account.id)
+    assert err.reason == "TIKTOK_RATE_LIMITED"
+    assert err.retry_delay_seconds and err.retry_delay_seconds > 0
+    assert len(tiktok_sandbox.posts()) == 1
+
+
+async def test_revoked_token_fails_precondition(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts, token="tt-revoked")
+    tiktok_sandbox.revoke_token("tt-revoked")
+    err = await expect_error(
+        publishing, grpc.StatusCode.FAILED_PRECONDITION,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
+    )
+    assert err.reason == "TIKTOK_TOKEN_INVALID"
+    assert "tt-revoked" not in err.message
+
+
+async def test_webp_items_are_accepted(accounts, media, publishing, tiktok_sandbox):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2, ext="webp"))
+    response = await publish(publishing, media_ids=ids, tiktok_account_id=account.id)
+    assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+
+
+async def test_video_item_is_invalid(accounts, media, publishing):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2))
+    video = await media.RegisterMedia(media_service_pb2.RegisterMediaRequest(url="gs://b/clip.mp4"))
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=[*ids, video.media.id], tiktok_account_id=account.id
+    )
+    assert set(err.violations) == {"media_ids[2]"}
