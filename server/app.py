@@ -19,11 +19,12 @@ from distribution.v1 import (
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from server.api.interceptors import RpcInterceptor
+from server.api.auth import KeyConfigError, load_key_ring
+from server.api.interceptors import CallerLimits, RpcInterceptor
 from server.api.servicers.accounts import AccountServicer
 from server.api.servicers.media import MediaServicer
 from server.api.servicers.publishing import PublishingServicer
-from server.config import SANDBOX, Settings
+from server.config import SANDBOX, ConfigError, Settings, check_secure
 from server.domain.accounts import Accounts
 from server.domain.media import MediaLibrary
 from server.domain.models import Platform
@@ -86,6 +87,19 @@ class Service:
 async def create_server(settings: Settings) -> Service:
     """Starts the service. An API base of "sandbox" starts that platform's emulator in-process
     on a free loopback port (tests start their own and pass its URL instead, to script it)."""
+    try:
+        key_ring = load_key_ring(
+            settings.api_keys, settings.api_keys_file, settings.tls_client_workspaces, bool(settings.tls_client_ca)
+        )
+    except KeyConfigError as err:
+        raise ConfigError(str(err)) from None
+    check_secure(settings, key_ring.enabled)
+    if not key_ring.enabled:
+        log.warning(
+            "authentication is off: every caller shares the default workspace (loopback only; "
+            "see README, Security)",
+            extra={"listen": settings.listen},
+        )
     closers: list[Callable[[], Awaitable[None]]] = []
     try:
         instagram_base, instagram_sandbox = await _instagram_base(settings, closers)
@@ -116,7 +130,7 @@ async def create_server(settings: Settings) -> Service:
         )
 
         server = grpc.aio.server(
-            interceptors=[RpcInterceptor()],
+            interceptors=[RpcInterceptor(key_ring, CallerLimits(settings.max_concurrent_per_caller))],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", 16 * MAX_MESSAGE_BYTES),
@@ -132,7 +146,7 @@ async def create_server(settings: Settings) -> Service:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        port = server.add_insecure_port(settings.listen)
+        port = _add_port(server, settings)
         if port == 0:
             raise OSError(f"cannot listen on {settings.listen}")
         await server.start()
@@ -156,6 +170,21 @@ async def create_server(settings: Settings) -> Service:
         for close in reversed(closers):
             await close()
         raise
+
+
+def _add_port(server: grpc.aio.Server, settings: Settings) -> int:
+    if not settings.tls_cert:
+        return server.add_insecure_port(settings.listen)
+    with open(settings.tls_key, "rb") as key, open(settings.tls_cert, "rb") as cert:
+        pair = (key.read(), cert.read())
+    client_ca = None
+    if settings.tls_client_ca:
+        with open(settings.tls_client_ca, "rb") as ca:
+            client_ca = ca.read()
+    credentials = grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+    return server.add_secure_port(settings.listen, credentials)
 
 
 async def _instagram_base(

@@ -40,6 +40,15 @@ class Settings:
     # the key file is used, created with mode 0600 on first start.
     secret_keys: str = ""
     secret_key_file: Path = Path("var/secret.key")
+    # Authentication: see server/api/auth.py and the README's Security section.
+    api_keys: str = ""
+    api_keys_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    tls_client_workspaces: str = ""
+    allow_insecure: bool = False
+    max_concurrent_per_caller: int = 256
     # How often platform processing is polled. Not read from the environment: tests and
     # benchmarks shorten them to match an emulator with short delays.
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
@@ -96,6 +105,42 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def _file(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not Path(value).is_file():
+        raise ConfigError(f"{name} names {value!r}, which is not a readable file")
+    return value
+
+
+def check_secure(settings: Settings, auth_enabled: bool) -> None:
+    """Secure by default: no open service on a non-loopback address unless explicitly allowed."""
+    if auth_enabled or settings.is_loopback() or settings.allow_insecure:
+        return
+    raise ConfigError(
+        f"refusing to listen on {settings.listen} without authentication: configure "
+        "DISTRIBUTION_API_KEYS, DISTRIBUTION_API_KEYS_FILE or mutual TLS, "
+        "or set DISTRIBUTION_ALLOW_INSECURE=true"
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Reads DISTRIBUTION_* variables; raises ConfigError on the first bad one."""
     env = os.environ if env is None else env
@@ -105,7 +150,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     level = env.get("DISTRIBUTION_LOG_LEVEL", Settings.log_level).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"DISTRIBUTION_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
-    return Settings(
+    settings = Settings(
         listen=_listen(env),
         db_path=Path(db),
         instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE"),
@@ -118,8 +163,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         log_level=level,
         secret_keys=env.get("DISTRIBUTION_SECRET_KEYS", ""),
+        api_keys=env.get("DISTRIBUTION_API_KEYS", ""),
+        api_keys_file=_file(env, "DISTRIBUTION_API_KEYS_FILE"),
+        tls_cert=_file(env, "DISTRIBUTION_TLS_CERT"),
+        tls_key=_file(env, "DISTRIBUTION_TLS_KEY"),
+        tls_client_ca=_file(env, "DISTRIBUTION_TLS_CLIENT_CA"),
+        tls_client_workspaces=env.get("DISTRIBUTION_TLS_CLIENT_WORKSPACES", ""),
+        allow_insecure=_flag(env, "DISTRIBUTION_ALLOW_INSECURE"),
+        max_concurrent_per_caller=_positive_int(
+            env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
+        ),
         secret_key_file=Path(
             env.get("DISTRIBUTION_SECRET_KEY_FILE", "")
             or Path(db).parent / "secret.key"
         ),
     )
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ConfigError("DISTRIBUTION_TLS_CERT and DISTRIBUTION_TLS_KEY go together")
+    if settings.tls_client_ca and not settings.tls_cert:
+        raise ConfigError("DISTRIBUTION_TLS_CLIENT_CA (mutual TLS) needs DISTRIBUTION_TLS_CERT and _KEY")
+    return settings

@@ -1,16 +1,25 @@
-"""Server interceptor: domain errors to rich statuses, and one JSON log line per RPC."""
+"""The one server interceptor every RPC passes through, in this order:
+
+1. authenticate the caller and set its workspace for the call (UNAUTHENTICATED otherwise);
+2. admit it under the caller's concurrency limit (RESOURCE_EXHAUSTED with RetryInfo otherwise);
+3. turn domain errors into rich statuses, and a bug into a bare INTERNAL;
+4. write one JSON log line: method, code, duration, workspace, publish id. Never a key or token.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from server.api.auth import KeyRing, authenticate
+from server.api.caller import current_workspace
 from server.api.errors import internal_status, to_grpc_status
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, ResourceExhausted
 
 log = logging.getLogger("distribution.rpc")
 
@@ -19,61 +28,145 @@ _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 def _publish_id(response: Any) -> str:
     for name in ("instagram_publish_id", "tiktok_publish_id"):
-        value = getattr(response, name, "")
-        if value:
+        if value := getattr(response, name, ""):
             return value
-    return ""
+    publish = getattr(response, "publish", None)
+    return getattr(publish, "id", "") if publish is not None else ""
+
+
+class CallerLimits:
+    """At most `limit` RPCs in flight per workspace, so one caller cannot starve the others."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight: collections.Counter[str] = collections.Counter()
+
+    def acquire(self, workspace: str) -> None:
+        if self._in_flight[workspace] >= self.limit:
+            raise ResourceExhausted(
+                reason="CALLER_CONCURRENCY_LIMIT",
+                message=f"Too many concurrent calls from this caller (limit {self.limit}); retry shortly",
+                metadata={"limit": str(self.limit)},
+                retry_after=1.0,
+            )
+        self._in_flight[workspace] += 1
+
+    def release(self, workspace: str) -> None:
+        self._in_flight[workspace] -= 1
+        if self._in_flight[workspace] <= 0:
+            del self._in_flight[workspace]
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, key_ring: KeyRing, limits: CallerLimits) -> None:
+        self._ring = key_ring
+        self._limits = limits
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = details.method
-        behavior = handler.unary_unary
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
 
+    def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started = time.perf_counter()
-            code = "OK"
-            fields: dict[str, Any] = {}
+            call = _Call(method)
             try:
-                response = await behavior(request, context)
-                fields["publish_id"] = _publish_id(response)
+                workspace = self._admit(call, context)
+                try:
+                    response = await behavior(request, context)
+                finally:
+                    self._limits.release(workspace)
+                call.fields["publish_id"] = _publish_id(response)
                 return response
-            except DomainError as err:
-                code = err.code
-                fields.update(reason=err.reason, publish_id=err.metadata.get("publish_id", ""))
-                await context.abort_with_status(to_grpc_status(err))
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except grpc.aio.AbortError:
-                code = context.code().name if context.code() else "UNKNOWN"
-                raise
-            except Exception:
-                code = "INTERNAL"
-                log.exception("unhandled error", extra={"method": method})
-                await context.abort_with_status(internal_status())
+            except BaseException as exc:  # noqa: BLE001 - every outcome is logged, then re-raised or mapped
+                await call.fail(exc, context)
             finally:
-                level = logging.DEBUG if method.startswith(_QUIET_PREFIXES) else logging.INFO
-                log.log(
-                    level,
-                    "rpc",
-                    extra={
-                        "method": method,
-                        "code": code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        **{k: v for k, v in fields.items() if v},
-                    },
-                )
+                call.log()
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary_unary,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return unary_unary
+
+    def _stream(
+        self, method: str, behavior: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _Call(method)
+            try:
+                workspace = self._admit(call, context)
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                finally:
+                    self._limits.release(workspace)
+            except BaseException as exc:  # noqa: BLE001
+                await call.fail(exc, context)
+            finally:
+                call.log()
+
+        return unary_stream
+
+    def _admit(self, call: _Call, context: grpc.aio.ServicerContext) -> str:
+        workspace = authenticate(self._ring, call.method, context)
+        call.fields["workspace"] = workspace
+        current_workspace.set(workspace)
+        self._limits.acquire(workspace)
+        return workspace
+
+
+class _Call:
+    """One RPC's outcome, for its log line."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.started = time.perf_counter()
+        self.code = "OK"
+        self.fields: dict[str, Any] = {}
+
+    async def fail(self, exc: BaseException, context: grpc.aio.ServicerContext) -> None:
+        if isinstance(exc, DomainError):
+            self.code = exc.code
+            self.fields.update(reason=exc.reason, publish_id=exc.metadata.get("publish_id", ""))
+            if exc.code == "UNAUTHENTICATED":
+                log.warning("refused unauthenticated call", extra={"method": self.method, "reason": exc.reason})
+            await context.abort_with_status(to_grpc_status(exc))
+        if isinstance(exc, asyncio.CancelledError):
+            self.code = "CANCELLED"
+            raise exc
+        if isinstance(exc, grpc.aio.AbortError):
+            self.code = "ABORTED_BY_HANDLER"
+            raise exc
+        if isinstance(exc, Exception):
+            self.code = "INTERNAL"
+            log.exception("unhandled error", extra={"method": self.method}, exc_info=exc)
+            await context.abort_with_status(internal_status())
+        raise exc
+
+    def log(self) -> None:
+        level = logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO
+        log.log(
+            level,
+            "rpc",
+            extra={
+                "method": self.method,
+                "code": self.code,
+                "duration_ms": round((time.perf_counter() - self.started) * 1000, 2),
+                **{k: v for k, v in self.fields.items() if v},
+            },
         )
