@@ -17,20 +17,22 @@ from distribution.v1 import (
     publishing_service_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from server.api.auth import KeyConfigError, load_key_ring
+from server.api import reflection
 from server.api.interceptors import CallerLimits, RpcInterceptor
 from server.api.servicers.accounts import AccountServicer
 from server.api.servicers.media import MediaServicer
 from server.api.servicers.publishing import PublishingServicer
 from server.config import SANDBOX, ConfigError, Settings, check_secure
 from server.domain.accounts import Accounts
+from server.domain.history import PublishHistory
 from server.domain.media import MediaLibrary
 from server.domain.models import Platform
 from server.domain.publishing import Publisher
 from server.domain.workflow.instagram import InstagramCarouselWorkflow
 from server.domain.workflow.log import PublishLog
+from server.domain.workflow.reconciler import Reconciler
 from server.domain.workflow.runner import PublishRunner
 from server.domain.workflow.tiktok import TikTokCarouselWorkflow
 from server.platforms.http import new_session
@@ -118,7 +120,7 @@ async def create_server(settings: Settings) -> Service:
 
         accounts = AccountRepository(database, cipher)
         media = MediaRepository(database)
-        publish_log = PublishLog(PublishRepository(database))
+        publish_log = PublishLog(PublishRepository(database), settings.late_facts)
         runner = PublishRunner(
             {
                 Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll),
@@ -139,13 +141,12 @@ async def create_server(settings: Settings) -> Service:
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(Accounts(accounts)), server)
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(MediaLibrary(media)), server)
         publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
-            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok)), server
+            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok), PublishHistory(publish_log)),
+            server,
         )
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+        reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
         port = _add_port(server, settings)
         if port == 0:
             raise OSError(f"cannot listen on {settings.listen}")
@@ -162,6 +163,9 @@ async def create_server(settings: Settings) -> Service:
             tiktok_sandbox=tiktok_sandbox,
             _closers=closers,
         )
+        reconciler = Reconciler(publish_log, accounts, instagram, tiktok, settings.late_facts)
+        reconciler.start()
+        closers.append(reconciler.stop)  # closers run last-first: it stops before what it uses
         resumed = await runner.resume_unfinished()
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})

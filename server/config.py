@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy
+from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
 
 SANDBOX = "sandbox"
 
@@ -53,6 +53,8 @@ class Settings:
     # benchmarks shorten them to match an emulator with short delays.
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
     tiktok_poll: PollPolicy = TIKTOK_STATUS
+    # When the reconciler asks again for late facts (TikTok post id, Instagram permalink).
+    late_facts: ReconcileSchedule = ReconcileSchedule()
 
     @property
     def listen_host(self) -> str:

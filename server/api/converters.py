@@ -13,14 +13,24 @@ from distribution.v1 import (
     publish_pb2,
     publishing_service_pb2,
 )
-from google.protobuf import timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from server.domain.accounts import ConnectRequest
 from server.domain.errors import FieldViolation, invalid
 from server.domain.media import MediaDraft
-from server.domain.models import Account, Media, MediaKind, Platform, Publish, PublishState, Storage
+from server.domain.models import (
+    Account,
+    Media,
+    MediaKind,
+    Platform,
+    Publish,
+    PublishFilter,
+    PublishState,
+    Storage,
+)
 from server.domain.publishing import InstagramCarousel, TikTokCarousel
+from server.store.publishes import PublishEvent
 
 E = TypeVar("E")
 
@@ -179,4 +189,82 @@ def tiktok_carousel_out(publish: Publish) -> publishing_service_pb2.PublishTikTo
         tiktok_media_id=publish.tiktok_post_id or "",
         image_count=publish.image_count,
         state=state_out(publish.state),
+    )
+
+
+# --- history --------------------------------------------------------------------
+
+
+def publish_out(publish: Publish) -> publish_pb2.Publish:
+    message = publish_pb2.Publish(
+        id=publish.id,
+        platform=enum_out(account_pb2.Platform, "PLATFORM_", publish.platform),
+        kind=enum_out(publish_pb2.PublishKind, "PUBLISH_KIND_", publish.kind),
+        account_id=publish.account_id,
+        media_ids=publish.media_ids,
+        caption=publish.caption,
+        state=state_out(publish.state),
+        instagram_child_container_ids=[cid or "" for cid in publish.child_container_ids],
+        instagram_container_id=publish.container_id or "",
+        ig_media_id=publish.ig_media_id or "",
+        permalink=publish.permalink or "",
+        tiktok_publish_id=publish.tiktok_publish_id or "",
+        tiktok_post_id=publish.tiktok_post_id or "",
+        request_id=publish.request_id or "",
+        create_time=timestamp_out(publish.created_at),
+        update_time=timestamp_out(publish.updated_at),
+        publish_time=timestamp_out(publish.published_at),
+        pending_facts=publish.pending_facts,
+    )
+    if publish.platform == Platform.TIKTOK:
+        options = publish.options
+        message.tiktok_options.CopyFrom(
+            publish_pb2.TikTokOptions(
+                privacy_level=enum_out(publish_pb2.PrivacyLevel, "PRIVACY_LEVEL_", options.get("privacy_level")),
+                post_mode=enum_out(publish_pb2.PostMode, "POST_MODE_", options.get("post_mode")),
+                cover_index=int(options.get("cover_index", 0)),
+                description=str(options.get("description", "")),
+                disable_comment=bool(options.get("disable_comment", False)),
+                auto_add_music=bool(options.get("auto_add_music", False)),
+            )
+        )
+    if publish.error is not None:
+        error = publish.error
+        message.error.CopyFrom(
+            publish_pb2.PublishError(
+                code=error.code,
+                reason=error.reason,
+                message=error.message,
+                platform_code=error.platform_code,
+                platform_subcode=error.platform_subcode,
+                platform_trace_id=error.platform_trace_id,
+                retryable=error.retryable,
+                field=f"media_ids[{error.item_index}]" if error.item_index is not None else "",
+            )
+        )
+    return message
+
+
+def event_out(event: PublishEvent) -> publish_pb2.PublishEvent:
+    details = struct_pb2.Struct()
+    details.update(event.details)
+    return publish_pb2.PublishEvent(
+        sequence=event.id or 0,
+        time=timestamp_out(event.time),
+        type=event.type,
+        state=state_out(event.state) if event.state else 0,
+        message=event.message,
+        details=details,
+    )
+
+
+def publish_filter(req: publishing_service_pb2.ListPublishesRequest) -> PublishFilter:
+    return PublishFilter(
+        account_id=req.account_id or None,
+        platform=enum_in(account_pb2.Platform, req.platform, "PLATFORM_", Platform, "platform"),
+        state=enum_in(publish_pb2.PublishState, req.state, "PUBLISH_STATE_", PublishState, "state"),
+        created_after=timestamp_in(req.create_time_after, req.HasField("create_time_after"), "create_time_after"),
+        created_before=timestamp_in(
+            req.create_time_before, req.HasField("create_time_before"), "create_time_before"
+        ),
     )

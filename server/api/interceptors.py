@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -77,12 +78,13 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.unary_stream is not None:
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
             return grpc.unary_stream_rpc_method_handler(
                 self._stream(method, handler.unary_stream),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        # Other shapes (e.g. Health/Watch, which writes with context.write) are left as they are.
         return handler
 
     def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -150,7 +152,8 @@ class _Call:
             self.code = "CANCELLED"
             raise exc
         if isinstance(exc, grpc.aio.AbortError):
-            self.code = "ABORTED_BY_HANDLER"
+            code = context.code()
+            self.code = getattr(code, "name", str(code))
             raise exc
         if isinstance(exc, Exception):
             self.code = "INTERNAL"

@@ -124,7 +124,7 @@ def build_media(workspace_id: str, draft: MediaDraft) -> Media:
         violations.append(FieldViolation("mime_type", "must be a media type such as image/jpeg"))
     inferred_kind = kind_of(mime_type) if mime_type else None
     kind = draft.kind or inferred_kind
-    if mime_type and inferred_kind is None and draft.kind is None:
+    if mime_type and inferred_kind is None:
         violations.append(FieldViolation("mime_type", "must be an image/* or video/* type"))
     elif draft.kind and inferred_kind and draft.kind != inferred_kind:
         violations.append(

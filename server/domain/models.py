@@ -151,10 +151,26 @@ class Publish:
     tiktok_post_id: str | None = None
     error: PublishError | None = None
     published_at: datetime | None = None
+    # Facts still expected from the platform after the publish ended ("permalink",
+    # "tiktok_post_id"), and when the reconciler next asks for them.
+    pending_facts: list[str] = field(default_factory=list)
+    reconcile_at: datetime | None = None
+    reconcile_attempts: int = 0
 
     @property
     def image_count(self) -> int:
         return len(self.media_ids)
+
+
+@dataclass(frozen=True)
+class PublishFilter:
+    """ListPublishes filters; None means "any". Times bound create time: [after, before)."""
+
+    account_id: str | None = None
+    platform: Platform | None = None
+    state: PublishState | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,9 @@ _TIKTOK_ADVICE = {
     "access_token_invalid": "the account's TikTok token is invalid or expired; reconnect the account",
 }
 
+# Reasons meaning the platform no longer accepts the account's token: the account needs a reconnect.
+TOKEN_REJECTED_REASONS = frozenset({"INSTAGRAM_TOKEN_INVALID", "TIKTOK_TOKEN_INVALID", "TIKTOK_AUTH_REMOVED"})
+
 _ITEM_CODE_IN_STATUS = re.compile(r"error code (\d+)")
 
 

@@ -36,7 +36,7 @@ from server.domain.models import (
     Storage,
     utcnow,
 )
-from server.domain.platform_errors import connection_error, tiktok_error
+from server.domain.platform_errors import TOKEN_REJECTED_REASONS, connection_error, tiktok_error
 from server.domain.validation import (
     id_violations,
     instagram_caption_violations,
@@ -51,6 +51,11 @@ from server.platforms.tiktok import TikTokClient
 from server.store.accounts import AccountRepository
 from server.store.media import MediaRepository
 from server.store.publishes import PublishEvent
+
+_STATE_TEXT = {
+    AccountState.NEEDS_RECONNECT: "needs a reconnect: the platform rejected its token",
+    AccountState.DISCONNECTED: "is disconnected",
+}
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 
@@ -186,7 +191,10 @@ class Publisher:
         try:
             creator = await self._tiktok.creator_info(credentials.access_token)
         except PlatformError as exc:
-            raise _as_domain_error(tiktok_error(exc).to_dict(), {}) from None
+            error = tiktok_error(exc)
+            if error.reason in TOKEN_REJECTED_REASONS:
+                await self._accounts.mark_needs_reconnect(account.id)
+            raise _as_domain_error(error.to_dict(), {}) from None
         except PlatformConnectionError as exc:
             raise _as_domain_error(connection_error(exc).to_dict(), {}) from None
         allowed = creator.privacy_level_options
@@ -217,8 +225,7 @@ class Publisher:
         if account.state != AccountState.ACTIVE:
             raise FailedPrecondition(
                 reason="ACCOUNT_NOT_CONNECTED",
-                message=f"Account {account_id} is {account.state.value.lower().replace('_', ' ')}; "
-                "reconnect it with ConnectAccount",
+                message=f"Account {account_id} {_STATE_TEXT[account.state]}; reconnect it with ConnectAccount",
                 metadata={"account_id": account_id, "account_state": account.state.value},
             )
         return account

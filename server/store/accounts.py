@@ -106,6 +106,15 @@ class AccountRepository:
         rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
         return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
+    async def mark_needs_reconnect(self, account_id: str) -> None:
+        """The platform rejected the stored token: publishing waits for a reconnect."""
+        await self._db.run(
+            lambda db: db.execute(
+                "UPDATE accounts SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                [AccountState.NEEDS_RECONNECT.value, db_time(utcnow()), account_id, AccountState.ACTIVE.value],
+            )
+        )
+
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
         return await self._db.run(_disconnect, workspace_id, account_id)
 

@@ -64,6 +64,11 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 tiktok_publish_id TEXT,
                 tiktok_post_id TEXT,
                 error TEXT,
+                -- Facts still expected after the publish ended (JSON list, e.g. ["permalink"]),
+                -- and when the reconciler asks the platform next.
+                pending_facts TEXT NOT NULL DEFAULT '[]',
+                reconcile_at TEXT,
+                reconcile_attempts INTEGER NOT NULL DEFAULT 0,
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 published_at TEXT
@@ -73,7 +78,25 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             CREATE UNIQUE INDEX publishes_by_request_id
                 ON publishes (workspace_id, request_id) WHERE request_id IS NOT NULL
             """,
+            # One index per documented ListPublishes filter, each ending in the page order, so
+            # every filter's first page and any deep page (keyset) is one index range scan.
             "CREATE INDEX publishes_by_workspace ON publishes (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE INDEX publishes_by_account
+                ON publishes (workspace_id, account_id, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_platform
+                ON publishes (workspace_id, platform, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_state
+                ON publishes (workspace_id, state, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_to_reconcile
+                ON publishes (reconcile_at) WHERE reconcile_at IS NOT NULL
+            """,
             """
             CREATE INDEX publishes_unfinished
                 ON publishes (state) WHERE state IN ('PENDING', 'PROCESSING')

@@ -16,13 +16,15 @@ import sqlite_utils
 from server.domain.models import (
     Platform,
     Publish,
+    PublishFilter,
     PublishError,
     PublishKind,
     PublishState,
     utcnow,
 )
 from server.store.database import Database
-from server.store.rows import db_time, dumps, py_time
+from server.domain.pagination import Cursor
+from server.store.rows import db_time, dumps, keyset_clause, py_time
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ def _publish(row: dict[str, Any]) -> Publish:
         tiktok_post_id=row["tiktok_post_id"],
         error=PublishError.from_dict(error) if error else None,
         published_at=py_time(row["published_at"]),
+        pending_facts=json.loads(row["pending_facts"]),
+        reconcile_at=py_time(row["reconcile_at"]),
+        reconcile_attempts=row["reconcile_attempts"],
     )
 
 
@@ -98,6 +103,56 @@ class PublishRepository:
 
     async def get(self, publish_id: str) -> Publish | None:
         return await self._db.run(_get, publish_id)
+
+    async def get_in_workspace(self, workspace_id: str, publish_id: str) -> Publish | None:
+        publish = await self._db.run(_get, publish_id)
+        return publish if publish is not None and publish.workspace_id == workspace_id else None
+
+    async def list(
+        self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
+    ) -> list[tuple[Publish, Cursor]]:
+        """Newest first; each filter is served by its own (workspace, filter, created_at, id) index."""
+        clauses = ["workspace_id = ?"]
+        params: list[Any] = [workspace_id]
+        for column, value in (
+            ("account_id", where.account_id),
+            ("platform", where.platform.value if where.platform else None),
+            ("state", where.state.value if where.state else None),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if where.created_after is not None:
+            clauses.append("created_at >= ?")
+            params.append(db_time(where.created_after))
+        if where.created_before is not None:
+            clauses.append("created_at < ?")
+            params.append(db_time(where.created_before))
+        keyset, extra = keyset_clause(cursor)
+        sql = (
+            f"SELECT * FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
+        return [(_publish(r), Cursor(r["created_at"], r["id"])) for r in rows]
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+        rows = await self._db.run(
+            lambda db: list(
+                db.query(
+                    "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
+                    " ORDER BY reconcile_at LIMIT ?",
+                    [db_time(now), limit],
+                )
+            )
+        )
+        return [_publish(r) for r in rows]
+
+    async def next_reconcile_at(self) -> datetime | None:
+        rows = await self._db.run(
+            lambda db: list(db.query("SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL"))
+        )
+        return py_time(rows[0]["at"]) if rows else None
 
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         rows = await self._db.run(
@@ -134,13 +189,23 @@ class PublishRepository:
         state: PublishState | None = None,
         error: PublishError | None = None,
         published_at: datetime | None = None,
+        pending_facts: list[str] | None = None,
+        reconcile_at: datetime | None | bool = False,
+        reconcile_attempts: int | None = None,
         **ids: str | None,
     ) -> Publish:
-        """Changes the publish (state, error, platform ids) and appends `event`, in one transaction."""
+        """Changes the publish (state, error, platform ids, reconciliation) and appends `event`,
+        in one transaction. `reconcile_at=None` clears the schedule; False leaves it."""
         unknown = set(ids) - _SIMPLE_COLUMNS
         if unknown:
             raise ValueError(f"not a publish id column: {sorted(unknown)}")
         changes: dict[str, Any] = dict(ids)
+        if pending_facts is not None:
+            changes["pending_facts"] = dumps(pending_facts)
+        if reconcile_at is not False:
+            changes["reconcile_at"] = db_time(reconcile_at)  # type: ignore[arg-type]
+        if reconcile_attempts is not None:
+            changes["reconcile_attempts"] = reconcile_attempts
         if state is not None:
             changes["state"] = state.value
         if error is not None:
@@ -149,10 +214,14 @@ class PublishRepository:
             changes["published_at"] = db_time(published_at)
         return await self._db.run(_update, publish_id, changes, event)
 
-    async def events(self, publish_id: str) -> list[PublishEvent]:
+    async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
+        """The publish's timeline, oldest first; `after` skips events up to that id."""
         rows = await self._db.run(
             lambda db: list(
-                db.query("SELECT * FROM publish_events WHERE publish_id = ? ORDER BY id", [publish_id])
+                db.query(
+                    "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id",
+                    [publish_id, after],
+                )
             )
         )
         return [

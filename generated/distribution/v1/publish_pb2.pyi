@@ -1,6 +1,14 @@
+import datetime
+
+from distribution.v1 import account_pb2 as _account_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
-from typing import ClassVar as _ClassVar
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -27,6 +35,11 @@ class PostMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POST_MODE_UNSPECIFIED: _ClassVar[PostMode]
     POST_MODE_DIRECT: _ClassVar[PostMode]
     POST_MODE_INBOX: _ClassVar[PostMode]
+
+class PublishKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PUBLISH_KIND_UNSPECIFIED: _ClassVar[PublishKind]
+    PUBLISH_KIND_CAROUSEL: _ClassVar[PublishKind]
 PUBLISH_STATE_UNSPECIFIED: PublishState
 PUBLISH_STATE_PENDING: PublishState
 PUBLISH_STATE_PROCESSING: PublishState
@@ -42,3 +55,101 @@ PRIVACY_LEVEL_SELF_ONLY: PrivacyLevel
 POST_MODE_UNSPECIFIED: PostMode
 POST_MODE_DIRECT: PostMode
 POST_MODE_INBOX: PostMode
+PUBLISH_KIND_UNSPECIFIED: PublishKind
+PUBLISH_KIND_CAROUSEL: PublishKind
+
+class TikTokOptions(_message.Message):
+    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music")
+    PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    POST_MODE_FIELD_NUMBER: _ClassVar[int]
+    COVER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ADD_MUSIC_FIELD_NUMBER: _ClassVar[int]
+    privacy_level: PrivacyLevel
+    post_mode: PostMode
+    cover_index: int
+    description: str
+    disable_comment: bool
+    auto_add_music: bool
+    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ...) -> None: ...
+
+class PublishError(_message.Message):
+    __slots__ = ("code", "reason", "message", "platform_code", "platform_subcode", "platform_trace_id", "retryable", "field")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_CODE_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_SUBCODE_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    reason: str
+    message: str
+    platform_code: str
+    platform_subcode: str
+    platform_trace_id: str
+    retryable: bool
+    field: str
+    def __init__(self, code: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., platform_code: _Optional[str] = ..., platform_subcode: _Optional[str] = ..., platform_trace_id: _Optional[str] = ..., retryable: _Optional[bool] = ..., field: _Optional[str] = ...) -> None: ...
+
+class Publish(_message.Message):
+    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    INSTAGRAM_CHILD_CONTAINER_IDS_FIELD_NUMBER: _ClassVar[int]
+    INSTAGRAM_CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    IG_MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    PERMALINK_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_POST_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FACTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    platform: _account_pb2.Platform
+    kind: PublishKind
+    account_id: str
+    media_ids: _containers.RepeatedScalarFieldContainer[str]
+    caption: str
+    tiktok_options: TikTokOptions
+    state: PublishState
+    instagram_child_container_ids: _containers.RepeatedScalarFieldContainer[str]
+    instagram_container_id: str
+    ig_media_id: str
+    permalink: str
+    tiktok_publish_id: str
+    tiktok_post_id: str
+    error: PublishError
+    request_id: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    publish_time: _timestamp_pb2.Timestamp
+    pending_facts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PublishEvent(_message.Message):
+    __slots__ = ("sequence", "time", "type", "state", "message", "details")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    time: _timestamp_pb2.Timestamp
+    type: str
+    state: PublishState
+    message: str
+    details: _struct_pb2.Struct
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., state: _Optional[_Union[PublishState, str]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -1,23 +1,29 @@
+import datetime
+
+from distribution.v1 import account_pb2 as _account_pb2
 from distribution.v1 import publish_pb2 as _publish_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PublishInstagramCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id")
+    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id", "allow_duplicate")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     INSTAGRAM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     instagram_account_id: str
     caption: str
     request_id: str
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    allow_duplicate: bool
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ...) -> None: ...
 
 class PublishInstagramCarouselResponse(_message.Message):
     __slots__ = ("instagram_publish_id", "ig_media_id", "permalink", "image_count", "state")
@@ -34,7 +40,7 @@ class PublishInstagramCarouselResponse(_message.Message):
     def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ...) -> None: ...
 
 class PublishTikTokCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music")
+    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     TIKTOK_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +51,7 @@ class PublishTikTokCarouselRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DISABLE_COMMENT_FIELD_NUMBER: _ClassVar[int]
     AUTO_ADD_MUSIC_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     tiktok_account_id: str
     caption: str
@@ -55,7 +62,8 @@ class PublishTikTokCarouselRequest(_message.Message):
     description: str
     disable_comment: bool
     auto_add_music: bool
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ...) -> None: ...
+    allow_duplicate: bool
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., allow_duplicate: _Optional[bool] = ...) -> None: ...
 
 class PublishTikTokCarouselResponse(_message.Message):
     __slots__ = ("tiktok_publish_id", "publish_id", "tiktok_media_id", "image_count", "state")
@@ -70,3 +78,57 @@ class PublishTikTokCarouselResponse(_message.Message):
     image_count: int
     state: _publish_pb2.PublishState
     def __init__(self, tiktok_publish_id: _Optional[str] = ..., publish_id: _Optional[str] = ..., tiktok_media_id: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ...) -> None: ...
+
+class GetPublishRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetPublishResponse(_message.Message):
+    __slots__ = ("publish", "events")
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    publish: _publish_pb2.Publish
+    events: _containers.RepeatedCompositeFieldContainer[_publish_pb2.PublishEvent]
+    def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_publish_pb2.PublishEvent, _Mapping]]] = ...) -> None: ...
+
+class ListPublishesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "account_id", "platform", "state", "create_time_after", "create_time_before")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    account_id: str
+    platform: _account_pb2.Platform
+    state: _publish_pb2.PublishState
+    create_time_after: _timestamp_pb2.Timestamp
+    create_time_before: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListPublishesResponse(_message.Message):
+    __slots__ = ("publishes", "next_page_token")
+    PUBLISHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    publishes: _containers.RepeatedCompositeFieldContainer[_publish_pb2.Publish]
+    next_page_token: str
+    def __init__(self, publishes: _Optional[_Iterable[_Union[_publish_pb2.Publish, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchPublishRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class WatchPublishResponse(_message.Message):
+    __slots__ = ("publish", "events")
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    publish: _publish_pb2.Publish
+    events: _containers.RepeatedCompositeFieldContainer[_publish_pb2.PublishEvent]
+    def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_publish_pb2.PublishEvent, _Mapping]]] = ...) -> None: ...

@@ -51,6 +51,21 @@ class PublishingServiceStub:
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.FromString,
                 _registered_method=True)
+        self.GetPublish = channel.unary_unary(
+                '/distribution.v1.PublishingService/GetPublish',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.GetPublishRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.GetPublishResponse.FromString,
+                _registered_method=True)
+        self.ListPublishes = channel.unary_unary(
+                '/distribution.v1.PublishingService/ListPublishes',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.ListPublishesRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.ListPublishesResponse.FromString,
+                _registered_method=True)
+        self.WatchPublish = channel.unary_stream(
+                '/distribution.v1.PublishingService/WatchPublish',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.FromString,
+                _registered_method=True)
 
 
 class PublishingServiceServicer:
@@ -81,6 +96,29 @@ class PublishingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublish(self, request, context):
+        """Returns one publish with its timeline: "what happened to this post, and why?".
+        NOT_FOUND if there is no publish with that id in the caller's workspace.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPublishes(self, request, context):
+        """Lists publishes, newest first, with optional filters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchPublish(self, request, context):
+        """Streams a publish: its current state at once, then every change, ending when it
+        reaches a terminal state (or at once if it already has).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublishingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +131,21 @@ def add_PublishingServiceServicer_to_server(servicer, server):
                     servicer.PublishTikTokCarousel,
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.SerializeToString,
+            ),
+            'GetPublish': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublish,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.GetPublishRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.GetPublishResponse.SerializeToString,
+            ),
+            'ListPublishes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPublishes,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.ListPublishesRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.ListPublishesResponse.SerializeToString,
+            ),
+            'WatchPublish': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPublish,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -156,6 +209,87 @@ class PublishingService:
             '/distribution.v1.PublishingService/PublishTikTokCarousel',
             distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.SerializeToString,
             distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/GetPublish',
+            distribution_dot_v1_dot_publishing__service__pb2.GetPublishRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.GetPublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPublishes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/ListPublishes',
+            distribution_dot_v1_dot_publishing__service__pb2.ListPublishesRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.ListPublishesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPublish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/distribution.v1.PublishingService/WatchPublish',
+            distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import AsyncIterator
+
 import grpc
 from distribution.v1 import publishing_service_pb2 as pb
 from distribution.v1 import publishing_service_pb2_grpc
 
 from server.api import converters
 from server.api.caller import workspace_of
+from server.domain.history import PublishHistory
 from server.domain.publishing import Publisher
 
 
 class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, history: PublishHistory) -> None:
         self._publisher = publisher
+        self._history = history
 
     async def PublishInstagramCarousel(
         self, request: pb.PublishInstagramCarouselRequest, context: grpc.aio.ServicerContext
@@ -30,3 +34,27 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
             workspace_of(context), converters.tiktok_carousel(request)
         )
         return converters.tiktok_carousel_out(publish)
+
+    async def GetPublish(self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext) -> pb.GetPublishResponse:
+        publish, events = await self._history.get(workspace_of(context), request.id)
+        return pb.GetPublishResponse(
+            publish=converters.publish_out(publish), events=[converters.event_out(e) for e in events]
+        )
+
+    async def ListPublishes(
+        self, request: pb.ListPublishesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPublishesResponse:
+        page = await self._history.list(
+            workspace_of(context), request.page_size, request.page_token, converters.publish_filter(request)
+        )
+        return pb.ListPublishesResponse(
+            publishes=[converters.publish_out(p) for p in page.items], next_page_token=page.next_page_token
+        )
+
+    async def WatchPublish(
+        self, request: pb.WatchPublishRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchPublishResponse]:
+        async for publish, events in self._history.watch(workspace_of(context), request.id):
+            yield pb.WatchPublishResponse(
+                publish=converters.publish_out(publish), events=[converters.event_out(e) for e in events]
+            )

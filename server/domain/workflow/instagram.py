@@ -23,7 +23,7 @@ from server.domain.platform_errors import (
 )
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
-from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, PollPolicy
+from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, PERMALINK, PollPolicy
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.instagram import InstagramClient
 
@@ -189,8 +189,9 @@ class InstagramCarouselWorkflow:
             # The post is live: a failed read-back never turns it into a failure.
             return await self._log.record(
                 publish.id, "PERMALINK_PENDING",
-                f"The post is live but its permalink could not be read yet: {exc}",
+                f"The post is live but its permalink could not be read yet ({exc}); it will be read again later",
                 details=_error_summary(exc),
+                pending_facts=[PERMALINK], reconcile_at=self._log.late_facts.first_check(),
             )
         if not media.permalink:
             return publish

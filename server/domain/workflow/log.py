@@ -8,13 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from server.domain.models import Publish, PublishError, PublishState
+from server.domain.workflow.polling import ReconcileSchedule
 from server.store.publishes import PublishEvent, PublishRepository
 
 
 class PublishLog:
-    def __init__(self, repository: PublishRepository) -> None:
+    def __init__(self, repository: PublishRepository, late_facts: ReconcileSchedule | None = None) -> None:
         self.repository = repository
+        self.late_facts = late_facts or ReconcileSchedule()
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
+        # Set whenever a late-fact check is scheduled, so the reconciler wakes for it.
+        self.reconcile_scheduled = asyncio.Event()
 
     async def record(
         self,
@@ -26,12 +30,15 @@ class PublishLog:
         state: PublishState | None = None,
         error: PublishError | None = None,
         published_at: datetime | None = None,
-        **ids: str | None,
+        **changes: Any,
     ) -> Publish:
+        """Saves the change with its timeline event (see PublishRepository.update), then announces it."""
         event = PublishEvent(type=type, message=message, state=state, details=details or {})
         publish = await self.repository.update(
-            publish_id, event, state=state, error=error, published_at=published_at, **ids
+            publish_id, event, state=state, error=error, published_at=published_at, **changes
         )
+        if changes.get("reconcile_at"):
+            self.reconcile_scheduled.set()
         self._announce(publish)
         return publish
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import AsyncIterator
+
+from server.domain.models import utcnow
+
+# Late facts the reconciler can fetch after a publish ended.
+PERMALINK = "permalink"
+TIKTOK_POST_ID = "tiktok_post_id"
 
 
 @dataclass(frozen=True)
@@ -34,3 +41,22 @@ class PollPolicy:
 INSTAGRAM_CONTAINERS = PollPolicy(initial_interval=0.25, multiplier=1.5, max_interval=5.0, timeout=300.0)
 # TikTok downloads take seconds to minutes; status reads are limited to 30/min per token.
 TIKTOK_STATUS = PollPolicy(initial_interval=1.0, multiplier=1.5, max_interval=10.0, timeout=600.0)
+
+
+@dataclass(frozen=True)
+class ReconcileSchedule:
+    first_delay: float = 30.0  # seconds after the publish ended
+    multiplier: float = 2.0
+    max_interval: float = 1800.0
+    # How long each fact is worth waiting for, counted from the publish time.
+    horizons: tuple[tuple[str, float], ...] = ((PERMALINK, 86400.0), (TIKTOK_POST_ID, 3 * 86400.0))
+    batch: int = 50
+
+    def horizon(self, fact: str) -> float:
+        return dict(self.horizons).get(fact, 86400.0)
+
+    def delay(self, attempts: int) -> float:
+        return min(self.first_delay * self.multiplier**attempts, self.max_interval)
+
+    def first_check(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.first_delay)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from server.domain.models import Platform, Publish, PublishError, PublishState
+from server.domain.platform_errors import TOKEN_REJECTED_REASONS
 from server.domain.workflow.base import PublishTarget, Workflow
 from server.domain.workflow.log import PublishLog
 from server.store.accounts import AccountRepository
@@ -85,7 +86,10 @@ class PublishRunner:
                         message="The account was disconnected; reconnect it with ConnectAccount",
                     ),
                 )
-            return await self._workflows[publish.platform].run(publish, target)
+            final = await self._workflows[publish.platform].run(publish, target)
+            if final.error is not None and final.error.reason in TOKEN_REJECTED_REASONS:
+                await self._accounts.mark_needs_reconnect(publish.account_id)
+            return final
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -15,7 +15,7 @@ from server.domain.models import Publish, PublishError, PublishState, utcnow
 from server.domain.platform_errors import connection_error, tiktok_error, tiktok_fail_reason
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
-from server.domain.workflow.polling import TIKTOK_STATUS, PollPolicy
+from server.domain.workflow.polling import TIKTOK_POST_ID, TIKTOK_STATUS, PollPolicy
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import PhotoPost, PublishStatus, TikTokClient
 
@@ -115,16 +115,21 @@ class TikTokCarouselWorkflow:
                 )
             if status.status == "PUBLISH_COMPLETE":
                 post_id = status.post_ids[0] if status.post_ids else None
-                message = (
-                    f"Published; public post id {post_id}"
-                    if post_id
-                    else "Published; TikTok has not reported a public post id yet (it does after moderation, "
-                    "and only for public posts)"
-                )
+                # Only public posts ever get a post id, after moderation: wait for it in the background.
+                expect_id = not post_id and publish.options.get("privacy_level") == "PUBLIC_TO_EVERYONE"
+                if post_id:
+                    message = f"Published; public post id {post_id}"
+                elif expect_id:
+                    message = ("Published; TikTok has not reported a public post id yet (it does after "
+                               "moderation); it will be asked again later")
+                else:
+                    message = "Published; TikTok gives no public post id for posts that are not public"
                 return await self._log.record(
                     publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
                     published_at=utcnow(), tiktok_post_id=post_id,
                     details={"post_ids": list(status.post_ids)},
+                    **({"pending_facts": [TIKTOK_POST_ID], "reconcile_at": self._log.late_facts.first_check()}
+                       if expect_id else {}),
                 )
         seen = last.status if last else f"unknown ({last_error})"
         await self._end(

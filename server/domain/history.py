@@ -1,0 +1,70 @@
+"""Publish history: get one publish with its timeline, list with filters, watch a live one."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from server.domain.errors import FieldViolation, NotFound, invalid
+from server.domain.models import Page, Publish, PublishFilter
+from server.domain.pagination import decode_token, encode_token, page_size
+from server.domain.validation import is_uuid
+from server.domain.workflow.log import PublishLog
+from server.store.publishes import PublishEvent
+
+
+class PublishHistory:
+    def __init__(self, publish_log: PublishLog) -> None:
+        self._log = publish_log
+        self._repository = publish_log.repository
+
+    async def _find(self, workspace_id: str, publish_id: str) -> Publish:
+        if not is_uuid(publish_id):
+            raise invalid([FieldViolation("id", "must be a publish id (a UUID)")])
+        publish = await self._repository.get_in_workspace(workspace_id, publish_id)
+        if publish is None:
+            raise NotFound(reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}",
+                           metadata={"publish_id": publish_id})
+        return publish
+
+    async def get(self, workspace_id: str, publish_id: str) -> tuple[Publish, list[PublishEvent]]:
+        publish = await self._find(workspace_id, publish_id)
+        return publish, await self._repository.events(publish_id)
+
+    async def list(self, workspace_id: str, requested_size: int, token: str, where: PublishFilter) -> Page:
+        if where.account_id is not None and not is_uuid(where.account_id):
+            raise invalid([FieldViolation("account_id", "must be an account id (a UUID)")])
+        if where.created_after and where.created_before and where.created_after >= where.created_before:
+            raise invalid([FieldViolation("create_time_before", "must be later than create_time_after")])
+        size = page_size(requested_size)
+        filters = {
+            "account_id": where.account_id,
+            "platform": where.platform.value if where.platform else None,
+            "state": where.state.value if where.state else None,
+            "after": where.created_after.isoformat() if where.created_after else None,
+            "before": where.created_before.isoformat() if where.created_before else None,
+        }
+        cursor = decode_token(token, filters)
+        rows = await self._repository.list(workspace_id, size + 1, cursor, where)
+        items = [publish for publish, _ in rows[:size]]
+        next_token = encode_token(rows[size - 1][1], filters) if len(rows) > size else ""
+        return Page(items, next_token)
+
+    async def watch(self, workspace_id: str, publish_id: str) -> AsyncIterator[tuple[Publish, list[PublishEvent]]]:
+        """The publish now (with its whole timeline), then each change with its new events,
+        until a terminal state. Woken by the publish log, never by polling the database."""
+        await self._find(workspace_id, publish_id)
+        updates = self._log.subscribe(publish_id)  # before reading, so no change falls in between
+        try:
+            publish, events = await self.get(workspace_id, publish_id)
+            last = events[-1].id if events else 0
+            yield publish, events
+            while not publish.state.terminal:
+                publish = await updates.get()
+                while not updates.empty():
+                    publish = updates.get_nowait()
+                new = await self._repository.events(publish_id, after=last or 0)
+                if new:
+                    last = new[-1].id
+                yield publish, new
+        finally:
+            self._log.unsubscribe(publish_id, updates)

@@ -1,0 +1,122 @@
+"""Late results: facts a platform reports after the publish RPC has returned.
+
+TikTok gives a public post id only after moderation (minutes to hours); an Instagram
+permalink read can fail although the post is live. A workflow that ends without such a
+fact records it in `pending_facts` with a first check time. This reconciler asks the
+platform again at growing intervals (one read per publish per check, far inside the
+platforms' rate limits) until the fact arrives or the fact's horizon passes, updating
+the record and timeline (which wakes watchers). Its schedule lives in the database,
+so it resumes after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from server.domain.models import Publish, utcnow
+from server.domain.workflow.log import PublishLog
+from server.domain.workflow.polling import PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
+from server.platforms.errors import PlatformConnectionError, PlatformError
+from server.platforms.instagram import InstagramClient
+from server.platforms.tiktok import TikTokClient
+from server.store.accounts import AccountRepository
+
+log = logging.getLogger("distribution.reconciler")
+
+class Reconciler:
+    def __init__(
+        self,
+        publish_log: PublishLog,
+        accounts: AccountRepository,
+        instagram: InstagramClient,
+        tiktok: TikTokClient,
+        schedule: ReconcileSchedule,
+    ) -> None:
+        self._log = publish_log
+        self._accounts = accounts
+        self._instagram = instagram
+        self._tiktok = tiktok
+        self._schedule = schedule
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        wake = self._log.reconcile_scheduled
+        while True:
+            wake.clear()
+            try:
+                due = await self._log.repository.due_for_reconcile(utcnow(), self._schedule.batch)
+                await asyncio.gather(*(self._check(p) for p in due))
+                if len(due) == self._schedule.batch:
+                    continue
+                next_at = await self._log.repository.next_reconcile_at()
+            except Exception:  # keep reconciling other publishes whatever one of them does
+                log.exception("reconciler pass failed")
+                next_at = utcnow() + timedelta(seconds=self._schedule.first_delay)
+            timeout = None if next_at is None else max((next_at - utcnow()).total_seconds(), 0.0)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+
+    async def _check(self, publish: Publish) -> None:
+        credentials = await self._accounts.credentials(publish.account_id)
+        if credentials is None:
+            await self._give_up(publish, "the account was disconnected")
+            return
+        found: dict[str, str] = {}
+        problems: list[str] = []
+        for fact in publish.pending_facts:
+            try:
+                value = await self._read(fact, publish, credentials.access_token)
+            except (PlatformError, PlatformConnectionError) as exc:
+                problems.append(f"{fact}: {exc}")
+                continue
+            if value:
+                found[fact] = value
+        still = [f for f in publish.pending_facts if f not in found]
+        if found:
+            await self._log.record(
+                publish.id, "LATE_FACTS_ARRIVED",
+                "Late result from the platform: " + ", ".join(f"{k} {v}" for k, v in found.items()),
+                details=found, pending_facts=still,
+                reconcile_at=None if not still else self._next(publish), reconcile_attempts=publish.reconcile_attempts + 1,
+                **found,
+            )
+            return
+        published = publish.published_at or publish.created_at
+        if all(utcnow() - published > timedelta(seconds=self._schedule.horizon(f)) for f in still):
+            await self._give_up(publish, f"no {', '.join(still)} within the documented horizon")
+            return
+        await self._log.record(
+            publish.id, "LATE_FACTS_PENDING",
+            f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
+            reconcile_at=self._next(publish), reconcile_attempts=publish.reconcile_attempts + 1,
+        )
+
+    def _next(self, publish: Publish) -> datetime:
+        return utcnow() + timedelta(seconds=self._schedule.delay(publish.reconcile_attempts + 1))
+
+    async def _read(self, fact: str, publish: Publish, token: str) -> str | None:
+        if fact == PERMALINK and publish.ig_media_id:
+            return (await self._instagram.media(token, publish.ig_media_id)).permalink or None
+        if fact == TIKTOK_POST_ID and publish.tiktok_publish_id:
+            status = await self._tiktok.fetch_status(token, publish.tiktok_publish_id)
+            return status.post_ids[0] if status.post_ids else None
+        return None
+
+    async def _give_up(self, publish: Publish, why: str) -> None:
+        await self._log.record(
+            publish.id, "LATE_FACTS_ABANDONED", f"Stopped waiting for {', '.join(publish.pending_facts)}: {why}",
+            pending_facts=[], reconcile_at=None,
+        )
