@@ -19,12 +19,13 @@ from distribution.v1 import (
 
 from server.app import Service, create_server
 from server.config import Settings
-from server.domain.workflow.polling import PollPolicy
+from server.domain.workflow.polling import PollPolicy, ReconcileSchedule
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
 from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
 
 # Emulators in tests process quickly; the service polls them on a matching short schedule.
 FAST_POLL = PollPolicy(initial_interval=0.02, multiplier=1.5, max_interval=0.2, timeout=10.0)
+FAST_LATE_FACTS = ReconcileSchedule(first_delay=0.1, multiplier=1.5, max_interval=0.3)
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ def settings(tmp_path: Path, instagram_sandbox: InstagramSandbox, tiktok_sandbox
         shutdown_grace=1.0,
         instagram_poll=FAST_POLL,
         tiktok_poll=FAST_POLL,
+        late_facts=FAST_LATE_FACTS,
     )
 
 

@@ -1,0 +1,311 @@
+"""Publish history over the wire: GetPublish and its timeline, ListPublishes, WatchPublish, late facts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import pytest
+from distribution.v1 import account_pb2, publish_pb2
+from distribution.v1 import publishing_service_pb2 as pb
+from google.protobuf import json_format, timestamp_pb2
+
+from tests.conftest import connect, images, register
+from tests.rich_errors import rich_error
+
+PUBLISHED = publish_pb2.PUBLISH_STATE_PUBLISHED
+
+
+async def instagram_publish(publishing, media, account_id, n=2, prefix="gs://b/h"):
+    ids = await register(media, *images(n, prefix=prefix))
+    return await publishing.PublishInstagramCarousel(
+        pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account_id)
+    )
+
+
+async def tiktok_publish(publishing, media, account_id, **kwargs):
+    ids = await register(media, *images(2, prefix="gs://b/t"))
+    return await publishing.PublishTikTokCarousel(
+        pb.PublishTikTokCarouselRequest(media_ids=ids, tiktok_account_id=account_id, **kwargs)
+    )
+
+
+async def get(publishing, publish_id):
+    return await publishing.GetPublish(pb.GetPublishRequest(id=publish_id))
+
+
+async def eventually(check, timeout=10.0):
+    """Polls `check` until it returns a truthy value (the reconciler works in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def test_get_publish_tells_the_whole_story(accounts, media, publishing, instagram_sandbox):
+    account = await connect(accounts)
+    done = await instagram_publish(publishing, media, account.id, n=3)
+
+    response = await get(publishing, done.instagram_publish_id)
+
+    publish = response.publish
+    assert publish.id == done.instagram_publish_id
+    assert publish.platform == account_pb2.PLATFORM_INSTAGRAM
+    assert publish.kind == publish_pb2.PUBLISH_KIND_CAROUSEL
+    assert publish.state == PUBLISHED
+    assert publish.account_id == account.id
+    assert len(publish.media_ids) == 3
+    post = instagram_sandbox.posts()[0]
+    assert list(publish.instagram_child_container_ids) == post["children"]
+    assert publish.instagram_container_id == post["creation_id"]
+    assert (publish.ig_media_id, publish.permalink) == (post["id"], post["permalink"])
+    assert publish.HasField("create_time") and publish.HasField("publish_time")
+    types = [e.type for e in response.events]
+    assert types[:2] == ["CREATED", "PROCESSING_STARTED"]
+    assert types.count("CHILD_CONTAINER_CREATED") == 3
+    assert types[-3:] == ["CAROUSEL_CONTAINER_CREATED", "PUBLISHED", "PERMALINK_READ"] or types[-4:-1] == [
+        "CAROUSEL_CONTAINER_CREATED", "PUBLISHED", "PERMALINK_READ"
+    ]
+    sequences = [e.sequence for e in response.events]
+    assert sequences == sorted(sequences)
+    published = next(e for e in response.events if e.type == "PUBLISHED")
+    assert published.state == PUBLISHED
+    assert json_format.MessageToDict(published.details)["ig_media_id"] == post["id"]
+
+
+async def test_failed_publish_records_why_and_which_item(accounts, media, publishing):
+    account = await connect(accounts)
+    ids = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publishing.PublishInstagramCarousel(
+            pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
+        )
+    publish_id = rich_error(info.value).metadata["publish_id"]
+    publish = (await get(publishing, publish_id)).publish
+    assert publish.state == publish_pb2.PUBLISH_STATE_FAILED
+    assert publish.error.code == "FAILED_PRECONDITION"
+    assert publish.error.reason == "INSTAGRAM_MEDIA_FETCH_FAILED"
+    assert publish.error.field == "media_ids[1]"
+    assert publish.error.platform_subcode == "2207052"
+    assert not publish.error.retryable
+
+
+async def test_get_publish_not_found_and_malformed(publishing):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await get(publishing, "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert rich_error(info.value).reason == "PUBLISH_NOT_FOUND"
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await get(publishing, "nope")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "id" in rich_error(info.value).violations
+
+
+async def test_tiktok_publish_shows_its_options_and_ids(accounts, media, publishing, tiktok_sandbox):
+    account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+    done = await tiktok_publish(
+        publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_MUTUAL_FOLLOW_FRIENDS, cover_index=1
+    )
+    publish = (await get(publishing, done.tiktok_publish_id)).publish
+    assert publish.tiktok_publish_id == done.publish_id
+    assert publish.tiktok_options.privacy_level == publish_pb2.PRIVACY_LEVEL_MUTUAL_FOLLOW_FRIENDS
+    assert publish.tiktok_options.post_mode == publish_pb2.POST_MODE_DIRECT
+    assert publish.tiktok_options.cover_index == 1
+    assert list(publish.pending_facts) == []  # not public: no post id will ever come
+
+
+async def list_all(publishing, **filters):
+    ids, token = [], ""
+    while True:
+        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=2, page_token=token, **filters))
+        ids += [p.id for p in page.publishes]
+        token = page.next_page_token
+        if not token:
+            return ids
+
+
+async def test_list_filters_and_pages(accounts, media, publishing, tiktok_sandbox):
+    ig = await connect(accounts)
+    ig2 = await connect(accounts, external_account_id="17841400000000002")
+    tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+    first = (await instagram_publish(publishing, media, ig.id)).instagram_publish_id
+    middle = datetime.now(timezone.utc)
+    second = (await instagram_publish(publishing, media, ig2.id)).instagram_publish_id
+    third = (await tiktok_publish(publishing, media, tt.id)).tiktok_publish_id
+    tiktok_sandbox.script_fail_reason("spam_risk_text")
+    with pytest.raises(grpc.aio.AioRpcError):
+        await tiktok_publish(publishing, media, tt.id)
+    failed = (await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))).publishes[0].id
+
+    assert await list_all(publishing) == [failed, third, second, first]  # newest first, every page
+    assert await list_all(publishing, account_id=ig.id) == [first]
+    assert await list_all(publishing, platform=account_pb2.PLATFORM_TIKTOK) == [failed, third]
+    assert await list_all(publishing, state=publish_pb2.PUBLISH_STATE_FAILED) == [failed]
+    assert await list_all(publishing, state=PUBLISHED) == [third, second, first]
+    after = timestamp_pb2.Timestamp()
+    after.FromDatetime(middle)
+    assert await list_all(publishing, create_time_after=after) == [failed, third, second]
+    assert await list_all(publishing, create_time_before=after) == [first]
+    assert await list_all(publishing, platform=account_pb2.PLATFORM_INSTAGRAM, create_time_after=after) == [second]
+
+
+async def test_pages_stay_stable_while_publishes_arrive(accounts, media, publishing):
+    account = await connect(accounts)
+    older = [(await instagram_publish(publishing, media, account.id)).instagram_publish_id for _ in range(3)]
+    page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=2))
+    assert [p.id for p in page.publishes] == older[::-1][:2]
+    newer = (await instagram_publish(publishing, media, account.id)).instagram_publish_id
+    rest = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=2, page_token=page.next_page_token))
+    assert [p.id for p in rest.publishes] == [older[0]]
+    assert rest.next_page_token == ""
+    assert newer not in [p.id for p in rest.publishes]
+
+
+@pytest.mark.parametrize(
+    "request_fields, field",
+    [
+        ({"page_size": -1}, "page_size"),
+        ({"page_token": "garbage!"}, "page_token"),
+        ({"account_id": "not-a-uuid"}, "account_id"),
+        ({"state": 42}, "state"),
+    ],
+)
+async def test_invalid_list_requests(publishing, request_fields, field):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publishing.ListPublishes(pb.ListPublishesRequest(**request_fields))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in rich_error(info.value).violations
+
+
+async def test_page_token_from_other_filters_is_invalid(accounts, media, publishing):
+    account = await connect(accounts)
+    for _ in range(3):
+        await instagram_publish(publishing, media, account.id)
+    page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publishing.ListPublishes(
+            pb.ListPublishesRequest(page_size=1, page_token=page.next_page_token, state=PUBLISHED)
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_page_size_is_capped_at_1000(publishing):
+    page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=5000))
+    assert page.next_page_token == ""
+
+
+async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, publishing, instagram_sandbox):
+    instagram_sandbox.config.processing_delay = 0.3
+    account = await connect(accounts)
+    ids = await register(media, *images(2))
+    publish_call = publishing.PublishInstagramCarousel(
+        pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
+    )
+    publish_id = ""
+    for _ in range(200):
+        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
+        if page.publishes:
+            publish_id = page.publishes[0].id
+            break
+        await asyncio.sleep(0.01)
+    assert publish_id
+    states, types = [], []
+    async for message in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id)):
+        states.append(message.publish.state)
+        types += [e.type for e in message.events]
+    await publish_call
+    assert states[-1] == PUBLISHED
+    assert publish_pb2.PUBLISH_STATE_PROCESSING in states
+    # Every event of the timeline reached the watcher exactly once, in order.
+    timeline = [e.type for e in (await get(publishing, publish_id)).events]
+    assert types == timeline[: len(types)]
+    assert "PUBLISHED" in types
+
+
+async def test_watch_of_a_finished_publish_ends_at_once(accounts, media, publishing):
+    account = await connect(accounts)
+    done = await instagram_publish(publishing, media, account.id)
+    messages = [m async for m in publishing.WatchPublish(pb.WatchPublishRequest(id=done.instagram_publish_id))]
+    assert len(messages) == 1 and messages[0].publish.state == PUBLISHED
+
+
+async def test_watch_unknown_publish_is_not_found(publishing):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for _ in publishing.WatchPublish(pb.WatchPublishRequest(id="3fa85f64-5717-4562-b3fc-2c963f66afa6")):
+            pass
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_reconciler_fills_in_a_late_tiktok_post_id(accounts, media, publishing, tiktok_sandbox):
+    account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+    done = await tiktok_publish(publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE)
+    assert done.tiktok_media_id == ""
+    first = (await get(publishing, done.tiktok_publish_id)).publish
+    assert list(first.pending_facts) == ["tiktok_post_id"]
+
+    async def arrived():
+        publish = (await get(publishing, done.tiktok_publish_id)).publish
+        return publish if publish.tiktok_post_id else None
+
+    publish = await eventually(arrived)
+    assert publish, "the late post id never arrived"
+    assert publish.tiktok_post_id == str(tiktok_sandbox.publish(done.publish_id)["post_ids"][0])
+    assert list(publish.pending_facts) == []
+    events = (await get(publishing, done.tiktok_publish_id)).events
+    assert events[-1].type == "LATE_FACTS_ARRIVED"
+
+
+async def test_reconciler_fills_in_a_late_permalink(accounts, media, publishing, instagram_sandbox):
+    account = await connect(accounts)
+    instagram_sandbox.fail_media_reads(2)  # the workflow's read and the first reconcile both fail
+    done = await instagram_publish(publishing, media, account.id)
+    assert done.permalink == ""
+
+    async def arrived():
+        publish = (await get(publishing, done.instagram_publish_id)).publish
+        return publish if publish.permalink else None
+
+    publish = await eventually(arrived)
+    assert publish and publish.permalink == instagram_sandbox.posts()[0]["permalink"]
+    types = [e.type for e in (await get(publishing, done.instagram_publish_id)).events]
+    assert "PERMALINK_PENDING" in types and types[-1] == "LATE_FACTS_ARRIVED"
+
+
+async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox, settings):
+    import dataclasses
+
+    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
+
+    from tests.conftest import FAST_LATE_FACTS
+
+    tiktok_sandbox.config.moderation_delay = 1.0
+    slow = dataclasses.replace(FAST_LATE_FACTS, first_delay=30.0)
+    first = await start_service(late_facts=slow)
+    async with grpc.aio.insecure_channel(first.address) as channel:
+        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
+        media = media_service_pb2_grpc.MediaServiceStub(channel)
+        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+        done = await tiktok_publish(
+            publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE
+        )
+    await first.stop(0)
+
+    # The new process finds the scheduled check in the database. Its first check is due
+    # in 30 s by the old schedule, so move it: a restart must honour what is stored.
+    second = await start_service(late_facts=FAST_LATE_FACTS)
+    publish = await second.runner._log.repository.get(done.tiktok_publish_id)
+    await second.runner._log.record(
+        publish.id, "TEST_RESCHEDULE", "test: check now", reconcile_at=datetime.now(timezone.utc) + timedelta(seconds=1)
+    )
+    async with grpc.aio.insecure_channel(second.address) as channel:
+        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+
+        async def arrived():
+            p = (await get(publishing, done.tiktok_publish_id)).publish
+            return p if p.tiktok_post_id else None
+
+        assert await eventually(arrived), "the restarted service never fetched the late post id"
