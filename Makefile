@@ -10,7 +10,7 @@ BUF := node_modules/.bin/buf
 PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint generate check-generated clean
+.PHONY: help run test lint generate check-generated clean contract-baseline
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -30,6 +30,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
+	touch $@
+
+# The example Node.js client (clients/node), exercised by tests/test_clients.py.
+clients/node/node_modules/.installed: clients/node/package.json clients/node/package-lock.json
+	cd clients/node && npm ci --silent --no-audit --no-fund --ignore-scripts
 	touch $@
 
 # --- code generation --------------------------------------------------------
@@ -52,8 +57,14 @@ run: $(VENV)/.installed generated/.stamp
 
 lint: node_modules/.installed
 	$(BUF) lint
+	$(BUF) breaking --against proto/baseline.binpb
 
-test: $(VENV)/.installed generated/.stamp lint check-generated
+# The contract as it last landed: buf breaking compares proto/ with this image.
+# Refresh it on purpose, once a contract change is meant to ship.
+contract-baseline: node_modules/.installed
+	$(BUF) build -o proto/baseline.binpb
+
+test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
