@@ -30,6 +30,7 @@ from server.domain.history import PublishHistory
 from server.domain.media import MediaLibrary
 from server.domain.models import Platform
 from server.domain.publishing import Publisher
+from server.domain.tokens import AccountTokens
 from server.domain.workflow.instagram import InstagramCarouselWorkflow
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.reconciler import Reconciler
@@ -121,6 +122,7 @@ async def create_server(settings: Settings) -> Service:
         accounts = AccountRepository(database, cipher)
         media = MediaRepository(database)
         publish_log = PublishLog(PublishRepository(database), settings.late_facts)
+        tokens = AccountTokens(accounts, tiktok, settings.tiktok_client_key, settings.tiktok_client_secret)
         runner = PublishRunner(
             {
                 Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll),
@@ -129,6 +131,7 @@ async def create_server(settings: Settings) -> Service:
             publish_log,
             accounts,
             media,
+            tokens,
         )
 
         server = grpc.aio.server(
@@ -141,7 +144,7 @@ async def create_server(settings: Settings) -> Service:
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(Accounts(accounts)), server)
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(MediaLibrary(media)), server)
         publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
-            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok), PublishHistory(publish_log)),
+            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok, tokens), PublishHistory(publish_log)),
             server,
         )
         health_servicer = health.aio.HealthServicer()
@@ -163,7 +166,7 @@ async def create_server(settings: Settings) -> Service:
             tiktok_sandbox=tiktok_sandbox,
             _closers=closers,
         )
-        reconciler = Reconciler(publish_log, accounts, instagram, tiktok, settings.late_facts)
+        reconciler = Reconciler(publish_log, accounts, tokens, instagram, tiktok, settings.late_facts)
         reconciler.start()
         closers.append(reconciler.stop)  # closers run last-first: it stops before what it uses
         resumed = await runner.resume_unfinished()

@@ -108,6 +108,25 @@ TOKEN_REJECTED_REASONS = frozenset({"INSTAGRAM_TOKEN_INVALID", "TIKTOK_TOKEN_INV
 _ITEM_CODE_IN_STATUS = re.compile(r"error code (\d+)")
 
 
+# Graph codes the Instagram error table marks "retry" (plus is_transient), and TikTok codes
+# that mean "try again later". Rate limits are transient too: the retry waits them out.
+_TRANSIENT_GRAPH_CODES = frozenset({"1", "2", "-1", "-2", "4", "17", "32", "613", "80002"})
+_TRANSIENT_GRAPH_SUBCODES = frozenset({"2207003", "2207008", "2207001", "2207032"})
+_TRANSIENT_TIKTOK_CODES = frozenset({"internal_error", "rate_limit_exceeded"})
+
+
+def is_transient(err: PlatformError | PlatformConnectionError, *, read_only: bool) -> bool:
+    """Whether the same call may succeed if repeated. A connection error or timeout counts
+    only for calls that change nothing (`read_only`) or that surely never arrived."""
+    if isinstance(err, PlatformConnectionError):
+        return read_only or not err.maybe_sent
+    if err.http_status >= 500 or err.transient:
+        return True
+    if err.platform == "instagram":
+        return err.code in _TRANSIENT_GRAPH_CODES or err.subcode in _TRANSIENT_GRAPH_SUBCODES
+    return err.code in _TRANSIENT_TIKTOK_CODES
+
+
 def _unknown(platform: str, err: PlatformError) -> _Rule:
     if err.transient or err.http_status >= 500:
         return ("UNAVAILABLE", f"{platform.upper()}_UNAVAILABLE", True)

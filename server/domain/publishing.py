@@ -44,7 +44,9 @@ from server.domain.validation import (
     request_id_violations,
     tiktok_text_violations,
 )
+from server.domain.tokens import AccountTokens
 from server.domain.workflow.log import PublishLog
+from server.domain.workflow.retry import with_retries
 from server.domain.workflow.runner import PublishRunner
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import TikTokClient
@@ -97,7 +99,9 @@ class Publisher:
         publish_log: PublishLog,
         runner: PublishRunner,
         tiktok: TikTokClient,
+        tokens: AccountTokens,
     ) -> None:
+        self._tokens = tokens
         self._accounts = accounts
         self._media = media
         self._log = publish_log
@@ -186,10 +190,9 @@ class Publisher:
 
     async def _check_privacy(self, account: Account, privacy_level: str) -> None:
         """Asks creator_info and refuses a privacy level the creator may not use, before init."""
-        credentials = await self._accounts.credentials(account.id)
-        assert credentials is not None
+        token = await self._tokens.access_token(account)
         try:
-            creator = await self._tiktok.creator_info(credentials.access_token)
+            creator = await with_retries(lambda: self._tiktok.creator_info(token), read_only=True)
         except PlatformError as exc:
             error = tiktok_error(exc)
             if error.reason in TOKEN_REJECTED_REASONS:

@@ -13,8 +13,10 @@ _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
 
 def is_uuid(value: str) -> bool:
+    """True for a UUID in the canonical form this service issues (lowercase, hyphenated).
+    Other spellings are refused rather than normalised: ids are compared as issued."""
     try:
-        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+        return str(uuid.UUID(value)) == value
     except (ValueError, AttributeError, TypeError):
         return False
 
@@ -28,7 +30,7 @@ def id_violations(field: str, value: str, what: str) -> list[FieldViolation]:
     if not value:
         return [FieldViolation(field, "is required")]
     if not is_uuid(value):
-        return [FieldViolation(field, f"must be {what} id (a UUID)")]
+        return [FieldViolation(field, f"must be {what} id (a lowercase UUID)")]
     return []
 
 

@@ -106,6 +106,32 @@ class AccountRepository:
         rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
         return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
+    async def save_tokens(
+        self,
+        account_id: str,
+        *,
+        access_token: str,
+        refresh_token: str,
+        access_token_expires_at: datetime | None,
+        refresh_token_expires_at: datetime | None,
+    ) -> None:
+        """Stores a refreshed pair in one statement: a rotated refresh token is never lost."""
+        values = [
+            self._cipher.seal(access_token),
+            self._cipher.seal(refresh_token),
+            db_time(access_token_expires_at),
+            db_time(refresh_token_expires_at),
+            db_time(utcnow()),
+            account_id,
+        ]
+        await self._db.run(
+            lambda db: db.execute(
+                "UPDATE accounts SET access_token_sealed = ?, refresh_token_sealed = ?,"
+                " access_token_expires_at = ?, refresh_token_expires_at = ?, updated_at = ? WHERE id = ?",
+                values,
+            )
+        )
+
     async def mark_needs_reconnect(self, account_id: str) -> None:
         """The platform rejected the stored token: publishing waits for a reconnect."""
         await self._db.run(

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
-from server.domain.models import Account, Credentials, Media, Publish
+from server.domain.models import Account, Media, Publish
 
 
 @dataclass(frozen=True)
 class PublishTarget:
-    """Everything a workflow needs besides the record: the account, its tokens, the media in order."""
+    """Everything a workflow needs besides the record: the account, the media in order, and
+    `token()`, which returns the account's current access token (refreshing it first when it
+    is about to expire, or when called with refresh=True after the platform rejected it)."""
 
     account: Account
-    credentials: Credentials
     media: list[Media]
+    token: Callable[..., Awaitable[str]]
 
 
 class Workflow(Protocol):

@@ -24,6 +24,7 @@ from server.domain.platform_errors import (
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, PERMALINK, PollPolicy
+from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy, with_retries
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.instagram import InstagramClient
 
@@ -36,10 +37,17 @@ NOT_READY_CODE, NOT_READY_SUBCODE = "9007", "2207027"
 
 
 class InstagramCarouselWorkflow:
-    def __init__(self, client: InstagramClient, publish_log: PublishLog, poll: PollPolicy = INSTAGRAM_CONTAINERS) -> None:
+    def __init__(
+        self,
+        client: InstagramClient,
+        publish_log: PublishLog,
+        poll: PollPolicy = INSTAGRAM_CONTAINERS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
         self._client = client
         self._log = publish_log
         self._poll = poll
+        self._retry = retry
 
     async def run(self, publish: Publish, target: PublishTarget) -> Publish:
         try:
@@ -71,10 +79,17 @@ class InstagramCarouselWorkflow:
 
         async def create(index: int) -> None:
             url = public_url(target.media[index])
-            container_id = await self._client.create_image_container(
-                target.credentials.access_token, target.account.external_account_id, url
+            # Creating a container is safe to repeat: an orphan container is never seen and expires.
+            container_id = await with_retries(
+                lambda: self._client.create_image_container(
+                    token, target.account.external_account_id, url
+                ),
+                read_only=True,
+                policy=self._retry,
             )
             await self._log.record_child(publish.id, index, container_id)
+
+        token = await target.token()
 
         results = await asyncio.gather(*(create(i) for i in missing), return_exceptions=True)
         for index, result in zip(missing, results):
@@ -96,9 +111,14 @@ class InstagramCarouselWorkflow:
         if publish.container_id:
             return publish
         children = [cid for cid in publish.child_container_ids if cid]
+        token = await target.token()
         try:
-            container_id = await self._client.create_carousel_container(
-                target.credentials.access_token, target.account.external_account_id, children, publish.caption
+            container_id = await with_retries(
+                lambda: self._client.create_carousel_container(
+                    token, target.account.external_account_id, children, publish.caption
+                ),
+                read_only=True,
+                policy=self._retry,
             )
         except (PlatformError, PlatformConnectionError) as exc:
             await self._fail_from(publish, exc)
@@ -121,7 +141,7 @@ class InstagramCarouselWorkflow:
             started = utcnow()
             try:
                 media_id = await self._client.publish(
-                    target.credentials.access_token, target.account.external_account_id, publish.container_id
+                    await target.token(), target.account.external_account_id, publish.container_id
                 )
             except PlatformConnectionError as exc:
                 if not exc.maybe_sent:
@@ -163,7 +183,7 @@ class InstagramCarouselWorkflow:
         media_id = ""
         try:
             recent = await self._client.recent_media(
-                target.credentials.access_token, target.account.external_account_id, limit=10
+                await target.token(), target.account.external_account_id, limit=10
             )
             created = publish.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
             candidates = [m for m in recent if m.timestamp[:19] >= created]
@@ -184,7 +204,7 @@ class InstagramCarouselWorkflow:
     async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:
         assert publish.ig_media_id
         try:
-            media = await self._client.media(target.credentials.access_token, publish.ig_media_id)
+            media = await self._client.media(await target.token(), publish.ig_media_id)
         except (PlatformError, PlatformConnectionError) as exc:
             # The post is live: a failed read-back never turns it into a failure.
             return await self._log.record(
@@ -220,9 +240,10 @@ class InstagramCarouselWorkflow:
         done = {"FINISHED", "PUBLISHED"} if accept_published else {"FINISHED"}
         last_error: Exception | None = None
         codes: dict[str, str] = {}
+        token = await target.token()
         async for _ in self._poll.ticks():
             try:
-                statuses = await self._client.container_statuses(target.credentials.access_token, ids)
+                statuses = await self._client.container_statuses(token, ids)
             except (PlatformError, PlatformConnectionError) as exc:
                 # Status reads change nothing: a transient failure is retried on the next tick.
                 if isinstance(exc, PlatformError) and not (exc.transient or exc.http_status >= 500):

@@ -16,7 +16,9 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
+from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Publish, utcnow
+from server.domain.tokens import AccountTokens
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
 from server.platforms.errors import PlatformConnectionError, PlatformError
@@ -31,12 +33,14 @@ class Reconciler:
         self,
         publish_log: PublishLog,
         accounts: AccountRepository,
+        tokens: AccountTokens,
         instagram: InstagramClient,
         tiktok: TikTokClient,
         schedule: ReconcileSchedule,
     ) -> None:
         self._log = publish_log
         self._accounts = accounts
+        self._tokens = tokens
         self._instagram = instagram
         self._tiktok = tiktok
         self._schedule = schedule
@@ -70,15 +74,19 @@ class Reconciler:
                 await asyncio.wait_for(wake.wait(), timeout)
 
     async def _check(self, publish: Publish) -> None:
-        credentials = await self._accounts.credentials(publish.account_id)
-        if credentials is None:
-            await self._give_up(publish, "the account was disconnected")
+        account = await self._accounts.get(publish.workspace_id, publish.account_id)
+        try:
+            if account is None:
+                raise FailedPrecondition(reason="ACCOUNT_NOT_CONNECTED", message="the account is gone")
+            token = await self._tokens.access_token(account)
+        except (FailedPrecondition, Unavailable) as err:
+            await self._give_up(publish, f"no usable token ({err.message})")
             return
         found: dict[str, str] = {}
         problems: list[str] = []
         for fact in publish.pending_facts:
             try:
-                value = await self._read(fact, publish, credentials.access_token)
+                value = await self._read(fact, publish, token)
             except (PlatformError, PlatformConnectionError) as exc:
                 problems.append(f"{fact}: {exc}")
                 continue

@@ -10,10 +10,13 @@ period are cancelled between steps; they stay PROCESSING and resume at next star
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
-from server.domain.models import Platform, Publish, PublishError, PublishState
+from server.domain.errors import DomainError
+from server.domain.models import AccountState, Platform, Publish, PublishError, PublishState
 from server.domain.platform_errors import TOKEN_REJECTED_REASONS
+from server.domain.tokens import AccountTokens
 from server.domain.workflow.base import PublishTarget, Workflow
 from server.domain.workflow.log import PublishLog
 from server.store.accounts import AccountRepository
@@ -29,13 +32,14 @@ class PublishRunner:
         publish_log: PublishLog,
         accounts: AccountRepository,
         media: MediaRepository,
+        tokens: AccountTokens,
     ) -> None:
         self._workflows = workflows
         self._log = publish_log
         self._accounts = accounts
         self._media = media
+        self._tokens = tokens
         self._tasks: dict[str, asyncio.Task[Publish]] = {}
-        self._accepting = True
 
     @property
     def in_flight(self) -> int:
@@ -62,7 +66,6 @@ class PublishRunner:
         return len(unfinished)
 
     async def stop(self, grace: float) -> None:
-        self._accepting = False
         tasks = list(self._tasks.values())
         if not tasks:
             return
@@ -92,6 +95,17 @@ class PublishRunner:
             return final
         except asyncio.CancelledError:
             raise
+        except DomainError as err:
+            # E.g. the account was disconnected or its token refresh refused mid-publish.
+            latest = await self._log.repository.get(publish.id)
+            if latest is not None and latest.state.terminal:
+                return latest
+            has_posted = latest is not None and (latest.ig_media_id or latest.tiktok_publish_id)
+            state = PublishState.UNCONFIRMED if has_posted else PublishState.FAILED
+            return await self._log.record(
+                publish.id, state.value, err.message, state=state,
+                error=PublishError(code=err.code, reason=err.reason, message=err.message),
+            )
         except Exception:
             # A bug, not a platform answer. Record it so the publish does not hang in PROCESSING.
             log.exception("publish workflow crashed", extra={"publish_id": publish.id})
@@ -111,8 +125,11 @@ class PublishRunner:
 
     async def _target(self, publish: Publish) -> PublishTarget | None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)
-        credentials = await self._accounts.credentials(publish.account_id)
-        if account is None or credentials is None:
+        if account is None or account.state == AccountState.DISCONNECTED:
             return None
         by_id = await self._media.get_many(publish.workspace_id, publish.media_ids)
-        return PublishTarget(account, credentials, [by_id[mid] for mid in publish.media_ids])
+        return PublishTarget(
+            account,
+            [by_id[mid] for mid in publish.media_ids],
+            functools.partial(self._tokens.access_token, account),
+        )

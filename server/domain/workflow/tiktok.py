@@ -10,12 +10,16 @@ ends UNCONFIRMED rather than risk a second post.
 
 from __future__ import annotations
 
+import asyncio
+
+from server.domain.errors import DomainError
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState, utcnow
-from server.domain.platform_errors import connection_error, tiktok_error, tiktok_fail_reason
+from server.domain.platform_errors import connection_error, is_transient, tiktok_error, tiktok_fail_reason
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import TIKTOK_POST_ID, TIKTOK_STATUS, PollPolicy
+from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy, with_retries
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import PhotoPost, PublishStatus, TikTokClient
 
@@ -38,10 +42,17 @@ def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
 
 
 class TikTokCarouselWorkflow:
-    def __init__(self, client: TikTokClient, publish_log: PublishLog, poll: PollPolicy = TIKTOK_STATUS) -> None:
+    def __init__(
+        self,
+        client: TikTokClient,
+        publish_log: PublishLog,
+        poll: PollPolicy = TIKTOK_STATUS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
         self._client = client
         self._log = publish_log
         self._poll = poll
+        self._retry = retry
 
     async def run(self, publish: Publish, target: PublishTarget) -> Publish:
         try:
@@ -60,8 +71,13 @@ class TikTokCarouselWorkflow:
 
     async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
         post = photo_post(publish, target)
+        token = await target.token()
         try:
-            publish_id = await self._client.init_photo_post(target.credentials.access_token, post)
+            # An error answer (5xx, internal_error, 429) proves nothing was created, so it is
+            # retried; a lost answer (reset, timeout) is not: see below.
+            publish_id = await with_retries(
+                lambda: self._client.init_photo_post(token, post), read_only=False, policy=self._retry
+            )
         except PlatformConnectionError as exc:
             if exc.maybe_sent:
                 await self._end(
@@ -88,12 +104,26 @@ class TikTokCarouselWorkflow:
         assert publish.tiktok_publish_id
         last: PublishStatus | None = None
         last_error: Exception | None = None
+        token = await target.token()
+        refreshed = False
         async for _ in self._poll.ticks():
             try:
-                status = await self._client.fetch_status(target.credentials.access_token, publish.tiktok_publish_id)
+                status = await self._client.fetch_status(token, publish.tiktok_publish_id)
             except PlatformError as exc:
-                if exc.transient or exc.code == "rate_limit_exceeded":
+                if is_transient(exc, read_only=True):
                     last_error = exc
+                    if exc.retry_after:
+                        await asyncio.sleep(exc.retry_after)
+                    continue
+                if exc.code == "access_token_invalid" and not refreshed:
+                    # The token expired while we waited: refresh it and keep polling the same
+                    # publish_id. The publish is never restarted.
+                    refreshed = True
+                    try:
+                        token = await target.token(refresh=True)
+                    except DomainError as err:
+                        await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(err.message))
+                    await self._log.record(publish.id, "TOKEN_REFRESHED", "Access token refreshed while polling")
                     continue
                 await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(tiktok_error(exc).message))
                 raise AssertionError("unreachable")

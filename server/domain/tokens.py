@@ -1,0 +1,115 @@
+"""Platform access tokens for the workflows, refreshed ahead of expiry.
+
+TikTok access tokens live hours; the refresh grant returns a new access token AND a new
+refresh token (the old one stops working), so both are saved in one statement before
+use. Refreshes of one account are serialised, and a refresh in the middle of a publish
+only swaps the token the next call uses: the publish itself is never restarted. When the
+platform refuses the refresh, the account is marked NEEDS_RECONNECT and publishes to it
+fail fast with FAILED_PRECONDITION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from server.domain.errors import FailedPrecondition, Unavailable
+from server.domain.models import Account, Platform, utcnow
+from server.domain.platform_errors import is_transient
+from server.platforms.errors import PlatformConnectionError, PlatformError
+from server.platforms.tiktok import TikTokClient
+from server.store.accounts import AccountRepository
+
+log = logging.getLogger("distribution.tokens")
+
+# Refresh this long before the access token expires.
+REFRESH_MARGIN = timedelta(minutes=10)
+
+
+class AccountTokens:
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        tiktok: TikTokClient,
+        tiktok_client_key: str,
+        tiktok_client_secret: str,
+        margin: timedelta = REFRESH_MARGIN,
+    ) -> None:
+        self._accounts = accounts
+        self._tiktok = tiktok
+        self._client_key = tiktok_client_key
+        self._client_secret = tiktok_client_secret
+        self._margin = margin
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def access_token(self, account: Account, refresh: bool = False) -> str:
+        """The account's current access token; refreshed first when it is about to expire
+        (or when `refresh` says the platform just rejected it)."""
+        credentials = await self._accounts.credentials(account.id)
+        if credentials is None:
+            raise _disconnected(account)
+        if account.platform != Platform.TIKTOK or not credentials.refresh_token:
+            return credentials.access_token
+        if not refresh and not self._expiring(account):
+            return credentials.access_token
+        lock = self._locks.setdefault(account.id, asyncio.Lock())
+        async with lock:
+            current = await self._accounts.get(account.workspace_id, account.id)
+            credentials = await self._accounts.credentials(account.id)
+            if current is None or credentials is None or not credentials.refresh_token:
+                raise _disconnected(account)
+            # Another task may have refreshed while this one waited for the lock.
+            if current.updated_at > account.updated_at and not self._expiring(current):
+                return credentials.access_token
+            if not refresh and not self._expiring(current):
+                return credentials.access_token
+            return await self._refresh(current, credentials.refresh_token, credentials.access_token)
+
+    def _expiring(self, account: Account) -> bool:
+        expires = account.access_token_expires_at
+        return expires is not None and expires - utcnow() < self._margin
+
+    async def _refresh(self, account: Account, refresh_token: str, old_access_token: str) -> str:
+        try:
+            grant = await self._tiktok.refresh(self._client_key, self._client_secret, refresh_token)
+        except (PlatformError, PlatformConnectionError) as exc:
+            if is_transient(exc, read_only=False):
+                expires = account.access_token_expires_at
+                if expires is None or expires > utcnow():
+                    log.warning("token refresh failed transiently; using the current token",
+                                extra={"account_id": account.id})
+                    return old_access_token
+                raise Unavailable(
+                    reason="TIKTOK_TOKEN_REFRESH_UNAVAILABLE",
+                    message="TikTok could not refresh the account's expired token right now; try again later",
+                    metadata={"account_id": account.id},
+                ) from None
+            await self._accounts.mark_needs_reconnect(account.id)
+            log.warning("token refresh refused; account needs a reconnect", extra={"account_id": account.id})
+            raise FailedPrecondition(
+                reason="ACCOUNT_REFRESH_FAILED",
+                message=f"TikTok refused to refresh the token of account {account.id}; "
+                "it needs a reconnect (ConnectAccount)",
+                metadata={"account_id": account.id, "platform_code": getattr(exc, "code", "")},
+            ) from None
+        now = utcnow()
+        await self._accounts.save_tokens(
+            account.id,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            access_token_expires_at=now + timedelta(seconds=grant.expires_in) if grant.expires_in else None,
+            refresh_token_expires_at=now + timedelta(seconds=grant.refresh_expires_in)
+            if grant.refresh_expires_in
+            else None,
+        )
+        log.info("token refreshed", extra={"account_id": account.id, "expires_in": grant.expires_in})
+        return grant.access_token
+
+
+def _disconnected(account: Account) -> FailedPrecondition:
+    return FailedPrecondition(
+        reason="ACCOUNT_NOT_CONNECTED",
+        message=f"Account {account.id} has no usable token; reconnect it with ConnectAccount",
+        metadata={"account_id": account.id},
+    )

@@ -1,0 +1,165 @@
+"""The SQLite store: WAL, migrations, idempotent open, and tokens sealed at rest."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from distribution.v1 import account_pb2
+
+from server.store.accounts import AccountRepository
+from server.store.database import Database
+from server.store.migrations import MIGRATIONS
+from server.store.secrets import SecretKeyError, TokenCipher, load_keys
+from tests.conftest import connect
+
+ACCESS = "ACCESS-TOKEN-7c1d9e2b4f"
+REFRESH = "REFRESH-TOKEN-3a6f0e8d5c"
+LATEST = max(version for version, _ in MIGRATIONS)
+
+
+def pragma(db: Database, name: str):
+    return db.run(lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+def tables(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+
+
+async def test_open_uses_wal_and_migrates_to_the_latest_version(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    try:
+        assert (await pragma(db, "journal_mode")).lower() == "wal"
+        assert await pragma(db, "user_version") == LATEST
+        assert await pragma(db, "foreign_keys") == 1
+    finally:
+        await db.close()
+    # Both persist in the file, as any other client sees it.
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert {"accounts", "media", "publishes", "publish_events"} <= set(tables(tmp_path / "store.db"))
+
+
+async def test_open_creates_missing_directories(tmp_path):
+    db = Database(tmp_path / "a" / "b" / "store.db")
+    await db.open()
+    await db.close()
+    assert (tmp_path / "a" / "b" / "store.db").is_file()
+
+
+async def test_opening_twice_is_idempotent_and_keeps_data(tmp_path):
+    path = tmp_path / "store.db"
+    first = Database(path)
+    await first.open()
+    await first.run(
+        lambda conn: conn.execute(
+            "INSERT INTO media (id, workspace_id, url, mime_type, kind, storage, created_at)"
+            " VALUES ('m1', 'w', 'gs://b/x.jpg', 'image/jpeg', 'IMAGE', 'GCS', '2026-01-01T00:00:00.000000Z')"
+        )
+    )
+    await first.close()
+    schema = tables(path)
+
+    second = Database(path)
+    await second.open()
+    try:
+        assert await pragma(second, "user_version") == LATEST
+        rows = await second.run(lambda conn: list(conn.query("SELECT id, url FROM media")))
+        assert rows == [{"id": "m1", "url": "gs://b/x.jpg"}]
+    finally:
+        await second.close()
+    assert tables(path) == schema
+
+
+async def test_two_open_databases_on_one_file(tmp_path):
+    path = tmp_path / "store.db"
+    a, b = Database(path), Database(path)
+    await a.open()
+    await b.open()
+    try:
+        assert await pragma(b, "user_version") == LATEST
+    finally:
+        await a.close()
+        await b.close()
+
+
+def raw_bytes(db_path: Path) -> bytes:
+    data = db_path.read_bytes()
+    wal = Path(str(db_path) + "-wal")
+    if wal.exists():
+        data += wal.read_bytes()
+    return data
+
+
+async def test_tokens_are_sealed_at_rest(service, accounts, settings):
+    account = await connect(
+        accounts,
+        platform=account_pb2.PLATFORM_TIKTOK,
+        external_account_id="open-id-at-rest",
+        access_token=ACCESS,
+        refresh_token=REFRESH,
+    )
+    data = raw_bytes(settings.db_path)
+    assert account.id.encode() in data  # the account is in these bytes
+    assert b"open-id-at-rest" in data
+    for secret in (ACCESS, REFRESH, "7c1d9e2b4f", "3a6f0e8d5c"):
+        assert secret.encode() not in data
+
+
+async def test_secret_key_file_is_private(service, settings):
+    key_file = settings.secret_key_file
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    keys = load_keys("", key_file)
+    assert len(keys) == 1
+    Fernet(keys[0])  # a valid Fernet key
+
+
+async def test_a_store_with_the_wrong_key_cannot_read_tokens(service, accounts, settings):
+    account = await connect(accounts, access_token=ACCESS)
+    db = Database(settings.db_path)
+    await db.open()
+    try:
+        right = AccountRepository(db, TokenCipher(load_keys("", settings.secret_key_file)))
+        credentials = await right.credentials(account.id)
+        assert credentials is not None and credentials.access_token == ACCESS
+
+        wrong = AccountRepository(db, TokenCipher([Fernet.generate_key()]))
+        with pytest.raises(SecretKeyError) as info:
+            await wrong.credentials(account.id)
+        assert ACCESS not in str(info.value)
+    finally:
+        await db.close()
+
+
+def test_cipher_round_trip_and_rotation():
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    sealed_old = TokenCipher([old]).seal(ACCESS)
+    assert ACCESS not in sealed_old
+    rotated = TokenCipher([new, old])
+    assert rotated.open(sealed_old) == ACCESS
+    sealed_new = rotated.seal(ACCESS)
+    assert TokenCipher([new]).open(sealed_new) == ACCESS
+    with pytest.raises(SecretKeyError):
+        TokenCipher([old]).open(sealed_new)
+
+
+@pytest.mark.parametrize("keys", [[], [b"not-a-fernet-key"]])
+def test_malformed_keys_are_refused(keys):
+    with pytest.raises(SecretKeyError):
+        TokenCipher(keys)
+
+
+def test_a_key_file_readable_by_others_is_refused(tmp_path):
+    key_file = tmp_path / "secret.key"
+    key_file.write_text(Fernet.generate_key().decode() + "\n")
+    key_file.chmod(0o644)
+    with pytest.raises(SecretKeyError) as info:
+        load_keys("", key_file)
+    assert "chmod 600" in str(info.value)
