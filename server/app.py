@@ -125,8 +125,8 @@ async def create_server(settings: Settings) -> Service:
         tokens = AccountTokens(accounts, tiktok, settings.tiktok_client_key, settings.tiktok_client_secret)
         runner = PublishRunner(
             {
-                Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll),
-                Platform.TIKTOK: TikTokCarouselWorkflow(tiktok, publish_log, settings.tiktok_poll),
+                Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll, settings.retry),
+                Platform.TIKTOK: TikTokCarouselWorkflow(tiktok, publish_log, settings.tiktok_poll, settings.retry),
             },
             publish_log,
             accounts,

@@ -15,6 +15,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
+from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy
 
 SANDBOX = "sandbox"
 
@@ -55,6 +56,8 @@ class Settings:
     tiktok_poll: PollPolicy = TIKTOK_STATUS
     # When the reconciler asks again for late facts (TikTok post id, Instagram permalink).
     late_facts: ReconcileSchedule = ReconcileSchedule()
+    # Backoff for transient platform errors.
+    retry: RetryPolicy = DEFAULT_RETRY
 
     @property
     def listen_host(self) -> str:

@@ -20,12 +20,14 @@ from distribution.v1 import (
 from server.app import Service, create_server
 from server.config import Settings
 from server.domain.workflow.polling import PollPolicy, ReconcileSchedule
+from server.domain.workflow.retry import RetryPolicy
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
 from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
 
 # Emulators in tests process quickly; the service polls them on a matching short schedule.
 FAST_POLL = PollPolicy(initial_interval=0.02, multiplier=1.5, max_interval=0.2, timeout=10.0)
 FAST_LATE_FACTS = ReconcileSchedule(first_delay=0.1, multiplier=1.5, max_interval=0.3)
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.1, budget=1.0, max_attempts=6)
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def settings(tmp_path: Path, instagram_sandbox: InstagramSandbox, tiktok_sandbox
         instagram_poll=FAST_POLL,
         tiktok_poll=FAST_POLL,
         late_facts=FAST_LATE_FACTS,
+        retry=FAST_RETRY,
     )
 
 

@@ -62,9 +62,13 @@ class Client:
             ids.append(response.media.id)
         return ids
 
-    async def publish(self, account_id: str, media_ids: list[str]) -> publishing_service_pb2.PublishInstagramCarouselResponse:
+    async def publish(
+        self, account_id: str, media_ids: list[str], allow_duplicate: bool = False
+    ) -> publishing_service_pb2.PublishInstagramCarouselResponse:
         return await self.publishing.PublishInstagramCarousel(
-            publishing_service_pb2.PublishInstagramCarouselRequest(media_ids=media_ids, instagram_account_id=account_id),
+            publishing_service_pb2.PublishInstagramCarouselRequest(
+                media_ids=media_ids, instagram_account_id=account_id, allow_duplicate=allow_duplicate
+            ),
             metadata=self._metadata,
         )
 
@@ -257,7 +261,9 @@ async def test_one_caller_cannot_exhaust_the_server(start_service, instagram_san
         alpha, beta = Client(channel, KEY_A), Client(channel, KEY_B)
         account = await alpha.connect()
         media_ids = await alpha.register(*images(2))
-        results = await asyncio.gather(*(alpha.publish(account.id, media_ids) for _ in range(3)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(alpha.publish(account.id, media_ids, allow_duplicate=True) for _ in range(3)), return_exceptions=True
+        )
         refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(refused) == 1
         assert refused[0].code() == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -261,7 +261,9 @@ async def test_init_rate_limit_is_resource_exhausted_with_retry_info(accounts, m
     account = await tiktok_account(accounts)
     ids = await register(media, *images(2))
     await publish(publishing, media_ids=ids, tiktok_account_id=account.id)
-    err = await expect_error(publishing, grpc.StatusCode.RESOURCE_EXHAUSTED, media_ids=ids, tiktok_account_id=account.id)
+    err = await expect_error(
+        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED, media_ids=ids, tiktok_account_id=account.id, caption="again"
+    )
     assert err.reason == "TIKTOK_RATE_LIMITED"
     assert err.retry_delay_seconds and err.retry_delay_seconds > 0
     assert len(tiktok_sandbox.posts()) == 1

@@ -152,6 +152,7 @@ def instagram_carousel(req: publishing_service_pb2.PublishInstagramCarouselReque
         account_id=req.instagram_account_id,
         caption=req.caption,
         request_id=req.request_id,
+        allow_duplicate=req.allow_duplicate,
     )
 
 
@@ -179,6 +180,7 @@ def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) ->
         disable_comment=req.disable_comment,
         auto_add_music=req.auto_add_music,
         request_id=req.request_id,
+        allow_duplicate=req.allow_duplicate,
     )
 
 

@@ -142,6 +142,8 @@ class Publish:
     updated_at: datetime
     # Hash of the request that created the publish; a retry with the same request_id must match it.
     request_fingerprint: str | None = None
+    # Hash of what would be posted (platform, account, ordered media, caption): the duplicate guard's key.
+    content_fingerprint: str = ""
     # Platform ids, saved the moment each becomes known.
     child_container_ids: list[str | None] = field(default_factory=list)
     container_id: str | None = None

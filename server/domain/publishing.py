@@ -13,6 +13,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from server.domain.errors import (
     ERROR_CLASSES,
@@ -68,6 +69,7 @@ class InstagramCarousel:
     account_id: str
     caption: str = ""
     request_id: str = ""
+    allow_duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,24 @@ class TikTokCarousel:
     disable_comment: bool = False
     auto_add_music: bool = False
     request_id: str = ""
+    allow_duplicate: bool = False
+
+
+# The duplicate guard's window (without request_id).
+DUPLICATE_WINDOW = timedelta(hours=24)
 
 
 def fingerprint(request: InstagramCarousel | TikTokCarousel) -> str:
     """Identifies what was asked, so a request_id reused for something else is caught."""
-    body = {k: v for k, v in asdict(request).items() if k != "request_id"}
+    body = {k: v for k, v in asdict(request).items() if k not in ("request_id", "allow_duplicate")}
     body["type"] = type(request).__name__
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def content_fingerprint(platform: Platform, request: InstagramCarousel | TikTokCarousel) -> str:
+    """Identifies what would appear on the account: the same media in the same order and caption."""
+    body = [platform.value, request.account_id, list(request.media_ids), request.caption]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
 class Publisher:
@@ -133,7 +146,7 @@ class Publisher:
             raise invalid(kind_violations, reason="MEDIA_NOT_ALLOWED")
         publish = self._new_publish(workspace_id, Platform.INSTAGRAM, req, options={})
         publish.child_container_ids = [None] * len(req.media_ids)
-        return await self._run(publish)
+        return await self._run(publish, req.allow_duplicate)
 
     # --- TikTok ---------------------------------------------------------------
 
@@ -186,7 +199,7 @@ class Publisher:
                 disable_comment=req.disable_comment,
                 auto_add_music=req.auto_add_music,
             )
-        return await self._run(self._new_publish(workspace_id, Platform.TIKTOK, req, options))
+        return await self._run(self._new_publish(workspace_id, Platform.TIKTOK, req, options), req.allow_duplicate)
 
     async def _check_privacy(self, account: Account, privacy_level: str) -> None:
         """Asks creator_info and refuses a privacy level the creator may not use, before init."""
@@ -265,6 +278,7 @@ class Publisher:
             state=PublishState.PENDING,
             request_id=req.request_id or None,
             request_fingerprint=fingerprint(req),
+            content_fingerprint=content_fingerprint(platform, req),
             created_at=now,
             updated_at=now,
         )
@@ -285,7 +299,27 @@ class Publisher:
             )
         return await self._outcome(existing)
 
-    async def _run(self, publish: Publish) -> Publish:
+    async def _guard_duplicate(self, publish: Publish, allow_duplicate: bool) -> None:
+        """Without request_id, the same content to the same account within 24 hours is most
+        likely a client retry: refuse it unless the caller says it is meant."""
+        if publish.request_id or allow_duplicate:
+            return
+        earlier = await self._log.repository.recent_same_content(
+            publish.workspace_id, publish.account_id, publish.content_fingerprint,
+            publish.created_at - DUPLICATE_WINDOW,
+        )
+        if earlier is not None:
+            raise AlreadyExists(
+                reason="DUPLICATE_PUBLISH",
+                message=f"The same media and caption were published to this account at "
+                f"{earlier.created_at.isoformat(timespec='seconds')} (publish {earlier.id}, "
+                f"{earlier.state.value}); set allow_duplicate to publish them again, or send a "
+                "request_id to make retries safe",
+                metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
+            )
+
+    async def _run(self, publish: Publish, allow_duplicate: bool = False) -> Publish:
+        await self._guard_duplicate(publish, allow_duplicate)
         created = await self._log.repository.create(
             publish,
             PublishEvent(type="CREATED", message=f"{publish.platform.label} carousel of "

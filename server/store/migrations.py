@@ -57,6 +57,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 state TEXT NOT NULL,
                 request_id TEXT,
                 request_fingerprint TEXT,
+                -- Hash of (platform, account, ordered media, caption): the duplicate guard's key.
+                content_fingerprint TEXT NOT NULL DEFAULT '',
                 child_container_ids TEXT NOT NULL DEFAULT '[]',
                 container_id TEXT,
                 ig_media_id TEXT,
@@ -92,6 +94,10 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """
             CREATE INDEX publishes_by_state
                 ON publishes (workspace_id, state, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_content
+                ON publishes (workspace_id, account_id, content_fingerprint, created_at)
             """,
             """
             CREATE INDEX publishes_to_reconcile

@@ -57,6 +57,7 @@ def _publish(row: dict[str, Any]) -> Publish:
         state=PublishState(row["state"]),
         request_id=row["request_id"],
         request_fingerprint=row["request_fingerprint"],
+        content_fingerprint=row["content_fingerprint"],
         created_at=py_time(row["created_at"]),  # type: ignore[arg-type]
         updated_at=py_time(row["updated_at"]),  # type: ignore[arg-type]
         child_container_ids=json.loads(row["child_container_ids"]),
@@ -165,6 +166,23 @@ class PublishRepository:
         )
         return _publish(rows[0]) if rows else None
 
+    async def recent_same_content(
+        self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
+    ) -> Publish | None:
+        """The newest publish of the same content to the same account since `since` that
+        did not fail (a failed publish posted nothing, so publishing again is no duplicate)."""
+        rows = await self._db.run(
+            lambda db: list(
+                db.query(
+                    "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
+                    " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
+                    " ORDER BY created_at DESC LIMIT 1",
+                    [workspace_id, account_id, content_fingerprint, db_time(since)],
+                )
+            )
+        )
+        return _publish(rows[0]) if rows else None
+
     async def unfinished(self) -> list[Publish]:
         """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
         rows = await self._db.run(
@@ -260,6 +278,7 @@ def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) ->
                 "state": publish.state.value,
                 "request_id": publish.request_id,
                 "request_fingerprint": publish.request_fingerprint,
+                "content_fingerprint": publish.content_fingerprint,
                 "child_container_ids": dumps(publish.child_container_ids),
                 "created_at": now,
                 "updated_at": now,
