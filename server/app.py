@@ -30,6 +30,7 @@ from server.domain.history import PublishHistory
 from server.domain.media import MediaLibrary
 from server.domain.models import Platform
 from server.domain.publishing import Publisher
+from server.domain.quota import InstagramQuota
 from server.domain.tokens import AccountTokens
 from server.domain.workflow.instagram import InstagramCarouselWorkflow
 from server.domain.workflow.log import PublishLog
@@ -117,7 +118,7 @@ async def create_server(settings: Settings) -> Service:
         for session in sessions:
             closers.append(session.close)
         instagram = InstagramClient(sessions[0], instagram_base)
-        tiktok = TikTokClient(sessions[1], tiktok_base)
+        tiktok = TikTokClient(sessions[1], tiktok_base, settings.tiktok_rate_limits)
 
         accounts = AccountRepository(database, cipher)
         media = MediaRepository(database)
@@ -144,7 +145,7 @@ async def create_server(settings: Settings) -> Service:
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(Accounts(accounts)), server)
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(MediaLibrary(media)), server)
         publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
-            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok, tokens), PublishHistory(publish_log)),
+            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok, tokens, InstagramQuota(instagram)), PublishHistory(publish_log)),
             server,
         )
         health_servicer = health.aio.HealthServicer()

@@ -15,7 +15,9 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
+from server.domain.limits import TIKTOK
 from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy
+from server.platforms.tiktok import RateLimits
 
 SANDBOX = "sandbox"
 
@@ -58,6 +60,10 @@ class Settings:
     late_facts: ReconcileSchedule = ReconcileSchedule()
     # Backoff for transient platform errors.
     retry: RetryPolicy = DEFAULT_RETRY
+    # TikTok's per-token request limits, kept by waiting (the limits table in server/domain/limits.py).
+    tiktok_rate_limits: RateLimits = RateLimits(
+        TIKTOK.init_per_minute, TIKTOK.status_per_minute, TIKTOK.creator_info_per_minute
+    )
 
     @property
     def listen_host(self) -> str:

@@ -153,3 +153,20 @@ async def test_tiktok_init_internal_error_is_retried_once_safely(accounts, media
     )
     assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert len(tiktok_sandbox.posts()) == 1
+
+
+async def test_instagram_quota_used_up_is_refused_before_any_container(accounts, media, publishing, instagram_sandbox):
+    instagram_sandbox.config.publish_quota = 1
+    account = await connect(accounts)
+    await publishing.PublishInstagramCarousel(ig_request(account.id, await register(media, *images(2))))
+    containers = instagram_sandbox.calls.counts["create_container"]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publishing.PublishInstagramCarousel(
+            ig_request(account.id, await register(media, *images(2, prefix="gs://b/next")))
+        )
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    err = rich_error(info.value)
+    assert err.reason == "INSTAGRAM_PUBLISH_LIMIT_REACHED"
+    assert err.retry_delay_seconds and err.retry_delay_seconds > 0
+    assert instagram_sandbox.calls.counts["create_container"] == containers  # none spent
+    assert len(instagram_sandbox.posts()) == 1

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest
 
+from server.domain.models import Platform
 from tests.conftest import connect, images, register
 from tests.rich_errors import rich_error
 
@@ -256,17 +259,40 @@ async def test_http_200_error_from_init_is_not_taken_for_success(accounts, media
     assert tiktok_sandbox.posts() == []
 
 
-async def test_init_rate_limit_is_resource_exhausted_with_retry_info(accounts, media, publishing, tiktok_sandbox):
-    tiktok_sandbox.config.init_limit_per_minute = 1
+async def test_rate_limit_answers_are_retried_then_resource_exhausted_with_retry_info(
+    accounts, media, publishing, tiktok_sandbox
+):
     account = await tiktok_account(accounts)
-    ids = await register(media, *images(2))
-    await publish(publishing, media_ids=ids, tiktok_account_id=account.id)
+    tiktok_sandbox.fail_next("init", http_status=429, code="rate_limit_exceeded", count=50)
     err = await expect_error(
-        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED, media_ids=ids, tiktok_account_id=account.id, caption="again"
+        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
+        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
     )
     assert err.reason == "TIKTOK_RATE_LIMITED"
     assert err.retry_delay_seconds and err.retry_delay_seconds > 0
-    assert len(tiktok_sandbox.posts()) == 1
+    assert 1 < tiktok_sandbox.calls.counts["init"] < 50  # backed off and retried, within a budget
+    assert tiktok_sandbox.posts() == []
+
+
+async def test_init_calls_are_paced_per_token_instead_of_failing(start_service, tiktok_sandbox):
+    """Over TikTok's per-token init limit, calls queue for their turn rather than fail."""
+    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
+
+    from server.platforms.tiktok import RateLimits
+
+    tiktok_sandbox.config.init_limit_per_minute = 0  # the limit under test is ours
+    service = await start_service(tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.3))
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
+        media = media_service_pb2_grpc.MediaServiceStub(channel)
+        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        account = await tiktok_account(accounts)
+        batches = [await register(media, *images(2, prefix=f"gs://b/pace{i}")) for i in range(3)]
+        results = await asyncio.gather(*(publish(publishing, media_ids=ids, tiktok_account_id=account.id) for ids in batches))
+    assert all(r.state == publish_pb2.PUBLISH_STATE_PUBLISHED for r in results)
+    assert len(tiktok_sandbox.posts()) == 3
+    pacer = service.runner._workflows[Platform.TIKTOK]._client.pacers["init"]
+    assert pacer.waits == 2
 
 
 async def test_revoked_token_fails_precondition(accounts, media, publishing, tiktok_sandbox):

@@ -25,6 +25,10 @@ class TikTokLimits:
     title_max_utf16: int = 90
     description_max_utf16: int = 4000
     image_mime_types: tuple[str, ...] = ("image/jpeg", "image/webp")
+    # Requests per minute per user access token (TikTok's documented limits).
+    init_per_minute: int = 6
+    status_per_minute: int = 30
+    creator_info_per_minute: int = 20
 
 
 INSTAGRAM = InstagramLimits()

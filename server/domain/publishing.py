@@ -45,6 +45,7 @@ from server.domain.validation import (
     request_id_violations,
     tiktok_text_violations,
 )
+from server.domain.quota import InstagramQuota
 from server.domain.tokens import AccountTokens
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.retry import with_retries
@@ -113,8 +114,10 @@ class Publisher:
         runner: PublishRunner,
         tiktok: TikTokClient,
         tokens: AccountTokens,
+        quota: InstagramQuota,
     ) -> None:
         self._tokens = tokens
+        self._quota = quota
         self._accounts = accounts
         self._media = media
         self._log = publish_log
@@ -135,7 +138,7 @@ class Publisher:
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing
-        await self._account(workspace_id, req.account_id, Platform.INSTAGRAM, "instagram_account_id")
+        account = await self._account(workspace_id, req.account_id, Platform.INSTAGRAM, "instagram_account_id")
         media = await self._media_in_order(workspace_id, req.media_ids)
         kind_violations = [
             FieldViolation(f"media_ids[{i}]", f"is a {m.kind.value.lower()}; Instagram carousels take images only")
@@ -145,8 +148,11 @@ class Publisher:
         if kind_violations:
             raise invalid(kind_violations, reason="MEDIA_NOT_ALLOWED")
         publish = self._new_publish(workspace_id, Platform.INSTAGRAM, req, options={})
+        await self._guard_duplicate(publish, req.allow_duplicate)
+        token = await self._tokens.access_token(account)
+        await self._quota.reserve(account.id, account.external_account_id, token)
         publish.child_container_ids = [None] * len(req.media_ids)
-        return await self._run(publish, req.allow_duplicate)
+        return await self._run(publish)
 
     # --- TikTok ---------------------------------------------------------------
 
@@ -193,13 +199,16 @@ class Publisher:
             "description": req.description,
         }
         if req.post_mode == "DIRECT":
-            await self._check_privacy(account, req.privacy_level)
             options.update(
                 privacy_level=req.privacy_level,
                 disable_comment=req.disable_comment,
                 auto_add_music=req.auto_add_music,
             )
-        return await self._run(self._new_publish(workspace_id, Platform.TIKTOK, req, options), req.allow_duplicate)
+        publish = self._new_publish(workspace_id, Platform.TIKTOK, req, options)
+        await self._guard_duplicate(publish, req.allow_duplicate)
+        if req.post_mode == "DIRECT":
+            await self._check_privacy(account, req.privacy_level)
+        return await self._run(publish)
 
     async def _check_privacy(self, account: Account, privacy_level: str) -> None:
         """Asks creator_info and refuses a privacy level the creator may not use, before init."""
@@ -318,8 +327,7 @@ class Publisher:
                 metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
             )
 
-    async def _run(self, publish: Publish, allow_duplicate: bool = False) -> Publish:
-        await self._guard_duplicate(publish, allow_duplicate)
+    async def _run(self, publish: Publish) -> Publish:
         created = await self._log.repository.create(
             publish,
             PublishEvent(type="CREATED", message=f"{publish.platform.label} carousel of "

@@ -16,6 +16,7 @@ import aiohttp
 
 from server.platforms.errors import PlatformError
 from server.platforms.http import request_json, retry_after_seconds
+from server.platforms.pacing import SlidingWindowPacer
 
 PLATFORM = "tiktok"
 
@@ -87,12 +88,28 @@ class TokenGrant:
         return f"TokenGrant(open_id={self.open_id!r}, expires_in={self.expires_in}, <tokens redacted>)"
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """Requests per minute per access token; calls beyond them wait (0 = no pacing)."""
+
+    init: int = 6
+    status: int = 30
+    creator_info: int = 20
+    window: float = 60.0
+
+
 class TikTokClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, limits: RateLimits = RateLimits()) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self.pacers = {
+            "init": SlidingWindowPacer(limits.init, limits.window),
+            "status": SlidingWindowPacer(limits.status, limits.window),
+            "creator_info": SlidingWindowPacer(limits.creator_info, limits.window),
+        }
 
     async def _call(self, endpoint: str, path: str, token: str, body: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+        await self.pacers[endpoint].acquire(token)
         status, payload, headers = await request_json(
             self._session,
             PLATFORM,

@@ -1,0 +1,66 @@
+"""Instagram's content publishing limit, checked before any container is spent.
+
+Instagram enforces a per-account quota of posts per rolling 24 hours at `media_publish`
+(50 at the time of writing; read, never hard-coded). Finding out there would waste up to
+11 containers of the account's separate 400-a-day container budget, so the quota is read
+first. The reading is cached per account and counted down by our own publishes, and read
+again once stale or when the account is near its limit (other apps may post too).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from server.domain.errors import ResourceExhausted
+from server.domain.workflow.retry import with_retries
+from server.platforms.errors import PlatformConnectionError, PlatformError
+from server.platforms.instagram import InstagramClient
+
+log = logging.getLogger("distribution.quota")
+
+# How long a quota reading is trusted.
+FRESH_SECONDS = 300.0
+# What RetryInfo suggests when the quota is used up: the rolling window frees a slot when
+# the oldest post of the last 24 hours ages out, which the API does not say; an hour is a
+# conservative first wait.
+RETRY_AFTER_SECONDS = 3600.0
+
+
+@dataclass
+class _Reading:
+    usage: int
+    total: int
+    read_at: float
+
+
+class InstagramQuota:
+    def __init__(self, client: InstagramClient, fresh_seconds: float = FRESH_SECONDS) -> None:
+        self._client = client
+        self._fresh = fresh_seconds
+        self._readings: dict[str, _Reading] = {}
+
+    async def reserve(self, account_id: str, ig_user_id: str, token: str) -> None:
+        """Counts one publish against the account's quota, or refuses with RESOURCE_EXHAUSTED."""
+        reading = self._readings.get(account_id)
+        stale = reading is None or time.monotonic() - reading.read_at > self._fresh
+        if stale or reading.usage + 1 >= reading.total:  # type: ignore[union-attr]
+            try:
+                limit = await with_retries(lambda: self._client.publishing_limit(token, ig_user_id), read_only=True)
+            except (PlatformError, PlatformConnectionError) as exc:
+                # The quota is also enforced at media_publish; not knowing it is no reason to refuse.
+                log.warning("publishing limit unreadable; publishing anyway", extra={"error": str(exc)})
+                return
+            reading = _Reading(limit.quota_usage, limit.quota_total, time.monotonic())
+            self._readings[account_id] = reading
+        assert reading is not None
+        if reading.total and reading.usage >= reading.total:
+            raise ResourceExhausted(
+                reason="INSTAGRAM_PUBLISH_LIMIT_REACHED",
+                message=f"This Instagram account has used its {reading.total} API posts of the last 24 hours; "
+                "publish again once older posts leave the window",
+                metadata={"quota_usage": str(reading.usage), "quota_total": str(reading.total)},
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+        reading.usage += 1
