@@ -25,6 +25,7 @@ from server.api.servicers.accounts import AccountServicer
 from server.api.servicers.media import MediaServicer
 from server.api.servicers.publishing import PublishingServicer
 from server.config import SANDBOX, ConfigError, Settings, check_secure
+from server.metrics import Metrics
 from server.domain.accounts import Accounts
 from server.domain.history import PublishHistory
 from server.domain.media import MediaLibrary
@@ -35,6 +36,7 @@ from server.domain.tokens import AccountTokens
 from server.domain.workflow.instagram import InstagramCarouselWorkflow
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.reconciler import Reconciler
+from server.domain.workflow.retry import Retrier
 from server.domain.workflow.runner import PublishRunner
 from server.domain.workflow.tiktok import TikTokCarouselWorkflow
 from server.platforms.http import new_session
@@ -69,6 +71,7 @@ class Service:
     settings: Settings
     health: health.aio.HealthServicer
     runner: PublishRunner
+    metrics: Metrics
     instagram_sandbox: InstagramSandbox | None = None
     tiktok_sandbox: TikTokSandbox | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -114,11 +117,20 @@ async def create_server(settings: Settings) -> Service:
         await database.open()
         closers.append(database.close)
 
+        metrics = Metrics()
+        if settings.metrics_listen != "off":
+            closers.append(await metrics.serve(settings.metrics_listen))
+        retrier = Retrier(
+            settings.retry, lambda exc: metrics.retries.labels(exc.platform, exc.endpoint).inc()
+        )
+
         sessions: list[aiohttp.ClientSession] = [new_session(), new_session()]
         for session in sessions:
             closers.append(session.close)
-        instagram = InstagramClient(sessions[0], instagram_base)
-        tiktok = TikTokClient(sessions[1], tiktok_base, settings.tiktok_rate_limits)
+        instagram = InstagramClient(sessions[0], instagram_base, metrics.platform_call)
+        tiktok = TikTokClient(
+            sessions[1], tiktok_base, settings.tiktok_rate_limits, metrics.platform_call, metrics.rate_limit_wait
+        )
 
         accounts = AccountRepository(database, cipher)
         media = MediaRepository(database)
@@ -126,17 +138,18 @@ async def create_server(settings: Settings) -> Service:
         tokens = AccountTokens(accounts, tiktok, settings.tiktok_client_key, settings.tiktok_client_secret)
         runner = PublishRunner(
             {
-                Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll, settings.retry),
-                Platform.TIKTOK: TikTokCarouselWorkflow(tiktok, publish_log, settings.tiktok_poll, settings.retry),
+                Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll, retrier),
+                Platform.TIKTOK: TikTokCarouselWorkflow(tiktok, publish_log, settings.tiktok_poll, retrier),
             },
             publish_log,
             accounts,
             media,
             tokens,
+            metrics,
         )
 
         server = grpc.aio.server(
-            interceptors=[RpcInterceptor(key_ring, CallerLimits(settings.max_concurrent_per_caller))],
+            interceptors=[RpcInterceptor(key_ring, CallerLimits(settings.max_concurrent_per_caller), metrics)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", 16 * MAX_MESSAGE_BYTES),
@@ -145,7 +158,9 @@ async def create_server(settings: Settings) -> Service:
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(Accounts(accounts)), server)
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(MediaLibrary(media)), server)
         publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
-            PublishingServicer(Publisher(accounts, media, publish_log, runner, tiktok, tokens, InstagramQuota(instagram)), PublishHistory(publish_log)),
+            PublishingServicer(Publisher(
+                    accounts, media, publish_log, runner, tiktok, tokens, InstagramQuota(instagram, retrier), retrier
+                ), PublishHistory(publish_log)),
             server,
         )
         health_servicer = health.aio.HealthServicer()
@@ -163,6 +178,7 @@ async def create_server(settings: Settings) -> Service:
             settings=settings,
             health=health_servicer,
             runner=runner,
+            metrics=metrics,
             instagram_sandbox=instagram_sandbox,
             tiktok_sandbox=tiktok_sandbox,
             _closers=closers,

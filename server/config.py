@@ -52,6 +52,8 @@ class Settings:
     tls_client_workspaces: str = ""
     allow_insecure: bool = False
     max_concurrent_per_caller: int = 256
+    # Prometheus /metrics endpoint; "off" disables it.
+    metrics_listen: str = "127.0.0.1:9464"
     # How often platform processing is polled. Not read from the environment: tests and
     # benchmarks shorten them to match an emulator with short delays.
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
@@ -100,6 +102,16 @@ def _listen(env: Mapping[str, str]) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"DISTRIBUTION_LISTEN must be HOST:PORT, got {value!r}")
+    return value
+
+
+def _metrics_listen(env: Mapping[str, str]) -> str:
+    value = env.get("DISTRIBUTION_METRICS_LISTEN", Settings.metrics_listen).strip()
+    if value == "off":
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"DISTRIBUTION_METRICS_LISTEN must be HOST:PORT or 'off', got {value!r}")
     return value
 
 
@@ -181,6 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tls_client_ca=_file(env, "DISTRIBUTION_TLS_CLIENT_CA"),
         tls_client_workspaces=env.get("DISTRIBUTION_TLS_CLIENT_WORKSPACES", ""),
         allow_insecure=_flag(env, "DISTRIBUTION_ALLOW_INSECURE"),
+        metrics_listen=_metrics_listen(env),
         max_concurrent_per_caller=_positive_int(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),

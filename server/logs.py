@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -16,6 +17,31 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
     re.compile(r"(?i)((?:access|refresh)_token[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]+"),
 ]
+
+
+# The id of the RPC being served (from x-request-id metadata, or generated): every log line
+# written while serving it, or while running the publish it started, carries it.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def _stamp_request_id() -> None:
+    """Every log record made while serving an RPC carries its request id, stamped when the
+    record is made (not when formatted, which may happen elsewhere)."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "stamps_request_id", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if rid := request_id.get():
+            record.request_id = rid
+        return record
+
+    factory.stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+_stamp_request_id()
 
 
 def scrub(text: str) -> str:

@@ -50,6 +50,7 @@ async def tiktok_sandbox() -> AsyncIterator[TikTokSandbox]:
 def settings(tmp_path: Path, instagram_sandbox: InstagramSandbox, tiktok_sandbox: TikTokSandbox) -> Settings:
     return Settings(
         listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",
         db_path=tmp_path / "distribution.db",
         secret_key_file=tmp_path / "secret.key",
         instagram_api_base=instagram_sandbox.base_url,

@@ -231,6 +231,7 @@ class ServerProcess:
         self.address = f"127.0.0.1:{free_port()}"
         self.env = clean_env(
             DISTRIBUTION_LISTEN=self.address,
+            DISTRIBUTION_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
             DISTRIBUTION_DB=str(workdir / "d.db"),
             DISTRIBUTION_SANDBOX_PROCESSING_DELAY="0",
             **env,
@@ -331,6 +332,7 @@ def test_sigterm_stops_the_process_cleanly_with_json_logs(tmp_path):
 def test_bad_config_fails_at_start_with_one_line(tmp_path, variable, value):
     env = clean_env(
         DISTRIBUTION_LISTEN=f"127.0.0.1:{free_port()}",
+        DISTRIBUTION_METRICS_LISTEN="off",
         DISTRIBUTION_DB=str(tmp_path / "d.db"),
         DISTRIBUTION_SANDBOX_PROCESSING_DELAY="0",
     )

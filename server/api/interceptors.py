@@ -13,12 +13,15 @@ import collections
 import inspect
 import logging
 import time
+import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 
 from server.api.auth import KeyRing, authenticate
 from server.api.caller import current_workspace
+from server.logs import request_id
+from server.metrics import Metrics
 from server.api.errors import internal_status, to_grpc_status
 from server.domain.errors import DomainError, ResourceExhausted
 
@@ -59,9 +62,10 @@ class CallerLimits:
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, key_ring: KeyRing, limits: CallerLimits) -> None:
+    def __init__(self, key_ring: KeyRing, limits: CallerLimits, metrics: Metrics | None = None) -> None:
         self._ring = key_ring
         self._limits = limits
+        self._metrics = metrics
 
     async def intercept_service(
         self,
@@ -89,7 +93,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = _Call(method)
+            call = _Call(method, self._metrics, context)
             try:
                 workspace = self._admit(call, context)
                 try:
@@ -109,7 +113,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         self, method: str, behavior: Callable[..., AsyncIterator[Any]]
     ) -> Callable[..., AsyncIterator[Any]]:
         async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            call = _Call(method)
+            call = _Call(method, self._metrics, context)
             try:
                 workspace = self._admit(call, context)
                 try:
@@ -133,13 +137,17 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
 
 
 class _Call:
-    """One RPC's outcome, for its log line."""
+    """One RPC's outcome, for its log line and metrics. Also sets the call's request id
+    (from `x-request-id` metadata, or a new one), which every log line of the call carries,
+    including those of the publish it starts."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, metrics: Metrics | None, context: grpc.aio.ServicerContext) -> None:
         self.method = method
+        self.metrics = metrics
         self.started = time.perf_counter()
         self.code = "OK"
         self.fields: dict[str, Any] = {}
+        request_id.set(_request_id(context))
 
     async def fail(self, exc: BaseException, context: grpc.aio.ServicerContext) -> None:
         if isinstance(exc, DomainError):
@@ -162,6 +170,10 @@ class _Call:
         raise exc
 
     def log(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        if self.metrics is not None:
+            self.metrics.rpcs.labels(self.method, self.code).inc()
+            self.metrics.rpc_latency.labels(self.method).observe(elapsed)
         level = logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO
         log.log(
             level,
@@ -169,7 +181,14 @@ class _Call:
             extra={
                 "method": self.method,
                 "code": self.code,
-                "duration_ms": round((time.perf_counter() - self.started) * 1000, 2),
+                "duration_ms": round(elapsed * 1000, 2),
                 **{k: v for k, v in self.fields.items() if v},
             },
         )
+
+
+def _request_id(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():
+            return value
+    return uuid.uuid4().hex

@@ -48,7 +48,7 @@ from server.domain.validation import (
 from server.domain.quota import InstagramQuota
 from server.domain.tokens import AccountTokens
 from server.domain.workflow.log import PublishLog
-from server.domain.workflow.retry import with_retries
+from server.domain.workflow.retry import Retrier
 from server.domain.workflow.runner import PublishRunner
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import TikTokClient
@@ -115,7 +115,9 @@ class Publisher:
         tiktok: TikTokClient,
         tokens: AccountTokens,
         quota: InstagramQuota,
+        retrier: Retrier,
     ) -> None:
+        self._retrier = retrier
         self._tokens = tokens
         self._quota = quota
         self._accounts = accounts
@@ -214,7 +216,7 @@ class Publisher:
         """Asks creator_info and refuses a privacy level the creator may not use, before init."""
         token = await self._tokens.access_token(account)
         try:
-            creator = await with_retries(lambda: self._tiktok.creator_info(token), read_only=True)
+            creator = await self._retrier.run(lambda: self._tiktok.creator_info(token), read_only=True)
         except PlatformError as exc:
             error = tiktok_error(exc)
             if error.reason in TOKEN_REJECTED_REASONS:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from server.domain.errors import ResourceExhausted
-from server.domain.workflow.retry import with_retries
+from server.domain.workflow.retry import Retrier
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.instagram import InstagramClient
 
@@ -36,8 +36,9 @@ class _Reading:
 
 
 class InstagramQuota:
-    def __init__(self, client: InstagramClient, fresh_seconds: float = FRESH_SECONDS) -> None:
+    def __init__(self, client: InstagramClient, retrier: Retrier, fresh_seconds: float = FRESH_SECONDS) -> None:
         self._client = client
+        self._retrier = retrier
         self._fresh = fresh_seconds
         self._readings: dict[str, _Reading] = {}
 
@@ -47,7 +48,7 @@ class InstagramQuota:
         stale = reading is None or time.monotonic() - reading.read_at > self._fresh
         if stale or reading.usage + 1 >= reading.total:  # type: ignore[union-attr]
             try:
-                limit = await with_retries(lambda: self._client.publishing_limit(token, ig_user_id), read_only=True)
+                limit = await self._retrier.run(lambda: self._client.publishing_limit(token, ig_user_id), read_only=True)
             except (PlatformError, PlatformConnectionError) as exc:
                 # The quota is also enforced at media_publish; not knowing it is no reason to refuse.
                 log.warning("publishing limit unreadable; publishing anyway", extra={"error": str(exc)})

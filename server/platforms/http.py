@@ -6,13 +6,16 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 
 from server.platforms.errors import PlatformConnectionError
 
 log = logging.getLogger("distribution.platform")
+
+# Called after every platform call with (platform, endpoint, HTTP status or failure kind, seconds).
+Observer = Callable[[str, str, str, float], None]
 
 
 def new_session(timeout_seconds: float = 30.0) -> aiohttp.ClientSession:
@@ -38,6 +41,7 @@ async def request_json(
     json_body: Any = None,
     form: dict[str, str] | None = None,
     content_type: str | None = None,
+    observe: Observer | None = None,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Sends one request; returns (HTTP status, parsed JSON object, response headers).
 
@@ -55,20 +59,28 @@ async def request_json(
     elif form is not None:
         data = form
     started = time.perf_counter()
+    outcome = "error"
     try:
         async with session.request(method, url, params=params, data=data, headers=headers) as response:
             raw = await response.read()
             status = response.status
+            outcome = str(status)
             response_headers = {k.lower(): v for k, v in response.headers.items()}
     except aiohttp.ClientConnectorError as exc:
+        outcome = "connect_error"
         raise PlatformConnectionError(platform, endpoint, f"cannot connect: {exc.os_error}", False) from None
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        outcome = "timeout" if isinstance(exc, asyncio.TimeoutError) else "connection_error"
         detail = type(exc).__name__ if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
         raise PlatformConnectionError(platform, endpoint, detail, True) from None
     finally:
+        elapsed = time.perf_counter() - started
+        if observe is not None:
+            observe(platform, endpoint, outcome, elapsed)
         log.debug(
             "platform call",
-            extra={"platform": platform, "endpoint": endpoint, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            extra={"platform": platform, "endpoint": endpoint, "status": outcome,
+                   "duration_ms": round(elapsed * 1000, 2)},
         )
     try:
         body = json.loads(raw) if raw else {}

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from server.platforms.errors import PlatformError
-from server.platforms.http import request_json, retry_after_seconds
+from server.platforms.http import Observer, request_json, retry_after_seconds
 
 PLATFORM = "instagram"
 
@@ -44,9 +44,10 @@ class PublishingLimit:
 
 
 class InstagramClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, observe: Observer | None = None) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self._observe = observe
 
     async def _call(
         self,
@@ -68,6 +69,7 @@ class InstagramClient:
             params=params,
             json_body=body,
             content_type="application/json",
+            observe=self._observe,
         )
         if status >= 400 or "error" in payload:
             raise _graph_error(endpoint, status, payload, headers)

@@ -10,12 +10,12 @@ See ../shared/reference/tiktok-content-posting-api.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 
 from server.platforms.errors import PlatformError
-from server.platforms.http import request_json, retry_after_seconds
+from server.platforms.http import Observer, request_json, retry_after_seconds
 from server.platforms.pacing import SlidingWindowPacer
 
 PLATFORM = "tiktok"
@@ -99,9 +99,18 @@ class RateLimits:
 
 
 class TikTokClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, limits: RateLimits = RateLimits()) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        limits: RateLimits = RateLimits(),
+        observe: Observer | None = None,
+        on_wait: Callable[[str, str, float], None] | None = None,
+    ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self._observe = observe
+        self._on_wait = on_wait
         self.pacers = {
             "init": SlidingWindowPacer(limits.init, limits.window),
             "status": SlidingWindowPacer(limits.status, limits.window),
@@ -109,7 +118,9 @@ class TikTokClient:
         }
 
     async def _call(self, endpoint: str, path: str, token: str, body: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-        await self.pacers[endpoint].acquire(token)
+        waited = await self.pacers[endpoint].acquire(token)
+        if waited and self._on_wait is not None:
+            self._on_wait(PLATFORM, endpoint, waited)
         status, payload, headers = await request_json(
             self._session,
             PLATFORM,
@@ -118,6 +129,7 @@ class TikTokClient:
             f"{self._base}{path}",
             token=token,
             json_body=body if body is not None else {},
+            observe=self._observe,
         )
         error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
         code = str(error.get("code", "") or ("ok" if status < 400 else ""))
@@ -180,6 +192,7 @@ class TikTokClient:
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
             },
+            observe=self._observe,
         )
         if status >= 400 or "error" in payload and not payload.get("access_token"):
             raise PlatformError(

@@ -24,7 +24,7 @@ from server.domain.platform_errors import (
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, PERMALINK, PollPolicy
-from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy, with_retries
+from server.domain.workflow.retry import Retrier
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.instagram import InstagramClient
 
@@ -42,12 +42,12 @@ class InstagramCarouselWorkflow:
         client: InstagramClient,
         publish_log: PublishLog,
         poll: PollPolicy = INSTAGRAM_CONTAINERS,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retrier: Retrier | None = None,
     ) -> None:
         self._client = client
         self._log = publish_log
         self._poll = poll
-        self._retry = retry
+        self._retrier = retrier or Retrier()
 
     async def run(self, publish: Publish, target: PublishTarget) -> Publish:
         try:
@@ -80,12 +80,9 @@ class InstagramCarouselWorkflow:
         async def create(index: int) -> None:
             url = public_url(target.media[index])
             # Creating a container is safe to repeat: an orphan container is never seen and expires.
-            container_id = await with_retries(
-                lambda: self._client.create_image_container(
-                    token, target.account.external_account_id, url
-                ),
+            container_id = await self._retrier.run(
+                lambda: self._client.create_image_container(token, target.account.external_account_id, url),
                 read_only=True,
-                policy=self._retry,
             )
             await self._log.record_child(publish.id, index, container_id)
 
@@ -113,12 +110,11 @@ class InstagramCarouselWorkflow:
         children = [cid for cid in publish.child_container_ids if cid]
         token = await target.token()
         try:
-            container_id = await with_retries(
+            container_id = await self._retrier.run(
                 lambda: self._client.create_carousel_container(
                     token, target.account.external_account_id, children, publish.caption
                 ),
                 read_only=True,
-                policy=self._retry,
             )
         except (PlatformError, PlatformConnectionError) as exc:
             await self._fail_from(publish, exc)

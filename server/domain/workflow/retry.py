@@ -37,12 +37,27 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+class Retrier:
+    """A retry policy plus who hears of each retry (metrics)."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy = DEFAULT_RETRY,
+        observe: Callable[[PlatformError | PlatformConnectionError], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self._observe = observe
+
+    async def run(self, call: Callable[[], Awaitable[T]], *, read_only: bool) -> T:
+        return await with_retries(call, read_only=read_only, policy=self.policy, on_retry=self._observe)
+
+
 async def with_retries(
     call: Callable[[], Awaitable[T]],
     *,
     read_only: bool,
     policy: RetryPolicy = DEFAULT_RETRY,
-    on_retry: Callable[[BaseException, float], Awaitable[None]] | None = None,
+    on_retry: Callable[[PlatformError | PlatformConnectionError], None] | None = None,
 ) -> T:
     """Runs `call`, repeating it after transient failures. `read_only` says whether a
     connection error or timeout (which may have reached the platform) may be repeated."""
@@ -60,7 +75,7 @@ async def with_retries(
             if waited + delay > policy.budget:
                 raise
             if on_retry is not None:
-                await on_retry(exc, delay)
+                on_retry(exc)
             log.info("retrying platform call", extra={"error": str(exc), "delay_s": round(delay, 3)})
             started = time.monotonic()
             await asyncio.sleep(delay)

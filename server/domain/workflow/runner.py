@@ -17,6 +17,7 @@ from server.domain.errors import DomainError
 from server.domain.models import AccountState, Platform, Publish, PublishError, PublishState
 from server.domain.platform_errors import TOKEN_REJECTED_REASONS
 from server.domain.tokens import AccountTokens
+from server.metrics import Metrics
 from server.domain.workflow.base import PublishTarget, Workflow
 from server.domain.workflow.log import PublishLog
 from server.store.accounts import AccountRepository
@@ -33,6 +34,7 @@ class PublishRunner:
         accounts: AccountRepository,
         media: MediaRepository,
         tokens: AccountTokens,
+        metrics: Metrics | None = None,
     ) -> None:
         self._workflows = workflows
         self._log = publish_log
@@ -40,6 +42,9 @@ class PublishRunner:
         self._media = media
         self._tokens = tokens
         self._tasks: dict[str, asyncio.Task[Publish]] = {}
+        self._metrics = metrics
+        if metrics is not None:
+            metrics.track_in_flight(lambda: len(self._tasks))
 
     @property
     def in_flight(self) -> int:
@@ -51,8 +56,15 @@ class PublishRunner:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._drive(publish), name=f"publish-{publish.id}")
             self._tasks[publish.id] = task
-            task.add_done_callback(lambda _t, pid=publish.id: self._tasks.pop(pid, None))
+            task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[Publish]) -> None:
+        publish_id = task.get_name().removeprefix("publish-")
+        self._tasks.pop(publish_id, None)
+        if self._metrics is not None and not task.cancelled() and task.exception() is None:
+            final = task.result()
+            self._metrics.publishes.labels(final.platform.value, final.state.value).inc()
 
     async def wait(self, publish: Publish) -> Publish:
         """Submits the publish and waits for its end; cancelling the waiter leaves it running."""

@@ -19,7 +19,7 @@ from server.domain.platform_errors import connection_error, is_transient, tiktok
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import TIKTOK_POST_ID, TIKTOK_STATUS, PollPolicy
-from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy, with_retries
+from server.domain.workflow.retry import Retrier
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import PhotoPost, PublishStatus, TikTokClient
 
@@ -47,12 +47,12 @@ class TikTokCarouselWorkflow:
         client: TikTokClient,
         publish_log: PublishLog,
         poll: PollPolicy = TIKTOK_STATUS,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retrier: Retrier | None = None,
     ) -> None:
         self._client = client
         self._log = publish_log
         self._poll = poll
-        self._retry = retry
+        self._retrier = retrier or Retrier()
 
     async def run(self, publish: Publish, target: PublishTarget) -> Publish:
         try:
@@ -75,9 +75,7 @@ class TikTokCarouselWorkflow:
         try:
             # An error answer (5xx, internal_error, 429) proves nothing was created, so it is
             # retried; a lost answer (reset, timeout) is not: see below.
-            publish_id = await with_retries(
-                lambda: self._client.init_photo_post(token, post), read_only=False, policy=self._retry
-            )
+            publish_id = await self._retrier.run(lambda: self._client.init_photo_post(token, post), read_only=False)
         except PlatformConnectionError as exc:
             if exc.maybe_sent:
                 await self._end(
