@@ -158,6 +158,8 @@ class Publish:
     pending_facts: list[str] = field(default_factory=list)
     reconcile_at: datetime | None = None
     reconcile_attempts: int = 0
+    # A platform-changing call sent but not answered yet; set before sending, cleared with its result.
+    call_in_flight: str | None = None
 
     @property
     def image_count(self) -> int:

@@ -66,6 +66,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 tiktok_publish_id TEXT,
                 tiktok_post_id TEXT,
                 error TEXT,
+                -- The platform-changing call sent and not yet answered ("tiktok_init",
+                -- "media_publish"): after a crash its outcome is unknown and it is not repeated.
+                call_in_flight TEXT,
                 -- Facts still expected after the publish ended (JSON list, e.g. ["permalink"]),
                 -- and when the reconciler asks the platform next.
                 pending_facts TEXT NOT NULL DEFAULT '[]',

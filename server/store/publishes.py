@@ -40,7 +40,9 @@ class PublishEvent:
 
 
 # Columns a workflow may change, with how each is stored.
-_SIMPLE_COLUMNS = {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id"}
+_SIMPLE_COLUMNS = {
+    "container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight",
+}
 
 
 def _publish(row: dict[str, Any]) -> Publish:
@@ -71,6 +73,7 @@ def _publish(row: dict[str, Any]) -> Publish:
         pending_facts=json.loads(row["pending_facts"]),
         reconcile_at=py_time(row["reconcile_at"]),
         reconcile_attempts=row["reconcile_attempts"],
+        call_in_flight=row["call_in_flight"],
     )
 
 

@@ -135,6 +135,10 @@ class InstagramCarouselWorkflow:
                 # A previous attempt (or a run before a crash) already published it.
                 return await self._recover_published(publish, target)
             started = utcnow()
+            await self._log.record(
+                publish.id, "PUBLISH_SENT", f"Publishing carousel container {publish.container_id}",
+                call_in_flight="media_publish",
+            )
             try:
                 media_id = await self._client.publish(
                     await target.token(), target.account.external_account_id, publish.container_id
@@ -168,7 +172,7 @@ class InstagramCarouselWorkflow:
             return await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {media_id}",
                 details={"ig_media_id": media_id, "creation_id": publish.container_id},
-                state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started,
+                state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started, call_in_flight=None,
             )
         return await self._end_unconfirmed(
             publish, "media_publish kept failing without a clear answer and the container is not PUBLISHED"

@@ -24,6 +24,7 @@ from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import PhotoPost, PublishStatus, TikTokClient
 
 POST_MODES = {"DIRECT": "DIRECT_POST", "INBOX": "MEDIA_UPLOAD"}
+INIT = "tiktok_init"
 
 
 def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
@@ -70,8 +71,20 @@ class TikTokCarouselWorkflow:
             return latest
 
     async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.call_in_flight == INIT:
+            # The service stopped while init was in flight: TikTok may have accepted the post,
+            # and offers no way to look it up. Sending init again could post twice.
+            await self._end(
+                publish, PublishState.UNCONFIRMED,
+                _unconfirmed("the service stopped while TikTok's init call was in flight, and TikTok "
+                             "offers no lookup to tell whether it was accepted"),
+            )
         post = photo_post(publish, target)
         token = await target.token()
+        await self._log.record(
+            publish.id, "TIKTOK_INIT_SENT", f"Sending the post to TikTok ({len(post.photo_urls)} photos)",
+            call_in_flight=INIT,
+        )
         try:
             # An error answer (5xx, internal_error, 429) proves nothing was created, so it is
             # retried; a lost answer (reset, timeout) is not: see below.
@@ -95,7 +108,7 @@ class TikTokCarouselWorkflow:
         return await self._log.record(
             publish.id, "TIKTOK_INIT_ACCEPTED", f"TikTok accepted the post as {publish_id}",
             details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
-            tiktok_publish_id=publish_id,
+            tiktok_publish_id=publish_id, call_in_flight=None,
         )
 
     async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
