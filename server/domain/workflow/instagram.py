@@ -57,9 +57,12 @@ class InstagramCarouselWorkflow:
                     state=PublishState.PROCESSING,
                 )
             if publish.ig_media_id is None:
-                publish = await self._create_children(publish, target)
-                await self._wait_children(publish, target)
-                publish = await self._create_carousel(publish, target)
+                if publish.container_id is None:
+                    publish = await self._create_children(publish, target)
+                    await self._wait_children(publish, target)
+                    publish = await self._create_carousel(publish, target)
+                # Once the carousel exists, its status alone tells where we are (its items
+                # turn PUBLISHED with it, so they are not looked at again).
                 publish = await self._wait_carousel_then_publish(publish, target)
             if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
                 publish = await self._read_permalink(publish, target)
@@ -173,6 +176,8 @@ class InstagramCarouselWorkflow:
                 publish.id, "PUBLISHED", f"Published as IG media {media_id}",
                 details={"ig_media_id": media_id, "creation_id": publish.container_id},
                 state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started, call_in_flight=None,
+                # Read next; should the service stop before, the reconciler reads it after restart.
+                pending_facts=[PERMALINK], reconcile_at=self._log.late_facts.first_check(),
             )
         return await self._end_unconfirmed(
             publish, "media_publish kept failing without a clear answer and the container is not PUBLISHED"
@@ -198,7 +203,8 @@ class InstagramCarouselWorkflow:
         )
         return await self._log.record(
             publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
-            published_at=utcnow(), ig_media_id=media_id or None,
+            published_at=utcnow(), ig_media_id=media_id or None, call_in_flight=None,
+            **({"pending_facts": [PERMALINK], "reconcile_at": self._log.late_facts.first_check()} if media_id else {}),
         )
 
     async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:
@@ -214,10 +220,14 @@ class InstagramCarouselWorkflow:
                 pending_facts=[PERMALINK], reconcile_at=self._log.late_facts.first_check(),
             )
         if not media.permalink:
-            return publish
+            return await self._log.record(
+                publish.id, "PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet",
+                pending_facts=[PERMALINK], reconcile_at=self._log.late_facts.first_check(),
+            )
         return await self._log.record(
             publish.id, "PERMALINK_READ", f"Permalink {media.permalink}",
             details={"permalink": media.permalink, "shortcode": media.shortcode}, permalink=media.permalink,
+            pending_facts=[], reconcile_at=None,
         )
 
     # --- helpers -------------------------------------------------------------
