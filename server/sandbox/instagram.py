@@ -84,9 +84,40 @@ unreadable" incident: media reads answer 100/33 while everything else works) and
 token check (``after_serving=True``: the call takes effect first, e.g. a publish that goes
 live although the client sees an error). Scripted calls are still counted.
 
+Switchable faults (``sandbox.faults``, a ``server.sandbox.faults.FaultPlan``; its module
+doc is the full reference): probabilistic, seeded (default seed 0) rules per call-log name,
+drawn after the token check and only when no ``fail_next`` script answers the call:
+
+* ``sandbox.faults.set("media_publish", "reset", 0.1, after_serving=True)`` -- kinds
+  ``"5xx"`` (HTTP 500 code 1 "An unknown error has occurred." or 502/503 code 2 "Service
+  temporarily unavailable", ``is_transient`` true, nothing happened), ``"429"`` (HTTP 400
+  code 4 "Application request limit reached", ``is_transient`` true, ``Retry-After:
+  <retry_after>`` and ``X-App-Usage`` headers; ``status=429`` to send 429), ``"timeout"``
+  (stall ``stall_seconds``; before serving: then 504 code 2 and nothing happened; with
+  ``after_serving=True`` the publish goes live and the real answer comes after the stall),
+  ``"reset"`` (TCP reset, no HTTP response; ``after_serving=True``: the call took effect
+  first), ``"error_after_live"`` (``media_publish``: the post goes live, the container is
+  ``PUBLISHED``, then HTTP 500 code 1);
+* ``sandbox.faults.clear()``, ``sandbox.faults.reseed(seed)``, ``sandbox.faults.injected``
+  (``Counter`` of ``(endpoint, kind)``), ``sandbox.faults.events``;
+* over HTTP: ``GET|POST|DELETE /_sandbox/faults`` (``POST`` body ``{"seed": 7, "rules":
+  [{"endpoint", "kind", "rate", "after_serving", "retry_after", "stall_seconds",
+  "status"}]}``). Injected faults are counted in ``calls``; ``stop()`` ends running stalls.
+
+Slow processing needs no fault: raise ``processing_delay`` (also over ``POST
+/_sandbox/config``); it applies to containers created afterwards.
+
+Duplicate detector: each post record (``posts()``, ``GET /_sandbox/posts``) carries its
+``creation_id`` (carousel container), ``children`` (child container ids), ``ig_user_id``,
+``caption`` and ``image_urls`` (ordered); ``stats()`` / ``GET /_sandbox/stats`` answers
+``{"posts": N, "duplicate_posts": M, "duplicate_groups": [[media ids]]}``, where a post
+duplicates an earlier one with the same container (refused by construction) or the same IG
+user, caption and ordered image URLs; M counts every post but the first of each group.
+
 Control API for out-of-process users (not counted in ``calls``): ``GET /_sandbox/posts``
-(``?ig_user_id=`` filters), ``GET /_sandbox/containers/{id}``, ``GET /_sandbox/calls``,
-``GET|POST /_sandbox/config`` (JSON object of InstagramSandboxConfig fields), and
+(``?ig_user_id=`` filters), ``GET /_sandbox/stats``, ``GET /_sandbox/containers/{id}``,
+``GET /_sandbox/calls``, ``GET|POST /_sandbox/config`` (JSON object of
+InstagramSandboxConfig fields), ``GET|POST|DELETE /_sandbox/faults``, and
 ``POST /_sandbox/revoke`` ``{"token"}``, ``POST /_sandbox/fail_media_reads`` ``{"count"}``,
 ``POST /_sandbox/fail_next`` (JSON object of ``fail_next()``'s arguments). Bad control
 requests answer HTTP 400 ``{"error": "<text>"}``.
@@ -114,6 +145,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from server.sandbox.common import CallLog, EmulatorServer
+from server.sandbox.faults import Fault, FaultInjected, FaultPlan
 
 __all__ = ["ENDPOINTS", "GraphError", "InstagramSandbox", "InstagramSandboxConfig", "main"]
 
@@ -410,6 +442,8 @@ class InstagramSandbox:
     def __init__(self, config: InstagramSandboxConfig | None = None) -> None:
         self.config = config if config is not None else InstagramSandboxConfig()
         self.calls = CallLog()
+        # Switchable probabilistic faults (server.sandbox.faults); seed 0 until reseeded.
+        self.faults = FaultPlan(ENDPOINTS)
         self.app = self._build_app()
         self._server: EmulatorServer | None = None
         self._containers: dict[str, _Container] = {}
@@ -438,6 +472,7 @@ class InstagramSandbox:
         return self.base_url
 
     async def stop(self) -> None:
+        self.faults.release()
         if self._server is not None:
             server, self._server = self._server, None
             await server.stop()
@@ -451,6 +486,35 @@ class InstagramSandbox:
             for media_id in self._posts
             if ig_user_id is None or self._media[media_id].ig_user_id == ig_user_id
         ]
+
+    def stats(self) -> dict[str, Any]:
+        """``{"posts": N, "duplicate_posts": M, "duplicate_groups": [[media ids]]}``.
+
+        A post duplicates an earlier one if both come from the same container (impossible
+        by construction) or if the IG user, the caption and the ordered image URLs are all
+        equal. M counts every post but the first of each group.
+        """
+        groups: list[list[str]] = []
+        where: dict[tuple[Any, ...], int] = {}
+        for media_id in self._posts:
+            m = self._media[media_id]
+            keys = [
+                ("container", m.creation_id),
+                ("content", m.ig_user_id, m.caption or "", tuple(self._image_urls(m))),
+            ]
+            index = next((where[k] for k in keys if k in where), None)
+            if index is None:
+                index = len(groups)
+                groups.append([])
+            groups[index].append(media_id)
+            for key in keys:
+                where.setdefault(key, index)
+        duplicates = [group for group in groups if len(group) > 1]
+        return {
+            "posts": len(self._posts),
+            "duplicate_posts": sum(len(group) - 1 for group in duplicates),
+            "duplicate_groups": duplicates,
+        }
 
     def container(self, container_id: str) -> dict[str, Any] | None:
         """A container's stored state with its current status, or None if unknown."""
@@ -874,12 +938,16 @@ class InstagramSandbox:
             scripted = self._take_scripted(endpoint)
             if scripted is not None and not scripted.after_serving:
                 raise scripted.error(request.method, object_id)
+            if scripted is None:
+                self.faults.inject(request, endpoint)
             body = serve()
             if scripted is not None:
                 raise scripted.error(request.method, object_id)
             return web.json_response(body)
         except GraphError as exc:
             return _error_response(exc)
+        except FaultInjected:
+            raise
         except Exception as exc:  # noqa: BLE001 - answer like Graph, never a bare 500 page
             return _error_response(
                 GraphError(
@@ -956,6 +1024,9 @@ class InstagramSandbox:
     async def _ctl_posts(self, request: web.Request) -> web.Response:
         return web.json_response({"posts": self.posts(request.query.get("ig_user_id"))})
 
+    async def _ctl_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
     async def _ctl_container(self, request: web.Request) -> web.Response:
         container = self.container(request.match_info["container_id"])
         if container is None:
@@ -1000,8 +1071,9 @@ class InstagramSandbox:
         return web.json_response({"ok": True})
 
     def _build_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self.faults.middleware(_fault_response)])
         app.router.add_get("/_sandbox/posts", self._ctl_posts)
+        app.router.add_get("/_sandbox/stats", self._ctl_stats)
         app.router.add_get("/_sandbox/containers/{container_id}", self._ctl_container)
         app.router.add_get("/_sandbox/calls", self._ctl_calls)
         app.router.add_get("/_sandbox/config", self._ctl_get_config)
@@ -1009,11 +1081,11 @@ class InstagramSandbox:
         app.router.add_post("/_sandbox/revoke", self._ctl_revoke)
         app.router.add_post("/_sandbox/fail_media_reads", self._ctl_fail_media_reads)
         app.router.add_post("/_sandbox/fail_next", self._ctl_fail_next)
+        self.faults.add_routes(app.router)
         app.router.add_route("*", "/{tail:.*}", self._graph)
         return app
 
-    @staticmethod
-    def _post_dict(m: _Media) -> dict[str, Any]:
+    def _post_dict(self, m: _Media) -> dict[str, Any]:
         return {
             "id": m.id,
             "ig_user_id": m.ig_user_id,
@@ -1025,7 +1097,14 @@ class InstagramSandbox:
             "shortcode": m.shortcode,
             "timestamp": m.timestamp,
             "media_url": m.media_url,
+            "image_urls": self._image_urls(m),
         }
+
+    def _image_urls(self, m: _Media) -> list[str | None]:
+        """A post's image URLs in order: its children's for a carousel, its own for an image."""
+        if m.children:
+            return [self._media[child].media_url for child in m.children]
+        return [m.media_url]
 
 
 # --- sandbox rules ---------------------------------------------------------------------------
@@ -1248,6 +1327,30 @@ def _fbtrace_id() -> str:
     return "".join(random.choices(_TRACE_ALPHABET, k=11))
 
 
+def _fault_response(fault: Fault) -> web.Response:
+    """The Graph answer to an injected fault (see server.sandbox.faults)."""
+    if fault.kind == "429":
+        response = _error_response(
+            GraphError(
+                4,
+                "Application request limit reached",
+                status=fault.status or 400,
+                is_transient=True,
+            )
+        )
+        usage = {"call_count": 100, "total_cputime": 100, "total_time": 100}
+        response.headers["X-App-Usage"] = json.dumps(usage, separators=(",", ":"))
+        return response
+    status = fault.status or 500
+    if status == 500:
+        return _error_response(
+            GraphError(1, "An unknown error has occurred.", status=500, is_transient=True)
+        )
+    return _error_response(
+        GraphError(2, "Service temporarily unavailable", status=status, is_transient=True)
+    )
+
+
 def _error_response(exc: GraphError) -> web.Response:
     trace = _fbtrace_id()
     return web.json_response(
@@ -1273,7 +1376,11 @@ def apply_config_update(config: InstagramSandboxConfig, update: dict[str, Any]) 
     for name, value in update.items():
         if name not in names:
             raise ValueError(f"unknown config field {name!r}")
-        values[name] = _config_value(name, value, getattr(config, name))
+        # The declared default gives the field's type (a config built with processing_delay=0
+        # still takes 0.3 later).
+        default = next(f.default for f in dataclasses.fields(config) if f.name == name)
+        current = getattr(config, name) if default is dataclasses.MISSING else default
+        values[name] = _config_value(name, value, current)
     for name, value in values.items():
         setattr(config, name, value)
 

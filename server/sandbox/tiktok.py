@@ -74,8 +74,40 @@ Sandbox fail rules (the sandbox cannot really download), first match wins:
 ``fail_next()`` makes the next calls of an endpoint return a scripted error before any
 other check (HTTP 200 allowed, as for creator_info's intentional HTTP-200 errors).
 
+Switchable faults (``sandbox.faults``, a ``server.sandbox.faults.FaultPlan``; its module
+doc is the full reference): probabilistic, seeded (default seed 0) rules per call-log name
+(``creator_info``, ``init``, ``status``, ``token``), drawn after ``fail_next`` and the
+access-token check and before the rate limiter (a before-serving fault uses no rate budget):
+
+* ``sandbox.faults.set("init", "error_after_live", 0.05)`` -- kinds ``"5xx"`` (HTTP
+  500/502/503 ``internal_error``, nothing happened), ``"429"`` (HTTP 429
+  ``rate_limit_exceeded`` with ``Retry-After: <retry_after>``), ``"timeout"`` (stall
+  ``stall_seconds``; before serving: then 504 ``internal_error`` and nothing happened; with
+  ``after_serving=True`` the init is accepted and the real answer comes after the stall),
+  ``"reset"`` (TCP reset, no HTTP response; ``after_serving=True``: the call took effect
+  first, e.g. a refresh token rotated), ``"error_after_live"`` (``init``: the publish is
+  accepted, then HTTP 500 ``internal_error``). The token endpoint answers faults in its
+  OAuth shape (``{"error": "internal_error" | "rate_limit_exceeded", ...}``);
+* ``sandbox.faults.clear()``, ``sandbox.faults.reseed(seed)``, ``sandbox.faults.injected``
+  (``Counter`` of ``(endpoint, kind)``), ``sandbox.faults.events``;
+* over HTTP: ``GET|POST|DELETE /_sandbox/faults`` (``POST`` body ``{"seed": 7, "rules":
+  [{"endpoint", "kind", "rate", "after_serving", "retry_after", "stall_seconds",
+  "status"}]}``). Injected faults are counted in ``calls``; ``stop()`` ends running stalls.
+
+Slow processing needs no fault: raise ``processing_delay`` (also over ``POST
+/_sandbox/config``); it applies to inits accepted afterwards.
+
+Duplicate detector: each post record (``posts()``, ``GET /_sandbox/posts``) carries the
+creator's ``open_id``, the ordered ``photo_images`` and the ``title``; ``stats()`` / ``GET
+/_sandbox/stats`` answers ``{"posts": N, "duplicate_posts": M, "failed": F,
+"duplicate_groups": [[publish ids]]}``: N accepted inits, of which F end ``FAILED``; among
+the others, an init with the same open_id, photo URLs (in order) and title as an earlier one
+is a duplicate (M counts every init but the first of each group). A re-post after a FAILED
+publish is therefore not a duplicate.
+
 Control API for out-of-process users (not counted in ``calls``): ``GET /_sandbox/posts``
-(``?access_token=`` filters), ``GET /_sandbox/calls``, ``GET|POST /_sandbox/config``,
+(``?access_token=`` filters), ``GET /_sandbox/stats``, ``GET /_sandbox/calls``,
+``GET|POST /_sandbox/config``, ``GET|POST|DELETE /_sandbox/faults``,
 ``POST /_sandbox/inbox/{publish_id}/complete`` (optional ``{"privacy_level"}``), and one
 ``POST`` per set-up method: ``/_sandbox/creators``, ``/_sandbox/refresh_tokens``,
 ``/_sandbox/revoke``, ``/_sandbox/fail_next``, ``/_sandbox/fail_reason``.
@@ -102,6 +134,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from server.sandbox.common import CallLog, EmulatorServer
+from server.sandbox.faults import Fault, FaultInjected, FaultPlan
 
 ENDPOINTS = ("creator_info", "init", "status", "token")
 
@@ -481,6 +514,8 @@ class TikTokSandbox:
     def __init__(self, config: TikTokSandboxConfig | None = None) -> None:
         self.config = config or TikTokSandboxConfig()
         self.calls = CallLog()
+        # Switchable probabilistic faults (server.sandbox.faults); seed 0 until reseeded.
+        self.faults = FaultPlan(ENDPOINTS)
         self._creators: dict[str, _Creator] = {}  # by open_id
         self._token_owner: dict[str, str] = {}  # access token -> open_id
         self._token_expiry: dict[str, float] = {}  # only tokens issued by /oauth/token/
@@ -508,6 +543,7 @@ class TikTokSandbox:
         return self.base_url
 
     async def stop(self) -> None:
+        self.faults.release()
         if self._server is not None:
             await self._server.stop()
             self._server = None
@@ -561,6 +597,31 @@ class TikTokSandbox:
             open_id = self._token_owner.get(access_token) or _default_open_id(access_token)
             publishes = [p for p in publishes if p.open_id == open_id]
         return [self._describe(p, now) for p in publishes]
+
+    def stats(self) -> dict[str, Any]:
+        """``{"posts": N, "duplicate_posts": M, "failed": F, "duplicate_groups": [[ids]]}``.
+
+        N counts every accepted init (what ``posts()`` lists). A duplicate is an accepted
+        init with the same creator ``open_id``, ordered photo URLs and title as an earlier
+        one; publishes that end ``FAILED`` (F of them; their fail_reason is fixed at init)
+        never went live and are left out, so re-posting after a failure is no duplicate.
+        M counts every publish but the first of each group.
+        """
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        failed = 0
+        for pub in self._publishes.values():
+            if pub.fail_reason is not None:
+                failed += 1
+                continue
+            key = (pub.open_id, tuple(pub.photo_images), pub.title)
+            groups.setdefault(key, []).append(pub.publish_id)
+        duplicates = [group for group in groups.values() if len(group) > 1]
+        return {
+            "posts": len(self._publishes),
+            "duplicate_posts": sum(len(group) - 1 for group in duplicates),
+            "failed": failed,
+            "duplicate_groups": duplicates,
+        }
 
     def publish(self, publish_id: str) -> dict[str, Any] | None:
         pub = self._publishes.get(publish_id)
@@ -670,6 +731,7 @@ class TikTokSandbox:
         if scripted is not None:
             raise ApiError(scripted.http_status, scripted.code, scripted.message)
         token, creator = self._authenticate(request)
+        self.faults.inject(request, endpoint)
         if not self._limiter.admit(f"{endpoint}:{token}", limit, time.monotonic()):
             raise ApiError(
                 429, "rate_limit_exceeded", f"The API rate limit ({limit}/minute) was exceeded."
@@ -741,6 +803,7 @@ class TikTokSandbox:
         scripted = self._scripted_error("token")
         if scripted is not None:
             raise OAuthError(scripted.code, scripted.message, scripted.http_status)
+        self.faults.inject(request, "token")
         if request.content_type != _FORM_TYPE:
             raise OAuthError("invalid_request", f"Content-Type must be {_FORM_TYPE}.")
         form = await request.post()
@@ -837,6 +900,9 @@ class TikTokSandbox:
     async def _ctl_posts(self, request: web.Request) -> web.Response:
         return web.json_response({"posts": self.posts(request.query.get("access_token"))})
 
+    async def _ctl_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
     async def _ctl_calls(self, request: web.Request) -> web.Response:
         return web.json_response({"counts": dict(self.calls.counts), "total": self.calls.total()})
 
@@ -880,13 +946,16 @@ class TikTokSandbox:
     # --- app ---------------------------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[_error_middleware])
+        app = web.Application(
+            middlewares=[self.faults.middleware(_fault_response), _error_middleware]
+        )
         app.router.add_post("/v2/post/publish/creator_info/query/", self._creator_info)
         app.router.add_post("/v2/post/publish/content/init/", self._init)
         app.router.add_post("/v2/post/publish/status/fetch/", self._status)
         app.router.add_post("/v2/oauth/token/", self._token)
         app.router.add_get("/_sandbox/posts", self._ctl_posts)
         app.router.add_get("/_sandbox/calls", self._ctl_calls)
+        app.router.add_get("/_sandbox/stats", self._ctl_stats)
         app.router.add_get("/_sandbox/config", self._ctl_get_config)
         app.router.add_post("/_sandbox/config", self._ctl_set_config)
         app.router.add_post("/_sandbox/inbox/{publish_id}/complete", self._ctl_complete_inbox)
@@ -895,6 +964,7 @@ class TikTokSandbox:
         app.router.add_post("/_sandbox/revoke", self._ctl_revoke)
         app.router.add_post("/_sandbox/fail_next", self._ctl_fail_next)
         app.router.add_post("/_sandbox/fail_reason", self._ctl_fail_reason)
+        self.faults.add_routes(app.router)
         return app
 
 
@@ -947,7 +1017,11 @@ def apply_config_update(config: TikTokSandboxConfig, update: dict[str, Any]) -> 
     for name, value in update.items():
         if name not in fields:
             raise ControlError(f"unknown config field {name!r}")
-        values[name] = _config_value(name, value, getattr(config, name))
+        # The declared default gives the field's type (a config built with processing_delay=0
+        # still takes 0.3 later).
+        default = next(f.default for f in dataclasses.fields(config) if f.name == name)
+        current = getattr(config, name) if default is dataclasses.MISSING else default
+        values[name] = _config_value(name, value, current)
     for name, value in values.items():
         setattr(config, name, value)
 
@@ -969,6 +1043,8 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
     control = request.path.startswith("/_sandbox/")
     try:
         return await handler(request)
+    except FaultInjected:
+        raise  # answered by the fault middleware outside this one
     except ApiError as exc:
         return envelope({}, exc.code, exc.message, exc.http_status)
     except OAuthError as exc:
@@ -990,6 +1066,24 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
         return web.json_response({"error": f"not found or missing: {exc}"}, status=404)
     except Exception as exc:  # noqa: BLE001 - answer like TikTok, never a bare 500 page
         return _internal_error(exc)
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    """TikTok's answer to an injected fault (see server.sandbox.faults)."""
+    if fault.kind == "429":
+        status = fault.status or 429
+        message = "The API rate limit was exceeded. Please retry later."
+        if fault.endpoint == "token":
+            return oauth_error("rate_limit_exceeded", message, status)
+        return envelope({}, "rate_limit_exceeded", message, status)
+    status = fault.status or 500
+    if status == 504:
+        message = "The request timed out. Please try again later."
+    else:
+        message = "Something went wrong. Please try again later."
+    if fault.endpoint == "token":
+        return oauth_error("internal_error", message, status)
+    return envelope({}, "internal_error", message, status)
 
 
 def _internal_error(exc: BaseException) -> web.Response:
