@@ -420,3 +420,34 @@ async def test_rejected_token_marks_the_account_needs_reconnect(accounts, media,
     assert instagram_sandbox.calls.total() == calls  # failed fast, no platform call
 
     assert (await connect(accounts, access_token="fresh-token")).state == account_pb2.ACCOUNT_STATE_ACTIVE
+
+
+async def test_expiry_times_before_year_1000_round_trip(accounts):
+    """Regression (found by the fuzz test): such a time was stored unpadded and broke every list."""
+    from google.protobuf import timestamp_pb2
+
+    from distribution.v1 import account_service_pb2
+
+    early = timestamp_pb2.Timestamp(seconds=-62135596800)  # 0001-01-01T00:00:00Z
+    account = await connect(accounts, access_token_expire_time=early)
+    assert account.access_token_expire_time == early
+    listed = await accounts.ListAccounts(account_service_pb2.ListAccountsRequest())
+    assert [a.id for a in listed.accounts] == [account.id]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'["\\ud800", "\\udfff", "0000000000000000"]',  # lone surrogates in a forged cursor
+        b"[" * 100_000,  # nesting deep enough to exhaust a recursive parser
+    ],
+)
+async def test_forged_page_tokens_are_invalid_not_internal(accounts, raw):
+    import base64
+
+    from distribution.v1 import account_service_pb2
+
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await accounts.ListAccounts(account_service_pb2.ListAccountsRequest(page_token=token))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from server.domain.errors import FieldViolation, invalid
@@ -43,16 +44,30 @@ def encode_token(cursor: Cursor, filters: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
+# Tokens this service issues are about 120 characters; anything much longer is not one.
+MAX_TOKEN_LENGTH = 512
+_STORED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def decode_token(token: str, filters: dict[str, object]) -> Cursor | None:
     if not token:
         return None
+    not_ours = invalid([FieldViolation("page_token", "is not a token returned by this list")])
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise not_ours
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created_at, item_id, fingerprint = json.loads(raw)
-        if not all(isinstance(v, str) for v in (created_at, item_id, fingerprint)):
-            raise ValueError
-    except (ValueError, TypeError):
-        raise invalid([FieldViolation("page_token", "is not a token returned by this list")]) from None
+    except (ValueError, TypeError, RecursionError):
+        raise not_ours from None
+    # Tokens are not signed, so check the cursor's shape before it reaches a query.
+    if not (
+        isinstance(created_at, str) and _STORED_TIME.fullmatch(created_at)
+        and isinstance(item_id, str) and _ID.fullmatch(item_id)
+        and isinstance(fingerprint, str)
+    ):
+        raise not_ours
     if fingerprint != _fingerprint(filters):
         raise invalid(
             [FieldViolation("page_token", "was issued for a list with different filters")]

@@ -12,7 +12,10 @@ from server.domain.pagination import Cursor
 def db_time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(timezone.utc)
+    # strftime's %Y does not zero-pad years below 1000 everywhere; the stored form must be
+    # fixed-width to sort and to parse back.
+    return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def py_time(value: str | None) -> datetime | None:
