@@ -135,7 +135,7 @@ async def create_server(settings: Settings) -> Service:
         accounts = AccountRepository(database, cipher)
         media = MediaRepository(database)
         publish_log = PublishLog(PublishRepository(database), settings.late_facts)
-        tokens = AccountTokens(accounts, tiktok, settings.tiktok_client_key, settings.tiktok_client_secret)
+        tokens = AccountTokens(accounts, instagram, tiktok, settings.tiktok_client_key, settings.tiktok_client_secret)
         runner = PublishRunner(
             {
                 Platform.INSTAGRAM: InstagramCarouselWorkflow(instagram, publish_log, settings.instagram_poll, retrier),

@@ -103,3 +103,34 @@ async def test_token_rejected_mid_publish_is_refreshed_without_restarting(accoun
     assert tiktok_sandbox.calls.counts["token"] == 1
     events = (await publishing.GetPublish(GetPublishRequest(id=result.tiktok_publish_id))).events
     assert "TOKEN_REFRESHED" in [e.type for e in events]
+
+
+async def test_instagram_long_lived_token_is_refreshed_in_its_last_week(accounts, media, publishing, instagram_sandbox):
+    from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
+
+    account = await connect(accounts, access_token="ig-long-lived", access_token_expire_time=in_(3 * 86400))
+
+    async def publish_ig(prefix):
+        return await publishing.PublishInstagramCarousel(
+            PublishInstagramCarouselRequest(media_ids=await register(media, *images(2, prefix=prefix)),
+                                            instagram_account_id=account.id)
+        )
+
+    assert (await publish_ig("gs://b/ig1")).state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert instagram_sandbox.calls.counts["token_refresh"] == 1
+    refreshed = (await accounts.GetAccount(GetAccountRequest(id=account.id))).account
+    assert refreshed.access_token_expire_time.ToDatetime(tzinfo=timezone.utc) > datetime.now(timezone.utc) + timedelta(days=59)
+    # From now on the new token is used: the old one can die without harm, and no second refresh.
+    instagram_sandbox.revoke_token("ig-long-lived")
+    assert (await publish_ig("gs://b/ig2")).state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert instagram_sandbox.calls.counts["token_refresh"] == 1
+
+
+async def test_instagram_token_far_from_expiry_is_not_refreshed(accounts, media, publishing, instagram_sandbox):
+    from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
+
+    account = await connect(accounts, access_token="ig-fresh", access_token_expire_time=in_(30 * 86400))
+    await publishing.PublishInstagramCarousel(
+        PublishInstagramCarouselRequest(media_ids=await register(media, *images(2)), instagram_account_id=account.id)
+    )
+    assert instagram_sandbox.calls.counts["token_refresh"] == 0

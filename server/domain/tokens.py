@@ -1,6 +1,7 @@
 """Platform access tokens for the workflows, refreshed ahead of expiry.
 
-TikTok access tokens live hours; the refresh grant returns a new access token AND a new
+Instagram long-lived tokens live 60 days and are refreshed (Instagram Login's
+ig_refresh_token grant) once fewer than 7 days remain. TikTok access tokens live hours; the refresh grant returns a new access token AND a new
 refresh token (the old one stops working), so both are saved in one statement before
 use. Refreshes of one account are serialised, and a refresh in the middle of a publish
 only swaps the token the next call uses: the publish itself is never restarted. When the
@@ -18,6 +19,7 @@ from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Account, Platform, utcnow
 from server.domain.platform_errors import is_transient
 from server.platforms.errors import PlatformConnectionError, PlatformError
+from server.platforms.instagram import InstagramClient
 from server.platforms.tiktok import TikTokClient
 from server.store.accounts import AccountRepository
 
@@ -25,18 +27,21 @@ log = logging.getLogger("distribution.tokens")
 
 # Refresh this long before the access token expires.
 REFRESH_MARGIN = timedelta(minutes=10)
+INSTAGRAM_REFRESH_MARGIN = timedelta(days=7)
 
 
 class AccountTokens:
     def __init__(
         self,
         accounts: AccountRepository,
+        instagram: InstagramClient,
         tiktok: TikTokClient,
         tiktok_client_key: str,
         tiktok_client_secret: str,
         margin: timedelta = REFRESH_MARGIN,
     ) -> None:
         self._accounts = accounts
+        self._instagram = instagram
         self._tiktok = tiktok
         self._client_key = tiktok_client_key
         self._client_secret = tiktok_client_secret
@@ -49,26 +54,61 @@ class AccountTokens:
         credentials = await self._accounts.credentials(account.id)
         if credentials is None:
             raise _disconnected(account)
-        if account.platform != Platform.TIKTOK or not credentials.refresh_token:
-            return credentials.access_token
-        if not refresh and not self._expiring(account):
+        refreshable = account.platform == Platform.INSTAGRAM or bool(credentials.refresh_token)
+        if not refreshable or (not refresh and not self._expiring(account)):
             return credentials.access_token
         lock = self._locks.setdefault(account.id, asyncio.Lock())
         async with lock:
             current = await self._accounts.get(account.workspace_id, account.id)
             credentials = await self._accounts.credentials(account.id)
-            if current is None or credentials is None or not credentials.refresh_token:
+            if current is None or credentials is None:
                 raise _disconnected(account)
             # Another task may have refreshed while this one waited for the lock.
             if current.updated_at > account.updated_at and not self._expiring(current):
                 return credentials.access_token
             if not refresh and not self._expiring(current):
                 return credentials.access_token
+            if current.platform == Platform.INSTAGRAM:
+                return await self._refresh_instagram(current, credentials.access_token)
+            assert credentials.refresh_token
             return await self._refresh(current, credentials.refresh_token, credentials.access_token)
 
     def _expiring(self, account: Account) -> bool:
         expires = account.access_token_expires_at
-        return expires is not None and expires - utcnow() < self._margin
+        margin = INSTAGRAM_REFRESH_MARGIN if account.platform == Platform.INSTAGRAM else self._margin
+        return expires is not None and expires - utcnow() < margin
+
+    async def _refresh_instagram(self, account: Account, token: str) -> str:
+        try:
+            new_token, expires_in = await self._instagram.refresh_long_lived_token(token)
+        except (PlatformError, PlatformConnectionError) as exc:
+            expired = account.access_token_expires_at is not None and account.access_token_expires_at <= utcnow()
+            if isinstance(exc, PlatformError) and exc.code in ("190", "102"):
+                await self._accounts.mark_needs_reconnect(account.id)
+                raise FailedPrecondition(
+                    reason="ACCOUNT_REFRESH_FAILED",
+                    message=f"Instagram refused to refresh the token of account {account.id}; "
+                    "it needs a reconnect (ConnectAccount)",
+                    metadata={"account_id": account.id, "platform_code": exc.code},
+                ) from None
+            # Not refreshable now (e.g. a Facebook Login token, or the platform is down): the
+            # current token still works until it expires.
+            log.warning("instagram token refresh failed; using the current token",
+                        extra={"account_id": account.id, "error": str(exc)})
+            if expired:
+                raise Unavailable(
+                    reason="INSTAGRAM_TOKEN_REFRESH_UNAVAILABLE",
+                    message="The account's Instagram token expired and could not be refreshed; try again later",
+                    metadata={"account_id": account.id},
+                ) from None
+            return token
+        await self._accounts.save_tokens(
+            account.id, access_token=new_token, refresh_token=None,
+            access_token_expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+            refresh_token_expires_at=None,
+        )
+        log.info("instagram token refreshed", extra={"account_id": account.id, "expires_in": expires_in})
+        return new_token
 
     async def _refresh(self, account: Account, refresh_token: str, old_access_token: str) -> str:
         try:

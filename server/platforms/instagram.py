@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -131,6 +132,20 @@ class InstagramClient:
             params={"fields": "id,permalink,shortcode,timestamp", "limit": str(limit)},
         )
         return [_ig_media(item) for item in payload.get("data", []) if isinstance(item, dict)]
+
+    async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
+        """Instagram Login: a fresh 60-day token for a long-lived one (at least 24 h old).
+        Returns (access token, expires_in seconds). The endpoint lives at the host root;
+        the token travels in the Authorization header like every other call."""
+        parts = urlsplit(self._base)
+        status, payload, headers = await request_json(
+            self._session, PLATFORM, "token_refresh", "GET",
+            f"{parts.scheme}://{parts.netloc}/refresh_access_token",
+            token=token, params={"grant_type": "ig_refresh_token"}, observe=self._observe,
+        )
+        if status >= 400 or "error" in payload or not payload.get("access_token"):
+            raise _graph_error("token_refresh", status, payload, headers)
+        return str(payload["access_token"]), int(payload.get("expires_in", 0))
 
     async def publishing_limit(self, token: str, ig_user_id: str) -> PublishingLimit:
         payload = await self._call(

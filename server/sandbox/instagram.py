@@ -157,7 +157,11 @@ ENDPOINTS = (
     "media_read",
     "media_list",
     "publishing_limit",
+    "token_refresh",
 )
+
+# Instagram Login long-lived tokens: valid 60 days, refreshed for another 60.
+LONG_LIVED_TOKEN_SECONDS = 5184000
 
 DAY = 86400.0
 MIN_CHILDREN, MAX_CHILDREN = 2, 10
@@ -912,6 +916,19 @@ class InstagramSandbox:
             result["paging"] = paging
         return result
 
+    def _refresh_token(self, params: Params) -> dict[str, Any]:
+        """GET /refresh_access_token?grant_type=ig_refresh_token: a new 60-day token.
+
+        The token being refreshed was checked by _authenticate (header or access_token);
+        it stays valid, as Instagram does not revoke it on refresh."""
+        if params.get("grant_type") != "ig_refresh_token":
+            raise _param_error("grant_type must be ig_refresh_token")
+        return {
+            "access_token": "IGQ" + "".join(self._rng.choices(string.ascii_letters + string.digits, k=48)),
+            "token_type": "bearer",
+            "expires_in": LONG_LIVED_TOKEN_SECONDS,
+        }
+
     def _publishing_limit(self, ig_user_id: str, params: Params) -> dict[str, Any]:
         self._user(ig_user_id, "get")
         fields = _parse_fields(params.get("fields")) or {"quota_usage": None}
@@ -965,6 +982,11 @@ class InstagramSandbox:
         segments = request.path.split("/")[1:]
         if len(segments) > 1 and segments[-1] == "":
             segments.pop()
+        if segments == ["refresh_access_token"]:
+            # Instagram Login's refresh endpoint lives at the host root, outside the version path.
+            if request.method != "GET":
+                raise _unsupported(request.method, "refresh_access_token")
+            return "token_refresh", "", lambda: self._refresh_token(params)
         if not segments or not _VERSION_RE.fullmatch(segments[0]) or "" in segments[1:]:
             raise _unknown_path(request.path)
         rest, method = segments[1:], request.method

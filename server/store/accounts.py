@@ -111,14 +111,14 @@ class AccountRepository:
         account_id: str,
         *,
         access_token: str,
-        refresh_token: str,
+        refresh_token: str | None,
         access_token_expires_at: datetime | None,
         refresh_token_expires_at: datetime | None,
     ) -> None:
         """Stores a refreshed pair in one statement: a rotated refresh token is never lost."""
         values = [
             self._cipher.seal(access_token),
-            self._cipher.seal(refresh_token),
+            self._cipher.seal(refresh_token) if refresh_token else None,
             db_time(access_token_expires_at),
             db_time(refresh_token_expires_at),
             db_time(utcnow()),
