@@ -156,7 +156,7 @@ BLOCK_EPILOGUE = """
 async def test_readme_grpcurl_walkthrough_runs_as_written(service, tmp_path):
     tool(GRPCURL, "run `make` (requirements-dev.txt installs grpcurl into .venv)")
     blocks = [b.replace(README_ADDRESS, service.address) for b in readme_grpcurl_blocks()]
-    assert len(blocks) == 3, "README's grpcurl section changed shape: update this test with it"
+    assert len(blocks) == 4, "README's grpcurl section changed shape: update this test with it"
     env = {"WALKTHROUGH_STATE": str(tmp_path / "walkthrough.state")}
 
     async def bash(script: str, strict: bool = True) -> Completed:
@@ -178,9 +178,18 @@ async def test_readme_grpcurl_walkthrough_runs_as_written(service, tmp_path):
     assert second.stdout.count('"state": "PUBLISH_STATE_PUBLISHED"') == 1, second.describe()
     assert second.stdout.count('"state": "PUBLISH_STATE_DELIVERED_TO_INBOX"') == 1, second.describe()
 
-    # 3. "More to explore": everything but its last command succeeds; the last one is the
+    # 3. The story of the Instagram publish: record, timeline, each list filter, watch.
+    third = await bash(blocks[2])
+    assert third.returncode == 0, third.describe()
+    assert '"events": [' in third.stdout and '"type": "PUBLISH_SENT"' in third.stdout, third.describe()
+    assert '"type": "PERMALINK_READ"' in third.stdout, third.describe()
+    assert '"instagram_container_id": "' in third.stdout and '"ig_media_id": "' in third.stdout
+    assert '"tiktok_publish_id": "' in third.stdout  # from the TikTok-only list
+    assert '"publishes": [' in third.stdout
+
+    # 4. "More to explore": everything but its last command succeeds; the last one is the
     # intentional validation error.
-    lines = blocks[2].rstrip("\n").split("\n")
+    lines = blocks[3].rstrip("\n").split("\n")
     error_command = lines[-1]
     assert "PublishInstagramCarousel" in error_command
     explore = await bash("\n".join(lines[:-1]) + "\n")
