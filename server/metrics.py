@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from server.sandbox.common import EmulatorServer
+from server.http_server import AppServer
 
 _RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -63,7 +63,7 @@ class Metrics:
         app = web.Application()
         app.router.add_get("/metrics", metrics)
         host, _, port = listen.rpartition(":")
-        server = EmulatorServer(app, host=host.strip("[]"), port=int(port))
+        server = AppServer(app, host=host.strip("[]"), port=int(port))
         await server.start()
         self.port = server.port
         return server.stop

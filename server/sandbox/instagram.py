@@ -144,7 +144,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from server.sandbox.common import CallLog, EmulatorServer
+from server.http_server import AppServer
+from server.sandbox.common import CallLog
 from server.sandbox.faults import Fault, FaultInjected, FaultPlan
 
 __all__ = ["ENDPOINTS", "GraphError", "InstagramSandbox", "InstagramSandboxConfig", "main"]
@@ -449,7 +450,7 @@ class InstagramSandbox:
         # Switchable probabilistic faults (server.sandbox.faults); seed 0 until reseeded.
         self.faults = FaultPlan(ENDPOINTS)
         self.app = self._build_app()
-        self._server: EmulatorServer | None = None
+        self._server: AppServer | None = None
         self._containers: dict[str, _Container] = {}
         self._media: dict[str, _Media] = {}
         self._posts: list[str] = []  # top-level media ids, publish order
@@ -469,7 +470,7 @@ class InstagramSandbox:
         """Serves on 127.0.0.1 and returns the base URL with the version, e.g. ``.../v23.0``."""
         if self._server is not None:
             raise RuntimeError("the Instagram sandbox is already started")
-        server = EmulatorServer(self.app, port=port)
+        server = AppServer(self.app, port=port)
         origin = await server.start()
         self._server = server
         self.base_url = f"{origin}/{self.config.api_version}"

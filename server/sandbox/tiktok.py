@@ -133,7 +133,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from server.sandbox.common import CallLog, EmulatorServer
+from server.http_server import AppServer
+from server.sandbox.common import CallLog
 from server.sandbox.faults import Fault, FaultInjected, FaultPlan
 
 ENDPOINTS = ("creator_info", "init", "status", "token")
@@ -527,7 +528,7 @@ class TikTokSandbox:
             name: collections.deque() for name in ENDPOINTS
         }
         self._limiter = SlidingWindowLimiter()
-        self._server: EmulatorServer | None = None
+        self._server: AppServer | None = None
         self.app = self._build_app()
         # Set by start(): what DISTRIBUTION_TIKTOK_API_BASE points at.
         self.base_url = ""
@@ -538,7 +539,7 @@ class TikTokSandbox:
         """Serves on 127.0.0.1 and returns the origin, e.g. ``http://127.0.0.1:41234``."""
         if self._server is not None:
             raise RuntimeError("TikTokSandbox is already started")
-        self._server = EmulatorServer(self.app, port=port)
+        self._server = AppServer(self.app, port=port)
         self.base_url = await self._server.start()
         return self.base_url
 
