@@ -145,6 +145,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from server.http_server import AppServer
+from server.sandbox import common
 from server.sandbox.common import CallLog
 from server.sandbox.faults import Fault, FaultInjected, FaultPlan
 
@@ -1393,19 +1394,8 @@ async def _control_body(request: web.Request) -> dict[str, Any]:
 
 
 def apply_config_update(config: InstagramSandboxConfig, update: dict[str, Any]) -> None:
-    """Validates every field of `update` first, then sets them on `config` (ValueError if bad)."""
-    names = {f.name for f in dataclasses.fields(config)}
-    values: dict[str, Any] = {}
-    for name, value in update.items():
-        if name not in names:
-            raise ValueError(f"unknown config field {name!r}")
-        # The declared default gives the field's type (a config built with processing_delay=0
-        # still takes 0.3 later).
-        default = next(f.default for f in dataclasses.fields(config) if f.name == name)
-        current = getattr(config, name) if default is dataclasses.MISSING else default
-        values[name] = _config_value(name, value, current)
-    for name, value in values.items():
-        setattr(config, name, value)
+    """Validates every field of `update` first, then sets them on `config`."""
+    common.apply_config_update(config, update, _config_value)
 
 
 def _config_value(name: str, value: Any, current: Any) -> Any:

@@ -109,31 +109,32 @@ class PublishRunner:
             raise
         except DomainError as err:
             # E.g. the account was disconnected or its token refresh refused mid-publish.
-            latest = await self._log.repository.get(publish.id)
-            if latest is not None and latest.state.terminal:
-                return latest
-            has_posted = latest is not None and (latest.ig_media_id or latest.tiktok_publish_id)
-            state = PublishState.UNCONFIRMED if has_posted else PublishState.FAILED
-            return await self._log.record(
-                publish.id, state.value, err.message, state=state,
-                error=PublishError(code=err.code, reason=err.reason, message=err.message),
+            return await self._end_interrupted(
+                publish.id, PublishError(code=err.code, reason=err.reason, message=err.message)
             )
         except Exception:
             # A bug, not a platform answer. Record it so the publish does not hang in PROCESSING.
             log.exception("publish workflow crashed", extra={"publish_id": publish.id})
-            latest = await self._log.repository.get(publish.id)
-            if latest is not None and latest.state.terminal:
-                return latest
-            has_posted = latest is not None and (latest.ig_media_id or latest.tiktok_publish_id)
-            state = PublishState.UNCONFIRMED if has_posted else PublishState.FAILED
-            return await self._log.record(
-                publish.id, state.value, "Internal error while publishing", state=state,
-                error=PublishError(
+            return await self._end_interrupted(
+                publish.id,
+                PublishError(
                     code="INTERNAL",
                     reason="INTERNAL_ERROR",
                     message="Internal error while publishing; see the service log",
                 ),
             )
+
+    async def _end_interrupted(self, publish_id: str, error: PublishError) -> Publish:
+        """Ends a publish whose workflow stopped on an error it did not record itself:
+        UNCONFIRMED if a platform-changing call may have gone through, else FAILED."""
+        latest = await self._log.repository.get(publish_id)
+        if latest is not None and latest.state.terminal:
+            return latest
+        may_have_posted = latest is not None and bool(
+            latest.ig_media_id or latest.tiktok_publish_id or latest.call_in_flight
+        )
+        state = PublishState.UNCONFIRMED if may_have_posted else PublishState.FAILED
+        return await self._log.record(publish_id, state.value, error.message, state=state, error=error)
 
     async def _target(self, publish: Publish) -> PublishTarget | None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)
