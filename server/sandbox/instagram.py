@@ -2,7 +2,7 @@
 
 The service's Instagram adapter talks to this emulator exactly as it would to
 ``https://graph.facebook.com/<version>``: same paths, parameters, response JSON and Graph
-error envelope (see /work/shared/reference/instagram-graph-api.md).
+error envelope (see ../shared/reference/instagram-graph-api.md).
 ``InstagramSandbox.start()`` returns the base URL *including* the version, e.g.
 ``http://127.0.0.1:41234/v23.0``; any ``vNN.N`` prefix is served, an unversioned path is not.
 Stand-alone: ``python -m server.sandbox.instagram --port 8081`` (prints the base URL).

@@ -5,7 +5,7 @@ The service's TikTok adapter talks to this emulator exactly as it would to
 ``TikTokSandbox.start()`` returns the origin (``http://127.0.0.1:<port>``); the adapter
 appends ``/v2/...``. Stand-alone: ``python -m server.sandbox.tiktok --port 8082``.
 
-Endpoints (see /work/shared/reference/tiktok-content-posting-api.md):
+Endpoints (see ../shared/reference/tiktok-content-posting-api.md):
 
 * ``POST /v2/post/publish/creator_info/query/``  (call-log name ``creator_info``)
 * ``POST /v2/post/publish/content/init/``        (``init``; ``media_type`` must be ``PHOTO``)
