@@ -10,11 +10,10 @@ period are cancelled between steps; they stay PROCESSING and resume at next star
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 
 from server.domain.errors import DomainError
-from server.domain.models import AccountState, Platform, Publish, PublishError, PublishState
+from server.domain.models import Account, AccountState, Platform, Publish, PublishError, PublishState
 from server.domain.platform_errors import TOKEN_REJECTED_REASONS
 from server.domain.tokens import AccountTokens
 from server.metrics import Metrics
@@ -141,8 +140,19 @@ class PublishRunner:
         if account is None or account.state == AccountState.DISCONNECTED:
             return None
         by_id = await self._media.get_many(publish.workspace_id, publish.media_ids)
-        return PublishTarget(
-            account,
-            [by_id[mid] for mid in publish.media_ids],
-            functools.partial(self._tokens.access_token, account),
-        )
+        return PublishTarget(account, [by_id[mid] for mid in publish.media_ids], _TokenForRun(self._tokens, account))
+
+
+class _TokenForRun:
+    """The account's token for one workflow run: read (and refreshed if due) once, then
+    reused by every step; read again only when the platform rejected it (refresh=True)."""
+
+    def __init__(self, tokens: AccountTokens, account: Account) -> None:
+        self._tokens = tokens
+        self._account = account
+        self._token: str | None = None
+
+    async def __call__(self, refresh: bool = False) -> str:
+        if self._token is None or refresh:
+            self._token = await self._tokens.access_token(self._account, refresh=refresh)
+        return self._token
