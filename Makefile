@@ -9,8 +9,9 @@ PIP := $(VENV)/bin/pip
 BUF := node_modules/.bin/buf
 PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: help run test lint generate check-generated clean contract-baseline
+.PHONY: help run test lint generate check-generated clean contract-baseline soak
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -67,5 +68,23 @@ contract-baseline: node_modules/.installed
 test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Not part of test: publishes under random platform faults and SIGKILLs of the service, then
+# checks for duplicate and lost publishes (SOAK_ARGS="--publishes 100 --seed 7 --json soak.json").
+soak: $(VENV)/.installed generated/.stamp
+	$(PY) scripts/soak.py $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache
+
+# --- benchmarks (bench/) ----------------------------------------------------
+
+.PHONY: bench bench-history
+
+# Every case (unary overhead, concurrency, upstream cost, history); prints the table and
+# writes bench/results.md (commit it). About 10 minutes on 2 cores.
+bench: $(VENV)/.installed generated/.stamp
+	$(PY) -m bench.run --out bench/results.md
+
+# Only the history case (one million records): prints the table, writes bench/results-history.md.
+bench-history: $(VENV)/.installed generated/.stamp
+	$(PY) -m bench.run --only history --out bench/results-history.md

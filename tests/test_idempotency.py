@@ -145,14 +145,59 @@ async def test_error_after_media_publish_went_live_is_not_posted_twice(
     assert result.ig_media_id == posts[0]["id"]  # found through the account's recent media
 
 
-async def test_tiktok_init_internal_error_is_retried_once_safely(accounts, media, publishing, tiktok_sandbox):
+async def test_tiktok_init_rate_limit_answer_is_retried_and_posts_once(accounts, media, publishing, tiktok_sandbox):
     account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
-    tiktok_sandbox.fail_next("init", http_status=500, code="internal_error")
+    tiktok_sandbox.fail_next("init", http_status=429, code="rate_limit_exceeded")
     result = await publishing.PublishTikTokCarousel(
         pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)), tiktok_account_id=account.id)
     )
     assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert len(tiktok_sandbox.posts()) == 1
+    assert tiktok_sandbox.calls.counts["init"] == 2
+
+
+async def test_tiktok_init_server_error_after_accepting_is_never_sent_again(
+    accounts, media, publishing, tiktok_sandbox
+):
+    """Found by the soak: TikTok accepted the post, then answered 500. Retrying posted twice."""
+    account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+    tiktok_sandbox.faults.set("init", "error_after_live", 1.0)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await publishing.PublishTikTokCarousel(
+            pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)), tiktok_account_id=account.id)
+        )
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert rich_error(info.value).reason == "PUBLISH_UNCONFIRMED"
+    assert tiktok_sandbox.calls.counts["init"] == 1
+    assert len(tiktok_sandbox.posts()) == 1
+
+
+async def test_instagram_container_published_by_the_last_failed_attempt_is_published_not_unconfirmed(
+    accounts, media, publishing, instagram_sandbox
+):
+    """Found by the soak: after the last ambiguous media_publish the container was not looked at again."""
+    account = await connect(accounts)
+    instagram_sandbox.fail_next("media_publish", status=500, code=1, message="x", is_transient=True, count=2)
+    instagram_sandbox.fail_next("media_publish", status=500, code=1, message="x", is_transient=True,
+                                after_serving=True)
+    result = await publishing.PublishInstagramCarousel(ig_request(account.id, await register(media, *images(2))))
+    assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert len(instagram_sandbox.posts()) == 1
+    assert result.ig_media_id == instagram_sandbox.posts()[0]["id"]
+
+
+async def test_recovered_publish_finds_its_own_post_among_others(accounts, media, publishing, instagram_sandbox):
+    """Found by the soak: with other posts on the account, the recovered publish got no media id."""
+    account = await connect(accounts)
+    await publishing.PublishInstagramCarousel(ig_request(account.id, await register(media, *images(2)), caption="earlier"))
+    instagram_sandbox.fail_next("media_publish", status=500, code=2, message="x", is_transient=True,
+                                after_serving=True)
+    result = await publishing.PublishInstagramCarousel(
+        ig_request(account.id, await register(media, *images(2, prefix="gs://b/second")), caption="mine")
+    )
+    assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    mine = [p for p in instagram_sandbox.posts() if p["caption"] == "mine"]
+    assert len(mine) == 1 and result.ig_media_id == mine[0]["id"]
 
 
 async def test_instagram_quota_used_up_is_refused_before_any_container(accounts, media, publishing, instagram_sandbox):

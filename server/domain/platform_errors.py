@@ -127,6 +127,15 @@ def is_transient(err: PlatformError | PlatformConnectionError, *, read_only: boo
     return err.code in _TRANSIENT_TIKTOK_CODES
 
 
+def proves_nothing_created(err: PlatformError | PlatformConnectionError) -> bool:
+    """For a call that creates something visible (TikTok init): only these failures prove it
+    created nothing and may be repeated. A 5xx may come after the work was done (the
+    duplicate trap), and a reset or timeout may hide a success."""
+    if isinstance(err, PlatformConnectionError):
+        return not err.maybe_sent
+    return err.http_status == 429 or err.code == "rate_limit_exceeded"
+
+
 def _unknown(platform: str, err: PlatformError) -> _Rule:
     if err.transient or err.http_status >= 500:
         return ("UNAVAILABLE", f"{platform.upper()}_UNAVAILABLE", True)

@@ -35,6 +35,7 @@ class IgMedia:
     permalink: str
     shortcode: str
     timestamp: str
+    caption: str | None = None  # only when asked for and the API gives it
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class InstagramClient:
     async def recent_media(self, token: str, ig_user_id: str, limit: int = 25) -> list[IgMedia]:
         payload = await self._call(
             "media_list", "GET", f"{ig_user_id}/media", token,
-            params={"fields": "id,permalink,shortcode,timestamp", "limit": str(limit)},
+            params={"fields": "id,permalink,shortcode,timestamp,caption", "limit": str(limit)},
         )
         return [_ig_media(item) for item in payload.get("data", []) if isinstance(item, dict)]
 
@@ -174,6 +175,7 @@ def _ig_media(payload: dict[str, Any]) -> IgMedia:
         permalink=str(payload.get("permalink", "")),
         shortcode=str(payload.get("shortcode", "")),
         timestamp=str(payload.get("timestamp", "")),
+        caption=str(payload["caption"]) if "caption" in payload else None,
     )
 
 

@@ -186,6 +186,21 @@ class PublishRepository:
         )
         return _publish(rows[0]) if rows else None
 
+    async def claimed_ig_media_ids(self, account_id: str, candidates: list[str]) -> set[str]:
+        """Which of these IG media ids other publishes of the account already recorded."""
+        if not candidates:
+            return set()
+        marks = ",".join("?" * len(candidates))
+        rows = await self._db.run(
+            lambda db: list(
+                db.query(
+                    f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
+                    [account_id, *candidates],
+                )
+            )
+        )
+        return {r["ig_media_id"] for r in rows}
+
     async def unfinished(self) -> list[Publish]:
         """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
         rows = await self._db.run(

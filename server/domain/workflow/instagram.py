@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState, utcnow
@@ -129,7 +129,7 @@ class InstagramCarouselWorkflow:
     async def _wait_carousel_then_publish(self, publish: Publish, target: PublishTarget) -> Publish:
         assert publish.container_id
         outcome_unknown = False
-        for _attempt in range(MAX_PUBLISH_ATTEMPTS):
+        for attempt in range(MAX_PUBLISH_ATTEMPTS + 1):
             statuses = await self._wait_finished(
                 publish, target, [publish.container_id], "carousel",
                 accept_published=True, outcome_unknown=outcome_unknown,
@@ -137,6 +137,8 @@ class InstagramCarouselWorkflow:
             if statuses[publish.container_id] == "PUBLISHED":
                 # A previous attempt (or a run before a crash) already published it.
                 return await self._recover_published(publish, target)
+            if attempt == MAX_PUBLISH_ATTEMPTS:
+                break  # the last look at the container found it unpublished
             started = utcnow()
             await self._log.record(
                 publish.id, "PUBLISH_SENT", f"Publishing carousel container {publish.container_id}",
@@ -179,19 +181,37 @@ class InstagramCarouselWorkflow:
                 # Read next; should the service stop before, the reconciler reads it after restart.
                 pending_facts=[PERMALINK], reconcile_at=self._log.late_facts.first_check(),
             )
-        return await self._end_unconfirmed(
-            publish, "media_publish kept failing without a clear answer and the container is not PUBLISHED"
+        # Every attempt failed and the container, looked at after each, was never published.
+        await self._fail(
+            publish,
+            PublishError(
+                code="UNAVAILABLE",
+                reason="INSTAGRAM_PUBLISH_FAILED",
+                message=f"Instagram failed media_publish {MAX_PUBLISH_ATTEMPTS} times and the carousel "
+                f"container {publish.container_id} is still unpublished; nothing was posted",
+                retryable=True,
+            ),
         )
+        raise AssertionError("unreachable")
 
     async def _recover_published(self, publish: Publish, target: PublishTarget) -> Publish:
-        """The carousel container is PUBLISHED but we never saved the media id: look it up."""
+        """The carousel container is PUBLISHED but we never saved the media id: look for our
+        post among the account's recent media (the container does not name its media)."""
         media_id = ""
         try:
             recent = await self._client.recent_media(
-                await target.token(), target.account.external_account_id, limit=10
+                await target.token(), target.account.external_account_id, limit=25
             )
-            created = publish.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-            candidates = [m for m in recent if m.timestamp[:19] >= created]
+            since = (publish.created_at - timedelta(minutes=1)).astimezone(timezone.utc)
+            candidates = [
+                m for m in recent
+                if m.timestamp[:19] >= since.strftime("%Y-%m-%dT%H:%M:%S")
+                and (m.caption is None or m.caption == publish.caption)
+            ]
+            claimed = await self._log.repository.claimed_ig_media_ids(
+                publish.account_id, [m.id for m in candidates]
+            )
+            candidates = [m for m in candidates if m.id not in claimed]
             if len(candidates) == 1:
                 media_id = candidates[0].id
         except (PlatformError, PlatformConnectionError) as exc:
@@ -199,7 +219,8 @@ class InstagramCarouselWorkflow:
         message = (
             f"The carousel container is PUBLISHED; found IG media {media_id}"
             if media_id
-            else "The carousel container is PUBLISHED; its IG media id could not be identified yet"
+            else "The carousel container is PUBLISHED; its IG media id could not be told apart among the "
+            "account's recent posts"
         )
         return await self._log.record(
             publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,

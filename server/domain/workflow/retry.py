@@ -48,8 +48,16 @@ class Retrier:
         self.policy = policy
         self._observe = observe
 
-    async def run(self, call: Callable[[], Awaitable[T]], *, read_only: bool) -> T:
-        return await with_retries(call, read_only=read_only, policy=self.policy, on_retry=self._observe)
+    async def run(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        read_only: bool,
+        retryable: Callable[[PlatformError | PlatformConnectionError], bool] | None = None,
+    ) -> T:
+        return await with_retries(
+            call, read_only=read_only, policy=self.policy, on_retry=self._observe, retryable=retryable
+        )
 
 
 async def with_retries(
@@ -58,16 +66,19 @@ async def with_retries(
     read_only: bool,
     policy: RetryPolicy = DEFAULT_RETRY,
     on_retry: Callable[[PlatformError | PlatformConnectionError], None] | None = None,
+    retryable: Callable[[PlatformError | PlatformConnectionError], bool] | None = None,
 ) -> T:
     """Runs `call`, repeating it after transient failures. `read_only` says whether a
-    connection error or timeout (which may have reached the platform) may be repeated."""
+    connection error or timeout (which may have reached the platform) may be repeated;
+    `retryable` replaces the platform table's judgement for calls that need a stricter one."""
     waited = 0.0
     attempt = 0
     while True:
         try:
             return await call()
         except (PlatformError, PlatformConnectionError) as exc:
-            if not is_transient(exc, read_only=read_only) or attempt + 1 >= policy.max_attempts:
+            repeatable = retryable(exc) if retryable is not None else is_transient(exc, read_only=read_only)
+            if not repeatable or attempt + 1 >= policy.max_attempts:
                 raise
             delay = policy.backoff(attempt)
             if isinstance(exc, PlatformError) and exc.retry_after is not None:

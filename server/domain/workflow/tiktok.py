@@ -15,7 +15,13 @@ import asyncio
 from server.domain.errors import DomainError
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState, utcnow
-from server.domain.platform_errors import connection_error, is_transient, tiktok_error, tiktok_fail_reason
+from server.domain.platform_errors import (
+    connection_error,
+    is_transient,
+    proves_nothing_created,
+    tiktok_error,
+    tiktok_fail_reason,
+)
 from server.domain.workflow.base import PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import TIKTOK_POST_ID, TIKTOK_STATUS, PollPolicy
@@ -86,9 +92,11 @@ class TikTokCarouselWorkflow:
             call_in_flight=INIT,
         )
         try:
-            # An error answer (5xx, internal_error, 429) proves nothing was created, so it is
-            # retried; a lost answer (reset, timeout) is not: see below.
-            publish_id = await self._retrier.run(lambda: self._client.init_photo_post(token, post), read_only=False)
+            # Only a rate-limit answer proves nothing was created, so only it is retried: a 5xx
+            # or a lost answer (reset, timeout) may hide an accepted post. See below.
+            publish_id = await self._retrier.run(
+                lambda: self._client.init_photo_post(token, post), read_only=False, retryable=proves_nothing_created
+            )
         except PlatformConnectionError as exc:
             if exc.maybe_sent:
                 await self._end(
@@ -103,6 +111,12 @@ class TikTokCarouselWorkflow:
             await self._end(publish, PublishState.FAILED, connection_error(exc))
             raise AssertionError("unreachable")
         except PlatformError as exc:
+            if exc.http_status >= 500 or exc.code == "internal_error":
+                await self._end(
+                    publish, PublishState.UNCONFIRMED,
+                    _unconfirmed(f"TikTok answered init with {exc.code or exc.http_status}, which may come after "
+                                 "the post was accepted; TikTok offers no lookup, so it was not sent again"),
+                )
             await self._end(publish, PublishState.FAILED, tiktok_error(exc))
             raise AssertionError("unreachable")
         return await self._log.record(
