@@ -98,6 +98,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             CREATE INDEX publishes_by_state
                 ON publishes (workspace_id, state, created_at DESC, id DESC)
             """,
+            # Filters used together: a rare state among one platform's or one account's
+            # publishes must not be found by walking all of them.
+            """
+            CREATE INDEX publishes_by_platform_state
+                ON publishes (workspace_id, platform, state, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_account_state
+                ON publishes (workspace_id, account_id, state, created_at DESC, id DESC)
+            """,
             """
             CREATE INDEX publishes_by_content
                 ON publishes (workspace_id, account_id, content_fingerprint, created_at)

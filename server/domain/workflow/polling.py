@@ -40,7 +40,7 @@ class PollPolicy:
 # Image containers are usually ready in seconds; the Graph guide bounds waiting at 5 minutes.
 INSTAGRAM_CONTAINERS = PollPolicy(initial_interval=0.25, multiplier=1.5, max_interval=5.0, timeout=300.0)
 # TikTok downloads take seconds to minutes; status reads are limited to 30/min per token.
-TIKTOK_STATUS = PollPolicy(initial_interval=1.0, multiplier=1.5, max_interval=10.0, timeout=600.0)
+TIKTOK_STATUS = PollPolicy(initial_interval=0.5, multiplier=1.5, max_interval=10.0, timeout=600.0)
 
 
 @dataclass(frozen=True)
