@@ -57,8 +57,14 @@ def main() -> int:
         print(f"distribution: configuration error: {err}", file=sys.stderr)
         return 2
     configure(settings.log_level)
+    loop_factory = None
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
     try:
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(settings))
     except (ConfigError, SecretKeyError) as err:
         print(f"distribution: configuration error: {err}", file=sys.stderr)
         return 2

@@ -39,6 +39,8 @@ class Settings:
     # Seconds the sandbox emulators keep a container/photo post processing.
     sandbox_processing_delay: float = 1.0
     log_level: str = "INFO"
+    # "uvloop" (default: less CPU per RPC) or "asyncio".
+    event_loop: str = "uvloop"
     # Comma-separated Fernet keys sealing tokens at rest (first one seals). When empty,
     # the key file is used, created with mode 0600 on first start.
     secret_keys: str = ""
@@ -102,6 +104,13 @@ def _listen(env: Mapping[str, str]) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"DISTRIBUTION_LISTEN must be HOST:PORT, got {value!r}")
+    return value
+
+
+def _event_loop(env: Mapping[str, str]) -> str:
+    value = env.get("DISTRIBUTION_EVENT_LOOP", Settings.event_loop).strip().lower()
+    if value not in ("uvloop", "asyncio"):
+        raise ConfigError(f"DISTRIBUTION_EVENT_LOOP must be uvloop or asyncio, got {value!r}")
     return value
 
 
@@ -185,6 +194,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", Settings.sandbox_processing_delay
         ),
         log_level=level,
+        event_loop=_event_loop(env),
         secret_keys=env.get("DISTRIBUTION_SECRET_KEYS", ""),
         api_keys=env.get("DISTRIBUTION_API_KEYS", ""),
         api_keys_file=_file(env, "DISTRIBUTION_API_KEYS_FILE"),

@@ -306,19 +306,29 @@ def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) ->
     return True
 
 
+def _returning(db: sqlite_utils.Database, sql: str, params: list[Any]) -> Publish:
+    """Runs an UPDATE ... RETURNING * and builds the updated publish from the one statement."""
+    cursor = db.conn.execute(sql + " RETURNING *", params)
+    row = cursor.fetchone()
+    if row is None:
+        raise KeyError(params[-1])
+    columns = [d[0] for d in cursor.description]
+    cursor.fetchall()
+    return _publish(dict(zip(columns, row)))
+
+
 def _save_child(
     db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, event: PublishEvent
 ) -> Publish:
     now = db_time(utcnow())
     with db.atomic():
-        db.conn.execute(
+        publish = _returning(
+            db,
             "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
             " updated_at = ? WHERE id = ?",
             [f"$[{int(index)}]", container_id, now, publish_id],
         )
         _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
-        publish = _get(db, publish_id)
-    assert publish is not None
     return publish
 
 
@@ -327,11 +337,8 @@ def _update(db: sqlite_utils.Database, publish_id: str, changes: dict[str, Any],
     changes = {**changes, "updated_at": now}
     assignments = ", ".join(f"{column} = ?" for column in changes)
     with db.atomic():
-        db.conn.execute(
-            f"UPDATE publishes SET {assignments} WHERE id = ?", [*changes.values(), publish_id]
+        publish = _returning(
+            db, f"UPDATE publishes SET {assignments} WHERE id = ?", [*changes.values(), publish_id]
         )
         _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
-        publish = _get(db, publish_id)
-    if publish is None:
-        raise KeyError(publish_id)
     return publish

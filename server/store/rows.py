@@ -21,7 +21,8 @@ def db_time(value: datetime | None) -> str | None:
 def py_time(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    # fromisoformat (3.11+) reads the stored form, trailing Z included, many times faster than strptime.
+    return datetime.fromisoformat(value)
 
 
 def dumps(value: Any) -> str:
