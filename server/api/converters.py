@@ -64,12 +64,18 @@ def timestamp_in(ts: timestamp_pb2.Timestamp, has: bool, field: str) -> datetime
         raise invalid([FieldViolation(field, "is not a valid time")]) from None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def timestamp_out(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    # Integer arithmetic on the delta: exact, and several times cheaper than FromDatetime,
+    # which dominated list responses (benchmark profile).
+    delta = value - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 # --- accounts -------------------------------------------------------------------
