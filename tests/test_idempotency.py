@@ -215,3 +215,36 @@ async def test_instagram_quota_used_up_is_refused_before_any_container(accounts,
     assert err.retry_delay_seconds and err.retry_delay_seconds > 0
     assert instagram_sandbox.calls.counts["create_container"] == containers  # none spent
     assert len(instagram_sandbox.posts()) == 1
+
+
+async def test_transient_faults_at_30_percent_still_publish_every_post_exactly_once(
+    accounts, media, publishing, instagram_sandbox, tiktok_sandbox
+):
+    """Seeded 5xx/429/reset-before-serving faults on every endpoint of both platforms."""
+    instagram_sandbox.faults.reseed(3)
+    tiktok_sandbox.faults.reseed(3)
+    for endpoint in ("create_container", "container_status", "batch_status", "media_publish", "media_read",
+                     "publishing_limit"):
+        instagram_sandbox.faults.set(endpoint, "5xx", 0.2)
+        instagram_sandbox.faults.set(endpoint, "429", 0.1, retry_after=0)
+    for endpoint in ("creator_info", "status"):
+        tiktok_sandbox.faults.set(endpoint, "5xx", 0.2)
+        tiktok_sandbox.faults.set(endpoint, "reset", 0.1)
+    tiktok_sandbox.faults.set("init", "429", 0.3, retry_after=0)  # the only init error proving nothing happened
+    ig = await connect(accounts)
+    tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+    results = []
+    for i in range(4):
+        results.append(await publishing.PublishInstagramCarousel(
+            ig_request(ig.id, await register(media, *images(2, prefix=f"gs://b/f{i}")), request_id=str(uuid.uuid4()))
+        ))
+        results.append(await publishing.PublishTikTokCarousel(
+            pb.PublishTikTokCarouselRequest(
+                media_ids=await register(media, *images(2, prefix=f"gs://b/g{i}")), tiktok_account_id=tt.id,
+                request_id=str(uuid.uuid4()),
+            )
+        ))
+    assert all(r.state == publish_pb2.PUBLISH_STATE_PUBLISHED for r in results)
+    assert len(instagram_sandbox.posts()) == 4 and len(tiktok_sandbox.posts()) == 4
+    assert instagram_sandbox.stats()["duplicate_posts"] == 0 and tiktok_sandbox.stats()["duplicate_posts"] == 0
+    assert sum(instagram_sandbox.faults.injected.values()) > 0 and sum(tiktok_sandbox.faults.injected.values()) > 0

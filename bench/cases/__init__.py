@@ -1,0 +1,48 @@
+"""The benchmark cases. Each module's `run(scale)` returns a bench.report.CaseResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each case runs: FULL for `make bench`, SMOKE for tests/test_bench_smoke.py."""
+
+    name: str
+    # 1. unary overhead: closed-loop concurrency levels, warm-up and window per level (s)
+    unary_levels: tuple[int, ...] = (1, 16, 64)
+    unary_warmup: float = 2.0
+    unary_duration: float = 8.0
+    # 2. concurrency: publishes started at once (half each platform), emulator delay (s)
+    burst_publishes: int = 2000
+    burst_delay: float = 2.0
+    burst_instagram_accounts: int = 100
+    bare_burst: int = 2000
+    # 3. upstream cost: emulator delay for the slow run (s), publishes per scenario
+    upstream_delay: float = 2.0
+    upstream_fast_iterations: int = 10
+    upstream_slow_iterations: int = 3
+    # 4. history: rows inserted, timed calls per query, how deep the deep page is
+    history_rows: int = 1_000_000
+    history_samples: int = 300
+    history_deep_page: int = 20
+
+
+FULL = Scale("full")
+SMOKE = Scale(
+    "smoke",
+    unary_levels=(1, 4),
+    unary_warmup=0.2,
+    unary_duration=0.5,
+    burst_publishes=20,
+    burst_delay=0.2,
+    burst_instagram_accounts=2,
+    bare_burst=20,
+    upstream_delay=0.2,
+    upstream_fast_iterations=1,
+    upstream_slow_iterations=1,
+    history_rows=10_000,
+    history_samples=5,
+    history_deep_page=3,
+)

@@ -1,0 +1,187 @@
+"""Load client, run in its own process by the harness: `python -m bench.client SPEC.json`.
+
+Modes (spec["mode"]):
+
+* ``closed_loop``: for each concurrency level, N workers each call PublishInstagramCarousel
+  back to back on one channel; after a warm-up, latencies, completions and the server's
+  CPU time (utime+stime from /proc/<server_pid>/stat, read at the window's edges) are taken
+  over a fixed window.
+* ``burst``: every call in spec["calls"] is started at once (Instagram and TikTok
+  carousels); reports the wall time until the last one ended, per-call latencies, errors by
+  status code, and the largest lag of this client's own event loop.
+
+Prints one line ``{"result": ...}`` on stdout. The same code drives the real service and the
+bare baseline server (which ignores the ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import sys
+import time
+from typing import Any
+
+import grpc
+from distribution.v1 import publishing_service_pb2 as pb
+from distribution.v1 import publishing_service_pb2_grpc
+
+from bench.harness import cpu_seconds, peak_rss_mb, summarize
+
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+
+
+def instagram_request(call: dict[str, Any]) -> pb.PublishInstagramCarouselRequest:
+    return pb.PublishInstagramCarouselRequest(
+        media_ids=call["media"], instagram_account_id=call["account"],
+        caption=call.get("caption", "Benchmark carousel #bench"), allow_duplicate=True,
+    )
+
+
+def tiktok_request(call: dict[str, Any]) -> pb.PublishTikTokCarouselRequest:
+    return pb.PublishTikTokCarouselRequest(
+        media_ids=call["media"], tiktok_account_id=call["account"],
+        caption=call.get("caption", "Benchmark carousel"),
+        privacy_level=call.get("privacy_level", 4),  # PRIVACY_LEVEL_SELF_ONLY
+        allow_duplicate=True,
+    )
+
+
+class LoopLag:
+    """Measures how late this process's event loop wakes a 10 ms sleeper (its worst lag)."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.interval)
+            self.worst = max(self.worst, loop.time() - start - self.interval)
+
+    def __enter__(self) -> LoopLag:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def _error_key(err: grpc.aio.AioRpcError) -> str:
+    details = (err.details() or "").splitlines()[0][:120] if err.details() else ""
+    return f"{err.code().name}: {details}"
+
+
+async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
+    request = instagram_request(spec["request"])
+    server_pid = spec.get("server_pid")
+    results = []
+    async with grpc.aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS) as channel:
+        stub = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        await channel.channel_ready()
+        for level in spec["levels"]:
+            errors: collections.Counter[str] = collections.Counter()
+            latencies: list[float] = []
+            warm = [0]
+            measuring = False
+
+            async def worker(deadline: float) -> None:
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        await stub.PublishInstagramCarousel(request, timeout=60)
+                    except grpc.aio.AioRpcError as err:
+                        if measuring:
+                            errors[_error_key(err)] += 1
+                        continue
+                    if measuring:
+                        latencies.append(time.perf_counter() - started)
+                    else:
+                        warm[0] += 1
+
+            warm_deadline = time.perf_counter() + spec["warmup"]
+            await asyncio.gather(*(worker(warm_deadline) for _ in range(level)))
+            measuring = True
+            cpu_before = cpu_seconds(server_pid) if server_pid else None
+            started = time.perf_counter()
+            deadline = started + spec["duration"]
+            await asyncio.gather(*(worker(deadline) for _ in range(level)))
+            elapsed = time.perf_counter() - started
+            cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
+            completed = len(latencies)
+            results.append(
+                {
+                    "concurrency": level,
+                    **summarize(latencies),
+                    "elapsed_s": elapsed,
+                    "completed": completed,
+                    "warmup_completed": warm[0],
+                    "throughput": completed / elapsed if elapsed else 0.0,
+                    "errors": dict(errors),
+                    "server_cpu_s": cpu_used,
+                    "server_cpu_ms_per_call": (cpu_used / completed * 1000) if cpu_used is not None and completed else None,
+                }
+            )
+    return {"levels": results, "server_peak_rss_mb": peak_rss_mb(server_pid) if server_pid else None}
+
+
+async def burst(spec: dict[str, Any]) -> dict[str, Any]:
+    channels = [grpc.aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS)
+                for _ in range(spec.get("channels", 1))]
+    try:
+        for channel in channels:
+            await channel.channel_ready()
+        stubs = [publishing_service_pb2_grpc.PublishingServiceStub(c) for c in channels]
+        errors: collections.Counter[str] = collections.Counter()
+        latencies: list[float] = []
+        ends: list[float] = []
+        deadline = spec.get("deadline", 600.0)
+
+        async def one(i: int, call: dict[str, Any]) -> None:
+            stub = stubs[i % len(stubs)]
+            started = time.perf_counter()
+            try:
+                if call["kind"] == "instagram":
+                    await stub.PublishInstagramCarousel(instagram_request(call), timeout=deadline)
+                else:
+                    await stub.PublishTikTokCarousel(tiktok_request(call), timeout=deadline)
+            except grpc.aio.AioRpcError as err:
+                errors[_error_key(err)] += 1
+            else:
+                latencies.append(time.perf_counter() - started)
+            ends.append(time.perf_counter())
+
+        with LoopLag() as lag:
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i, c) for i, c in enumerate(spec["calls"])))
+            wall = max(ends) - started if ends else 0.0
+        return {
+            "calls": len(spec["calls"]),
+            "ok": len(latencies),
+            "errors": dict(errors),
+            "error_count": sum(errors.values()),
+            "wall_s": wall,
+            **summarize(latencies),
+            "throughput": len(latencies) / wall if wall else 0.0,
+            "client_loop_lag_ms": lag.worst * 1000,
+        }
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    mode = {"closed_loop": closed_loop, "burst": burst}[spec["mode"]]
+    result = asyncio.run(mode(spec))
+    print(json.dumps({"result": result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Runs the benchmark cases and writes the Markdown report.
+
+    python -m bench.run                        # every case (make bench) -> bench/results.md
+    python -m bench.run --only history --out bench/results-history.md   # make bench-history
+    python -m bench.run --scale smoke --out /tmp/r.md   # seconds; what tests/test_bench_smoke.py runs
+
+Cases (see each module's docstring for the method):
+
+1. unary       bench/cases/unary.py        service vs a bare grpc.aio server, closed loop 1/16/64
+2. concurrency bench/cases/concurrency.py  2,000 publishes at once, platforms taking 2 s
+3. upstream    bench/cases/upstream.py     platform calls per publish, latency added by polling
+4. history     bench/cases/history.py      GetPublish / ListPublishes over 1M records vs plain SELECTs
+
+Every process under test (service, emulators, bare server, load clients) runs on its own; the
+table prints to stdout and goes to --out. A case that crashes is reported as such (its target
+row says why) and the exit status is 1; a missed target is a finding, not a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from bench.cases import FULL, SMOKE, Scale, concurrency, history, unary, upstream
+from bench.harness import REPO, machine
+from bench.report import CaseResult, Target, render, results_table, targets_table
+
+CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
+    "unary": (unary.NAME, unary.run),
+    "concurrency": (concurrency.NAME, concurrency.run),
+    "upstream": (upstream.NAME, upstream.run),
+    "history": (history.NAME, history.run),
+}
+
+
+def run_cases(names: list[str], scale: Scale, log: Callable[[str], None] = print) -> tuple[list[CaseResult], bool]:
+    results, ok = [], True
+    for name in names:
+        title, case = CASES[name]
+        log(f"== {title} ({scale.name})")
+        started = time.perf_counter()
+        try:
+            result = case(scale)
+        except Exception as exc:  # noqa: BLE001 - reported in the results, the other cases still run
+            ok = False
+            log(traceback.format_exc())
+            result = CaseResult(title, targets=[Target(title, "the case ran", f"crashed: {exc!r}", False)])
+        result.data["seconds"] = time.perf_counter() - started
+        log(f"   {result.data['seconds']:.0f} s")
+        results.append(result)
+    return results, ok
+
+
+def _profiles() -> list[tuple[Path, str]]:
+    """bench/profiles/*.md with their first line, for the report to point at."""
+    found = []
+    for path in sorted((REPO / "bench" / "profiles").glob("*.md")):
+        lines = path.read_text().splitlines()
+        found.append((path, lines[0].lstrip("# ") if lines else ""))
+    return found
+
+
+def run_and_write(names: list[str], scale: Scale, out: Path, command: str,
+                  log: Callable[[str], None] = print) -> tuple[list[CaseResult], bool]:
+    """Runs the cases, writes the report to `out`; returns the results and whether every case ran."""
+    started = time.perf_counter()
+    results, ok = run_cases(names, scale, log)
+    report = render(results, machine(), command, time.perf_counter() - started, _profiles() if scale is FULL else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    return results, ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", choices=sorted(CASES), help="run only this case (repeatable)")
+    parser.add_argument("--scale", choices=("full", "smoke"), default="full")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.md")
+    args = parser.parse_args(argv)
+    names = args.only or list(CASES)
+    scale = FULL if args.scale == "full" else SMOKE
+    command = "make bench" if names == list(CASES) else (
+        "make bench-history" if names == ["history"] else "python -m bench.run " + " ".join(sys.argv[1:]))
+    if args.scale != "full":
+        command += f" (scale {args.scale})"
+    results, ok = run_and_write(names, scale, args.out, command, log=lambda text: print(text, flush=True))
+    print()
+    print(targets_table(results))
+    print()
+    print(results_table(results))
+    print(f"\nwritten to {args.out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
