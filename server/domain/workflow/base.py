@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Generic, Protocol, TypeVar
 
-from server.domain.models import Account, Media, Publish
+from server.domain.models import Account, Media, Publish, PublishState
+from server.domain.workflow.log import PublishLog
+from server.domain.workflow.polling import PollPolicy
+from server.domain.workflow.retry import Retrier
+
+ClientT = TypeVar("ClientT")
 
 
 @dataclass(frozen=True)
@@ -31,3 +36,33 @@ class Workflow(Protocol):
 
 class StepFailed(Exception):
     """Ends the workflow: the record has already been written in its terminal state."""
+
+
+class CheckpointedWorkflow(Generic[ClientT]):
+    """The frame both platform workflows share: mark the publish PROCESSING once, run the
+    platform's steps, and when a step ended the publish (StepFailed) return the record."""
+
+    started_message = "Publishing"
+
+    def __init__(
+        self, client: ClientT, publish_log: PublishLog, poll: PollPolicy, retrier: Retrier | None = None
+    ) -> None:
+        self._client = client
+        self._log = publish_log
+        self._poll = poll
+        self._retrier = retrier or Retrier()
+
+    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
+        try:
+            if publish.state == PublishState.PENDING:
+                publish = await self._log.record(
+                    publish.id, "PROCESSING_STARTED", self.started_message, state=PublishState.PROCESSING
+                )
+            return await self._steps(publish, target)
+        except StepFailed:
+            latest = await self._log.repository.get(publish.id)
+            assert latest is not None
+            return latest
+
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        raise NotImplementedError

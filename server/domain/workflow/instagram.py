@@ -21,7 +21,7 @@ from server.domain.platform_errors import (
     instagram_container_error,
     instagram_error,
 )
-from server.domain.workflow.base import PublishTarget, StepFailed
+from server.domain.workflow.base import CheckpointedWorkflow, PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, PERMALINK, PollPolicy
 from server.domain.workflow.retry import Retrier
@@ -36,7 +36,9 @@ MAX_PUBLISH_ATTEMPTS = 3
 NOT_READY_CODE, NOT_READY_SUBCODE = "9007", "2207027"
 
 
-class InstagramCarouselWorkflow:
+class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramClient]):
+    started_message = "Creating Instagram containers"
+
     def __init__(
         self,
         client: InstagramClient,
@@ -44,33 +46,20 @@ class InstagramCarouselWorkflow:
         poll: PollPolicy = INSTAGRAM_CONTAINERS,
         retrier: Retrier | None = None,
     ) -> None:
-        self._client = client
-        self._log = publish_log
-        self._poll = poll
-        self._retrier = retrier or Retrier()
+        super().__init__(client, publish_log, poll, retrier)
 
-    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
-        try:
-            if publish.state == PublishState.PENDING:
-                publish = await self._log.record(
-                    publish.id, "PROCESSING_STARTED", "Creating Instagram containers",
-                    state=PublishState.PROCESSING,
-                )
-            if publish.ig_media_id is None:
-                if publish.container_id is None:
-                    publish = await self._create_children(publish, target)
-                    await self._wait_children(publish, target)
-                    publish = await self._create_carousel(publish, target)
-                # Once the carousel exists, its status alone tells where we are (its items
-                # turn PUBLISHED with it, so they are not looked at again).
-                publish = await self._wait_carousel_then_publish(publish, target)
-            if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
-                publish = await self._read_permalink(publish, target)
-            return publish
-        except StepFailed:
-            latest = await self._log.repository.get(publish.id)
-            assert latest is not None
-            return latest
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.ig_media_id is None:
+            if publish.container_id is None:
+                publish = await self._create_children(publish, target)
+                await self._wait_children(publish, target)
+                publish = await self._create_carousel(publish, target)
+            # Once the carousel exists, its status alone tells where we are (its items
+            # turn PUBLISHED with it, so they are not looked at again).
+            publish = await self._wait_carousel_then_publish(publish, target)
+        if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
+            publish = await self._read_permalink(publish, target)
+        return publish
 
     # --- steps ---------------------------------------------------------------
 

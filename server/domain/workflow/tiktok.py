@@ -22,7 +22,7 @@ from server.domain.platform_errors import (
     tiktok_error,
     tiktok_fail_reason,
 )
-from server.domain.workflow.base import PublishTarget, StepFailed
+from server.domain.workflow.base import CheckpointedWorkflow, PublishTarget, StepFailed
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.polling import TIKTOK_POST_ID, TIKTOK_STATUS, PollPolicy
 from server.domain.workflow.retry import Retrier
@@ -48,7 +48,9 @@ def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
     )
 
 
-class TikTokCarouselWorkflow:
+class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokClient]):
+    started_message = "Sending the photo post to TikTok"
+
     def __init__(
         self,
         client: TikTokClient,
@@ -56,25 +58,12 @@ class TikTokCarouselWorkflow:
         poll: PollPolicy = TIKTOK_STATUS,
         retrier: Retrier | None = None,
     ) -> None:
-        self._client = client
-        self._log = publish_log
-        self._poll = poll
-        self._retrier = retrier or Retrier()
+        super().__init__(client, publish_log, poll, retrier)
 
-    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
-        try:
-            if publish.state == PublishState.PENDING:
-                publish = await self._log.record(
-                    publish.id, "PROCESSING_STARTED", "Sending the photo post to TikTok",
-                    state=PublishState.PROCESSING,
-                )
-            if publish.tiktok_publish_id is None:
-                publish = await self._init(publish, target)
-            return await self._wait(publish, target)
-        except StepFailed:
-            latest = await self._log.repository.get(publish.id)
-            assert latest is not None
-            return latest
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.tiktok_publish_id is None:
+            publish = await self._init(publish, target)
+        return await self._wait(publish, target)
 
     async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
         if publish.call_in_flight == INIT:
