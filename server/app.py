@@ -156,6 +156,7 @@ async def create_server(settings: Settings) -> Service:
                 # grpc core cancels calls once more than 1,000 wait to be picked up; a burst of
                 # publishes (bench case 2: 2,000 at once) must lose none.
                 ("grpc.server.max_pending_requests", MAX_PENDING_REQUESTS),
+                ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING_REQUESTS),
                 ("grpc.max_send_message_length", 16 * MAX_MESSAGE_BYTES),
             ],
         )
