@@ -81,7 +81,7 @@ clean:
 .PHONY: bench bench-history
 
 # Every case (unary overhead, concurrency, upstream cost, history); prints the table and
-# writes bench/results.md (commit it). About 10 minutes on 2 cores.
+# writes bench/results.md (commit it). 6-10 minutes on 2 cores.
 bench: $(VENV)/.installed generated/.stamp
 	$(PY) -m bench.run --out bench/results.md
 
