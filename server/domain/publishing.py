@@ -61,8 +61,6 @@ _STATE_TEXT = {
     AccountState.DISCONNECTED: "is disconnected",
 }
 
-PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
-
 
 @dataclass(frozen=True)
 class InstagramCarousel:
@@ -78,7 +76,7 @@ class TikTokCarousel:
     media_ids: list[str]
     account_id: str
     caption: str = ""
-    privacy_level: str = "SELF_ONLY"  # one of PRIVACY_LEVELS
+    privacy_level: str = "SELF_ONLY"  # TikTok's value: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, ...
     post_mode: str = "DIRECT"  # DIRECT or INBOX
     cover_index: int = 0
     description: str = ""

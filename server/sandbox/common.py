@@ -20,9 +20,6 @@ class CallLog:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def reset(self) -> None:
-        self.counts.clear()
-
 
 def apply_config_update(
     config: Any,

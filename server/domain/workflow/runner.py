@@ -43,7 +43,7 @@ class PublishRunner:
         self._tasks: dict[str, asyncio.Task[Publish]] = {}
         self._metrics = metrics
         if metrics is not None:
-            metrics.track_in_flight(lambda: len(self._tasks))
+            metrics.track_in_flight(lambda: self.in_flight)
 
     @property
     def in_flight(self) -> int:
