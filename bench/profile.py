@@ -51,7 +51,7 @@ RULES: list[Rule] = [
     ("other threads", lambda t, _f: "MainThread" not in t),
     ("token lookup + Fernet decrypt (AccountTokens)", _has("AccountTokens.", "fernet.py", "TokenCipher.")),
     ("platform HTTP calls (adapters + aiohttp client)", _has("request_json", "aiohttp/", "server/platforms/")),
-    ("hand-off to the SQLite thread (run_in_executor, futures)", _has("Database.run", "concurrent/futures/")),
+    ("hand-off to the SQLite thread (Database.run, futures)", _has("Database.run", "Database._submit", "_settle (server/store")),
     ("rows -> domain objects (json, strptime) on the loop", _has("server/store/", "_strptime.py")),
     ("domain -> proto conversion (converters)", _has("server/api/converters.py", "protobuf/")),
     ("logging (one JSON line per RPC)", _has("logging/__init__.py", "server/logs.py")),

@@ -66,9 +66,14 @@ async def test_get_publish_tells_the_whole_story(accounts, media, publishing, in
     types = [e.type for e in response.events]
     assert types[:2] == ["CREATED", "PROCESSING_STARTED"]
     assert types.count("CHILD_CONTAINER_CREATED") == 3
-    assert types[-4:] == ["CAROUSEL_CONTAINER_CREATED", "PUBLISH_SENT", "PUBLISHED", "PERMALINK_READ"]
+    # CHILDREN_FINISHED saves no state: it is written with the next change, in its place.
+    assert types[-5:] == [
+        "CHILDREN_FINISHED", "CAROUSEL_CONTAINER_CREATED", "PUBLISH_SENT", "PUBLISHED", "PERMALINK_READ"
+    ]
     sequences = [e.sequence for e in response.events]
     assert sequences == sorted(sequences)
+    times = [e.time.ToDatetime() for e in response.events]
+    assert times == sorted(times)
     published = next(e for e in response.events if e.type == "PUBLISHED")
     assert published.state == PUBLISHED
     assert json_format.MessageToDict(published.details)["ig_media_id"] == post["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import stat
 from pathlib import Path
@@ -11,8 +12,9 @@ from cryptography.fernet import Fernet
 from distribution.v1 import account_pb2
 
 from server.store.accounts import AccountRepository
-from server.store.database import Database
+from server.store.database import Database, atomic
 from server.store.migrations import MIGRATIONS
+from server.store.rows import select
 from server.store.secrets import SecretKeyError, TokenCipher, load_keys
 from tests.conftest import connect
 
@@ -87,6 +89,61 @@ async def test_two_open_databases_on_one_file(tmp_path):
     finally:
         await a.close()
         await b.close()
+
+
+def insert_media(media_id: str, fail: bool = False):
+    """A store call with two statements; with fail=True it breaks after the first."""
+
+    def call(db):
+        with atomic(db):
+            db.conn.execute(
+                "INSERT INTO media (id, workspace_id, url, mime_type, kind, storage, created_at)"
+                " VALUES (?, 'w', 'gs://b/x.jpg', 'image/jpeg', 'IMAGE', 'GCS', '2026-01-01T00:00:00.000000Z')",
+                [media_id],
+            )
+            if fail:
+                raise RuntimeError(f"{media_id} failed after its first statement")
+            db.conn.execute("UPDATE media SET width = 1 WHERE id = ?", [media_id])
+        return media_id
+
+    return call
+
+
+async def test_concurrent_calls_share_commits_and_a_failed_call_leaves_nothing(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    commits: list[str] = []
+    await db.run(lambda conn: conn.conn.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None))
+    try:
+        saved = await asyncio.gather(*(db.run(insert_media(f"a{i}")) for i in range(40)))
+        assert saved == [f"a{i}" for i in range(40)]
+        # Calls queued together were committed together.
+        assert len(commits) < 20
+
+        results = await asyncio.gather(
+            *(db.run(insert_media(f"b{i}", fail=(i == 17))) for i in range(40)), return_exceptions=True
+        )
+        assert isinstance(results[17], RuntimeError)
+        assert [r for i, r in enumerate(results) if i != 17] == [f"b{i}" for i in range(40) if i != 17]
+        rows = await db.run(lambda conn: select(conn, "SELECT id, width FROM media WHERE id LIKE 'b%'"))
+        # Every other call of its batch is saved whole; the failed one left not even its first statement.
+        assert sorted(r["id"] for r in rows) == sorted(f"b{i}" for i in range(40) if i != 17)
+        assert {r["width"] for r in rows} == {1}
+    finally:
+        await db.close()
+
+
+async def test_a_lone_failing_call_is_rolled_back(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    try:
+        with pytest.raises(RuntimeError):
+            await db.run(insert_media("lonely", fail=True))
+        assert await db.run(lambda conn: select(conn, "SELECT id FROM media")) == []
+        assert await db.run(insert_media("next")) == "next"  # the store goes on
+    finally:
+        await db.close()
 
 
 def raw_bytes(db_path: Path) -> bytes:

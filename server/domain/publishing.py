@@ -9,6 +9,7 @@ TikTok direct posts the creator's allowed privacy levels. Only then is a record 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -49,7 +50,7 @@ from server.domain.quota import InstagramQuota
 from server.domain.tokens import AccountTokens
 from server.domain.workflow.log import PublishLog
 from server.domain.workflow.retry import Retrier
-from server.domain.workflow.runner import PublishRunner
+from server.domain.workflow.runner import PublishRunner, Ready
 from server.platforms.errors import PlatformConnectionError, PlatformError
 from server.platforms.tiktok import TikTokClient
 from server.store.accounts import AccountRepository
@@ -138,8 +139,9 @@ class Publisher:
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing
-        account = await self._account(workspace_id, req.account_id, Platform.INSTAGRAM, "instagram_account_id")
-        media = await self._media_in_order(workspace_id, req.media_ids)
+        account, media = await self._account_and_media(
+            workspace_id, req.account_id, Platform.INSTAGRAM, "instagram_account_id", req.media_ids
+        )
         kind_violations = [
             FieldViolation(f"media_ids[{i}]", f"is a {m.kind.value.lower()}; Instagram carousels take images only")
             for i, m in enumerate(media)
@@ -148,11 +150,13 @@ class Publisher:
         if kind_violations:
             raise invalid(kind_violations, reason="MEDIA_NOT_ALLOWED")
         publish = self._new_publish(workspace_id, Platform.INSTAGRAM, req, options={})
-        await self._guard_duplicate(publish, req.allow_duplicate)
-        token = await self._tokens.access_token(account)
+        # Both are reads; asked together they cost the store one round trip.
+        _, token = await asyncio.gather(
+            self._guard_duplicate(publish, req.allow_duplicate), self._tokens.access_token(account)
+        )
         await self._quota.reserve(account.id, account.external_account_id, token)
         publish.child_container_ids = [None] * len(req.media_ids)
-        return await self._run(publish)
+        return await self._run(publish, Ready(account, media, token))
 
     # --- TikTok ---------------------------------------------------------------
 
@@ -172,8 +176,9 @@ class Publisher:
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing
-        account = await self._account(workspace_id, req.account_id, Platform.TIKTOK, "tiktok_account_id")
-        media = await self._media_in_order(workspace_id, req.media_ids)
+        account, media = await self._account_and_media(
+            workspace_id, req.account_id, Platform.TIKTOK, "tiktok_account_id", req.media_ids
+        )
         type_violations = [
             FieldViolation(f"media_ids[{i}]", f"is {m.mime_type}; TikTok carousels take JPEG or WebP images only")
             for i, m in enumerate(media)
@@ -205,14 +210,15 @@ class Publisher:
                 auto_add_music=req.auto_add_music,
             )
         publish = self._new_publish(workspace_id, Platform.TIKTOK, req, options)
-        await self._guard_duplicate(publish, req.allow_duplicate)
+        _, token = await asyncio.gather(
+            self._guard_duplicate(publish, req.allow_duplicate), self._tokens.access_token(account)
+        )
         if req.post_mode == "DIRECT":
-            await self._check_privacy(account, req.privacy_level)
-        return await self._run(publish)
+            await self._check_privacy(account, token, req.privacy_level)
+        return await self._run(publish, Ready(account, media, token))
 
-    async def _check_privacy(self, account: Account, privacy_level: str) -> None:
+    async def _check_privacy(self, account: Account, token: str, privacy_level: str) -> None:
         """Asks creator_info and refuses a privacy level the creator may not use, before init."""
-        token = await self._tokens.access_token(account)
         try:
             creator = await self._retrier.run(lambda: self._tiktok.creator_info(token), read_only=True)
         except PlatformError as exc:
@@ -233,6 +239,20 @@ class Publisher:
             )
 
     # --- shared ---------------------------------------------------------------
+
+    async def _account_and_media(
+        self, workspace_id: str, account_id: str, platform: Platform, field: str, media_ids: list[str]
+    ) -> tuple[Account, list[Media]]:
+        """Loads both at once (one store round trip); an account error is reported first."""
+        account, media = await asyncio.gather(
+            self._account(workspace_id, account_id, platform, field),
+            self._media_in_order(workspace_id, media_ids),
+            return_exceptions=True,
+        )
+        for result in (account, media):
+            if isinstance(result, BaseException):
+                raise result
+        return account, media  # type: ignore[return-value]
 
     async def _account(self, workspace_id: str, account_id: str, platform: Platform, field: str) -> Account:
         account = await self._accounts.get(workspace_id, account_id)
@@ -327,7 +347,7 @@ class Publisher:
                 metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
             )
 
-    async def _run(self, publish: Publish) -> Publish:
+    async def _run(self, publish: Publish, ready: Ready) -> Publish:
         created = await self._log.repository.create(
             publish,
             PublishEvent(type="CREATED", message=f"{publish.platform.label} carousel of "
@@ -343,11 +363,11 @@ class Publisher:
                     message=f"request_id {publish.request_id} was already used for a different request",
                     metadata={"publish_id": existing.id, "request_id": publish.request_id or ""},
                 )
-            publish = existing
-        return await self._outcome(publish)
+            return await self._outcome(existing)
+        return await self._outcome(publish, ready)
 
-    async def _outcome(self, publish: Publish) -> Publish:
-        final = publish if publish.state.terminal else await self._runner.wait(publish)
+    async def _outcome(self, publish: Publish, ready: Ready | None = None) -> Publish:
+        final = publish if publish.state.terminal else await self._runner.wait(publish, ready)
         if final.state in (PublishState.FAILED, PublishState.UNCONFIRMED) and final.error is not None:
             raise _as_domain_error(final.error.to_dict(), {"publish_id": final.id})
         return final

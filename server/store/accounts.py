@@ -11,8 +11,8 @@ import sqlite_utils
 
 from server.domain.models import Account, AccountState, Credentials, Platform, utcnow
 from server.domain.pagination import Cursor
-from server.store.database import Database
-from server.store.rows import db_time, keyset_clause, py_time
+from server.store.database import Database, atomic
+from server.store.rows import db_time, keyset_clause, py_time, select, select_one
 from server.store.secrets import TokenCipher
 
 
@@ -44,11 +44,6 @@ def _account(row: dict[str, Any]) -> Account:
     )
 
 
-def _one(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    rows = list(db.query(sql, params))
-    return rows[0] if rows else None
-
-
 class AccountRepository:
     def __init__(self, database: Database, cipher: TokenCipher) -> None:
         self._db = database
@@ -62,7 +57,7 @@ class AccountRepository:
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
         row = await self._db.run(
-            _one,
+            select_one,
             "SELECT * FROM accounts WHERE id = ? AND workspace_id = ?",
             [account_id, workspace_id],
         )
@@ -70,7 +65,7 @@ class AccountRepository:
 
     async def credentials(self, account_id: str) -> Credentials | None:
         row = await self._db.run(
-            _one,
+            select_one,
             "SELECT access_token_sealed, refresh_token_sealed FROM accounts WHERE id = ?",
             [account_id],
         )
@@ -103,7 +98,7 @@ class AccountRepository:
             f"SELECT * FROM accounts WHERE {where}{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
+        rows = await self._db.run(lambda db: select(db, sql, [*params, *extra, limit]))
         return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
     async def save_tokens(
@@ -152,8 +147,8 @@ def _upsert(
     sealed_refresh: str | None,
 ) -> Account:
     now = db_time(utcnow())
-    with db.atomic():
-        existing = _one(
+    with atomic(db):
+        existing = select_one(
             db,
             "SELECT id FROM accounts WHERE workspace_id = ? AND platform = ? AND external_account_id = ?",
             [new.workspace_id, new.platform.value, new.external_account_id],
@@ -182,14 +177,14 @@ def _upsert(
                     **values,
                 }
             )
-        row = _one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
+        row = select_one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
     assert row is not None
     return _account(row)
 
 
 def _disconnect(db: sqlite_utils.Database, workspace_id: str, account_id: str) -> Account | None:
-    with db.atomic():
-        row = _one(
+    with atomic(db):
+        row = select_one(
             db, "SELECT * FROM accounts WHERE id = ? AND workspace_id = ?", [account_id, workspace_id]
         )
         if row is None:
@@ -201,6 +196,6 @@ def _disconnect(db: sqlite_utils.Database, workspace_id: str, account_id: str) -
                 " WHERE id = ?",
                 [AccountState.DISCONNECTED.value, db_time(utcnow()), account_id],
             )
-            row = _one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
+            row = select_one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
     assert row is not None
     return _account(row)

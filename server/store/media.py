@@ -10,7 +10,7 @@ import sqlite_utils
 from server.domain.models import Media, MediaKind, Storage
 from server.domain.pagination import Cursor
 from server.store.database import Database
-from server.store.rows import db_time, keyset_clause, py_time
+from server.store.rows import db_time, keyset_clause, py_time, select
 
 
 def _media(row: dict[str, Any]) -> Media:
@@ -39,9 +39,7 @@ class MediaRepository:
 
     async def get(self, workspace_id: str, media_id: str) -> Media | None:
         rows = await self._db.run(
-            lambda db: list(
-                db.query("SELECT * FROM media WHERE id = ? AND workspace_id = ?", [media_id, workspace_id])
-            )
+            lambda db: select(db, "SELECT * FROM media WHERE id = ? AND workspace_id = ?", [media_id, workspace_id])
         )
         return _media(rows[0]) if rows else None
 
@@ -56,7 +54,7 @@ class MediaRepository:
             f"SELECT * FROM media WHERE workspace_id = ?{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: list(db.query(sql, [workspace_id, *extra, limit])))
+        rows = await self._db.run(lambda db: select(db, sql, [workspace_id, *extra, limit]))
         return [(_media(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
 
@@ -64,7 +62,5 @@ def _get_many(db: sqlite_utils.Database, workspace_id: str, ids: list[str]) -> d
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    rows = db.query(
-        f"SELECT * FROM media WHERE workspace_id = ? AND id IN ({marks})", [workspace_id, *ids]
-    )
+    rows = select(db, f"SELECT * FROM media WHERE workspace_id = ? AND id IN ({marks})", [workspace_id, *ids])
     return {r["id"]: _media(r) for r in rows}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite_utils
 
@@ -22,9 +22,9 @@ from server.domain.models import (
     PublishState,
     utcnow,
 )
-from server.store.database import Database
+from server.store.database import Database, atomic
 from server.domain.pagination import Cursor
-from server.store.rows import db_time, dumps, keyset_clause, py_time
+from server.store.rows import db_time, dumps, keyset_clause, py_time, select
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,25 @@ def _publish(row: dict[str, Any]) -> Publish:
 
 
 def _get(db: sqlite_utils.Database, publish_id: str) -> Publish | None:
-    rows = list(db.query("SELECT * FROM publishes WHERE id = ?", [publish_id]))
+    rows = select(db, "SELECT * FROM publishes WHERE id = ?", [publish_id])
     return _publish(rows[0]) if rows else None
 
 
-def _append_event(db: sqlite_utils.Database, publish_id: str, event: PublishEvent, now: str) -> None:
-    db.conn.execute(
+def _append_events(db: sqlite_utils.Database, publish_id: str, events: Sequence[PublishEvent], now: str) -> None:
+    """Appends the events in order; one without a time of its own happened `now`."""
+    db.conn.executemany(
         "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            publish_id,
-            now,
-            event.type,
-            event.state.value if event.state else None,
-            event.message,
-            dumps(event.details),
+            (
+                publish_id,
+                db_time(event.time) if event.time else now,
+                event.type,
+                event.state.value if event.state else None,
+                event.message,
+                dumps(event.details),
+            )
+            for event in events
         ],
     )
 
@@ -137,35 +141,27 @@ class PublishRepository:
             f"SELECT * FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: list(db.query(sql, [*params, *extra, limit])))
+        rows = await self._db.run(lambda db: select(db, sql, [*params, *extra, limit]))
         return [(_publish(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
     async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
+            lambda db: select(db, "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
                     " ORDER BY reconcile_at LIMIT ?",
-                    [db_time(now), limit],
-                )
-            )
+                    [db_time(now), limit],)
         )
         return [_publish(r) for r in rows]
 
     async def next_reconcile_at(self) -> datetime | None:
         rows = await self._db.run(
-            lambda db: list(db.query("SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL"))
+            lambda db: select(db, "SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL")
         )
         return py_time(rows[0]["at"]) if rows else None
 
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?",
-                    [workspace_id, request_id],
-                )
-            )
+            lambda db: select(db, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?",
+                    [workspace_id, request_id],)
         )
         return _publish(rows[0]) if rows else None
 
@@ -175,14 +171,10 @@ class PublishRepository:
         """The newest publish of the same content to the same account since `since` that
         did not fail (a failed publish posted nothing, so publishing again is no duplicate)."""
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
+            lambda db: select(db, "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
                     " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
                     " ORDER BY created_at DESC LIMIT 1",
-                    [workspace_id, account_id, content_fingerprint, db_time(since)],
-                )
-            )
+                    [workspace_id, account_id, content_fingerprint, db_time(since)],)
         )
         return _publish(rows[0]) if rows else None
 
@@ -192,30 +184,25 @@ class PublishRepository:
             return set()
         marks = ",".join("?" * len(candidates))
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
-                    [account_id, *candidates],
-                )
-            )
+            lambda db: select(db, f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
+                    [account_id, *candidates],)
         )
         return {r["ig_media_id"] for r in rows}
 
     async def unfinished(self) -> list[Publish]:
         """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
-                    " ORDER BY created_at"
-                )
-            )
+            lambda db: select(db, "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
+                    " ORDER BY created_at")
         )
         return [_publish(r) for r in rows]
 
-    async def save_child(self, publish_id: str, index: int, container_id: str, event: PublishEvent) -> Publish:
+    async def save_child(
+        self, publish_id: str, index: int, container_id: str, event: PublishEvent,
+        earlier: Sequence[PublishEvent] = (),
+    ) -> Publish:
         """Records carousel item `index`'s container id (atomic, safe from concurrent item tasks)."""
-        return await self._db.run(_save_child, publish_id, index, container_id, event)
+        return await self._db.run(_save_child, publish_id, index, container_id, [*earlier, event])
 
     async def update(
         self,
@@ -228,10 +215,12 @@ class PublishRepository:
         pending_facts: list[str] | None = None,
         reconcile_at: datetime | None | bool = False,
         reconcile_attempts: int | None = None,
+        earlier: Sequence[PublishEvent] = (),
         **ids: str | None,
     ) -> Publish:
-        """Changes the publish (state, error, platform ids, reconciliation) and appends `event`,
-        in one transaction. `reconcile_at=None` clears the schedule; False leaves it."""
+        """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
+        (after `earlier` ones not yet saved), in one transaction. `reconcile_at=None` clears
+        the schedule; False leaves it."""
         unknown = set(ids) - _SIMPLE_COLUMNS
         if unknown:
             raise ValueError(f"not a publish id column: {sorted(unknown)}")
@@ -248,17 +237,13 @@ class PublishRepository:
             changes["error"] = dumps(error.to_dict())
         if published_at is not None:
             changes["published_at"] = db_time(published_at)
-        return await self._db.run(_update, publish_id, changes, event)
+        return await self._db.run(_update, publish_id, changes, [*earlier, event])
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
         rows = await self._db.run(
-            lambda db: list(
-                db.query(
-                    "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id",
-                    [publish_id, after],
-                )
-            )
+            lambda db: select(db, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id",
+                    [publish_id, after],)
         )
         return [
             PublishEvent(
@@ -275,70 +260,67 @@ class PublishRepository:
 
 def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
     now = db_time(publish.created_at)
-    if publish.request_id and list(
-        db.query(
-            "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
-            [publish.workspace_id, publish.request_id],
-        )
-    ):
+    if publish.request_id and select(db, "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
+            [publish.workspace_id, publish.request_id],):
         return False
-    with db.atomic():
-        db["publishes"].insert(
-            {
-                "id": publish.id,
-                "workspace_id": publish.workspace_id,
-                "platform": publish.platform.value,
-                "kind": publish.kind.value,
-                "account_id": publish.account_id,
-                "media_ids": dumps(publish.media_ids),
-                "caption": publish.caption,
-                "options": dumps(publish.options),
-                "state": publish.state.value,
-                "request_id": publish.request_id,
-                "request_fingerprint": publish.request_fingerprint,
-                "content_fingerprint": publish.content_fingerprint,
-                "child_container_ids": dumps(publish.child_container_ids),
-                "created_at": now,
-                "updated_at": now,
-            }
+    row = {
+        "id": publish.id,
+        "workspace_id": publish.workspace_id,
+        "platform": publish.platform.value,
+        "kind": publish.kind.value,
+        "account_id": publish.account_id,
+        "media_ids": dumps(publish.media_ids),
+        "caption": publish.caption,
+        "options": dumps(publish.options),
+        "state": publish.state.value,
+        "request_id": publish.request_id,
+        "request_fingerprint": publish.request_fingerprint,
+        "content_fingerprint": publish.content_fingerprint,
+        "child_container_ids": dumps(publish.child_container_ids),
+        "created_at": now,
+        "updated_at": now,
+    }
+    with atomic(db):
+        db.conn.execute(
+            f"INSERT INTO publishes ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
-        _append_event(db, publish.id, event, now)  # type: ignore[arg-type]
+        _append_events(db, publish.id, [event], now)  # type: ignore[arg-type]
     return True
 
 
 def _returning(db: sqlite_utils.Database, sql: str, params: list[Any]) -> Publish:
     """Runs an UPDATE ... RETURNING * and builds the updated publish from the one statement."""
     cursor = db.conn.execute(sql + " RETURNING *", params)
-    row = cursor.fetchone()
-    if row is None:
+    rows = cursor.fetchall()
+    if not rows:
         raise KeyError(params[-1])
-    columns = [d[0] for d in cursor.description]
-    cursor.fetchall()
-    return _publish(dict(zip(columns, row)))
+    return _publish(dict(zip([d[0] for d in cursor.description], rows[0])))
 
 
 def _save_child(
-    db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, event: PublishEvent
+    db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, events: list[PublishEvent]
 ) -> Publish:
     now = db_time(utcnow())
-    with db.atomic():
+    with atomic(db):
         publish = _returning(
             db,
             "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
             " updated_at = ? WHERE id = ?",
             [f"$[{int(index)}]", container_id, now, publish_id],
         )
-        _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
+        _append_events(db, publish_id, events, now)  # type: ignore[arg-type]
     return publish
 
 
-def _update(db: sqlite_utils.Database, publish_id: str, changes: dict[str, Any], event: PublishEvent) -> Publish:
+def _update(
+    db: sqlite_utils.Database, publish_id: str, changes: dict[str, Any], events: list[PublishEvent]
+) -> Publish:
     now = db_time(utcnow())
     changes = {**changes, "updated_at": now}
     assignments = ", ".join(f"{column} = ?" for column in changes)
-    with db.atomic():
+    with atomic(db):
         publish = _returning(
             db, f"UPDATE publishes SET {assignments} WHERE id = ?", [*changes.values(), publish_id]
         )
-        _append_event(db, publish_id, event, now)  # type: ignore[arg-type]
+        _append_events(db, publish_id, events, now)  # type: ignore[arg-type]
     return publish

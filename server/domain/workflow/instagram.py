@@ -69,14 +69,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramClient]):
         if not missing:
             return publish
 
-        async def create(index: int) -> None:
+        async def create(index: int) -> Publish:
             url = public_url(target.media[index])
             # Creating a container is safe to repeat: an orphan container is never seen and expires.
             container_id = await self._retrier.run(
                 lambda: self._client.create_image_container(token, target.account.external_account_id, url),
                 read_only=True,
             )
-            await self._log.record_child(publish.id, index, container_id)
+            return await self._log.record_child(publish.id, index, container_id)
 
         token = await target.token()
 
@@ -84,14 +84,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramClient]):
         for index, result in zip(missing, results):
             if isinstance(result, BaseException):
                 await self._fail_from(publish, result, item_index=index)
-        latest = await self._log.repository.get(publish.id)
-        assert latest is not None
-        return latest
+        # Each save returned the record as it stood after it; ids only ever get added, so the
+        # fullest one is the latest.
+        return max(results, key=lambda p: sum(1 for cid in p.child_container_ids if cid))  # type: ignore[union-attr]
 
     async def _wait_children(self, publish: Publish, target: PublishTarget) -> None:
         ids = [cid for cid in publish.child_container_ids if cid]
         statuses = await self._wait_finished(publish, target, ids, "children")
-        await self._log.record(
+        self._log.note(
             publish.id, "CHILDREN_FINISHED", f"All {len(ids)} item containers are FINISHED",
             details={cid: s for cid, s in statuses.items()},
         )

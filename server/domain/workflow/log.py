@@ -7,7 +7,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from server.domain.models import Publish, PublishError, PublishState
+from server.domain.models import Publish, PublishError, PublishState, utcnow
 from server.domain.workflow.polling import ReconcileSchedule
 from server.store.publishes import PublishEvent, PublishRepository
 
@@ -17,6 +17,7 @@ class PublishLog:
         self.repository = repository
         self.late_facts = late_facts or ReconcileSchedule()
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
+        self._notes: dict[str, list[PublishEvent]] = {}
         # Set whenever a late-fact check is scheduled, so the reconciler wakes for it.
         self.reconcile_scheduled = asyncio.Event()
 
@@ -35,7 +36,8 @@ class PublishLog:
         """Saves the change with its timeline event (see PublishRepository.update), then announces it."""
         event = PublishEvent(type=type, message=message, state=state, details=details or {})
         publish = await self.repository.update(
-            publish_id, event, state=state, error=error, published_at=published_at, **changes
+            publish_id, event, state=state, error=error, published_at=published_at,
+            earlier=self._notes.pop(publish_id, ()), **changes,
         )
         if changes.get("reconcile_at"):
             self.reconcile_scheduled.set()
@@ -48,9 +50,19 @@ class PublishLog:
             message=f"Container {container_id} created for media_ids[{index}]",
             details={"index": index, "container_id": container_id},
         )
-        publish = await self.repository.save_child(publish_id, index, container_id, event)
+        publish = await self.repository.save_child(
+            publish_id, index, container_id, event, earlier=self._notes.pop(publish_id, ())
+        )
         self._announce(publish)
         return publish
+
+    def note(self, publish_id: str, type: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        """A timeline event that marks progress but saves no state (e.g. "all item containers
+        are FINISHED"): kept, with its time, and written with the publish's next change, so
+        it costs no transaction of its own. A crash before that change loses only the note."""
+        self._notes.setdefault(publish_id, []).append(
+            PublishEvent(type=type, message=message, details=details or {}, time=utcnow())
+        )
 
     def subscribe(self, publish_id: str) -> asyncio.Queue[Publish]:
         queue: asyncio.Queue[Publish] = asyncio.Queue()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from server.domain.errors import DomainError
-from server.domain.models import Account, AccountState, Platform, Publish, PublishError, PublishState
+from server.domain.models import Account, AccountState, Media, Platform, Publish, PublishError, PublishState
 from server.domain.platform_errors import TOKEN_REJECTED_REASONS
 from server.domain.tokens import AccountTokens
 from server.metrics import Metrics
@@ -49,11 +50,12 @@ class PublishRunner:
     def in_flight(self) -> int:
         return len(self._tasks)
 
-    def submit(self, publish: Publish) -> asyncio.Task[Publish]:
-        """Starts driving the publish (or returns the task already driving it)."""
+    def submit(self, publish: Publish, ready: Ready | None = None) -> asyncio.Task[Publish]:
+        """Starts driving the publish (or returns the task already driving it). `ready` is
+        what the caller already loaded for it (fresh from its checks), else read here."""
         task = self._tasks.get(publish.id)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._drive(publish), name=f"publish-{publish.id}")
+            task = asyncio.get_running_loop().create_task(self._drive(publish, ready), name=f"publish-{publish.id}")
             self._tasks[publish.id] = task
             task.add_done_callback(self._finished)
         return task
@@ -65,9 +67,9 @@ class PublishRunner:
             final = task.result()
             self._metrics.publishes.labels(final.platform.value, final.state.value).inc()
 
-    async def wait(self, publish: Publish) -> Publish:
+    async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
         """Submits the publish and waits for its end; cancelling the waiter leaves it running."""
-        return await asyncio.shield(self.submit(publish))
+        return await asyncio.shield(self.submit(publish, ready))
 
     async def resume_unfinished(self) -> int:
         unfinished = await self._log.repository.unfinished()
@@ -87,9 +89,9 @@ class PublishRunner:
             await asyncio.gather(*pending, return_exceptions=True)
             log.info("publishes left to resume at next start", extra={"count": len(pending)})
 
-    async def _drive(self, publish: Publish) -> Publish:
+    async def _drive(self, publish: Publish, ready: Ready | None) -> Publish:
         try:
-            target = await self._target(publish)
+            target = await self._target(publish) if ready is None else self._from_ready(ready)
             if target is None:
                 return await self._log.record(
                     publish.id, "FAILED", "The account was disconnected before the publish could start",
@@ -142,15 +144,29 @@ class PublishRunner:
         by_id = await self._media.get_many(publish.workspace_id, publish.media_ids)
         return PublishTarget(account, [by_id[mid] for mid in publish.media_ids], _TokenForRun(self._tokens, account))
 
+    def _from_ready(self, ready: Ready) -> PublishTarget:
+        return PublishTarget(ready.account, ready.media, _TokenForRun(self._tokens, ready.account, ready.token))
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What the Publisher loaded while checking a new publish: its account, its media in
+    order and, when it needed one, the account's access token. Handing it over spares the
+    run reading them again a moment later."""
+
+    account: Account
+    media: list[Media]
+    token: str | None = None
+
 
 class _TokenForRun:
     """The account's token for one workflow run: read (and refreshed if due) once, then
     reused by every step; read again only when the platform rejected it (refresh=True)."""
 
-    def __init__(self, tokens: AccountTokens, account: Account) -> None:
+    def __init__(self, tokens: AccountTokens, account: Account, token: str | None = None) -> None:
         self._tokens = tokens
         self._account = account
-        self._token: str | None = None
+        self._token = token
 
     async def __call__(self, refresh: bool = False) -> str:
         if self._token is None or refresh:
