@@ -49,10 +49,20 @@ def enum_in(
     return domain(short)  # type: ignore[call-arg]
 
 
+# (enum type, domain value) -> proto number: enum_out runs several times per message of
+# every list response, and the descriptor lookup behind wrapper.Value is the slow part.
+_ENUM_NUMBERS: dict[tuple[int, str], int] = {}
+
+
 def enum_out(wrapper: EnumTypeWrapper, prefix: str, value: object) -> int:
     if value is None:
         return 0
-    return wrapper.Value(prefix + getattr(value, "value", str(value)))
+    name = getattr(value, "value", None) or str(value)
+    key = (id(wrapper), name)
+    number = _ENUM_NUMBERS.get(key)
+    if number is None:
+        number = _ENUM_NUMBERS[key] = wrapper.Value(prefix + name)
+    return number
 
 
 def timestamp_in(ts: timestamp_pb2.Timestamp, has: bool, field: str) -> datetime | None:
@@ -224,32 +234,27 @@ def publish_out(publish: Publish) -> publish_pb2.Publish:
         publish_time=timestamp_out(publish.published_at),
         pending_facts=publish.pending_facts,
     )
+    # Submessages are filled in place: building one and copying it in costs twice as much.
     if publish.platform == Platform.TIKTOK:
         options = publish.options
-        message.tiktok_options.CopyFrom(
-            publish_pb2.TikTokOptions(
-                privacy_level=enum_out(publish_pb2.PrivacyLevel, "PRIVACY_LEVEL_", options.get("privacy_level")),
-                post_mode=enum_out(publish_pb2.PostMode, "POST_MODE_", options.get("post_mode")),
-                cover_index=int(options.get("cover_index", 0)),
-                description=str(options.get("description", "")),
-                disable_comment=bool(options.get("disable_comment", False)),
-                auto_add_music=bool(options.get("auto_add_music", False)),
-            )
-        )
+        out = message.tiktok_options
+        out.privacy_level = enum_out(publish_pb2.PrivacyLevel, "PRIVACY_LEVEL_", options.get("privacy_level"))
+        out.post_mode = enum_out(publish_pb2.PostMode, "POST_MODE_", options.get("post_mode"))
+        out.cover_index = int(options.get("cover_index", 0))
+        out.description = str(options.get("description", ""))
+        out.disable_comment = bool(options.get("disable_comment", False))
+        out.auto_add_music = bool(options.get("auto_add_music", False))
     if publish.error is not None:
         error = publish.error
-        message.error.CopyFrom(
-            publish_pb2.PublishError(
-                code=error.code,
-                reason=error.reason,
-                message=error.message,
-                platform_code=error.platform_code,
-                platform_subcode=error.platform_subcode,
-                platform_trace_id=error.platform_trace_id,
-                retryable=error.retryable,
-                field=f"media_ids[{error.item_index}]" if error.item_index is not None else "",
-            )
-        )
+        failure = message.error
+        failure.code = error.code
+        failure.reason = error.reason
+        failure.message = error.message
+        failure.platform_code = error.platform_code
+        failure.platform_subcode = error.platform_subcode
+        failure.platform_trace_id = error.platform_trace_id
+        failure.retryable = error.retryable
+        failure.field = f"media_ids[{error.item_index}]" if error.item_index is not None else ""
     return message
 
 

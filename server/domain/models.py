@@ -126,7 +126,7 @@ class PublishError:
         return cls(**data)
 
 
-@dataclass
+@dataclass(slots=True)
 class Publish:
     id: str
     workspace_id: str
