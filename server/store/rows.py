@@ -14,10 +14,15 @@ from server.domain.pagination import Cursor
 def db_time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    value = value.astimezone(timezone.utc)
-    # strftime's %Y does not zero-pad years below 1000 everywhere; the stored form must be
-    # fixed-width to sort and to parse back.
-    return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    # Fixed width, to sort and to parse back (strftime's %Y does not zero-pad years below
+    # 1000 everywhere); formatted by hand, as this runs for every write and strftime showed
+    # in the burst profile.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}Z"
+    )
 
 
 def py_time(value: str | None) -> datetime | None:
