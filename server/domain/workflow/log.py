@@ -64,6 +64,10 @@ class PublishLog:
             PublishEvent(type=type, message=message, details=details or {}, time=utcnow())
         )
 
+    def drop_notes(self, publish_id: str) -> None:
+        """Forgets notes no change will carry any more (the publish's run is over)."""
+        self._notes.pop(publish_id, None)
+
     def subscribe(self, publish_id: str) -> asyncio.Queue[Publish]:
         queue: asyncio.Queue[Publish] = asyncio.Queue()
         self._subscribers.setdefault(publish_id, set()).add(queue)

@@ -63,6 +63,7 @@ class PublishRunner:
     def _finished(self, task: asyncio.Task[Publish]) -> None:
         publish_id = task.get_name().removeprefix("publish-")
         self._tasks.pop(publish_id, None)
+        self._log.drop_notes(publish_id)  # a run cancelled or ended between a note and a change
         if self._metrics is not None and not task.cancelled() and task.exception() is None:
             final = task.result()
             self._metrics.publishes.labels(final.platform.value, final.state.value).inc()
