@@ -215,17 +215,23 @@ async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, pu
             break
         await asyncio.sleep(0.01)
     assert publish_id
-    states, types = [], []
+    records, types = [], []
     async for message in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id)):
-        states.append(message.publish.state)
+        records.append(message.publish)
         types += [e.type for e in message.events]
-    await publish_call
+    done = await publish_call
+    states = [r.state for r in records]
     assert states[-1] == PUBLISHED
     assert publish_pb2.PUBLISH_STATE_PROCESSING in states
     # Every event of the timeline reached the watcher exactly once, in order.
-    timeline = [e.type for e in (await get(publishing, publish_id)).events]
+    stored = await get(publishing, publish_id)
+    timeline = [e.type for e in stored.events]
     assert types == timeline[: len(types)]
     assert "PUBLISHED" in types
+    # The caller is told what was stored.
+    assert (done.ig_media_id, done.permalink) == (stored.publish.ig_media_id, stored.publish.permalink)
+    update_times = [r.update_time.ToDatetime() for r in records]
+    assert update_times == sorted(update_times)
 
 
 async def test_watch_of_a_finished_publish_ends_at_once(accounts, media, publishing):
@@ -312,3 +318,31 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
             return p if p.tiktok_post_id else None
 
         assert await eventually(arrived), "the restarted service never fetched the late post id"
+
+
+@pytest.mark.parametrize("case", ["instagram", "tiktok", "instagram_item_fails"])
+async def test_the_record_a_run_announces_is_the_stored_record(
+    case, service, accounts, media, publishing, monkeypatch
+):
+    # A run writes its changes without reading the row back (PublishLog keeps the record);
+    # what it announces (to watchers, and the RPC's answer) must be exactly what is stored.
+    publish_log = service.runner._log
+    announced: dict[str, object] = {}
+    announce = publish_log._announce
+    monkeypatch.setattr(publish_log, "_announce", lambda p: (announced.__setitem__(p.id, p), announce(p)))
+    if case == "tiktok":
+        account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid-rec")
+        await tiktok_publish(publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE)
+    elif case == "instagram":
+        account = await connect(accounts)
+        await instagram_publish(publishing, media, account.id, n=3)
+    else:
+        account = await connect(accounts)
+        ids = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
+        with pytest.raises(grpc.aio.AioRpcError):
+            await publishing.PublishInstagramCarousel(
+                pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
+            )
+    assert len(announced) == 1
+    (publish_id, last), = announced.items()
+    assert last == await publish_log.repository.get(publish_id)
