@@ -128,6 +128,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
 import collections
 import dataclasses
 import json
@@ -142,6 +143,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
+import uvloop
 from aiohttp import web
 
 from server.http_server import AppServer
@@ -455,6 +457,9 @@ class InstagramSandbox:
         self._containers: dict[str, _Container] = {}
         self._media: dict[str, _Media] = {}
         self._posts: list[str] = []  # top-level media ids, publish order
+        # Kept as posts are made, so neither a new shortcode nor the quota walks every post.
+        self._shortcodes: set[str] = set()
+        self._post_times: dict[str, list[float]] = collections.defaultdict(list)  # per IG user, ascending
         self._users: set[str] = set()
         self._container_times: dict[str, collections.deque[float]] = {}
         self._revoked: dict[str, float] = {}
@@ -618,10 +623,10 @@ class InstagramSandbox:
                 return candidate
 
     def _new_shortcode(self) -> str:
-        taken = {m.shortcode for m in self._media.values() if m.parent_id is None}
         while True:
             candidate = "".join(self._rng.choices(_SHORTCODE_ALPHABET, k=11))
-            if candidate not in taken:
+            if candidate not in self._shortcodes:
+                self._shortcodes.add(candidate)
                 return candidate
 
     def _is_object(self, object_id: str) -> bool:
@@ -772,12 +777,8 @@ class InstagramSandbox:
         window_start = time.time() - DAY
         if since is not None:
             window_start = max(window_start, since)
-        return sum(
-            1
-            for media_id in self._posts
-            if self._media[media_id].ig_user_id == ig_user_id
-            and self._media[media_id].published_wall > window_start
-        )
+        times = self._post_times.get(ig_user_id, [])
+        return len(times) - bisect.bisect_right(times, window_start)
 
     def _publish(self, c: _Container) -> _Media:
         now = time.time()
@@ -801,6 +802,7 @@ class InstagramSandbox:
             media.media_url = self._media[media.children[0]].media_url
         c.published_media_id = media.id
         self._posts.append(media.id)
+        self._post_times[media.ig_user_id].append(media.published_wall)
         return media
 
     def _publish_child(self, child: _Container, parent: _Media) -> _Media:
@@ -1451,7 +1453,7 @@ def main(argv: list[str] | None = None) -> None:
         api_version=args.api_version,
     )
     try:
-        asyncio.run(_serve(InstagramSandbox(config), args.port))
+        uvloop.run(_serve(InstagramSandbox(config), args.port))
     except KeyboardInterrupt:
         pass
 

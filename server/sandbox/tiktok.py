@@ -131,6 +131,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
+import uvloop
 from aiohttp import web
 
 from server.http_server import AppServer
@@ -1115,7 +1116,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.verified_url_prefix:
         config.verified_url_prefixes = tuple(args.verified_url_prefix)
     try:
-        asyncio.run(_serve(TikTokSandbox(config), args.port))
+        uvloop.run(_serve(TikTokSandbox(config), args.port))
     except KeyboardInterrupt:
         pass
 
