@@ -346,3 +346,16 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     assert len(announced) == 1
     (publish_id, last), = announced.items()
     assert last == await publish_log.repository.get(publish_id)
+
+
+async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(service, accounts, media, publishing):
+    account = await connect(accounts)
+    done = await instagram_publish(publishing, media, account.id)
+    publish_log = service.runner._log
+    planned = datetime.now(timezone.utc) + timedelta(hours=1)
+    publish_log.reconcile_scheduled.clear()
+    publish_log.reconciler_wakes_at = planned  # as a sleeping reconciler with a check due in an hour
+    await publish_log.record(done.instagram_publish_id, "TEST", "later", reconcile_at=planned + timedelta(minutes=1))
+    assert not publish_log.reconcile_scheduled.is_set()  # its planned pass comes first anyway
+    await publish_log.record(done.instagram_publish_id, "TEST", "sooner", reconcile_at=planned - timedelta(minutes=59))
+    assert publish_log.reconcile_scheduled.is_set()

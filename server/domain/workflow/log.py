@@ -18,8 +18,11 @@ class PublishLog:
         self.late_facts = late_facts or ReconcileSchedule()
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
         self._notes: dict[str, list[PublishEvent]] = {}
-        # Set whenever a late-fact check is scheduled, so the reconciler wakes for it.
+        # Set when a late-fact check is scheduled before the reconciler's next planned pass
+        # (`reconciler_wakes_at`, None while it is mid-pass or has nothing planned), so it
+        # wakes for it, and only then: most checks are cleared again a moment later.
         self.reconcile_scheduled = asyncio.Event()
+        self.reconciler_wakes_at: datetime | None = None
 
     async def record(
         self,
@@ -39,7 +42,8 @@ class PublishLog:
             publish_id, event, state=state, error=error, published_at=published_at,
             earlier=self._notes.pop(publish_id, ()), **changes,
         )
-        if changes.get("reconcile_at"):
+        at = changes.get("reconcile_at")
+        if at and (self.reconciler_wakes_at is None or at < self.reconciler_wakes_at):
             self.reconcile_scheduled.set()
         self._announce(publish)
         return publish

@@ -60,6 +60,7 @@ class Reconciler:
         wake = self._log.reconcile_scheduled
         while True:
             wake.clear()
+            self._log.reconciler_wakes_at = None  # mid-pass: any newly scheduled check wakes it again
             try:
                 due = await self._log.repository.due_for_reconcile(utcnow(), self._schedule.batch)
                 await asyncio.gather(*(self._check(p) for p in due))
@@ -69,6 +70,7 @@ class Reconciler:
             except Exception:  # keep reconciling other publishes whatever one of them does
                 log.exception("reconciler pass failed")
                 next_at = utcnow() + timedelta(seconds=self._schedule.first_delay)
+            self._log.reconciler_wakes_at = next_at
             timeout = None if next_at is None else max((next_at - utcnow()).total_seconds(), 0.0)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout)
