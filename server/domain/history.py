@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator
 
 from server.domain.errors import FieldViolation, NotFound, invalid
@@ -18,17 +19,17 @@ class PublishHistory:
         self._repository = publish_log.repository
 
     async def _find(self, workspace_id: str, publish_id: str) -> Publish:
-        if not is_uuid(publish_id):
-            raise invalid([FieldViolation("id", "must be a publish id (a UUID)")])
-        publish = await self._repository.get_in_workspace(workspace_id, publish_id)
-        if publish is None:
-            raise NotFound(reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}",
-                           metadata={"publish_id": publish_id})
-        return publish
+        _check_id(publish_id)
+        return _found(publish_id, await self._repository.get_in_workspace(workspace_id, publish_id))
 
     async def get(self, workspace_id: str, publish_id: str) -> tuple[Publish, list[PublishEvent]]:
-        publish = await self._find(workspace_id, publish_id)
-        return publish, await self._repository.events(publish_id)
+        _check_id(publish_id)
+        # Asked together, the record and its timeline cost one store round trip (and come
+        # from one transaction); the timeline is only returned once the record is found.
+        publish, events = await asyncio.gather(
+            self._repository.get_in_workspace(workspace_id, publish_id), self._repository.events(publish_id)
+        )
+        return _found(publish_id, publish), events
 
     async def list(self, workspace_id: str, requested_size: int, token: str, where: PublishFilter) -> Page:
         if where.account_id is not None and not is_uuid(where.account_id):
@@ -68,3 +69,14 @@ class PublishHistory:
                 yield publish, new
         finally:
             self._log.unsubscribe(publish_id, updates)
+
+
+def _check_id(publish_id: str) -> None:
+    if not is_uuid(publish_id):
+        raise invalid([FieldViolation("id", "must be a publish id (a UUID)")])
+
+
+def _found(publish_id: str, publish: Publish | None) -> Publish:
+    if publish is None:
+        raise NotFound(reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}", metadata={"publish_id": publish_id})
+    return publish

@@ -98,7 +98,7 @@ class AccountRepository:
             f"SELECT * FROM accounts WHERE {where}{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: select(db, sql, [*params, *extra, limit]))
+        rows = await self._db.run(select, sql, [*params, *extra, limit])
         return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
     async def save_tokens(

@@ -39,7 +39,7 @@ class MediaRepository:
 
     async def get(self, workspace_id: str, media_id: str) -> Media | None:
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM media WHERE id = ? AND workspace_id = ?", [media_id, workspace_id])
+            select, "SELECT * FROM media WHERE id = ? AND workspace_id = ?", [media_id, workspace_id]
         )
         return _media(rows[0]) if rows else None
 
@@ -54,7 +54,7 @@ class MediaRepository:
             f"SELECT * FROM media WHERE workspace_id = ?{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: select(db, sql, [workspace_id, *extra, limit]))
+        rows = await self._db.run(select, sql, [workspace_id, *extra, limit])
         return [(_media(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
 

@@ -157,27 +157,26 @@ class PublishRepository:
             f"SELECT * FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(lambda db: select(db, sql, [*params, *extra, limit]))
+        rows = await self._db.run(select, sql, [*params, *extra, limit])
         return [(_publish(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
     async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
-                    " ORDER BY reconcile_at LIMIT ?",
-                    [db_time(now), limit],)
+            select,
+            "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? ORDER BY reconcile_at LIMIT ?",
+            [db_time(now), limit],
         )
         return [_publish(r) for r in rows]
 
     async def next_reconcile_at(self) -> datetime | None:
         rows = await self._db.run(
-            lambda db: select(db, "SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL")
+            select, "SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL"
         )
         return py_time(rows[0]["at"]) if rows else None
 
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?",
-                    [workspace_id, request_id],)
+            select, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?", [workspace_id, request_id]
         )
         return _publish(rows[0]) if rows else None
 
@@ -187,10 +186,11 @@ class PublishRepository:
         """The newest publish of the same content to the same account since `since` that
         did not fail (a failed publish posted nothing, so publishing again is no duplicate)."""
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
-                    " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
-                    " ORDER BY created_at DESC LIMIT 1",
-                    [workspace_id, account_id, content_fingerprint, db_time(since)],)
+            select,
+            "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
+            " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
+            " ORDER BY created_at DESC LIMIT 1",
+            [workspace_id, account_id, content_fingerprint, db_time(since)],
         )
         return _publish(rows[0]) if rows else None
 
@@ -200,16 +200,16 @@ class PublishRepository:
             return set()
         marks = ",".join("?" * len(candidates))
         rows = await self._db.run(
-            lambda db: select(db, f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
-                    [account_id, *candidates],)
+            select,
+            f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
+            [account_id, *candidates],
         )
         return {r["ig_media_id"] for r in rows}
 
     async def unfinished(self) -> list[Publish]:
         """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
-                    " ORDER BY created_at")
+            select, "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING') ORDER BY created_at"
         )
         return [_publish(r) for r in rows]
 
@@ -258,15 +258,14 @@ class PublishRepository:
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
         rows = await self._db.run(
-            lambda db: select(db, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id",
-                    [publish_id, after],)
+            select, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id", [publish_id, after]
         )
         return [
             PublishEvent(
                 id=r["id"],
                 time=py_time(r["time"]),
                 type=r["type"],
-                state=PublishState(r["state"]) if r["state"] else None,
+                state=_STATES[r["state"]] if r["state"] else None,
                 message=r["message"],
                 details=json.loads(r["details"]),
             )
@@ -276,8 +275,9 @@ class PublishRepository:
 
 def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
     now = db_time(publish.created_at)
-    if publish.request_id and select(db, "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
-            [publish.workspace_id, publish.request_id],):
+    if publish.request_id and select(
+        db, "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?", [publish.workspace_id, publish.request_id]
+    ):
         return False
     row = {
         "id": publish.id,
