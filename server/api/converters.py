@@ -80,12 +80,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def timestamp_out(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
+    ts = timestamp_pb2.Timestamp()
+    _set_time(ts, value)
+    return ts
+
+
+def _set_time(ts: timestamp_pb2.Timestamp, value: datetime) -> None:
     # Integer arithmetic on the delta: exact, and several times cheaper than FromDatetime,
     # which dominated list responses (benchmark profile).
     delta = value - _EPOCH
-    return timestamp_pb2.Timestamp(
-        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
-    )
+    ts.seconds = delta.days * 86400 + delta.seconds
+    ts.nanos = delta.microseconds * 1000
 
 
 # --- accounts -------------------------------------------------------------------
@@ -213,27 +218,31 @@ def tiktok_carousel_out(publish: Publish) -> publishing_service_pb2.PublishTikTo
 # --- history --------------------------------------------------------------------
 
 
-def publish_out(publish: Publish) -> publish_pb2.Publish:
-    message = publish_pb2.Publish(
-        id=publish.id,
-        platform=enum_out(account_pb2.Platform, "PLATFORM_", publish.platform),
-        kind=enum_out(publish_pb2.PublishKind, "PUBLISH_KIND_", publish.kind),
-        account_id=publish.account_id,
-        media_ids=publish.media_ids,
-        caption=publish.caption,
-        state=state_out(publish.state),
-        instagram_child_container_ids=[cid or "" for cid in publish.child_container_ids],
-        instagram_container_id=publish.container_id or "",
-        ig_media_id=publish.ig_media_id or "",
-        permalink=publish.permalink or "",
-        tiktok_publish_id=publish.tiktok_publish_id or "",
-        tiktok_post_id=publish.tiktok_post_id or "",
-        request_id=publish.request_id or "",
-        create_time=timestamp_out(publish.created_at),
-        update_time=timestamp_out(publish.updated_at),
-        publish_time=timestamp_out(publish.published_at),
-        pending_facts=publish.pending_facts,
-    )
+def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> publish_pb2.Publish:
+    """The record as a Publish message. `into`, a new empty message such as
+    `response.publishes.add()`, is filled in place: a list page built message by message and
+    then copied into its response spent half its conversion time on the copies. Fields are
+    set one by one for the same reason (keyword arguments copy each submessage)."""
+    message = publish_pb2.Publish() if into is None else into
+    message.id = publish.id
+    message.platform = enum_out(account_pb2.Platform, "PLATFORM_", publish.platform)
+    message.kind = enum_out(publish_pb2.PublishKind, "PUBLISH_KIND_", publish.kind)
+    message.account_id = publish.account_id
+    message.media_ids.extend(publish.media_ids)
+    message.caption = publish.caption
+    message.state = state_out(publish.state)
+    message.instagram_child_container_ids.extend([cid or "" for cid in publish.child_container_ids])
+    message.instagram_container_id = publish.container_id or ""
+    message.ig_media_id = publish.ig_media_id or ""
+    message.permalink = publish.permalink or ""
+    message.tiktok_publish_id = publish.tiktok_publish_id or ""
+    message.tiktok_post_id = publish.tiktok_post_id or ""
+    message.request_id = publish.request_id or ""
+    _set_time(message.create_time, publish.created_at)
+    _set_time(message.update_time, publish.updated_at)
+    if publish.published_at is not None:
+        _set_time(message.publish_time, publish.published_at)
+    message.pending_facts.extend(publish.pending_facts)
     # Submessages are filled in place: building one and copying it in costs twice as much.
     if publish.platform == Platform.TIKTOK:
         options = publish.options

@@ -37,9 +37,9 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
 
     async def GetPublish(self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext) -> pb.GetPublishResponse:
         publish, events = await self._history.get(workspace_of(context), request.id)
-        return pb.GetPublishResponse(
-            publish=converters.publish_out(publish), events=[converters.event_out(e) for e in events]
-        )
+        response = pb.GetPublishResponse(events=[converters.event_out(e) for e in events])
+        converters.publish_out(publish, response.publish)
+        return response
 
     async def ListPublishes(
         self, request: pb.ListPublishesRequest, context: grpc.aio.ServicerContext
@@ -47,14 +47,15 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         page = await self._history.list(
             workspace_of(context), request.page_size, request.page_token, converters.publish_filter(request)
         )
-        return pb.ListPublishesResponse(
-            publishes=[converters.publish_out(p) for p in page.items], next_page_token=page.next_page_token
-        )
+        response = pb.ListPublishesResponse(next_page_token=page.next_page_token)
+        for publish in page.items:
+            converters.publish_out(publish, response.publishes.add())
+        return response
 
     async def WatchPublish(
         self, request: pb.WatchPublishRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchPublishResponse]:
         async for publish, events in self._history.watch(workspace_of(context), request.id):
-            yield pb.WatchPublishResponse(
-                publish=converters.publish_out(publish), events=[converters.event_out(e) for e in events]
-            )
+            response = pb.WatchPublishResponse(events=[converters.event_out(e) for e in events])
+            converters.publish_out(publish, response.publish)
+            yield response
