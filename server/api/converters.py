@@ -13,7 +13,7 @@ from distribution.v1 import (
     publish_pb2,
     publishing_service_pb2,
 )
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from server.domain.accounts import ConnectRequest
@@ -267,17 +267,17 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
     return message
 
 
-def event_out(event: PublishEvent) -> publish_pb2.PublishEvent:
-    details = struct_pb2.Struct()
-    details.update(event.details)
-    return publish_pb2.PublishEvent(
-        sequence=event.id or 0,
-        time=timestamp_out(event.time),
-        type=event.type,
-        state=state_out(event.state) if event.state else 0,
-        message=event.message,
-        details=details,
-    )
+def event_out(event: PublishEvent, into: publish_pb2.PublishEvent | None = None) -> publish_pb2.PublishEvent:
+    """The timeline event as a message; `into`, a new empty one, is filled in place (see publish_out)."""
+    message = publish_pb2.PublishEvent() if into is None else into
+    message.sequence = event.id or 0
+    if event.time is not None:
+        _set_time(message.time, event.time)
+    message.type = event.type
+    message.state = state_out(event.state) if event.state else 0
+    message.message = event.message
+    message.details.update(event.details)
+    return message
 
 
 def publish_filter(req: publishing_service_pb2.ListPublishesRequest) -> PublishFilter:

@@ -37,8 +37,10 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
 
     async def GetPublish(self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext) -> pb.GetPublishResponse:
         publish, events = await self._history.get(workspace_of(context), request.id)
-        response = pb.GetPublishResponse(events=[converters.event_out(e) for e in events])
+        response = pb.GetPublishResponse()
         converters.publish_out(publish, response.publish)
+        for event in events:
+            converters.event_out(event, response.events.add())
         return response
 
     async def ListPublishes(
@@ -56,6 +58,8 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         self, request: pb.WatchPublishRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchPublishResponse]:
         async for publish, events in self._history.watch(workspace_of(context), request.id):
-            response = pb.WatchPublishResponse(events=[converters.event_out(e) for e in events])
+            response = pb.WatchPublishResponse()
             converters.publish_out(publish, response.publish)
+            for event in events:
+                converters.event_out(event, response.events.add())
             yield response
