@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from distribution.v1 import account_pb2
 
 from server.store.accounts import AccountRepository
+from server.store.checkpoints import Checkpointer
 from server.store.database import Database, atomic
 from server.store.migrations import MIGRATIONS
 from server.store.rows import select
@@ -142,6 +143,37 @@ async def test_a_lone_failing_call_is_rolled_back(tmp_path):
             await db.run(insert_media("lonely", fail=True))
         assert await db.run(lambda conn: select(conn, "SELECT id FROM media")) == []
         assert await db.run(insert_media("next")) == "next"  # the store goes on
+    finally:
+        await db.close()
+
+
+async def test_commits_never_checkpoint_the_wal_a_thread_of_its_own_does(tmp_path):
+    path = tmp_path / "store.db"
+    db = Database(path, checkpoint_interval=3600)  # its checkpoint thread waits an hour
+    await db.open()
+    try:
+        # 6 MB: far past SQLite's default of checkpointing in the commit crossing 1,000 WAL pages.
+        for batch in range(60):
+            await db.run(lambda conn, b=batch: conn.conn.executemany(
+                "INSERT INTO media (id, workspace_id, url, mime_type, kind, storage, created_at)"
+                " VALUES (?, 'w', ?, 'image/jpeg', 'IMAGE', 'GCS', '2026-01-01T00:00:00.000000Z')",
+                [(f"row-{b}-{i}-", "gs://b/" + "x" * 1000) for i in range(100)],
+            ))
+        assert b"row-0-0-" not in path.read_bytes()  # no commit copied anything into the file
+        assert b"row-0-0-" in Path(str(path) + "-wal").read_bytes()
+
+        checkpoints = Checkpointer(path, interval=0.05)  # what the store runs, on a short clock
+        checkpoints.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while b"row-59-99-" not in path.read_bytes() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, checkpoints.stop)
+        data = path.read_bytes()
+        assert b"row-0-0-" in data and b"row-59-99-" in data  # checkpointed while the store is open
+        rows = await db.run(select, "SELECT count(*) AS n FROM media")
+        assert rows == [{"n": 6000}]
     finally:
         await db.close()
 

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import sqlite_utils
 
+from server.store.checkpoints import CHECKPOINT_INTERVAL, WAL_SIZE_LIMIT, Checkpointer
 from server.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -42,8 +43,9 @@ _STOP: Any = object()
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, checkpoint_interval: float = CHECKPOINT_INTERVAL) -> None:
         self.path = Path(path)
+        self._checkpoints = Checkpointer(self.path, checkpoint_interval) if str(path) != ":memory:" else None
         self._db: sqlite_utils.Database | None = None
         self._jobs: collections.deque[_Job] = collections.deque()
         self._wake = threading.Event()
@@ -54,6 +56,8 @@ class Database:
             self._thread = threading.Thread(target=self._work, name="sqlite", daemon=True)
             self._thread.start()
         self._db = await self._submit(lambda: _open(self.path))
+        if self._checkpoints is not None:
+            self._checkpoints.start()
 
     async def run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Runs fn(db, *args, **kwargs) on the store thread and returns its result."""
@@ -64,6 +68,8 @@ class Database:
     async def close(self) -> None:
         if self._thread is None:
             return
+        if self._checkpoints is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpoints.stop)
         if self._db is not None:
             db, self._db = self._db, None
             await self._submit(db.close)
@@ -178,6 +184,9 @@ def _open(path: Path) -> sqlite_utils.Database:
     # NORMAL is corruption-safe under WAL and loses nothing on a process crash.
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
+    # Checkpoints run on their own thread (server/store/checkpoints.py), never in a commit.
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     migrate(db)
     return db
 
