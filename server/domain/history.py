@@ -78,5 +78,7 @@ def _check_id(publish_id: str) -> None:
 
 def _found(publish_id: str, publish: Publish | None) -> Publish:
     if publish is None:
-        raise NotFound(reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}", metadata={"publish_id": publish_id})
+        raise NotFound(
+            reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}", metadata={"publish_id": publish_id}
+        )
     return publish

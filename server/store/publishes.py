@@ -98,7 +98,9 @@ def _get(db: sqlite_utils.Database, publish_id: str) -> Publish | None:
     return _publish(rows[0]) if rows else None
 
 
-def _append_events(db: sqlite_utils.Database, publish_id: str, events: Sequence[PublishEvent], now: str) -> None:
+def _append_events(
+    db: sqlite_utils.Database, publish_id: str, events: Sequence[PublishEvent], now: str
+) -> None:
     """Appends the events in order; one without a time of its own happened `now`."""
     db.conn.executemany(
         "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
@@ -163,7 +165,8 @@ class PublishRepository:
     async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
         rows = await self._db.run(
             select,
-            "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? ORDER BY reconcile_at LIMIT ?",
+            "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
+            " ORDER BY reconcile_at LIMIT ?",
             [db_time(now), limit],
         )
         return [_publish(r) for r in rows]
@@ -276,7 +279,9 @@ class PublishRepository:
 def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
     now = db_time(publish.created_at)
     if publish.request_id and select(
-        db, "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?", [publish.workspace_id, publish.request_id]
+        db,
+        "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
+        [publish.workspace_id, publish.request_id],
     ):
         return False
     row = {
