@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
 from server.domain.errors import FieldViolation, NotFound, invalid
-from server.domain.models import Page, Publish, PublishFilter
+from server.domain.models import Page, Publish, PublishFilter, PublishVersion
 from server.domain.pagination import decode_token, encode_token, page_size
 from server.domain.validation import is_uuid
 from server.domain.workflow.log import PublishLog
@@ -32,6 +32,9 @@ class PublishHistory:
         return _found(publish_id, publish), events
 
     async def list(self, workspace_id: str, requested_size: int, token: str, where: PublishFilter) -> Page:
+        """One page, newest first. Its items are PublishVersions (id and revision), not
+        records: a caller holding a page's publishes already (rendered, say) reads only the
+        ones it lacks or holds at another revision, with `records`."""
         if where.account_id is not None and not is_uuid(where.account_id):
             raise invalid([FieldViolation("account_id", "must be an account id (a UUID)")])
         if where.created_after and where.created_before and where.created_after >= where.created_before:
@@ -46,9 +49,15 @@ class PublishHistory:
         }
         cursor = decode_token(token, filters)
         rows = await self._repository.list(workspace_id, size + 1, cursor, where)
-        items = [publish for publish, _ in rows[:size]]
+        items = [version for version, _ in rows[:size]]
         next_token = encode_token(rows[size - 1][1], filters) if len(rows) > size else ""
         return Page(items, next_token)
+
+    async def records(self, workspace_id: str, versions: Sequence[PublishVersion]) -> list[Publish]:
+        """The records of a page's publishes, in page order. Each is read now, so it may be at
+        a later revision than the page found; a caller keeping copies keys them by the record's."""
+        found = {p.id: p for p in await self._repository.get_many(workspace_id, [v.id for v in versions])}
+        return [found[v.id] for v in versions if v.id in found]
 
     async def watch(self, workspace_id: str, publish_id: str) -> AsyncIterator[tuple[Publish, list[PublishEvent]]]:
         """The publish now (with its whole timeline), then each change with its new events,

@@ -160,10 +160,20 @@ class Publish:
     reconcile_attempts: int = 0
     # A platform-changing call sent but not answered yet; set before sending, cleared with its result.
     call_in_flight: str | None = None
+    # Counts the changes to the record: equal revisions of one publish are the same record.
+    revision: int = 0
 
     @property
     def image_count(self) -> int:
         return len(self.media_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishVersion:
+    """A publish named on a list page, with the revision the page found it at."""
+
+    id: str
+    revision: int
 
 
 @dataclass(frozen=True)

@@ -134,4 +134,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX publish_events_by_publish ON publish_events (publish_id, id)",
         ],
     ),
+    (
+        2,
+        [
+            # Bumped by every change to the record, so a copy kept elsewhere (the rendered
+            # messages of list pages, server/api/rendered.py) knows exactly when it is stale;
+            # updated_at cannot tell two changes in the same microsecond apart.
+            "ALTER TABLE publishes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        ],
+    ),
 ]

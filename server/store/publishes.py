@@ -20,11 +20,12 @@ from server.domain.models import (
     PublishError,
     PublishKind,
     PublishState,
+    PublishVersion,
     utcnow,
 )
 from server.store.database import Database, atomic
 from server.domain.pagination import Cursor
-from server.store.rows import db_time, dumps, keyset_clause, py_time, select
+from server.store.rows import db_time, dumps, keyset_clause, py_time, select, select_tuples
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _publish(row: dict[str, Any]) -> Publish:
         reconcile_at=py_time(row["reconcile_at"]),
         reconcile_attempts=row["reconcile_attempts"],
         call_in_flight=row["call_in_flight"],
+        revision=row["revision"],
     )
 
 
@@ -136,8 +138,9 @@ class PublishRepository:
 
     async def list(
         self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
-    ) -> list[tuple[Publish, Cursor]]:
-        """Newest first; each filter is served by its own (workspace, filter, created_at, id) index."""
+    ) -> list[tuple[PublishVersion, Cursor]]:
+        """Newest first, each publish as its id and revision (records: `get_many`). Each filter
+        is served by its own (workspace, filter, created_at, id) index."""
         clauses = ["workspace_id = ?"]
         params: list[Any] = [workspace_id]
         for column, value in (
@@ -156,11 +159,21 @@ class PublishRepository:
             params.append(db_time(where.created_before))
         keyset, extra = keyset_clause(cursor)
         sql = (
-            f"SELECT * FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
+            f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(select, sql, [*params, *extra, limit])
-        return [(_publish(r), Cursor(r["created_at"], r["id"])) for r in rows]
+        rows = await self._db.run(select_tuples, sql, [*params, *extra, limit])
+        return [(PublishVersion(id, revision), Cursor(created_at, id)) for id, revision, created_at in rows]
+
+    async def get_many(self, workspace_id: str, publish_ids: Sequence[str]) -> list[Publish]:
+        """The workspace's records among these ids, in no particular order."""
+        if not publish_ids:
+            return []
+        marks = ",".join("?" * len(publish_ids))
+        # The workspace is checked here, not in SQL: given `workspace_id = ?` too, SQLite may
+        # walk the workspace's index (a million rows) instead of looking up 50 primary keys.
+        rows = await self._db.run(select, f"SELECT * FROM publishes WHERE id IN ({marks})", list(publish_ids))
+        return [_publish(r) for r in rows if r["workspace_id"] == workspace_id]
 
     async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
         rows = await self._db.run(
@@ -326,7 +339,7 @@ def _save_child(
         publish = _returning(
             db,
             "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
-            " updated_at = ? WHERE id = ?",
+            " updated_at = ?, revision = revision + 1 WHERE id = ?",
             [f"$[{int(index)}]", container_id, now, publish_id],
         )
         _append_events(db, publish_id, events, now)  # type: ignore[arg-type]
@@ -341,7 +354,9 @@ def _update(
     assignments = ", ".join(f"{column} = ?" for column in changes)
     with atomic(db):
         publish = _returning(
-            db, f"UPDATE publishes SET {assignments} WHERE id = ?", [*changes.values(), publish_id]
+            db,
+            f"UPDATE publishes SET {assignments}, revision = revision + 1 WHERE id = ?",
+            [*changes.values(), publish_id],
         )
         _append_events(db, publish_id, events, now)  # type: ignore[arg-type]
     return publish

@@ -40,6 +40,11 @@ def select(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> l
     return [dict(zip(keys, row)) for row in cursor.fetchall()]
 
 
+def select_tuples(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT as tuples, in column order: for a few known columns, no dicts."""
+    return db.conn.execute(sql, params).fetchall()
+
+
 def select_one(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
     rows = select(db, sql, params)
     return rows[0] if rows else None
