@@ -24,6 +24,7 @@ from server.api.interceptors import CallerLimits, RpcInterceptor
 from server.api.servicers.accounts import AccountServicer
 from server.api.servicers.media import MediaServicer
 from server.api.servicers.publishing import PublishingServicer
+from server.api.rendered import RenderedPublishes
 from server.config import SANDBOX, ConfigError, Settings, check_secure
 from server.metrics import Metrics
 from server.domain.accounts import Accounts
@@ -163,9 +164,13 @@ async def create_server(settings: Settings) -> Service:
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(Accounts(accounts)), server)
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(MediaLibrary(media)), server)
         publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
-            PublishingServicer(Publisher(
+            PublishingServicer(
+                Publisher(
                     accounts, media, publish_log, runner, tiktok, tokens, InstagramQuota(instagram, retrier), retrier
-                ), PublishHistory(publish_log)),
+                ),
+                PublishHistory(publish_log),
+                RenderedPublishes(settings.list_cache_entries),
+            ),
             server,
         )
         health_servicer = health.aio.HealthServicer()

@@ -54,6 +54,8 @@ class Settings:
     tls_client_workspaces: str = ""
     allow_insecure: bool = False
     max_concurrent_per_caller: int = 256
+    # Rendered Publish messages kept for list pages (server/api/rendered.py); 0 keeps none.
+    list_cache_entries: int = 20_000
     # Prometheus /metrics endpoint; "off" disables it.
     metrics_listen: str = "127.0.0.1:9464"
     # How often platform processing is polled. Not read from the environment: tests and
@@ -146,12 +148,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        kind = "positive" if minimum == 1 else f"at least {minimum},"
+        raise ConfigError(f"{name} must be a {kind} whole number, got {raw!r}")
     return int(raw)
 
 
@@ -206,6 +209,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_listen=_metrics_listen(env),
         max_concurrent_per_caller=_positive_int(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
+        ),
+        list_cache_entries=_positive_int(
+            env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0
         ),
         secret_key_file=Path(
             env.get("DISTRIBUTION_SECRET_KEY_FILE", "")

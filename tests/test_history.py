@@ -359,3 +359,75 @@ async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_pl
     assert not publish_log.reconcile_scheduled.is_set()  # its planned pass comes first anyway
     await publish_log.record(done.instagram_publish_id, "TEST", "sooner", reconcile_at=planned - timedelta(minutes=59))
     assert publish_log.reconcile_scheduled.is_set()
+
+
+@pytest.mark.parametrize("cache_entries", [20_000, 0])
+async def test_listed_publishes_are_the_records_get_publish_shows(
+    cache_entries, start_service, tiktok_sandbox
+):
+    # List pages are built from renderings kept by revision (server/api/rendered.py); cold
+    # or kept, and with keeping off, each listed publish is exactly what GetPublish shows.
+    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
+
+    service = await start_service(list_cache_entries=cache_entries)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
+        media = media_service_pb2_grpc.MediaServiceStub(channel)
+        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        ig = await connect(accounts)
+        tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
+        await instagram_publish(publishing, media, ig.id, n=3)
+        await tiktok_publish(
+            publishing, media, tt.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE, cover_index=1
+        )
+        bad = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
+        with pytest.raises(grpc.aio.AioRpcError):
+            await publishing.PublishInstagramCarousel(
+                pb.PublishInstagramCarouselRequest(media_ids=bad, instagram_account_id=ig.id)
+            )
+
+        cold = (await publishing.ListPublishes(pb.ListPublishesRequest())).publishes
+        warm = (await publishing.ListPublishes(pb.ListPublishesRequest())).publishes
+        assert len(cold) == 3
+        assert list(warm) == list(cold)
+        for listed in cold:
+            assert listed == (await get(publishing, listed.id)).publish
+        assert {p.state for p in cold} == {PUBLISHED, publish_pb2.PUBLISH_STATE_FAILED}
+        assert any(p.HasField("tiktok_options") and p.tiktok_options.cover_index == 1 for p in cold)
+        assert any(p.error.field == "media_ids[1]" for p in cold)
+
+
+async def test_a_listed_publish_shows_each_change_at_once(accounts, media, publishing, instagram_sandbox):
+    account = await connect(accounts)
+    instagram_sandbox.fail_media_reads(2)  # the permalink arrives later, from the reconciler
+    done = await instagram_publish(publishing, media, account.id)
+
+    async def listed():
+        return (await publishing.ListPublishes(pb.ListPublishesRequest())).publishes[0]
+
+    before = await listed()
+    assert before.id == done.instagram_publish_id and before.permalink == ""
+    assert await listed() == before  # read again, unchanged
+
+    async def arrived():
+        publish = await listed()
+        return publish if publish.permalink else None
+
+    after = await eventually(arrived)
+    assert after, "the list never showed the late permalink"
+    assert after == (await get(publishing, done.instagram_publish_id)).publish
+    assert list(after.pending_facts) == []
+
+
+async def test_every_change_to_a_record_bumps_its_revision(service, accounts, media, publishing):
+    account = await connect(accounts)
+    done = await instagram_publish(publishing, media, account.id, n=2)
+    repository = service.runner._log.repository
+    publish = await repository.get(done.instagram_publish_id)
+    # Created at 0, then one revision per stored change: two child ids, the carousel id, the
+    # in-flight mark, the media id and the permalink, at least.
+    assert publish.revision >= 6
+    first = await service.runner._log.record(publish.id, "TEST", "one")
+    second = await service.runner._log.record(publish.id, "TEST", "two")  # same microsecond or not
+    assert (first.revision, second.revision) == (publish.revision + 1, publish.revision + 2)
+    assert (await repository.get(publish.id)).revision == second.revision

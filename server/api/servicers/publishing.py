@@ -10,14 +10,16 @@ from distribution.v1 import publishing_service_pb2_grpc
 
 from server.api import converters
 from server.api.caller import workspace_of
+from server.api.rendered import RenderedPublishes
 from server.domain.history import PublishHistory
 from server.domain.publishing import Publisher
 
 
 class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
-    def __init__(self, publisher: Publisher, history: PublishHistory) -> None:
+    def __init__(self, publisher: Publisher, history: PublishHistory, rendered: RenderedPublishes) -> None:
         self._publisher = publisher
         self._history = history
+        self._rendered = rendered
 
     async def PublishInstagramCarousel(
         self, request: pb.PublishInstagramCarouselRequest, context: grpc.aio.ServicerContext
@@ -49,9 +51,11 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         page = await self._history.list(
             workspace_of(context), request.page_size, request.page_token, converters.publish_filter(request)
         )
+        workspace_id = workspace_of(context)
         response = pb.ListPublishesResponse(next_page_token=page.next_page_token)
-        for publish in page.items:
-            converters.publish_out(publish, response.publishes.add())
+        await self._rendered.fill(
+            response.publishes, page.items, lambda missing: self._history.records(workspace_id, missing)
+        )
         return response
 
     async def WatchPublish(
