@@ -215,7 +215,32 @@ async def _measure(address: str, conn: sqlite3.Connection, history: History, sca
             base = _sql_times(conn, [[Filter().sql(cursor)]] * n, warmup)
             out[_deep_name(depth)] = (
                 latencies, base, f"{items / n:.1f} items per page; {(depth - 1) * PAGE:,} rows in")
+        first = max(_depths(scale)) + 1
+        latencies, base = await _unseen_pages(stub, conn, first, n)
+        out[UNSEEN] = (latencies, base, f"pages {first:,} to {first + n - 1:,}, each served once, no warm-up")
     return out
+
+
+# The service keeps each listed publish's rendered message until the record changes
+# (server/api/rendered.py), so repeated pages above are mostly served from kept renderings.
+# This row is the other end: pages nobody asked for before, every publish rendered.
+UNSEEN = "ListPublishes, pages never served before (every publish rendered), no filter"
+
+
+async def _unseen_pages(stub: Any, conn: sqlite3.Connection, first: int, n: int) -> tuple[list[float], list[float]]:
+    token, cursor = await _deep_token(stub, first), _deep_cursor(conn, first)
+    latencies, base = [], []
+    for _ in range(n):
+        started = time.perf_counter()
+        token = (await stub.ListPublishes(Filter().request(token), timeout=30)).next_page_token
+        latencies.append(time.perf_counter() - started)
+        sql, params = Filter().sql(cursor)
+        started = time.perf_counter()
+        conn.execute(sql, params).fetchall()
+        base.append(time.perf_counter() - started)
+        rows = conn.execute(sql.replace("SELECT *", "SELECT created_at, id"), params).fetchall()
+        cursor = rows[PAGE - 1]
+    return latencies, base
 
 
 # --- query plans -------------------------------------------------------------------------------
@@ -339,6 +364,13 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
             statements.clear()
             await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())
             take(_deep_name(deep))
+        token = ""
+        for _ in range(max(depths)):
+            token = (await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())).next_page_token
+        statements.clear()
+        page = await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())
+        await publish_history.records(WORKSPACE, page.items)  # nothing kept: every record read
+        take(UNSEEN)
         await database.run(lambda db: db.conn.set_trace_callback(None))
     finally:
         await database.close()
@@ -393,7 +425,9 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
             captured = statements.get(name)
             for sql, params in ([(sql, None) for sql in captured] if captured else _baseline_sql(name, history)):
                 details = _plan(plan_conn, sql, params)
-                index, scans, residual = _plan_summary(details, _filter_columns(name, history))
+                # Reading a page's records by primary key filters nothing: no filter columns.
+                by_id = " id IN (" in sql
+                index, scans, residual = _plan_summary(details, set() if by_id else _filter_columns(name, history))
                 full_scans += [f"{name}: {f}" for f in scans]
                 if residual:
                     unbounded.append(f"{name.split('filter: ', 1)[-1]}: {', '.join(residual)} not in {index}")
