@@ -55,7 +55,7 @@ class Settings:
     allow_insecure: bool = False
     max_concurrent_per_caller: int = 256
     # Rendered Publish messages kept for list pages (server/api/rendered.py); 0 keeps none.
-    list_cache_entries: int = 20_000
+    list_cache_entries: int = 10_000
     # Prometheus /metrics endpoint; "off" disables it.
     metrics_listen: str = "127.0.0.1:9464"
     # How often platform processing is polled. Not read from the environment: tests and

@@ -361,7 +361,7 @@ async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_pl
     assert publish_log.reconcile_scheduled.is_set()
 
 
-@pytest.mark.parametrize("cache_entries", [20_000, 0])
+@pytest.mark.parametrize("cache_entries", [10_000, 0])
 async def test_listed_publishes_are_the_records_get_publish_shows(
     cache_entries, start_service, tiktok_sandbox
 ):

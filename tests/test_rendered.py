@@ -45,7 +45,7 @@ def test_capacity_zero_keeps_nothing():
     assert len(kept) == 0 and kept.get(V("a", 1)) is None
 
 
-@pytest.mark.parametrize("raw, entries", [("", 20_000), ("0", 0), ("500", 500)])
+@pytest.mark.parametrize("raw, entries", [("", 10_000), ("0", 0), ("500", 500)])
 def test_capacity_comes_from_the_environment(raw, entries):
     assert load_settings({"DISTRIBUTION_LIST_CACHE_ENTRIES": raw}).list_cache_entries == entries
 
