@@ -223,15 +223,41 @@ async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, pu
     states = [r.state for r in records]
     assert states[-1] == PUBLISHED
     assert publish_pb2.PUBLISH_STATE_PROCESSING in states
-    # Every event of the timeline reached the watcher exactly once, in order.
+    # Every event of the timeline reached the watcher exactly once, in order, up to the
+    # permalink the run reads right after PUBLISHED: the last message carries it.
     stored = await get(publishing, publish_id)
     timeline = [e.type for e in stored.events]
-    assert types == timeline[: len(types)]
-    assert "PUBLISHED" in types
+    assert types == timeline
+    assert types[-2:] == ["PUBLISHED", "PERMALINK_READ"]
+    assert records[-1] == stored.publish and records[-1].permalink
+    assert all(r1 != r2 for r1, r2 in zip(records, records[1:]))  # no message repeats the last
     # The caller is told what was stored.
     assert (done.ig_media_id, done.permalink) == (stored.publish.ig_media_id, stored.publish.permalink)
     update_times = [r.update_time.ToDatetime() for r in records]
     assert update_times == sorted(update_times)
+
+
+async def test_watch_ends_with_the_run_when_the_permalink_is_left_to_the_reconciler(
+    accounts, media, publishing, instagram_sandbox
+):
+    instagram_sandbox.config.processing_delay = 0.3
+    instagram_sandbox.fail_media_reads(2)  # the run's read and the reconciler's first one
+    account = await connect(accounts)
+    ids = await register(media, *images(2))
+    publish_call = asyncio.ensure_future(publishing.PublishInstagramCarousel(
+        pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
+    ))
+    publish_id = ""
+    while not publish_id:
+        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
+        publish_id = page.publishes[0].id if page.publishes else ""
+        await asyncio.sleep(0.01)
+    messages = [m async for m in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id))]
+    await publish_call
+    last = messages[-1].publish
+    assert last.state == PUBLISHED and last.permalink == ""
+    assert list(last.pending_facts) == ["permalink"]  # the reconciler's, later: not waited for
+    assert [e.type for m in messages for e in m.events][-1] == "PERMALINK_PENDING"
 
 
 async def test_watch_of_a_finished_publish_ends_at_once(accounts, media, publishing):

@@ -61,21 +61,28 @@ class PublishHistory:
 
     async def watch(self, workspace_id: str, publish_id: str) -> AsyncIterator[tuple[Publish, list[PublishEvent]]]:
         """The publish now (with its whole timeline), then each change with its new events,
-        until a terminal state. Woken by the publish log, never by polling the database."""
+        until it is in a terminal state and its run is over: the facts a run reads right
+        after the terminal state (Instagram's permalink) reach the watcher too; facts left to
+        the reconciler (minutes to days) do not hold the stream open. Woken by the publish
+        log, never by polling the database."""
         await self._find(workspace_id, publish_id)
         updates = self._log.subscribe(publish_id)  # before reading, so no change falls in between
         try:
             publish, events = await self.get(workspace_id, publish_id)
             last = events[-1].id if events else 0
+            shown = publish.revision
             yield publish, events
-            while not publish.state.terminal:
+            # A run announces its last record as it ends: it may still be queued here.
+            while not (publish.state.terminal and not self._log.is_running(publish_id) and updates.empty()):
                 publish = await updates.get()
                 while not updates.empty():
                     publish = updates.get_nowait()
                 new = await self._repository.events(publish_id, after=last or 0)
                 if new:
                     last = new[-1].id
-                yield publish, new
+                if new or publish.revision != shown:  # the run's end repeats its last record
+                    shown = publish.revision
+                    yield publish, new
         finally:
             self._log.unsubscribe(publish_id, updates)
 

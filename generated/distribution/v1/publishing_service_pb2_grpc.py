@@ -112,8 +112,10 @@ class PublishingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchPublish(self, request, context):
-        """Streams a publish: its current state at once, then every change, ending when it
-        reaches a terminal state (or at once if it already has).
+        """Streams a publish: its current state at once, then every change, ending when it is
+        in a terminal state and the service has finished with it (at once if it already
+        has). For Instagram that is after the permalink read that follows PUBLISHED; facts
+        left to later checks (see pending_facts) do not keep the stream open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,6 +57,7 @@ class PublishRunner:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._drive(publish, ready), name=f"publish-{publish.id}")
             self._tasks[publish.id] = task
+            self._log.run_started(publish.id)
             task.add_done_callback(self._finished)
         return task
 
@@ -64,8 +65,9 @@ class PublishRunner:
         publish_id = task.get_name().removeprefix("publish-")
         self._tasks.pop(publish_id, None)
         self._log.drop_notes(publish_id)  # a run cancelled or ended between a note and a change
-        if self._metrics is not None and not task.cancelled() and task.exception() is None:
-            final = task.result()
+        final = task.result() if not task.cancelled() and task.exception() is None else None
+        self._log.run_ended(publish_id, final)
+        if self._metrics is not None and final is not None:
             self._metrics.publishes.labels(final.platform.value, final.state.value).inc()
 
     async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
