@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 import aiohttp
 import grpc
@@ -43,13 +43,15 @@ from server.domain.workflow.tiktok import TikTokCarouselWorkflow
 from server.platforms.http import new_session
 from server.platforms.instagram import InstagramClient
 from server.platforms.tiktok import TikTokClient
-from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
-from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
 from server.store.accounts import AccountRepository
 from server.store.database import Database
 from server.store.media import MediaRepository
 from server.store.publishes import PublishRepository
 from server.store.secrets import TokenCipher, load_keys
+
+if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads aiohttp.web
+    from server.sandbox.instagram import InstagramSandbox
+    from server.sandbox.tiktok import TikTokSandbox
 
 log = logging.getLogger("distribution")
 
@@ -226,6 +228,8 @@ async def _instagram_base(
 ) -> tuple[str, InstagramSandbox | None]:
     if settings.instagram_api_base != SANDBOX:
         return settings.instagram_api_base, None
+    from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig  # noqa: PLC0415
+
     sandbox = InstagramSandbox(InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay))
     base = await sandbox.start()
     closers.append(sandbox.stop)
@@ -237,6 +241,8 @@ async def _tiktok_base(
 ) -> tuple[str, TikTokSandbox | None]:
     if settings.tiktok_api_base != SANDBOX:
         return settings.tiktok_api_base, None
+    from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig  # noqa: PLC0415
+
     sandbox = TikTokSandbox(TikTokSandboxConfig(processing_delay=settings.sandbox_processing_delay))
     base = await sandbox.start()
     closers.append(sandbox.stop)
