@@ -170,7 +170,7 @@ async def create_server(settings: Settings) -> Service:
                 Publisher(
                     accounts, media, publish_log, runner, tiktok, tokens, InstagramQuota(instagram, retrier), retrier
                 ),
-                PublishHistory(publish_log),
+                PublishHistory(publish_log, runner.is_running),
                 RenderedPublishes(settings.list_cache_entries),
             ),
             server,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Sequence
+from typing import AsyncIterator, Callable, Sequence
 
 from server.domain.errors import FieldViolation, NotFound, invalid
 from server.domain.models import Page, Publish, PublishFilter, PublishVersion
@@ -14,9 +14,11 @@ from server.store.publishes import PublishEvent
 
 
 class PublishHistory:
-    def __init__(self, publish_log: PublishLog) -> None:
+    def __init__(self, publish_log: PublishLog, running: Callable[[str], bool] = lambda publish_id: False) -> None:
+        """`running` tells whether this process is still driving a publish (PublishRunner.is_running)."""
         self._log = publish_log
         self._repository = publish_log.repository
+        self._running = running
 
     async def _find(self, workspace_id: str, publish_id: str) -> Publish:
         _check_id(publish_id)
@@ -73,7 +75,7 @@ class PublishHistory:
             shown = publish.revision
             yield publish, events
             # A run announces its last record as it ends: it may still be queued here.
-            while not (publish.state.terminal and not self._log.is_running(publish_id) and updates.empty()):
+            while not (publish.state.terminal and not self._running(publish_id) and updates.empty()):
                 publish = await updates.get()
                 while not updates.empty():
                     publish = updates.get_nowait()

@@ -48,10 +48,10 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
     async def ListPublishes(
         self, request: pb.ListPublishesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPublishesResponse:
-        page = await self._history.list(
-            workspace_of(context), request.page_size, request.page_token, converters.publish_filter(request)
-        )
         workspace_id = workspace_of(context)
+        page = await self._history.list(
+            workspace_id, request.page_size, request.page_token, converters.publish_filter(request)
+        )
         response = pb.ListPublishesResponse(next_page_token=page.next_page_token)
         await self._rendered.fill(
             response.publishes, page.items, lambda missing: self._history.records(workspace_id, missing)

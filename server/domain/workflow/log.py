@@ -18,9 +18,6 @@ class PublishLog:
         self.late_facts = late_facts or ReconcileSchedule()
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
         self._notes: dict[str, list[PublishEvent]] = {}
-        # Publishes whose workflow is running in this process (see run_started/run_ended).
-        self._running: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
         # Set when a late-fact check is scheduled before the reconciler's next planned pass
         # (`reconciler_wakes_at`, None while it is mid-pass or has nothing planned), so it
         # wakes for it, and only then: most checks are cleared again a moment later.
@@ -75,33 +72,10 @@ class PublishLog:
         """Forgets notes no change will carry any more (the publish's run is over)."""
         self._notes.pop(publish_id, None)
 
-    def run_started(self, publish_id: str) -> None:
-        self._running.add(publish_id)
-
-    def run_ended(self, publish_id: str, final: Publish | None) -> None:
-        """The run is over (ended, failed or cancelled): watchers are woken with its last
-        record, so a watch that saw the terminal state can end (see PublishHistory.watch)."""
-        self._running.discard(publish_id)
-        if final is not None:
-            self._announce(final)
-        elif publish_id in self._subscribers:
-            # Cancelled (shutdown) or crashed: the stored record is the last word.
-            task = asyncio.get_running_loop().create_task(self._announce_stored(publish_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-
-    async def _announce_stored(self, publish_id: str) -> None:
-        try:
-            publish = await self.repository.get(publish_id)
-        except Exception:  # noqa: BLE001 - the store is closing (shutdown): watchers end with it
-            return
-        if publish is not None:
-            self._announce(publish)
-
-    def is_running(self, publish_id: str) -> bool:
-        """Whether this process is still driving the publish. A terminal record can still be
-        running: Instagram's permalink is read right after PUBLISHED."""
-        return publish_id in self._running
+    def run_ended(self, final: Publish) -> None:
+        """Wakes watchers with a run's last record as the run ends, so a watch that saw the
+        terminal state can end (see PublishHistory.watch)."""
+        self._announce(final)
 
     def subscribe(self, publish_id: str) -> asyncio.Queue[Publish]:
         queue: asyncio.Queue[Publish] = asyncio.Queue()

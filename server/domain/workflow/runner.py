@@ -50,6 +50,11 @@ class PublishRunner:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def is_running(self, publish_id: str) -> bool:
+        """Whether a run is driving the publish. A terminal record can still be running:
+        Instagram's permalink is read right after PUBLISHED."""
+        return publish_id in self._tasks
+
     def submit(self, publish: Publish, ready: Ready | None = None) -> asyncio.Task[Publish]:
         """Starts driving the publish (or returns the task already driving it). `ready` is
         what the caller already loaded for it (fresh from its checks), else read here."""
@@ -57,7 +62,6 @@ class PublishRunner:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._drive(publish, ready), name=f"publish-{publish.id}")
             self._tasks[publish.id] = task
-            self._log.run_started(publish.id)
             task.add_done_callback(self._finished)
         return task
 
@@ -65,9 +69,11 @@ class PublishRunner:
         publish_id = task.get_name().removeprefix("publish-")
         self._tasks.pop(publish_id, None)
         self._log.drop_notes(publish_id)  # a run cancelled or ended between a note and a change
-        final = task.result() if not task.cancelled() and task.exception() is None else None
-        self._log.run_ended(publish_id, final)
-        if self._metrics is not None and final is not None:
+        if task.cancelled() or task.exception() is not None:
+            return  # cancelled at shutdown, after the gRPC server (and its watch streams) stopped
+        final = task.result()
+        self._log.run_ended(final)
+        if self._metrics is not None:
             self._metrics.publishes.labels(final.platform.value, final.state.value).inc()
 
     async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
