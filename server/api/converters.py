@@ -280,6 +280,17 @@ def event_out(event: PublishEvent, into: publish_pb2.PublishEvent | None = None)
     return message
 
 
+def timeline_out(
+    publish: Publish,
+    events: list[PublishEvent],
+    into: publishing_service_pb2.GetPublishResponse | publishing_service_pb2.WatchPublishResponse,
+) -> None:
+    """Fills a response's `publish` and `events` (GetPublish and WatchPublish share the shape)."""
+    publish_out(publish, into.publish)
+    for event in events:
+        event_out(event, into.events.add())
+
+
 def publish_filter(req: publishing_service_pb2.ListPublishesRequest) -> PublishFilter:
     return PublishFilter(
         account_id=req.account_id or None,

@@ -40,9 +40,7 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
     async def GetPublish(self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext) -> pb.GetPublishResponse:
         publish, events = await self._history.get(workspace_of(context), request.id)
         response = pb.GetPublishResponse()
-        converters.publish_out(publish, response.publish)
-        for event in events:
-            converters.event_out(event, response.events.add())
+        converters.timeline_out(publish, events, response)
         return response
 
     async def ListPublishes(
@@ -63,7 +61,5 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
     ) -> AsyncIterator[pb.WatchPublishResponse]:
         async for publish, events in self._history.watch(workspace_of(context), request.id):
             response = pb.WatchPublishResponse()
-            converters.publish_out(publish, response.publish)
-            for event in events:
-                converters.event_out(event, response.events.add())
+            converters.timeline_out(publish, events, response)
             yield response
