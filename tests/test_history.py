@@ -350,8 +350,8 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
 async def test_the_record_a_run_announces_is_the_stored_record(
     case, service, accounts, media, publishing, monkeypatch
 ):
-    # A run writes its changes without reading the row back (PublishLog keeps the record);
-    # what it announces (to watchers, and the RPC's answer) must be exactly what is stored.
+    # What a run announces (to watchers, and as the RPC's answer) is the record its last
+    # write returned (UPDATE ... RETURNING); it must be exactly what is stored.
     publish_log = service.runner._log
     announced: dict[str, object] = {}
     announce = publish_log._announce
