@@ -1,11 +1,16 @@
-"""Pieces shared by the platform emulators: counting calls."""
+"""Pieces both emulators' in-memory worlds use: the call log and scripted answers (fail_next).
+
+No aiohttp here: the state modules import this.
+"""
 
 from __future__ import annotations
 
 import collections
-import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -21,23 +26,48 @@ class CallLog:
         return sum(self.counts.values())
 
 
-def apply_config_update(
-    config: Any,
-    update: dict[str, Any],
-    convert: Callable[[str, Any, Any], Any],
-    error: type[Exception] = ValueError,
-) -> None:
-    """Validates every field of `update` first (`convert(name, value, typed_default)` returns
-    the value or raises), then sets them all on the dataclass `config`: a bad body changes nothing."""
-    fields = {f.name: f for f in dataclasses.fields(config)}
-    values: dict[str, Any] = {}
-    for name, value in update.items():
-        if name not in fields:
-            raise error(f"unknown config field {name!r}")
-        # The declared default gives the field's type (a config built with processing_delay=0
-        # still takes 0.3 later).
-        default = fields[name].default
-        current = getattr(config, name) if default is dataclasses.MISSING else default
-        values[name] = convert(name, value, current)
-    for name, value in values.items():
-        setattr(config, name, value)
+def check_endpoint(endpoint: Any, endpoints: tuple[str, ...]) -> None:
+    """ValueError unless `endpoint` is one of the emulator's call-log names."""
+    if endpoint not in endpoints:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {list(endpoints)}")
+
+
+def check_count(count: Any) -> int:
+    """`count` if it is a positive integer (True is refused, though Python counts it as 1)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    return count
+
+
+@dataclass
+class _Entry(Generic[T]):
+    answer: T
+    remaining: int
+
+
+class ScriptedAnswers(Generic[T]):
+    """Per-endpoint queues of scripted answers (``fail_next()``); each answers `count` calls."""
+
+    def __init__(self, endpoints: Iterable[str]) -> None:
+        self.endpoints = tuple(endpoints)
+        self._queues: dict[str, collections.deque[_Entry[T]]] = {
+            name: collections.deque() for name in self.endpoints
+        }
+
+    def check_endpoint(self, endpoint: Any) -> None:
+        check_endpoint(endpoint, self.endpoints)
+
+    def add(self, endpoint: str, answer: T, count: int) -> None:
+        self.check_endpoint(endpoint)
+        self._queues[endpoint].append(_Entry(answer, check_count(count)))
+
+    def take(self, endpoint: str) -> T | None:
+        """The answer scripted for this call of `endpoint`, or None to serve it normally."""
+        queue = self._queues[endpoint]
+        if not queue:
+            return None
+        entry = queue[0]
+        entry.remaining -= 1
+        if entry.remaining <= 0:
+            queue.popleft()
+        return entry.answer

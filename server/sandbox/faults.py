@@ -1,74 +1,7 @@
-"""Switchable, seeded fault injection shared by the platform emulators.
+"""Switchable, seeded fault injection shared by the emulators (``sandbox.faults``).
 
-Both emulators (``server.sandbox.instagram`` and ``server.sandbox.tiktok``) own one
-``FaultPlan`` as ``sandbox.faults``. A plan holds, per endpoint (the emulator's CallLog
-name, e.g. ``"media_publish"`` or ``"init"``), a list of probabilistic rules. Each served
-call of an endpoint that has rules makes exactly one draw from that endpoint's seeded
-``random.Random``; the rules split ``[0, 1)`` in the order they were set, so a rule of rate
-0.1 fires on 10 % of the calls and the rates of one endpoint may add up to at most 1.
-The draw happens *after* the emulator's token check and after its scripted ``fail_next``
-(a scripted error consumes the call; no draw is made for it); injected faults are counted
-in ``sandbox.calls`` like any call.
-
-Kinds
------
-``"5xx"``
-    Before serving (nothing happened): HTTP 500, 502 or 503 (drawn from the same seeded
-    stream, or fixed with ``status=``) in the platform's server-error envelope -- Graph:
-    code 1 "An unknown error has occurred." (500) or code 2 "Service temporarily
-    unavailable" (502/503), ``is_transient`` true; TikTok: ``internal_error`` (the token
-    endpoint: OAuth shape ``{"error": "internal_error", ...}``).
-``"429"``
-    Before serving: rate limited, with ``Retry-After: <retry_after>`` (whole seconds,
-    default 1). Graph answers HTTP 400 code 4 "Application request limit reached",
-    ``is_transient`` true, plus an ``X-App-Usage`` header (Graph sends rate limits as 400;
-    ``status=429`` overrides); TikTok answers HTTP 429 ``rate_limit_exceeded``.
-``"timeout"``
-    The emulator stalls ``stall_seconds`` (default 30) so the client's timeout fires.
-    ``after_serving=False`` (default): nothing happens -- if the client waits out the stall
-    it gets HTTP 504 in the server-error envelope (``status=`` overrides), never a late
-    success. ``after_serving=True``: the call takes effect first (the post goes live) and
-    its real answer is sent only after the stall.
-``"reset"``
-    The connection is aborted with a TCP RST and no HTTP response: the client sees a
-    connection reset / ``ServerDisconnectedError``, never a status code.
-    ``after_serving=True`` performs the call first.
-``"error_after_live"``
-    The call takes effect (``media_publish``: the post is live; ``init``: the publish is
-    accepted) and then HTTP 500 (``status=`` for another 5xx) in the server-error envelope
-    is answered -- the duplicate trap of both fact sheets. Meant for ``media_publish`` and
-    ``init``; on another endpoint it means "served, then 500" (e.g. an orphan container).
-
-"After serving" variants replace whatever the call answered, success or error (a publish
-refused as already published still ends in the reset / 500 / late answer).
-
-Python API (``plan = sandbox.faults``)
---------------------------------------
-* ``plan.set(endpoint, kind, rate, *, after_serving=False, retry_after=1,
-  stall_seconds=30.0, status=None)`` adds a rule, or replaces the rule with the same
-  endpoint, kind and ``after_serving``; ``rate=0`` removes that rule. Raises ValueError for
-  an unknown endpoint or kind, a rate outside 0..1, rates of one endpoint adding up to
-  more than 1, or an option that does not fit the kind.
-* ``plan.clear(endpoint=None)`` removes the rules (of one endpoint); counters stay.
-* ``plan.reseed(seed=None)`` restarts every endpoint's stream (and call numbering) from
-  ``seed`` (None: the current seed). The same seed and rules give the n-th call of an
-  endpoint the same outcome, whatever the other endpoints do. Default seed: 0.
-* ``plan.injected``: ``Counter`` of ``(endpoint, kind)`` actually injected;
-  ``plan.events``: the last 1000 ``Fault`` records, in injection order.
-* ``plan.rules(endpoint=None)``, ``plan.snapshot()`` (what ``GET`` answers),
-  ``plan.configure(body)`` (what ``POST`` does), ``plan.release()`` (ends every stall at
-  once: the stalled connections are reset; the emulators call it on ``stop()``).
-
-HTTP control API (not counted in ``calls``, never faulted)
-----------------------------------------------------------
-* ``GET /_sandbox/faults`` -> ``{"seed", "rules": [...], "injected": [{"endpoint", "kind",
-  "count"}], "events": [{"seq", "endpoint", "call", "kind", "after_serving", "status"}]}``.
-* ``POST /_sandbox/faults`` with ``{"seed": 7, "rules": [{"endpoint", "kind", "rate",
-  "after_serving", "retry_after", "stall_seconds", "status"}], "replace": true}``: every
-  field is optional; ``rules`` replaces all rules (``"replace": false`` adds/updates them
-  instead); ``seed`` reseeds. Validated as a whole first: a bad body changes nothing and
-  answers HTTP 400 ``{"error": "<text>"}``. Answers the snapshot.
-* ``DELETE /_sandbox/faults`` removes every rule (counters stay); answers the snapshot.
+README.md#faults (next to this module) is the reference: kinds, the Python API and the HTTP
+control routes, which ``server.sandbox.control`` serves.
 """
 
 from __future__ import annotations
@@ -76,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import math
 import random
 import socket
 import struct
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
+
+from server.sandbox.common import check_endpoint
 
 __all__ = [
     "KINDS",
@@ -167,7 +102,7 @@ Render = Callable[[Fault], web.Response]
 
 
 class FaultPlan:
-    """Per-endpoint probabilistic fault rules drawn from seeded streams (see module doc)."""
+    """Per-endpoint probabilistic fault rules drawn from seeded streams (README.md#faults)."""
 
     def __init__(self, endpoints: Iterable[str], *, seed: int | str = 0) -> None:
         self.endpoints = tuple(endpoints)
@@ -199,7 +134,13 @@ class FaultPlan:
     ) -> FaultRule | None:
         """Adds or replaces the (endpoint, kind, after_serving) rule; rate 0 removes it."""
         rule = self._make_rule(
-            endpoint, kind, rate, after_serving, retry_after, stall_seconds, status
+            endpoint,
+            kind,
+            rate,
+            after_serving=after_serving,
+            retry_after=retry_after,
+            stall_seconds=stall_seconds,
+            status=status,
         )
         rules = self._with_rule(self._rules, rule)
         self._rules = rules
@@ -210,7 +151,7 @@ class FaultPlan:
         if endpoint is None:
             self._rules = {}
         else:
-            self._check_endpoint(endpoint)
+            check_endpoint(endpoint, self.endpoints)
             self._rules.pop(endpoint, None)
 
     def rules(self, endpoint: str | None = None) -> list[FaultRule]:
@@ -226,15 +167,16 @@ class FaultPlan:
         self._calls.clear()
 
     def configure(self, body: Any) -> None:
-        """Applies a ``POST /_sandbox/faults`` body; validates it whole first (ValueError)."""
+        """Applies a ``POST /_sandbox/faults`` body; validates it whole first (ValueError, or
+        TypeError for a value of the wrong type)."""
         if not isinstance(body, dict):
-            raise ValueError("body must be a JSON object")
+            raise TypeError("body must be a JSON object")
         unknown = set(body) - {"seed", "rules", "replace"}
         if unknown:
             raise ValueError(f"unknown field(s) {sorted(unknown)}; expected seed, rules, replace")
         replace = body.get("replace", True)
         if not isinstance(replace, bool):
-            raise ValueError("replace must be a boolean")
+            raise TypeError("replace must be a boolean")
         seed = body.get("seed")
         if seed is not None:
             _check_seed(seed)
@@ -242,12 +184,12 @@ class FaultPlan:
         if "rules" in body:
             raw_rules = body["rules"]
             if not isinstance(raw_rules, list):
-                raise ValueError("rules must be a list of objects")
+                raise TypeError("rules must be a list of objects")
             for index, raw in enumerate(raw_rules):
                 try:
                     rules = self._with_rule(rules, self._rule_from_json(raw))
-                except ValueError as exc:
-                    raise ValueError(f"rules[{index}]: {exc}") from None
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"rules[{index}]: {exc}") from None
             self._rules = rules
         if seed is not None:
             self.reseed(seed)
@@ -380,59 +322,26 @@ class FaultPlan:
         for waiter in list(self._stalls):
             _settle(waiter, False)
 
-    # --- HTTP control API ------------------------------------------------------------------
-
-    def add_routes(self, router: web.UrlDispatcher) -> None:
-        """Adds ``GET|POST|DELETE /_sandbox/faults``."""
-        router.add_get("/_sandbox/faults", self._ctl_get)
-        router.add_post("/_sandbox/faults", self._ctl_post)
-        router.add_delete("/_sandbox/faults", self._ctl_delete)
-
-    async def _ctl_get(self, request: web.Request) -> web.Response:
-        return web.json_response(self.snapshot())
-
-    async def _ctl_post(self, request: web.Request) -> web.Response:
-        text = await request.text()
-        try:
-            body = json.loads(text) if text.strip() else {}
-        except ValueError:
-            return web.json_response({"error": "body must be a JSON object"}, status=400)
-        try:
-            self.configure(body)
-        except ValueError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(self.snapshot())
-
-    async def _ctl_delete(self, request: web.Request) -> web.Response:
-        self.clear()
-        return web.json_response(self.snapshot())
-
     # --- validation ------------------------------------------------------------------------
-
-    def _check_endpoint(self, endpoint: Any) -> str:
-        if endpoint not in self.endpoints:
-            raise ValueError(
-                f"unknown endpoint {endpoint!r}; expected one of {list(self.endpoints)}"
-            )
-        return endpoint
 
     def _make_rule(
         self,
         endpoint: Any,
         kind: Any,
         rate: Any,
+        *,
         after_serving: Any,
         retry_after: Any,
         stall_seconds: Any,
         status: Any,
     ) -> FaultRule:
-        self._check_endpoint(endpoint)
+        check_endpoint(endpoint, self.endpoints)
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {list(KINDS)}")
         if not _is_number(rate) or not 0 <= rate <= 1:
             raise ValueError(f"rate must be a number from 0 to 1, got {rate!r}")
         if not isinstance(after_serving, bool):
-            raise ValueError("after_serving must be a boolean")
+            raise TypeError("after_serving must be a boolean")
         if kind == "error_after_live":
             after_serving = True
         elif after_serving and kind in ("5xx", "429"):
@@ -446,7 +355,7 @@ class FaultPlan:
             raise ValueError(f"stall_seconds must be a non-negative number, got {stall_seconds!r}")
         if status is not None:
             if isinstance(status, bool) or not isinstance(status, int):
-                raise ValueError(f"status must be an integer HTTP status, got {status!r}")
+                raise TypeError(f"status must be an integer HTTP status, got {status!r}")
             low, high = _status_range(kind, after_serving)
             if not low <= status <= high:
                 raise ValueError(
@@ -465,7 +374,7 @@ class FaultPlan:
 
     def _rule_from_json(self, raw: Any) -> FaultRule:
         if not isinstance(raw, dict):
-            raise ValueError("a rule must be a JSON object")
+            raise TypeError("a rule must be a JSON object")
         unknown = set(raw) - _RULE_FIELDS
         if unknown:
             raise ValueError(f"unknown rule field(s) {sorted(unknown)}")
@@ -476,10 +385,10 @@ class FaultPlan:
             raw["endpoint"],
             raw["kind"],
             raw["rate"],
-            raw.get("after_serving", False),
-            raw.get("retry_after", DEFAULT_RETRY_AFTER),
-            raw.get("stall_seconds", DEFAULT_STALL_SECONDS),
-            raw.get("status"),
+            after_serving=raw.get("after_serving", False),
+            retry_after=raw.get("retry_after", DEFAULT_RETRY_AFTER),
+            stall_seconds=raw.get("stall_seconds", DEFAULT_STALL_SECONDS),
+            status=raw.get("status"),
         )
 
     @staticmethod
@@ -538,16 +447,12 @@ def _settle(waiter: asyncio.Future[bool], value: bool) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and not math.isnan(value)
-    )
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def _check_seed(seed: Any) -> int | str:
     if isinstance(seed, bool) or not isinstance(seed, (int, str)):
-        raise ValueError(f"seed must be an integer or a string, got {seed!r}")
+        raise TypeError(f"seed must be an integer or a string, got {seed!r}")
     return seed
 
 

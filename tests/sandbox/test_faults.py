@@ -256,7 +256,7 @@ async def test_instagram_5xx_before_serving(graph: Graph, ig: InstagramSandbox) 
         expected = "An unknown error" if status == 500 else "Service temporarily unavailable"
         assert error["message"].startswith(expected)
     assert seen <= {500, 502, 503} and len(seen) > 1
-    assert ig._containers == {}  # nothing happened
+    assert ig.state.containers == {}  # nothing happened
     assert ig.calls.counts["create_container"] == 12  # faults are counted as calls
     assert ig.faults.injected[("create_container", "5xx")] == 12
     ig.faults.set("create_container", "5xx", 1.0, status=503)

@@ -1,0 +1,34 @@
+"""``python -m server.sandbox.instagram --port 8081``: prints the base URL, serves until stopped."""
+
+from __future__ import annotations
+
+from server.sandbox import cli
+from server.sandbox.instagram.config import VERSION_RE, InstagramSandboxConfig
+from server.sandbox.instagram.sandbox import InstagramSandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = InstagramSandboxConfig()
+    parser = cli.parser(
+        "python -m server.sandbox.instagram",
+        "Instagram Graph API content-publishing emulator (images and carousels).",
+        port=8081,
+        processing_delay=defaults.processing_delay,
+    )
+    parser.add_argument("--container-ttl", type=float, default=defaults.container_ttl)
+    parser.add_argument("--publish-quota", type=int, default=defaults.publish_quota)
+    parser.add_argument("--api-version", default=defaults.api_version)
+    args = parser.parse_args(argv)
+    if not VERSION_RE.fullmatch(args.api_version):
+        parser.error("--api-version must look like v23.0")
+    config = InstagramSandboxConfig(
+        processing_delay=args.processing_delay,
+        container_ttl=args.container_ttl,
+        publish_quota=args.publish_quota,
+        api_version=args.api_version,
+    )
+    cli.serve(InstagramSandbox(config), args.port, "Instagram Graph API sandbox")
+
+
+if __name__ == "__main__":
+    main()

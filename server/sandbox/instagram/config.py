@@ -1,0 +1,18 @@
+"""The Instagram emulator's settings, changeable at run time over ``POST /_sandbox/config``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DAY = 86400.0
+VERSION_RE = re.compile(r"v\d+\.\d+")
+
+
+@dataclass
+class InstagramSandboxConfig:
+    processing_delay: float = 1.0  # seconds a container stays IN_PROGRESS
+    container_ttl: float = DAY  # seconds until a never-published container is EXPIRED
+    publish_quota: int = 50  # content_publishing_limit quota_total per 24 h, per IG user
+    api_version: str = "v23.0"  # version prefix of the base URL start() returns
+    container_quota: int = 400  # containers one IG user may create per rolling 24 h

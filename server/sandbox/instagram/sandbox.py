@@ -1,0 +1,87 @@
+"""``InstagramSandbox``: the emulator's Python face, for tests, ``make run`` and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.sandbox.common import ScriptedAnswers
+from server.sandbox.emulator import Emulator
+from server.sandbox.instagram.api import ENDPOINTS, GraphApi, fault_response
+from server.sandbox.instagram.config import InstagramSandboxConfig
+from server.sandbox.instagram.control import add_control_routes
+from server.sandbox.instagram.errors import ScriptedError
+from server.sandbox.instagram.state import InstagramState
+
+
+class InstagramSandbox(Emulator[InstagramSandboxConfig]):
+    """In-memory Instagram Graph API (content publishing), served by an aiohttp app.
+
+    ``start()`` returns the base URL with the version, e.g. ``http://127.0.0.1:41234/v23.0``.
+    """
+
+    def __init__(self, config: InstagramSandboxConfig | None = None) -> None:
+        super().__init__(config if config is not None else InstagramSandboxConfig(), ENDPOINTS)
+        self.state = InstagramState(self.config)
+        self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
+        self.app = web.Application(middlewares=[self.faults.middleware(fault_response)])
+        add_control_routes(self.app.router, self)
+        # Last: the Graph routes catch every path the control routes do not claim.
+        GraphApi(self.state, self.calls, self.faults, self._scripted).add_routes(self.app.router)
+
+    def _base_url(self, origin: str) -> str:
+        return f"{origin}/{self.config.api_version}"
+
+    # --- inspection ------------------------------------------------------------------------
+
+    def posts(self, ig_user_id: str | None = None) -> list[dict[str, Any]]:
+        """Published media (carousels and single images), in publish order."""
+        return self.state.post_records(ig_user_id)
+
+    def stats(self) -> dict[str, Any]:
+        """``{"posts": N, "duplicate_posts": M, "duplicate_groups": [[media ids]]}``.
+
+        A post duplicates an earlier one if both come from the same container (impossible
+        by construction) or if the IG user, the caption and the ordered image URLs are all
+        equal. M counts every post but the first of each group.
+        """
+        return self.state.stats()
+
+    def container(self, container_id: str) -> dict[str, Any] | None:
+        """A container's stored state with its current status, or None if unknown."""
+        return self.state.container_record(container_id)
+
+    # --- scripted behaviour ----------------------------------------------------------------
+
+    def revoke_token(self, token: str) -> None:
+        """Calls with this token answer code 190 subcode 463 (session expired)."""
+        self.state.revoke(token)
+
+    def fail_media_reads(self, count: int) -> None:
+        """The next `count` GET /{ig-media-id} calls answer 100/33 "Unsupported get request"."""
+        error = ScriptedError(400, 100, 33, None, is_transient=False)
+        self._scripted.add("media_read", error, count)
+
+    def fail_next(
+        self,
+        endpoint: str,
+        *,
+        status: int,
+        code: int,
+        subcode: int | None = None,
+        message: str = "An unexpected error has occurred. Please retry your request later.",
+        is_transient: bool = False,
+        count: int = 1,
+        after_serving: bool = False,
+    ) -> None:
+        """The next `count` calls to `endpoint` (a CallLog name) answer this Graph error.
+
+        The error comes after the token check. With ``after_serving`` the call takes effect
+        first (a publish goes live, a container is created) and the client still gets the error.
+        """
+        self._scripted.check_endpoint(endpoint)
+        if not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status code, got {status!r}")
+        error = ScriptedError(status, code, subcode, message, is_transient, after_serving)
+        self._scripted.add(endpoint, error, count)

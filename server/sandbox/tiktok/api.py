@@ -1,0 +1,181 @@
+"""TikTok's API over HTTP: the v2 routes, the per-call preamble and the response envelopes.
+
+Every v2 call is counted, then answered by a scripted error, an access-token refusal, a
+fault or a rate limit, in that order, before endpoints.py serves it (README.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from server.sandbox.common import CallLog, ScriptedAnswers
+from server.sandbox.faults import Fault, FaultInjected, FaultPlan
+from server.sandbox.tiktok import endpoints
+from server.sandbox.tiktok.accounts import TOKEN_INVALID, Accounts, Creator
+from server.sandbox.tiktok.config import TikTokSandboxConfig
+from server.sandbox.tiktok.errors import ApiError, OAuthError, ScriptedError, invalid
+from server.sandbox.tiktok.publishes import Publishes
+from server.sandbox.tiktok.ratelimit import SlidingWindowLimiter
+
+ENDPOINTS = ("creator_info", "init", "status", "token")
+
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class TikTokApi:
+    """Serves ``/v2/...`` the way open.tiktokapis.com does."""
+
+    def __init__(
+        self,
+        config: TikTokSandboxConfig,
+        *,
+        accounts: Accounts,
+        publishes: Publishes,
+        calls: CallLog,
+        faults: FaultPlan,
+        scripted: ScriptedAnswers[ScriptedError],
+    ) -> None:
+        self._config = config
+        self._accounts = accounts
+        self._publishes = publishes
+        self._calls = calls
+        self._faults = faults
+        self._scripted = scripted
+        self._limiter = SlidingWindowLimiter()
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v2/post/publish/creator_info/query/", self._creator_info)
+        router.add_post("/v2/post/publish/content/init/", self._init)
+        router.add_post("/v2/post/publish/status/fetch/", self._status)
+        router.add_post("/v2/oauth/token/", self._token)
+
+    async def _creator_info(self, request: web.Request) -> web.Response:
+        creator = self._begin(request, "creator_info", self._config.creator_info_limit_per_minute)
+        return envelope(endpoints.creator_info(creator))
+
+    async def _init(self, request: web.Request) -> web.Response:
+        creator = self._begin(request, "init", self._config.init_limit_per_minute)
+        body = await _json_body(request)
+        verified = self._config.verified_url_prefixes
+        return envelope(endpoints.init(self._publishes, creator, body, verified))
+
+    async def _status(self, request: web.Request) -> web.Response:
+        creator = self._begin(request, "status", self._config.status_limit_per_minute)
+        return envelope(endpoints.status(self._publishes, creator, await _json_body(request)))
+
+    async def _token(self, request: web.Request) -> web.Response:
+        self._calls.record("token")
+        scripted = self._scripted.take("token")
+        if scripted is not None:
+            raise scripted.oauth_error()
+        self._faults.inject(request, "token")
+        if request.content_type != _FORM_TYPE:
+            raise OAuthError("invalid_request", f"Content-Type must be {_FORM_TYPE}.")
+        tokens = endpoints.token(self._accounts, await request.post())
+        return _json(tokens, 200, new_log_id())
+
+    def _begin(self, request: web.Request, endpoint: str, limit: int) -> Creator:
+        """Counts the call, applies fail_next, authenticates, injects faults, rate-limits."""
+        self._calls.record(endpoint)
+        scripted = self._scripted.take(endpoint)
+        if scripted is not None:
+            raise scripted.api_error()
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "access_token_invalid", TOKEN_INVALID)
+        creator = self._accounts.authenticate(token)
+        # After the token check and before the limiter: a before-serving fault uses no budget.
+        self._faults.inject(request, endpoint)
+        if not self._limiter.admit(f"{endpoint}:{token}", limit, time.monotonic()):
+            raise ApiError(
+                429, "rate_limit_exceeded", f"The API rate limit ({limit}/minute) was exceeded."
+            )
+        return creator
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers errors in TikTok's shapes, never a bare aiohttp page (control routes answer
+    their own bad requests; a sandbox bug there answers internal_error too)."""
+    try:
+        return await handler(request)
+    except FaultInjected:
+        raise  # answered by the fault middleware outside this one
+    except ApiError as exc:
+        return envelope({}, exc.code, exc.message, exc.http_status)
+    except OAuthError as exc:
+        return oauth_error(exc.error, exc.description, exc.http_status)
+    except web.HTTPNotFound:
+        return envelope({}, "not_found", f"No API at {request.path}.", 404)
+    except web.HTTPMethodNotAllowed:
+        message = f"{request.method} is not allowed on {request.path}."
+        return envelope({}, "method_not_allowed", message, 405)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # a sandbox bug: answer like TikTok, never a bare 500 page
+        return envelope({}, "internal_error", f"sandbox error: {exc!r}", 500)
+
+
+def fault_response(fault: Fault) -> web.Response:
+    """TikTok's answer to an injected fault; the token endpoint answers in its OAuth shape."""
+    if fault.kind == "429":
+        status = fault.status or 429
+        message = "The API rate limit was exceeded. Please retry later."
+        if fault.endpoint == "token":
+            return oauth_error("rate_limit_exceeded", message, status)
+        return envelope({}, "rate_limit_exceeded", message, status)
+    status = fault.status or 500
+    if status == 504:
+        message = "The request timed out. Please try again later."
+    else:
+        message = "Something went wrong. Please try again later."
+    if fault.endpoint == "token":
+        return oauth_error("internal_error", message, status)
+    return envelope({}, "internal_error", message, status)
+
+
+def envelope(
+    data: dict[str, Any], code: str = "ok", message: str = "", status: int = 200
+) -> web.Response:
+    """The v2 response: ``{"data": {...}, "error": {"code", "message", "log_id"}}``."""
+    log_id = new_log_id()
+    body = {"data": data, "error": {"code": code, "message": message, "log_id": log_id}}
+    return _json(body, status, log_id)
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> web.Response:
+    log_id = new_log_id()
+    body = {"error": error, "error_description": description, "log_id": log_id}
+    return _json(body, status, log_id)
+
+
+def new_log_id() -> str:
+    """A TikTok-style log id: UTC YYYYMMDDHHMMSS plus 20 upper-case hex digits (34 chars)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
+    return stamp + secrets.token_hex(10).upper()
+
+
+def _json(payload: dict[str, Any], status: int, log_id: str) -> web.Response:
+    return web.json_response(payload, status=status, headers={"X-Tt-Logid": log_id})
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise invalid("Content-Type must be application/json; charset=UTF-8")
+    try:
+        body = json.loads(await request.text())
+    except ValueError:
+        raise invalid("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("request body must be a JSON object")
+    return body

@@ -1,0 +1,18 @@
+"""The TikTok emulator's settings, changeable at run time over ``POST /_sandbox/config``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TikTokSandboxConfig:
+    processing_delay: float = 1.0  # seconds a publish stays PROCESSING_DOWNLOAD
+    moderation_delay: float = 5.0  # seconds from PUBLISH_COMPLETE to a public post id
+    init_limit_per_minute: int = 6  # per access token; 0 disables the limit
+    status_limit_per_minute: int = 30
+    creator_info_limit_per_minute: int = 20
+    # URL prefixes ("https://host/path/") or domain properties ("example.com") the app verified.
+    verified_url_prefixes: tuple[str, ...] = ("https://storage.googleapis.com/",)
+    access_token_ttl: int = 86400  # seconds an access token issued by /v2/oauth/token/ lives
+    refresh_token_ttl: int = 31536000
