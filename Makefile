@@ -11,22 +11,23 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test lint generate check-generated clean contract-baseline soak
+.PHONY: help run test lint check generate check-generated clean contract-baseline soak
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
 	@echo "make test      lint the contract, check generated code, run the test suite"
-	@echo "make lint      buf lint on proto/"
+	@echo "make lint      buf lint and breaking on proto/"
+	@echo "make check     the code's own checks: import contracts, ruff, mypy"
 	@echo "make generate  rebuild generated/ from proto/"
 
 # --- set-up -----------------------------------------------------------------
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
-	# Make the repo root (server/) and generated/ importable from the venv.
-	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/distribution.pth"
-	echo "$(CURDIR)/generated" >> "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/distribution.pth"
+	# The service itself, editable: `server` and the generated `distribution` package import
+	# from the checkout (the build backend is pinned in requirements-dev.txt).
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -65,7 +66,13 @@ lint: node_modules/.installed
 contract-baseline: node_modules/.installed
 	$(BUF) build -o proto/baseline.binpb
 
-test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated
+# The architecture (import contracts in pyproject.toml), lint and types; each fails on a finding.
+check: $(VENV)/.installed generated/.stamp
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check server tests bench scripts
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of test: publishes under random platform faults and SIGKILLs of the service, then

@@ -32,10 +32,10 @@ from cryptography.fernet import Fernet
 
 from server.domain.models import Media, MediaKind, Platform, Storage
 from server.store.accounts import AccountRepository, NewAccount
-from server.store.database import Database
-from server.store.migrations import MIGRATIONS
+from server.adapters.sqlite.database import Database
+from server.adapters.sqlite.migrations import MIGRATIONS
 from server.store.media import MediaRepository
-from server.store.secrets import TokenCipher
+from server.adapters.crypto import TokenCipher
 
 WORKSPACE = "default"  # the open (no API keys) service's one workspace
 DAYS = 90

@@ -1,4 +1,5 @@
-"""`python -m server`: run the service until SIGTERM or SIGINT, then shut down gracefully."""
+"""`python -m server`: the command line. Runs the service until SIGTERM or SIGINT, then
+shuts it down gracefully; a bad setting stops it at start with one line."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import logging
 import signal
 import sys
 
-from server.app import create_server
+import uvloop
+
+from server.adapters.crypto import SecretKeyError
+from server.app import start_service
 from server.config import ConfigError, Settings, load_settings
 from server.logs import configure
-from server.store.secrets import SecretKeyError
 
 log = logging.getLogger("distribution")
 
@@ -29,7 +32,7 @@ def _banner(settings: Settings, address: str) -> str:
 
 
 async def serve(settings: Settings) -> None:
-    service = await create_server(settings)
+    service = await start_service(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,8 +41,8 @@ async def serve(settings: Settings) -> None:
         "started",
         extra={
             "address": service.address,
-            "instagram_api": "sandbox" if service.instagram_sandbox else settings.instagram_api_base,
-            "tiktok_api": "sandbox" if service.tiktok_sandbox else settings.tiktok_api_base,
+            "instagram_api": "sandbox" if service.sandboxes.instagram else settings.instagram_api_base,
+            "tiktok_api": "sandbox" if service.sandboxes.tiktok else settings.tiktok_api_base,
             "db": str(settings.db_path),
         },
     )
@@ -57,11 +60,7 @@ def main() -> int:
         print(f"distribution: configuration error: {err}", file=sys.stderr)
         return 2
     configure(settings.log_level)
-    loop_factory = None
-    if settings.event_loop == "uvloop":
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
+    loop_factory = uvloop.new_event_loop if settings.event_loop == "uvloop" else None
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(serve(settings))

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
-from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
-from server.domain.limits import TIKTOK
-from server.domain.workflow.retry import DEFAULT_RETRY, RetryPolicy
-from server.platforms.tiktok import RateLimits
+from server.adapters.tiktok import RateLimits
+from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
+from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
 
 SANDBOX = "sandbox"
 
@@ -45,7 +44,7 @@ class Settings:
     # the key file is used, created with mode 0600 on first start.
     secret_keys: str = ""
     secret_key_file: Path = Path("var/secret.key")
-    # Authentication: see server/api/auth.py and the README's Security section.
+    # Authentication: see server/grpc_api/keys.py and the README's Security section.
     api_keys: str = ""
     api_keys_file: str = ""
     tls_cert: str = ""
@@ -54,7 +53,7 @@ class Settings:
     tls_client_workspaces: str = ""
     allow_insecure: bool = False
     max_concurrent_per_caller: int = 256
-    # Rendered Publish messages kept for list pages (server/api/rendered.py); 0 keeps none.
+    # Rendered Publish messages kept for list pages (server/grpc_api/rendered.py); 0 keeps none.
     list_cache_entries: int = 10_000
     # Prometheus /metrics endpoint; "off" disables it.
     metrics_listen: str = "127.0.0.1:9464"
@@ -66,10 +65,8 @@ class Settings:
     late_facts: ReconcileSchedule = ReconcileSchedule()
     # Backoff for transient platform errors.
     retry: RetryPolicy = DEFAULT_RETRY
-    # TikTok's per-token request limits, kept by waiting (the limits table in server/domain/limits.py).
-    tiktok_rate_limits: RateLimits = RateLimits(
-        TIKTOK.init_per_minute, TIKTOK.status_per_minute, TIKTOK.creator_info_per_minute
-    )
+    # TikTok's per-token request limits, kept by waiting (server/adapters/tiktok/client.py).
+    tiktok_rate_limits: RateLimits = RateLimits()
 
     @property
     def listen_host(self) -> str:

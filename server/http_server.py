@@ -1,4 +1,5 @@
-"""A small aiohttp application server bound to one address, for in-process HTTP endpoints."""
+"""A small aiohttp application server bound to one address, for in-process HTTP endpoints
+(the /metrics endpoint and the platform emulators). Imports nothing else of the service."""
 
 from __future__ import annotations
 

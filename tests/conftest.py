@@ -17,10 +17,11 @@ from distribution.v1 import (
     publishing_service_pb2_grpc,
 )
 
-from server.app import Service, create_server
+from server.app import Service
+from server.app import start_service as start_service_in_process
 from server.config import Settings
-from server.domain.workflow.polling import PollPolicy, ReconcileSchedule
-from server.domain.workflow.retry import RetryPolicy
+from server.services.workflow.polling import PollPolicy, ReconcileSchedule
+from server.services.workflow.retry import RetryPolicy
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
 from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
 
@@ -72,7 +73,7 @@ async def start_service(settings: Settings) -> AsyncIterator[ServiceFactory]:
     started: list[Service] = []
 
     async def start(**overrides: object) -> Service:
-        service = await create_server(dataclasses.replace(settings, **overrides))
+        service = await start_service_in_process(dataclasses.replace(settings, **overrides))
         started.append(service)
         return service
 

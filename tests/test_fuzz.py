@@ -51,7 +51,8 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from server.app import MAX_MESSAGE_BYTES, Service, create_server
+from server.app import Service, start_service
+from server.grpc_api.server import MAX_MESSAGE_BYTES
 from server.config import Settings
 from server.domain.pagination import Cursor, encode_token
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
@@ -262,7 +263,7 @@ def _settings(tmp: Path, instagram: InstagramSandbox, tiktok: TikTokSandbox) -> 
         if hasattr(shared_fixtures, constant):
             wanted[name] = getattr(shared_fixtures, constant)
     try:
-        from server.platforms.tiktok import RateLimits
+        from server.adapters.tiktok import RateLimits
 
         wanted["tiktok_rate_limits"] = RateLimits(init=0, status=0, creator_info=0)
     except ImportError:
@@ -287,7 +288,7 @@ async def _start(tmp: Path, loop: LoopThread, log: ServerLog) -> World:
     )
     await instagram.start()
     await tiktok.start()
-    service = await create_server(_settings(tmp, instagram, tiktok))
+    service = await start_service(_settings(tmp, instagram, tiktok))
     # No client-side receive limit: what the server answers is what the test sees.
     channel = grpc.aio.insecure_channel(service.address, options=[("grpc.max_receive_message_length", -1)])
     world = World(loop, service, channel, instagram, tiktok, log)

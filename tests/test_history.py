@@ -332,8 +332,8 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
     # The new process finds the scheduled check in the database. Its first check is due
     # in 30 s by the old schedule, so move it: a restart must honour what is stored.
     second = await start_service(late_facts=FAST_LATE_FACTS)
-    publish = await second.runner._log.repository.get(done.tiktok_publish_id)
-    await second.runner._log.record(
+    publish = await second.services.publish_log.store.get(done.tiktok_publish_id)
+    await second.services.publish_log.record(
         publish.id, "TEST_RESCHEDULE", "test: check now", reconcile_at=datetime.now(timezone.utc) + timedelta(seconds=1)
     )
     async with grpc.aio.insecure_channel(second.address) as channel:
@@ -352,7 +352,7 @@ async def test_the_record_a_run_announces_is_the_stored_record(
 ):
     # What a run announces (to watchers, and as the RPC's answer) is the record its last
     # write returned (UPDATE ... RETURNING); it must be exactly what is stored.
-    publish_log = service.runner._log
+    publish_log = service.services.publish_log
     announced: dict[str, object] = {}
     announce = publish_log._announce
     monkeypatch.setattr(publish_log, "_announce", lambda p: (announced.__setitem__(p.id, p), announce(p)))
@@ -371,13 +371,13 @@ async def test_the_record_a_run_announces_is_the_stored_record(
             )
     assert len(announced) == 1
     (publish_id, last), = announced.items()
-    assert last == await publish_log.repository.get(publish_id)
+    assert last == await publish_log.store.get(publish_id)
 
 
 async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(service, accounts, media, publishing):
     account = await connect(accounts)
     done = await instagram_publish(publishing, media, account.id)
-    publish_log = service.runner._log
+    publish_log = service.services.publish_log
     planned = datetime.now(timezone.utc) + timedelta(hours=1)
     publish_log.reconcile_scheduled.clear()
     publish_log.reconciler_wakes_at = planned  # as a sleeping reconciler with a check due in an hour
@@ -448,12 +448,12 @@ async def test_a_listed_publish_shows_each_change_at_once(accounts, media, publi
 async def test_every_change_to_a_record_bumps_its_revision(service, accounts, media, publishing):
     account = await connect(accounts)
     done = await instagram_publish(publishing, media, account.id, n=2)
-    repository = service.runner._log.repository
+    repository = service.services.publish_log.store
     publish = await repository.get(done.instagram_publish_id)
     # Created at 0, then one revision per stored change: two child ids, the carousel id, the
     # in-flight mark, the media id and the permalink, at least.
     assert publish.revision >= 6
-    first = await service.runner._log.record(publish.id, "TEST", "one")
-    second = await service.runner._log.record(publish.id, "TEST", "two")  # same microsecond or not
+    first = await service.services.publish_log.record(publish.id, "TEST", "one")
+    second = await service.services.publish_log.record(publish.id, "TEST", "two")  # same microsecond or not
     assert (first.revision, second.revision) == (publish.revision + 1, publish.revision + 2)
     assert (await repository.get(publish.id)).revision == second.revision

@@ -57,7 +57,7 @@ async def test_rate_limit_waits_are_counted(start_service, tiktok_sandbox):
     import grpc
     from distribution.v1 import account_pb2, account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
 
-    from server.platforms.tiktok import RateLimits
+    from server.adapters.tiktok import RateLimits
 
     service = await start_service(tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.2))
     async with grpc.aio.insecure_channel(service.address) as channel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.api.rendered import RenderedPublishes
+from server.grpc_api.rendered import RenderedPublishes
 from server.config import ConfigError, load_settings
 from server.domain.models import PublishVersion as V
 

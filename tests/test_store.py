@@ -11,12 +11,12 @@ import pytest
 from cryptography.fernet import Fernet
 from distribution.v1 import account_pb2
 
-from server.store.accounts import AccountRepository
-from server.store.checkpoints import Checkpointer
-from server.store.database import Database, atomic
-from server.store.migrations import MIGRATIONS
-from server.store.rows import select
-from server.store.secrets import SecretKeyError, TokenCipher, load_keys
+from server.adapters.sqlite.accounts import SqliteAccountStore as AccountRepository
+from server.adapters.sqlite.checkpoints import Checkpointer
+from server.adapters.sqlite.database import Database, atomic
+from server.adapters.sqlite.migrations import MIGRATIONS
+from server.adapters.sqlite.rows import select
+from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
 from tests.conftest import connect
 
 ACCESS = "ACCESS-TOKEN-7c1d9e2b4f"

@@ -87,7 +87,7 @@ async def test_public_post_with_options_and_a_post_id_that_arrives_late(
     # Moderation has not finished when TikTok reports PUBLISH_COMPLETE: no post id yet,
     # and the record says why instead of leaving it blank without a reason.
     assert response.tiktok_media_id == ""
-    events = await service.runner._log.repository.events(response.tiktok_publish_id)
+    events = await service.services.publish_log.store.events(response.tiktok_publish_id)
     published = [e for e in events if e.type == "PUBLISHED"]
     assert published and "not reported a public post id yet" in published[0].message
 
@@ -278,7 +278,7 @@ async def test_init_calls_are_paced_per_token_instead_of_failing(start_service, 
     """Over TikTok's per-token init limit, calls queue for their turn rather than fail."""
     from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
 
-    from server.platforms.tiktok import RateLimits
+    from server.adapters.tiktok import RateLimits
 
     tiktok_sandbox.config.init_limit_per_minute = 0  # the limit under test is ours
     service = await start_service(tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.3))
@@ -291,7 +291,7 @@ async def test_init_calls_are_paced_per_token_instead_of_failing(start_service, 
         results = await asyncio.gather(*(publish(publishing, media_ids=ids, tiktok_account_id=account.id) for ids in batches))
     assert all(r.state == publish_pb2.PUBLISH_STATE_PUBLISHED for r in results)
     assert len(tiktok_sandbox.posts()) == 3
-    pacer = service.runner._workflows[Platform.TIKTOK]._client.pacers["init"]
+    pacer = service.adapters.tiktok.pacers["init"]
     assert pacer.waits == 2
 
 

@@ -57,8 +57,8 @@ async def test_rotated_refresh_token_is_the_one_used_next(accounts, media, publi
     account = await tiktok_account(accounts, tiktok_sandbox, expires_in=60)
     await publish(publishing, media, account.id)
     # Force a second refresh: only the rotated refresh token can succeed (the first one is spent).
-    stored = await service.runner._accounts.get("default", account.id)
-    token = await service.runner._tokens.access_token(stored, refresh=True)
+    stored = await service.adapters.store.accounts.get("default", account.id)
+    token = await service.services.tokens.access_token(stored, refresh=True)
     assert token and tiktok_sandbox.calls.counts["token"] == 2
     assert (await accounts.GetAccount(GetAccountRequest(id=account.id))).account.state == account_pb2.ACCOUNT_STATE_ACTIVE
 

@@ -28,7 +28,7 @@ from bench.api import Api, Probe
 from bench.cases import Scale
 from bench.harness import Processes, calls, summarize
 from bench.report import CaseResult, Row, Target, ms, num
-from server.app import MAX_PENDING_REQUESTS
+from server.grpc_api.server import MAX_PENDING_REQUESTS
 
 NAME = "2. Concurrency"
 IMAGES = 3

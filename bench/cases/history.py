@@ -336,7 +336,7 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
     """The SELECTs the service's own history code runs for each query (sqlite3 trace callback)."""
     from server.domain.history import PublishHistory  # noqa: PLC0415
     from server.domain.workflow.log import PublishLog  # noqa: PLC0415
-    from server.store.database import Database  # noqa: PLC0415
+    from server.adapters.sqlite.database import Database  # noqa: PLC0415
     from server.store.publishes import PublishRepository  # noqa: PLC0415
 
     database = Database(path)
@@ -355,20 +355,20 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
         await publish_history.get(WORKSPACE, history.sample_ids[0])
         take("GetPublish (with its timeline)")
         for name, group in _filters(history, 1).items():
-            await publish_history.list(WORKSPACE, PAGE, "", group[0].domain())
+            await publish_history.list_page(WORKSPACE, PAGE, "", group[0].domain())
             take(f"ListPublishes first page, filter: {name}")
         for deep in depths:
             token = ""
             for _ in range(deep - 1):
-                token = (await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())).next_page_token
+                token = (await publish_history.list_page(WORKSPACE, PAGE, token, Filter().domain())).next_page_token
             statements.clear()
-            await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())
+            await publish_history.list_page(WORKSPACE, PAGE, token, Filter().domain())
             take(_deep_name(deep))
         token = ""
         for _ in range(max(depths)):
-            token = (await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())).next_page_token
+            token = (await publish_history.list_page(WORKSPACE, PAGE, token, Filter().domain())).next_page_token
         statements.clear()
-        page = await publish_history.list(WORKSPACE, PAGE, token, Filter().domain())
+        page = await publish_history.list_page(WORKSPACE, PAGE, token, Filter().domain())
         await publish_history.records(WORKSPACE, page.items)  # nothing kept: every record read
         take(UNSEEN)
         await database.run(lambda db: db.conn.set_trace_callback(None))

@@ -43,9 +43,9 @@ def _checks(policy: object, until: float) -> list[float]:
 
 
 def _schedules(delay: float) -> str:
-    """The service's own poll schedules (read from server.domain.workflow.polling), against `delay`."""
+    """The service's own poll schedules (read from server.services.workflow.polling), against `delay`."""
     try:
-        from server.domain.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS  # noqa: PLC0415
+        from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - the service renamed them
         return f"Poll schedules: not readable ({exc})."
     lines = []

@@ -83,6 +83,11 @@ class Internal(DomainError):
     code = "INTERNAL"
 
 
+class IllegalTransition(Internal):
+    """A write asked a publish to move to a state its current one may not become (a bug, or
+    a second writer): nothing was written."""
+
+
 ERROR_CLASSES: dict[str, type[DomainError]] = {
     cls.code: cls
     for cls in (

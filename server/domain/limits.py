@@ -1,4 +1,5 @@
-"""Platform limits, one table per platform. Validation uses them and error messages quote them.
+"""Platform limits on what may be published, one table per platform. Validation uses them
+and error messages quote them. (Request rate limits are the platform adapters' business.)
 
 Sources: ../shared/reference/instagram-graph-api.md §6 and tiktok-content-posting-api.md §1, §4.
 """
@@ -25,10 +26,6 @@ class TikTokLimits:
     title_max_utf16: int = 90
     description_max_utf16: int = 4000
     image_mime_types: tuple[str, ...] = ("image/jpeg", "image/webp")
-    # Requests per minute per user access token (TikTok's documented limits).
-    init_per_minute: int = 6
-    status_per_minute: int = 30
-    creator_info_per_minute: int = 20
 
 
 INSTAGRAM = InstagramLimits()
@@ -39,5 +36,4 @@ MAX_ID_LENGTH = 64
 MAX_URL_LENGTH = 2048
 MAX_USERNAME_LENGTH = 256
 MAX_TOKEN_LENGTH = 4096
-MAX_REQUEST_ID_LENGTH = 64
 MAX_MEDIA_IDS = 64

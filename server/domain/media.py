@@ -1,19 +1,17 @@
-"""Media registration: URL rules and inference of type, kind and storage from the URL."""
+"""Media rules: which URLs may be registered, what a URL tells about its media, and the
+public form a platform fetches."""
 
 from __future__ import annotations
 
 import mimetypes
 import posixpath
-import uuid
-from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
-from server.domain.errors import FieldViolation, NotFound, invalid
+from server.domain.commands import MediaDraft
+from server.domain.errors import FieldViolation, invalid
 from server.domain.limits import MAX_URL_LENGTH
-from server.domain.models import Media, MediaKind, Page, Storage, utcnow
-from server.domain.pagination import decode_token, encode_token, page_size
-from server.domain.validation import is_uuid
-from server.store.media import MediaRepository
+from server.domain.models import Media, MediaKind, Storage
 
 ALLOWED_SCHEMES = ("https", "gs", "s3")
 
@@ -29,19 +27,6 @@ _EXTRA_TYPES = {
     ".mov": "video/quicktime",
     ".webm": "video/webm",
 }
-
-
-@dataclass(frozen=True)
-class MediaDraft:
-    """A RegisterMedia request in domain terms; None/0 means "infer" or "unknown"."""
-
-    url: str
-    mime_type: str = ""
-    kind: MediaKind | None = None
-    storage: Storage | None = None
-    width: int = 0
-    height: int = 0
-    size_bytes: int = 0
 
 
 def infer_storage(url: str) -> Storage:
@@ -107,7 +92,7 @@ def _url_violations(url: str) -> list[FieldViolation]:
     return []
 
 
-def build_media(workspace_id: str, draft: MediaDraft) -> Media:
+def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at: datetime) -> Media:
     """Validates a registration and fills in what was omitted. Raises InvalidArgument."""
     violations = _url_violations(draft.url)
     if violations:
@@ -134,7 +119,7 @@ def build_media(workspace_id: str, draft: MediaDraft) -> Media:
         raise invalid(violations)
     assert kind is not None
     return Media(
-        id=str(uuid.uuid4()),
+        id=media_id,
         workspace_id=workspace_id,
         url=draft.url,
         mime_type=mime_type,
@@ -143,33 +128,5 @@ def build_media(workspace_id: str, draft: MediaDraft) -> Media:
         width=draft.width,
         height=draft.height,
         size_bytes=draft.size_bytes,
-        created_at=utcnow(),
+        created_at=created_at,
     )
-
-
-class MediaLibrary:
-    """Registered media: register, get, list."""
-
-    def __init__(self, repository: MediaRepository) -> None:
-        self._repository = repository
-
-    async def register(self, workspace_id: str, draft: MediaDraft) -> Media:
-        media = build_media(workspace_id, draft)
-        await self._repository.insert(media)
-        return media
-
-    async def get(self, workspace_id: str, media_id: str) -> Media:
-        if not is_uuid(media_id):
-            raise invalid([FieldViolation("id", "must be a media id (a UUID)")])
-        media = await self._repository.get(workspace_id, media_id)
-        if media is None:
-            raise NotFound(reason="MEDIA_NOT_FOUND", message=f"No media {media_id}", metadata={"media_id": media_id})
-        return media
-
-    async def list(self, workspace_id: str, requested_size: int, token: str) -> Page:
-        size = page_size(requested_size)
-        cursor = decode_token(token, {})
-        rows = await self._repository.list(workspace_id, size + 1, cursor)
-        items = [media for media, _ in rows[:size]]
-        next_token = encode_token(rows[size - 1][1], {}) if len(rows) > size else ""
-        return Page(items, next_token)

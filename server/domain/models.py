@@ -1,15 +1,21 @@
-"""Domain records: accounts, media and publishes. Plain dataclasses, no transport types."""
+"""Domain records: accounts, media and publishes, and the rules that belong to them.
+
+Plain dataclasses and enums: no transport, storage or platform types.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
+
+from server.domain.errors import ERROR_CLASSES, DomainError, FieldViolation
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Platform(str, enum.Enum):
@@ -50,6 +56,12 @@ class PublishState(str, enum.Enum):
     def terminal(self) -> bool:
         return self in TERMINAL_STATES
 
+    def may_become(self, new: PublishState) -> bool:
+        """Whether a record in this state may move to `new`: forward only, and a terminal
+        state is final (later changes to a finished publish, such as a late permalink,
+        leave its state as it is)."""
+        return new in _NEXT_STATES[self]
+
 
 TERMINAL_STATES = frozenset(
     {
@@ -59,6 +71,17 @@ TERMINAL_STATES = frozenset(
         PublishState.UNCONFIRMED,
     }
 )
+
+_NEXT_STATES: dict[PublishState, frozenset[PublishState]] = {
+    PublishState.PENDING: frozenset({PublishState.PROCESSING, *TERMINAL_STATES}),
+    PublishState.PROCESSING: TERMINAL_STATES,
+    **{state: frozenset() for state in TERMINAL_STATES},
+}
+
+
+def states_before(new: PublishState) -> frozenset[PublishState]:
+    """The states a record may be in for a change to `new` (stores check it in the write)."""
+    return frozenset(state for state in PublishState if state.may_become(new))
 
 
 class PublishKind(str, enum.Enum):
@@ -78,6 +101,23 @@ class Account:
     refresh_token_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A ConnectAccount request as the store takes it: tokens in clear, sealed by the store."""
+
+    workspace_id: str
+    platform: Platform
+    external_account_id: str
+    username: str
+    access_token: str
+    refresh_token: str | None
+    access_token_expires_at: datetime | None
+    refresh_token_expires_at: datetime | None
+
+    def __repr__(self) -> str:  # tokens never reach a log through a repr
+        return f"NewAccount(platform={self.platform}, external_account_id={self.external_account_id!r})"
 
 
 @dataclass(frozen=True)
@@ -115,15 +155,41 @@ class PublishError:
     platform_code: str = ""  # Graph error code or TikTok error.code / fail_reason
     platform_subcode: str = ""  # Graph error_subcode
     platform_trace_id: str = ""  # Graph fbtrace_id or TikTok log_id
-    retryable: bool = False
+    retryable: bool = False  # publishing the same content again (a new publish) may succeed
     item_index: int | None = None  # offending carousel item, when known
+    # The platform no longer accepts the account's token: the account needs a reconnect.
+    token_rejected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PublishError:
-        return cls(**data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def for_item(self, index: int) -> PublishError:
+        """The same error, pinned to carousel item `index` (named in the message)."""
+        return dataclasses.replace(self, item_index=index, message=f"media_ids[{index}]: {self.message}")
+
+    def as_exception(self, publish_id: str = "") -> DomainError:
+        """The error a failed publish recorded, as the exception its RPC answers with."""
+        metadata = {"publish_id": publish_id} if publish_id else {}
+        for key in ("platform_code", "platform_subcode", "platform_trace_id"):
+            if value := getattr(self, key):
+                metadata[key] = value
+        violations: list[FieldViolation] = []
+        if self.item_index is not None:
+            metadata["field"] = f"media_ids[{self.item_index}]"
+            violations.append(FieldViolation(metadata["field"], self.message))
+        metadata["retryable"] = "true" if self.retryable else "false"
+        cls = ERROR_CLASSES.get(self.code, ERROR_CLASSES["INTERNAL"])
+        return cls(
+            reason=self.reason,
+            message=self.message,
+            metadata=metadata,
+            field_violations=violations if cls.code == "INVALID_ARGUMENT" else [],
+        )
 
 
 @dataclass(slots=True)
@@ -166,6 +232,25 @@ class Publish:
     @property
     def image_count(self) -> int:
         return len(self.media_ids)
+
+    @property
+    def may_have_posted(self) -> bool:
+        """Whether a platform may have made the post public: a post id is known, or a call
+        that posts was sent and its answer never recorded. Such a publish is never failed
+        or sent again blindly; when the truth cannot be found it ends UNCONFIRMED."""
+        return bool(self.ig_media_id or self.tiktok_publish_id or self.call_in_flight)
+
+
+@dataclass(frozen=True)
+class PublishEvent:
+    """One entry of a publish's timeline. `details` holds the platform's response summary."""
+
+    type: str
+    message: str
+    state: PublishState | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.errors import FieldViolation, invalid
@@ -34,12 +35,12 @@ def page_size(requested: int) -> int:
     return min(requested, MAX_PAGE_SIZE)
 
 
-def _fingerprint(filters: dict[str, object]) -> str:
+def _fingerprint(filters: Mapping[str, object]) -> str:
     canonical = json.dumps(filters, sort_keys=True, default=str).encode()
     return hashlib.sha256(canonical).hexdigest()[:16]
 
 
-def encode_token(cursor: Cursor, filters: dict[str, object]) -> str:
+def encode_token(cursor: Cursor, filters: Mapping[str, object]) -> str:
     payload = json.dumps([cursor.created_at, cursor.id, _fingerprint(filters)]).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
@@ -50,7 +51,7 @@ _STORED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def decode_token(token: str, filters: dict[str, object]) -> Cursor | None:
+def decode_token(token: str, filters: Mapping[str, object]) -> Cursor | None:
     if not token:
         return None
     not_ours = invalid([FieldViolation("page_token", "is not a token returned by this list")])

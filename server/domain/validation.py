@@ -5,39 +5,54 @@ from __future__ import annotations
 import re
 import uuid
 
-from server.domain.errors import FieldViolation
-from server.domain.limits import INSTAGRAM, MAX_MEDIA_IDS, MAX_REQUEST_ID_LENGTH, TIKTOK
+from server.domain.errors import FieldViolation, invalid
+from server.domain.limits import INSTAGRAM, MAX_ID_LENGTH, MAX_MEDIA_IDS, TIKTOK
 
 _HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
 
+def canonical_id(value: str) -> str:
+    """An id as this service stores and compares it: a UUID in any letter case (macOS's
+    uuidgen prints capitals) is the same id in lowercase; other text is left as it is,
+    for `id_violation` to refuse."""
+    if len(value) == 36:
+        lowered = value.lower()
+        if is_uuid(lowered):
+            return lowered
+    return value
+
+
 def is_uuid(value: str) -> bool:
-    """True for a UUID in the canonical form this service issues (lowercase, hyphenated).
-    Other spellings are refused rather than normalised: ids are compared as issued."""
+    """True for a UUID in canonical form (lowercase, hyphenated): what `canonical_id` gives."""
     try:
         return str(uuid.UUID(value)) == value
     except (ValueError, AttributeError, TypeError):
         return False
 
 
+def id_violation(field: str, value: str, what: str, *, required: bool = True) -> FieldViolation | None:
+    """The one check of an id field (after `canonical_id`): `what` names the kind of id,
+    e.g. "an account id"."""
+    if not value:
+        return FieldViolation(field, "is required") if required else None
+    if len(value) > MAX_ID_LENGTH or not is_uuid(value):
+        return FieldViolation(field, f"must be {what}: a UUID such as 0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10")
+    return None
+
+
+def check_id(field: str, value: str, what: str) -> str:
+    """The id in canonical form, or INVALID_ARGUMENT naming the field."""
+    value = canonical_id(value)
+    violation = id_violation(field, value, what)
+    if violation is not None:
+        raise invalid([violation])
+    return value
+
+
 def utf16_units(text: str) -> int:
     """Length in UTF-16 code units, as TikTok (and JavaScript) count: an emoji counts 2."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def id_violations(field: str, value: str, what: str) -> list[FieldViolation]:
-    if not value:
-        return [FieldViolation(field, "is required")]
-    if not is_uuid(value):
-        return [FieldViolation(field, f"must be {what} id (a lowercase UUID)")]
-    return []
-
-
-def request_id_violations(request_id: str) -> list[FieldViolation]:
-    if request_id and (len(request_id) > MAX_REQUEST_ID_LENGTH or not is_uuid(request_id)):
-        return [FieldViolation("request_id", "must be a UUID (AIP-155)")]
-    return []
 
 
 def media_ids_violations(media_ids: list[str], min_items: int, max_items: int, platform: str) -> list[FieldViolation]:
@@ -51,8 +66,9 @@ def media_ids_violations(media_ids: list[str], min_items: int, max_items: int, p
         ]
     violations = []
     for i, media_id in enumerate(media_ids[:MAX_MEDIA_IDS]):
-        if not is_uuid(media_id):
-            violations.append(FieldViolation(f"media_ids[{i}]", "must be a media id (a UUID) from RegisterMedia"))
+        violation = id_violation(f"media_ids[{i}]", media_id, "a media id from RegisterMedia")
+        if violation is not None:
+            violations.append(violation)
     return violations
 
 

@@ -1,0 +1,119 @@
+"""HTTP for the platform adapters: one aiohttp session per platform, and the request helper
+every platform call uses. What a failed call means is each platform's own business
+(its `errors` module); this module only reports what happened on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger("distribution.platform")
+
+# Called after every platform call with (platform, endpoint, HTTP status or failure kind, seconds).
+Observer = Callable[[str, str, str, float], None]
+
+
+class NoUsableAnswer(Exception):
+    """The call got no answer the API defines: the connection was refused or reset, it
+    timed out, or the body is not a JSON object. `sent` is False only when the request
+    surely never reached the platform (no connection was made); `http_status` is the
+    status of an answer whose body was unreadable, else 0."""
+
+    def __init__(self, detail: str, *, sent: bool, http_status: int = 0) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.sent = sent
+        self.http_status = http_status
+
+
+def new_session(timeout_seconds: float = 30.0) -> aiohttp.ClientSession:
+    """A session for one platform: pooled keep-alive connections, bounded per call."""
+    connector = aiohttp.TCPConnector(limit=200, limit_per_host=100, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout_seconds, connect=10),
+        json_serialize=lambda obj: json.dumps(obj, separators=(",", ":"), ensure_ascii=False),
+        raise_for_status=False,
+    )
+
+
+async def request_json(
+    session: aiohttp.ClientSession,
+    platform: str,
+    endpoint: str,
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    params: dict[str, str] | None = None,
+    json_body: Any = None,
+    form: dict[str, str] | None = None,
+    observe: Observer | None = None,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Sends one request; returns (HTTP status, parsed JSON object, response headers).
+
+    The token travels only in the Authorization header, never in the URL, and is never
+    logged. Anything but a JSON object answer raises NoUsableAnswer.
+    """
+    headers = {"Accept": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data: Any = None
+    if json_body is not None:
+        data = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers["Content-Type"] = "application/json; charset=UTF-8"
+    elif form is not None:
+        data = form
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        async with session.request(method, url, params=params, data=data, headers=headers) as response:
+            raw = await response.read()
+            status = response.status
+            outcome = str(status)
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+    except aiohttp.ClientConnectorError as exc:
+        outcome = "connect_error"
+        raise NoUsableAnswer(f"cannot connect: {exc.os_error}", sent=False) from None
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        outcome = "timeout" if isinstance(exc, asyncio.TimeoutError) else "connection_error"
+        detail = "no answer in time" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+        raise NoUsableAnswer(detail, sent=True) from None
+    finally:
+        elapsed = time.perf_counter() - started
+        if observe is not None:
+            observe(platform, endpoint, outcome, elapsed)
+        log.debug(
+            "platform call",
+            extra={"platform": platform, "endpoint": endpoint, "status": outcome,
+                   "duration_ms": round(elapsed * 1000, 2)},
+        )
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        # The request arrived (an answer came back), so it may have been acted on.
+        raise NoUsableAnswer(
+            f"HTTP {status} with a body that is not a JSON object", sent=True, http_status=status
+        )
+    return status, body, response_headers
+
+
+def retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """Retry-After in seconds; None when absent or not a number of seconds (an HTTP date
+    is not used by either platform)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None  # NaN compares False too

@@ -1,0 +1,152 @@
+"""Instagram Graph API adapter: the content-publishing calls, over aiohttp.
+
+Only documented calls and parameters are used, so any Graph-API-compatible server
+works behind DISTRIBUTION_INSTAGRAM_API_BASE (e.g. https://graph.facebook.com/v23.0).
+See ../shared/reference/instagram-graph-api.md. Every failure is raised as a
+PlatformFailure judged by `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from server.adapters.http import NoUsableAnswer, Observer, request_json
+from server.adapters.instagram.errors import PLATFORM, bad_answer, container_error, graph_failure, no_answer_failure
+from server.domain.platforms import ContainerStatus, IgMedia, PublishingLimit
+
+# Graph accepts up to 50 ids in one multi-id read.
+MAX_IDS_PER_READ = 50
+
+
+class InstagramClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, observe: Observer | None = None) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._observe = observe
+
+    async def _call(
+        self,
+        endpoint: str,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            status, payload, headers = await request_json(
+                self._session, PLATFORM, endpoint, method, url,
+                token=token, params=params, json_body=body, observe=self._observe,
+            )
+        except NoUsableAnswer as exc:
+            raise no_answer_failure(endpoint, exc) from None
+        if status >= 400 or "error" in payload:
+            raise graph_failure(endpoint, status, payload, headers)
+        return payload
+
+    def _url(self, path: str) -> str:
+        return f"{self._base}/{path}"
+
+    async def create_image_container(self, token: str, ig_user_id: str, image_url: str) -> str:
+        body = {"image_url": image_url, "is_carousel_item": True}
+        payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
+        return _id(payload, "create_container")
+
+    async def create_carousel_container(
+        self, token: str, ig_user_id: str, children: Sequence[str], caption: str
+    ) -> str:
+        """The caption goes on the carousel container, never on its children."""
+        body: dict[str, Any] = {"media_type": "CAROUSEL", "children": ",".join(children)}
+        if caption:
+            body["caption"] = caption
+        payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
+        return _id(payload, "create_container")
+
+    async def container_statuses(self, token: str, container_ids: Sequence[str]) -> dict[str, ContainerStatus]:
+        """Reads the status of several containers, one multi-id request per 50 ids."""
+        result: dict[str, ContainerStatus] = {}
+        fields = {"fields": "status_code,status"}
+        for start in range(0, len(container_ids), MAX_IDS_PER_READ):
+            chunk = list(container_ids[start : start + MAX_IDS_PER_READ])
+            if len(chunk) == 1:
+                payload = {chunk[0]: await self._call("container_status", "GET", self._url(chunk[0]), token,
+                                                      params=fields)}
+            else:
+                payload = await self._call("batch_status", "GET", self._url(""), token,
+                                           params={"ids": ",".join(chunk), **fields})
+            for cid in chunk:
+                item = payload.get(cid)
+                if not isinstance(item, dict) or "status_code" not in item:
+                    raise bad_answer("container_status", f"has no status for container {cid}")
+                status_code, text = str(item["status_code"]), str(item.get("status", ""))
+                error = container_error(text) if status_code == "ERROR" else None
+                result[cid] = ContainerStatus(cid, status_code, text, error)
+        return result
+
+    async def publish(self, token: str, ig_user_id: str, creation_id: str) -> str:
+        payload = await self._call(
+            "media_publish", "POST", self._url(f"{ig_user_id}/media_publish"), token,
+            body={"creation_id": creation_id},
+        )
+        return _id(payload, "media_publish")
+
+    async def media(self, token: str, media_id: str) -> IgMedia:
+        payload = await self._call(
+            "media_read", "GET", self._url(media_id), token, params={"fields": "id,permalink,shortcode,timestamp"}
+        )
+        return _ig_media(payload)
+
+    async def recent_media(self, token: str, ig_user_id: str, limit: int = 25) -> list[IgMedia]:
+        payload = await self._call(
+            "media_list", "GET", self._url(f"{ig_user_id}/media"), token,
+            params={"fields": "id,permalink,shortcode,timestamp,caption", "limit": str(limit)},
+        )
+        return [_ig_media(item) for item in payload.get("data", []) if isinstance(item, dict)]
+
+    async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
+        """Instagram Login: a fresh 60-day token for a long-lived one (at least 24 h old).
+        The endpoint lives at the host root; the token travels in the Authorization header
+        like every other call."""
+        parts = urlsplit(self._base)
+        payload = await self._call(
+            "token_refresh", "GET", f"{parts.scheme}://{parts.netloc}/refresh_access_token", token,
+            params={"grant_type": "ig_refresh_token"},
+        )
+        if not payload.get("access_token"):
+            raise bad_answer("token_refresh", "carries no access_token")
+        return str(payload["access_token"]), int(payload.get("expires_in", 0))
+
+    async def publishing_limit(self, token: str, ig_user_id: str) -> PublishingLimit:
+        payload = await self._call(
+            "publishing_limit", "GET", self._url(f"{ig_user_id}/content_publishing_limit"), token,
+            params={"fields": "quota_usage,config"},
+        )
+        data = (payload.get("data") or [{}])[0]
+        config = data.get("config") or {}
+        return PublishingLimit(
+            quota_usage=int(data.get("quota_usage", 0)),
+            quota_total=int(config.get("quota_total", 0)),
+            quota_duration=int(config.get("quota_duration", 86400)),
+        )
+
+
+def _id(payload: dict[str, Any], endpoint: str) -> str:
+    value = payload.get("id")
+    if not value:
+        raise bad_answer(endpoint, "carries no id")
+    return str(value)
+
+
+def _ig_media(payload: dict[str, Any]) -> IgMedia:
+    return IgMedia(
+        id=str(payload.get("id", "")),
+        permalink=str(payload.get("permalink", "")),
+        shortcode=str(payload.get("shortcode", "")),
+        timestamp=str(payload.get("timestamp", "")),
+        caption=str(payload["caption"]) if "caption" in payload else None,
+    )

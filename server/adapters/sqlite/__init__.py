@@ -1,0 +1,5 @@
+"""SQLite store: one connection on a thread of its own, group commit, WAL, versioned migrations."""
+
+from server.adapters.sqlite.store import SqliteStore
+
+__all__ = ["SqliteStore"]

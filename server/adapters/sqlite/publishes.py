@@ -1,0 +1,381 @@
+"""Publishes table (the PublishStore port): one row per publish with every platform id,
+plus its timeline of events.
+
+Every change to a publish and the event describing it are written in one
+transaction, so the record and its timeline never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlite_utils
+
+from server.adapters.sqlite.database import Database, atomic
+from server.adapters.sqlite.rows import db_time, dumps, keyset_clause, py_time, select, select_tuples
+from server.domain.errors import IllegalTransition
+from server.domain.models import (
+    Platform,
+    Publish,
+    PublishError,
+    PublishEvent,
+    PublishFilter,
+    PublishKind,
+    PublishState,
+    PublishVersion,
+    states_before,
+    utcnow,
+)
+from server.domain.pagination import Cursor
+from server.domain.ports import KEEP
+
+# Columns a workflow may change, with how each is stored.
+_SIMPLE_COLUMNS = {
+    "container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight",
+}
+
+
+# Value -> member lookups; calling the Enum class is several times slower, and _publish
+# runs for every row of every list page.
+_PLATFORMS = {m.value: m for m in Platform}
+_KINDS = {m.value: m for m in PublishKind}
+_STATES = {m.value: m for m in PublishState}
+# The states a record may be in for each new state (PublishState.may_become).
+_ALLOWED_BEFORE = {state: sorted(states_before(state)) for state in PublishState}
+
+
+def _json(text: str) -> Any:
+    """json.loads, with the empty list and object (most rows' options and late facts) short-cut."""
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
+def _publish(row: dict[str, Any]) -> Publish:
+    error = json.loads(row["error"]) if row["error"] else None
+    return Publish(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        platform=_PLATFORMS[row["platform"]],
+        kind=_KINDS[row["kind"]],
+        account_id=row["account_id"],
+        media_ids=json.loads(row["media_ids"]),
+        caption=row["caption"],
+        options=_json(row["options"]),
+        state=_STATES[row["state"]],
+        request_id=row["request_id"],
+        request_fingerprint=row["request_fingerprint"],
+        content_fingerprint=row["content_fingerprint"],
+        created_at=py_time(row["created_at"]),
+        updated_at=py_time(row["updated_at"]),
+        child_container_ids=_json(row["child_container_ids"]),
+        container_id=row["container_id"],
+        ig_media_id=row["ig_media_id"],
+        permalink=row["permalink"],
+        tiktok_publish_id=row["tiktok_publish_id"],
+        tiktok_post_id=row["tiktok_post_id"],
+        error=PublishError.from_dict(error) if error else None,
+        published_at=py_time(row["published_at"]),
+        pending_facts=_json(row["pending_facts"]),
+        reconcile_at=py_time(row["reconcile_at"]),
+        reconcile_attempts=row["reconcile_attempts"],
+        call_in_flight=row["call_in_flight"],
+        revision=row["revision"],
+    )
+
+
+def _get(db: sqlite_utils.Database, publish_id: str) -> Publish | None:
+    rows = select(db, "SELECT * FROM publishes WHERE id = ?", [publish_id])
+    return _publish(rows[0]) if rows else None
+
+
+def _append_events(
+    db: sqlite_utils.Database, publish_id: str, events: Sequence[PublishEvent], now: str
+) -> None:
+    """Appends the events in order; one without a time of its own happened `now`."""
+    db.conn.executemany(
+        "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                publish_id,
+                db_time(event.time) if event.time else now,
+                event.type,
+                event.state.value if event.state else None,
+                event.message,
+                dumps(event.details),
+            )
+            for event in events
+        ],
+    )
+
+
+class SqlitePublishStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, publish: Publish, event: PublishEvent) -> bool:
+        """Inserts the publish; False when its request_id is already taken in the workspace."""
+        return await self._db.run(_create, publish, event)
+
+    async def get(self, publish_id: str) -> Publish | None:
+        return await self._db.run(_get, publish_id)
+
+    async def get_in_workspace(self, workspace_id: str, publish_id: str) -> Publish | None:
+        publish = await self._db.run(_get, publish_id)
+        return publish if publish is not None and publish.workspace_id == workspace_id else None
+
+    async def list_page(
+        self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
+    ) -> list[tuple[PublishVersion, Cursor]]:
+        """Newest first, each publish as its id and revision (records: `get_many`). Each filter
+        is served by its own (workspace, filter, created_at, id) index."""
+        clauses = ["workspace_id = ?"]
+        params: list[Any] = [workspace_id]
+        for column, value in (
+            ("account_id", where.account_id),
+            ("platform", where.platform.value if where.platform else None),
+            ("state", where.state.value if where.state else None),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if where.created_after is not None:
+            clauses.append("created_at >= ?")
+            params.append(db_time(where.created_after))
+        if where.created_before is not None:
+            clauses.append("created_at < ?")
+            params.append(db_time(where.created_before))
+        keyset, extra = keyset_clause(cursor)
+        sql = (
+            f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        rows = await self._db.run(select_tuples, sql, [*params, *extra, limit])
+        return [(PublishVersion(id, revision), Cursor(created_at, id)) for id, revision, created_at in rows]
+
+    async def get_many(self, workspace_id: str, publish_ids: Sequence[str]) -> list[Publish]:
+        """The workspace's records among these ids, in no particular order."""
+        if not publish_ids:
+            return []
+        marks = ",".join("?" * len(publish_ids))
+        # The workspace is checked here, not in SQL: given `workspace_id = ?` too, SQLite may
+        # walk the workspace's index (a million rows) instead of looking up 50 primary keys.
+        rows = await self._db.run(select, f"SELECT * FROM publishes WHERE id IN ({marks})", list(publish_ids))
+        return [_publish(r) for r in rows if r["workspace_id"] == workspace_id]
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+        rows = await self._db.run(
+            select,
+            "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
+            " ORDER BY reconcile_at LIMIT ?",
+            [db_time(now), limit],
+        )
+        return [_publish(r) for r in rows]
+
+    async def next_reconcile_at(self) -> datetime | None:
+        rows = await self._db.run(
+            select, "SELECT MIN(reconcile_at) AS at FROM publishes WHERE reconcile_at IS NOT NULL"
+        )
+        return py_time(rows[0]["at"]) if rows else None
+
+    async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
+        rows = await self._db.run(
+            select, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?", [workspace_id, request_id]
+        )
+        return _publish(rows[0]) if rows else None
+
+    async def recent_same_content(
+        self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
+    ) -> Publish | None:
+        """The newest publish of the same content to the same account since `since` that
+        did not fail (a failed publish posted nothing, so publishing again is no duplicate)."""
+        rows = await self._db.run(
+            select,
+            "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
+            " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
+            " ORDER BY created_at DESC LIMIT 1",
+            [workspace_id, account_id, content_fingerprint, db_time(since)],
+        )
+        return _publish(rows[0]) if rows else None
+
+    async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
+        """Which of these IG media ids other publishes of the account already recorded."""
+        if not candidates:
+            return set()
+        marks = ",".join("?" * len(candidates))
+        rows = await self._db.run(
+            select,
+            f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
+            [account_id, *candidates],
+        )
+        return {r["ig_media_id"] for r in rows}
+
+    async def unfinished(self) -> list[Publish]:
+        """Every publish not yet in a terminal state, oldest first (resumed at start-up)."""
+        rows = await self._db.run(
+            select, "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING') ORDER BY created_at"
+        )
+        return [_publish(r) for r in rows]
+
+    async def save_child(
+        self, publish_id: str, index: int, container_id: str, event: PublishEvent,
+        earlier: Sequence[PublishEvent] = (),
+    ) -> Publish:
+        """Records carousel item `index`'s container id (atomic, safe from concurrent item tasks)."""
+        return await self._db.run(_save_child, publish_id, index, container_id, [*earlier, event])
+
+    async def update(
+        self,
+        publish_id: str,
+        event: PublishEvent,
+        *,
+        state: PublishState | None = None,
+        error: PublishError | None = None,
+        published_at: datetime | None = None,
+        pending_facts: list[str] | None = None,
+        reconcile_at: datetime | Literal[False] | None = KEEP,
+        reconcile_attempts: int | None = None,
+        earlier: Sequence[PublishEvent] = (),
+        **ids: str | None,
+    ) -> Publish:
+        """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
+        (after `earlier` ones not yet saved), in one transaction. `reconcile_at=None` clears
+        the schedule; KEEP leaves it. A state change is made only from a state that may
+        become the new one (checked in the UPDATE itself, so no second writer slips between)."""
+        unknown = set(ids) - _SIMPLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not a publish id column: {sorted(unknown)}")
+        changes: dict[str, Any] = dict(ids)
+        if pending_facts is not None:
+            changes["pending_facts"] = dumps(pending_facts)
+        if reconcile_at is not KEEP:
+            changes["reconcile_at"] = db_time(reconcile_at)
+        if reconcile_attempts is not None:
+            changes["reconcile_attempts"] = reconcile_attempts
+        if state is not None:
+            changes["state"] = state.value
+        if error is not None:
+            changes["error"] = dumps(error.to_dict())
+        if published_at is not None:
+            changes["published_at"] = db_time(published_at)
+        return await self._db.run(_update, publish_id, changes, [*earlier, event], state)
+
+    async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
+        """The publish's timeline, oldest first; `after` skips events up to that id."""
+        rows = await self._db.run(
+            select, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id", [publish_id, after]
+        )
+        return [
+            PublishEvent(
+                id=r["id"],
+                time=py_time(r["time"]),
+                type=r["type"],
+                state=_STATES[r["state"]] if r["state"] else None,
+                message=r["message"],
+                details=json.loads(r["details"]),
+            )
+            for r in rows
+        ]
+
+
+def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
+    now = db_time(publish.created_at)
+    if publish.request_id and select(
+        db,
+        "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
+        [publish.workspace_id, publish.request_id],
+    ):
+        return False
+    row = {
+        "id": publish.id,
+        "workspace_id": publish.workspace_id,
+        "platform": publish.platform.value,
+        "kind": publish.kind.value,
+        "account_id": publish.account_id,
+        "media_ids": dumps(publish.media_ids),
+        "caption": publish.caption,
+        "options": dumps(publish.options),
+        "state": publish.state.value,
+        "request_id": publish.request_id,
+        "request_fingerprint": publish.request_fingerprint,
+        "content_fingerprint": publish.content_fingerprint,
+        "child_container_ids": dumps(publish.child_container_ids),
+        "created_at": now,
+        "updated_at": now,
+    }
+    with atomic(db):
+        db.conn.execute(
+            f"INSERT INTO publishes ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        _append_events(db, publish.id, [event], now)
+    return True
+
+
+def _returning(db: sqlite_utils.Database, sql: str, params: list[Any]) -> Publish | None:
+    """Runs an UPDATE ... RETURNING * and builds the updated publish from the one statement;
+    None when no row matched."""
+    cursor = db.conn.execute(sql + " RETURNING *", params)
+    rows = cursor.fetchall()
+    if not rows:
+        return None
+    return _publish(dict(zip([d[0] for d in cursor.description], rows[0], strict=True)))
+
+
+def _missing(db: sqlite_utils.Database, publish_id: str, state: PublishState | None) -> Exception:
+    """Why an UPDATE matched no row: no such publish, or a state it may not move to."""
+    current = select(db, "SELECT state FROM publishes WHERE id = ?", [publish_id])
+    if not current or state is None:
+        return KeyError(publish_id)
+    return IllegalTransition(
+        reason="ILLEGAL_STATE_CHANGE",
+        message=f"publish {publish_id} is {current[0]['state']} and cannot become {state.value}",
+    )
+
+
+def _save_child(
+    db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, events: list[PublishEvent]
+) -> Publish:
+    now = db_time(utcnow())
+    with atomic(db):
+        publish = _returning(
+            db,
+            "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
+            " updated_at = ?, revision = revision + 1 WHERE id = ?",
+            [f"$[{int(index)}]", container_id, now, publish_id],
+        )
+        if publish is None:
+            raise KeyError(publish_id)
+        _append_events(db, publish_id, events, now)
+    return publish
+
+
+def _update(
+    db: sqlite_utils.Database,
+    publish_id: str,
+    changes: dict[str, Any],
+    events: list[PublishEvent],
+    state: PublishState | None,
+) -> Publish:
+    now = db_time(utcnow())
+    changes = {**changes, "updated_at": now}
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    guard, allowed = "", []
+    if state is not None:
+        allowed = [s.value for s in _ALLOWED_BEFORE[state]]
+        guard = f" AND state IN ({','.join('?' * len(allowed))})"
+    with atomic(db):
+        publish = _returning(
+            db,
+            f"UPDATE publishes SET {assignments}, revision = revision + 1 WHERE id = ?{guard}",
+            [*changes.values(), publish_id, *allowed],
+        )
+        if publish is None:
+            raise _missing(db, publish_id, state)
+        _append_events(db, publish_id, events, now)
+    return publish

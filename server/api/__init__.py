@@ -1,1 +1,0 @@
-"""Transport layer: servicers (proto in, domain call, proto out), converters, error mapping, interceptors."""

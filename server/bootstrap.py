@@ -1,0 +1,180 @@
+"""Wiring: the adapters from settings, and the use cases from the adapters.
+
+In the manner of cosmic python's bootstrap, every adapter can be handed in instead of
+built (`open_adapters(..., store=..., instagram=...)`), and `build_services` is plain
+wiring with no I/O, so unit tests build the very same use cases on in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from server.adapters.clock import SystemClock
+from server.adapters.crypto import TokenCipher, load_keys
+from server.adapters.http import new_session
+from server.adapters.instagram import InstagramClient
+from server.adapters.prometheus import PrometheusMetrics
+from server.adapters.sqlite import SqliteStore
+from server.adapters.tiktok import TikTokClient
+from server.adapters.tiktok.client import AppCredentials
+from server.config import SANDBOX, Settings
+from server.domain.commands import InstagramCarousel, TikTokCarousel
+from server.domain.models import Platform
+from server.domain.ports import Clock, InstagramApi, Metrics, Store, TikTokApi
+from server.services.accounts import Accounts
+from server.services.history import PublishHistory
+from server.services.media import MediaLibrary
+from server.services.publishing import InstagramPolicy, PlatformPolicy, Publisher, TikTokPolicy
+from server.services.quota import InstagramQuota
+from server.services.tokens import AccountTokens
+from server.services.workflow.instagram import InstagramCarouselWorkflow
+from server.services.workflow.publish_log import PublishLog
+from server.services.workflow.reconciler import Reconciler
+from server.services.workflow.retry import Retrier
+from server.services.workflow.runner import PublishRunner
+from server.services.workflow.tiktok import TikTokCarouselWorkflow
+
+if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
+    from server.sandbox.instagram import InstagramSandbox
+    from server.sandbox.tiktok import TikTokSandbox
+
+log = logging.getLogger("distribution")
+
+
+@dataclass
+class Adapters:
+    """Every outside thing the use cases use."""
+
+    store: Store
+    instagram: InstagramApi
+    tiktok: TikTokApi
+    clock: Clock
+    metrics: Metrics | None = None
+
+
+@dataclass
+class Sandboxes:
+    """The platform emulators started in-process for an API base of "sandbox"."""
+
+    instagram: InstagramSandbox | None = None
+    tiktok: TikTokSandbox | None = None
+
+
+@dataclass
+class Services:
+    """The use cases, wired."""
+
+    publish_log: PublishLog
+    tokens: AccountTokens
+    runner: PublishRunner
+    reconciler: Reconciler
+    accounts: Accounts
+    media: MediaLibrary
+    publisher: Publisher
+    history: PublishHistory
+
+
+def build_services(settings: Settings, adapters: Adapters) -> Services:
+    """The use cases over the given adapters (no I/O: nothing starts here)."""
+    store, clock, metrics = adapters.store, adapters.clock, adapters.metrics
+    retrier = Retrier(
+        settings.retry, clock, (lambda f: metrics.platform_retry(f.platform, f.endpoint)) if metrics else None
+    )
+    publish_log = PublishLog(store.publishes, clock, settings.late_facts)
+    tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, clock)
+    runner = PublishRunner(
+        {
+            Platform.INSTAGRAM: InstagramCarouselWorkflow(
+                adapters.instagram, publish_log, settings.instagram_poll, retrier, clock
+            ),
+            Platform.TIKTOK: TikTokCarouselWorkflow(adapters.tiktok, publish_log, settings.tiktok_poll, retrier, clock),
+        },
+        publish_log,
+        store.accounts,
+        store.media,
+        tokens,
+        metrics,
+    )
+    policies: dict[type, PlatformPolicy] = {
+        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, retrier, clock)),
+        TikTokCarousel: TikTokPolicy(adapters.tiktok, store.accounts, retrier),
+    }
+    return Services(
+        publish_log=publish_log,
+        tokens=tokens,
+        runner=runner,
+        reconciler=Reconciler(
+            publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
+        ),
+        accounts=Accounts(store.accounts),
+        media=MediaLibrary(store.media, clock),
+        publisher=Publisher(store.accounts, store.media, publish_log, runner, tokens, policies, clock),
+        history=PublishHistory(publish_log, runner.is_running),
+    )
+
+
+async def open_adapters(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    store: Store | None = None,
+    instagram: InstagramApi | None = None,
+    tiktok: TikTokApi | None = None,
+    clock: Clock | None = None,
+    metrics: PrometheusMetrics | None = None,
+) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
+    """Opens what is not handed in: the platform clients (starting an emulator for an API
+    base of "sandbox"), the store, the metrics endpoint. Everything opened is closed by
+    `stack`, last opened first."""
+    metrics = metrics or PrometheusMetrics()
+    if settings.metrics_listen != "off":
+        stack.push_async_callback(await metrics.serve(settings.metrics_listen))
+    sandboxes = Sandboxes()
+    if instagram is None:
+        base = settings.instagram_api_base
+        if base == SANDBOX:
+            sandboxes.instagram = await _start_instagram_sandbox(settings, stack)
+            base = sandboxes.instagram.base_url
+        session = new_session()
+        stack.push_async_callback(session.close)
+        instagram = InstagramClient(session, base, metrics.platform_call)
+    if tiktok is None:
+        base = settings.tiktok_api_base
+        if base == SANDBOX:
+            sandboxes.tiktok = await _start_tiktok_sandbox(settings, stack)
+            base = sandboxes.tiktok.base_url
+        session = new_session()
+        stack.push_async_callback(session.close)
+        tiktok = TikTokClient(
+            session, base, settings.tiktok_rate_limits,
+            AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret),
+            metrics.platform_call, metrics.rate_limit_wait,
+        )
+    if store is None:
+        cipher = TokenCipher(load_keys(settings.secret_keys, settings.secret_key_file))
+        sqlite = await SqliteStore.open(settings.db_path, cipher)
+        stack.push_async_callback(sqlite.close)
+        store = sqlite
+    adapters = Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics)
+    return adapters, metrics, sandboxes
+
+
+async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack) -> InstagramSandbox:
+    from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig  # noqa: PLC0415
+
+    sandbox = InstagramSandbox(InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay))
+    await sandbox.start()
+    stack.push_async_callback(sandbox.stop)
+    return sandbox
+
+
+async def _start_tiktok_sandbox(settings: Settings, stack: AsyncExitStack) -> TikTokSandbox:
+    from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig  # noqa: PLC0415
+
+    sandbox = TikTokSandbox(TikTokSandboxConfig(processing_delay=settings.sandbox_processing_delay))
+    await sandbox.start()
+    stack.push_async_callback(sandbox.stop)
+    return sandbox

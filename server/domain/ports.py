@@ -1,0 +1,279 @@
+"""Ports: every outside thing the use cases need, as Protocols.
+
+Adapters implement them (server/adapters: SQLite, the platforms' HTTP APIs, Prometheus);
+the unit tests implement them with in-memory fakes. Each store port has one contract
+test suite that every implementation passes (tests/contracts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+from server.domain.models import (
+    Account,
+    Credentials,
+    Media,
+    NewAccount,
+    Platform,
+    Publish,
+    PublishError,
+    PublishEvent,
+    PublishFilter,
+    PublishState,
+    PublishVersion,
+)
+from server.domain.pagination import Cursor
+from server.domain.platforms import (
+    ContainerStatus,
+    CreatorInfo,
+    IgMedia,
+    PhotoPost,
+    PublishingLimit,
+    PublishStatus,
+    TokenGrant,
+)
+
+# --- stores -------------------------------------------------------------------------------
+
+
+class AccountStore(Protocol):
+    """Connected accounts. Tokens are sealed at rest by the store and opened on `credentials`."""
+
+    async def upsert(self, new: NewAccount) -> Account:
+        """Connects an account, or reconnects (new tokens, ACTIVE) the one with the same
+        workspace, platform and external id, keeping its id."""
+        ...
+
+    async def get(self, workspace_id: str, account_id: str) -> Account | None: ...
+
+    async def credentials(self, account_id: str) -> Credentials | None:
+        """The account's tokens; None once it is disconnected."""
+        ...
+
+    async def list_page(
+        self,
+        workspace_id: str,
+        limit: int,
+        cursor: Cursor | None,
+        platform: Platform | None,
+        show_disconnected: bool,
+    ) -> list[tuple[Account, Cursor]]:
+        """Newest first, after `cursor`; each account with the cursor that follows it."""
+        ...
+
+    async def save_tokens(
+        self,
+        account_id: str,
+        *,
+        access_token: str,
+        refresh_token: str | None,
+        access_token_expires_at: datetime | None,
+        refresh_token_expires_at: datetime | None,
+    ) -> None:
+        """Stores a refreshed pair in one write: a rotated refresh token is never lost."""
+        ...
+
+    async def mark_needs_reconnect(self, account_id: str) -> None:
+        """The platform rejected the stored token (only an ACTIVE account changes)."""
+        ...
+
+    async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
+        """Erases the tokens and marks it DISCONNECTED (idempotent); None if not found."""
+        ...
+
+
+class MediaStore(Protocol):
+    async def insert(self, media: Media) -> None: ...
+
+    async def get(self, workspace_id: str, media_id: str) -> Media | None: ...
+
+    async def get_many(self, workspace_id: str, media_ids: Sequence[str]) -> dict[str, Media]:
+        """The media among `media_ids` that exist in the workspace, by id."""
+        ...
+
+    async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Media, Cursor]]:
+        """Newest first, after `cursor`; each item with the cursor that follows it."""
+        ...
+
+
+# What `PublishStore.update` leaves alone when passed: a schedule argument of False.
+KEEP: Literal[False] = False
+
+
+class PublishStore(Protocol):
+    """The publish log: one record per publish with every platform id, and its timeline.
+
+    Every change to a record and the events describing it are written together
+    (all or nothing), and every change bumps the record's `revision`.
+    """
+
+    async def create(self, publish: Publish, event: PublishEvent) -> bool:
+        """Inserts the publish with its first event; False (nothing written) when its
+        request_id is already taken in the workspace."""
+        ...
+
+    async def get(self, publish_id: str) -> Publish | None: ...
+
+    async def get_in_workspace(self, workspace_id: str, publish_id: str) -> Publish | None: ...
+
+    async def get_many(self, workspace_id: str, publish_ids: Sequence[str]) -> list[Publish]:
+        """The workspace's records among these ids, in no particular order."""
+        ...
+
+    async def list_page(
+        self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
+    ) -> list[tuple[PublishVersion, Cursor]]:
+        """Newest first, after `cursor`: each publish as its id and revision."""
+        ...
+
+    async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None: ...
+
+    async def recent_same_content(
+        self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
+    ) -> Publish | None:
+        """The newest publish of this content to this account since `since` that did not
+        fail (a failed publish posted nothing)."""
+        ...
+
+    async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
+        """Which of these IG media ids other publishes of the account already recorded."""
+        ...
+
+    async def unfinished(self) -> list[Publish]:
+        """Every publish not in a terminal state, oldest first."""
+        ...
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+        """Publishes whose late-fact check is due, soonest first."""
+        ...
+
+    async def next_reconcile_at(self) -> datetime | None: ...
+
+    async def save_child(
+        self,
+        publish_id: str,
+        index: int,
+        container_id: str,
+        event: PublishEvent,
+        earlier: Sequence[PublishEvent] = (),
+    ) -> Publish:
+        """Records carousel item `index`'s container id, safe from concurrent item writes."""
+        ...
+
+    async def update(
+        self,
+        publish_id: str,
+        event: PublishEvent,
+        *,
+        state: PublishState | None = None,
+        error: PublishError | None = None,
+        published_at: datetime | None = None,
+        pending_facts: list[str] | None = None,
+        reconcile_at: datetime | Literal[False] | None = KEEP,
+        reconcile_attempts: int | None = None,
+        earlier: Sequence[PublishEvent] = (),
+        **ids: str | None,
+    ) -> Publish:
+        """Changes the record and appends `earlier` then `event`, in one write.
+
+        `ids` are platform id columns (container_id, ig_media_id, permalink,
+        tiktok_publish_id, tiktok_post_id, call_in_flight). `reconcile_at=None` clears the
+        schedule; KEEP leaves it. A new `state` must be one the record's current state may
+        become (PublishState.may_become), else IllegalTransition and nothing is written.
+        """
+        ...
+
+    async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
+        """The timeline, oldest first; `after` skips events up to that id."""
+        ...
+
+
+class Store(Protocol):
+    """One database: its three stores, opened and closed together."""
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def media(self) -> MediaStore: ...
+
+    @property
+    def publishes(self) -> PublishStore: ...
+
+    async def close(self) -> None: ...
+
+
+# --- platforms ----------------------------------------------------------------------------
+
+
+class InstagramApi(Protocol):
+    """The Instagram Graph API's content-publishing calls. Every failure is a PlatformFailure."""
+
+    async def create_image_container(self, token: str, ig_user_id: str, image_url: str) -> str:
+        """A carousel item container for one image; returns its id. Safe to repeat: an
+        unused container is never seen and expires."""
+        ...
+
+    async def create_carousel_container(
+        self, token: str, ig_user_id: str, children: Sequence[str], caption: str
+    ) -> str: ...
+
+    async def container_statuses(self, token: str, container_ids: Sequence[str]) -> dict[str, ContainerStatus]: ...
+
+    async def publish(self, token: str, ig_user_id: str, creation_id: str) -> str:
+        """media_publish: makes the post public; returns the IG media id."""
+        ...
+
+    async def media(self, token: str, media_id: str) -> IgMedia: ...
+
+    async def recent_media(self, token: str, ig_user_id: str, limit: int = 25) -> list[IgMedia]: ...
+
+    async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
+        """A fresh long-lived token; returns (token, expires_in seconds)."""
+        ...
+
+    async def publishing_limit(self, token: str, ig_user_id: str) -> PublishingLimit: ...
+
+
+class TikTokApi(Protocol):
+    """TikTok's Content Posting API for photo posts. Every failure is a PlatformFailure."""
+
+    async def creator_info(self, token: str) -> CreatorInfo: ...
+
+    async def init_photo_post(self, token: str, post: PhotoPost) -> str:
+        """Starts the post; returns TikTok's publish_id. TikTok offers no lookup by content,
+        so an init whose answer was lost cannot be checked."""
+        ...
+
+    async def fetch_status(self, token: str, publish_id: str) -> PublishStatus: ...
+
+    async def refresh(self, refresh_token: str) -> TokenGrant:
+        """The refresh grant. The returned refresh token replaces the old one (rotation)."""
+        ...
+
+
+# --- the rest -----------------------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """What the use cases report (the adapters report their own calls themselves)."""
+
+    def publish_finished(self, platform: Platform, state: PublishState) -> None: ...
+
+    def platform_retry(self, platform: str, endpoint: str) -> None: ...
+
+    def track_in_flight(self, count: Callable[[], int]) -> None: ...
+
+
+class Clock(Protocol):
+    """Time, so that the use cases' waits and deadlines can be run on a fake clock."""
+
+    def now(self) -> datetime:
+        """Wall-clock time, in UTC."""
+        ...
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...

@@ -1,0 +1,67 @@
+"""PublishingService."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from distribution.v1 import publishing_service_pb2 as pb
+from distribution.v1 import publishing_service_pb2_grpc
+
+from server.grpc_api import converters
+from server.grpc_api.caller import workspace_of
+from server.grpc_api.rendered import RenderedPublishes
+from server.services.history import PublishHistory
+from server.services.publishing import Publisher
+
+
+class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
+    def __init__(self, publisher: Publisher, history: PublishHistory, rendered: RenderedPublishes) -> None:
+        self._publisher = publisher
+        self._history = history
+        self._rendered = rendered
+
+    async def PublishInstagramCarousel(
+        self, request: pb.PublishInstagramCarouselRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PublishInstagramCarouselResponse:
+        publish = await self._publisher.publish(
+            workspace_of(context), converters.instagram_carousel(request)
+        )
+        return converters.instagram_carousel_out(publish)
+
+    async def PublishTikTokCarousel(
+        self, request: pb.PublishTikTokCarouselRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PublishTikTokCarouselResponse:
+        publish = await self._publisher.publish(
+            workspace_of(context), converters.tiktok_carousel(request)
+        )
+        return converters.tiktok_carousel_out(publish)
+
+    async def GetPublish(
+        self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPublishResponse:
+        publish, events = await self._history.get(workspace_of(context), request.id)
+        response = pb.GetPublishResponse()
+        converters.timeline_out(publish, events, response)
+        return response
+
+    async def ListPublishes(
+        self, request: pb.ListPublishesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPublishesResponse:
+        workspace_id = workspace_of(context)
+        page = await self._history.list_page(
+            workspace_id, request.page_size, request.page_token, converters.publish_filter(request)
+        )
+        response = pb.ListPublishesResponse(next_page_token=page.next_page_token)
+        await self._rendered.fill(
+            response.publishes, page.items, lambda missing: self._history.records(workspace_id, missing)
+        )
+        return response
+
+    async def WatchPublish(
+        self, request: pb.WatchPublishRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchPublishResponse]:
+        async for publish, events in self._history.watch(workspace_of(context), request.id):
+            response = pb.WatchPublishResponse()
+            converters.timeline_out(publish, events, response)
+            yield response

@@ -1,1 +1,0 @@
-"""Platform adapters: one HTTP client per platform, speaking its documented API and nothing else."""

@@ -1,0 +1,390 @@
+"""Carousel publishing: check everything that can be checked, record the publish, run it.
+
+One template for every platform (`Publisher.publish`), with what differs in a small
+policy per platform. Checks happen in this order, each before any platform call that
+could post: request shape (INVALID_ARGUMENT, every violation at once), the account
+(NOT_FOUND, wrong platform, not connected), the media (NOT_FOUND, kind and type,
+hosting), then the platform's own preconditions (Instagram's publishing quota; for
+TikTok direct posts the creator's allowed privacy levels). Only then is a record written
+(PENDING) and handed to the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Protocol
+
+from server.domain.commands import CarouselRequest, TikTokCarousel
+from server.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound, invalid
+from server.domain.limits import INSTAGRAM, TIKTOK
+from server.domain.models import (
+    Account,
+    AccountState,
+    Media,
+    MediaKind,
+    Platform,
+    Publish,
+    PublishEvent,
+    PublishKind,
+    PublishState,
+    Storage,
+)
+from server.domain.platforms import PlatformFailure
+from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
+from server.domain.validation import (
+    canonical_id,
+    id_violation,
+    instagram_caption_violations,
+    media_ids_violations,
+    tiktok_text_violations,
+)
+from server.services.quota import InstagramQuota
+from server.services.tokens import AccountTokens
+from server.services.workflow.publish_log import PublishLog
+from server.services.workflow.retry import Retrier
+from server.services.workflow.runner import PublishRunner, Ready
+
+# The duplicate guard's window (without request_id).
+DUPLICATE_WINDOW = timedelta(hours=24)
+
+_STATE_TEXT = {
+    AccountState.NEEDS_RECONNECT: "needs a reconnect: the platform rejected its token",
+    AccountState.DISCONNECTED: "is disconnected",
+}
+
+
+def fingerprint(request: CarouselRequest) -> str:
+    """Identifies what was asked, so a request_id reused for something else is caught."""
+    body = {k: v for k, v in asdict(request).items() if k not in ("request_id", "allow_duplicate")}
+    body["type"] = type(request).__name__
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def content_fingerprint(platform: Platform, request: CarouselRequest) -> str:
+    """Identifies what would appear on the account: the same media in the same order and caption."""
+    body = [platform.value, request.account_id, list(request.media_ids), request.caption]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def _canonical(request: CarouselRequest) -> CarouselRequest:
+    """The request with every id in the form this service stores (any letter case accepted)."""
+    return dataclasses.replace(
+        request,
+        media_ids=[canonical_id(m) for m in request.media_ids],
+        account_id=canonical_id(request.account_id),
+        request_id=canonical_id(request.request_id),
+    )
+
+
+class PlatformPolicy(Protocol):
+    """What differs between platforms in the publishing template."""
+
+    platform: Platform
+    account_field: str  # the request field naming the account, e.g. "instagram_account_id"
+
+    def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
+        """The platform's request-shape rules (counts, caption and option limits)."""
+        ...
+
+    def check_media(self, media: list[Media]) -> None:
+        """Refuses media the platform does not take, naming every offending item."""
+        ...
+
+    def options(self, req: CarouselRequest) -> dict[str, object]:
+        """The platform options saved on the record (the workflow reads them)."""
+        ...
+
+    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
+        """The platform's own preconditions, checked with the account's token."""
+        ...
+
+
+class Publisher:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        media: MediaStore,
+        publish_log: PublishLog,
+        runner: PublishRunner,
+        tokens: AccountTokens,
+        policies: dict[type, PlatformPolicy],
+        clock: Clock,
+    ) -> None:
+        self._accounts = accounts
+        self._media = media
+        self._log = publish_log
+        self._runner = runner
+        self._tokens = tokens
+        self._policies = policies
+        self._clock = clock
+
+    async def publish(self, workspace_id: str, req: CarouselRequest) -> Publish:
+        """Publishes the carousel and returns its record once it is live (or in the inbox);
+        a publish that failed or could not be confirmed raises its recorded error."""
+        policy = self._policies[type(req)]
+        req = _canonical(req)
+        violations = [
+            *policy.request_violations(req),
+            *_present(id_violation(policy.account_field, req.account_id, "an account id")),
+            *_present(id_violation("request_id", req.request_id, "a UUID (AIP-155)", required=False)),
+        ]
+        if violations:
+            raise invalid(violations)
+        existing = await self._replay(workspace_id, req)
+        if existing is not None:
+            return existing
+        # Both are reads; asked together they cost the store one round trip. An account
+        # error is reported first.
+        account, media = await asyncio.gather(
+            self._account(workspace_id, req.account_id, policy),
+            self._media_in_order(workspace_id, req.media_ids),
+            return_exceptions=True,
+        )
+        if isinstance(account, BaseException):
+            raise account
+        if isinstance(media, BaseException):
+            raise media
+        policy.check_media(media)
+        publish = self._new_publish(workspace_id, policy, req)
+        _, token = await asyncio.gather(
+            self._guard_duplicate(publish, req.allow_duplicate), self._tokens.access_token(account)
+        )
+        await policy.before_recording(account, token, req)
+        return await self._record_and_run(publish, Ready(account, media, token))
+
+    async def _account(self, workspace_id: str, account_id: str, policy: PlatformPolicy) -> Account:
+        account = await self._accounts.get(workspace_id, account_id)
+        if account is None:
+            raise NotFound(
+                reason="ACCOUNT_NOT_FOUND",
+                message=f"No account {account_id}",
+                metadata={"account_id": account_id, "field": policy.account_field},
+            )
+        if account.platform != policy.platform:
+            raise invalid(
+                [FieldViolation(
+                    policy.account_field,
+                    f"names {account.platform.label} account {account_id}; "
+                    f"publish to a {policy.platform.label} account",
+                )],
+                reason="ACCOUNT_PLATFORM_MISMATCH",
+            )
+        if account.state != AccountState.ACTIVE:
+            raise FailedPrecondition(
+                reason="ACCOUNT_NOT_CONNECTED",
+                message=f"Account {account_id} {_STATE_TEXT[account.state]}; reconnect it with ConnectAccount",
+                metadata={"account_id": account_id, "account_state": account.state.value},
+            )
+        return account
+
+    async def _media_in_order(self, workspace_id: str, media_ids: list[str]) -> list[Media]:
+        found = await self._media.get_many(workspace_id, media_ids)
+        missing = [i for i, mid in enumerate(media_ids) if mid not in found]
+        if missing:
+            names = ", ".join(f"media_ids[{i}] ({media_ids[i]})" for i in missing)
+            raise NotFound(
+                reason="MEDIA_NOT_FOUND",
+                message=f"No media for {names}",
+                metadata={"field": ",".join(f"media_ids[{i}]" for i in missing)},
+            )
+        return [found[mid] for mid in media_ids]
+
+    def _new_publish(self, workspace_id: str, policy: PlatformPolicy, req: CarouselRequest) -> Publish:
+        now = self._clock.now()
+        return Publish(
+            id=str(uuid.uuid4()),
+            workspace_id=workspace_id,
+            platform=policy.platform,
+            kind=PublishKind.CAROUSEL,
+            account_id=req.account_id,
+            media_ids=list(req.media_ids),
+            caption=req.caption,
+            options=policy.options(req),
+            state=PublishState.PENDING,
+            request_id=req.request_id or None,
+            request_fingerprint=fingerprint(req),
+            content_fingerprint=content_fingerprint(policy.platform, req),
+            created_at=now,
+            updated_at=now,
+            child_container_ids=[None] * len(req.media_ids) if policy.platform == Platform.INSTAGRAM else [],
+        )
+
+    async def _replay(self, workspace_id: str, req: CarouselRequest) -> Publish | None:
+        """AIP-155: a request_id seen before returns that publish's outcome (waiting if in flight)."""
+        if not req.request_id:
+            return None
+        existing = await self._log.store.find_by_request_id(workspace_id, req.request_id)
+        if existing is None:
+            return None
+        _same_request(existing, fingerprint(req), req.request_id)
+        return await self._outcome(existing)
+
+    async def _guard_duplicate(self, publish: Publish, allow_duplicate: bool) -> None:
+        """Without request_id, the same content to the same account within 24 hours is most
+        likely a client retry: refuse it unless the caller says it is meant."""
+        if publish.request_id or allow_duplicate:
+            return
+        earlier = await self._log.store.recent_same_content(
+            publish.workspace_id, publish.account_id, publish.content_fingerprint,
+            publish.created_at - DUPLICATE_WINDOW,
+        )
+        if earlier is not None:
+            raise AlreadyExists(
+                reason="DUPLICATE_PUBLISH",
+                message=f"The same media and caption were published to this account at "
+                f"{earlier.created_at.isoformat(timespec='seconds')} (publish {earlier.id}, "
+                f"{earlier.state.value}); set allow_duplicate to publish them again, or send a "
+                "request_id to make retries safe",
+                metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
+            )
+
+    async def _record_and_run(self, publish: Publish, ready: Ready) -> Publish:
+        created = await self._log.store.create(
+            publish,
+            PublishEvent(type="CREATED", message=f"{publish.platform.label} carousel of "
+                         f"{publish.image_count} images recorded", state=PublishState.PENDING),
+        )
+        if not created:
+            # Another call with the same request_id won the race: attach to its publish.
+            existing = await self._log.store.find_by_request_id(publish.workspace_id, publish.request_id or "")
+            assert existing is not None
+            _same_request(existing, publish.request_fingerprint, publish.request_id or "")
+            return await self._outcome(existing)
+        return await self._outcome(publish, ready)
+
+    async def _outcome(self, publish: Publish, ready: Ready | None = None) -> Publish:
+        final = publish if publish.state.terminal else await self._runner.wait(publish, ready)
+        if final.state in (PublishState.FAILED, PublishState.UNCONFIRMED) and final.error is not None:
+            raise final.error.as_exception(final.id)
+        return final
+
+
+def _same_request(existing: Publish, request_fingerprint: str | None, request_id: str) -> None:
+    if existing.request_fingerprint != request_fingerprint:
+        raise AlreadyExists(
+            reason="REQUEST_ID_REUSED",
+            message=f"request_id {request_id} was already used for a different request "
+            f"(publish {existing.id}); use a new request_id for a new publish",
+            metadata={"publish_id": existing.id, "request_id": request_id},
+        )
+
+
+def _present(violation: FieldViolation | None) -> list[FieldViolation]:
+    return [violation] if violation is not None else []
+
+
+# --- the platforms' policies ----------------------------------------------------------------
+
+
+class InstagramPolicy:
+    platform = Platform.INSTAGRAM
+    account_field = "instagram_account_id"
+
+    def __init__(self, quota: InstagramQuota) -> None:
+        self._quota = quota
+
+    def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
+        return [
+            *media_ids_violations(req.media_ids, INSTAGRAM.min_items, INSTAGRAM.max_items, "Instagram"),
+            *instagram_caption_violations(req.caption),
+        ]
+
+    def check_media(self, media: list[Media]) -> None:
+        violations = [
+            FieldViolation(f"media_ids[{i}]", f"is a {m.kind.value.lower()}; Instagram carousels take images only")
+            for i, m in enumerate(media)
+            if m.kind != MediaKind.IMAGE
+        ]
+        if violations:
+            raise invalid(violations, reason="MEDIA_NOT_ALLOWED")
+
+    def options(self, req: CarouselRequest) -> dict[str, object]:
+        return {}
+
+    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
+        await self._quota.reserve(account.id, account.external_account_id, token)
+
+
+class TikTokPolicy:
+    platform = Platform.TIKTOK
+    account_field = "tiktok_account_id"
+
+    def __init__(self, tiktok: TikTokApi, accounts: AccountStore, retrier: Retrier) -> None:
+        self._tiktok = tiktok
+        self._accounts = accounts
+        self._retrier = retrier
+
+    def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
+        assert isinstance(req, TikTokCarousel)
+        violations = [
+            *media_ids_violations(req.media_ids, TIKTOK.min_items, TIKTOK.max_items, "TikTok"),
+            *tiktok_text_violations(req.caption, req.description),
+        ]
+        if not 0 <= req.cover_index < max(len(req.media_ids), 1):
+            violations.append(
+                FieldViolation("cover_index", f"must index media_ids (0 to {max(len(req.media_ids) - 1, 0)})")
+            )
+        return violations
+
+    def check_media(self, media: list[Media]) -> None:
+        violations = [
+            FieldViolation(f"media_ids[{i}]", f"is {m.mime_type}; TikTok carousels take JPEG or WebP images only")
+            for i, m in enumerate(media)
+            if m.kind != MediaKind.IMAGE or m.mime_type not in TIKTOK.image_mime_types
+        ]
+        if violations:
+            raise invalid(violations, reason="MEDIA_NOT_ALLOWED")
+        s3_items = [i for i, m in enumerate(media) if m.storage == Storage.S3]
+        if s3_items:
+            names = ", ".join(f"media_ids[{i}]" for i in s3_items)
+            raise FailedPrecondition(
+                reason="MEDIA_HOSTING_NOT_SUPPORTED",
+                message=f"{names} {'is' if len(s3_items) == 1 else 'are'} S3-backed; TikTok carousels "
+                "take GCS-hosted images only. Register GCS-hosted copies and publish those.",
+                metadata={"field": names, "storage": "S3"},
+                field_violations=[
+                    FieldViolation(f"media_ids[{i}]", "is S3-backed; use a GCS-hosted image") for i in s3_items
+                ],
+            )
+
+    def options(self, req: CarouselRequest) -> dict[str, object]:
+        assert isinstance(req, TikTokCarousel)
+        options: dict[str, object] = {
+            "post_mode": req.post_mode,
+            "cover_index": req.cover_index,
+            "description": req.description,
+        }
+        if req.post_mode == "DIRECT":
+            options.update(
+                privacy_level=req.privacy_level,
+                disable_comment=req.disable_comment,
+                auto_add_music=req.auto_add_music,
+            )
+        return options
+
+    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
+        """Asks creator_info and refuses a privacy level the creator may not use, before init."""
+        assert isinstance(req, TikTokCarousel)
+        if req.post_mode != "DIRECT":
+            return
+        try:
+            creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
+        except PlatformFailure as failure:
+            if failure.error.token_rejected:
+                await self._accounts.mark_needs_reconnect(account.id)
+            raise failure.error.as_exception() from None
+        allowed = creator.privacy_level_options
+        if req.privacy_level not in allowed:
+            options = ", ".join(f"PRIVACY_LEVEL_{o}" for o in allowed)
+            raise FailedPrecondition(
+                reason="TIKTOK_PRIVACY_LEVEL_NOT_ALLOWED",
+                message=f"This creator cannot post with PRIVACY_LEVEL_{req.privacy_level}; allowed: {options}",
+                metadata={"field": "privacy_level", "allowed": ",".join(allowed)},
+                field_violations=[FieldViolation("privacy_level", f"must be one of {options}")],
+            )

@@ -1,0 +1,154 @@
+"""Platform access tokens for the workflows, refreshed ahead of expiry.
+
+Instagram long-lived tokens live 60 days and are refreshed (Instagram Login's
+ig_refresh_token grant) once fewer than 7 days remain. TikTok access tokens live hours;
+the refresh grant returns a new access token AND a new refresh token (the old one stops
+working), so both are saved in one write before use. Refreshes of one account are
+serialised, and a refresh in the middle of a publish only swaps the token the next call
+uses: the publish itself is never restarted. When the platform refuses the refresh, the
+account is marked NEEDS_RECONNECT and publishes to it fail fast with FAILED_PRECONDITION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from server.domain.errors import FailedPrecondition, Unavailable
+from server.domain.models import Account, Platform
+from server.domain.platforms import PlatformFailure
+from server.domain.ports import AccountStore, Clock, InstagramApi, TikTokApi
+
+log = logging.getLogger("distribution.tokens")
+
+# Refresh this long before the access token expires.
+REFRESH_MARGIN = timedelta(minutes=10)
+INSTAGRAM_REFRESH_MARGIN = timedelta(days=7)
+
+
+class AccountTokens:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        instagram: InstagramApi,
+        tiktok: TikTokApi,
+        clock: Clock,
+        margin: timedelta = REFRESH_MARGIN,
+    ) -> None:
+        self._accounts = accounts
+        self._instagram = instagram
+        self._tiktok = tiktok
+        self._clock = clock
+        self._margin = margin
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def access_token(self, account: Account, refresh: bool = False) -> str:
+        """The account's current access token; refreshed first when it is about to expire
+        (or when `refresh` says the platform just rejected it)."""
+        credentials = await self._accounts.credentials(account.id)
+        if credentials is None:
+            raise _disconnected(account)
+        refreshable = account.platform == Platform.INSTAGRAM or bool(credentials.refresh_token)
+        if not refreshable or (not refresh and not self._expiring(account)):
+            return credentials.access_token
+        lock = self._locks.setdefault(account.id, asyncio.Lock())
+        async with lock:
+            current = await self._accounts.get(account.workspace_id, account.id)
+            credentials = await self._accounts.credentials(account.id)
+            if current is None or credentials is None:
+                raise _disconnected(account)
+            # Another task may have refreshed while this one waited for the lock.
+            if current.updated_at > account.updated_at and not self._expiring(current):
+                return credentials.access_token
+            if not refresh and not self._expiring(current):
+                return credentials.access_token
+            if current.platform == Platform.INSTAGRAM:
+                return await self._refresh_instagram(current, credentials.access_token)
+            assert credentials.refresh_token
+            return await self._refresh_tiktok(current, credentials.refresh_token, credentials.access_token)
+
+    def _expiring(self, account: Account) -> bool:
+        expires = account.access_token_expires_at
+        margin = INSTAGRAM_REFRESH_MARGIN if account.platform == Platform.INSTAGRAM else self._margin
+        return expires is not None and expires - self._clock.now() < margin
+
+    def _expired(self, account: Account) -> bool:
+        expires = account.access_token_expires_at
+        return expires is not None and expires <= self._clock.now()
+
+    async def _refresh_instagram(self, account: Account, token: str) -> str:
+        try:
+            new_token, expires_in = await self._instagram.refresh_long_lived_token(token)
+        except PlatformFailure as failure:
+            if failure.error.token_rejected:
+                await self._needs_reconnect(account)
+                raise _refresh_refused(account, "Instagram", failure) from None
+            # Not refreshable now (e.g. a Facebook Login token, or the platform is down): the
+            # current token still works until it expires.
+            log.warning("instagram token refresh failed; using the current token",
+                        extra={"account_id": account.id, "error": failure.error.message})
+            if self._expired(account):
+                raise Unavailable(
+                    reason="INSTAGRAM_TOKEN_REFRESH_UNAVAILABLE",
+                    message="The account's Instagram token expired and could not be refreshed; try again later",
+                    metadata={"account_id": account.id},
+                ) from None
+            return token
+        await self._accounts.save_tokens(
+            account.id, access_token=new_token, refresh_token=None,
+            access_token_expires_at=self._clock.now() + timedelta(seconds=expires_in) if expires_in else None,
+            refresh_token_expires_at=None,
+        )
+        log.info("instagram token refreshed", extra={"account_id": account.id, "expires_in": expires_in})
+        return new_token
+
+    async def _refresh_tiktok(self, account: Account, refresh_token: str, old_access_token: str) -> str:
+        try:
+            grant = await self._tiktok.refresh(refresh_token)
+        except PlatformFailure as failure:
+            if failure.retryable:
+                if not self._expired(account):
+                    log.warning("token refresh failed transiently; using the current token",
+                                extra={"account_id": account.id})
+                    return old_access_token
+                raise Unavailable(
+                    reason="TIKTOK_TOKEN_REFRESH_UNAVAILABLE",
+                    message="TikTok could not refresh the account's expired token right now; try again later",
+                    metadata={"account_id": account.id},
+                ) from None
+            await self._needs_reconnect(account)
+            raise _refresh_refused(account, "TikTok", failure) from None
+        now = self._clock.now()
+        await self._accounts.save_tokens(
+            account.id,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            access_token_expires_at=now + timedelta(seconds=grant.expires_in) if grant.expires_in else None,
+            refresh_token_expires_at=now + timedelta(seconds=grant.refresh_expires_in)
+            if grant.refresh_expires_in
+            else None,
+        )
+        log.info("token refreshed", extra={"account_id": account.id, "expires_in": grant.expires_in})
+        return grant.access_token
+
+    async def _needs_reconnect(self, account: Account) -> None:
+        await self._accounts.mark_needs_reconnect(account.id)
+        log.warning("token refresh refused; account needs a reconnect", extra={"account_id": account.id})
+
+
+def _refresh_refused(account: Account, platform: str, failure: PlatformFailure) -> FailedPrecondition:
+    return FailedPrecondition(
+        reason="ACCOUNT_REFRESH_FAILED",
+        message=f"{platform} refused to refresh the token of account {account.id}; "
+        "it needs a reconnect (ConnectAccount)",
+        metadata={"account_id": account.id, "platform_code": failure.error.platform_code},
+    )
+
+
+def _disconnected(account: Account) -> FailedPrecondition:
+    return FailedPrecondition(
+        reason="ACCOUNT_NOT_CONNECTED",
+        message=f"Account {account.id} has no usable token; reconnect it with ConnectAccount",
+        metadata={"account_id": account.id},
+    )

@@ -1,0 +1,1 @@
+"""The checkpointed publish workflows, the runner that owns them, and the reconciler."""

@@ -1,0 +1,85 @@
+"""What every platform workflow gets and must do: one saved step at a time.
+
+Each step reads what earlier steps saved, makes at most one kind of platform call, and
+saves its result before the next step starts; so a retry or a restart resumes from the
+record and never repeats a step that took effect (../shared/design/publish-workflow.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from server.domain.models import Account, Media, Publish, PublishError, PublishState
+from server.domain.ports import Clock
+from server.services.workflow.polling import PollPolicy
+from server.services.workflow.publish_log import PublishLog
+from server.services.workflow.retry import Retrier
+
+ClientT = TypeVar("ClientT")
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    """Everything a workflow needs besides the record: the account, the media in order, and
+    `token()`, which returns the account's current access token (refreshing it first when it
+    is about to expire, or when called with refresh=True after the platform rejected it)."""
+
+    account: Account
+    media: list[Media]
+    token: Callable[..., Awaitable[str]]
+
+
+class Workflow(Protocol):
+    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
+        """Drives the publish from its last saved step to a terminal state and returns the record.
+
+        Must be safe to call again on a record left unfinished by a crash: every step
+        looks at what is saved before calling the platform.
+        """
+        ...
+
+
+class StepFailed(Exception):
+    """Ends the workflow: the record has already been written in its terminal state."""
+
+
+class CheckpointedWorkflow(Generic[ClientT]):
+    """The frame both platform workflows share: mark the publish PROCESSING once, run the
+    platform's steps, and when a step ended the publish (StepFailed) return the record."""
+
+    started_message = "Publishing"
+
+    def __init__(
+        self, client: ClientT, publish_log: PublishLog, poll: PollPolicy, retrier: Retrier, clock: Clock
+    ) -> None:
+        self._client = client
+        self._log = publish_log
+        self._poll = poll
+        self._retrier = retrier
+        self._clock = clock
+
+    async def run(self, publish: Publish, target: PublishTarget) -> Publish:
+        try:
+            if publish.state == PublishState.PENDING:
+                publish = await self._log.record(
+                    publish.id, "PROCESSING_STARTED", self.started_message, state=PublishState.PROCESSING
+                )
+            return await self._steps(publish, target)
+        except StepFailed:
+            latest = await self._log.store.get(publish.id)
+            assert latest is not None
+            return latest
+
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        raise NotImplementedError
+
+    async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
+        """Records the terminal state with its error, then ends the run (StepFailed)."""
+        await self._log.record(
+            publish.id, state.value, error.message, state=state, error=error,
+            details={"platform_code": error.platform_code, "platform_subcode": error.platform_subcode,
+                     "trace_id": error.platform_trace_id},
+        )
+        raise StepFailed()

@@ -1,0 +1,314 @@
+"""Instagram carousel workflow, one checkpointed step at a time.
+
+create children -> wait children -> create carousel -> wait carousel -> publish -> read permalink
+
+Every platform id is saved before the next step begins, so a retry or a restart
+resumes from the record and never creates a second carousel or publishes twice.
+`media_publish` is the one step that changes what people see: after an ambiguous
+failure it is never repeated blindly; the container's status decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, timedelta
+
+from server.domain.media import public_url
+from server.domain.models import Publish, PublishError, PublishState
+from server.domain.platforms import PlatformFailure
+from server.domain.ports import KEEP, InstagramApi
+from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
+from server.services.workflow.polling import PERMALINK
+
+log = logging.getLogger("distribution.workflow.instagram")
+
+# How many times media_publish may be sent after the container was seen unpublished.
+MAX_PUBLISH_ATTEMPTS = 3
+# How many of the account's newest posts are searched for a publish whose media id was lost.
+RECENT_MEDIA_SEARCHED = 25
+
+
+class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
+    started_message = "Creating Instagram containers"
+
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.ig_media_id is None:
+            if publish.container_id is None:
+                publish = await self._create_children(publish, target)
+                await self._wait_children(publish, target)
+                publish = await self._create_carousel(publish, target)
+            # Once the carousel exists, its status alone tells where we are (its items
+            # turn PUBLISHED with it, so they are not looked at again).
+            publish = await self._wait_carousel_then_publish(publish, target)
+        if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
+            publish = await self._read_permalink(publish, target)
+        return publish
+
+    # --- steps ---------------------------------------------------------------
+
+    async def _create_children(self, publish: Publish, target: PublishTarget) -> Publish:
+        missing = [i for i, cid in enumerate(publish.child_container_ids) if not cid]
+        missing += list(range(len(publish.child_container_ids), len(target.media)))
+        if not missing:
+            return publish
+        token = await target.token()
+
+        async def create(index: int) -> Publish:
+            url = public_url(target.media[index])
+            # Creating a container is safe to repeat: an orphan container is never seen and expires.
+            container_id = await self._retrier.run(
+                lambda: self._client.create_image_container(token, target.account.external_account_id, url)
+            )
+            return await self._log.record_child(publish.id, index, container_id)
+
+        results = await asyncio.gather(*(create(i) for i in missing), return_exceptions=True)
+        for index, result in zip(missing, results, strict=True):
+            if isinstance(result, PlatformFailure):
+                await self._end(publish, PublishState.FAILED, result.error.for_item(index))
+            if isinstance(result, BaseException):
+                raise result
+        # Each save returned the record as it stood after it; ids only ever get added, so the
+        # fullest one is the latest.
+        saved = [r for r in results if isinstance(r, Publish)]
+        return max(saved, key=lambda p: sum(1 for cid in p.child_container_ids if cid))
+
+    async def _wait_children(self, publish: Publish, target: PublishTarget) -> None:
+        ids = [cid for cid in publish.child_container_ids if cid]
+        statuses = await self._wait_finished(publish, target, ids, "children")
+        self._log.note(
+            publish.id, "CHILDREN_FINISHED", f"All {len(ids)} item containers are FINISHED",
+            details=dict(statuses),
+        )
+
+    async def _create_carousel(self, publish: Publish, target: PublishTarget) -> Publish:
+        children = [cid for cid in publish.child_container_ids if cid]
+        token = await target.token()
+        try:
+            container_id = await self._retrier.run(
+                lambda: self._client.create_carousel_container(
+                    token, target.account.external_account_id, children, publish.caption
+                )
+            )
+        except PlatformFailure as failure:
+            await self._end(publish, PublishState.FAILED, failure.error)
+        return await self._log.record(
+            publish.id, "CAROUSEL_CONTAINER_CREATED", f"Carousel container {container_id} created",
+            details={"container_id": container_id}, container_id=container_id,
+        )
+
+    async def _wait_carousel_then_publish(self, publish: Publish, target: PublishTarget) -> Publish:
+        container_id = publish.container_id
+        assert container_id
+        # A run resumed after a crash with media_publish in flight does not know its outcome.
+        outcome_unknown = publish.call_in_flight == "media_publish"
+        for attempt in range(MAX_PUBLISH_ATTEMPTS + 1):
+            statuses = await self._wait_finished(
+                publish, target, [container_id], "carousel",
+                accept_published=True, outcome_unknown=outcome_unknown,
+            )
+            if statuses[container_id] == "PUBLISHED":
+                # A previous attempt (or a run before a crash) already published it.
+                return await self._recover_published(publish, target)
+            if attempt == MAX_PUBLISH_ATTEMPTS:
+                break  # the last look at the container found it unpublished
+            started = self._clock.now()
+            await self._log.record(
+                publish.id, "PUBLISH_SENT", f"Publishing carousel container {container_id}",
+                call_in_flight="media_publish",
+            )
+            try:
+                media_id = await self._client.publish(
+                    await target.token(), target.account.external_account_id, container_id
+                )
+            except PlatformFailure as failure:
+                if failure.maybe_applied:
+                    outcome_unknown = True
+                    await self._log.record(
+                        publish.id, "PUBLISH_OUTCOME_UNKNOWN",
+                        f"media_publish may have gone through ({failure.error.message}); checking the "
+                        "container before anything else",
+                        details=failure.summary(),
+                    )
+                    continue
+                if failure.retryable:
+                    # Nothing was published (the container is not ready yet): wait for it, then publish.
+                    await self._log.record(
+                        publish.id, "PUBLISH_NOT_READY", "Instagram says the carousel is not ready yet; waiting",
+                        details=failure.summary(),
+                    )
+                    continue
+                await self._end(publish, PublishState.FAILED, failure.error)
+            return await self._log.record(
+                publish.id, "PUBLISHED", f"Published as IG media {media_id}",
+                details={"ig_media_id": media_id, "creation_id": container_id},
+                state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started, call_in_flight=None,
+                # Read next; should the service stop before, the reconciler reads it after restart.
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+            )
+        # Every attempt failed and the container, looked at after each, was never published.
+        await self._end(
+            publish,
+            PublishState.FAILED,
+            PublishError(
+                code="UNAVAILABLE",
+                reason="INSTAGRAM_PUBLISH_FAILED",
+                message=f"Instagram failed media_publish {MAX_PUBLISH_ATTEMPTS} times and the carousel "
+                f"container {container_id} is still unpublished; nothing was posted",
+                retryable=True,
+            ),
+        )
+        raise AssertionError("unreachable")
+
+    async def _recover_published(self, publish: Publish, target: PublishTarget) -> Publish:
+        """The carousel container is PUBLISHED but we never saved the media id: look for our
+        post among the account's recent media (the container does not name its media). Only a
+        post that is ours beyond doubt is taken: exactly one candidate, unclaimed by any other
+        publish; otherwise the publish is PUBLISHED without its media id."""
+        media_id = ""
+        try:
+            recent = await self._client.recent_media(
+                await target.token(), target.account.external_account_id, limit=RECENT_MEDIA_SEARCHED
+            )
+            since = (publish.created_at - timedelta(minutes=1)).astimezone(UTC)
+            candidates = [
+                m for m in recent
+                if m.timestamp[:19] >= since.strftime("%Y-%m-%dT%H:%M:%S")
+                and (m.caption is None or m.caption == publish.caption)
+            ]
+            claimed = await self._log.store.claimed_ig_media_ids(publish.account_id, [m.id for m in candidates])
+            candidates = [m for m in candidates if m.id not in claimed]
+            if len(candidates) == 1:
+                media_id = candidates[0].id
+        except PlatformFailure as failure:
+            log.warning("recent media read failed", extra={"publish_id": publish.id, "error": str(failure)})
+        message = (
+            f"The carousel container is PUBLISHED; found IG media {media_id}"
+            if media_id
+            else "The carousel container is PUBLISHED; its IG media id could not be told apart among the "
+            "account's recent posts"
+        )
+        # With its media id known, the permalink is read next (by the reconciler after a restart).
+        return await self._log.record(
+            publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
+            published_at=self._clock.now(), ig_media_id=media_id or None, call_in_flight=None,
+            pending_facts=[PERMALINK] if media_id else None,
+            reconcile_at=self._log.first_late_check() if media_id else KEEP,
+        )
+
+    async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:
+        assert publish.ig_media_id
+        try:
+            media = await self._client.media(await target.token(), publish.ig_media_id)
+        except PlatformFailure as failure:
+            # The post is live: a failed read-back never turns it into a failure.
+            return await self._log.record(
+                publish.id, "PERMALINK_PENDING",
+                f"The post is live but its permalink could not be read yet ({failure.error.message}); "
+                "it will be read again later",
+                details=failure.summary(),
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+            )
+        if not media.permalink:
+            return await self._log.record(
+                publish.id, "PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet",
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+            )
+        return await self._log.record(
+            publish.id, "PERMALINK_READ", f"Permalink {media.permalink}",
+            details={"permalink": media.permalink, "shortcode": media.shortcode}, permalink=media.permalink,
+            pending_facts=[], reconcile_at=None,
+        )
+
+    # --- helpers -------------------------------------------------------------
+
+    async def _wait_finished(
+        self,
+        publish: Publish,
+        target: PublishTarget,
+        ids: list[str],
+        what: str,
+        accept_published: bool = False,
+        outcome_unknown: bool = False,
+    ) -> dict[str, str]:
+        """Polls until every container is FINISHED; fails the publish on ERROR/EXPIRED.
+
+        With outcome_unknown (a media_publish call got no clear answer), a status that
+        cannot be read ends the publish UNCONFIRMED instead of FAILED: it may be live.
+        """
+        index_of = {cid: i for i, cid in enumerate(publish.child_container_ids) if cid}
+        done = {"FINISHED", "PUBLISHED"} if accept_published else {"FINISHED"}
+        last_failure: PlatformFailure | None = None
+        codes: dict[str, str] = {}
+        token = await target.token()
+        async for _ in self._poll.ticks(self._clock):
+            try:
+                statuses = await self._client.container_statuses(token, ids)
+            except PlatformFailure as failure:
+                # Status reads change nothing: a retryable failure is tried again on the next tick.
+                if not failure.retryable:
+                    if outcome_unknown:
+                        await self._end_unconfirmed(publish, f"the container status cannot be read: {failure}")
+                    await self._end(publish, PublishState.FAILED, failure.error)
+                last_failure = failure
+                continue
+            codes = {cid: s.status_code for cid, s in statuses.items()}
+            for cid, status in statuses.items():
+                item = index_of.get(cid) if what == "children" else None
+                error = self._container_error(cid, status.status_code, status.error, accept_published)
+                if error is not None:
+                    await self._end(publish, PublishState.FAILED, error if item is None else error.for_item(item))
+            if all(code in done for code in codes.values()):
+                return codes
+        detail = f"; last status read failed: {last_failure}" if last_failure and not codes else ""
+        if outcome_unknown:
+            await self._end_unconfirmed(publish, f"the container status could not be established{detail}")
+        await self._end(
+            publish,
+            PublishState.FAILED,
+            PublishError(
+                code="DEADLINE_EXCEEDED" if what == "carousel" else "UNAVAILABLE",
+                reason="INSTAGRAM_PROCESSING_TIMEOUT",
+                message=f"Instagram {what} containers were not FINISHED within {self._poll.timeout:.0f}s "
+                f"(last statuses: {codes or 'unknown'}){detail}",
+                retryable=True,
+            ),
+        )
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _container_error(
+        container_id: str, status_code: str, error: PublishError | None, accept_published: bool
+    ) -> PublishError | None:
+        """Why a container's status ends the publish, or None when it does not."""
+        if status_code == "ERROR":
+            return error or PublishError(
+                code="FAILED_PRECONDITION", reason="INSTAGRAM_CONTAINER_ERROR",
+                message=f"Instagram could not process container {container_id}",
+            )
+        if status_code == "EXPIRED":
+            return PublishError(
+                code="ABORTED",
+                reason="INSTAGRAM_CONTAINER_EXPIRED",
+                message=f"Instagram container {container_id} expired before it was published; publish again",
+                retryable=True,
+            )
+        if status_code == "PUBLISHED" and not accept_published:
+            return PublishError(
+                code="FAILED_PRECONDITION",
+                reason="INSTAGRAM_CONTAINER_ALREADY_USED",
+                message=f"Instagram container {container_id} was already published",
+            )
+        return None
+
+    async def _end_unconfirmed(self, publish: Publish, why: str) -> None:
+        await self._end(
+            publish,
+            PublishState.UNCONFIRMED,
+            PublishError(
+                code="DEADLINE_EXCEEDED",
+                reason="PUBLISH_UNCONFIRMED",
+                message=f"The outcome of the Instagram publish could not be established: {why}. "
+                "It may be live; do not publish it again without checking.",
+            ),
+        )

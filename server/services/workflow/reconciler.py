@@ -1,0 +1,145 @@
+"""Late results: facts a platform reports after the publish RPC has returned.
+
+TikTok gives a public post id only after moderation (minutes to hours); an Instagram
+permalink read can fail although the post is live. A workflow that ends without such a
+fact records it in `pending_facts` with a first check time. This reconciler asks the
+platform again at growing intervals (one read per publish per check, far inside the
+platforms' rate limits) until the fact arrives or the fact's horizon passes, updating
+the record and timeline (which wakes watchers). Its schedule lives in the database,
+so it resumes after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from server.domain.errors import FailedPrecondition, Unavailable
+from server.domain.models import Publish
+from server.domain.platforms import PlatformFailure
+from server.domain.ports import AccountStore, Clock, InstagramApi, TikTokApi
+from server.services.tokens import AccountTokens
+from server.services.workflow.polling import PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
+from server.services.workflow.publish_log import PublishLog
+
+log = logging.getLogger("distribution.reconciler")
+
+
+class Reconciler:
+    def __init__(
+        self,
+        publish_log: PublishLog,
+        accounts: AccountStore,
+        tokens: AccountTokens,
+        instagram: InstagramApi,
+        tiktok: TikTokApi,
+        schedule: ReconcileSchedule,
+        clock: Clock,
+    ) -> None:
+        self._log = publish_log
+        self._accounts = accounts
+        self._tokens = tokens
+        self._instagram = instagram
+        self._tiktok = tiktok
+        self._schedule = schedule
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        wake = self._log.reconcile_scheduled
+        while True:
+            wake.clear()
+            self._log.reconciler_wakes_at = None  # mid-pass: any newly scheduled check wakes it again
+            try:
+                next_at = await self.run_once()
+            except Exception:  # keep reconciling other publishes whatever one of them does
+                log.exception("reconciler pass failed")
+                next_at = self._clock.now() + timedelta(seconds=self._schedule.first_delay)
+            if next_at is not None and next_at <= self._clock.now():
+                continue  # a full batch was due: more may be
+            self._log.reconciler_wakes_at = next_at
+            timeout = None if next_at is None else max((next_at - self._clock.now()).total_seconds(), 0.0)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+
+    async def run_once(self) -> datetime | None:
+        """Checks one batch of due publishes; returns when the next check is due (now, if
+        the batch was full and more may be due), or None when nothing is scheduled."""
+        now = self._clock.now()
+        due = await self._log.store.due_for_reconcile(now, self._schedule.batch)
+        await asyncio.gather(*(self.check(p) for p in due))
+        if len(due) == self._schedule.batch:
+            return now
+        return await self._log.store.next_reconcile_at()
+
+    async def check(self, publish: Publish) -> None:
+        """Asks the platform once for the publish's pending facts and records the outcome."""
+        account = await self._accounts.get(publish.workspace_id, publish.account_id)
+        try:
+            if account is None:
+                raise FailedPrecondition(reason="ACCOUNT_NOT_CONNECTED", message="the account is gone")
+            token = await self._tokens.access_token(account)
+        except (FailedPrecondition, Unavailable) as err:
+            await self._give_up(publish, f"no usable token ({err.message})")
+            return
+        found: dict[str, str] = {}
+        problems: list[str] = []
+        for fact in publish.pending_facts:
+            try:
+                value = await self._read(fact, publish, token)
+            except PlatformFailure as failure:
+                problems.append(f"{fact}: {failure.error.message}")
+                continue
+            if value:
+                found[fact] = value
+        still = [f for f in publish.pending_facts if f not in found]
+        attempts = publish.reconcile_attempts + 1
+        if found:
+            await self._log.record(
+                publish.id, "LATE_FACTS_ARRIVED",
+                "Late result from the platform: " + ", ".join(f"{k} {v}" for k, v in found.items()),
+                details=found, pending_facts=still,
+                reconcile_at=self._next(publish) if still else None, reconcile_attempts=attempts,
+                permalink=found.get(PERMALINK, publish.permalink),
+                tiktok_post_id=found.get(TIKTOK_POST_ID, publish.tiktok_post_id),
+            )
+            return
+        published = publish.published_at or publish.created_at
+        age = self._clock.now() - published
+        if all(age > timedelta(seconds=self._schedule.horizon(f)) for f in still):
+            await self._give_up(publish, f"no {', '.join(still)} within the documented horizon")
+            return
+        await self._log.record(
+            publish.id, "LATE_FACTS_PENDING",
+            f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
+            reconcile_at=self._next(publish), reconcile_attempts=attempts,
+        )
+
+    def _next(self, publish: Publish) -> datetime:
+        return self._clock.now() + timedelta(seconds=self._schedule.delay(publish.reconcile_attempts + 1))
+
+    async def _read(self, fact: str, publish: Publish, token: str) -> str | None:
+        if fact == PERMALINK and publish.ig_media_id:
+            return (await self._instagram.media(token, publish.ig_media_id)).permalink or None
+        if fact == TIKTOK_POST_ID and publish.tiktok_publish_id:
+            status = await self._tiktok.fetch_status(token, publish.tiktok_publish_id)
+            return status.post_ids[0] if status.post_ids else None
+        return None
+
+    async def _give_up(self, publish: Publish, why: str) -> None:
+        await self._log.record(
+            publish.id, "LATE_FACTS_ABANDONED", f"Stopped waiting for {', '.join(publish.pending_facts)}: {why}",
+            pending_facts=[], reconcile_at=None,
+        )

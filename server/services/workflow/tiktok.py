@@ -1,0 +1,167 @@
+"""TikTok photo carousel workflow, one checkpointed step at a time.
+
+init (saves publish_id) -> poll status/fetch -> PUBLISH_COMPLETE | SEND_TO_USER_INBOX | FAILED
+
+`init` is the step that changes the platform. Its publish_id is saved before the
+first status poll; a restart polls the saved id and never calls init again. An init
+whose answer was lost (reset, timeout, or an error that may come after the post was
+accepted) cannot be looked up on TikTok, so the publish ends UNCONFIRMED rather than
+risk a second post.
+"""
+
+from __future__ import annotations
+
+from server.domain.errors import DomainError
+from server.domain.media import public_url
+from server.domain.models import Publish, PublishError, PublishState
+from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
+from server.domain.ports import TikTokApi
+from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
+from server.services.workflow.polling import TIKTOK_POST_ID
+
+POST_MODES = {"DIRECT": "DIRECT_POST", "INBOX": "MEDIA_UPLOAD"}
+INIT = "tiktok_init"
+
+
+def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
+    """The init body for a publish, from the options saved on its record."""
+    options = publish.options
+    return PhotoPost(
+        post_mode=POST_MODES[options["post_mode"]],
+        photo_urls=[public_url(m) for m in target.media],
+        cover_index=int(options.get("cover_index", 0)),
+        title=publish.caption,
+        description=options.get("description", ""),
+        privacy_level=options.get("privacy_level"),
+        disable_comment=bool(options.get("disable_comment", False)),
+        auto_add_music=bool(options.get("auto_add_music", False)),
+    )
+
+
+class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
+    started_message = "Sending the photo post to TikTok"
+
+    async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.tiktok_publish_id is None:
+            publish = await self._init(publish, target)
+        return await self._wait(publish, target)
+
+    async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
+        if publish.call_in_flight == INIT:
+            # The service stopped while init was in flight: TikTok may have accepted the post,
+            # and offers no way to look it up. Sending init again could post twice.
+            await self._end(
+                publish, PublishState.UNCONFIRMED,
+                _unconfirmed("the service stopped while TikTok's init call was in flight, and TikTok "
+                             "offers no lookup to tell whether it was accepted"),
+            )
+        post = photo_post(publish, target)
+        token = await target.token()
+        await self._log.record(
+            publish.id, "TIKTOK_INIT_SENT", f"Sending the post to TikTok ({len(post.photo_urls)} photos)",
+            call_in_flight=INIT,
+        )
+        try:
+            # The adapter marks retryable only the init failures that prove nothing was
+            # created (a rate-limit answer, a connection never made).
+            publish_id = await self._retrier.run(lambda: self._client.init_photo_post(token, post))
+        except PlatformFailure as failure:
+            if not failure.maybe_applied:
+                await self._end(publish, PublishState.FAILED, failure.error)
+            if failure.answered:
+                why = (f"TikTok answered init with {failure.error.platform_code or failure.http_status}, which "
+                       "may come after the post was accepted; TikTok offers no lookup, so it was not sent again")
+            else:
+                why = (f"TikTok's answer to the init call was lost ({failure.error.message}); TikTok offers "
+                       "no lookup, so it was not sent again")
+            await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(why))
+        return await self._log.record(
+            publish.id, "TIKTOK_INIT_ACCEPTED", f"TikTok accepted the post as {publish_id}",
+            details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
+            tiktok_publish_id=publish_id, call_in_flight=None,
+        )
+
+    async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
+        publish_id = publish.tiktok_publish_id
+        assert publish_id
+        last: PublishStatus | None = None
+        last_failure: PlatformFailure | None = None
+        token = await target.token()
+        refreshed = False
+        async for _ in self._poll.ticks(self._clock):
+            try:
+                status = await self._client.fetch_status(token, publish_id)
+            except PlatformFailure as failure:
+                if failure.retryable:
+                    last_failure = failure
+                    if failure.retry_after:
+                        await self._clock.sleep(failure.retry_after)
+                    continue
+                if failure.error.token_rejected and not refreshed:
+                    # The token expired while we waited: refresh it and keep polling the same
+                    # publish_id. The publish is never restarted.
+                    refreshed = True
+                    try:
+                        token = await target.token(refresh=True)
+                    except DomainError as err:
+                        await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(err.message))
+                    await self._log.record(publish.id, "TOKEN_REFRESHED", "Access token refreshed while polling")
+                    continue
+                await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(failure.error.message))
+            if last is None or status.status != last.status:
+                await self._log.record(
+                    publish.id, "TIKTOK_STATUS", f"TikTok status {status.status}",
+                    details={"status": status.status, "fail_reason": status.fail_reason, "log_id": status.log_id},
+                )
+            last = status
+            if status.status == "FAILED":
+                await self._end(publish, PublishState.FAILED, status.failure or _failed_without_reason(status))
+            if status.status == "SEND_TO_USER_INBOX":
+                return await self._log.record(
+                    publish.id, "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post",
+                    state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(),
+                )
+            if status.status == "PUBLISH_COMPLETE":
+                return await self._published(publish, status)
+        seen = last.status if last else f"unknown ({last_failure})"
+        await self._end(
+            publish, PublishState.UNCONFIRMED,
+            _unconfirmed(f"TikTok still reported {seen} after {self._poll.timeout:.0f}s"),
+        )
+        raise AssertionError("unreachable")
+
+    async def _published(self, publish: Publish, status: PublishStatus) -> Publish:
+        post_id = status.post_ids[0] if status.post_ids else None
+        # Only public posts ever get a post id, after moderation: wait for it in the background.
+        expect_id = not post_id and publish.options.get("privacy_level") == "PUBLIC_TO_EVERYONE"
+        if post_id:
+            message = f"Published; public post id {post_id}"
+        elif expect_id:
+            message = ("Published; TikTok has not reported a public post id yet (it does after "
+                       "moderation); it will be asked again later")
+        else:
+            message = "Published; TikTok gives no public post id for posts that are not public"
+        return await self._log.record(
+            publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
+            published_at=self._clock.now(), tiktok_post_id=post_id,
+            details={"post_ids": list(status.post_ids)},
+            pending_facts=[TIKTOK_POST_ID] if expect_id else None,
+            reconcile_at=self._log.first_late_check() if expect_id else False,
+        )
+
+
+def _failed_without_reason(status: PublishStatus) -> PublishError:
+    return PublishError(
+        code="FAILED_PRECONDITION", reason="TIKTOK_PUBLISH_FAILED",
+        message=f"TikTok failed the post: {status.fail_reason or 'no reason given'}",
+        platform_code=status.fail_reason, platform_trace_id=status.log_id,
+    )
+
+
+def _unconfirmed(why: str) -> PublishError:
+    return PublishError(
+        code="DEADLINE_EXCEEDED",
+        reason="PUBLISH_UNCONFIRMED",
+        message=f"The outcome of the TikTok publish could not be established: {why}. "
+        "It may still go live; do not publish it again without checking.",
+    )
