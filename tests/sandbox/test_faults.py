@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -61,10 +62,10 @@ async def request(
     method: str,
     url: str,
     *,
-    timeout: aiohttp.ClientTimeout | None = None,
+    client_timeout: aiohttp.ClientTimeout | None = None,
     **kwargs: Any,
 ) -> tuple[int, Any, dict[str, str]]:
-    async with session.request(method, url, timeout=timeout or LONG, **kwargs) as resp:
+    async with session.request(method, url, timeout=client_timeout or LONG, **kwargs) as resp:
         text = await resp.text()
         return resp.status, json.loads(text) if text else None, dict(resp.headers)
 
@@ -75,11 +76,13 @@ class Graph:
         self.base = sandbox.base_url
         self.origin = sandbox.base_url.rsplit("/", 1)[0]
 
-    async def post(self, path: str, *, timeout: aiohttp.ClientTimeout | None = None, **params: Any):
+    async def post(
+        self, path: str, *, client_timeout: aiohttp.ClientTimeout | None = None, **params: Any
+    ):
         headers = {"Authorization": f"Bearer {TOKEN}"}
         url = f"{self.base}/{path}"
         return await request(
-            self.session, "POST", url, data=params, headers=headers, timeout=timeout
+            self.session, "POST", url, data=params, headers=headers, client_timeout=client_timeout
         )
 
     async def get(self, path: str, **params: Any):
@@ -101,8 +104,10 @@ class Graph:
         assert status == 200, body
         return body["id"]
 
-    async def publish(self, creation_id: str, timeout: aiohttp.ClientTimeout | None = None):
-        return await self.post(f"{USER}/media_publish", creation_id=creation_id, timeout=timeout)
+    async def publish(self, creation_id: str, client_timeout: aiohttp.ClientTimeout | None = None):
+        return await self.post(
+            f"{USER}/media_publish", creation_id=creation_id, client_timeout=client_timeout
+        )
 
     async def control(self, method: str, path: str, body: Any = None):
         kwargs = {} if body is None else {"data": json.dumps(body)}
@@ -114,16 +119,20 @@ class TikTok:
         self.session = session
         self.base = sandbox.base_url
 
-    async def post(self, path: str, body: dict[str, Any], *, token: str = "tok", timeout=None):
+    async def post(
+        self, path: str, body: dict[str, Any], *, token: str = "tok", client_timeout=None
+    ):
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         return await request(
             self.session, "POST", self.base + path, data=json.dumps(body), headers=headers,
-            timeout=timeout,
+            client_timeout=client_timeout,
         )
 
     async def init(self, title: str = "Carousel", images: tuple[str, ...] = ("a.jpg", "b.jpg"),
-                   *, token: str = "tok", timeout=None):
-        return await self.post(INIT, init_body(title, images), token=token, timeout=timeout)
+                   *, token: str = "tok", client_timeout=None):
+        return await self.post(
+            INIT, init_body(title, images), token=token, client_timeout=client_timeout
+        )
 
     async def control(self, method: str, path: str, body: Any = None):
         kwargs = {} if body is None else {"data": json.dumps(body)}
@@ -300,7 +309,7 @@ async def test_instagram_timeout_before_serving(graph: Graph, ig: InstagramSandb
     carousel = await graph.carousel()
     ig.faults.set("media_publish", "timeout", 1.0, stall_seconds=STALL)
     with pytest.raises(asyncio.TimeoutError):
-        await graph.publish(carousel, timeout=SHORT)
+        await graph.publish(carousel, client_timeout=SHORT)
     await asyncio.sleep(STALL + 0.1)  # the stall is over: still nothing happened
     assert ig.posts() == [] and ig.container(carousel)["status_code"] == "FINISHED"
     # A client that waits the stall out gets 504 in the error envelope, never a late success.
@@ -315,7 +324,7 @@ async def test_instagram_timeout_after_serving(graph: Graph, ig: InstagramSandbo
     carousel = await graph.carousel()
     ig.faults.set("media_publish", "timeout", 1.0, stall_seconds=STALL, after_serving=True)
     with pytest.raises(asyncio.TimeoutError):
-        await graph.publish(carousel, timeout=SHORT)
+        await graph.publish(carousel, client_timeout=SHORT)
     [post] = ig.posts()  # live although the client never heard back
     assert post["creation_id"] == carousel
     ig.faults.clear()
@@ -390,7 +399,7 @@ async def test_instagram_http_fault_control(graph: Graph, ig: InstagramSandbox) 
     async def outcomes() -> list[tuple[int, str | None]]:
         out = []
         for _ in range(20):
-            status, resp, headers = await graph.get(carousel, fields="status_code")
+            status, _, headers = await graph.get(carousel, fields="status_code")
             out.append((status, headers.get("Retry-After")))
         return out
 
@@ -408,7 +417,7 @@ async def test_instagram_http_fault_control(graph: Graph, ig: InstagramSandbox) 
         [1],
         {"rules": [{"endpoint": "container_status", "kind": "5xx"}]},
         {"rules": [{"endpoint": "init", "kind": "5xx", "rate": 0.1}]},
-        {"rules": rules + [{"endpoint": "media_publish", "kind": "reset", "rate": 0.6}]},
+        {"rules": [*rules, {"endpoint": "media_publish", "kind": "reset", "rate": 0.6}]},
         {"seed": 1.5},
         {"bogus": 1},
     ):
@@ -453,7 +462,7 @@ async def test_instagram_stop_ends_stalls(session: aiohttp.ClientSession) -> Non
     sandbox.faults.set("media_list", "timeout", 1.0)  # the default 30 s stall
     url = f"{sandbox.base_url}/{USER}/media?access_token=t"
     with pytest.raises(asyncio.TimeoutError):
-        await request(session, "GET", url, timeout=SHORT)
+        await request(session, "GET", url, client_timeout=SHORT)
     started = time.monotonic()
     await sandbox.stop()
     assert time.monotonic() - started < 2
@@ -498,7 +507,7 @@ async def test_tiktok_429_has_retry_after_and_spares_the_limiter(session) -> Non
 async def test_tiktok_timeout_before_and_after(tiktok: TikTok, tt: TikTokSandbox) -> None:
     tt.faults.set("init", "timeout", 1.0, stall_seconds=STALL)
     with pytest.raises(asyncio.TimeoutError):
-        await tiktok.init(timeout=SHORT)
+        await tiktok.init(client_timeout=SHORT)
     status, body, _ = await tiktok.init()  # waits the stall out: 504, nothing accepted
     assert (status, body["error"]["code"]) == (504, "internal_error")
     await asyncio.sleep(0.05)
@@ -506,7 +515,7 @@ async def test_tiktok_timeout_before_and_after(tiktok: TikTok, tt: TikTokSandbox
     tt.faults.clear()
     tt.faults.set("init", "timeout", 1.0, stall_seconds=STALL, after_serving=True)
     with pytest.raises(asyncio.TimeoutError):
-        await tiktok.init(timeout=SHORT)
+        await tiktok.init(client_timeout=SHORT)
     [post] = tt.posts()  # accepted although the client timed out
     assert post["title"] == "Carousel"
 
@@ -548,11 +557,11 @@ async def test_tiktok_stats_key(tiktok: TikTok, tt: TikTokSandbox) -> None:
     tt.script_fail_reason("internal")
     await tiktok.init("C")
     await tiktok.init("C")  # a re-post after a FAILED publish is no duplicate
-    status, stats, _ = await tiktok.control("GET", "stats")
+    _, stats, _ = await tiktok.control("GET", "stats")
     assert stats == {"posts": 6, "duplicate_posts": 0, "failed": 1, "duplicate_groups": []}
     await tiktok.init("A")
     assert tt.stats()["duplicate_posts"] == 1
-    status, body, _ = await tiktok.control("GET", "posts")
+    _, body, _ = await tiktok.control("GET", "posts")
     assert {"open_id", "title", "photo_images"} <= set(body["posts"][0])
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -575,15 +576,16 @@ async def test_media_list_paging(
 ) -> None:
     ids = [await graph.published_carousel(caption=f"post {i}") for i in range(3)]
     status, body = await graph.get(f"{USER}/media", fields="id,caption", limit=2)
+    assert status == 200, body
     assert [m["id"] for m in body["data"]] == [ids[2], ids[1]]
     assert body["data"][0]["caption"] == "post 2"
     async with session.get(body["paging"]["next"], headers=graph._headers()) as resp:
         page2 = await resp.json()
     assert [m["id"] for m in page2["data"]] == [ids[0]]
     assert "next" not in page2["paging"]
-    status, body = await graph.get(f"{OTHER_USER}/media")
+    _, body = await graph.get(f"{OTHER_USER}/media")
     assert body == {"data": []}
-    status, body = await graph.get(f"{USER}/media")
+    _, body = await graph.get(f"{USER}/media")
     assert body["data"][0] == {"id": ids[2]}
     assert sandbox.calls.counts["media_list"] == 4
 
