@@ -7,7 +7,6 @@ control API; ``python -m server.sandbox.instagram --help`` the command line.
 from server.sandbox.instagram.api import ENDPOINTS
 from server.sandbox.instagram.config import InstagramSandboxConfig
 from server.sandbox.instagram.errors import GraphError
-from server.sandbox.instagram.rules import fetch_failure
 from server.sandbox.instagram.sandbox import InstagramSandbox
 
-__all__ = ["ENDPOINTS", "GraphError", "InstagramSandbox", "InstagramSandboxConfig", "fetch_failure"]
+__all__ = ["ENDPOINTS", "GraphError", "InstagramSandbox", "InstagramSandboxConfig"]

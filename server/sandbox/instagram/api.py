@@ -70,10 +70,10 @@ class GraphApi:
             scripted = self._scripted.take(endpoint)
             if scripted is not None and not scripted.after_serving:
                 raise scripted.error(request.method, object_id)
-            if scripted is None:
+            if scripted is None:  # a scripted error takes the call: no fault draw for it
                 self._faults.inject(request, endpoint)
             body = serve()
-            if scripted is not None:
+            if scripted is not None:  # after serving: the call took effect, the client errs
                 raise scripted.error(request.method, object_id)
             return web.json_response(body)
         except GraphError as exc:

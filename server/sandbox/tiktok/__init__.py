@@ -7,12 +7,10 @@ control API; ``python -m server.sandbox.tiktok --help`` the command line.
 from server.sandbox.tiktok.api import ENDPOINTS
 from server.sandbox.tiktok.config import TikTokSandboxConfig
 from server.sandbox.tiktok.errors import ApiError, OAuthError
-from server.sandbox.tiktok.rules import FAIL_REASONS
 from server.sandbox.tiktok.sandbox import TikTokSandbox
 
 __all__ = [
     "ENDPOINTS",
-    "FAIL_REASONS",
     "ApiError",
     "OAuthError",
     "TikTokSandbox",
