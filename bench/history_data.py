@@ -30,12 +30,12 @@ from typing import Iterator
 
 from cryptography.fernet import Fernet
 
-from server.domain.models import Media, MediaKind, Platform, Storage
-from server.store.accounts import AccountRepository, NewAccount
-from server.adapters.sqlite.database import Database
-from server.adapters.sqlite.migrations import MIGRATIONS
-from server.store.media import MediaRepository
 from server.adapters.crypto import TokenCipher
+from server.adapters.sqlite.accounts import SqliteAccountStore
+from server.adapters.sqlite.database import Database
+from server.adapters.sqlite.media import SqliteMediaStore
+from server.adapters.sqlite.migrations import MIGRATIONS
+from server.domain.models import Media, MediaKind, NewAccount, Platform, Storage
 
 WORKSPACE = "default"  # the open (no API keys) service's one workspace
 DAYS = 90
@@ -77,8 +77,8 @@ async def _prepare(path: Path, key: str, rng: random.Random) -> tuple[dict[str, 
     database = Database(path)
     await database.open()  # creates the schema with the service's own migrations
     try:
-        accounts_repo = AccountRepository(database, TokenCipher([key.encode()]))
-        media_repo = MediaRepository(database)
+        accounts_repo = SqliteAccountStore(database, TokenCipher([key.encode()]))
+        media_repo = SqliteMediaStore(database)
         accounts: dict[str, str] = {}
         for platform in (Platform.INSTAGRAM, Platform.TIKTOK):
             for i in range(ACCOUNTS_PER_PLATFORM):

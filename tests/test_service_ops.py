@@ -113,7 +113,7 @@ async def test_health_of_an_unknown_service_is_not_found(health):
 
 
 async def test_graceful_shutdown_shows_not_serving_over_the_wire(service, health):
-    await service.health.enter_graceful_shutdown()
+    await service.grpc.health.enter_graceful_shutdown()
     for name in ("", *APP_SERVICES):
         assert await check(health, name) == NOT_SERVING, name
 

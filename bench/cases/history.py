@@ -334,10 +334,11 @@ def _baseline_sql(name: str, history: History) -> list[tuple[str, list[Any]]]:
 
 async def _service_statements(path: Path, history: History, depths: tuple[int, ...]) -> dict[str, list[str]]:
     """The SELECTs the service's own history code runs for each query (sqlite3 trace callback)."""
-    from server.domain.history import PublishHistory  # noqa: PLC0415
-    from server.domain.workflow.log import PublishLog  # noqa: PLC0415
+    from server.adapters.clock import SystemClock  # noqa: PLC0415
     from server.adapters.sqlite.database import Database  # noqa: PLC0415
-    from server.store.publishes import PublishRepository  # noqa: PLC0415
+    from server.adapters.sqlite.publishes import SqlitePublishStore  # noqa: PLC0415
+    from server.services.history import PublishHistory  # noqa: PLC0415
+    from server.services.workflow.publish_log import PublishLog  # noqa: PLC0415
 
     database = Database(path)
     await database.open()
@@ -345,7 +346,7 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
     captured: dict[str, list[str]] = {}
     try:
         await database.run(lambda db: db.conn.set_trace_callback(statements.append))
-        publish_history = PublishHistory(PublishLog(PublishRepository(database)))
+        publish_history = PublishHistory(PublishLog(SqlitePublishStore(database), SystemClock()))
 
         def take(name: str) -> None:
             captured[name] = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
