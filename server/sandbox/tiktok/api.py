@@ -10,10 +10,10 @@ import datetime
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.sandbox.common import CallLog, ScriptedAnswers
 from server.sandbox.faults import Fault, FaultInjected, FaultPlan
@@ -27,8 +27,6 @@ from server.sandbox.tiktok.ratelimit import SlidingWindowLimiter
 ENDPOINTS = ("creator_info", "init", "status", "token")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class TikTokApi:
