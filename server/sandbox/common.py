@@ -39,6 +39,12 @@ def check_count(count: Any) -> int:
     return count
 
 
+def check_http_status(name: str, status: Any) -> None:
+    """ValueError unless `status` (the argument called `name`) is an HTTP status code."""
+    if not 100 <= status <= 599:
+        raise ValueError(f"{name} must be an HTTP status code, got {status!r}")
+
+
 @dataclass
 class _Entry(Generic[T]):
     answer: T

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.sandbox.common import ScriptedAnswers
+from server.sandbox.common import ScriptedAnswers, check_http_status
 from server.sandbox.emulator import Emulator
 from server.sandbox.instagram.api import ENDPOINTS, GraphApi, fault_response
 from server.sandbox.instagram.config import InstagramSandboxConfig
@@ -81,7 +81,6 @@ class InstagramSandbox(Emulator[InstagramSandboxConfig]):
         first (a publish goes live, a container is created) and the client still gets the error.
         """
         self._scripted.check_endpoint(endpoint)
-        if not 100 <= status <= 599:
-            raise ValueError(f"status must be an HTTP status code, got {status!r}")
+        check_http_status("status", status)
         error = ScriptedError(status, code, subcode, message, is_transient, after_serving)
         self._scripted.add(endpoint, error, count)

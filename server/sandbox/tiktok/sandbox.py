@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.sandbox.common import ScriptedAnswers
+from server.sandbox.common import ScriptedAnswers, check_http_status
 from server.sandbox.emulator import Emulator
 from server.sandbox.tiktok.accounts import Accounts, Creator, default_open_id
 from server.sandbox.tiktok.api import ENDPOINTS, TikTokApi, error_middleware, fault_response
@@ -96,8 +96,7 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
     ) -> None:
         """The next `count` calls to endpoint (a CallLog name) get this error before any check."""
         self._scripted.check_endpoint(endpoint)
-        if not 100 <= http_status <= 599:
-            raise ValueError(f"http_status must be an HTTP status code, got {http_status}")
+        check_http_status("http_status", http_status)
         self._scripted.add(endpoint, ScriptedError(http_status, code, message), count)
 
     # --- inspection ------------------------------------------------------------------------
