@@ -17,6 +17,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from server.adapters.sqlite.threads import name_this_thread
+
 log = logging.getLogger("distribution.store")
 
 # Seconds between checkpoints. Under the 2,000-publish burst the WAL grows a few MB a second.
@@ -44,6 +46,7 @@ class Checkpointer:
             self._thread = None
 
     def _run(self) -> None:
+        name_this_thread()
         conn = sqlite3.connect(str(self._path), isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 5000")
