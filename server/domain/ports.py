@@ -109,9 +109,9 @@ class PublishStore(Protocol):
     (all or nothing), and every change bumps the record's `revision`.
     """
 
-    async def create(self, publish: Publish, event: PublishEvent) -> bool:
-        """Inserts the publish with its first event; False (nothing written) when its
-        request_id is already taken in the workspace."""
+    async def create(self, publish: Publish, *events: PublishEvent) -> bool:
+        """Inserts the publish with its first events, in order; False (nothing written) when
+        its request_id is already taken in the workspace."""
         ...
 
     async def get(self, publish_id: str) -> Publish | None: ...
@@ -174,6 +174,7 @@ class PublishStore(Protocol):
         reconcile_at: datetime | Literal[False] | None = KEEP,
         reconcile_attempts: int | None = None,
         earlier: Sequence[PublishEvent] = (),
+        known: Publish | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the record and appends `earlier` then `event`, in one write.
@@ -182,6 +183,9 @@ class PublishStore(Protocol):
         tiktok_publish_id, tiktok_post_id, call_in_flight). `reconcile_at=None` clears the
         schedule; KEEP leaves it. A new `state` must be one the record's current state may
         become (PublishState.may_become), else IllegalTransition and nothing is written.
+        `known` is the record as the caller last had it: when nothing else changed it since
+        (its revision is the one before this write), a store may build the result from it
+        instead of reading the row back; the result is the same either way.
         """
         ...
 

@@ -245,11 +245,18 @@ class Publisher:
             )
 
     async def _record_and_run(self, publish: Publish, ready: Ready) -> Publish:
-        created = await self._log.store.create(
-            publish,
-            PublishEvent(type="CREATED", message=f"{publish.platform.label} carousel of "
-                         f"{publish.image_count} images recorded", state=PublishState.PENDING),
+        # The run starts at once, so the record is written already PROCESSING, with both
+        # first events: one write fewer per publish than recording the start on its own.
+        created_event = PublishEvent(
+            type="CREATED", state=PublishState.PENDING,
+            message=f"{publish.platform.label} carousel of {publish.image_count} images recorded",
         )
+        started_event = PublishEvent(
+            type="PROCESSING_STARTED", state=PublishState.PROCESSING,
+            message=self._runner.started_message(publish.platform),
+        )
+        publish.state = PublishState.PROCESSING
+        created = await self._log.create(publish, created_event, started_event)
         if not created:
             # Another call with the same request_id won the race: attach to its publish.
             existing = await self._log.store.find_by_request_id(publish.workspace_id, publish.request_id or "")

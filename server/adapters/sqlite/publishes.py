@@ -7,6 +7,7 @@ transaction, so the record and its timeline never disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -119,9 +120,10 @@ class SqlitePublishStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(self, publish: Publish, event: PublishEvent) -> bool:
-        """Inserts the publish; False when its request_id is already taken in the workspace."""
-        return await self._db.run(_create, publish, event)
+    async def create(self, publish: Publish, *events: PublishEvent) -> bool:
+        """Inserts the publish with its first events; False when its request_id is already
+        taken in the workspace."""
+        return await self._db.run(_create, publish, events)
 
     async def get(self, publish_id: str) -> Publish | None:
         return await self._db.run(_get, publish_id)
@@ -242,12 +244,17 @@ class SqlitePublishStore:
         reconcile_at: datetime | Literal[False] | None = KEEP,
         reconcile_attempts: int | None = None,
         earlier: Sequence[PublishEvent] = (),
+        known: Publish | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
         (after `earlier` ones not yet saved), in one transaction. `reconcile_at=None` clears
         the schedule; KEEP leaves it. A state change is made only from a state that may
-        become the new one (checked in the UPDATE itself, so no second writer slips between)."""
+        become the new one (checked in the UPDATE itself, so no second writer slips between).
+
+        With `known` at the revision before this write, only the new revision and update
+        time are read back and the result is `known` with the changes applied (reading and
+        parsing the whole row was most of a write's cost on the store thread)."""
         unknown = set(ids) - _SIMPLE_COLUMNS
         if unknown:
             raise ValueError(f"not a publish id column: {sorted(unknown)}")
@@ -264,7 +271,27 @@ class SqlitePublishStore:
             changes["error"] = dumps(error.to_dict())
         if published_at is not None:
             changes["published_at"] = db_time(published_at)
-        return await self._db.run(_update, publish_id, changes, [*earlier, event], state)
+        result = await self._db.run(
+            _update, publish_id, changes, [*earlier, event], state, None if known is None else known.revision
+        )
+        if isinstance(result, Publish):
+            return result
+        assert known is not None
+        revision, updated_at = result
+        applied: dict[str, Any] = dict(ids)
+        if pending_facts is not None:
+            applied["pending_facts"] = list(pending_facts)
+        if reconcile_at is not KEEP:
+            applied["reconcile_at"] = reconcile_at
+        if reconcile_attempts is not None:
+            applied["reconcile_attempts"] = reconcile_attempts
+        if state is not None:
+            applied["state"] = state
+        if error is not None:
+            applied["error"] = error
+        if published_at is not None:
+            applied["published_at"] = published_at
+        return dataclasses.replace(known, revision=revision, updated_at=py_time(updated_at), **applied)
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
@@ -284,7 +311,7 @@ class SqlitePublishStore:
         ]
 
 
-def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) -> bool:
+def _create(db: sqlite_utils.Database, publish: Publish, events: Sequence[PublishEvent]) -> bool:
     now = db_time(publish.created_at)
     if publish.request_id and select(
         db,
@@ -313,7 +340,7 @@ def _create(db: sqlite_utils.Database, publish: Publish, event: PublishEvent) ->
         db.conn.execute(
             f"INSERT INTO publishes ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
-        _append_events(db, publish.id, [event], now)
+        _append_events(db, publish.id, events, now)
     return True
 
 
@@ -361,7 +388,10 @@ def _update(
     changes: dict[str, Any],
     events: list[PublishEvent],
     state: PublishState | None,
-) -> Publish:
+    known_revision: int | None,
+) -> Publish | tuple[int, str]:
+    """The updated record, or (revision, updated_at) when the caller's copy at
+    `known_revision` was the latest before this write (the caller applies the changes)."""
     now = db_time(utcnow())
     changes = {**changes, "updated_at": now}
     assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -369,12 +399,21 @@ def _update(
     if state is not None:
         allowed = [s.value for s in _ALLOWED_BEFORE[state]]
         guard = f" AND state IN ({','.join('?' * len(allowed))})"
+    sql = f"UPDATE publishes SET {assignments}, revision = revision + 1 WHERE id = ?{guard}"
+    params = [*changes.values(), publish_id, *allowed]
     with atomic(db):
-        publish = _returning(
-            db,
-            f"UPDATE publishes SET {assignments}, revision = revision + 1 WHERE id = ?{guard}",
-            [*changes.values(), publish_id, *allowed],
-        )
+        if known_revision is not None:
+            rows = db.conn.execute(sql + " RETURNING revision", params).fetchall()
+            if not rows:
+                raise _missing(db, publish_id, state)
+            _append_events(db, publish_id, events, now)
+            if rows[0][0] == known_revision + 1:
+                return rows[0][0], now
+            # Another writer changed the record after the caller's copy: read it whole.
+            publish = _get(db, publish_id)
+            assert publish is not None
+            return publish
+        publish = _returning(db, sql, params)
         if publish is None:
             raise _missing(db, publish_id, state)
         _append_events(db, publish_id, events, now)

@@ -32,6 +32,8 @@ class PublishTarget:
 
 
 class Workflow(Protocol):
+    started_message: str
+
     async def run(self, publish: Publish, target: PublishTarget) -> Publish:
         """Drives the publish from its last saved step to a terminal state and returns the record.
 

@@ -113,7 +113,7 @@ class Reconciler:
                 details=found, pending_facts=still,
                 reconcile_at=self._next(publish) if still else None, reconcile_attempts=attempts,
                 permalink=found.get(PERMALINK, publish.permalink),
-                tiktok_post_id=found.get(TIKTOK_POST_ID, publish.tiktok_post_id),
+                tiktok_post_id=found.get(TIKTOK_POST_ID, publish.tiktok_post_id), known=publish,
             )
             return
         published = publish.published_at or publish.created_at
@@ -124,7 +124,7 @@ class Reconciler:
         await self._log.record(
             publish.id, "LATE_FACTS_PENDING",
             f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
-            reconcile_at=self._next(publish), reconcile_attempts=attempts,
+            reconcile_at=self._next(publish), reconcile_attempts=attempts, known=publish,
         )
 
     def _next(self, publish: Publish) -> datetime:
@@ -141,5 +141,5 @@ class Reconciler:
     async def _give_up(self, publish: Publish, why: str) -> None:
         await self._log.record(
             publish.id, "LATE_FACTS_ABANDONED", f"Stopped waiting for {', '.join(publish.pending_facts)}: {why}",
-            pending_facts=[], reconcile_at=None,
+            pending_facts=[], reconcile_at=None, known=publish,
         )

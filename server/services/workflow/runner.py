@@ -68,6 +68,7 @@ class PublishRunner:
         what the caller already loaded for it (fresh from its checks), else read here."""
         task = self._tasks.get(publish.id)
         if task is None:
+            self._log.track(publish)
             task = asyncio.get_running_loop().create_task(self._drive(publish, ready), name=f"publish-{publish.id}")
             self._tasks[publish.id] = task
             task.add_done_callback(self._finished)
@@ -76,13 +77,17 @@ class PublishRunner:
     def _finished(self, task: asyncio.Task[Publish]) -> None:
         publish_id = task.get_name().removeprefix("publish-")
         self._tasks.pop(publish_id, None)
-        self._log.drop_notes(publish_id)  # a run cancelled or ended between a note and a change
+        self._log.forget(publish_id)  # also drops notes of a run cancelled between a note and a change
         if task.cancelled() or task.exception() is not None:
             return  # cancelled at shutdown, after the gRPC server (and its watch streams) stopped
         final = task.result()
         self._log.run_ended(final)
         if self._metrics is not None:
             self._metrics.publish_finished(final.platform, final.state)
+
+    def started_message(self, platform: Platform) -> str:
+        """The timeline message of a run's start on `platform`."""
+        return self._workflows[platform].started_message
 
     async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
         """Submits the publish and waits for its end; cancelling the waiter leaves it running."""
