@@ -34,7 +34,7 @@ from server.adapters.crypto import TokenCipher
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
-from server.adapters.sqlite.migrations import MIGRATIONS
+from server.adapters.migrations import MIGRATIONS
 from server.domain.models import Media, MediaKind, NewAccount, Platform, Storage
 
 WORKSPACE = "default"  # the open (no API keys) service's one workspace
@@ -111,8 +111,8 @@ _INDEX_RE = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(\w+)", re.IGNORECAS
 def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
     """Drops the secondary indexes the migrations created; returns their CREATE statements."""
     statements = []
-    for _version, migration in MIGRATIONS:
-        for statement in migration:
+    for migration in MIGRATIONS:
+        for statement in migration.sqlite:
             match = _INDEX_RE.match(statement)
             if match:
                 conn.execute(f"DROP INDEX IF EXISTS {match.group(1)}")

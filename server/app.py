@@ -86,6 +86,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         services.reconciler.start()
         stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
         resumed = await services.runner.resume_unfinished()
+        services.runner.start()
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})
         return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack)

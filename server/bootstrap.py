@@ -8,6 +8,9 @@ wiring with no I/O, so unit tests build the very same use cases on in-memory fak
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,6 +19,7 @@ from server.adapters.clock import SystemClock
 from server.adapters.crypto import TokenCipher, load_keys
 from server.adapters.http import new_session
 from server.adapters.instagram import InstagramClient
+from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
 from server.adapters.sqlite import SqliteStore
 from server.adapters.tiktok import TikTokClient
@@ -77,14 +81,16 @@ class Services:
     history: PublishHistory
 
 
-def build_services(settings: Settings, adapters: Adapters) -> Services:
-    """The use cases over the given adapters (no I/O: nothing starts here)."""
+def build_services(settings: Settings, adapters: Adapters, replica: str | None = None) -> Services:
+    """The use cases over the given adapters (no I/O: nothing starts here). `replica` names
+    this process in leases (a new random name by default: a restarted replica is a new one)."""
     store, clock, metrics = adapters.store, adapters.clock, adapters.metrics
     retrier = Retrier(
         settings.retry, clock, (lambda f: metrics.platform_retry(f.platform, f.endpoint)) if metrics else None
     )
-    publish_log = PublishLog(store.publishes, clock, settings.late_facts)
-    tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, clock)
+    publish_log = PublishLog(store.publishes, clock, settings.late_facts, owner=replica or new_replica_name())
+    store.changes.subscribe(publish_log.changed_elsewhere)
+    tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, store.locks, clock)
     runner = PublishRunner(
         {
             Platform.INSTAGRAM: InstagramCarouselWorkflow(
@@ -96,10 +102,12 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         store.accounts,
         store.media,
         tokens,
+        clock,
+        settings.leases,
         metrics,
     )
     policies: dict[type, PlatformPolicy] = {
-        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, retrier, clock)),
+        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
         TikTokCarousel: TikTokPolicy(adapters.tiktok, store.accounts, retrier),
     }
     return Services(
@@ -112,8 +120,22 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         accounts=Accounts(store.accounts),
         media=MediaLibrary(store.media, clock),
         publisher=Publisher(store.accounts, store.media, publish_log, runner, tokens, policies, clock),
-        history=PublishHistory(publish_log, runner.is_running),
+        history=PublishHistory(publish_log),
     )
+
+
+def new_replica_name() -> str:
+    """A name for this process in leases: host and process id (for people reading the
+    database) and a random part (a restarted process is a new replica)."""
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+async def open_store(settings: Settings) -> Store:
+    """The store DISTRIBUTION_DB names: SQLite for a file path, PostgreSQL for a URL."""
+    cipher = TokenCipher(load_keys(settings.secret_keys, settings.secret_key_file))
+    if settings.uses_postgres:
+        return await PostgresStore.open(settings.database_url, cipher, settings.db_pool_size)
+    return await SqliteStore.open(settings.db_path, cipher)
 
 
 async def open_adapters(
@@ -126,9 +148,13 @@ async def open_adapters(
     clock: Clock | None = None,
     metrics: PrometheusMetrics | None = None,
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
-    """Opens what is not handed in: the platform clients (starting an emulator for an API
-    base of "sandbox"), the store, the metrics endpoint. Everything opened is closed by
+    """Opens what is not handed in: the store, the platform clients (starting an emulator
+    for an API base of "sandbox"), the metrics endpoint. Everything opened is closed by
     `stack`, last opened first."""
+    if store is None:
+        opened = await open_store(settings)
+        stack.push_async_callback(opened.close)
+        store = opened
     metrics = metrics or PrometheusMetrics()
     if settings.metrics_listen != "off":
         stack.push_async_callback(await metrics.serve(settings.metrics_listen))
@@ -149,15 +175,10 @@ async def open_adapters(
         session = new_session()
         stack.push_async_callback(session.close)
         tiktok = TikTokClient(
-            session, base, settings.tiktok_rate_limits,
+            session, base, store.rate_windows, settings.tiktok_rate_limits,
             AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret),
             metrics.platform_call, metrics.rate_limit_wait,
         )
-    if store is None:
-        cipher = TokenCipher(load_keys(settings.secret_keys, settings.secret_key_file))
-        sqlite = await SqliteStore.open(settings.db_path, cipher)
-        stack.push_async_callback(sqlite.close)
-        store = sqlite
     adapters = Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics)
     return adapters, metrics, sandboxes
 

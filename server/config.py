@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from server.adapters.tiktok import RateLimits
 from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
 from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
+from server.services.workflow.runner import LeasePolicy
 
 SANDBOX = "sandbox"
 
@@ -28,7 +29,11 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     listen: str = "127.0.0.1:50051"
+    # DISTRIBUTION_DB: a file path (SQLite, the default) or a postgresql:// URL (database_url).
     db_path: Path = Path("var/distribution.db")
+    database_url: str = ""
+    # Most connections one replica opens to PostgreSQL (plus one that listens for changes).
+    db_pool_size: int = 10
     instagram_api_base: str = SANDBOX
     tiktok_api_base: str = SANDBOX
     tiktok_client_key: str = ""
@@ -65,8 +70,15 @@ class Settings:
     late_facts: ReconcileSchedule = ReconcileSchedule()
     # Backoff for transient platform errors.
     retry: RetryPolicy = DEFAULT_RETRY
+    # How long a replica's hold on a running publish lasts, and how often it is renewed and
+    # orphans looked for. Not read from the environment: tests shorten them.
+    leases: LeasePolicy = LeasePolicy()
     # TikTok's per-token request limits, kept by waiting (server/adapters/tiktok/client.py).
     tiktok_rate_limits: RateLimits = RateLimits()
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
 
     @property
     def listen_host(self) -> str:
@@ -96,6 +108,18 @@ def _api_base(env: Mapping[str, str], name: str) -> str:
     if parts.username or parts.password or parts.query:
         raise ConfigError(f"{name} must not carry credentials or a query string")
     return value.rstrip("/")
+
+
+def _database_url(value: str) -> str:
+    """The PostgreSQL URL in DISTRIBUTION_DB, or "" for a file path (SQLite)."""
+    if not value.startswith(("postgresql://", "postgres://")):
+        return ""
+    parts = urlsplit(value)
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(
+            "DISTRIBUTION_DB must name the server in a postgresql:// URL, e.g. postgresql://user@host:5432/db"
+        )
+    return value
 
 
 def _listen(env: Mapping[str, str]) -> str:
@@ -178,13 +202,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     db = env.get("DISTRIBUTION_DB", str(Settings.db_path)).strip()
     if not db:
-        raise ConfigError("DISTRIBUTION_DB must be a file path")
+        raise ConfigError("DISTRIBUTION_DB must be a file path (SQLite) or a postgresql:// URL")
+    database_url = _database_url(db)
     level = env.get("DISTRIBUTION_LOG_LEVEL", Settings.log_level).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"DISTRIBUTION_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     settings = Settings(
         listen=_listen(env),
-        db_path=Path(db),
+        db_path=Path(db) if not database_url else Settings.db_path,
+        database_url=database_url,
+        db_pool_size=_positive_int(env, "DISTRIBUTION_DB_POOL_SIZE", Settings.db_pool_size),
         instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE"),
         tiktok_api_base=_api_base(env, "DISTRIBUTION_TIKTOK_API_BASE"),
         tiktok_client_key=env.get("DISTRIBUTION_TIKTOK_CLIENT_KEY", ""),
@@ -212,9 +239,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         secret_key_file=Path(
             env.get("DISTRIBUTION_SECRET_KEY_FILE", "")
-            or Path(db).parent / "secret.key"
+            or (Settings.db_path if database_url else Path(db)).parent / "secret.key"
         ),
     )
+    if database_url and not (settings.secret_keys.strip() or env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip()):
+        # Replicas must all open the tokens: a key file made by one of them would not do.
+        raise ConfigError(
+            "DISTRIBUTION_DB is PostgreSQL: set DISTRIBUTION_SECRET_KEYS (or DISTRIBUTION_SECRET_KEY_FILE) "
+            "to the sealing keys every replica shares"
+        )
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ConfigError("DISTRIBUTION_TLS_CERT and DISTRIBUTION_TLS_KEY go together")
     if settings.tls_client_ca and not settings.tls_cert:

@@ -14,14 +14,14 @@ from distribution.v1 import account_pb2
 from server.adapters.sqlite.accounts import SqliteAccountStore as AccountRepository
 from server.adapters.sqlite.checkpoints import Checkpointer
 from server.adapters.sqlite.database import Database, atomic
-from server.adapters.sqlite.migrations import MIGRATIONS
+from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.rows import select
 from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
 from tests.conftest import connect
 
 ACCESS = "ACCESS-TOKEN-7c1d9e2b4f"
 REFRESH = "REFRESH-TOKEN-3a6f0e8d5c"
-LATEST = max(version for version, _ in MIGRATIONS)
+LATEST = max(m.version for m in MIGRATIONS)
 
 
 def pragma(db: Database, name: str):

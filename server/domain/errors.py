@@ -83,6 +83,15 @@ class Internal(DomainError):
     code = "INTERNAL"
 
 
+class LeaseLost(Internal):
+    """A run's write was refused because another replica took the publish over (the lease
+    expired): the run must stop without writing or calling the platform again."""
+
+
+class StoreUnavailable(Unavailable):
+    """The database cannot be reached right now; the call changed nothing and may be retried."""
+
+
 class IllegalTransition(Internal):
     """A write asked a publish to move to a state its current one may not become (a bug, or
     a second writer): nothing was written."""

@@ -228,10 +228,20 @@ class Publish:
     call_in_flight: str | None = None
     # Counts the changes to the record: equal revisions of one publish are the same record.
     revision: int = 0
+    # The replica whose run drives the publish, and until when its lease holds (renewed while
+    # it runs). None: no run drives it (finished, or orphaned and waiting to be taken over).
+    owner: str | None = None
+    lease_until: datetime | None = None
 
     @property
     def image_count(self) -> int:
         return len(self.media_ids)
+
+    @property
+    def done(self) -> bool:
+        """Terminal, and no run is driving it any more (facts a run reads right after the
+        terminal state, such as Instagram's permalink, have been read or left to later)."""
+        return self.state.terminal and self.owner is None
 
     @property
     def may_have_posted(self) -> bool:

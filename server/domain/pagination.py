@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from server.domain.errors import FieldViolation, invalid
 
@@ -23,8 +24,24 @@ MAX_PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class Cursor:
-    created_at: str  # stored time string of the last item returned
+    created_at: str  # the last item's create time, as `cursor_time` writes it
     id: str
+
+
+def cursor_time(value: datetime) -> str:
+    """A time as cursors (and SQLite rows) carry it: UTC, fixed width, microseconds, "Z";
+    such strings sort in time order. Formatted by hand: this runs for every stored write."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}Z"
+    )
+
+
+def cursor_datetime(value: str) -> datetime:
+    """The time a `cursor_time` string names."""
+    return datetime.fromisoformat(value)
 
 
 def page_size(requested: int) -> int:

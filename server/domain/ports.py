@@ -8,6 +8,8 @@ test suite that every implementation passes (tests/contracts).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -102,6 +104,15 @@ class MediaStore(Protocol):
 KEEP: Literal[False] = False
 
 
+@dataclass(frozen=True)
+class CreateConflict:
+    """Why `PublishStore.create` wrote nothing: `existing` holds the request_id already
+    ("request_id"), or published the same content to the same account lately ("duplicate")."""
+
+    reason: Literal["request_id", "duplicate"]
+    existing: Publish
+
+
 class PublishStore(Protocol):
     """The publish log: one record per publish with every platform id, and its timeline.
 
@@ -109,9 +120,14 @@ class PublishStore(Protocol):
     (all or nothing), and every change bumps the record's `revision`.
     """
 
-    async def create(self, publish: Publish, *events: PublishEvent) -> bool:
-        """Inserts the publish with its first events, in order; False (nothing written) when
-        its request_id is already taken in the workspace."""
+    async def create(
+        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
+    ) -> CreateConflict | None:
+        """Inserts the publish (with its owner and lease, if set) and its first events, in
+        order, and returns None. Writes nothing and returns the conflict when the request_id
+        is already taken in the workspace, or (with `duplicate_since`, for a publish without
+        request_id) when a publish of the same content to the same account since then did
+        not fail. Check and insert are one atomic step, across replicas too."""
         ...
 
     async def get(self, publish_id: str) -> Publish | None: ...
@@ -145,8 +161,28 @@ class PublishStore(Protocol):
         """Every publish not in a terminal state, oldest first."""
         ...
 
-    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
-        """Publishes whose late-fact check is due, soonest first."""
+    # Leases: a run drives a publish only while its replica holds the publish's lease. Every
+    # write a run makes names its owner, and a write whose owner no longer holds the lease is
+    # refused (LeaseLost), so two replicas never drive one publish.
+
+    async def claim_orphans(self, owner: str, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
+        """Takes over up to `limit` unfinished publishes that no run holds (no owner, or a
+        lease that ended before `now`), oldest first, and returns them as now owned."""
+        ...
+
+    async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        """Extends the leases `owner` still holds among `publish_ids`; returns those ids."""
+        ...
+
+    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
+        """Ends `owner`'s lease on the publish (its run is over or handed back), with an
+        optional timeline event; None when `owner` did not hold it."""
+        ...
+
+    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
+        """Publishes whose late-fact check is due, soonest first, each claimed by moving its
+        check to `hold_until` in the same step, so that one replica checks it; the checker
+        then records the real next time (or a crash lets the claim lapse and it is retried)."""
         ...
 
     async def next_reconcile_at(self) -> datetime | None: ...
@@ -158,8 +194,10 @@ class PublishStore(Protocol):
         container_id: str,
         event: PublishEvent,
         earlier: Sequence[PublishEvent] = (),
+        owner: str | None = None,
     ) -> Publish:
-        """Records carousel item `index`'s container id, safe from concurrent item writes."""
+        """Records carousel item `index`'s container id, safe from concurrent item writes.
+        With `owner`, only while that owner holds the lease (else LeaseLost)."""
         ...
 
     async def update(
@@ -175,6 +213,7 @@ class PublishStore(Protocol):
         reconcile_attempts: int | None = None,
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
+        owner: str | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the record and appends `earlier` then `event`, in one write.
@@ -185,7 +224,8 @@ class PublishStore(Protocol):
         become (PublishState.may_become), else IllegalTransition and nothing is written.
         `known` is the record as the caller last had it: when nothing else changed it since
         (its revision is the one before this write), a store may build the result from it
-        instead of reading the row back; the result is the same either way.
+        instead of reading the row back; the result is the same either way. With `owner`, the
+        write is made only while that owner holds the lease (else LeaseLost).
         """
         ...
 
@@ -194,8 +234,50 @@ class PublishStore(Protocol):
         ...
 
 
+# --- coordination: what must hold once across every replica sharing a database ------------
+
+
+class Locks(Protocol):
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Holds the named lock (e.g. one token refresh per account at a time) until exit."""
+        ...
+
+
+class RateWindows(Protocol):
+    async def take(self, key: str, limit: int, window: float) -> float:
+        """Takes a call slot under "at most `limit` calls per `window` seconds" for `key`:
+        0.0 when taken, else the seconds until one may free (nothing taken; ask again)."""
+        ...
+
+
+@dataclass(frozen=True)
+class QuotaReading:
+    usage: int
+    total: int
+
+
+class QuotaStore(Protocol):
+    """Instagram publishing-quota readings per account, counted down by every replica's
+    publishes."""
+
+    async def reserve(self, account_id: str, fresh_since: datetime) -> QuotaReading | None:
+        """Counts one publish against a reading taken after `fresh_since` with room left
+        (usage + 1 < total) and returns it; None when no such reading exists (read the
+        platform and `record` it)."""
+        ...
+
+    async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None: ...
+
+
+class ChangeFeed(Protocol):
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """Calls `listener(publish_id)` for changes to publishes committed by any replica
+        (possibly this one too); a store with one process only may never call it."""
+        ...
+
+
 class Store(Protocol):
-    """One database: its three stores, opened and closed together."""
+    """One database: its stores and its coordination, opened and closed together."""
 
     @property
     def accounts(self) -> AccountStore: ...
@@ -205,6 +287,22 @@ class Store(Protocol):
 
     @property
     def publishes(self) -> PublishStore: ...
+
+    @property
+    def locks(self) -> Locks: ...
+
+    @property
+    def rate_windows(self) -> RateWindows: ...
+
+    @property
+    def quotas(self) -> QuotaStore: ...
+
+    @property
+    def changes(self) -> ChangeFeed: ...
+
+    async def ping(self) -> None:
+        """Raises StoreUnavailable when the database cannot be reached."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from server.domain.errors import FieldViolation, NotFound, invalid
 from server.domain.models import Page, Publish, PublishEvent, PublishFilter, PublishVersion
@@ -14,11 +14,9 @@ from server.services.workflow.publish_log import PublishLog
 
 
 class PublishHistory:
-    def __init__(self, publish_log: PublishLog, running: Callable[[str], bool] = lambda publish_id: False) -> None:
-        """`running` tells whether this process is still driving a publish (PublishRunner.is_running)."""
+    def __init__(self, publish_log: PublishLog) -> None:
         self._log = publish_log
         self._store = publish_log.store
-        self._running = running
 
     async def get(self, workspace_id: str, publish_id: str) -> tuple[Publish, list[PublishEvent]]:
         publish_id = check_id("id", publish_id, "a publish id")
@@ -76,7 +74,7 @@ class PublishHistory:
             shown = publish.revision
             yield publish, events
             # A run announces its last record as it ends: it may still be queued here.
-            while not (publish.state.terminal and not self._running(publish_id) and updates.empty()):
+            while not (publish.done and updates.empty()):
                 publish = await updates.get()
                 while not updates.empty():
                     publish = updates.get_nowait()

@@ -152,11 +152,19 @@ class Publisher:
             raise media
         policy.check_media(media)
         publish = self._new_publish(workspace_id, policy, req)
-        _, token = await asyncio.gather(
-            self._guard_duplicate(publish, req.allow_duplicate), self._tokens.access_token(account)
+        guarded = not publish.request_id and not req.allow_duplicate
+        # The duplicate guard is read here, before any platform call, and checked again in
+        # the write itself, where it is atomic (two replicas, or two calls at once).
+        earlier, token = await asyncio.gather(
+            self._log.store.recent_same_content(
+                workspace_id, publish.account_id, publish.content_fingerprint, publish.created_at - DUPLICATE_WINDOW
+            ) if guarded else _nothing(),
+            self._tokens.access_token(account),
         )
+        if earlier is not None:
+            raise _duplicate(earlier)
         await policy.before_recording(account, token, req)
-        return await self._record_and_run(publish, Ready(account, media, token))
+        return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
     async def _account(self, workspace_id: str, account_id: str, policy: PlatformPolicy) -> Account:
         account = await self._accounts.get(workspace_id, account_id)
@@ -225,28 +233,11 @@ class Publisher:
         _same_request(existing, fingerprint(req), req.request_id)
         return await self._outcome(existing)
 
-    async def _guard_duplicate(self, publish: Publish, allow_duplicate: bool) -> None:
-        """Without request_id, the same content to the same account within 24 hours is most
-        likely a client retry: refuse it unless the caller says it is meant."""
-        if publish.request_id or allow_duplicate:
-            return
-        earlier = await self._log.store.recent_same_content(
-            publish.workspace_id, publish.account_id, publish.content_fingerprint,
-            publish.created_at - DUPLICATE_WINDOW,
-        )
-        if earlier is not None:
-            raise AlreadyExists(
-                reason="DUPLICATE_PUBLISH",
-                message=f"The same media and caption were published to this account at "
-                f"{earlier.created_at.isoformat(timespec='seconds')} (publish {earlier.id}, "
-                f"{earlier.state.value}); set allow_duplicate to publish them again, or send a "
-                "request_id to make retries safe",
-                metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
-            )
-
-    async def _record_and_run(self, publish: Publish, ready: Ready) -> Publish:
-        # The run starts at once, so the record is written already PROCESSING, with both
-        # first events: one write fewer per publish than recording the start on its own.
+    async def _record_and_run(self, publish: Publish, ready: Ready, guarded: bool) -> Publish:
+        """Writes the record (leased to this replica, already PROCESSING, with its first two
+        events: the run starts at once) and runs it. Without a request_id, the same content
+        to the same account within 24 hours is most likely a client retry: refused unless
+        the caller says it is meant (`guarded`; checked in the same atomic step as the write)."""
         created_event = PublishEvent(
             type="CREATED", state=PublishState.PENDING,
             message=f"{publish.platform.label} carousel of {publish.image_count} images recorded",
@@ -256,17 +247,23 @@ class Publisher:
             message=self._runner.started_message(publish.platform),
         )
         publish.state = PublishState.PROCESSING
-        created = await self._log.create(publish, created_event, started_event)
-        if not created:
-            # Another call with the same request_id won the race: attach to its publish.
-            existing = await self._log.store.find_by_request_id(publish.workspace_id, publish.request_id or "")
-            assert existing is not None
-            _same_request(existing, publish.request_fingerprint, publish.request_id or "")
-            return await self._outcome(existing)
-        return await self._outcome(publish, ready)
+        publish.owner = self._runner.owner
+        publish.lease_until = publish.created_at + self._runner.lease_until()
+        conflict = await self._log.create(
+            publish, created_event, started_event,
+            duplicate_since=publish.created_at - DUPLICATE_WINDOW if guarded else None,
+        )
+        if conflict is None:
+            return await self._outcome(publish, ready)
+        existing = conflict.existing
+        if conflict.reason == "duplicate":
+            raise _duplicate(existing)
+        # Another call with the same request_id won the race: attach to its publish.
+        _same_request(existing, publish.request_fingerprint, publish.request_id or "")
+        return await self._outcome(existing)
 
     async def _outcome(self, publish: Publish, ready: Ready | None = None) -> Publish:
-        final = publish if publish.state.terminal else await self._runner.wait(publish, ready)
+        final = publish if publish.done else await self._runner.wait(publish, ready)
         if final.state in (PublishState.FAILED, PublishState.UNCONFIRMED) and final.error is not None:
             raise final.error.as_exception(final.id)
         return final
@@ -280,6 +277,21 @@ def _same_request(existing: Publish, request_fingerprint: str | None, request_id
             f"(publish {existing.id}); use a new request_id for a new publish",
             metadata={"publish_id": existing.id, "request_id": request_id},
         )
+
+
+def _duplicate(earlier: Publish) -> AlreadyExists:
+    return AlreadyExists(
+        reason="DUPLICATE_PUBLISH",
+        message=f"The same media and caption were published to this account at "
+        f"{earlier.created_at.isoformat(timespec='seconds')} (publish {earlier.id}, "
+        f"{earlier.state.value}); set allow_duplicate to publish them again, or send a "
+        "request_id to make retries safe",
+        metadata={"publish_id": earlier.id, "earlier_state": earlier.state.value},
+    )
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _present(violation: FieldViolation | None) -> list[FieldViolation]:

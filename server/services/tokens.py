@@ -4,21 +4,21 @@ Instagram long-lived tokens live 60 days and are refreshed (Instagram Login's
 ig_refresh_token grant) once fewer than 7 days remain. TikTok access tokens live hours;
 the refresh grant returns a new access token AND a new refresh token (the old one stops
 working), so both are saved in one write before use. Refreshes of one account are
-serialised, and a refresh in the middle of a publish only swaps the token the next call
-uses: the publish itself is never restarted. When the platform refuses the refresh, the
-account is marked NEEDS_RECONNECT and publishes to it fail fast with FAILED_PRECONDITION.
+serialised across replicas (a lock held in the store), and a refresh in the middle of a
+publish only swaps the token the next call uses: the publish itself is never restarted.
+When the platform refuses the refresh, the account is marked NEEDS_RECONNECT and
+publishes to it fail fast with FAILED_PRECONDITION.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
 from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Account, Platform
 from server.domain.platforms import PlatformFailure
-from server.domain.ports import AccountStore, Clock, InstagramApi, TikTokApi
+from server.domain.ports import AccountStore, Clock, InstagramApi, Locks, TikTokApi
 
 log = logging.getLogger("distribution.tokens")
 
@@ -33,15 +33,16 @@ class AccountTokens:
         accounts: AccountStore,
         instagram: InstagramApi,
         tiktok: TikTokApi,
+        locks: Locks,
         clock: Clock,
         margin: timedelta = REFRESH_MARGIN,
     ) -> None:
         self._accounts = accounts
+        self._locks = locks
         self._instagram = instagram
         self._tiktok = tiktok
         self._clock = clock
         self._margin = margin
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def access_token(self, account: Account, refresh: bool = False) -> str:
         """The account's current access token; refreshed first when it is about to expire
@@ -52,8 +53,9 @@ class AccountTokens:
         refreshable = account.platform == Platform.INSTAGRAM or bool(credentials.refresh_token)
         if not refreshable or (not refresh and not self._expiring(account)):
             return credentials.access_token
-        lock = self._locks.setdefault(account.id, asyncio.Lock())
-        async with lock:
+        # One refresh per account at a time, across replicas: a rotated refresh token must
+        # never be spent twice.
+        async with self._locks.hold(f"token-refresh:{account.id}"):
             current = await self._accounts.get(account.workspace_id, account.id)
             credentials = await self._accounts.credentials(account.id)
             if current is None or credentials is None:

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.checkpoints import CHECKPOINT_INTERVAL, WAL_SIZE_LIMIT, Checkpointer
-from server.adapters.sqlite.migrations import MIGRATIONS
 from server.adapters.sqlite.threads import name_this_thread
 
 T = TypeVar("T")
@@ -216,10 +216,10 @@ def schema_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> None:
     """Applies every migration newer than the file's user_version, each in one transaction."""
     current = schema_version(db)
-    for version, statements in MIGRATIONS:
-        if version <= current:
+    for migration in MIGRATIONS:
+        if migration.version <= current:
             continue
         with db.atomic():
-            for sql in statements:
+            for sql in migration.sqlite:
                 db.conn.execute(sql)
-            db.conn.execute(f"PRAGMA user_version = {int(version)}")
+            db.conn.execute(f"PRAGMA user_version = {int(migration.version)}")

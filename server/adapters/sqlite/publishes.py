@@ -17,7 +17,7 @@ import sqlite_utils
 
 from server.adapters.sqlite.database import Database, atomic
 from server.adapters.sqlite.rows import db_time, dumps, keyset_clause, py_time, select, select_tuples
-from server.domain.errors import IllegalTransition
+from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
     Platform,
     Publish,
@@ -31,7 +31,7 @@ from server.domain.models import (
     utcnow,
 )
 from server.domain.pagination import Cursor
-from server.domain.ports import KEEP
+from server.domain.ports import KEEP, CreateConflict
 
 # Columns a workflow may change, with how each is stored.
 _SIMPLE_COLUMNS = {
@@ -87,6 +87,8 @@ def _publish(row: dict[str, Any]) -> Publish:
         reconcile_attempts=row["reconcile_attempts"],
         call_in_flight=row["call_in_flight"],
         revision=row["revision"],
+        owner=row["owner"],
+        lease_until=py_time(row["lease_until"]),
     )
 
 
@@ -120,10 +122,13 @@ class SqlitePublishStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(self, publish: Publish, *events: PublishEvent) -> bool:
-        """Inserts the publish with its first events; False when its request_id is already
-        taken in the workspace."""
-        return await self._db.run(_create, publish, events)
+    async def create(
+        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
+    ) -> CreateConflict | None:
+        """Inserts the publish with its first events, unless its request_id is taken or (with
+        `duplicate_since`) the same content went to the same account since then; the check
+        and the insert are one store call, so one transaction."""
+        return await self._db.run(_create, publish, events, duplicate_since)
 
     async def get(self, publish_id: str) -> Publish | None:
         return await self._db.run(_get, publish_id)
@@ -171,14 +176,39 @@ class SqlitePublishStore:
         rows = await self._db.run(select, f"SELECT * FROM publishes WHERE id IN ({marks})", list(publish_ids))
         return [_publish(r) for r in rows if r["workspace_id"] == workspace_id]
 
-    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
         rows = await self._db.run(
             select,
-            "SELECT * FROM publishes WHERE reconcile_at IS NOT NULL AND reconcile_at <= ?"
-            " ORDER BY reconcile_at LIMIT ?",
-            [db_time(now), limit],
+            "UPDATE publishes SET reconcile_at = ? WHERE id IN (SELECT id FROM publishes"
+            " WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? ORDER BY reconcile_at LIMIT ?)"
+            " RETURNING *",
+            [db_time(hold_until), db_time(now), limit],
         )
         return [_publish(r) for r in rows]
+
+    async def claim_orphans(self, owner: str, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
+        rows = await self._db.run(
+            select,
+            "UPDATE publishes SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM publishes"
+            " WHERE state IN ('PENDING', 'PROCESSING') AND (owner IS NULL OR lease_until < ?)"
+            " ORDER BY created_at LIMIT ?) RETURNING *",
+            [owner, db_time(lease_until), db_time(now), limit],
+        )
+        return sorted((_publish(r) for r in rows), key=lambda p: p.created_at)
+
+    async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        if not publish_ids:
+            return set()
+        marks = ",".join("?" * len(publish_ids))
+        rows = await self._db.run(
+            select_tuples,
+            f"UPDATE publishes SET lease_until = ? WHERE owner = ? AND id IN ({marks}) RETURNING id",
+            [db_time(lease_until), owner, *publish_ids],
+        )
+        return {row[0] for row in rows}
+
+    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
+        return await self._db.run(_release, owner, publish_id, event)
 
     async def next_reconcile_at(self) -> datetime | None:
         rows = await self._db.run(
@@ -228,9 +258,10 @@ class SqlitePublishStore:
     async def save_child(
         self, publish_id: str, index: int, container_id: str, event: PublishEvent,
         earlier: Sequence[PublishEvent] = (),
+        owner: str | None = None,
     ) -> Publish:
         """Records carousel item `index`'s container id (atomic, safe from concurrent item tasks)."""
-        return await self._db.run(_save_child, publish_id, index, container_id, [*earlier, event])
+        return await self._db.run(_save_child, publish_id, index, container_id, [*earlier, event], owner)
 
     async def update(
         self,
@@ -245,6 +276,7 @@ class SqlitePublishStore:
         reconcile_attempts: int | None = None,
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
+        owner: str | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
@@ -272,7 +304,7 @@ class SqlitePublishStore:
         if published_at is not None:
             changes["published_at"] = db_time(published_at)
         result = await self._db.run(
-            _update, publish_id, changes, [*earlier, event], state, None if known is None else known.revision
+            _update, publish_id, changes, [*earlier, event], state, None if known is None else known.revision, owner
         )
         if isinstance(result, Publish):
             return result
@@ -311,14 +343,23 @@ class SqlitePublishStore:
         ]
 
 
-def _create(db: sqlite_utils.Database, publish: Publish, events: Sequence[PublishEvent]) -> bool:
+def _create(
+    db: sqlite_utils.Database, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None
+) -> CreateConflict | None:
     now = db_time(publish.created_at)
-    if publish.request_id and select(
-        db,
-        "SELECT 1 FROM publishes WHERE workspace_id = ? AND request_id = ?",
-        [publish.workspace_id, publish.request_id],
-    ):
-        return False
+    if publish.request_id:
+        taken = _get_where(db, "workspace_id = ? AND request_id = ?", [publish.workspace_id, publish.request_id])
+        if taken is not None:
+            return CreateConflict("request_id", taken)
+    elif duplicate_since is not None:
+        earlier = _get_where(
+            db,
+            "workspace_id = ? AND account_id = ? AND content_fingerprint = ? AND created_at >= ?"
+            " AND state != 'FAILED' ORDER BY created_at DESC LIMIT 1",
+            [publish.workspace_id, publish.account_id, publish.content_fingerprint, db_time(duplicate_since)],
+        )
+        if earlier is not None:
+            return CreateConflict("duplicate", earlier)
     row = {
         "id": publish.id,
         "workspace_id": publish.workspace_id,
@@ -335,13 +376,36 @@ def _create(db: sqlite_utils.Database, publish: Publish, events: Sequence[Publis
         "child_container_ids": dumps(publish.child_container_ids),
         "created_at": now,
         "updated_at": now,
+        "owner": publish.owner,
+        "lease_until": db_time(publish.lease_until),
     }
     with atomic(db):
         db.conn.execute(
             f"INSERT INTO publishes ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
         _append_events(db, publish.id, events, now)
-    return True
+    return None
+
+
+def _get_where(db: sqlite_utils.Database, where: str, params: list[Any]) -> Publish | None:
+    rows = select(db, f"SELECT * FROM publishes WHERE {where}", params)
+    return _publish(rows[0]) if rows else None
+
+
+def _release(
+    db: sqlite_utils.Database, owner: str, publish_id: str, event: PublishEvent | None
+) -> Publish | None:
+    now = db_time(utcnow())
+    with atomic(db):
+        publish = _returning(
+            db,
+            "UPDATE publishes SET owner = NULL, lease_until = NULL, updated_at = ?, revision = revision + 1"
+            " WHERE id = ? AND owner = ?",
+            [now, publish_id, owner],
+        )
+        if publish is not None and event is not None:
+            _append_events(db, publish_id, [event], now)
+    return publish
 
 
 def _returning(db: sqlite_utils.Database, sql: str, params: list[Any]) -> Publish | None:
@@ -354,10 +418,20 @@ def _returning(db: sqlite_utils.Database, sql: str, params: list[Any]) -> Publis
     return _publish(dict(zip([d[0] for d in cursor.description], rows[0], strict=True)))
 
 
-def _missing(db: sqlite_utils.Database, publish_id: str, state: PublishState | None) -> Exception:
-    """Why an UPDATE matched no row: no such publish, or a state it may not move to."""
-    current = select(db, "SELECT state FROM publishes WHERE id = ?", [publish_id])
-    if not current or state is None:
+def _missing(
+    db: sqlite_utils.Database, publish_id: str, state: PublishState | None, owner: str | None = None
+) -> Exception:
+    """Why an UPDATE matched no row: no such publish, a lease the writer lost, or a state it
+    may not move to."""
+    current = select(db, "SELECT state, owner FROM publishes WHERE id = ?", [publish_id])
+    if not current:
+        return KeyError(publish_id)
+    if owner is not None and current[0]["owner"] != owner:
+        return LeaseLost(
+            reason="LEASE_LOST",
+            message=f"publish {publish_id} is driven by another replica now; this run stops",
+        )
+    if state is None:
         return KeyError(publish_id)
     return IllegalTransition(
         reason="ILLEGAL_STATE_CHANGE",
@@ -366,18 +440,24 @@ def _missing(db: sqlite_utils.Database, publish_id: str, state: PublishState | N
 
 
 def _save_child(
-    db: sqlite_utils.Database, publish_id: str, index: int, container_id: str, events: list[PublishEvent]
+    db: sqlite_utils.Database,
+    publish_id: str,
+    index: int,
+    container_id: str,
+    events: list[PublishEvent],
+    owner: str | None,
 ) -> Publish:
     now = db_time(utcnow())
+    fence, fenced = ("", []) if owner is None else (" AND owner = ?", [owner])
     with atomic(db):
         publish = _returning(
             db,
             "UPDATE publishes SET child_container_ids = json_set(child_container_ids, ?, ?),"
-            " updated_at = ?, revision = revision + 1 WHERE id = ?",
-            [f"$[{int(index)}]", container_id, now, publish_id],
+            f" updated_at = ?, revision = revision + 1 WHERE id = ?{fence}",
+            [f"$[{int(index)}]", container_id, now, publish_id, *fenced],
         )
         if publish is None:
-            raise KeyError(publish_id)
+            raise _missing(db, publish_id, None, owner)
         _append_events(db, publish_id, events, now)
     return publish
 
@@ -389,6 +469,7 @@ def _update(
     events: list[PublishEvent],
     state: PublishState | None,
     known_revision: int | None,
+    owner: str | None,
 ) -> Publish | tuple[int, str]:
     """The updated record, or (revision, updated_at) when the caller's copy at
     `known_revision` was the latest before this write (the caller applies the changes)."""
@@ -399,13 +480,16 @@ def _update(
     if state is not None:
         allowed = [s.value for s in _ALLOWED_BEFORE[state]]
         guard = f" AND state IN ({','.join('?' * len(allowed))})"
+    if owner is not None:
+        guard += " AND owner = ?"
+        allowed.append(owner)
     sql = f"UPDATE publishes SET {assignments}, revision = revision + 1 WHERE id = ?{guard}"
     params = [*changes.values(), publish_id, *allowed]
     with atomic(db):
         if known_revision is not None:
             rows = db.conn.execute(sql + " RETURNING revision", params).fetchall()
             if not rows:
-                raise _missing(db, publish_id, state)
+                raise _missing(db, publish_id, state, owner)
             _append_events(db, publish_id, events, now)
             if rows[0][0] == known_revision + 1:
                 return rows[0][0], now
@@ -415,6 +499,6 @@ def _update(
             return publish
         publish = _returning(db, sql, params)
         if publish is None:
-            raise _missing(db, publish_id, state)
+            raise _missing(db, publish_id, state, owner)
         _append_events(db, publish_id, events, now)
     return publish

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, overload
 
 import sqlite_utils
 
-from server.domain.pagination import Cursor
+from server.domain.pagination import Cursor, cursor_time
 
 
 @overload
@@ -21,17 +21,8 @@ def db_time(value: datetime | None) -> str | None: ...
 
 
 def db_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # Fixed width, to sort and to parse back (strftime's %Y does not zero-pad years below
-    # 1000 everywhere); formatted by hand, as this runs for every write and strftime showed
-    # in the burst profile.
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
-        f"{value.second:02d}.{value.microsecond:06d}Z"
-    )
+    # The cursor's format: fixed width, so stored times sort in time order.
+    return None if value is None else cursor_time(value)
 
 
 @overload

@@ -1,30 +1,76 @@
-"""The SQLite store (the Store port): one database file, its three stores over one
-connection owned by the store thread."""
+"""The SQLite store (the Store port): one database file, its stores over one connection owned
+by the store thread, and in-process coordination (the file belongs to one process)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows, NoChangeFeed
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
 from server.adapters.sqlite.publishes import SqlitePublishStore
 
 
+class DatabaseInUse(OSError):
+    """Another process has the database file open as its store."""
+
+
 class SqliteStore:
-    def __init__(self, database: Database, cipher: TokenCipher) -> None:
+    def __init__(self, database: Database, cipher: TokenCipher, lock_fd: int | None = None) -> None:
         self.database = database
         self.accounts = SqliteAccountStore(database, cipher)
         self.media = SqliteMediaStore(database)
         self.publishes = SqlitePublishStore(database)
+        self.locks = LocalLocks()
+        self.rate_windows = LocalRateWindows()
+        self.quotas = LocalQuotas()
+        self.changes = NoChangeFeed()
+        self._lock_fd = lock_fd
 
     @classmethod
     async def open(cls, path: Path | str, cipher: TokenCipher) -> SqliteStore:
-        """Opens (creating and migrating as needed) the database at `path`."""
+        """Opens (creating and migrating as needed) the database at `path`. A second process
+        on the same file is refused (DatabaseInUse): two would both resume its unfinished
+        publishes, and the coordination here is per process."""
+        lock_fd = _lock(Path(path)) if str(path) != ":memory:" else None
         database = Database(path)
-        await database.open()
-        return cls(database, cipher)
+        try:
+            await database.open()
+            # This process alone has the file: no run of another process can hold a lease, so
+            # every lease left by a previous run of it ends now and its publishes resume at once.
+            await database.run(
+                lambda db: db.conn.execute(
+                    "UPDATE publishes SET owner = NULL, lease_until = NULL WHERE owner IS NOT NULL"
+                )
+            )
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        return cls(database, cipher, lock_fd)
+
+    async def ping(self) -> None:
+        await self.database.run(lambda db: db.conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
         await self.database.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _lock(path: Path) -> int:
+    """An exclusive lock on `<path>.lock`, held while the store is open (released by the
+    kernel if the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatabaseInUse(f"{path} is in use by another Distribution process") from None
+    return fd

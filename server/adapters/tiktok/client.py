@@ -26,8 +26,9 @@ from server.adapters.tiktok.errors import (
     no_answer_failure,
     oauth_failure,
 )
-from server.adapters.tiktok.pacing import SlidingWindowPacer
+from server.adapters.tiktok.pacing import Pacer
 from server.domain.platforms import CreatorInfo, PhotoPost, PublishStatus, TokenGrant
+from server.domain.ports import RateWindows
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class TikTokClient:
         self,
         session: aiohttp.ClientSession,
         base_url: str,
+        windows: RateWindows,
         limits: RateLimits = RateLimits(),
         app: AppCredentials = AppCredentials(),
         observe: Observer | None = None,
@@ -96,9 +98,9 @@ class TikTokClient:
         self._observe = observe
         self._on_wait = on_wait
         self.pacers = {
-            "init": SlidingWindowPacer(limits.init, limits.window),
-            "status": SlidingWindowPacer(limits.status, limits.window),
-            "creator_info": SlidingWindowPacer(limits.creator_info, limits.window),
+            "init": Pacer(windows, "init", limits.init, limits.window),
+            "status": Pacer(windows, "status", limits.status, limits.window),
+            "creator_info": Pacer(windows, "creator_info", limits.creator_info, limits.window),
         }
 
     async def _call(

@@ -1,23 +1,26 @@
-"""Client-side pacing: stay inside a platform's per-token request limits by waiting, not failing."""
+"""Client-side pacing: stay inside TikTok's per-token request limits by waiting, not failing.
+
+The call windows themselves are kept by the store (RateWindows), so every replica sharing a
+database counts against the same limit: six inits a minute per token in all, not per replica.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
-import time
+
+from server.domain.ports import RateWindows
 
 
-class SlidingWindowPacer:
-    """At most `limit` calls per `window` seconds per key; a call over the limit waits its turn.
+class Pacer:
+    """At most `limit` calls per `window` seconds per token for one endpoint; a call over the
+    limit waits its turn. Tokens are hashed, so none is ever a key in memory or the store."""
 
-    Keys are hashed so tokens are never held as dictionary keys in memory dumps or logs.
-    """
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
+    def __init__(self, windows: RateWindows, endpoint: str, limit: int, window: float = 60.0) -> None:
+        self.endpoint = endpoint
         self.limit = limit
         self.window = window
-        self._sent: dict[str, collections.deque[float]] = {}
+        self._windows = windows
         self._locks: dict[str, asyncio.Lock] = {}
         self.waits = 0  # how many calls had to wait, for metrics and tests
 
@@ -29,19 +32,12 @@ class SlidingWindowPacer:
         """Waits until a call for this token fits in the window; returns the seconds waited."""
         if self.limit <= 0:
             return 0.0
-        key = self.key(token)
-        sent = self._sent.setdefault(key, collections.deque())
+        key = f"tiktok:{self.endpoint}:{self.key(token)}"
         waited = 0.0
-        async with self._locks.setdefault(key, asyncio.Lock()):  # first come, first served
-            while True:
-                now = time.monotonic()
-                while sent and now - sent[0] >= self.window:
-                    sent.popleft()
-                if len(sent) < self.limit:
-                    sent.append(now)
-                    if waited:
-                        self.waits += 1
-                    return waited
-                delay = sent[0] + self.window - now
+        async with self._locks.setdefault(key, asyncio.Lock()):  # first come, first served here
+            while (delay := await self._windows.take(key, self.limit, self.window)) > 0:
                 await asyncio.sleep(delay)
                 waited += delay
+        if waited:
+            self.waits += 1
+        return waited

@@ -26,6 +26,10 @@ from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.reconciler")
 
+# A claimed check is this replica's for so long; should the replica die mid-check, another
+# takes it up once this has passed.
+CLAIM_SECONDS = 120.0
+
 
 class Reconciler:
     def __init__(
@@ -76,9 +80,11 @@ class Reconciler:
 
     async def run_once(self) -> datetime | None:
         """Checks one batch of due publishes; returns when the next check is due (now, if
-        the batch was full and more may be due), or None when nothing is scheduled."""
+        the batch was full and more may be due), or None when nothing is scheduled. Each due
+        check is claimed as it is taken, so across replicas it runs once."""
         now = self._clock.now()
-        due = await self._log.store.due_for_reconcile(now, self._schedule.batch)
+        hold = now + timedelta(seconds=CLAIM_SECONDS)
+        due = await self._log.store.claim_due_for_reconcile(now, hold, self._schedule.batch)
         await asyncio.gather(*(self.check(p) for p in due))
         if len(due) == self._schedule.batch:
             return now

@@ -1,26 +1,55 @@
-"""The runner owns every in-flight publish.
+"""The runner owns the publishes this replica drives.
 
-An RPC submits a publish and awaits its task through `asyncio.shield`, so a caller
-that goes away (deadline, cancel) never cancels the publish: it runs on, and its
-record tells the outcome. At start-up the runner resumes every unfinished record
-from its last saved step. At shutdown, publishes still running after the grace
-period are cancelled between steps; they stay PROCESSING and resume at next start.
+An RPC submits a publish and awaits its run through `asyncio.shield`, so a caller that goes
+away (deadline, cancel) never cancels the publish: it runs on, and its record tells the
+outcome. A run drives a publish only while this replica holds the publish's lease (owner
+and expiry in the record, renewed while it runs); every write of the run is made as that
+owner, so a replica that lost the lease (it stalled past the expiry and another took over)
+can write nothing more and stops.
+
+Unfinished publishes that no run holds (their replica died, or handed them back at
+shutdown) are taken over by any replica's sweep once their lease has ended, and resumed
+from their last saved step. At shutdown, runs still going after the grace period are
+cancelled between steps and their leases handed back at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
-from server.domain.errors import DomainError
-from server.domain.models import Account, AccountState, Media, Platform, Publish, PublishError, PublishState
-from server.domain.ports import AccountStore, MediaStore, Metrics
+from server.domain.errors import DomainError, LeaseLost
+from server.domain.models import (
+    Account,
+    AccountState,
+    Media,
+    Platform,
+    Publish,
+    PublishError,
+    PublishEvent,
+    PublishState,
+)
+from server.domain.ports import AccountStore, Clock, MediaStore, Metrics
 from server.services.tokens import AccountTokens
 from server.services.workflow.checkpoint import PublishTarget, Workflow
 from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.runner")
+
+
+@dataclass(frozen=True)
+class LeasePolicy:
+    """How long a run's hold on a publish lasts unless renewed, how often it is renewed,
+    and how often orphaned publishes are looked for. A publish whose replica died is taken
+    over within `ttl + sweep_every` seconds."""
+
+    ttl: float = 15.0
+    renew_every: float = 5.0
+    sweep_every: float = 1.0
+    batch: int = 50
 
 
 @dataclass(frozen=True)
@@ -42,6 +71,8 @@ class PublishRunner:
         accounts: AccountStore,
         media: MediaStore,
         tokens: AccountTokens,
+        clock: Clock,
+        leases: LeasePolicy = LeasePolicy(),
         metrics: Metrics | None = None,
     ) -> None:
         self._workflows = workflows
@@ -49,23 +80,32 @@ class PublishRunner:
         self._accounts = accounts
         self._media = media
         self._tokens = tokens
+        self._clock = clock
+        self.leases = leases
         self._tasks: dict[str, asyncio.Task[Publish]] = {}
+        self._upkeep: asyncio.Task[None] | None = None
         self._metrics = metrics
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
     @property
+    def owner(self) -> str:
+        return self._log.owner
+
+    @property
     def in_flight(self) -> int:
         return len(self._tasks)
 
-    def is_running(self, publish_id: str) -> bool:
-        """Whether a run is driving the publish. A terminal record can still be running:
-        Instagram's permalink is read right after PUBLISHED."""
-        return publish_id in self._tasks
+    def lease_until(self) -> timedelta:
+        return timedelta(seconds=self.leases.ttl)
+
+    def started_message(self, platform: Platform) -> str:
+        """The timeline message of a run's start on `platform`."""
+        return self._workflows[platform].started_message
 
     def submit(self, publish: Publish, ready: Ready | None = None) -> asyncio.Task[Publish]:
-        """Starts driving the publish (or returns the task already driving it). `ready` is
-        what the caller already loaded for it (fresh from its checks), else read here."""
+        """Starts driving `publish`, which this replica must hold the lease of (or returns the
+        task already driving it). `ready` is what the caller already loaded for it."""
         task = self._tasks.get(publish.id)
         if task is None:
             self._log.track(publish)
@@ -74,44 +114,115 @@ class PublishRunner:
             task.add_done_callback(self._finished)
         return task
 
+    async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
+        """The publish's record once it is done. A publish this replica holds is driven here
+        (submitted if not yet); one driven elsewhere is waited for; cancelling the waiter
+        leaves the run going."""
+        task = self._tasks.get(publish.id)
+        if task is None and publish.owner == self.owner:
+            task = self.submit(publish, ready)
+        if task is not None:
+            final = await asyncio.shield(task)
+            if final.done:
+                return final  # else the lease was lost mid-run: another replica finishes it
+        return await self._log.wait_until_done(publish.id)
+
     def _finished(self, task: asyncio.Task[Publish]) -> None:
         publish_id = task.get_name().removeprefix("publish-")
         self._tasks.pop(publish_id, None)
-        self._log.forget(publish_id)  # also drops notes of a run cancelled between a note and a change
         if task.cancelled() or task.exception() is not None:
-            return  # cancelled at shutdown, after the gRPC server (and its watch streams) stopped
-        final = task.result()
-        self._log.run_ended(final)
-        if self._metrics is not None:
-            self._metrics.publish_finished(final.platform, final.state)
+            self._log.forget(publish_id)
 
-    def started_message(self, platform: Platform) -> str:
-        """The timeline message of a run's start on `platform`."""
-        return self._workflows[platform].started_message
+    # --- leases ---------------------------------------------------------------------------
 
-    async def wait(self, publish: Publish, ready: Ready | None = None) -> Publish:
-        """Submits the publish and waits for its end; cancelling the waiter leaves it running."""
-        return await asyncio.shield(self.submit(publish, ready))
+    def start(self) -> None:
+        """Starts renewing this replica's leases and sweeping up orphaned publishes."""
+        self._upkeep = asyncio.get_running_loop().create_task(self._keep_up(), name="leases")
 
     async def resume_unfinished(self) -> int:
-        unfinished = await self._log.store.unfinished()
-        for publish in unfinished:
+        """Takes over every orphaned unfinished publish now (at start: those of a previous
+        run of this replica, or of a dead one) and resumes each; returns how many."""
+        resumed = 0
+        while True:
+            claimed = await self._claim()
+            resumed += len(claimed)
+            if len(claimed) < self.leases.batch:
+                return resumed
+
+    async def _claim(self) -> list[Publish]:
+        now = self._clock.now()
+        claimed = await self._log.store.claim_orphans(self.owner, now + self.lease_until(), now, self.leases.batch)
+        for publish in claimed:
             log.info("resuming publish", extra={"publish_id": publish.id, "state": publish.state.value})
             self.submit(publish)
-        return len(unfinished)
+        return claimed
+
+    async def _keep_up(self) -> None:
+        renewed_at = self._clock.monotonic()
+        while True:
+            await self._clock.sleep(self.leases.sweep_every)
+            try:
+                if self._clock.monotonic() - renewed_at >= self.leases.renew_every:
+                    renewed_at = self._clock.monotonic()
+                    await self._renew()
+                await self._claim()
+            except DomainError as err:  # the database is away for a moment: try again next time
+                log.warning("lease upkeep failed", extra={"error": err.message})
+
+    async def _renew(self) -> None:
+        running = list(self._tasks)
+        if not running:
+            return
+        held = await self._log.store.renew_leases(self.owner, running, self._clock.now() + self.lease_until())
+        for publish_id in set(running) - held:
+            task = self._tasks.get(publish_id)
+            if task is not None:
+                log.warning("lease lost; another replica drives the publish now", extra={"publish_id": publish_id})
+                task.cancel()
 
     async def stop(self, grace: float) -> None:
-        tasks = list(self._tasks.values())
+        """Lets runs finish for `grace` seconds, then cancels the rest between steps and
+        hands their leases back, so another replica (or the next start) resumes them at once."""
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
+            self._upkeep = None
+        tasks = list(self._tasks.items())
         if not tasks:
             return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        _, pending = await asyncio.wait([task for _, task in tasks], timeout=grace)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-            log.info("publishes left to resume at next start", extra={"count": len(pending)})
+            handed_back = PublishEvent(
+                type="RUN_HANDED_BACK",
+                message="The service stopped before this publish ended; it resumes from its last saved step",
+            )
+            for publish_id, task in tasks:
+                if task in pending:
+                    with contextlib.suppress(DomainError):
+                        await self._log.release(publish_id, handed_back)
+            log.info("publishes handed back to resume", extra={"count": len(pending)})
+
+    # --- a run ----------------------------------------------------------------------------
 
     async def _drive(self, publish: Publish, ready: Ready | None) -> Publish:
+        try:
+            final = await self._run(publish, ready)
+        except LeaseLost:
+            log.warning("lease lost; this run stops", extra={"publish_id": publish.id})
+            self._log.forget(publish.id)
+            latest = await self._log.store.get(publish.id)
+            assert latest is not None
+            return latest
+        released = await self._log.release(publish.id) or final
+        if self._metrics is not None and released.state.terminal:
+            self._metrics.publish_finished(released.platform, released.state)
+        return released
+
+    async def _run(self, publish: Publish, ready: Ready | None) -> Publish:
         try:
             target = await self._target(publish) if ready is None else self._from_ready(ready)
             if target is None:
@@ -129,6 +240,8 @@ class PublishRunner:
                 await self._accounts.mark_needs_reconnect(publish.account_id)
             return final
         except asyncio.CancelledError:
+            raise
+        except LeaseLost:
             raise
         except DomainError as err:
             # E.g. the account was disconnected or its token refresh refused mid-publish.

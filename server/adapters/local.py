@@ -1,0 +1,70 @@
+"""Coordination for a store that one process owns (SQLite): locks, rate windows, quota
+readings and the change feed, kept in that process's memory. Correct because no other
+process shares the database (the SQLite store refuses a second one)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from server.domain.ports import QuotaReading
+
+
+class LocalLocks:
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            yield
+
+
+class LocalRateWindows:
+    """Sliding windows of the times calls were let through, per key."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._sent: dict[str, collections.deque[float]] = {}
+        self._monotonic = monotonic
+
+    async def take(self, key: str, limit: int, window: float) -> float:
+        if limit <= 0:
+            return 0.0
+        now = self._monotonic()
+        sent = self._sent.setdefault(key, collections.deque())
+        while sent and now - sent[0] >= window:
+            sent.popleft()
+        if len(sent) < limit:
+            sent.append(now)
+            return 0.0
+        return sent[0] + window - now
+
+
+class LocalQuotas:
+    def __init__(self) -> None:
+        self._readings: dict[str, tuple[QuotaReading, datetime]] = {}
+
+    async def reserve(self, account_id: str, fresh_since: datetime) -> QuotaReading | None:
+        kept = self._readings.get(account_id)
+        if kept is None:
+            return None
+        reading, read_at = kept
+        if read_at <= fresh_since or reading.usage + 1 >= reading.total:
+            return None
+        counted = QuotaReading(reading.usage + 1, reading.total)
+        self._readings[account_id] = (counted, read_at)
+        return counted
+
+    async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None:
+        self._readings[account_id] = (reading, read_at)
+
+
+class NoChangeFeed:
+    """One process sees its own changes directly (the publish log announces them)."""
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        return None

@@ -1,0 +1,309 @@
+"""Versioned schema migrations for every store, from one list of versions. Append only: a
+landed migration is never edited.
+
+Each version carries the statements of each engine. SQLite stores times as ISO-8601 UTC
+strings with microseconds ("...T12:00:00.000001Z"), which sort lexicographically in time
+order, so (created_at, id) keyset pagination runs on plain indexes; PostgreSQL stores them
+as timestamptz and the same keyset runs on the same indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    why: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+
+_SQLITE_V1 = (
+            """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                external_account_id TEXT NOT NULL,
+                username TEXT NOT NULL DEFAULT '',
+                state TEXT NOT NULL,
+                access_token_sealed TEXT,
+                refresh_token_sealed TEXT,
+                access_token_expires_at TEXT,
+                refresh_token_expires_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (workspace_id, platform, external_account_id)
+            )
+            """,
+            "CREATE INDEX accounts_by_workspace ON accounts (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE TABLE media (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                mime_type TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                storage TEXT NOT NULL,
+                width INTEGER NOT NULL DEFAULT 0,
+                height INTEGER NOT NULL DEFAULT 0,
+                size_bytes INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX media_by_workspace ON media (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE TABLE publishes (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                account_id TEXT NOT NULL REFERENCES accounts (id),
+                media_ids TEXT NOT NULL,
+                caption TEXT NOT NULL DEFAULT '',
+                options TEXT NOT NULL DEFAULT '{}',
+                state TEXT NOT NULL,
+                request_id TEXT,
+                request_fingerprint TEXT,
+                -- Hash of (platform, account, ordered media, caption): the duplicate guard's key.
+                content_fingerprint TEXT NOT NULL DEFAULT '',
+                child_container_ids TEXT NOT NULL DEFAULT '[]',
+                container_id TEXT,
+                ig_media_id TEXT,
+                permalink TEXT,
+                tiktok_publish_id TEXT,
+                tiktok_post_id TEXT,
+                error TEXT,
+                -- The platform-changing call sent and not yet answered ("tiktok_init",
+                -- "media_publish"): after a crash its outcome is unknown and it is not repeated.
+                call_in_flight TEXT,
+                -- Facts still expected after the publish ended (JSON list, e.g. ["permalink"]),
+                -- and when the reconciler asks the platform next.
+                pending_facts TEXT NOT NULL DEFAULT '[]',
+                reconcile_at TEXT,
+                reconcile_attempts INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                published_at TEXT
+            )
+            """,
+            """
+            CREATE UNIQUE INDEX publishes_by_request_id
+                ON publishes (workspace_id, request_id) WHERE request_id IS NOT NULL
+            """,
+            # One index per documented ListPublishes filter, each ending in the page order, so
+            # every filter's first page and any deep page (keyset) is one index range scan.
+            "CREATE INDEX publishes_by_workspace ON publishes (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE INDEX publishes_by_account
+                ON publishes (workspace_id, account_id, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_platform
+                ON publishes (workspace_id, platform, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_state
+                ON publishes (workspace_id, state, created_at DESC, id DESC)
+            """,
+            # Filters used together: a rare state among one platform's or one account's
+            # publishes must not be found by walking all of them.
+            """
+            CREATE INDEX publishes_by_platform_state
+                ON publishes (workspace_id, platform, state, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_account_state
+                ON publishes (workspace_id, account_id, state, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX publishes_by_content
+                ON publishes (workspace_id, account_id, content_fingerprint, created_at)
+            """,
+            """
+            CREATE INDEX publishes_to_reconcile
+                ON publishes (reconcile_at) WHERE reconcile_at IS NOT NULL
+            """,
+            """
+            CREATE INDEX publishes_unfinished
+                ON publishes (state) WHERE state IN ('PENDING', 'PROCESSING')
+            """,
+            """
+            CREATE TABLE publish_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                publish_id TEXT NOT NULL REFERENCES publishes (id),
+                time TEXT NOT NULL,
+                type TEXT NOT NULL,
+                state TEXT,
+                message TEXT NOT NULL DEFAULT '',
+                details TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            "CREATE INDEX publish_events_by_publish ON publish_events (publish_id, id)",
+)
+
+_POSTGRES_V1 = (
+    """
+    CREATE TABLE accounts (
+        id uuid PRIMARY KEY,
+        workspace_id text NOT NULL,
+        platform text NOT NULL,
+        external_account_id text NOT NULL,
+        username text NOT NULL DEFAULT '',
+        state text NOT NULL,
+        access_token_sealed text,
+        refresh_token_sealed text,
+        access_token_expires_at timestamptz,
+        refresh_token_expires_at timestamptz,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        UNIQUE (workspace_id, platform, external_account_id)
+    )
+    """,
+    "CREATE INDEX accounts_by_workspace ON accounts (workspace_id, created_at DESC, id DESC)",
+    """
+    CREATE TABLE media (
+        id uuid PRIMARY KEY,
+        workspace_id text NOT NULL,
+        url text NOT NULL,
+        mime_type text NOT NULL,
+        kind text NOT NULL,
+        storage text NOT NULL,
+        width integer NOT NULL DEFAULT 0,
+        height integer NOT NULL DEFAULT 0,
+        size_bytes bigint NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX media_by_workspace ON media (workspace_id, created_at DESC, id DESC)",
+    """
+    CREATE TABLE publishes (
+        id uuid PRIMARY KEY,
+        workspace_id text NOT NULL,
+        platform text NOT NULL,
+        kind text NOT NULL,
+        account_id uuid NOT NULL REFERENCES accounts (id),
+        media_ids text[] NOT NULL,
+        caption text NOT NULL DEFAULT '',
+        options jsonb NOT NULL DEFAULT '{}',
+        state text NOT NULL,
+        request_id text,
+        request_fingerprint text,
+        content_fingerprint text NOT NULL DEFAULT '',
+        child_container_ids text[] NOT NULL DEFAULT '{}',
+        container_id text,
+        ig_media_id text,
+        permalink text,
+        tiktok_publish_id text,
+        tiktok_post_id text,
+        error jsonb,
+        call_in_flight text,
+        pending_facts text[] NOT NULL DEFAULT '{}',
+        reconcile_at timestamptz,
+        reconcile_attempts integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        published_at timestamptz
+    )
+    """,
+    """
+    CREATE UNIQUE INDEX publishes_by_request_id
+        ON publishes (workspace_id, request_id) WHERE request_id IS NOT NULL
+    """,
+    "CREATE INDEX publishes_by_workspace ON publishes (workspace_id, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_account ON publishes (workspace_id, account_id, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_platform ON publishes (workspace_id, platform, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_state ON publishes (workspace_id, state, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_platform_state ON publishes (workspace_id, platform, state, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_account_state ON publishes (workspace_id, account_id, state, created_at DESC, id DESC)",
+    "CREATE INDEX publishes_by_content ON publishes (workspace_id, account_id, content_fingerprint, created_at)",
+    "CREATE INDEX publishes_to_reconcile ON publishes (reconcile_at) WHERE reconcile_at IS NOT NULL",
+    "CREATE INDEX publishes_unfinished ON publishes (state) WHERE state IN ('PENDING', 'PROCESSING')",
+    """
+    CREATE TABLE publish_events (
+        id bigserial PRIMARY KEY,
+        publish_id uuid NOT NULL REFERENCES publishes (id),
+        time timestamptz NOT NULL,
+        type text NOT NULL,
+        state text,
+        message text NOT NULL DEFAULT '',
+        details jsonb NOT NULL DEFAULT '{}'
+    )
+    """,
+    "CREATE INDEX publish_events_by_publish ON publish_events (publish_id, id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "accounts, media, publishes and their timelines", _SQLITE_V1, _POSTGRES_V1),
+    Migration(
+        2,
+        "a revision on every publish record",
+        (
+            # Bumped by every change to the record, so a copy kept elsewhere (the rendered
+            # messages of list pages, server/api/rendered.py) knows exactly when it is stale;
+            # updated_at cannot tell two changes in the same microsecond apart.
+            "ALTER TABLE publishes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+),
+        ("ALTER TABLE publishes ADD COLUMN revision integer NOT NULL DEFAULT 0",),
+    ),
+    Migration(
+        3,
+        "leases: which replica's run drives a publish, and until when; shared call windows and quota readings",
+        (
+            "ALTER TABLE publishes ADD COLUMN owner TEXT",
+            "ALTER TABLE publishes ADD COLUMN lease_until TEXT",
+            "CREATE INDEX publishes_leased ON publishes (lease_until) WHERE owner IS NOT NULL",
+        ),
+        (
+            "ALTER TABLE publishes ADD COLUMN owner text",
+            "ALTER TABLE publishes ADD COLUMN lease_until timestamptz",
+            # Calls let through per rate-limit key (e.g. TikTok init per token), shared by replicas.
+            "CREATE TABLE rate_window_calls (key text NOT NULL, at timestamptz NOT NULL)",
+            "CREATE INDEX rate_window_calls_by_key ON rate_window_calls (key, at)",
+            """
+            CREATE FUNCTION distribution_take_slot(slot_key text, slot_limit integer, window_seconds float8)
+            RETURNS float8 LANGUAGE plpgsql AS $$
+            DECLARE
+                cutoff timestamptz := clock_timestamp() - make_interval(secs => window_seconds);
+                used integer;
+                oldest timestamptz;
+            BEGIN
+                -- One taker per key at a time; the lock ends with the transaction.
+                PERFORM pg_advisory_xact_lock(hashtextextended(slot_key, 0));
+                DELETE FROM rate_window_calls WHERE key = slot_key AND at <= cutoff;
+                SELECT count(*), min(at) INTO used, oldest FROM rate_window_calls WHERE key = slot_key;
+                IF used < slot_limit THEN
+                    INSERT INTO rate_window_calls (key, at) VALUES (slot_key, clock_timestamp());
+                    RETURN 0;
+                END IF;
+                RETURN greatest(extract(epoch FROM oldest - cutoff), 0.001);
+            END
+            $$
+            """,
+            """
+            CREATE TABLE instagram_quota (
+                account_id uuid PRIMARY KEY,
+                usage integer NOT NULL,
+                total integer NOT NULL,
+                read_at timestamptz NOT NULL
+            )
+            """,
+            # Every replica hears of every change to a publish (its revision moves), at commit.
+            """
+            CREATE FUNCTION distribution_notify_publish() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('distribution_publishes', NEW.id::text);
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER publishes_notify AFTER INSERT OR UPDATE OF revision ON publishes
+                FOR EACH ROW EXECUTE FUNCTION distribution_notify_publish()
+            """,
+            "CREATE INDEX publishes_leased ON publishes (lease_until) WHERE owner IS NOT NULL",
+        ),
+    ),
+)
