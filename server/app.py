@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grpc_health.v1 import health_pb2
-
 from server.adapters.prometheus import PrometheusMetrics
 from server.bootstrap import Adapters, Sandboxes, Services, build_services, open_adapters
 from server.config import ConfigError, Settings, check_secure
 from server.grpc_api.keys import KeyConfigError, KeyRing, load_key_ring
 from server.grpc_api.server import SERVICE_NAMES, GrpcServer, ServerOptions, TlsFiles, UseCases, build_grpc_server
+from server.health import StoreHealth
 
 log = logging.getLogger("distribution")
 
@@ -81,8 +80,10 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         )
         await grpc_server.server.start()
         stack.push_async_callback(grpc_server.server.stop, 0)
-        for name in ("", *SERVICE_NAMES):
-            await grpc_server.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        readiness = StoreHealth(opened.store, grpc_server.health, SERVICE_NAMES)
+        await readiness.set_serving(True)
+        readiness.start()
+        stack.push_async_callback(readiness.stop)
         services.reconciler.start()
         stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
         resumed = await services.runner.resume_unfinished()
