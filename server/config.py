@@ -70,8 +70,8 @@ class Settings:
     late_facts: ReconcileSchedule = ReconcileSchedule()
     # Backoff for transient platform errors.
     retry: RetryPolicy = DEFAULT_RETRY
-    # How long a replica's hold on a running publish lasts, and how often it is renewed and
-    # orphans looked for. Not read from the environment: tests shorten them.
+    # How long a replica's hold on a running publish lasts (DISTRIBUTION_LEASE_SECONDS), and
+    # how often it is renewed and orphans looked for.
     leases: LeasePolicy = LeasePolicy()
     # TikTok's per-token request limits, kept by waiting (server/adapters/tiktok/client.py).
     tiktok_rate_limits: RateLimits = RateLimits()
@@ -120,6 +120,16 @@ def _database_url(value: str) -> str:
             "DISTRIBUTION_DB must name the server in a postgresql:// URL, e.g. postgresql://user@host:5432/db"
         )
     return value
+
+
+def _leases(env: Mapping[str, str]) -> LeasePolicy:
+    """DISTRIBUTION_LEASE_SECONDS: how long a replica's hold on a running publish lasts
+    unless renewed; renewed every third of it. A dead replica's publishes are taken over
+    after at most this long plus a sweep (every second, or a fifth of it if shorter)."""
+    ttl = _positive_float(env, "DISTRIBUTION_LEASE_SECONDS", LeasePolicy.ttl)
+    if ttl < 1.0:
+        raise ConfigError(f"DISTRIBUTION_LEASE_SECONDS must be at least 1 second, got {ttl:g}")
+    return LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5))
 
 
 def _listen(env: Mapping[str, str]) -> str:
@@ -234,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_concurrent_per_caller=_positive_int(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),
+        leases=_leases(env),
         list_cache_entries=_positive_int(
             env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0
         ),

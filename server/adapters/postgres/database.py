@@ -129,12 +129,13 @@ class Database:
 
     async def _migrate(self) -> None:
         async with self.connection() as conn:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version integer PRIMARY KEY, why text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
+            # Replicas starting together: one migrates, the others wait, then find nothing to do.
             await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
             try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY, why text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
                 current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
                 for migration in MIGRATIONS:
                     if migration.version <= current:
