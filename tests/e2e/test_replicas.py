@@ -157,8 +157,9 @@ def _publish_id(platform: int, response: Any) -> str:
     return response.instagram_publish_id if platform == INSTAGRAM else response.tiktok_publish_id
 
 
-async def _until(predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    """Polls `predicate` until it holds; fails after `within` seconds rather than hang."""
+    deadline = time.monotonic() + within
     while not await predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("the condition was never reached")
@@ -290,7 +291,7 @@ async def _has_called(emulator: Emulator, endpoint: str) -> bool:
 async def test_a_rolling_restart_under_load_loses_no_publish(
     cluster: Cluster, platforms: tuple[Emulator, Emulator]
 ) -> None:
-    instagram, tiktok = platforms
+    instagram, _ = platforms
     ig_account, media_ids = await _prepare(cluster, INSTAGRAM)
     requests = [_request(INSTAGRAM, ig_account, media_ids, str(uuid.uuid4()), caption=f"rolling {i}")
                 for i in range(24)]
