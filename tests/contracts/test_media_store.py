@@ -1,0 +1,74 @@
+"""The MediaStore contract: what every media store does (server/domain/ports.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta, timezone
+
+from server.domain.models import MediaKind, Storage
+from server.domain.ports import Store
+from tests.contracts.records import OTHER_WORKSPACE, T0, WORKSPACE, at, new_media
+
+
+async def test_insert_then_get_round_trips_every_field(store: Store) -> None:
+    media = new_media(url="s3://bucket/clip.mp4", mime_type="video/mp4", kind=MediaKind.VIDEO,
+                      storage=Storage.S3, width=0, height=0, size_bytes=0)
+    await store.media.insert(media)
+    assert await store.media.get(WORKSPACE, media.id) == media
+
+
+async def test_times_come_back_in_utc_with_microseconds(store: Store) -> None:
+    local = T0.astimezone(timezone(timedelta(hours=-5)))
+    media = new_media(local)
+    await store.media.insert(media)
+    stored = await store.media.get(WORKSPACE, media.id)
+    assert stored is not None
+    assert stored.created_at == T0
+    assert stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_get_sees_only_its_own_workspace(store: Store) -> None:
+    media = new_media()
+    await store.media.insert(media)
+    assert await store.media.get(OTHER_WORKSPACE, media.id) is None
+    assert await store.media.get(WORKSPACE, str(uuid.uuid4())) is None
+
+
+async def test_get_many_returns_the_known_ones_by_id(store: Store) -> None:
+    mine = [new_media(at(i)) for i in range(3)]
+    foreign = new_media(workspace_id=OTHER_WORKSPACE)
+    for media in [*mine, foreign]:
+        await store.media.insert(media)
+    unknown = str(uuid.uuid4())
+    found = await store.media.get_many(WORKSPACE, [mine[2].id, mine[0].id, mine[2].id, unknown, foreign.id])
+    assert found == {mine[2].id: mine[2], mine[0].id: mine[0]}
+    assert await store.media.get_many(WORKSPACE, []) == {}
+
+
+async def test_list_pages_newest_first_and_ties_by_id(store: Store) -> None:
+    media = [new_media(at(i)) for i in range(4)] + [new_media(at(2)) for _ in range(2)]
+    for item in media:
+        await store.media.insert(item)
+    await store.media.insert(new_media(at(9), workspace_id=OTHER_WORKSPACE))
+    expected = [m.id for m in sorted(media, key=lambda m: (m.created_at, m.id), reverse=True)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await store.media.list_page(WORKSPACE, 4, cursor)
+        seen += [m.id for m, _ in page]
+        if len(page) < 4:
+            break
+        cursor = page[-1][1]
+    assert seen == expected
+    assert cursor is not None
+    assert cursor.id == expected[3]
+
+
+async def test_a_page_is_stable_while_newer_media_arrive(store: Store) -> None:
+    for i in range(3):
+        await store.media.insert(new_media(at(i)))
+    first = await store.media.list_page(WORKSPACE, 2, None)
+    await store.media.insert(new_media(at(100)))
+    rest = await store.media.list_page(WORKSPACE, 10, first[-1][1])
+    assert len(rest) == 1
+    assert rest[0][0].created_at == at(0)

@@ -1,0 +1,491 @@
+"""The PublishStore contract: what every publish log does (server/domain/ports.py).
+
+A record and its timeline change together; every change bumps the revision; a state may
+only move forward (PublishState.may_become) and a refused change writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from server.domain.errors import IllegalTransition
+from server.domain.models import (
+    Platform,
+    PublishError,
+    PublishFilter,
+    PublishState,
+    PublishVersion,
+)
+from server.domain.ports import KEEP, Store
+from tests.contracts.records import (
+    OTHER_WORKSPACE,
+    T0,
+    WORKSPACE,
+    account_in,
+    at,
+    created,
+    event,
+    in_state,
+    new_publish,
+    without,
+)
+
+ERROR = PublishError(
+    code="FAILED_PRECONDITION", reason="INSTAGRAM_MEDIA_FETCH_FAILED", message="media_ids[1]: cannot fetch",
+    platform_code="9004", platform_subcode="2207052", platform_trace_id="trace", retryable=False, item_index=1,
+    token_rejected=False,
+)
+
+# --- create -----------------------------------------------------------------------------------
+
+
+async def test_create_stores_a_pending_record_with_its_first_event(store: Store) -> None:
+    account = await account_in(store)
+    publish = new_publish(account, options={"post_mode": "DIRECT", "cover_index": 1}, request_id=str(uuid.uuid4()))
+    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING, details={"n": 2}))
+    stored = await store.publishes.get(publish.id)
+    assert stored == publish  # every field as given, revision 0, updated_at = created_at
+    events = await store.publishes.events(publish.id)
+    assert len(events) == 1
+    first = events[0]
+    assert (first.type, first.state, first.details, first.time) == ("CREATED", PublishState.PENDING, {"n": 2}, T0)
+    assert first.id is not None
+    assert first.id > 0
+
+
+async def test_create_writes_a_new_record_whatever_the_object_carries(store: Store) -> None:
+    account = await account_in(store)
+    publish = new_publish(
+        account, container_id="c", ig_media_id="m", permalink="p", error=ERROR, revision=7, call_in_flight="x",
+        pending_facts=["permalink"], reconcile_at=at(5), reconcile_attempts=3, published_at=at(1),
+        updated_at=at(50),
+    )
+    assert await store.publishes.create(publish, event())
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert (stored.container_id, stored.ig_media_id, stored.permalink, stored.error, stored.call_in_flight) == (
+        None, None, None, None, None
+    )
+    assert (stored.revision, stored.pending_facts, stored.reconcile_at, stored.reconcile_attempts) == (0, [], None, 0)
+    assert (stored.published_at, stored.updated_at) == (None, T0)
+
+
+async def test_a_request_id_is_taken_once_per_workspace(store: Store) -> None:
+    account = await account_in(store)
+    foreign = await account_in(store, workspace_id=OTHER_WORKSPACE)
+    request_id = str(uuid.uuid4())
+    first = new_publish(account, request_id=request_id)
+    assert await store.publishes.create(first, event())
+    second = new_publish(account, at(1), request_id=request_id, caption="other")
+    assert not await store.publishes.create(second, event())
+    assert await store.publishes.get(second.id) is None
+    assert await store.publishes.events(second.id) == []
+    assert await store.publishes.create(new_publish(foreign, request_id=request_id), event())
+    found = await store.publishes.find_by_request_id(WORKSPACE, request_id)
+    assert found is not None
+    assert found.id == first.id
+    assert await store.publishes.find_by_request_id(WORKSPACE, str(uuid.uuid4())) is None
+
+
+async def test_publishes_without_request_id_never_collide(store: Store) -> None:
+    account = await account_in(store)
+    for i in range(3):
+        assert await store.publishes.create(new_publish(account, at(i)), event())
+    assert len(await store.publishes.list_page(WORKSPACE, 10, None, PublishFilter())) == 3
+
+
+async def test_concurrent_creates_with_one_request_id_let_exactly_one_in(store: Store) -> None:
+    account = await account_in(store)
+    request_id = str(uuid.uuid4())
+    publishes = [new_publish(account, at(i), request_id=request_id) for i in range(5)]
+    results = await asyncio.gather(*(store.publishes.create(p, event()) for p in publishes))
+    assert sorted(results) == [False, False, False, False, True]
+    winner = publishes[results.index(True)]
+    found = await store.publishes.find_by_request_id(WORKSPACE, request_id)
+    assert found is not None
+    assert found.id == winner.id
+    assert len(await store.publishes.list_page(WORKSPACE, 10, None, PublishFilter())) == 1
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+async def test_reads_see_only_their_workspace(store: Store) -> None:
+    account = await account_in(store)
+    foreign_account = await account_in(store, workspace_id=OTHER_WORKSPACE)
+    mine = await created(store, account)
+    foreign = await created(store, foreign_account)
+    assert await store.publishes.get_in_workspace(WORKSPACE, mine.id) == mine
+    assert await store.publishes.get_in_workspace(WORKSPACE, foreign.id) is None
+    assert await store.publishes.get(foreign.id) == foreign  # the workflow's own read has no workspace
+    assert await store.publishes.get(str(uuid.uuid4())) is None
+    many = await store.publishes.get_many(WORKSPACE, [mine.id, foreign.id, str(uuid.uuid4()), mine.id])
+    assert many == [mine]
+    assert await store.publishes.get_many(WORKSPACE, []) == []
+
+
+async def test_returned_records_are_copies(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, child_container_ids=[None, None])
+    publish.child_container_ids[0] = "changed"
+    publish.options["x"] = 1
+    publish.state = PublishState.FAILED
+    updated = await store.publishes.update(publish.id, event("X"), container_id="c1")
+    updated.media_ids.append("more")
+    events = await store.publishes.events(publish.id)
+    events[0].details["changed"] = True
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert stored.child_container_ids == [None, None]
+    assert stored.options == {}
+    assert stored.state == PublishState.PENDING
+    assert len(stored.media_ids) == 2
+    assert (await store.publishes.events(publish.id))[0].details == {}
+
+
+# --- update -----------------------------------------------------------------------------------
+
+
+async def test_update_changes_the_record_and_appends_its_event_in_one_write(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    updated = await store.publishes.update(
+        publish.id, event("PROCESSING_STARTED", PublishState.PROCESSING, details={"a": [1, 2]}),
+        state=PublishState.PROCESSING,
+    )
+    assert updated.state == PublishState.PROCESSING
+    assert updated.revision == publish.revision + 1
+    assert updated.updated_at > publish.updated_at
+    assert without(updated, "state", "revision", "updated_at") == without(publish, "state", "revision", "updated_at")
+    assert await store.publishes.get(publish.id) == updated
+    events = await store.publishes.events(publish.id)
+    assert [e.type for e in events] == ["CREATED", "PROCESSING_STARTED"]
+    assert events[1].state == PublishState.PROCESSING
+    assert events[1].details == {"a": [1, 2]}
+    assert events[1].time == updated.updated_at
+
+
+async def test_every_id_column_and_field_can_be_written(store: Store) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), PublishState.PROCESSING)
+    ids = {
+        "container_id": "17890000000000001", "ig_media_id": "17900000000000001", "permalink": "https://p/1/",
+        "tiktok_publish_id": "v_pub_1", "tiktok_post_id": "7300000000000000001", "call_in_flight": "media_publish",
+    }
+    updated = await store.publishes.update(
+        publish.id, event("PUBLISHED", PublishState.PUBLISHED), state=PublishState.PUBLISHED, error=ERROR,
+        published_at=at(60), pending_facts=["permalink", "tiktok_post_id"], reconcile_at=at(90),
+        reconcile_attempts=2, **ids,
+    )
+    for column, value in ids.items():
+        assert getattr(updated, column) == value
+    assert updated.error == ERROR
+    assert (updated.published_at, updated.reconcile_at, updated.reconcile_attempts) == (at(60), at(90), 2)
+    assert updated.pending_facts == ["permalink", "tiktok_post_id"]
+    assert await store.publishes.get(publish.id) == updated
+
+
+async def test_an_id_written_as_none_is_cleared_and_one_left_out_is_kept(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    await store.publishes.update(publish.id, event("SENT"), call_in_flight="media_publish", container_id="c1")
+    cleared = await store.publishes.update(publish.id, event("DONE"), call_in_flight=None)
+    assert (cleared.call_in_flight, cleared.container_id) == (None, "c1")
+
+
+async def test_reconcile_schedule_is_kept_set_or_cleared(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    scheduled = await store.publishes.update(publish.id, event("A"), reconcile_at=at(30), pending_facts=["permalink"])
+    assert scheduled.reconcile_at == at(30)
+    kept = await store.publishes.update(publish.id, event("B"), reconcile_at=KEEP)
+    assert (kept.reconcile_at, kept.pending_facts) == (at(30), ["permalink"])
+    kept_by_default = await store.publishes.update(publish.id, event("C"))
+    assert kept_by_default.reconcile_at == at(30)
+    cleared = await store.publishes.update(publish.id, event("D"), reconcile_at=None, pending_facts=[])
+    assert (cleared.reconcile_at, cleared.pending_facts) == (None, [])
+
+
+async def test_an_error_once_recorded_stays_when_a_change_gives_none(store: Store) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), PublishState.PROCESSING)
+    failed = await store.publishes.update(publish.id, event("FAILED"), state=PublishState.FAILED, error=ERROR)
+    later = await store.publishes.update(publish.id, event("NOTE"))
+    assert later.error == failed.error == ERROR
+
+
+async def test_earlier_events_are_written_first_with_their_own_times(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    updated = await store.publishes.update(
+        publish.id, event("CAROUSEL_CONTAINER_CREATED"),
+        earlier=[event("CHILDREN_FINISHED", time=at(10)), event("NOTE_WITHOUT_TIME")],
+        container_id="c",
+    )
+    events = await store.publishes.events(publish.id)
+    assert [e.type for e in events] == [
+        "CREATED", "CHILDREN_FINISHED", "NOTE_WITHOUT_TIME", "CAROUSEL_CONTAINER_CREATED"
+    ]
+    assert events[1].time == at(10)
+    assert events[2].time == events[3].time == updated.updated_at
+    ids = [e.id for e in events]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+
+
+async def test_update_refuses_an_unknown_id_column_and_writes_nothing(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    with pytest.raises(ValueError, match="not a publish id column"):
+        await store.publishes.update(publish.id, event("X"), caption="changed")
+    assert await store.publishes.get(publish.id) == publish
+    assert len(await store.publishes.events(publish.id)) == 1
+
+
+async def test_update_of_an_unknown_publish_is_a_key_error(store: Store) -> None:
+    with pytest.raises(KeyError):
+        await store.publishes.update(str(uuid.uuid4()), event("X"), container_id="c")
+    with pytest.raises(KeyError):
+        await store.publishes.update(str(uuid.uuid4()), event("X"), state=PublishState.PROCESSING)
+
+
+def _illegal() -> list[tuple[PublishState, PublishState]]:
+    return [(old, new) for old in PublishState for new in PublishState if not old.may_become(new)]
+
+
+@pytest.mark.parametrize(("old", "new"), _illegal(), ids=lambda s: s.value)
+async def test_a_state_it_may_not_become_is_refused_and_nothing_is_written(
+    store: Store, old: PublishState, new: PublishState
+) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), old)
+    events = await store.publishes.events(publish.id)
+    with pytest.raises(IllegalTransition, match=f"is {old.value} and cannot become {new.value}") as refused:
+        await store.publishes.update(publish.id, event(new.value, new), state=new, container_id="never")
+    assert refused.value.reason == "ILLEGAL_STATE_CHANGE"
+    assert await store.publishes.get(publish.id) == publish
+    assert await store.publishes.events(publish.id) == events
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(old, new) for old in PublishState for new in PublishState if old.may_become(new)],
+    ids=lambda s: s.value,
+)
+async def test_every_allowed_transition_is_taken(store: Store, old: PublishState, new: PublishState) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), old)
+    assert (await store.publishes.update(publish.id, event(new.value, new), state=new)).state == new
+
+
+async def test_a_finished_record_still_takes_changes_without_a_state(store: Store) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), PublishState.PUBLISHED)
+    late = await store.publishes.update(publish.id, event("PERMALINK_READ"), permalink="https://p/")
+    assert (late.state, late.permalink, late.revision) == (PublishState.PUBLISHED, "https://p/", publish.revision + 1)
+
+
+async def test_concurrent_competing_transitions_let_exactly_one_in(store: Store) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account), PublishState.PROCESSING)
+    results = await asyncio.gather(
+        store.publishes.update(publish.id, event("PUBLISHED"), state=PublishState.PUBLISHED),
+        store.publishes.update(publish.id, event("FAILED"), state=PublishState.FAILED, error=ERROR),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, IllegalTransition) for r in results) == 1
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert stored.revision == publish.revision + 1
+    assert [e.type for e in await store.publishes.events(publish.id)][-1] == stored.state.value
+
+
+async def test_concurrent_changes_are_all_counted(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    await asyncio.gather(*(store.publishes.update(publish.id, event(f"E{i}")) for i in range(10)))
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert stored.revision == 10
+    assert len(await store.publishes.events(publish.id)) == 11
+
+
+# --- save_child -------------------------------------------------------------------------------
+
+
+async def test_save_child_records_one_item_and_its_events(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, child_container_ids=[None, None, None])
+    saved = await store.publishes.save_child(
+        publish.id, 1, "child-b", event("CHILD_CONTAINER_CREATED", details={"index": 1}),
+        earlier=[event("NOTE", time=at(3))],
+    )
+    assert saved.child_container_ids == [None, "child-b", None]
+    assert saved.revision == publish.revision + 1
+    assert saved.updated_at > publish.updated_at
+    assert await store.publishes.get(publish.id) == saved
+    events = await store.publishes.events(publish.id)
+    assert [(e.type, e.details) for e in events[1:]] == [("NOTE", {}), ("CHILD_CONTAINER_CREATED", {"index": 1})]
+
+
+async def test_concurrent_save_child_of_different_items_keeps_every_id(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, child_container_ids=[None] * 5)
+    await asyncio.gather(
+        *(store.publishes.save_child(publish.id, i, f"child-{i}", event("CHILD_CONTAINER_CREATED")) for i in range(5))
+    )
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert stored.child_container_ids == [f"child-{i}" for i in range(5)]
+    assert stored.revision == 5
+
+
+async def test_save_child_just_past_the_end_appends(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, child_container_ids=[])
+    first = await store.publishes.save_child(publish.id, 0, "child-0", event())
+    second = await store.publishes.save_child(publish.id, 1, "child-1", event())
+    assert (first.child_container_ids, second.child_container_ids) == (["child-0"], ["child-0", "child-1"])
+
+
+async def test_save_child_of_an_unknown_publish_is_a_key_error(store: Store) -> None:
+    with pytest.raises(KeyError):
+        await store.publishes.save_child(str(uuid.uuid4()), 0, "c", event())
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+async def test_events_are_per_publish_with_ids_increasing_across_publishes(store: Store) -> None:
+    account = await account_in(store)
+    one = await created(store, account)
+    two = await created(store, account, at(1))
+    await store.publishes.update(one.id, event("ONE"))
+    await store.publishes.update(two.id, event("TWO"))
+    first, second = await store.publishes.events(one.id), await store.publishes.events(two.id)
+    assert [e.type for e in first] == ["CREATED", "ONE"]
+    assert [e.type for e in second] == ["CREATED", "TWO"]
+    ids = sorted(e.id or 0 for e in [*first, *second])
+    assert ids == [first[0].id, second[0].id, first[1].id, second[1].id]
+    assert await store.publishes.events(one.id, after=first[0].id or 0) == first[1:]
+    assert await store.publishes.events(one.id, after=first[1].id or 0) == []
+    assert await store.publishes.events(str(uuid.uuid4())) == []
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+async def test_list_pages_newest_first_as_ids_and_revisions(store: Store) -> None:
+    account = await account_in(store)
+    publishes = [await created(store, account, at(i)) for i in range(5)]
+    publishes += [await created(store, account, at(2)) for _ in range(2)]
+    changed = await store.publishes.update(publishes[0].id, event("X"))
+    expected = [p.id for p in sorted(publishes, key=lambda p: (p.created_at, p.id), reverse=True)]
+    seen: list[PublishVersion] = []
+    cursor = None
+    while True:
+        page = await store.publishes.list_page(WORKSPACE, 3, cursor, PublishFilter())
+        seen += [version for version, _ in page]
+        if len(page) < 3:
+            break
+        cursor = page[-1][1]
+    assert [v.id for v in seen] == expected
+    assert PublishVersion(changed.id, changed.revision) in seen
+    assert all(v.revision == 0 for v in seen if v.id != changed.id)
+
+
+async def test_list_filters(store: Store) -> None:
+    instagram = await account_in(store)
+    tiktok = await account_in(store, platform=Platform.TIKTOK, external_account_id="oid")
+    foreign = await account_in(store, workspace_id=OTHER_WORKSPACE)
+    a = await created(store, instagram, at(0))
+    b = await in_state(store, await created(store, instagram, at(10)), PublishState.PUBLISHED)
+    c = await in_state(store, await created(store, tiktok, at(20)), PublishState.FAILED)
+    d = await created(store, tiktok, at(30))
+    await created(store, foreign, at(15))
+
+    async def ids(**where: object) -> list[str]:
+        page = await store.publishes.list_page(WORKSPACE, 50, None, PublishFilter(**where))  # type: ignore[arg-type]
+        return [v.id for v, _ in page]
+
+    assert await ids() == [d.id, c.id, b.id, a.id]
+    assert await ids(account_id=instagram.id) == [b.id, a.id]
+    assert await ids(platform=Platform.TIKTOK) == [d.id, c.id]
+    assert await ids(state=PublishState.PENDING) == [d.id, a.id]
+    assert await ids(state=PublishState.FAILED, platform=Platform.TIKTOK) == [c.id]
+    assert await ids(account_id=instagram.id, state=PublishState.PUBLISHED) == [b.id]
+    # create time bounds: [after, before)
+    assert await ids(created_after=at(10)) == [d.id, c.id, b.id]
+    assert await ids(created_before=at(20)) == [b.id, a.id]
+    assert await ids(created_after=at(10), created_before=at(30)) == [c.id, b.id]
+    assert await ids(created_after=at(10) + timedelta(microseconds=1)) == [d.id, c.id]
+
+
+# --- the use cases' queries -------------------------------------------------------------------
+
+
+async def test_recent_same_content_is_the_newest_that_did_not_fail(store: Store) -> None:
+    account = await account_in(store)
+    other_account = await account_in(store, external_account_id="2")
+    old = await created(store, account, at(0))
+    newer = await in_state(store, await created(store, account, at(10)), PublishState.UNCONFIRMED)
+    await in_state(store, await created(store, account, at(20)), PublishState.FAILED)
+    await created(store, account, at(30), content_fingerprint="other")
+    await created(store, other_account, at(40))
+
+    async def recent(since: float) -> str | None:
+        found = await store.publishes.recent_same_content(WORKSPACE, account.id, "content-fp", at(since))
+        return found.id if found else None
+
+    assert await recent(-100) == newer.id
+    assert await recent(10) == newer.id  # since is inclusive
+    assert await recent(10.5) is None
+    assert await store.publishes.recent_same_content(OTHER_WORKSPACE, account.id, "content-fp", at(-100)) is None
+    await store.publishes.update(newer.id, event("X"))
+    assert await recent(0) == newer.id
+    assert old.id != newer.id
+
+
+async def test_claimed_ig_media_ids_are_those_the_account_recorded(store: Store) -> None:
+    account = await account_in(store)
+    other = await account_in(store, external_account_id="2")
+    mine = await created(store, account)
+    theirs = await created(store, other)
+    await store.publishes.update(mine.id, event("X"), ig_media_id="m1")
+    await store.publishes.update(theirs.id, event("X"), ig_media_id="m2")
+    assert await store.publishes.claimed_ig_media_ids(account.id, ["m1", "m2", "m3"]) == {"m1"}
+    assert await store.publishes.claimed_ig_media_ids(account.id, []) == set()
+
+
+async def test_unfinished_are_pending_and_processing_oldest_first(store: Store) -> None:
+    account = await account_in(store)
+    processing = await in_state(store, await created(store, account, at(20)), PublishState.PROCESSING)
+    pending = await created(store, account, at(10))
+    for i, state in enumerate([PublishState.PUBLISHED, PublishState.DELIVERED_TO_INBOX, PublishState.FAILED,
+                               PublishState.UNCONFIRMED]):
+        await in_state(store, await created(store, account, at(i)), state)
+    assert [p.id for p in await store.publishes.unfinished()] == [pending.id, processing.id]
+    assert (await store.publishes.unfinished())[1] == processing
+
+
+async def test_due_for_reconcile_soonest_first_within_the_limit(store: Store) -> None:
+    account = await account_in(store)
+    assert await store.publishes.next_reconcile_at() is None
+    publishes = [await created(store, account, at(i)) for i in range(4)]
+    for publish, due in zip(publishes, [300, 100, 200, 900], strict=True):
+        await store.publishes.update(publish.id, event("X"), reconcile_at=at(due), pending_facts=["permalink"])
+    assert await store.publishes.next_reconcile_at() == at(100)
+    due = await store.publishes.due_for_reconcile(at(300), 10)
+    assert [p.id for p in due] == [publishes[1].id, publishes[2].id, publishes[0].id]
+    assert due[0].pending_facts == ["permalink"]
+    assert [p.id for p in await store.publishes.due_for_reconcile(at(300), 2)] == [publishes[1].id, publishes[2].id]
+    assert await store.publishes.due_for_reconcile(at(99), 10) == []
+    await store.publishes.update(publishes[1].id, event("Y"), reconcile_at=None)
+    assert await store.publishes.next_reconcile_at() == at(200)
+    for publish in publishes:
+        await store.publishes.update(publish.id, event("Z"), reconcile_at=None)
+    assert await store.publishes.next_reconcile_at() is None

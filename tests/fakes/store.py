@@ -1,0 +1,495 @@
+"""An in-memory store (the Store port: accounts, media, publishes) for the unit layer.
+
+It keeps exactly the SQLite store's observable semantics, and proves it by passing the same
+contract suites (tests/contracts): request ids unique per workspace, every write bumping a
+publish's revision and updated_at, the state-transition guard, a timeline with increasing
+event ids, keyset pages newest first, the list filters, tokens gone once disconnected.
+Values cross the port the way they cross SQLite's: times as UTC with microseconds, JSON
+columns (options, details, errors) through a JSON round trip, and every record handed out
+is a copy, so a caller changing it changes nothing stored.
+
+Tokens are kept as given: sealing them is the SQLite adapter's business, not the port's.
+Each call yields to the event loop once before it does its work, as a call to a database
+would, so concurrent callers interleave between calls (never inside one: each call is one
+transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
+
+from server.domain.errors import IllegalTransition
+from server.domain.models import (
+    Account,
+    AccountState,
+    Credentials,
+    Media,
+    NewAccount,
+    Platform,
+    Publish,
+    PublishError,
+    PublishEvent,
+    PublishFilter,
+    PublishState,
+    PublishVersion,
+)
+from server.domain.pagination import Cursor
+from server.domain.ports import KEEP
+
+T = TypeVar("T")
+
+# The platform id columns `PublishStore.update` may change.
+ID_COLUMNS = frozenset(
+    {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight"}
+)
+UNFINISHED = (PublishState.PENDING, PublishState.PROCESSING)
+
+
+def stored_time(value: datetime) -> str:
+    """A time as stores keep it and page cursors carry it: UTC, fixed width, microseconds
+    (what `server.domain.pagination` accepts in a page token)."""
+    value = utc(value)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}Z"
+    )
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _json(value: T) -> T:
+    """The value as it comes back from a JSON column."""
+    result: T = json.loads(json.dumps(value))
+    return result
+
+
+def _newest_first(items: Iterable[T], key: Callable[[T], tuple[str, str]], cursor: Cursor | None) -> list[T]:
+    """Keyset order (created_at DESC, id DESC), strictly after the cursor."""
+    ordered = sorted(items, key=key, reverse=True)
+    if cursor is None:
+        return ordered
+    return [item for item in ordered if key(item) < (cursor.created_at, cursor.id)]
+
+
+class _Table:
+    """What every fake store shares: a clock for write times, and closing."""
+
+    def __init__(self, owner: FakeStore) -> None:
+        self._owner = owner
+
+    def _now(self) -> datetime:
+        return utc(self._owner.clock())
+
+    async def _call(self) -> None:
+        """A store call: refused once closed; yields once, as a database round trip would."""
+        if self._owner.closed:
+            raise RuntimeError("database is not open")
+        await asyncio.sleep(0)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _AccountRow:
+    account: Account
+    access_token: str | None
+    refresh_token: str | None
+
+
+class FakeAccountStore(_Table):
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self.rows: dict[str, _AccountRow] = {}
+
+    async def upsert(self, new: NewAccount) -> Account:
+        await self._call()
+        now = self._now()
+        existing = next(
+            (
+                row for row in self.rows.values()
+                if (row.account.workspace_id, row.account.platform, row.account.external_account_id)
+                == (new.workspace_id, new.platform, new.external_account_id)
+            ),
+            None,
+        )
+        account = Account(
+            id=existing.account.id if existing else str(uuid.uuid4()),
+            workspace_id=new.workspace_id,
+            platform=new.platform,
+            external_account_id=new.external_account_id,
+            username=new.username,
+            state=AccountState.ACTIVE,
+            has_refresh_token=bool(new.refresh_token),
+            access_token_expires_at=_maybe_utc(new.access_token_expires_at),
+            refresh_token_expires_at=_maybe_utc(new.refresh_token_expires_at),
+            created_at=existing.account.created_at if existing else now,
+            updated_at=now,
+        )
+        self.rows[account.id] = _AccountRow(account, new.access_token, new.refresh_token or None)
+        return account
+
+    async def get(self, workspace_id: str, account_id: str) -> Account | None:
+        await self._call()
+        row = self.rows.get(account_id)
+        return row.account if row is not None and row.account.workspace_id == workspace_id else None
+
+    async def credentials(self, account_id: str) -> Credentials | None:
+        await self._call()
+        row = self.rows.get(account_id)
+        if row is None or row.access_token is None:
+            return None
+        return Credentials(access_token=row.access_token, refresh_token=row.refresh_token)
+
+    async def list_page(
+        self,
+        workspace_id: str,
+        limit: int,
+        cursor: Cursor | None,
+        platform: Platform | None,
+        show_disconnected: bool,
+    ) -> list[tuple[Account, Cursor]]:
+        await self._call()
+        accounts = [
+            row.account for row in self.rows.values()
+            if row.account.workspace_id == workspace_id
+            and (platform is None or row.account.platform == platform)
+            and (show_disconnected or row.account.state != AccountState.DISCONNECTED)
+        ]
+        page = _newest_first(accounts, lambda a: (stored_time(a.created_at), a.id), cursor)[:limit]
+        return [(a, Cursor(stored_time(a.created_at), a.id)) for a in page]
+
+    async def save_tokens(
+        self,
+        account_id: str,
+        *,
+        access_token: str,
+        refresh_token: str | None,
+        access_token_expires_at: datetime | None,
+        refresh_token_expires_at: datetime | None,
+    ) -> None:
+        await self._call()
+        row = self.rows.get(account_id)
+        if row is None:
+            return
+        # As SQLite's one UPDATE: whatever the account's state.
+        row.access_token, row.refresh_token = access_token, refresh_token or None
+        row.account = dataclasses.replace(
+            row.account,
+            has_refresh_token=bool(refresh_token),
+            access_token_expires_at=_maybe_utc(access_token_expires_at),
+            refresh_token_expires_at=_maybe_utc(refresh_token_expires_at),
+            updated_at=self._now(),
+        )
+
+    async def mark_needs_reconnect(self, account_id: str) -> None:
+        await self._call()
+        row = self.rows.get(account_id)
+        if row is not None and row.account.state == AccountState.ACTIVE:
+            row.account = dataclasses.replace(row.account, state=AccountState.NEEDS_RECONNECT, updated_at=self._now())
+
+    async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
+        await self._call()
+        row = self.rows.get(account_id)
+        if row is None or row.account.workspace_id != workspace_id:
+            return None
+        if row.account.state != AccountState.DISCONNECTED:
+            row.access_token = row.refresh_token = None
+            row.account = dataclasses.replace(
+                row.account,
+                state=AccountState.DISCONNECTED,
+                has_refresh_token=False,
+                access_token_expires_at=None,
+                refresh_token_expires_at=None,
+                updated_at=self._now(),
+            )
+        return row.account
+
+
+def _maybe_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+# --- media ----------------------------------------------------------------------------------
+
+
+class FakeMediaStore(_Table):
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self.rows: dict[str, Media] = {}
+
+    async def insert(self, media: Media) -> None:
+        await self._call()
+        if media.id in self.rows:
+            raise KeyError(f"media {media.id} exists")  # SQLite: the primary key refuses it
+        self.rows[media.id] = dataclasses.replace(media, created_at=utc(media.created_at))
+
+    async def get(self, workspace_id: str, media_id: str) -> Media | None:
+        await self._call()
+        media = self.rows.get(media_id)
+        return media if media is not None and media.workspace_id == workspace_id else None
+
+    async def get_many(self, workspace_id: str, media_ids: Sequence[str]) -> dict[str, Media]:
+        await self._call()
+        return {
+            mid: media for mid in dict.fromkeys(media_ids)
+            if (media := self.rows.get(mid)) is not None and media.workspace_id == workspace_id
+        }
+
+    async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Media, Cursor]]:
+        await self._call()
+        mine = [m for m in self.rows.values() if m.workspace_id == workspace_id]
+        page = _newest_first(mine, lambda m: (stored_time(m.created_at), m.id), cursor)[:limit]
+        return [(m, Cursor(stored_time(m.created_at), m.id)) for m in page]
+
+
+# --- publishes ------------------------------------------------------------------------------
+
+
+class FakePublishStore(_Table):
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self.rows: dict[str, Publish] = {}
+        self.timeline: dict[str, list[PublishEvent]] = {}
+        self._last_event_id = 0
+
+    # reads
+
+    async def get(self, publish_id: str) -> Publish | None:
+        await self._call()
+        return _copy(self.rows.get(publish_id))
+
+    async def get_in_workspace(self, workspace_id: str, publish_id: str) -> Publish | None:
+        await self._call()
+        publish = self.rows.get(publish_id)
+        return _copy(publish) if publish is not None and publish.workspace_id == workspace_id else None
+
+    async def get_many(self, workspace_id: str, publish_ids: Sequence[str]) -> list[Publish]:
+        await self._call()
+        return [
+            copy.deepcopy(p) for pid in dict.fromkeys(publish_ids)
+            if (p := self.rows.get(pid)) is not None and p.workspace_id == workspace_id
+        ]
+
+    async def list_page(
+        self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
+    ) -> list[tuple[PublishVersion, Cursor]]:
+        await self._call()
+        after = stored_time(where.created_after) if where.created_after else None
+        before = stored_time(where.created_before) if where.created_before else None
+        matching = [
+            p for p in self.rows.values()
+            if p.workspace_id == workspace_id
+            and (where.account_id is None or p.account_id == where.account_id)
+            and (where.platform is None or p.platform == where.platform)
+            and (where.state is None or p.state == where.state)
+            and (after is None or stored_time(p.created_at) >= after)
+            and (before is None or stored_time(p.created_at) < before)
+        ]
+        page = _newest_first(matching, lambda p: (stored_time(p.created_at), p.id), cursor)[:limit]
+        return [(PublishVersion(p.id, p.revision), Cursor(stored_time(p.created_at), p.id)) for p in page]
+
+    async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
+        await self._call()
+        return _copy(self._by_request_id(workspace_id, request_id))
+
+    async def recent_same_content(
+        self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
+    ) -> Publish | None:
+        await self._call()
+        since_text = stored_time(since)
+        matching = [
+            p for p in self.rows.values()
+            if (p.workspace_id, p.account_id, p.content_fingerprint) == (workspace_id, account_id, content_fingerprint)
+            and stored_time(p.created_at) >= since_text
+            and p.state != PublishState.FAILED
+        ]
+        return _copy(max(matching, key=lambda p: stored_time(p.created_at), default=None))
+
+    async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
+        await self._call()
+        wanted = set(candidates)
+        return {
+            p.ig_media_id for p in self.rows.values()
+            if p.account_id == account_id and p.ig_media_id is not None and p.ig_media_id in wanted
+        }
+
+    async def unfinished(self) -> list[Publish]:
+        await self._call()
+        rows = [p for p in self.rows.values() if p.state in UNFINISHED]
+        return [copy.deepcopy(p) for p in sorted(rows, key=lambda p: stored_time(p.created_at))]
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+        await self._call()
+        due = [p for p in self.rows.values() if p.reconcile_at is not None and p.reconcile_at <= utc(now)]
+        return [copy.deepcopy(p) for p in sorted(due, key=lambda p: stored_time(p.reconcile_at or now))[:limit]]
+
+    async def next_reconcile_at(self) -> datetime | None:
+        await self._call()
+        return min((p.reconcile_at for p in self.rows.values() if p.reconcile_at is not None), default=None)
+
+    async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
+        await self._call()
+        return [copy.deepcopy(e) for e in self.timeline.get(publish_id, []) if e.id is not None and e.id > after]
+
+    # writes
+
+    async def create(self, publish: Publish, event: PublishEvent) -> bool:
+        await self._call()
+        if publish.request_id and self._by_request_id(publish.workspace_id, publish.request_id) is not None:
+            return False
+        if publish.account_id not in self._owner.accounts.rows:
+            # SQLite's foreign key: a publish names an account the store holds.
+            raise KeyError(f"no account {publish.account_id}")
+        created_at = utc(publish.created_at)
+        # Only what SQLite's INSERT writes; everything else starts at its default.
+        self.rows[publish.id] = Publish(
+            id=publish.id,
+            workspace_id=publish.workspace_id,
+            platform=publish.platform,
+            kind=publish.kind,
+            account_id=publish.account_id,
+            media_ids=_json(publish.media_ids),
+            caption=publish.caption,
+            options=_json(publish.options),
+            state=publish.state,
+            request_id=publish.request_id,
+            request_fingerprint=publish.request_fingerprint,
+            content_fingerprint=publish.content_fingerprint,
+            child_container_ids=_json(publish.child_container_ids),
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        self._append(publish.id, [event], created_at)
+        return True
+
+    async def save_child(
+        self,
+        publish_id: str,
+        index: int,
+        container_id: str,
+        event: PublishEvent,
+        earlier: Sequence[PublishEvent] = (),
+    ) -> Publish:
+        await self._call()
+        publish = self.rows.get(publish_id)
+        if publish is None:
+            raise KeyError(publish_id)
+        children = publish.child_container_ids
+        # SQLite's json_set: replaces an item, appends just past the end, ignores beyond it.
+        if index < len(children):
+            children[index] = container_id
+        elif index == len(children):
+            children.append(container_id)
+        now = self._now()
+        publish.updated_at = now
+        publish.revision += 1
+        self._append(publish_id, [*earlier, event], now)
+        return copy.deepcopy(publish)
+
+    async def update(
+        self,
+        publish_id: str,
+        event: PublishEvent,
+        *,
+        state: PublishState | None = None,
+        error: PublishError | None = None,
+        published_at: datetime | None = None,
+        pending_facts: list[str] | None = None,
+        reconcile_at: datetime | Literal[False] | None = KEEP,
+        reconcile_attempts: int | None = None,
+        earlier: Sequence[PublishEvent] = (),
+        **ids: str | None,
+    ) -> Publish:
+        unknown = set(ids) - ID_COLUMNS
+        if unknown:
+            raise ValueError(f"not a publish id column: {sorted(unknown)}")
+        await self._call()
+        publish = self.rows.get(publish_id)
+        if publish is None:
+            raise KeyError(publish_id)
+        if state is not None and not publish.state.may_become(state):
+            raise IllegalTransition(
+                reason="ILLEGAL_STATE_CHANGE",
+                message=f"publish {publish_id} is {publish.state.value} and cannot become {state.value}",
+            )
+        for column, value in ids.items():
+            setattr(publish, column, value)
+        if pending_facts is not None:
+            publish.pending_facts = _json(pending_facts)
+        if reconcile_at is not KEEP:
+            publish.reconcile_at = None if reconcile_at is None else utc(reconcile_at)
+        if reconcile_attempts is not None:
+            publish.reconcile_attempts = reconcile_attempts
+        if state is not None:
+            publish.state = state
+        if error is not None:
+            publish.error = PublishError.from_dict(_json(error.to_dict()))
+        if published_at is not None:
+            publish.published_at = utc(published_at)
+        now = self._now()
+        publish.updated_at = now
+        publish.revision += 1
+        self._append(publish_id, [*earlier, event], now)
+        return copy.deepcopy(publish)
+
+    # helpers
+
+    def _by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
+        return next(
+            (p for p in self.rows.values() if p.workspace_id == workspace_id and p.request_id == request_id), None
+        )
+
+    def _append(self, publish_id: str, events: Sequence[PublishEvent], now: datetime) -> None:
+        timeline = self.timeline.setdefault(publish_id, [])
+        for event in events:
+            self._last_event_id += 1
+            timeline.append(
+                dataclasses.replace(
+                    event, id=self._last_event_id, time=utc(event.time) if event.time else now,
+                    details=_json(event.details),
+                )
+            )
+
+
+def _copy(publish: Publish | None) -> Publish | None:
+    return copy.deepcopy(publish)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+class FakeStore:
+    """The three fake stores, as one database. `clock` gives the time of each write (the
+    SQLite store uses the wall clock); hand it a FakeClock's `now` for virtual time."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.closed = False
+        self._accounts = FakeAccountStore(self)
+        self._media = FakeMediaStore(self)
+        self._publishes = FakePublishStore(self)
+
+    @property
+    def accounts(self) -> FakeAccountStore:
+        return self._accounts
+
+    @property
+    def media(self) -> FakeMediaStore:
+        return self._media
+
+    @property
+    def publishes(self) -> FakePublishStore:
+        return self._publishes
+
+    async def close(self) -> None:
+        self.closed = True
