@@ -8,11 +8,12 @@ tests/unit/README.md.
 from tests.fakes.clock import FakeClock
 from tests.fakes.instagram import FakeInstagram, IgFailure
 from tests.fakes.metrics import RecordingMetrics
-from tests.fakes.scripted import Applied, Call, Hold
+from tests.fakes.scripted import NORMAL, Applied, Call, Hold
 from tests.fakes.store import FakeStore
 from tests.fakes.tiktok import FakeTikTok, TikTokFailure
 
 __all__ = [
+    "NORMAL",
     "Applied",
     "Call",
     "FakeClock",

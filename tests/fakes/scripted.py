@@ -10,6 +10,7 @@ An outcome is:
   "it went live although the call failed" case);
 - a `Hold`: the call waits there until the test releases it (for a call in flight);
 - any other exception: raised as is (a bug, not a platform answer);
+- `NORMAL`: answered as the healthy platform would (to script a later call only);
 - anything else: returned as the answer, with no effect on the fake platform.
 """
 
@@ -39,6 +40,14 @@ class Applied:
     """The platform acted on the call, then `failure` is what the caller saw."""
 
     failure: PlatformFailure
+
+
+class _Normal:
+    def __repr__(self) -> str:
+        return "NORMAL"
+
+
+NORMAL = _Normal()
 
 
 class Hold:
@@ -99,6 +108,8 @@ class ScriptedApi:
         if not script:
             return effect()
         outcome = script.popleft()
+        if outcome is NORMAL:
+            return effect()
         if isinstance(outcome, Applied):
             effect()
             raise outcome.failure

@@ -1,0 +1,202 @@
+"""The unit layer: the use cases wired by `build_services` on in-memory fakes.
+
+No socket, no thread, no file: an autouse guard makes opening a network socket, starting
+a thread or opening a file fail the test (and records it, so a use case that swallows the
+error still fails the test). Time is virtual (FakeClock): every wait runs at once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from server.bootstrap import Adapters, Services, build_services
+from server.config import Settings
+from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
+from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
+from tests.fakes import FakeClock, FakeInstagram, FakeStore, FakeTikTok, RecordingMetrics
+
+WORKSPACE = "ws-unit"
+IG_USER = "17841400000000001"
+
+
+class Forbidden(AssertionError):
+    """The unit layer touched the outside world."""
+
+
+@dataclass
+class Guard:
+    touched: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def no_socket_thread_or_file(monkeypatch: pytest.MonkeyPatch) -> Iterator[Guard]:
+    guard = Guard()
+
+    def refuse(what: str) -> Forbidden:
+        guard.touched.append(what)
+        return Forbidden(f"the unit layer must not {what}")
+
+    real_socket = socket.socket
+
+    class GuardedSocket(real_socket):
+        def __init__(self, family: Any = -1, type: Any = -1, proto: int = -1, fileno: Any = None) -> None:
+            # Wrapping a descriptor that already exists is allowed: that is how the event
+            # loop's own self-pipe (socket.socketpair) is made. A new socket is not.
+            if fileno is None:
+                raise refuse("open a socket")
+            super().__init__(family, type, proto, fileno)
+
+    def no_thread(self: threading.Thread) -> None:
+        raise refuse(f"start a thread ({self.name})")
+
+    def no_file(*args: object, **kwargs: object) -> Any:
+        raise refuse(f"open a file ({args[0] if args else ''})")
+
+    monkeypatch.setattr(socket, "socket", GuardedSocket)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(refuse("connect")))
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    monkeypatch.setattr(builtins, "open", no_file)
+    monkeypatch.setattr(io, "open", no_file)
+    monkeypatch.setattr(os, "open", no_file)
+    yield guard
+    monkeypatch.undo()
+    if guard.touched:
+        pytest.fail(f"the unit layer touched the outside world: {guard.touched}")
+
+
+@dataclass
+class World:
+    """The service's use cases on fakes, plus what a test needs to drive and inspect them."""
+
+    clock: FakeClock
+    store: FakeStore
+    instagram: FakeInstagram
+    tiktok: FakeTikTok
+    metrics: RecordingMetrics
+    settings: Settings
+    services: Services
+    workspace: str = WORKSPACE
+    _media_count: int = field(default=0)
+    _seeded: dict[str, int] = field(default_factory=dict)
+
+    async def instagram_account(self, external_account_id: str = IG_USER, **fields: Any) -> Account:
+        values: dict[str, Any] = {"access_token": "ig-token", "refresh_token": None, "username": "demo",
+                                  "access_token_expires_at": None, "refresh_token_expires_at": None}
+        values.update(fields)
+        return await self.store.accounts.upsert(
+            NewAccount(workspace_id=self.workspace, platform=Platform.INSTAGRAM,
+                       external_account_id=external_account_id, **values)
+        )
+
+    async def tiktok_account(self, external_account_id: str = "open-id", **fields: Any) -> Account:
+        values: dict[str, Any] = {"access_token": "tt-token", "refresh_token": "tt-refresh", "username": "demo",
+                                  "access_token_expires_at": self.clock.now() + timedelta(hours=12),
+                                  "refresh_token_expires_at": None}
+        values.update(fields)
+        return await self.store.accounts.upsert(
+            NewAccount(workspace_id=self.workspace, platform=Platform.TIKTOK,
+                       external_account_id=external_account_id, **values)
+        )
+
+    async def images(self, count: int, url: str = "gs://bucket/photo-{n}.jpg", **draft: Any) -> list[str]:
+        ids = []
+        for _ in range(count):
+            self._media_count += 1
+            media = await self.services.media.register(
+                self.workspace, MediaDraft(url=url.format(n=self._media_count), **draft)
+            )
+            ids.append(media.id)
+        return ids
+
+    async def instagram_request(self, count: int = 3, account: Account | None = None, **fields: Any) -> Any:
+        account = account or await self.instagram_account()
+        return InstagramCarousel(media_ids=await self.images(count), account_id=account.id, **fields)
+
+    async def tiktok_request(self, count: int = 2, account: Account | None = None, **fields: Any) -> Any:
+        account = account or await self.tiktok_account()
+        return TikTokCarousel(media_ids=await self.images(count), account_id=account.id, **fields)
+
+    async def publish(self, request: InstagramCarousel | TikTokCarousel) -> Publish:
+        return await self.services.publisher.publish(self.workspace, request)
+
+    async def only_publish(self) -> Publish:
+        """The one publish the store holds (a test that expected the RPC to fail reads it here)."""
+        rows = list(self.store.publishes.rows.values())
+        assert len(rows) == 1, f"expected one publish, found {len(rows)}"
+        found = await self.store.publishes.get(rows[0].id)
+        assert found is not None
+        return found
+
+    async def events(self, publish_id: str) -> list[PublishEvent]:
+        return await self.store.publishes.events(publish_id)
+
+    async def timeline(self, publish_id: str) -> list[str]:
+        return [e.type for e in await self.store.publishes.events(publish_id)]
+
+    def at(self, seconds: float) -> datetime:
+        return self.clock.now() + timedelta(seconds=seconds)
+
+    async def seed(
+        self,
+        request: InstagramCarousel | TikTokCarousel,
+        *,
+        state: PublishState = PublishState.PROCESSING,
+        children: list[str | None] | None = None,
+        **changes: Any,
+    ) -> Publish:
+        """A record as a run that stopped (a crash, a restart) left it: recorded as the
+        publisher records it, moved to `state`, with the item containers and the other
+        platform ids a crashed run had saved. Its events so far are left out of
+        `new_events`."""
+        publisher = self.services.publisher
+        policy = publisher._policies[type(request)]  # the record exactly as the publisher shapes it
+        publish = publisher._new_publish(self.workspace, policy, request)
+        assert await self.store.publishes.create(publish, PublishEvent("CREATED", "seeded", PublishState.PENDING))
+        if state != PublishState.PENDING:
+            await self.store.publishes.update(publish.id, PublishEvent("SEEDED", state.value, state), state=state)
+        for index, container_id in enumerate(children or []):
+            if container_id:
+                await self.store.publishes.save_child(publish.id, index, container_id, PublishEvent("SEEDED", ""))
+        if changes:
+            await self.store.publishes.update(publish.id, PublishEvent("SEEDED", "changes"), **changes)
+        self._seeded[publish.id] = len(await self.events(publish.id))
+        found = await self.store.publishes.get(publish.id)
+        assert found is not None
+        return found
+
+    async def new_events(self, publish_id: str) -> list[str]:
+        """The timeline after what `seed` wrote."""
+        return (await self.timeline(publish_id))[self._seeded.get(publish_id, 0):]
+
+
+def make_world(settings: Settings | None = None) -> World:
+    clock = FakeClock()
+    store = FakeStore(clock.now)
+    instagram = FakeInstagram(clock)
+    tiktok = FakeTikTok()
+    metrics = RecordingMetrics()
+    settings = settings or Settings()
+    services = build_services(
+        settings, Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, metrics=metrics)
+    )
+    return World(clock, store, instagram, tiktok, metrics, settings, services)
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    built = make_world()
+    yield built
+    # Nothing a test started may outlive it: runs still going are cancelled between steps,
+    # as at shutdown, and the reconciler is stopped.
+    await built.services.reconciler.stop()
+    await built.services.runner.stop(0)
