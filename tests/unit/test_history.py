@@ -4,6 +4,8 @@ watching a live publish (server/services/history.py)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -106,8 +108,16 @@ async def test_a_page_token_from_other_filters_or_a_negative_size_is_invalid(wor
     assert "different filters" in caught.value.message
     with pytest.raises(InvalidArgument):
         await history.list_page(world.workspace, -1, "", PublishFilter())
-    with pytest.raises(InvalidArgument):
-        await history.list_page(world.workspace, 1, "garbage!", PublishFilter())
+    forged = [
+        "garbage!",
+        "x" * 513,
+        base64.urlsafe_b64encode(json.dumps(["yesterday", "id", "fp"]).encode()).decode(),
+    ]
+    for token in forged:
+        with pytest.raises(InvalidArgument) as refused:
+            await history.list_page(world.workspace, 1, token, PublishFilter())
+        assert refused.value.field_violations[0].description == "is not a token returned by this list"
+        assert str(refused.value) == refused.value.message
 
 
 async def test_records_come_in_page_order_at_their_latest_revision(world: World) -> None:
@@ -161,3 +171,18 @@ async def test_watch_of_an_unknown_or_malformed_publish_fails_at_once(world: Wor
     with pytest.raises(InvalidArgument):
         await _collect(world, "nope")
     assert world.services.publish_log._subscribers == {}
+
+
+async def test_two_watchers_of_one_publish_both_see_it_to_the_end(world: World) -> None:
+    held = world.instagram.hold("publish")
+    caller = asyncio.create_task(world.publish(await world.instagram_request(2)))
+    await held.reached.wait()
+    publish = await world.only_publish()
+    watches = [asyncio.create_task(_collect(world, publish.id)) for _ in range(2)]
+    await asyncio.sleep(0)
+    held.release()
+    final = await caller
+    for watch in watches:
+        assert (await watch)[-1][0] == final
+    assert world.services.publish_log._subscribers == {}
+    world.services.publish_log.unsubscribe(publish.id, asyncio.Queue())  # long gone: nothing to do

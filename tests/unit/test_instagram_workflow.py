@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from server.domain.commands import InstagramCarousel
 from server.domain.errors import Aborted, DeadlineExceeded, FailedPrecondition, Unavailable
 from server.domain.models import AccountState, Platform, PublishState
 from server.domain.platforms import ContainerStatus, IgMedia, PlatformFailure
@@ -503,3 +504,25 @@ async def test_a_run_resumed_with_media_publish_in_flight_and_no_readable_status
     assert final.state == PublishState.UNCONFIRMED
     assert world.instagram.count("publish") == 0
     assert await world.new_events(publish.id) == ["UNCONFIRMED"]
+
+
+async def test_media_hosted_anywhere_is_fetched_by_instagram_from_its_https_form(world: World) -> None:
+    account = await world.instagram_account()
+    s3 = await world.images(1, url="s3://bucket/a-{n}.jpg")
+    https = await world.images(1, url="https://cdn.example.com/b-{n}.png")
+    await world.publish(InstagramCarousel([*s3, *https], account.id))
+    assert [c.args["image_url"] for c in world.instagram.calls_to("create_image_container")] == [
+        "https://bucket.s3.amazonaws.com/a-1.jpg", "https://cdn.example.com/b-2.png"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a resumed record that holds an IG media id but is not PUBLISHED is handed back unchanged: the run "
+    "ends with the publish still PROCESSING (no write today produces such a record)",
+)
+async def test_a_resumed_record_with_its_media_id_but_not_published_ends_published(world: World) -> None:
+    publish = await world.seed(await world.instagram_request(2), container_id="c-1", ig_media_id="1790000000000009")
+    await world.services.runner.resume_unfinished()
+    final = await world.services.runner.wait(publish)
+    assert final.state == PublishState.PUBLISHED

@@ -50,7 +50,9 @@ async def refused_before_recording(world: World, request: object, error: type[Do
         pytest.param({"media_ids": some_ids(11)}, ["media_ids"], id="eleven-items"),
         pytest.param({"caption": "x" * 2201}, ["caption"], id="caption-too-long"),
         pytest.param({"caption": " ".join(f"#t{i}" for i in range(31))}, ["caption"], id="31-hashtags"),
+        pytest.param({"caption": " ".join(f"@u{i}" for i in range(21))}, ["caption"], id="21-mentions"),
         pytest.param({"account_id": "not-a-uuid"}, ["instagram_account_id"], id="account-id"),
+        pytest.param({"account_id": "x" * 36}, ["instagram_account_id"], id="account-id-of-uuid-length"),
         pytest.param({"account_id": ""}, ["instagram_account_id"], id="no-account-id"),
         pytest.param({"request_id": "abc"}, ["request_id"], id="request-id"),
         pytest.param({"media_ids": ["nope", *some_ids(1)], "request_id": "x", "account_id": "y"},
@@ -72,6 +74,7 @@ async def test_a_malformed_instagram_request_is_invalid_naming_each_field(
     [
         pytest.param({"media_ids": some_ids(36)}, ["media_ids"], id="36-items"),
         pytest.param({"caption": "🍂" * 46}, ["caption"], id="caption-over-90-utf16-units"),
+        pytest.param({"description": "d" * 4001}, ["description"], id="description-too-long"),
         pytest.param({"cover_index": 2}, ["cover_index"], id="cover-past-the-end"),
         pytest.param({"cover_index": -1}, ["cover_index"], id="negative-cover"),
         pytest.param({"account_id": "x"}, ["tiktok_account_id"], id="account-id"),

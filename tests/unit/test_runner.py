@@ -116,10 +116,15 @@ async def test_stop_with_nothing_running_returns_at_once(world: World) -> None:
 
 async def test_stop_lets_a_publish_finish_within_the_grace_period(world: World) -> None:
     world.instagram.add_container("carousel-1", *["IN_PROGRESS"] * 5, "FINISHED")
+    held = world.instagram.hold("create_carousel_container")
     caller = asyncio.create_task(world.publish(await world.instagram_request(2)))
+    await held.reached.wait()
+    stopping = asyncio.create_task(world.services.runner.stop(10))
     await asyncio.sleep(0)
-    await world.services.runner.stop(10)
+    held.release()
+    await stopping
     assert (await caller).state == PublishState.PUBLISHED
+    assert world.metrics.finished == [(Platform.INSTAGRAM, PublishState.PUBLISHED)]
 
 
 async def test_stop_after_the_grace_period_leaves_the_publish_to_resume_at_next_start(world: World) -> None:
