@@ -104,7 +104,7 @@ async def account_in(store: Store, **fields: Any) -> Account:
 async def created(store: Store, account: Account, created_at: datetime = T0, **fields: Any) -> Publish:
     """A publish the store holds (PENDING, with its CREATED event)."""
     publish = new_publish(account, created_at, **fields)
-    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING))
+    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING)) is None
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     return stored

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.domain.errors import IllegalTransition
+from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
     Platform,
     PublishError,
@@ -46,7 +46,7 @@ ERROR = PublishError(
 async def test_create_stores_a_pending_record_with_its_first_event(store: Store) -> None:
     account = await account_in(store)
     publish = new_publish(account, options={"post_mode": "DIRECT", "cover_index": 1}, request_id=str(uuid.uuid4()))
-    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING, details={"n": 2}))
+    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING, details={"n": 2})) is None
     stored = await store.publishes.get(publish.id)
     assert stored == publish  # every field as given, revision 0, updated_at = created_at
     events = await store.publishes.events(publish.id)
@@ -57,6 +57,22 @@ async def test_create_stores_a_pending_record_with_its_first_event(store: Store)
     assert first.id > 0
 
 
+async def test_create_writes_a_running_publish_with_its_lease_and_first_events_in_order(store: Store) -> None:
+    account = await account_in(store)
+    publish = new_publish(account, state=PublishState.PROCESSING, owner="replica-a", lease_until=at(15))
+    assert await store.publishes.create(
+        publish, event("CREATED", PublishState.PENDING), event("PROCESSING_STARTED", PublishState.PROCESSING)
+    ) is None
+    stored = await store.publishes.get(publish.id)
+    assert stored == publish
+    assert (stored.owner, stored.lease_until, stored.done) == ("replica-a", at(15), False)
+    events = await store.publishes.events(publish.id)
+    assert [(e.type, e.state) for e in events] == [
+        ("CREATED", PublishState.PENDING), ("PROCESSING_STARTED", PublishState.PROCESSING)
+    ]
+    assert (events[0].id or 0) < (events[1].id or 0)
+
+
 async def test_create_writes_a_new_record_whatever_the_object_carries(store: Store) -> None:
     account = await account_in(store)
     publish = new_publish(
@@ -64,7 +80,7 @@ async def test_create_writes_a_new_record_whatever_the_object_carries(store: Sto
         pending_facts=["permalink"], reconcile_at=at(5), reconcile_attempts=3, published_at=at(1),
         updated_at=at(50),
     )
-    assert await store.publishes.create(publish, event())
+    assert await store.publishes.create(publish, event()) is None
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     assert (stored.container_id, stored.ig_media_id, stored.permalink, stored.error, stored.call_in_flight) == (
@@ -79,12 +95,14 @@ async def test_a_request_id_is_taken_once_per_workspace(store: Store) -> None:
     foreign = await account_in(store, workspace_id=OTHER_WORKSPACE)
     request_id = str(uuid.uuid4())
     first = new_publish(account, request_id=request_id)
-    assert await store.publishes.create(first, event())
+    assert await store.publishes.create(first, event()) is None
     second = new_publish(account, at(1), request_id=request_id, caption="other")
-    assert not await store.publishes.create(second, event())
+    conflict = await store.publishes.create(second, event(), duplicate_since=at(-100))
+    assert conflict is not None
+    assert (conflict.reason, conflict.existing) == ("request_id", await store.publishes.get(first.id))
     assert await store.publishes.get(second.id) is None
     assert await store.publishes.events(second.id) == []
-    assert await store.publishes.create(new_publish(foreign, request_id=request_id), event())
+    assert await store.publishes.create(new_publish(foreign, request_id=request_id), event()) is None
     found = await store.publishes.find_by_request_id(WORKSPACE, request_id)
     assert found is not None
     assert found.id == first.id
@@ -94,7 +112,7 @@ async def test_a_request_id_is_taken_once_per_workspace(store: Store) -> None:
 async def test_publishes_without_request_id_never_collide(store: Store) -> None:
     account = await account_in(store)
     for i in range(3):
-        assert await store.publishes.create(new_publish(account, at(i)), event())
+        assert await store.publishes.create(new_publish(account, at(i)), event()) is None
     assert len(await store.publishes.list_page(WORKSPACE, 10, None, PublishFilter())) == 3
 
 
@@ -103,12 +121,46 @@ async def test_concurrent_creates_with_one_request_id_let_exactly_one_in(store: 
     request_id = str(uuid.uuid4())
     publishes = [new_publish(account, at(i), request_id=request_id) for i in range(5)]
     results = await asyncio.gather(*(store.publishes.create(p, event()) for p in publishes))
-    assert sorted(results) == [False, False, False, False, True]
-    winner = publishes[results.index(True)]
+    assert results.count(None) == 1
+    winner = publishes[results.index(None)]
+    assert {c.existing.id for c in results if c is not None} == {winner.id}
     found = await store.publishes.find_by_request_id(WORKSPACE, request_id)
     assert found is not None
     assert found.id == winner.id
     assert len(await store.publishes.list_page(WORKSPACE, 10, None, PublishFilter())) == 1
+
+
+async def test_create_refuses_the_same_content_since_a_time_when_asked(store: Store) -> None:
+    account = await account_in(store)
+    earlier = await created(store, account, at(0))
+    again = new_publish(account, at(10))
+    conflict = await store.publishes.create(again, event(), duplicate_since=at(0))
+    assert conflict is not None
+    assert (conflict.reason, conflict.existing.id) == ("duplicate", earlier.id)
+    assert await store.publishes.get(again.id) is None
+    # Not asked, outside the window, another content, or a request_id: written.
+    assert await store.publishes.create(new_publish(account, at(11)), event()) is None
+    assert await store.publishes.create(new_publish(account, at(12)), event(), duplicate_since=at(12)) is None
+    other_content = new_publish(account, at(13), content_fingerprint="other")
+    assert await store.publishes.create(other_content, event(), duplicate_since=at(-100)) is None
+    with_request_id = new_publish(account, at(14), request_id=str(uuid.uuid4()))
+    assert await store.publishes.create(with_request_id, event(), duplicate_since=at(-100)) is None
+
+
+async def test_a_failed_publish_is_no_duplicate(store: Store) -> None:
+    account = await account_in(store)
+    await in_state(store, await created(store, account, at(0)), PublishState.FAILED)
+    assert await store.publishes.create(new_publish(account, at(1)), event(), duplicate_since=at(-100)) is None
+
+
+async def test_concurrent_creates_of_the_same_content_let_exactly_one_in(store: Store) -> None:
+    account = await account_in(store)
+    publishes = [new_publish(account, at(i)) for i in range(4)]
+    results = await asyncio.gather(
+        *(store.publishes.create(p, event(), duplicate_since=at(-100)) for p in publishes)
+    )
+    assert results.count(None) == 1
+    assert all(c.reason == "duplicate" for c in results if c is not None)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -472,20 +524,147 @@ async def test_unfinished_are_pending_and_processing_oldest_first(store: Store) 
     assert (await store.publishes.unfinished())[1] == processing
 
 
-async def test_due_for_reconcile_soonest_first_within_the_limit(store: Store) -> None:
+async def test_due_checks_are_claimed_soonest_first_within_the_limit(store: Store) -> None:
     account = await account_in(store)
     assert await store.publishes.next_reconcile_at() is None
     publishes = [await created(store, account, at(i)) for i in range(4)]
     for publish, due in zip(publishes, [300, 100, 200, 900], strict=True):
         await store.publishes.update(publish.id, event("X"), reconcile_at=at(due), pending_facts=["permalink"])
     assert await store.publishes.next_reconcile_at() == at(100)
-    due = await store.publishes.due_for_reconcile(at(300), 10)
-    assert [p.id for p in due] == [publishes[1].id, publishes[2].id, publishes[0].id]
-    assert due[0].pending_facts == ["permalink"]
-    assert [p.id for p in await store.publishes.due_for_reconcile(at(300), 2)] == [publishes[1].id, publishes[2].id]
-    assert await store.publishes.due_for_reconcile(at(99), 10) == []
-    await store.publishes.update(publishes[1].id, event("Y"), reconcile_at=None)
-    assert await store.publishes.next_reconcile_at() == at(200)
+    assert await store.publishes.claim_due_for_reconcile(at(99), at(1000), 10) == []
+    claimed = await store.publishes.claim_due_for_reconcile(at(300), at(420), 2)
+    assert {p.id for p in claimed} == {publishes[1].id, publishes[2].id}  # the two soonest
+    assert all(p.reconcile_at == at(420) and p.pending_facts == ["permalink"] for p in claimed)
+    for publish in claimed:  # the claim moves the check, and is no change of the record
+        stored = await store.publishes.get(publish.id)
+        assert stored is not None
+        assert (stored.reconcile_at, stored.revision) == (at(420), 1)
+    assert [p.id for p in await store.publishes.claim_due_for_reconcile(at(300), at(420), 10)] == [publishes[0].id]
+    assert await store.publishes.claim_due_for_reconcile(at(300), at(420), 10) == []  # claimed once
+    assert await store.publishes.next_reconcile_at() == at(420)
     for publish in publishes:
         await store.publishes.update(publish.id, event("Z"), reconcile_at=None)
     assert await store.publishes.next_reconcile_at() is None
+
+
+async def test_concurrent_claims_of_due_checks_take_each_once(store: Store) -> None:
+    account = await account_in(store)
+    for i in range(6):
+        publish = await created(store, account, at(i))
+        await store.publishes.update(publish.id, event("X"), reconcile_at=at(i))
+    batches = await asyncio.gather(*(store.publishes.claim_due_for_reconcile(at(100), at(500), 2) for _ in range(4)))
+    ids = [p.id for batch in batches for p in batch]
+    assert len(ids) == len(set(ids)) == 6
+
+
+# --- leases -----------------------------------------------------------------------------------
+
+
+async def test_orphans_are_claimed_oldest_first_and_held_ones_are_not(store: Store) -> None:
+    account = await account_in(store)
+    free = await in_state(store, await created(store, account, at(2)), PublishState.PROCESSING)
+    pending = await created(store, account, at(1))
+    expired = await created(store, account, at(3), owner="dead", lease_until=at(50))
+    await created(store, account, at(0), owner="alive", lease_until=at(500))
+    await in_state(store, await created(store, account, at(4)), PublishState.PUBLISHED)
+    claimed = await store.publishes.claim_orphans("me", at(200), at(100), 10)
+    assert [p.id for p in claimed] == [pending.id, free.id, expired.id]
+    assert all((p.owner, p.lease_until) == ("me", at(200)) for p in claimed)
+    stored = await store.publishes.get(free.id)
+    assert stored is not None
+    assert (stored.owner, stored.revision) == ("me", free.revision)  # a claim is no change of the record
+    assert await store.publishes.claim_orphans("other", at(200), at(100), 10) == []
+
+
+async def test_a_claim_takes_at_most_its_limit(store: Store) -> None:
+    account = await account_in(store)
+    made = [await created(store, account, at(i)) for i in range(3)]
+    assert [p.id for p in await store.publishes.claim_orphans("me", at(200), at(100), 2)] == [made[0].id, made[1].id]
+    assert [p.id for p in await store.publishes.claim_orphans("me", at(200), at(100), 2)] == [made[2].id]
+
+
+async def test_concurrent_claims_take_each_orphan_once(store: Store) -> None:
+    account = await account_in(store)
+    for i in range(5):
+        await created(store, account, at(i))
+    batches = await asyncio.gather(*(store.publishes.claim_orphans(f"r{i}", at(200), at(100), 2) for i in range(4)))
+    ids = [p.id for batch in batches for p in batch]
+    assert len(ids) == len(set(ids)) == 5
+
+
+async def test_leases_are_renewed_only_by_their_owner(store: Store) -> None:
+    account = await account_in(store)
+    mine = await created(store, account, at(0), owner="me", lease_until=at(10))
+    theirs = await created(store, account, at(1), owner="them", lease_until=at(10))
+    unknown = str(uuid.uuid4())
+    assert await store.publishes.renew_leases("me", [mine.id, theirs.id, unknown], at(60)) == {mine.id}
+    assert await store.publishes.renew_leases("me", [], at(60)) == set()
+    renewed, untouched = await store.publishes.get(mine.id), await store.publishes.get(theirs.id)
+    assert renewed is not None
+    assert untouched is not None
+    assert (renewed.lease_until, renewed.revision) == (at(60), 0)
+    assert untouched.lease_until == at(10)
+
+
+async def test_a_released_lease_leaves_the_publish_done_or_free(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, at(0), owner="me", lease_until=at(10))
+    assert await store.publishes.release_lease("them", publish.id) is None
+    assert await store.publishes.release_lease("me", str(uuid.uuid4())) is None
+    released = await store.publishes.release_lease("me", publish.id, event("RUN_HANDED_BACK"))
+    assert released is not None
+    assert (released.owner, released.lease_until, released.revision) == (None, None, publish.revision + 1)
+    assert released.updated_at > publish.updated_at
+    assert await store.publishes.get(publish.id) == released
+    assert [e.type for e in await store.publishes.events(publish.id)] == ["CREATED", "RUN_HANDED_BACK"]
+    assert await store.publishes.release_lease("me", publish.id) is None  # released once
+    quiet = await created(store, account, at(1), owner="me", lease_until=at(10))
+    assert await store.publishes.release_lease("me", quiet.id) is not None
+    assert len(await store.publishes.events(quiet.id)) == 1  # no event asked for, none written
+    finished = await in_state(store, quiet, PublishState.PUBLISHED)
+    assert finished.done
+
+
+async def test_a_write_by_an_owner_that_lost_the_lease_is_refused_and_writes_nothing(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account, at(0), owner="me", lease_until=at(10), child_container_ids=[None])
+    taken = await store.publishes.claim_orphans("them", at(200), at(100), 10)
+    assert [p.id for p in taken] == [publish.id]
+    with pytest.raises(LeaseLost) as lost:
+        await store.publishes.update(publish.id, event("X"), owner="me", container_id="c")
+    assert lost.value.reason == "LEASE_LOST"
+    with pytest.raises(LeaseLost):  # the lease is checked before the state
+        await store.publishes.update(publish.id, event("X"), owner="me", state=PublishState.PENDING)
+    with pytest.raises(LeaseLost):
+        await store.publishes.save_child(publish.id, 0, "c", event(), owner="me")
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert (stored.container_id, stored.child_container_ids, stored.revision) == (None, [None], 0)
+    assert len(await store.publishes.events(publish.id)) == 1
+    written = await store.publishes.update(publish.id, event("Y"), owner="them", container_id="c")
+    assert written.container_id == "c"
+    child = await store.publishes.save_child(publish.id, 0, "child", event(), owner="them")
+    assert child.child_container_ids == ["child"]
+    with pytest.raises(KeyError):
+        await store.publishes.save_child(str(uuid.uuid4()), 0, "c", event(), owner="them")
+    with pytest.raises(KeyError):
+        await store.publishes.update(str(uuid.uuid4()), event(), owner="them", container_id="c")
+
+
+async def test_an_update_from_a_known_copy_gives_the_record_as_stored(store: Store) -> None:
+    account = await account_in(store)
+    publish = await in_state(store, await created(store, account, child_container_ids=[None, None]),
+                             PublishState.PROCESSING)
+    changed = await store.publishes.update(
+        publish.id, event("A"), known=publish, container_id="c", pending_facts=["permalink"], reconcile_at=at(5),
+        reconcile_attempts=1,
+    )
+    assert changed == await store.publishes.get(publish.id)
+    # A copy that is stale (another write came between) still gives the record as stored.
+    await store.publishes.save_child(publish.id, 1, "child-1", event())
+    after = await store.publishes.update(
+        publish.id, event("PUBLISHED"), known=changed, state=PublishState.PUBLISHED, ig_media_id="m", error=ERROR,
+        published_at=at(9),
+    )
+    assert after == await store.publishes.get(publish.id)
+    assert after.child_container_ids == [None, "child-1"]

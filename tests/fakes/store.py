@@ -9,6 +9,9 @@ columns (options, details, errors) through a JSON round trip, and every record h
 is a copy, so a caller changing it changes nothing stored.
 
 Tokens are kept as given: sealing them is the SQLite adapter's business, not the port's.
+The coordination ports (locks, rate windows, quota readings, the change feed) are kept in
+memory, as the SQLite store keeps them for its one process; the change feed can be fed by
+a test (`changes.notify`) to stand for another replica's writes.
 Each call yields to the event loop once before it does its work, as a call to a database
 would, so concurrent callers interleave between calls (never inside one: each call is one
 transaction).
@@ -17,15 +20,18 @@ transaction).
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import copy
 import dataclasses
 import json
+import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from server.domain.errors import IllegalTransition
+from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.models import (
     Account,
     AccountState,
@@ -40,8 +46,8 @@ from server.domain.models import (
     PublishState,
     PublishVersion,
 )
-from server.domain.pagination import Cursor
-from server.domain.ports import KEEP
+from server.domain.pagination import Cursor, cursor_time
+from server.domain.ports import KEEP, CreateConflict, QuotaReading
 
 T = TypeVar("T")
 
@@ -53,13 +59,8 @@ UNFINISHED = (PublishState.PENDING, PublishState.PROCESSING)
 
 
 def stored_time(value: datetime) -> str:
-    """A time as stores keep it and page cursors carry it: UTC, fixed width, microseconds
-    (what `server.domain.pagination` accepts in a page token)."""
-    value = utc(value)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
-        f"{value.second:02d}.{value.microsecond:06d}Z"
-    )
+    """A time as page cursors carry it (and SQLite keeps it): UTC, fixed width, microseconds."""
+    return cursor_time(value)
 
 
 def utc(value: datetime) -> datetime:
@@ -306,14 +307,7 @@ class FakePublishStore(_Table):
         self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
     ) -> Publish | None:
         await self._call()
-        since_text = stored_time(since)
-        matching = [
-            p for p in self.rows.values()
-            if (p.workspace_id, p.account_id, p.content_fingerprint) == (workspace_id, account_id, content_fingerprint)
-            and stored_time(p.created_at) >= since_text
-            and p.state != PublishState.FAILED
-        ]
-        return _copy(max(matching, key=lambda p: stored_time(p.created_at), default=None))
+        return _copy(self._recent_same_content(workspace_id, account_id, content_fingerprint, since))
 
     async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
         await self._call()
@@ -328,10 +322,44 @@ class FakePublishStore(_Table):
         rows = [p for p in self.rows.values() if p.state in UNFINISHED]
         return [copy.deepcopy(p) for p in sorted(rows, key=lambda p: stored_time(p.created_at))]
 
-    async def due_for_reconcile(self, now: datetime, limit: int) -> list[Publish]:
+    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
         await self._call()
         due = [p for p in self.rows.values() if p.reconcile_at is not None and p.reconcile_at <= utc(now)]
-        return [copy.deepcopy(p) for p in sorted(due, key=lambda p: stored_time(p.reconcile_at or now))[:limit]]
+        claimed = sorted(due, key=lambda p: stored_time(p.reconcile_at or now))[:limit]
+        for publish in claimed:  # as SQLite's UPDATE: neither a revision nor an update time
+            publish.reconcile_at = utc(hold_until)
+        return [copy.deepcopy(p) for p in claimed]
+
+    async def claim_orphans(self, owner: str, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
+        await self._call()
+        orphans = [
+            p for p in self.rows.values()
+            if p.state in UNFINISHED and (p.owner is None or (p.lease_until is not None and p.lease_until < utc(now)))
+        ]
+        claimed = sorted(orphans, key=lambda p: stored_time(p.created_at))[:limit]
+        for publish in claimed:
+            publish.owner, publish.lease_until = owner, utc(lease_until)
+        return [copy.deepcopy(p) for p in claimed]
+
+    async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        await self._call()
+        held = {pid for pid in publish_ids if (p := self.rows.get(pid)) is not None and p.owner == owner}
+        for pid in held:
+            self.rows[pid].lease_until = utc(lease_until)
+        return held
+
+    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
+        await self._call()
+        publish = self.rows.get(publish_id)
+        if publish is None or publish.owner != owner:
+            return None
+        now = self._now()
+        publish.owner = publish.lease_until = None
+        publish.updated_at = now
+        publish.revision += 1
+        if event is not None:
+            self._append(publish_id, [event], now)
+        return copy.deepcopy(publish)
 
     async def next_reconcile_at(self) -> datetime | None:
         await self._call()
@@ -343,10 +371,20 @@ class FakePublishStore(_Table):
 
     # writes
 
-    async def create(self, publish: Publish, event: PublishEvent) -> bool:
+    async def create(
+        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
+    ) -> CreateConflict | None:
         await self._call()
-        if publish.request_id and self._by_request_id(publish.workspace_id, publish.request_id) is not None:
-            return False
+        if publish.request_id:
+            taken = self._by_request_id(publish.workspace_id, publish.request_id)
+            if taken is not None:
+                return CreateConflict("request_id", copy.deepcopy(taken))
+        elif duplicate_since is not None:
+            earlier = self._recent_same_content(
+                publish.workspace_id, publish.account_id, publish.content_fingerprint, duplicate_since
+            )
+            if earlier is not None:
+                return CreateConflict("duplicate", copy.deepcopy(earlier))
         if publish.account_id not in self._owner.accounts.rows:
             # SQLite's foreign key: a publish names an account the store holds.
             raise KeyError(f"no account {publish.account_id}")
@@ -368,9 +406,11 @@ class FakePublishStore(_Table):
             child_container_ids=_json(publish.child_container_ids),
             created_at=created_at,
             updated_at=created_at,
+            owner=publish.owner,
+            lease_until=None if publish.lease_until is None else utc(publish.lease_until),
         )
-        self._append(publish.id, [event], created_at)
-        return True
+        self._append(publish.id, events, created_at)
+        return None
 
     async def save_child(
         self,
@@ -379,11 +419,13 @@ class FakePublishStore(_Table):
         container_id: str,
         event: PublishEvent,
         earlier: Sequence[PublishEvent] = (),
+        owner: str | None = None,
     ) -> Publish:
         await self._call()
         publish = self.rows.get(publish_id)
         if publish is None:
             raise KeyError(publish_id)
+        self._fence(publish, owner)
         children = publish.child_container_ids
         # SQLite's json_set: replaces an item, appends just past the end, ignores beyond it.
         if index < len(children):
@@ -408,8 +450,12 @@ class FakePublishStore(_Table):
         reconcile_at: datetime | Literal[False] | None = KEEP,
         reconcile_attempts: int | None = None,
         earlier: Sequence[PublishEvent] = (),
+        known: Publish | None = None,
+        owner: str | None = None,
         **ids: str | None,
     ) -> Publish:
+        # `known` only lets a store skip reading the row back; the result is the same, so
+        # the fake always returns the record itself.
         unknown = set(ids) - ID_COLUMNS
         if unknown:
             raise ValueError(f"not a publish id column: {sorted(unknown)}")
@@ -417,6 +463,7 @@ class FakePublishStore(_Table):
         publish = self.rows.get(publish_id)
         if publish is None:
             raise KeyError(publish_id)
+        self._fence(publish, owner)
         if state is not None and not publish.state.may_become(state):
             raise IllegalTransition(
                 reason="ILLEGAL_STATE_CHANGE",
@@ -444,6 +491,26 @@ class FakePublishStore(_Table):
 
     # helpers
 
+    def _recent_same_content(
+        self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
+    ) -> Publish | None:
+        since_text = stored_time(since)
+        matching = [
+            p for p in self.rows.values()
+            if (p.workspace_id, p.account_id, p.content_fingerprint) == (workspace_id, account_id, content_fingerprint)
+            and stored_time(p.created_at) >= since_text
+            and p.state != PublishState.FAILED
+        ]
+        return max(matching, key=lambda p: stored_time(p.created_at), default=None)
+
+    @staticmethod
+    def _fence(publish: Publish, owner: str | None) -> None:
+        """A run's write is made only while its replica holds the publish's lease."""
+        if owner is not None and publish.owner != owner:
+            raise LeaseLost(
+                reason="LEASE_LOST", message=f"publish {publish.id} is driven by another replica now; this run stops"
+            )
+
     def _by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         return next(
             (p for p in self.rows.values() if p.workspace_id == workspace_id and p.request_id == request_id), None
@@ -465,19 +532,103 @@ def _copy(publish: Publish | None) -> Publish | None:
     return copy.deepcopy(publish)
 
 
+# --- coordination ---------------------------------------------------------------------------
+
+
+class FakeLocks:
+    """Named locks for one process; `held` lists the keys taken, in order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.held: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            self.held.append(key)
+            yield
+
+
+class FakeRateWindows:
+    """Sliding windows of the times calls were let through, on a given monotonic clock."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        self._sent: dict[str, collections.deque[float]] = {}
+
+    async def take(self, key: str, limit: int, window: float) -> float:
+        await asyncio.sleep(0)
+        if limit <= 0:
+            return 0.0
+        now = self._monotonic()
+        sent = self._sent.setdefault(key, collections.deque())
+        while sent and now - sent[0] >= window:
+            sent.popleft()
+        if len(sent) < limit:
+            sent.append(now)
+            return 0.0
+        return sent[0] + window - now
+
+
+class FakeQuotas:
+    """Quota readings per account: `readings` holds (reading, read_at)."""
+
+    def __init__(self) -> None:
+        self.readings: dict[str, tuple[QuotaReading, datetime]] = {}
+
+    async def reserve(self, account_id: str, fresh_since: datetime) -> QuotaReading | None:
+        await asyncio.sleep(0)
+        kept = self.readings.get(account_id)
+        if kept is None:
+            return None
+        reading, read_at = kept
+        if read_at <= fresh_since or reading.usage + 1 >= reading.total:
+            return None
+        counted = QuotaReading(reading.usage + 1, reading.total)
+        self.readings[account_id] = (counted, read_at)
+        return counted
+
+    async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None:
+        await asyncio.sleep(0)
+        self.readings[account_id] = (reading, read_at)
+
+
+class FakeChangeFeed:
+    """The change feed of a database shared by replicas: one process alone never hears from
+    it (like SQLite's); a test calls `notify` to stand for another replica's commit."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[str], None]] = []
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        self.listeners.append(listener)
+
+    def notify(self, publish_id: str) -> None:
+        for listener in self.listeners:
+            listener(publish_id)
+
+
 # --- the store ------------------------------------------------------------------------------
 
 
 class FakeStore:
     """The three fake stores, as one database. `clock` gives the time of each write (the
-    SQLite store uses the wall clock); hand it a FakeClock's `now` for virtual time."""
+    SQLite store uses the wall clock) and `monotonic` paces the rate windows; hand them a
+    FakeClock's `now` and `monotonic` for virtual time. `unavailable` makes `ping` fail."""
 
-    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] | None = None, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.closed = False
+        self.unavailable = False
         self._accounts = FakeAccountStore(self)
         self._media = FakeMediaStore(self)
         self._publishes = FakePublishStore(self)
+        self._locks = FakeLocks()
+        self._rate_windows = FakeRateWindows(monotonic)
+        self._quotas = FakeQuotas()
+        self._changes = FakeChangeFeed()
 
     @property
     def accounts(self) -> FakeAccountStore:
@@ -490,6 +641,27 @@ class FakeStore:
     @property
     def publishes(self) -> FakePublishStore:
         return self._publishes
+
+    @property
+    def locks(self) -> FakeLocks:
+        return self._locks
+
+    @property
+    def rate_windows(self) -> FakeRateWindows:
+        return self._rate_windows
+
+    @property
+    def quotas(self) -> FakeQuotas:
+        return self._quotas
+
+    @property
+    def changes(self) -> FakeChangeFeed:
+        return self._changes
+
+    async def ping(self) -> None:
+        await self._publishes._call()
+        if self.unavailable:
+            raise StoreUnavailable(reason="STORE_UNAVAILABLE", message="the database cannot be reached")
 
     async def close(self) -> None:
         self.closed = True
