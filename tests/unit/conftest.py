@@ -156,12 +156,14 @@ class World:
     ) -> Publish:
         """A record as a run that stopped (a crash, a restart) left it: recorded as the
         publisher records it, moved to `state`, with the item containers and the other
-        platform ids a crashed run had saved. Its events so far are left out of
+        platform ids a crashed run had saved, and no lease (an orphan: the next
+        `runner.resume_unfinished()` takes it over). Its events so far are left out of
         `new_events`."""
         publisher = self.services.publisher
         policy = publisher._policies[type(request)]  # the record exactly as the publisher shapes it
         publish = publisher._new_publish(self.workspace, policy, request)
-        assert await self.store.publishes.create(publish, PublishEvent("CREATED", "seeded", PublishState.PENDING))
+        created = PublishEvent("CREATED", "seeded", PublishState.PENDING)
+        assert await self.store.publishes.create(publish, created) is None
         if state != PublishState.PENDING:
             await self.store.publishes.update(publish.id, PublishEvent("SEEDED", state.value, state), state=state)
         for index, container_id in enumerate(children or []):
@@ -179,15 +181,18 @@ class World:
         return (await self.timeline(publish_id))[self._seeded.get(publish_id, 0):]
 
 
+REPLICA = "unit-replica"
+
+
 def make_world(settings: Settings | None = None) -> World:
     clock = FakeClock()
-    store = FakeStore(clock.now)
+    store = FakeStore(clock.now, clock.monotonic)
     instagram = FakeInstagram(clock)
     tiktok = FakeTikTok()
     metrics = RecordingMetrics()
     settings = settings or Settings()
     services = build_services(
-        settings, Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, metrics=metrics)
+        settings, Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, metrics=metrics), REPLICA
     )
     return World(clock, store, instagram, tiktok, metrics, settings, services)
 
@@ -197,6 +202,6 @@ async def world() -> AsyncIterator[World]:
     built = make_world()
     yield built
     # Nothing a test started may outlive it: runs still going are cancelled between steps,
-    # as at shutdown, and the reconciler is stopped.
+    # as at shutdown, and the reconciler and the lease upkeep are stopped.
     await built.services.reconciler.stop()
     await built.services.runner.stop(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -50,3 +52,12 @@ def error_of(publish: Publish) -> dict[str, Any]:
     if publish.error.item_index is not None:
         found["item"] = publish.error.item_index
     return found
+
+
+async def until(condition: Callable[[], bool], steps: int = 1000) -> None:
+    """Lets the event loop run until `condition` holds (a bounded number of steps, no time)."""
+    for _ in range(steps):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")

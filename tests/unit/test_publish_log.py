@@ -4,8 +4,14 @@ the reconciler woken only for a check sooner than it planned
 
 from __future__ import annotations
 
-from server.domain.models import PublishState
+import uuid
+
+import pytest
+
+from server.domain.errors import LeaseLost
+from server.domain.models import PublishEvent, PublishState
 from tests.unit.conftest import World
+from tests.unit.helpers import until
 
 
 async def test_a_note_is_written_with_the_next_change_and_keeps_its_own_time(world: World) -> None:
@@ -25,7 +31,7 @@ async def test_a_note_no_change_will_carry_is_dropped(world: World) -> None:
     publish = await world.seed(await world.instagram_request(2))
     log = world.services.publish_log
     log.note(publish.id, "NOTE", "lost with the run")
-    log.drop_notes(publish.id)
+    log.forget(publish.id)
     await log.record(publish.id, "FAILED", "failed", state=PublishState.FAILED)
     assert await world.new_events(publish.id) == ["FAILED"]
 
@@ -47,13 +53,43 @@ async def test_the_reconciler_is_woken_only_for_a_check_sooner_than_its_plan(wor
     assert log.reconcile_scheduled.is_set()
 
 
-async def test_every_saved_change_is_announced_to_subscribers(world: World) -> None:
+async def test_every_saved_change_is_announced_once_to_subscribers(world: World) -> None:
     publish = await world.seed(await world.instagram_request(2))
     log = world.services.publish_log
     queue = log.subscribe(publish.id)
     first = await log.record(publish.id, "A", "a")
     second = await log.record_child(publish.id, 0, "child-0")
-    log.run_ended(second)
-    assert [queue.get_nowait() for _ in range(3)] == [first, second, second]
+    world.store.changes.notify(publish.id)  # the same revision, heard again from the feed
+    await until(lambda: not log._refreshing)
+    assert [queue.get_nowait() for _ in range(queue.qsize())] == [first, second]
     assert second.child_container_ids[0] == "child-0"
     log.unsubscribe(publish.id, queue)
+
+
+async def test_a_change_committed_by_another_replica_reaches_subscribers_here(world: World) -> None:
+    publish = await world.seed(await world.instagram_request(2))
+    log = world.services.publish_log
+    queue = log.subscribe(publish.id)
+    world.store.changes.notify(str(uuid.uuid4()))  # nobody here watches that one
+    elsewhere = await world.store.publishes.update(publish.id, PublishEvent("ELSEWHERE", "another replica"))
+    world.store.changes.notify(publish.id)
+    assert await queue.get() == elsewhere
+    log.unsubscribe(publish.id, queue)
+
+
+async def test_a_run_tracked_here_writes_as_this_replicas_lease(world: World) -> None:
+    publish = await world.seed(await world.instagram_request(2))
+    log = world.services.publish_log
+    [claimed] = await world.store.publishes.claim_orphans(log.owner, world.at(15), world.clock.now(), 10)
+    log.track(claimed)
+    await log.record_child(publish.id, 1, "child-1")
+    await log.record_child(publish.id, 0, "child-0")
+    await world.store.publishes.claim_orphans("other-replica", world.at(100), world.at(60), 10)
+    with pytest.raises(LeaseLost):
+        await log.record(publish.id, "X", "after the lease was taken over", container_id="c")
+    assert await log.release(publish.id) is None  # no longer ours to release
+    stored = await world.store.publishes.get(publish.id)
+    assert stored is not None
+    assert (stored.owner, stored.container_id, stored.child_container_ids) == (
+        "other-replica", None, ["child-0", "child-1"]
+    )

@@ -8,7 +8,7 @@ import pytest
 from server.domain.errors import ResourceExhausted
 from server.services.quota import FRESH_SECONDS, InstagramQuota
 from server.services.workflow.retry import DEFAULT_RETRY, Retrier
-from tests.fakes import FakeClock, FakeInstagram, IgFailure
+from tests.fakes import FakeClock, FakeInstagram, FakeStore, IgFailure
 
 ACCOUNT, IG_USER, TOKEN = "account-1", "17841400000000001", "ig-token"
 
@@ -25,7 +25,8 @@ def instagram(clock: FakeClock) -> FakeInstagram:
 
 @pytest.fixture
 def quota(instagram: FakeInstagram, clock: FakeClock) -> InstagramQuota:
-    return InstagramQuota(instagram, Retrier(DEFAULT_RETRY, clock), clock)
+    # The readings live in the store, shared by every replica.
+    return InstagramQuota(instagram, FakeStore(clock.now).quotas, Retrier(DEFAULT_RETRY, clock), clock)
 
 
 async def test_a_reading_is_reused_while_fresh_and_counted_down_by_our_publishes(

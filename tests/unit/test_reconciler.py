@@ -3,7 +3,6 @@ until it arrives or its horizon passes (server/services/workflow/reconciler.py).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -14,15 +13,7 @@ from server.services.workflow.polling import ReconcileSchedule
 from tests.fakes import IgFailure, TikTokFailure
 from tests.fakes.tiktok import status
 from tests.unit.conftest import World, make_world
-
-
-async def until(condition: Callable[[], bool], steps: int = 1000) -> None:
-    """Lets the event loop run until `condition` holds (a bounded number of steps, no time)."""
-    for _ in range(steps):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
+from tests.unit.helpers import until
 
 
 async def permalink_pending(world: World) -> Publish:
@@ -202,11 +193,11 @@ async def test_the_loop_goes_on_after_a_failed_pass(world: World, monkeypatch: p
     log = world.services.publish_log
     failures = []
 
-    async def broken(now: object, limit: int) -> list[Publish]:
+    async def broken(now: object, hold_until: object, limit: int) -> list[Publish]:
         failures.append(now)
         raise RuntimeError("store trouble")
 
-    monkeypatch.setattr(world.store.publishes, "due_for_reconcile", broken)
+    monkeypatch.setattr(world.store.publishes, "claim_due_for_reconcile", broken)
     world.services.reconciler.start()
     await until(lambda: log.reconciler_wakes_at is not None)
     assert log.reconciler_wakes_at == world.at(30)  # tries again after the first delay

@@ -24,7 +24,7 @@ async def test_one_task_drives_a_publish_however_often_it_is_submitted(world: Wo
     assert runner.submit(publish) is runner.submit(publish)
     assert runner.in_flight == 1
     assert world.metrics.in_flight == 1
-    assert runner.is_running(publish.id)
+    assert (publish.owner, publish.done) == (runner.owner, False)
     held.release()
     await caller
     assert runner.in_flight == 0
@@ -138,16 +138,18 @@ async def test_stop_after_the_grace_period_leaves_the_publish_to_resume_at_next_
     stopped = await world.only_publish()
     assert stopped.state == PublishState.PROCESSING
     assert stopped.call_in_flight == "media_publish"
+    assert (stopped.owner, stopped.lease_until) == (None, None)  # handed back: free to resume at once
     assert world.metrics.finished == []
-    assert not world.services.runner.is_running(stopped.id)
+    assert world.services.runner.in_flight == 0
 
     # The next start: new use cases on the same store and platform. media_publish was in
     # flight and never answered: the container's status decides (it is still FINISHED).
-    restarted = build_services(world.settings, Adapters(world.store, world.instagram, world.tiktok, world.clock))
+    restarted = build_services(world.settings, Adapters(world.store, world.instagram, world.tiktok, world.clock),
+                               "restarted-replica")
     assert await restarted.runner.resume_unfinished() == 1
     final = await restarted.runner.wait(stopped)
     assert final.state == PublishState.PUBLISHED
     assert world.instagram.count("publish") == 2
     assert await world.timeline(final.id) == [
-        *instagram_timeline(2)[:-2], "PUBLISH_SENT", "PUBLISHED", "PERMALINK_READ"
+        *instagram_timeline(2)[:-3], "PUBLISH_SENT", "RUN_HANDED_BACK", "PUBLISH_SENT", "PUBLISHED", "PERMALINK_READ"
     ]
