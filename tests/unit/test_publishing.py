@@ -272,6 +272,19 @@ async def test_the_same_content_again_without_request_id_is_a_duplicate(world: W
     assert len(world.store.publishes.rows) == 1
 
 
+async def test_concurrent_publishes_of_the_same_content_let_one_in(world: World) -> None:
+    request = await world.instagram_request(2, caption="same")
+    results = await asyncio.gather(*(world.publish(request) for _ in range(3)), return_exceptions=True)
+    published = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, AlreadyExists)]
+    assert len(published) == 1
+    assert len(refused) == 2
+    assert {r.reason for r in refused} == {"DUPLICATE_PUBLISH"}
+    assert {r.metadata["publish_id"] for r in refused} == {published[0].id}
+    assert len(world.store.publishes.rows) == 1
+    assert world.instagram.count("publish") == 1
+
+
 @pytest.mark.parametrize(
     "how", ["allow_duplicate", "other_caption", "other_order", "after_the_window", "with_request_id", "earlier_failed"]
 )
