@@ -15,9 +15,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.postgres import PostgresStore
 from server.adapters.sqlite import SqliteStore
 from server.domain.ports import Store
 from tests.fakes import FakeStore
+from tests.postgres import fresh_database
 
 OpenStore = Callable[[Path], AbstractAsyncContextManager[Store]]
 
@@ -40,9 +42,22 @@ async def open_sqlite(tmp_path: Path) -> AsyncIterator[Store]:
         await store.close()
 
 
+@asynccontextmanager
+async def open_postgres(tmp_path: Path) -> AsyncIterator[Store]:
+    """A new database on the test PostgreSQL server (tests/postgres.py: skipped where none
+    answers, a failure in CI)."""
+    async with fresh_database() as url:
+        store = await PostgresStore.open(url, TokenCipher([Fernet.generate_key()]), pool_size=4)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
 IMPLEMENTATIONS = [
     pytest.param(open_fake, id="fake"),
     pytest.param(open_sqlite, id="sqlite"),
+    pytest.param(open_postgres, id="postgres"),
 ]
 
 

@@ -4,6 +4,7 @@ hold once across every process sharing a database (server/domain/ports.py)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from server.domain.ports import QuotaReading, Store
 from tests.contracts.records import at
@@ -49,21 +50,25 @@ async def test_concurrent_takers_share_the_limit(store: Store) -> None:
     assert results.count(0.0) == 5
 
 
+# Quota readings are kept per account id, a UUID (PostgreSQL stores it as one).
+ACCOUNT, OTHER = str(uuid.uuid4()), str(uuid.uuid4())
+
+
 async def test_a_quota_reading_is_counted_down_while_fresh_and_not_near_the_limit(store: Store) -> None:
-    assert await store.quotas.reserve("acct", at(0)) is None  # nothing read yet
-    await store.quotas.record("acct", QuotaReading(usage=47, total=50), at(10))
-    assert await store.quotas.reserve("acct", at(10)) is None  # read at the freshness bound: stale
-    assert await store.quotas.reserve("acct", at(5)) == QuotaReading(48, 50)
-    assert await store.quotas.reserve("acct", at(5)) == QuotaReading(49, 50)
-    assert await store.quotas.reserve("acct", at(5)) is None  # 49 + 1 reaches the total: read again
-    assert await store.quotas.reserve("other", at(5)) is None
-    await store.quotas.record("acct", QuotaReading(3, 50), at(20))
-    assert await store.quotas.reserve("acct", at(15)) == QuotaReading(4, 50)
+    assert await store.quotas.reserve(ACCOUNT, at(0)) is None  # nothing read yet
+    await store.quotas.record(ACCOUNT, QuotaReading(usage=47, total=50), at(10))
+    assert await store.quotas.reserve(ACCOUNT, at(10)) is None  # read at the freshness bound: stale
+    assert await store.quotas.reserve(ACCOUNT, at(5)) == QuotaReading(48, 50)
+    assert await store.quotas.reserve(ACCOUNT, at(5)) == QuotaReading(49, 50)
+    assert await store.quotas.reserve(ACCOUNT, at(5)) is None  # 49 + 1 reaches the total: read again
+    assert await store.quotas.reserve(OTHER, at(5)) is None
+    await store.quotas.record(ACCOUNT, QuotaReading(3, 50), at(20))
+    assert await store.quotas.reserve(ACCOUNT, at(15)) == QuotaReading(4, 50)
 
 
 async def test_concurrent_reservations_are_each_counted(store: Store) -> None:
-    await store.quotas.record("acct", QuotaReading(0, 50), at(10))
-    results = await asyncio.gather(*(store.quotas.reserve("acct", at(0)) for _ in range(10)))
+    await store.quotas.record(ACCOUNT, QuotaReading(0, 50), at(10))
+    results = await asyncio.gather(*(store.quotas.reserve(ACCOUNT, at(0)) for _ in range(10)))
     assert sorted(r.usage for r in results if r is not None) == list(range(1, 11))
 
 
