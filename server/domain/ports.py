@@ -74,7 +74,9 @@ class AccountStore(Protocol):
         access_token_expires_at: datetime | None,
         refresh_token_expires_at: datetime | None,
     ) -> None:
-        """Stores a refreshed pair in one write: a rotated refresh token is never lost."""
+        """Stores a refreshed pair in one write: a rotated refresh token is never lost. A
+        disconnected account keeps no tokens: a refresh that ends after the disconnect stores
+        nothing."""
         ...
 
     async def mark_needs_reconnect(self, account_id: str) -> None:

@@ -6,8 +6,6 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
-
 from server.domain.models import AccountState, Credentials, Platform
 from server.domain.ports import Store
 from tests.contracts.records import OTHER_WORKSPACE, WORKSPACE, account_in, new_account
@@ -171,11 +169,6 @@ async def test_reconnect_after_disconnect_is_active_again_with_new_tokens(store:
     assert await store.accounts.credentials(account.id) == Credentials("fresh", None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="save_tokens writes whatever the account's state: a refresh that finishes after "
-    "DisconnectAccount stores the tokens again, so a disconnected account has credentials",
-)
 async def test_a_refresh_saved_after_disconnect_does_not_bring_the_tokens_back(store: Store) -> None:
     account = await account_in(store, platform=Platform.TIKTOK, external_account_id="oid", refresh_token="r1")
     await store.accounts.disconnect(WORKSPACE, account.id)

@@ -180,9 +180,8 @@ class FakeAccountStore(_Table):
     ) -> None:
         await self._call()
         row = self.rows.get(account_id)
-        if row is None:
-            return
-        # As SQLite's one UPDATE: whatever the account's state.
+        if row is None or row.account.state == AccountState.DISCONNECTED:
+            return  # a disconnected account keeps no tokens
         row.access_token, row.refresh_token = access_token, refresh_token or None
         row.account = dataclasses.replace(
             row.account,

@@ -516,11 +516,6 @@ async def test_media_hosted_anywhere_is_fetched_by_instagram_from_its_https_form
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resumed record that holds an IG media id but is not PUBLISHED is handed back unchanged: the run "
-    "ends with the publish still PROCESSING (no write today produces such a record)",
-)
 async def test_a_resumed_record_with_its_media_id_but_not_published_ends_published(world: World) -> None:
     publish = await world.seed(await world.instagram_request(2), container_id="c-1", ig_media_id="1790000000000009")
     await world.services.runner.resume_unfinished()

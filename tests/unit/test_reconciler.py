@@ -125,11 +125,6 @@ async def test_a_fact_of_an_account_without_a_token_is_given_up(world: World, ho
     assert world.instagram.count("media") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a token refresh that fails transiently (Unavailable: 'try again later') makes the reconciler "
-    "abandon the fact for good instead of asking again at its next check",
-)
 async def test_a_transient_token_failure_postpones_the_check(world: World) -> None:
     account = await world.tiktok_account(access_token_expires_at=world.at(3600))
     publish = await post_id_pending(world, account=account)

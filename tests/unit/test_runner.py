@@ -220,11 +220,6 @@ async def test_the_upkeep_goes_on_when_the_store_is_away_for_a_moment(
     assert len(refusals) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lease upkeep catches only DomainError: any other exception from the store (an sqlite3 error) "
-    "ends it for good, and this replica stops renewing its leases and taking over orphans",
-)
 async def test_the_upkeep_goes_on_after_an_unexpected_store_error(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,11 +262,6 @@ async def test_a_run_whose_lease_was_taken_over_writes_nothing_more_and_its_call
     assert world.metrics.finished == []  # counted by the replica that finished it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the lease upkeep finds a lease lost it cancels the run's task, and the caller awaiting it "
-    "through asyncio.shield is cancelled too (CancelledError) instead of waiting for the replica that took over",
-)
 async def test_a_lease_lost_at_renewal_leaves_the_caller_waiting_for_the_outcome(world: World) -> None:
     caller, publish, _held = await _running_with_held(world, "publish")
     await world.store.publishes.claim_orphans("other-replica", world.at(1000), world.at(500), 10)

@@ -248,11 +248,6 @@ async def test_a_token_rejected_again_after_its_refresh_ends_unconfirmed(world: 
     assert await world.timeline(publish.id) == [*DIRECT[:4], "TOKEN_REFRESHED", "UNCONFIRMED"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the workflow records TOKEN_REFRESHED whenever AccountTokens returns a token, even when no refresh "
-    "happened (no refresh token, or a transient refresh failure that hands back the rejected token)",
-)
 async def test_a_rejected_token_that_could_not_be_refreshed_is_not_reported_refreshed(world: World) -> None:
     account = await world.tiktok_account(refresh_token=None)
     world.tiktok.script("fetch_status", *[TikTokFailure.token_rejected("fetch_status")] * 2)

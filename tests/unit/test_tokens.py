@@ -88,11 +88,6 @@ async def test_concurrent_callers_share_one_refresh(world: World) -> None:
     assert world.tiktok.count("refresh") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refresh that finishes after DisconnectAccount saves its tokens anyway (save_tokens ignores the "
-    "account's state), so the disconnected account has tokens again and a caller waiting for the lock gets one",
-)
 async def test_an_account_disconnected_while_a_refresh_runs_keeps_no_token(world: World) -> None:
     account = await world.tiktok_account(access_token_expires_at=world.at(60))
     held = world.tiktok.hold("refresh")

@@ -110,7 +110,8 @@ class PostgresAccountStore:
     ) -> None:
         await self._db.execute(
             "UPDATE accounts SET access_token_sealed = $1, refresh_token_sealed = $2,"
-            " access_token_expires_at = $3, refresh_token_expires_at = $4, updated_at = $5 WHERE id = $6",
+            " access_token_expires_at = $3, refresh_token_expires_at = $4, updated_at = $5"
+            " WHERE id = $6 AND state != 'DISCONNECTED'",
             self._cipher.seal(access_token), self._cipher.seal(refresh_token) if refresh_token else None,
             access_token_expires_at, refresh_token_expires_at, utcnow(), account_id,
         )

@@ -109,7 +109,8 @@ class SqliteAccountStore:
         await self._db.run(
             lambda db: db.execute(
                 "UPDATE accounts SET access_token_sealed = ?, refresh_token_sealed = ?,"
-                " access_token_expires_at = ?, refresh_token_expires_at = ?, updated_at = ? WHERE id = ?",
+                " access_token_expires_at = ?, refresh_token_expires_at = ?, updated_at = ?"
+                " WHERE id = ? AND state != 'DISCONNECTED'",
                 values,
             )
         )

@@ -41,6 +41,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             # Once the carousel exists, its status alone tells where we are (its items
             # turn PUBLISHED with it, so they are not looked at again).
             publish = await self._wait_carousel_then_publish(publish, target)
+        elif publish.state != PublishState.PUBLISHED:
+            # The media id is known, so the post is live; no write records one without
+            # PUBLISHED today, but a record so found must not be left running.
+            publish = await self._log.record(
+                publish.id, "PUBLISHED", f"Published as IG media {publish.ig_media_id}",
+                state=PublishState.PUBLISHED, published_at=self._clock.now(), call_in_flight=None,
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+            )
         if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
             publish = await self._read_permalink(publish, target)
         return publish

@@ -97,8 +97,12 @@ class Reconciler:
             if account is None:
                 raise FailedPrecondition(reason="ACCOUNT_NOT_CONNECTED", message="the account is gone")
             token = await self._tokens.access_token(account)
-        except (FailedPrecondition, Unavailable) as err:
+        except FailedPrecondition as err:
             await self._give_up(publish, f"no usable token ({err.message})")
+            return
+        except Unavailable as err:
+            # The token cannot be refreshed right now, which says nothing of later: ask again.
+            await self._still_pending(publish, publish.pending_facts, [f"token: {err.message}"])
             return
         found: dict[str, str] = {}
         problems: list[str] = []
@@ -111,26 +115,28 @@ class Reconciler:
             if value:
                 found[fact] = value
         still = [f for f in publish.pending_facts if f not in found]
-        attempts = publish.reconcile_attempts + 1
         if found:
             await self._log.record(
                 publish.id, "LATE_FACTS_ARRIVED",
                 "Late result from the platform: " + ", ".join(f"{k} {v}" for k, v in found.items()),
                 details=found, pending_facts=still,
-                reconcile_at=self._next(publish) if still else None, reconcile_attempts=attempts,
+                reconcile_at=self._next(publish) if still else None, reconcile_attempts=publish.reconcile_attempts + 1,
                 permalink=found.get(PERMALINK, publish.permalink),
                 tiktok_post_id=found.get(TIKTOK_POST_ID, publish.tiktok_post_id), known=publish,
             )
             return
-        published = publish.published_at or publish.created_at
-        age = self._clock.now() - published
+        await self._still_pending(publish, still, problems)
+
+    async def _still_pending(self, publish: Publish, still: list[str], problems: list[str]) -> None:
+        """Schedules the next check, or gives up once every fact's horizon has passed."""
+        age = self._clock.now() - (publish.published_at or publish.created_at)
         if all(age > timedelta(seconds=self._schedule.horizon(f)) for f in still):
             await self._give_up(publish, f"no {', '.join(still)} within the documented horizon")
             return
         await self._log.record(
             publish.id, "LATE_FACTS_PENDING",
             f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
-            reconcile_at=self._next(publish), reconcile_attempts=attempts, known=publish,
+            reconcile_at=self._next(publish), reconcile_attempts=publish.reconcile_attempts + 1, known=publish,
         )
 
     def _next(self, publish: Publish) -> datetime:

@@ -84,6 +84,7 @@ class PublishRunner:
         self.leases = leases
         self._tasks: dict[str, asyncio.Task[Publish]] = {}
         self._upkeep: asyncio.Task[None] | None = None
+        self._stopping = False
         self._metrics = metrics
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
@@ -122,9 +123,16 @@ class PublishRunner:
         if task is None and publish.owner == self.owner:
             task = self.submit(publish, ready)
         if task is not None:
-            final = await asyncio.shield(task)
-            if final.done:
-                return final  # else the lease was lost mid-run: another replica finishes it
+            try:
+                final = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if self._stopping or not task.cancelled() or (current is not None and current.cancelling()):
+                    raise  # the waiter itself was cancelled, or this replica is stopping
+                # The run was cancelled here (its lease was lost): whoever drives it now finishes it.
+            else:
+                if final.done:
+                    return final  # else the lease was lost mid-run: another replica finishes it
         return await self._log.wait_until_done(publish.id)
 
     def _finished(self, task: asyncio.Task[Publish]) -> None:
@@ -166,8 +174,8 @@ class PublishRunner:
                     renewed_at = self._clock.monotonic()
                     await self._renew()
                 await self._claim()
-            except DomainError as err:  # the database is away for a moment: try again next time
-                log.warning("lease upkeep failed", extra={"error": err.message})
+            except Exception:  # whatever failed (the database away for a moment), try again next time
+                log.exception("lease upkeep failed; trying again at the next sweep")
 
     async def _renew(self) -> None:
         running = list(self._tasks)
@@ -183,6 +191,7 @@ class PublishRunner:
     async def stop(self, grace: float) -> None:
         """Lets runs finish for `grace` seconds, then cancels the rest between steps and
         hands their leases back, so another replica (or the next start) resumes them at once."""
+        self._stopping = True
         if self._upkeep is not None:
             self._upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -102,11 +102,14 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
                     # publish_id. The publish is never restarted.
                     refreshed = True
                     try:
-                        token = await target.token(refresh=True)
+                        fresh = await target.token(refresh=True)
                     except DomainError as err:
                         await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(err.message))
-                    await self._log.record(publish.id, "TOKEN_REFRESHED", "Access token refreshed while polling")
-                    continue
+                    if fresh != token:
+                        token = fresh
+                        await self._log.record(publish.id, "TOKEN_REFRESHED", "Access token refreshed while polling")
+                        continue
+                    # No new token could be had (no refresh token, or the refresh is down for now).
                 await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(failure.error.message))
             if last is None or status.status != last.status:
                 await self._log.record(
