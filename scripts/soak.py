@@ -74,7 +74,7 @@ from google.protobuf import json_format  # noqa: E402
 from google.rpc import error_details_pb2  # noqa: E402
 from grpc_status import rpc_status  # noqa: E402
 
-from tests.processes import Emulator, ServiceProcess  # noqa: E402
+from tests.support.processes import EmulatorProcess, ServiceProcess, service_env  # noqa: E402
 
 INSTAGRAM_ENDPOINTS = (
     "create_container", "container_status", "batch_status", "media_publish",
@@ -252,18 +252,21 @@ class Soak:
 
     async def start(self) -> None:
         delay = str(self.args.processing_delay)
-        self.instagram = Emulator(
-            "instagram", "--processing-delay", delay, "--publish-quota", "1000000"
+        self.instagram = EmulatorProcess(
+            "instagram", self.workdir, "--processing-delay", delay, "--publish-quota", "1000000"
         )
-        self.tiktok = Emulator("tiktok", "--processing-delay", delay, "--moderation-delay", "0.5")
-        await asyncio.gather(self.instagram.ready(), self.tiktok.ready())
-        await self.instagram.control("POST", "config", {"container_quota": 1000000})
-        await self.tiktok.control(
+        self.tiktok = EmulatorProcess("tiktok", self.workdir, "--processing-delay", delay, "--moderation-delay", "0.5")
+        await asyncio.gather(self.instagram.astart(), self.tiktok.astart())
+        await self.instagram.acontrol("POST", "config", {"container_quota": 1000000})
+        await self.tiktok.acontrol(
             "POST", "config",
             {"init_limit_per_minute": 0, "status_limit_per_minute": 0, "creator_info_limit_per_minute": 0},
         )
-        self.service = ServiceProcess(self.workdir, self.instagram.base_url, self.tiktok.base_url)
-        await self.service.start()
+        settings = service_env(
+            self.workdir, self.instagram.base_url, self.tiktok.base_url, DISTRIBUTION_LOG_LEVEL="WARNING"
+        )
+        self.service = ServiceProcess(settings, self.workdir / "service.log")
+        await self.service.astart()
         self.channel = grpc.aio.insecure_channel(self.service.address, options=CHANNEL_OPTIONS)
         self.accounts = account_service_pb2_grpc.AccountServiceStub(self.channel)
         self.media = media_service_pb2_grpc.MediaServiceStub(self.channel)
@@ -281,7 +284,7 @@ class Soak:
     async def restart(self) -> None:
         for attempt in range(5):
             try:
-                await self.service.start()
+                await self.service.astart()
                 return
             except (RuntimeError, TimeoutError) as exc:
                 self.restarts_failed += 1
@@ -336,10 +339,10 @@ class Soak:
 
     async def set_faults(self) -> None:
         rate, stall = self.args.fault_rate, self.args.stall_seconds
-        await self.instagram.control(
+        await self.instagram.acontrol(
             "POST", "faults", {"seed": f"{self.args.seed}:instagram", "rules": fault_rules(INSTAGRAM_ENDPOINTS, rate, stall)}
         )
-        await self.tiktok.control(
+        await self.tiktok.acontrol(
             "POST", "faults", {"seed": f"{self.args.seed}:tiktok", "rules": fault_rules(TIKTOK_ENDPOINTS, rate, stall)}
         )
 
@@ -415,13 +418,11 @@ class Soak:
             while time.monotonic() < deadline:
                 if self.done.is_set():
                     return
-                proc = self.service.proc
-                if proc is not None and proc.poll() is not None:
+                if self.service.popen is not None and not self.service.alive():
                     # Not ours: the service died on its own. Note it and bring it back.
-                    self.unexpected_exits.append(
-                        {"at_s": round(time.monotonic() - self.started, 1), "returncode": proc.returncode}
-                    )
-                    self.say(f"  !! the service exited on its own (code {proc.returncode}); restarting")
+                    code = self.service.returncode
+                    self.unexpected_exits.append({"at_s": round(time.monotonic() - self.started, 1), "returncode": code})
+                    self.say(f"  !! the service exited on its own (code {code}); restarting")
                     await self.restart()
                 await asyncio.sleep(0.05)
             if self.done.is_set():
@@ -504,8 +505,8 @@ class Soak:
             load_seconds = time.monotonic() - self.started
             self.say(f"  every request answered after {load_seconds:.0f}s; faults off, settling")
             faults = {
-                "instagram": await self.instagram.control("DELETE", "faults"),
-                "tiktok": await self.tiktok.control("DELETE", "faults"),
+                "instagram": await self.instagram.acontrol("DELETE", "faults"),
+                "tiktok": await self.tiktok.acontrol("DELETE", "faults"),
             }
             records = await self.settle()
             report = await self.analyse(records, faults)
@@ -526,10 +527,10 @@ class Soak:
             else:
                 stray_records.append(rec)
 
-        ig_posts = await self.instagram.posts()
-        tt_posts = await self.tiktok.posts()
-        ig_stats = await self.instagram.control("GET", "stats")
-        tt_stats = await self.tiktok.control("GET", "stats")
+        ig_posts = await self.instagram.aposts()
+        tt_posts = await self.tiktok.aposts()
+        ig_stats = await self.instagram.acontrol("GET", "stats")
+        tt_stats = await self.tiktok.acontrol("GET", "stats")
         posts_by_rid: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         orphan_posts = []
         for platform, posts, text_key in (("instagram", ig_posts, "caption"), ("tiktok", tt_posts, "title")):

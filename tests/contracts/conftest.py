@@ -19,7 +19,7 @@ from server.adapters.postgres import PostgresStore
 from server.adapters.sqlite import SqliteStore
 from server.domain.ports import Store
 from tests.fakes import FakeStore
-from tests.postgres import fresh_database
+from tests.support.postgres import fresh_database
 
 OpenStore = Callable[[Path], AbstractAsyncContextManager[Store]]
 
@@ -44,7 +44,7 @@ async def open_sqlite(tmp_path: Path) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def open_postgres(tmp_path: Path) -> AsyncIterator[Store]:
-    """A new database on the test PostgreSQL server (tests/postgres.py: skipped where none
+    """A new database on the test PostgreSQL server (tests/support/postgres.py: skipped where none
     answers, a failure in CI)."""
     async with fresh_database() as url:
         store = await PostgresStore.open(url, TokenCipher([Fernet.generate_key()]), pool_size=4)

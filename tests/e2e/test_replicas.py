@@ -27,9 +27,9 @@ from distribution.v1 import (
     publishing_service_pb2_grpc,
 )
 
-from tests.postgres import fresh_database
-from tests.processes import Emulator, ServiceProcess
-from tests.rich_errors import rich_error
+from tests.support.errors import rich_error
+from tests.support.postgres import fresh_database
+from tests.support.processes import EmulatorProcess, ServiceProcess, service_env
 
 INSTAGRAM, TIKTOK = account_pb2.PLATFORM_INSTAGRAM, account_pb2.PLATFORM_TIKTOK
 TERMINAL = {
@@ -41,30 +41,33 @@ TERMINAL = {
 LEASE_SECONDS = "2"
 
 
-class Replica(ServiceProcess):
+def replica(
+    workdir: Path, database_url: str, secret_key: str, platforms: tuple[EmulatorProcess, EmulatorProcess]
+) -> ServiceProcess:
     """`python -m server` on the shared database, with short leases so takeovers are quick."""
-
-    def __init__(self, workdir: Path, database_url: str, secret_key: str, platforms: tuple[Emulator, Emulator]):
-        workdir.mkdir(parents=True, exist_ok=True)
-        super().__init__(workdir, platforms[0].base_url, platforms[1].base_url)
-        self.env.update(
-            DISTRIBUTION_DB=database_url,
-            DISTRIBUTION_SECRET_KEYS=secret_key,
-            DISTRIBUTION_LEASE_SECONDS=LEASE_SECONDS,
-        )
+    settings = service_env(
+        workdir,
+        platforms[0].base_url,
+        platforms[1].base_url,
+        DISTRIBUTION_DB=database_url,
+        DISTRIBUTION_SECRET_KEYS=secret_key,
+        DISTRIBUTION_LEASE_SECONDS=LEASE_SECONDS,
+        DISTRIBUTION_LOG_LEVEL="WARNING",
+    )
+    return ServiceProcess(settings, workdir / "service.log")
 
 
 class Cluster:
     """Replicas and one channel to each; calls go round-robin, and a call refused because
     its replica is gone is sent to the next one (as a load balancer's retry would)."""
 
-    def __init__(self, replicas: list[Replica]) -> None:
+    def __init__(self, replicas: list[ServiceProcess]) -> None:
         self.replicas = replicas
         self.channels: dict[int, grpc.aio.Channel] = {}
         self._next = itertools.cycle(range(len(replicas)))
 
     async def start(self) -> None:
-        await asyncio.gather(*(r.start() for r in self.replicas))
+        await asyncio.gather(*(r.astart() for r in self.replicas))
         for i, replica in enumerate(self.replicas):
             self.channels[i] = grpc.aio.insecure_channel(replica.address)
 
@@ -102,21 +105,11 @@ async def database() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def platforms() -> AsyncIterator[tuple[Emulator, Emulator]]:
-    instagram = Emulator("instagram", "--processing-delay", "1.0")
-    tiktok = Emulator("tiktok", "--processing-delay", "1.0", "--moderation-delay", "0.2")
-    try:
-        await asyncio.gather(instagram.ready(), tiktok.ready())
-        yield instagram, tiktok
-    finally:
-        instagram.stop()
-        tiktok.stop()
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path, database: str, platforms: tuple[Emulator, Emulator]) -> AsyncIterator[Cluster]:
+async def cluster(
+    tmp_path: Path, database: str, platforms: tuple[EmulatorProcess, EmulatorProcess]
+) -> AsyncIterator[Cluster]:
     key = Fernet.generate_key().decode()
-    replicas = [Replica(tmp_path / f"replica-{i}", database, key, platforms) for i in range(3)]
+    replicas = [replica(tmp_path / f"replica-{i}", database, key, platforms) for i in range(3)]
     cluster = Cluster(replicas)
     try:
         await cluster.start()
@@ -185,26 +178,27 @@ async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0)
     ],
 )
 async def test_killing_the_owner_at_any_step_leaves_the_publish_to_another_replica(
-    cluster: Cluster, platforms: tuple[Emulator, Emulator], platform: int, kill_when: Any, fault: Any, expected: int
+    cluster: Cluster, platforms: tuple[EmulatorProcess, EmulatorProcess], platform: int, kill_when: Any, fault: Any,
+    expected: int,
 ) -> None:
     instagram, tiktok = platforms
     emulator = instagram if platform == INSTAGRAM else tiktok
     account_id, media_ids = await _prepare(cluster, platform)
     request = _request(platform, account_id, media_ids, str(uuid.uuid4()))
     if fault:
-        await emulator.control("POST", "faults", {"seed": 1, "rules": [fault]})
+        await emulator.acontrol("POST", "faults", {"seed": 1, "rules": [fault]})
     owner = cluster.replicas[0]
     call = _publish(cluster.stubs(0)[2], platform, request)
 
     async def reached() -> bool:
-        return kill_when(await emulator.calls())
+        return kill_when(await emulator.acalls())
 
     await _until(reached)
     owner.kill()
     with pytest.raises(grpc.aio.AioRpcError):
         await call
     if fault:
-        await emulator.control("DELETE", "faults")
+        await emulator.acontrol("DELETE", "faults")
 
     # The caller retries with the same request_id on another replica: it waits while the
     # dead owner's lease runs out, the publish is taken over, and answers with its outcome.
@@ -217,9 +211,9 @@ async def test_killing_the_owner_at_any_step_leaves_the_publish_to_another_repli
         publish_id = rich_error(err).metadata["publish_id"]
     record = await cluster.stubs(2)[2].GetPublish(publishing_service_pb2.GetPublishRequest(id=publish_id))
     assert record.publish.state == expected
-    posts = await emulator.posts()
+    posts = await emulator.aposts()
     assert len(posts) == 1, posts
-    calls = await emulator.calls()
+    calls = await emulator.acalls()
     if platform == INSTAGRAM:
         assert record.publish.ig_media_id == posts[0]["id"]
         assert calls.get("media_publish", 0) == 1
@@ -233,7 +227,7 @@ async def test_killing_the_owner_at_any_step_leaves_the_publish_to_another_repli
 
 
 async def test_one_request_id_sent_to_every_replica_at_once_posts_once(
-    cluster: Cluster, platforms: tuple[Emulator, Emulator]
+    cluster: Cluster, platforms: tuple[EmulatorProcess, EmulatorProcess]
 ) -> None:
     instagram, _ = platforms
     account_id, media_ids = await _prepare(cluster, INSTAGRAM)
@@ -241,14 +235,14 @@ async def test_one_request_id_sent_to_every_replica_at_once_posts_once(
     responses = await asyncio.gather(*(_publish(cluster.stubs(i)[2], INSTAGRAM, request) for i in range(3)))
     assert len({r.instagram_publish_id for r in responses}) == 1
     assert {r.state for r in responses} == {publish_pb2.PUBLISH_STATE_PUBLISHED}
-    assert len(await instagram.posts()) == 1
-    assert (await instagram.calls()).get("media_publish", 0) == 1
+    assert len(await instagram.aposts()) == 1
+    assert (await instagram.acalls()).get("media_publish", 0) == 1
     listed = await cluster.stubs(0)[2].ListPublishes(publishing_service_pb2.ListPublishesRequest())
     assert [p.id for p in listed.publishes] == [responses[0].instagram_publish_id]
 
 
 async def test_the_same_content_sent_to_two_replicas_at_once_is_published_once(
-    cluster: Cluster, platforms: tuple[Emulator, Emulator]
+    cluster: Cluster, platforms: tuple[EmulatorProcess, EmulatorProcess]
 ) -> None:
     instagram, _ = platforms
     account_id, media_ids = await _prepare(cluster, INSTAGRAM)
@@ -261,11 +255,11 @@ async def test_the_same_content_sent_to_two_replicas_at_once_is_published_once(
     refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
     assert len(refused) == 1 and refused[0].code() == grpc.StatusCode.ALREADY_EXISTS, outcomes
     assert rich_error(refused[0]).reason == "DUPLICATE_PUBLISH"
-    assert len(await instagram.posts()) == 1
+    assert len(await instagram.aposts()) == 1
 
 
 async def test_a_watch_on_one_replica_follows_a_publish_another_replica_drives(
-    cluster: Cluster, platforms: tuple[Emulator, Emulator]
+    cluster: Cluster, platforms: tuple[EmulatorProcess, EmulatorProcess]
 ) -> None:
     account_id, media_ids = await _prepare(cluster, INSTAGRAM)
     request = _request(INSTAGRAM, account_id, media_ids, str(uuid.uuid4()))
@@ -284,12 +278,12 @@ async def test_a_watch_on_one_replica_follows_a_publish_another_replica_drives(
     assert seen[-1] == "PERMALINK_READ" and "PUBLISH_SENT" in seen
 
 
-async def _has_called(emulator: Emulator, endpoint: str) -> bool:
-    return (await emulator.calls()).get(endpoint, 0) > 0
+async def _has_called(emulator: EmulatorProcess, endpoint: str) -> bool:
+    return (await emulator.acalls()).get(endpoint, 0) > 0
 
 
 async def test_a_rolling_restart_under_load_loses_no_publish(
-    cluster: Cluster, platforms: tuple[Emulator, Emulator]
+    cluster: Cluster, platforms: tuple[EmulatorProcess, EmulatorProcess]
 ) -> None:
     instagram, _ = platforms
     ig_account, media_ids = await _prepare(cluster, INSTAGRAM)
@@ -314,7 +308,7 @@ async def test_a_rolling_restart_under_load_loses_no_publish(
         for replica in cluster.replicas:
             await asyncio.sleep(1.0)
             await asyncio.to_thread(replica.stop)  # SIGTERM: the grace, then its leases are handed back
-            await replica.start()
+            await replica.astart()
 
     load = [asyncio.create_task(publish(r)) for r in requests]
     await roll()
@@ -323,5 +317,5 @@ async def test_a_rolling_restart_under_load_loses_no_publish(
     failures = {k: v for k, v in outcomes.items() if isinstance(v, grpc.aio.AioRpcError)}
     assert not failures, {k: (v.code(), v.details()) for k, v in failures.items()}
     assert {o.state for o in outcomes.values()} == {publish_pb2.PUBLISH_STATE_PUBLISHED}
-    stats = await instagram.control("GET", "stats")
+    stats = await instagram.acontrol("GET", "stats")
     assert stats["posts"] == len(requests) and stats["duplicate_posts"] == 0, stats

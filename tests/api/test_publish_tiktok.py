@@ -10,8 +10,8 @@ from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest
 
 from server.domain.models import Platform
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 TIKTOK = account_pb2.PLATFORM_TIKTOK
 
@@ -194,116 +194,6 @@ async def test_instagram_account_is_refused(accounts, media, publishing):
         media_ids=await register(media, *images(2)), tiktok_account_id=instagram.id,
     )
     assert "Instagram account" in err.violations["tiktok_account_id"]
-
-
-@pytest.mark.parametrize(
-    "fail_reason, code, reason",
-    [
-        ("picture_size_check_failed", grpc.StatusCode.INVALID_ARGUMENT, "TIKTOK_PICTURE_SIZE_CHECK_FAILED"),
-        ("file_format_check_failed", grpc.StatusCode.INVALID_ARGUMENT, "TIKTOK_FILE_FORMAT_CHECK_FAILED"),
-        ("photo_pull_failed", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_PHOTO_PULL_FAILED"),
-        ("spam_risk_text", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_SPAM_RISK_TEXT"),
-        ("spam_risk", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_SPAM_RISK"),
-        ("spam_risk_too_many_posts", grpc.StatusCode.RESOURCE_EXHAUSTED, "TIKTOK_DAILY_POST_CAP"),
-        ("spam_risk_user_banned_from_posting", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_USER_BANNED"),
-        ("auth_removed", grpc.StatusCode.FAILED_PRECONDITION, "TIKTOK_AUTH_REMOVED"),
-        ("internal", grpc.StatusCode.UNAVAILABLE, "TIKTOK_INTERNAL_ERROR"),
-        ("publish_cancelled", grpc.StatusCode.ABORTED, "TIKTOK_PUBLISH_CANCELLED"),
-    ],
-)
-async def test_failed_publish_maps_the_fail_reason(
-    accounts, media, publishing, tiktok_sandbox, fail_reason, code, reason
-):
-    account = await tiktok_account(accounts)
-    tiktok_sandbox.script_fail_reason(fail_reason)
-    err = await expect_error(
-        publishing, code, media_ids=await register(media, *images(2)), tiktok_account_id=account.id
-    )
-    assert err.reason == reason
-    assert err.metadata["platform_code"] == fail_reason
-    assert err.metadata["platform_trace_id"]  # TikTok's log_id, for support
-    assert err.metadata["publish_id"]
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        assert err.retry_delay_seconds
-
-
-async def test_unverified_url_domain_fails_precondition(accounts, media, publishing, tiktok_sandbox):
-    account = await tiktok_account(accounts)
-    ids = await register(media, "https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg")
-    err = await expect_error(publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids, tiktok_account_id=account.id)
-    assert err.reason == "TIKTOK_URL_OWNERSHIP_UNVERIFIED"
-    assert err.metadata["platform_code"] == "url_ownership_unverified"
-    assert tiktok_sandbox.posts() == []
-
-
-async def test_http_200_error_from_creator_info_is_not_taken_for_success(accounts, media, publishing, tiktok_sandbox):
-    account = await tiktok_account(accounts)
-    tiktok_sandbox.fail_next("creator_info", http_status=200, code="spam_risk_too_many_posts", message="cap reached")
-    err = await expect_error(
-        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
-        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
-    )
-    assert err.reason == "TIKTOK_DAILY_POST_CAP"
-    assert err.retry_delay_seconds
-    assert tiktok_sandbox.calls.counts["init"] == 0
-
-
-async def test_http_200_error_from_init_is_not_taken_for_success(accounts, media, publishing, tiktok_sandbox):
-    account = await tiktok_account(accounts)
-    tiktok_sandbox.fail_next("init", http_status=200, code="reached_active_user_cap")
-    err = await expect_error(
-        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
-        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
-    )
-    assert err.reason == "TIKTOK_ACTIVE_USER_CAP"
-    assert tiktok_sandbox.posts() == []
-
-
-async def test_rate_limit_answers_are_retried_then_resource_exhausted_with_retry_info(
-    accounts, media, publishing, tiktok_sandbox
-):
-    account = await tiktok_account(accounts)
-    tiktok_sandbox.fail_next("init", http_status=429, code="rate_limit_exceeded", count=50)
-    err = await expect_error(
-        publishing, grpc.StatusCode.RESOURCE_EXHAUSTED,
-        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
-    )
-    assert err.reason == "TIKTOK_RATE_LIMITED"
-    assert err.retry_delay_seconds and err.retry_delay_seconds > 0
-    assert 1 < tiktok_sandbox.calls.counts["init"] < 50  # backed off and retried, within a budget
-    assert tiktok_sandbox.posts() == []
-
-
-async def test_init_calls_are_paced_per_token_instead_of_failing(start_service, tiktok_sandbox):
-    """Over TikTok's per-token init limit, calls queue for their turn rather than fail."""
-    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
-
-    from server.adapters.tiktok import RateLimits
-
-    tiktok_sandbox.config.init_limit_per_minute = 0  # the limit under test is ours
-    service = await start_service(tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.3))
-    async with grpc.aio.insecure_channel(service.address) as channel:
-        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-        media = media_service_pb2_grpc.MediaServiceStub(channel)
-        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
-        account = await tiktok_account(accounts)
-        batches = [await register(media, *images(2, prefix=f"gs://b/pace{i}")) for i in range(3)]
-        results = await asyncio.gather(*(publish(publishing, media_ids=ids, tiktok_account_id=account.id) for ids in batches))
-    assert all(r.state == publish_pb2.PUBLISH_STATE_PUBLISHED for r in results)
-    assert len(tiktok_sandbox.posts()) == 3
-    pacer = service.adapters.tiktok.pacers["init"]
-    assert pacer.waits == 2
-
-
-async def test_revoked_token_fails_precondition(accounts, media, publishing, tiktok_sandbox):
-    account = await tiktok_account(accounts, token="tt-revoked")
-    tiktok_sandbox.revoke_token("tt-revoked")
-    err = await expect_error(
-        publishing, grpc.StatusCode.FAILED_PRECONDITION,
-        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
-    )
-    assert err.reason == "TIKTOK_TOKEN_INVALID"
-    assert "tt-revoked" not in err.message
 
 
 async def test_webp_items_are_accepted(accounts, media, publishing, tiktok_sandbox):

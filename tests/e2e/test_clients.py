@@ -2,20 +2,16 @@
 grpcurl walkthrough (run as written, so the docs cannot rot), buf curl, and the default client
 service config in a real channel.
 
-Every external tool runs through asyncio.create_subprocess_exec, so the in-process server keeps
-serving while the tool talks to it. Nothing is skipped: a missing node, npm install, grpcurl or
-buf is a failure (`make test` installs them all)."""
+Every external tool runs as an asyncio subprocess (tests.support.tools.run), so the in-process
+server keeps serving while the tool talks to it. Nothing is skipped: a missing node, npm install,
+grpcurl or buf is a failure (`make test` installs them all)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 from distribution.v1 import (
@@ -27,48 +23,12 @@ from distribution.v1 import (
     publishing_service_pb2,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import BUF, GRPCURL, ROOT
+from tests.support.tools import Completed, run, tool
+
 NODE_CLIENT = ROOT / "clients" / "node"
 SERVICE_CONFIG = ROOT / "clients" / "service_config.json"
-GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"
-BUF = ROOT / "node_modules" / ".bin" / "buf"
 README_ADDRESS = "127.0.0.1:50051"
-
-# A safety net so a hung tool cannot hang the suite; no test asserts how long anything takes.
-TOOL_TIMEOUT = 120.0
-
-
-@dataclass
-class Completed:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def describe(self) -> str:
-        return f"exit {self.returncode}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
-
-
-async def run(*argv: str | Path, env: dict[str, str] | None = None) -> Completed:
-    proc = await asyncio.create_subprocess_exec(
-        *map(str, argv),
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), TOOL_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    return Completed(proc.returncode or 0, out.decode(), err.decode())
-
-
-def tool(path: Path, how_to_install: str) -> Path:
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {how_to_install}"
-    return path
 
 
 # --- Node.js client ------------------------------------------------------------

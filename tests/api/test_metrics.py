@@ -9,7 +9,7 @@ import aiohttp
 from distribution.v1 import publishing_service_pb2 as pb
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import connect, images, register
+from tests.support.client import connect, images, register
 
 
 async def scrape(service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -57,9 +57,9 @@ from server.config import Settings
 from server.domain.pagination import Cursor, encode_token
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
 from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
-import tests.conftest as shared_fixtures
-from tests.conftest import FAST_POLL
-from tests.rich_errors import rich_error
+import tests.support.settings as shared_fixtures
+from tests.support.settings import FAST_POLL
+from tests.support.errors import rich_error
 
 MAX_EXAMPLES = 60  # Hypothesis draws per RPC, after the seeds
 CALL_TIMEOUT = 20.0  # seconds, per RPC

@@ -17,8 +17,8 @@ from google.protobuf import timestamp_pb2
 
 from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 INSTAGRAM = account_pb2.PLATFORM_INSTAGRAM
 TIKTOK = account_pb2.PLATFORM_TIKTOK

@@ -22,8 +22,8 @@ from distribution.v1 import (
     publishing_service_pb2_grpc,
 )
 
-from tests.processes import Emulator, ServiceProcess
-from tests.rich_errors import rich_error
+from tests.support.errors import rich_error
+from tests.support.processes import ServiceProcess, service_env
 
 TERMINAL = {
     publish_pb2.PUBLISH_STATE_PUBLISHED,
@@ -31,18 +31,6 @@ TERMINAL = {
     publish_pb2.PUBLISH_STATE_FAILED,
     publish_pb2.PUBLISH_STATE_UNCONFIRMED,
 }
-
-
-@pytest.fixture
-async def platforms():
-    instagram = Emulator("instagram", "--processing-delay", "1.0")
-    tiktok = Emulator("tiktok", "--processing-delay", "1.0", "--moderation-delay", "0.2")
-    try:
-        await asyncio.gather(instagram.ready(), tiktok.ready())
-        yield instagram, tiktok
-    finally:
-        instagram.stop()
-        tiktok.stop()
 
 
 class Client:
@@ -124,31 +112,32 @@ INSTAGRAM, TIKTOK = account_pb2.PLATFORM_INSTAGRAM, account_pb2.PLATFORM_TIKTOK
 async def test_sigkill_then_restart_posts_exactly_once(tmp_path, platforms, platform, kill_when, fault, expected):
     instagram, tiktok = platforms
     emulator = instagram if platform == INSTAGRAM else tiktok
-    first = ServiceProcess(tmp_path, instagram.base_url, tiktok.base_url)
-    await first.start()
+    settings = service_env(tmp_path, instagram.base_url, tiktok.base_url, DISTRIBUTION_LOG_LEVEL="WARNING")
+    first = ServiceProcess(settings, tmp_path / "service.log")
+    await first.astart()
     try:
         async with grpc.aio.insecure_channel(first.address) as channel:
             client = Client(channel)
             account_id, media_ids = await client.prepare(platform, 3)
             request = make_request(platform, account_id, media_ids, str(uuid.uuid4()))
             if fault:
-                await emulator.control("POST", "faults", {"seed": 1, "rules": [fault]})
+                await emulator.acontrol("POST", "faults", {"seed": 1, "rules": [fault]})
             call = client.publish(platform, request)
 
             async def reached() -> bool:
-                return kill_when(await emulator.calls())
+                return kill_when(await emulator.acalls())
 
             await until(reached)
             first.kill()
             with pytest.raises(grpc.aio.AioRpcError):
                 await call
         if fault:
-            await emulator.control("DELETE", "faults")
+            await emulator.acontrol("DELETE", "faults")
     finally:
         first.kill()
 
-    second = ServiceProcess(tmp_path, instagram.base_url, tiktok.base_url)
-    await second.start()
+    second = ServiceProcess(settings, tmp_path / "service.log")
+    await second.astart()
     try:
         async with grpc.aio.insecure_channel(second.address) as channel:
             client = Client(channel)
@@ -163,13 +152,13 @@ async def test_sigkill_then_restart_posts_exactly_once(tmp_path, platforms, plat
             record = (await client.publishing.GetPublish(publishing_service_pb2.GetPublishRequest(id=publish_id)))
             assert record.publish.state == expected
             assert record.publish.state in TERMINAL
-            posts = await emulator.posts()
+            posts = await emulator.aposts()
             assert len(posts) == 1, posts
             if platform == INSTAGRAM:
                 assert record.publish.ig_media_id == posts[0]["id"]
-                assert (await emulator.calls()).get("media_publish", 0) == 1
+                assert (await emulator.acalls()).get("media_publish", 0) == 1
             else:
-                assert (await emulator.calls()).get("init", 0) == 1
+                assert (await emulator.acalls()).get("init", 0) == 1
                 if expected == publish_pb2.PUBLISH_STATE_UNCONFIRMED:
                     assert "init" in record.publish.error.message
     finally:

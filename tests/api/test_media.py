@@ -10,8 +10,8 @@ from distribution.v1 import media_pb2
 from distribution.v1.account_service_pb2 import ListAccountsRequest
 from distribution.v1.media_service_pb2 import GetMediaRequest, ListMediaRequest, RegisterMediaRequest
 
-from tests.conftest import connect
-from tests.rich_errors import rich_error
+from tests.support.client import connect
+from tests.support.errors import rich_error
 
 IMAGE, VIDEO = media_pb2.MEDIA_KIND_IMAGE, media_pb2.MEDIA_KIND_VIDEO
 GCS, S3, OTHER = media_pb2.STORAGE_GCS, media_pb2.STORAGE_S3, media_pb2.STORAGE_OTHER

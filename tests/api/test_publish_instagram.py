@@ -9,8 +9,8 @@ import pytest
 from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 
 async def publish(publishing, **kwargs):
@@ -164,71 +164,6 @@ async def test_caption_at_the_limits_is_accepted(accounts, media, publishing, in
         publishing, media_ids=await register(media, *images(2)), instagram_account_id=account.id, caption=caption
     )
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
-
-
-async def test_child_that_cannot_be_fetched_fails_naming_the_item(accounts, media, publishing, instagram_sandbox):
-    account = await connect(accounts)
-    ids = await register(media, "https://cdn.example.com/a.jpg", "https://unreachable.example.com/b.jpg",
-                         "https://cdn.example.com/c.jpg")
-    err = await expect_error(
-        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids, instagram_account_id=account.id
-    )
-    assert err.reason == "INSTAGRAM_MEDIA_FETCH_FAILED"
-    assert err.metadata["field"] == "media_ids[1]"
-    assert err.metadata["platform_subcode"] == "2207052"
-    assert err.metadata["publish_id"]
-    assert instagram_sandbox.posts() == []
-
-
-async def test_expired_containers_abort_without_posting(accounts, media, publishing, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.3
-    instagram_sandbox.config.container_ttl = 0.1
-    account = await connect(accounts)
-    err = await expect_error(
-        publishing, grpc.StatusCode.ABORTED,
-        media_ids=await register(media, *images(2)), instagram_account_id=account.id,
-    )
-    assert err.reason == "INSTAGRAM_CONTAINER_EXPIRED"
-    assert err.metadata["retryable"] == "true"
-    assert instagram_sandbox.posts() == []
-
-
-async def test_not_ready_answer_from_media_publish_waits_and_publishes_once(
-    accounts, media, publishing, instagram_sandbox
-):
-    account = await connect(accounts)
-    instagram_sandbox.fail_next(
-        "media_publish", status=400, code=9007, subcode=2207027, message="Media ID is not available"
-    )
-    response = await publish(
-        publishing, media_ids=await register(media, *images(3)), instagram_account_id=account.id
-    )
-    assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
-    assert len(instagram_sandbox.posts()) == 1
-    assert instagram_sandbox.calls.counts["media_publish"] == 2
-
-
-async def test_permalink_read_failure_still_reports_the_live_post(accounts, media, publishing, instagram_sandbox):
-    account = await connect(accounts)
-    instagram_sandbox.fail_media_reads(1)
-    response = await publish(
-        publishing, media_ids=await register(media, *images(2)), instagram_account_id=account.id
-    )
-    assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
-    assert response.ig_media_id == instagram_sandbox.posts()[0]["id"]
-    assert response.permalink == ""
-
-
-async def test_revoked_token_fails_precondition_with_platform_code(accounts, media, publishing, instagram_sandbox):
-    account = await connect(accounts, access_token="token-to-revoke")
-    instagram_sandbox.revoke_token("token-to-revoke")
-    err = await expect_error(
-        publishing, grpc.StatusCode.FAILED_PRECONDITION,
-        media_ids=await register(media, *images(2)), instagram_account_id=account.id,
-    )
-    assert err.reason == "INSTAGRAM_TOKEN_INVALID"
-    assert err.metadata["platform_code"] == "190"
-    assert "token-to-revoke" not in err.message
 
 
 async def test_caller_deadline_does_not_cancel_the_publish(accounts, media, publishing, instagram_sandbox):

@@ -11,8 +11,8 @@ import pytest
 from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 
 def ig_request(account_id, media_ids, **kwargs):

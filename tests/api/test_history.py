@@ -11,8 +11,8 @@ from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 from google.protobuf import json_format, timestamp_pb2
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 PUBLISHED = publish_pb2.PUBLISH_STATE_PUBLISHED
 
@@ -314,7 +314,7 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
 
     from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
 
-    from tests.conftest import FAST_LATE_FACTS
+    from tests.support.settings import FAST_LATE_FACTS
 
     tiktok_sandbox.config.moderation_delay = 1.0
     slow = dataclasses.replace(FAST_LATE_FACTS, first_delay=30.0)
