@@ -8,6 +8,7 @@
 - `client`: the gRPC calls tests share (connect an account, register media, image URLs).
 - `errors`: the google.rpc.Status a failed call carries, read as a client reads it.
 - `fixtures`: pytest fixtures over the above; each layer's conftest imports the ones it uses.
+- `fuzz`: RPC discovery, Hypothesis strategies, seeds and the property for the API fuzz tests.
 - `tools`: outside tools (grpcurl, buf, node, bash) run against a service.
 - `tls`: a throwaway CA, server and client certificates.
 - `paths`: where the checkout, grpcurl and buf are.
