@@ -26,13 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import grpc
 
-from bench.harness import REPO, Processes, Proc, cpu_seconds
+from bench.harness import Processes, cpu_seconds, peak_rss_mb
 from bench.report import table
+from tests.support.paths import ROOT as REPO
+from tests.support.processes import ServiceProcess
 
 OUT = REPO / "bench" / "profiles"
 STACKS_DIR: Path | None = None  # --stacks: where to keep the raw collapsed stacks
@@ -140,11 +142,11 @@ def profile_unary(seconds: float, concurrency: int, rate: int) -> Path:
 
     with Processes() as ps:
         service = ps.service(ps.instagram(processing_delay=0), ps.tiktok(processing_delay=0))
-        request = asyncio.run(_setup(service.info["address"]))
+        request = asyncio.run(_setup(service.address))
         folded = ps.workdir / "unary.folded"
         spy = _record(service.pid, seconds, rate, folded)
         result = ps.client({"mode": "closed_loop", "levels": [concurrency], "warmup": 0.5, "duration": seconds,
-                            "target": service.info["address"], "request": request, "server_pid": service.pid})
+                            "target": service.address, "request": request, "server_pid": service.pid})
         spy.wait(60)
         level = result["levels"][0]
         return report("unary", f"PublishInstagramCarousel, 3 images, {concurrency} concurrent, emulators at delay 0",
@@ -152,20 +154,21 @@ def profile_unary(seconds: float, concurrency: int, rate: int) -> Path:
 
 
 def profile_history(seconds: float, rows: int, rate: int) -> Path:
+    from distribution.v1 import publishing_service_pb2_grpc  # noqa: PLC0415
+
     from bench.cases.history import Filter, _settle  # noqa: PLC0415
     from bench.history_data import build  # noqa: PLC0415
-    from distribution.v1 import publishing_service_pb2_grpc  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="distribution-profile-") as tmp:
         path = Path(tmp) / "history.db"
         history = build(path, rows)
         with Processes(Path(tmp)) as ps:
-            service: Proc = ps.service(None, None, db_path=path, extra_env={
+            service = ps.service(None, None, db_path=path, extra_env={
                 "DISTRIBUTION_SECRET_KEYS": history.secret_key, "DISTRIBUTION_SANDBOX_PROCESSING_DELAY": "0"})
             _settle(path)
 
             async def load() -> tuple[int, float, float]:
-                async with grpc.aio.insecure_channel(service.info["address"]) as channel:
+                async with grpc.aio.insecure_channel(service.address) as channel:
                     stub = publishing_service_pb2_grpc.PublishingServiceStub(channel)
                     for _ in range(20):
                         await stub.ListPublishes(Filter().request())
@@ -183,7 +186,7 @@ def profile_history(seconds: float, rows: int, rate: int) -> Path:
                           Path(tmp) / "history.folded", calls, used, wall, rate)
 
 
-def _burst(ps: Processes, service: Proc, publishes: int,
+def _burst(ps: Processes, service: ServiceProcess, publishes: int,
            before: Callable[[], None] | None = None) -> tuple[dict, float]:
     """The concurrency case's burst against `service`: set-up, then `publishes` at once."""
     import dataclasses  # noqa: PLC0415
@@ -192,12 +195,12 @@ def _burst(ps: Processes, service: Proc, publishes: int,
     from bench.cases.concurrency import _calls, _setup  # noqa: PLC0415
 
     scale = dataclasses.replace(FULL, burst_publishes=publishes)
-    calls = _calls(asyncio.run(_setup(service.info["address"], scale)), scale)
+    calls = _calls(asyncio.run(_setup(service.address, scale)), scale)
     if before is not None:
         before()
-    cpu = service.cpu_seconds()
-    result = ps.client({"mode": "burst", "target": service.info["address"], "calls": calls, "deadline": 600})
-    return result, service.cpu_seconds() - cpu
+    cpu = cpu_seconds(service.pid)
+    result = ps.client({"mode": "burst", "target": service.address, "calls": calls, "deadline": 600})
+    return result, cpu_seconds(service.pid) - cpu
 
 
 def profile_burst(publishes: int, rate: int) -> Path:
@@ -219,10 +222,10 @@ def profile_memory(publishes: int) -> Path:
         snapshot = ps.workdir / "heap.txt"
         service = ps.service(ps.instagram(processing_delay=2.0), ps.tiktok(processing_delay=2.0),
                              args=["-m", "bench.traced_server", str(snapshot)])
-        base_rss = service.peak_rss_mb()
+        base_rss = peak_rss_mb(service.pid)
         result, _cpu = _burst(ps, service, publishes)
         time.sleep(1.5)
-        peak_rss = service.peak_rss_mb()
+        peak_rss = peak_rss_mb(service.pid)
         lines = snapshot.read_text().splitlines()
     stats = dict(line.split(" ", 1) for line in lines[:2])
     sections, current = {}, None

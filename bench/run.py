@@ -22,12 +22,13 @@ import argparse
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from bench.cases import FULL, SMOKE, Scale, concurrency, history, unary, upstream
-from bench.harness import REPO, machine
+from bench.harness import machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
+from tests.support.paths import ROOT as REPO
 
 CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "unary": (unary.NAME, unary.run),
@@ -45,7 +46,7 @@ def run_cases(names: list[str], scale: Scale, log: Callable[[str], None] = print
         started = time.perf_counter()
         try:
             result = case(scale)
-        except Exception as exc:  # noqa: BLE001 - reported in the results, the other cases still run
+        except Exception as exc:
             ok = False
             log(traceback.format_exc())
             result = CaseResult(title, targets=[Target(title, "the case ran", f"crashed: {exc!r}", False)])

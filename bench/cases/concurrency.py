@@ -26,7 +26,7 @@ import grpc
 
 from bench.api import Api, Probe
 from bench.cases import Scale
-from bench.harness import Processes, calls, summarize
+from bench.harness import Processes, cpu_seconds, peak_rss_mb, summarize
 from bench.report import CaseResult, Row, Target, ms, num
 from server.grpc_api.server import MAX_PENDING_REQUESTS
 
@@ -64,7 +64,7 @@ def run(scale: Scale) -> CaseResult:
         instagram = ps.instagram(processing_delay=scale.burst_delay)
         tiktok = ps.tiktok(processing_delay=scale.burst_delay)
         service = ps.service(instagram, tiktok)
-        address = service.info["address"]
+        address = service.address
         setup = asyncio.run(_setup(address, scale))
         media = setup["media"]
         # Lone publishes: the same client code, one call at a time, accounts of their own.
@@ -72,14 +72,14 @@ def run(scale: Scale) -> CaseResult:
             {"kind": "instagram", "account": setup["instagram"][0], "media": media}]})
         lone_tt = ps.client({"mode": "burst", "target": address, "calls": [
             {"kind": "tiktok", "account": setup["tiktok"][0], "media": media}]})
-        before = {"instagram": calls(instagram), "tiktok": calls(tiktok)}
-        cpu_before = service.cpu_seconds()
+        before = {"instagram": instagram.calls(), "tiktok": tiktok.calls()}
+        cpu_before = cpu_seconds(service.pid)
         with Probe(address, service.pid) as probe:
             burst = ps.client({"mode": "burst", "target": address, "calls": _calls(setup, scale), "deadline": 600})
-        cpu = service.cpu_seconds() - cpu_before
-        upstream = sum(calls(instagram).values()) - sum(before["instagram"].values()) + \
-            sum(calls(tiktok).values()) - sum(before["tiktok"].values())
-        rss = service.peak_rss_mb()
+        cpu = cpu_seconds(service.pid) - cpu_before
+        upstream = sum(instagram.calls().values()) - sum(before["instagram"].values()) + \
+            sum(tiktok.calls().values()) - sum(before["tiktok"].values())
+        rss = peak_rss_mb(service.pid)
         service.stop()
 
         bare_calls = [{"kind": "instagram", "account": "a", "media": ["m1", "m2", "m3"]}] * scale.bare_burst
@@ -87,10 +87,10 @@ def run(scale: Scale) -> CaseResult:
         for label, options in (("default options", {}), (f"{HARD_OPTION}=20000 only", {HARD_OPTION: 20_000}),
                                (f"{PENDING_OPTION}=10000", PENDING_FIX)):
             bare = ps.bare(options, handler_delay=scale.burst_delay)
-            with Probe(bare.info["address"], bare.pid) as bare_probe:
-                bare_burst = ps.client({"mode": "burst", "target": bare.info["address"], "calls": bare_calls,
+            with Probe(bare.address, bare.pid) as bare_probe:
+                bare_burst = ps.client({"mode": "burst", "target": bare.address, "calls": bare_calls,
                                         "deadline": 120})
-            bare_results[label] = (bare_burst, bare.peak_rss_mb(), bare_probe)
+            bare_results[label] = (bare_burst, peak_rss_mb(bare.pid), bare_probe)
             bare.stop()
 
     lone = max(lone_ig["wall_s"], lone_tt["wall_s"])

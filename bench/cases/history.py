@@ -34,7 +34,7 @@ from distribution.v1 import publishing_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 from bench.cases import Scale
-from bench.harness import Processes, summarize
+from bench.harness import Processes, peak_rss_mb, summarize
 from bench.history_data import WORKSPACE, History, build
 from bench.report import CaseResult, Row, Target, ms, table
 
@@ -409,10 +409,10 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
             left = _settle(path)
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                measured = asyncio.run(_measure(service.info["address"], conn, history, scale))
+                measured = asyncio.run(_measure(service.address, conn, history, scale))
             finally:
                 conn.close()
-            rss = service.peak_rss_mb()
+            rss = peak_rss_mb(service.pid)
             service.stop()
         size_mb = path.stat().st_size / 1e6
         try:

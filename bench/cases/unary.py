@@ -16,7 +16,7 @@ import grpc
 
 from bench.api import Api
 from bench.cases import Scale
-from bench.harness import Processes, calls
+from bench.harness import Processes, cpu_seconds, peak_rss_mb
 from bench.report import CaseResult, Row, Target, num
 
 NAME = "1. Unary overhead"
@@ -43,20 +43,20 @@ def run(scale: Scale) -> CaseResult:
         instagram = ps.instagram(processing_delay=0)
         tiktok = ps.tiktok(processing_delay=0)
         service = ps.service(instagram, tiktok)
-        request = asyncio.run(_setup(service.info["address"]))
-        ig_calls_before = calls(instagram)
-        ig_cpu_before = instagram.cpu_seconds()
-        measured = ps.client({**spec, "target": service.info["address"], "request": request,
+        request = asyncio.run(_setup(service.address))
+        ig_calls_before = instagram.calls()
+        ig_cpu_before = cpu_seconds(instagram.pid)
+        measured = ps.client({**spec, "target": service.address, "request": request,
                               "server_pid": service.pid})
-        ig_cpu = instagram.cpu_seconds() - ig_cpu_before
-        ig_calls = sum(calls(instagram).values()) - sum(ig_calls_before.values())
-        service_rss = service.peak_rss_mb()
+        ig_cpu = cpu_seconds(instagram.pid) - ig_cpu_before
+        ig_calls = sum(instagram.calls().values()) - sum(ig_calls_before.values())
+        service_rss = peak_rss_mb(service.pid)
         service.stop()
 
         bare = ps.bare()
-        baseline = ps.client({**spec, "target": bare.info["address"], "request": request,
+        baseline = ps.client({**spec, "target": bare.address, "request": request,
                               "server_pid": bare.pid})
-        bare_rss = bare.peak_rss_mb()
+        bare_rss = peak_rss_mb(bare.pid)
 
     result.data = {"service": measured, "bare": baseline}
     by_level = {lv["concurrency"]: lv for lv in measured["levels"]}

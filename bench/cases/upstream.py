@@ -25,8 +25,9 @@ import grpc
 
 from bench.api import Api
 from bench.cases import Scale
-from bench.harness import Proc, Processes, calls, calls_since, control, summarize
+from bench.harness import Processes, calls_since, peak_rss_mb, summarize
 from bench.report import CaseResult, Row, Target, ms, table
+from tests.support.processes import EmulatorProcess
 
 NAME = "3. Upstream cost"
 SCENARIOS = (("instagram", 2), ("instagram", 10), ("tiktok", 35))
@@ -60,7 +61,7 @@ def _phases(platform: str) -> int:
     return 2 if platform == "instagram" else 1
 
 
-async def _measure(address: str, emulators: dict[str, Proc], scale: Scale) -> list[dict[str, object]]:
+async def _measure(address: str, emulators: dict[str, EmulatorProcess], scale: Scale) -> list[dict[str, object]]:
     out = []
     async with grpc.aio.insecure_channel(address) as channel:
         api = Api(channel)
@@ -73,7 +74,7 @@ async def _measure(address: str, emulators: dict[str, Proc], scale: Scale) -> li
         used_tiktok = 0
         for delay, count in ((0.0, scale.upstream_fast_iterations), (scale.upstream_delay, scale.upstream_slow_iterations)):
             for emulator in emulators.values():
-                control(emulator, "POST", "/_sandbox/config", {"processing_delay": delay})
+                emulator.control("POST", "config", {"processing_delay": delay})
             for platform, images in SCENARIOS:
                 ig_account = ig_accounts.pop()
                 latencies: list[float] = []
@@ -81,7 +82,7 @@ async def _measure(address: str, emulators: dict[str, Proc], scale: Scale) -> li
                 endpoints: collections.Counter[str] = collections.Counter()
                 for _ in range(count):
                     emulator = emulators[platform]
-                    before = calls(emulator)
+                    before = emulator.calls()
                     started = time.perf_counter()
                     if platform == "instagram":
                         await api.publish_instagram(ig_account, media[:images])
@@ -106,8 +107,8 @@ def run(scale: Scale) -> CaseResult:
     with Processes() as ps:
         emulators = {"instagram": ps.instagram(processing_delay=0), "tiktok": ps.tiktok(processing_delay=0)}
         service = ps.service(emulators["instagram"], emulators["tiktok"])
-        measured = asyncio.run(_measure(service.info["address"], emulators, scale))
-        rss = service.peak_rss_mb()
+        measured = asyncio.run(_measure(service.address, emulators, scale))
+        rss = peak_rss_mb(service.pid)
     result.data = {"scenarios": measured}
     detail_rows = []
     for m in measured:
