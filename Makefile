@@ -78,7 +78,7 @@ test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed l
 # Not part of test: publishes under random platform faults and SIGKILLs of the service, then
 # checks for duplicate and lost publishes (SOAK_ARGS="--publishes 100 --seed 7 --json soak.json").
 soak: $(VENV)/.installed generated/.stamp
-	$(PY) scripts/soak.py $(SOAK_ARGS)
+	$(PY) -m scripts.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache

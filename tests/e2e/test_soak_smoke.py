@@ -1,4 +1,4 @@
-"""The soak (`make soak`, scripts/soak.py) in miniature, so its code cannot rot: a dozen
+"""The soak (`make soak`, scripts/soak/) in miniature, so its code cannot rot: a dozen
 publishes under a low fault rate with one or two SIGKILLs of the service, run as a
 subprocess exactly as `make soak` runs it, and its JSON report checked."""
 
@@ -14,7 +14,7 @@ from tests.support.paths import ROOT
 def test_small_soak_has_no_duplicate_or_lost_publish(tmp_path):
     report_path = tmp_path / "soak.json"
     command = [
-        sys.executable, str(ROOT / "scripts" / "soak.py"),
+        sys.executable, "-m", "scripts.soak",
         "--publishes", "12",
         "--kills", "2",
         "--kill-min", "0.5",
