@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import grpc
@@ -13,9 +14,8 @@ from distribution.v1.account_service_pb2 import (
     GetAccountRequest,
     ListAccountsRequest,
 )
-from google.protobuf import timestamp_pb2
-
 from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
+from google.protobuf import timestamp_pb2
 
 from tests.support.client import connect, images, register
 from tests.support.errors import rich_error
@@ -170,18 +170,20 @@ async def test_same_external_id_on_the_other_platform_is_another_account(account
 @pytest.mark.parametrize(
     "fields, field",
     [
-        (dict(platform=account_pb2.PLATFORM_UNSPECIFIED), "platform"),
-        (dict(platform=77), "platform"),
-        (dict(external_account_id=""), "external_account_id"),
-        (dict(external_account_id="   "), "external_account_id"),
-        (dict(external_account_id="ig_user_abc"), "external_account_id"),
-        (dict(access_token=""), "access_token"),
+        ({"platform": account_pb2.PLATFORM_UNSPECIFIED}, "platform"),
+        ({"platform": 77}, "platform"),
+        ({"external_account_id": ""}, "external_account_id"),
+        ({"external_account_id": "   "}, "external_account_id"),
+        ({"external_account_id": "ig_user_abc"}, "external_account_id"),
+        ({"access_token": ""}, "access_token"),
     ],
 )
 async def test_connect_validation_names_the_field(accounts, fields, field):
-    request = dict(platform=INSTAGRAM, external_account_id="17841400000000001", access_token=ACCESS)
+    request = {"platform": INSTAGRAM, "external_account_id": "17841400000000001", "access_token": ACCESS}
     request.update(fields)
-    err = await expect_error(accounts.ConnectAccount, ConnectAccountRequest(**request), grpc.StatusCode.INVALID_ARGUMENT)
+    err = await expect_error(
+        accounts.ConnectAccount, ConnectAccountRequest(**request), grpc.StatusCode.INVALID_ARGUMENT
+    )
     assert field in err.violations, err.violations
     assert ACCESS not in err.message
     assert (await accounts.ListAccounts(ListAccountsRequest(show_disconnected=True))).accounts == []
@@ -317,9 +319,9 @@ async def test_garbage_page_token_is_invalid(accounts, token):
 @pytest.mark.parametrize(
     "first_filters, second_filters",
     [
-        (dict(platform=INSTAGRAM), dict(platform=TIKTOK)),
-        (dict(platform=INSTAGRAM), dict()),
-        (dict(), dict(show_disconnected=True)),
+        ({"platform": INSTAGRAM}, {"platform": TIKTOK}),
+        ({"platform": INSTAGRAM}, {}),
+        ({}, {"show_disconnected": True}),
     ],
 )
 async def test_page_token_reused_with_other_filters_is_invalid(accounts, first_filters, second_filters):
@@ -424,14 +426,10 @@ async def test_rejected_token_marks_the_account_needs_reconnect(accounts, media,
 
 async def test_expiry_times_before_year_1000_round_trip(accounts):
     """Regression (found by the fuzz test): such a time was stored unpadded and broke every list."""
-    from google.protobuf import timestamp_pb2
-
-    from distribution.v1 import account_service_pb2
-
     early = timestamp_pb2.Timestamp(seconds=-62135596800)  # 0001-01-01T00:00:00Z
     account = await connect(accounts, access_token_expire_time=early)
     assert account.access_token_expire_time == early
-    listed = await accounts.ListAccounts(account_service_pb2.ListAccountsRequest())
+    listed = await accounts.ListAccounts(ListAccountsRequest())
     assert [a.id for a in listed.accounts] == [account.id]
 
 
@@ -443,11 +441,7 @@ async def test_expiry_times_before_year_1000_round_trip(accounts):
     ],
 )
 async def test_forged_page_tokens_are_invalid_not_internal(accounts, raw):
-    import base64
-
-    from distribution.v1 import account_service_pb2
-
     token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await accounts.ListAccounts(account_service_pb2.ListAccountsRequest(page_token=token))
+        await accounts.ListAccounts(ListAccountsRequest(page_token=token))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

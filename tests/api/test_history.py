@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+import dataclasses
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -11,10 +13,13 @@ from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 from google.protobuf import json_format, timestamp_pb2
 
-from tests.support.client import connect, images, register
+from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
+from tests.support.settings import FAST_LATE_FACTS
 
 PUBLISHED = publish_pb2.PUBLISH_STATE_PUBLISHED
+# How long a test waits for what the reconciler does in the background.
+EVENTUALLY_SECONDS = 10.0
 
 
 async def instagram_publish(publishing, media, account_id, n=2, prefix="gs://b/h"):
@@ -35,9 +40,10 @@ async def get(publishing, publish_id):
     return await publishing.GetPublish(pb.GetPublishRequest(id=publish_id))
 
 
-async def eventually(check, timeout=10.0):
-    """Polls `check` until it returns a truthy value (the reconciler works in the background)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check):
+    """Polls `check` until it returns a truthy value (the reconciler works in the background),
+    for EVENTUALLY_SECONDS at most; returns its last value."""
+    deadline = asyncio.get_running_loop().time() + EVENTUALLY_SECONDS
     while True:
         result = await check()
         if result or asyncio.get_running_loop().time() > deadline:
@@ -135,7 +141,7 @@ async def test_list_filters_and_pages(accounts, media, publishing, tiktok_sandbo
     ig2 = await connect(accounts, external_account_id="17841400000000002")
     tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
     first = (await instagram_publish(publishing, media, ig.id)).instagram_publish_id
-    middle = datetime.now(timezone.utc)
+    middle = datetime.now(UTC)
     second = (await instagram_publish(publishing, media, ig2.id)).instagram_publish_id
     third = (await tiktok_publish(publishing, media, tt.id)).tiktok_publish_id
     tiktok_sandbox.script_fail_reason("spam_risk_text")
@@ -230,7 +236,7 @@ async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, pu
     assert types == timeline
     assert types[-2:] == ["PUBLISHED", "PERMALINK_READ"]
     assert records[-1] == stored.publish and records[-1].permalink
-    assert all(r1 != r2 for r1, r2 in zip(records, records[1:]))  # no message repeats the last
+    assert all(r1 != r2 for r1, r2 in itertools.pairwise(records))  # no message repeats the last
     # The caller is told what was stored.
     assert (done.ig_media_id, done.permalink) == (stored.publish.ig_media_id, stored.publish.permalink)
     update_times = [r.update_time.ToDatetime() for r in records]
@@ -276,7 +282,9 @@ async def test_watch_unknown_publish_is_not_found(publishing):
 
 async def test_reconciler_fills_in_a_late_tiktok_post_id(accounts, media, publishing, tiktok_sandbox):
     account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
-    done = await tiktok_publish(publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE)
+    done = await tiktok_publish(
+        publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE
+    )
     assert done.tiktok_media_id == ""
     first = (await get(publishing, done.tiktok_publish_id)).publish
     assert list(first.pending_facts) == ["tiktok_post_id"]
@@ -310,19 +318,11 @@ async def test_reconciler_fills_in_a_late_permalink(accounts, media, publishing,
 
 
 async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox, settings):
-    import dataclasses
-
-    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
-
-    from tests.support.settings import FAST_LATE_FACTS
-
     tiktok_sandbox.config.moderation_delay = 1.0
     slow = dataclasses.replace(FAST_LATE_FACTS, first_delay=30.0)
     first = await start_service(late_facts=slow)
     async with grpc.aio.insecure_channel(first.address) as channel:
-        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-        media = media_service_pb2_grpc.MediaServiceStub(channel)
-        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        accounts, media, publishing = Stubs.on(channel)
         account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
         done = await tiktok_publish(
             publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE
@@ -334,10 +334,10 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
     second = await start_service(late_facts=FAST_LATE_FACTS)
     publish = await second.services.publish_log.store.get(done.tiktok_publish_id)
     await second.services.publish_log.record(
-        publish.id, "TEST_RESCHEDULE", "test: check now", reconcile_at=datetime.now(timezone.utc) + timedelta(seconds=1)
+        publish.id, "TEST_RESCHEDULE", "test: check now", reconcile_at=datetime.now(UTC) + timedelta(seconds=1)
     )
     async with grpc.aio.insecure_channel(second.address) as channel:
-        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        publishing = Stubs.on(channel).publishing
 
         async def arrived():
             p = (await get(publishing, done.tiktok_publish_id)).publish
@@ -358,7 +358,9 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     monkeypatch.setattr(publish_log, "_announce", lambda p: (announced.__setitem__(p.id, p), announce(p)))
     if case == "tiktok":
         account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid-rec")
-        await tiktok_publish(publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE)
+        await tiktok_publish(
+            publishing, media, account.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE
+        )
     elif case == "instagram":
         account = await connect(accounts)
         await instagram_publish(publishing, media, account.id, n=3)
@@ -374,11 +376,13 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     assert last == await publish_log.store.get(publish_id)
 
 
-async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(service, accounts, media, publishing):
+async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(
+    service, accounts, media, publishing
+):
     account = await connect(accounts)
     done = await instagram_publish(publishing, media, account.id)
     publish_log = service.services.publish_log
-    planned = datetime.now(timezone.utc) + timedelta(hours=1)
+    planned = datetime.now(UTC) + timedelta(hours=1)
     publish_log.reconcile_scheduled.clear()
     publish_log.reconciler_wakes_at = planned  # as a sleeping reconciler with a check due in an hour
     await publish_log.record(done.instagram_publish_id, "TEST", "later", reconcile_at=planned + timedelta(minutes=1))
@@ -393,13 +397,9 @@ async def test_listed_publishes_are_the_records_get_publish_shows(
 ):
     # List pages are built from renderings kept by revision (server/api/rendered.py); cold
     # or kept, and with keeping off, each listed publish is exactly what GetPublish shows.
-    from distribution.v1 import account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
-
     service = await start_service(list_cache_entries=cache_entries)
     async with grpc.aio.insecure_channel(service.address) as channel:
-        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-        media = media_service_pb2_grpc.MediaServiceStub(channel)
-        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        accounts, media, publishing = Stubs.on(channel)
         ig = await connect(accounts)
         tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
         await instagram_publish(publishing, media, ig.id, n=3)

@@ -189,7 +189,8 @@ async def test_instagram_container_published_by_the_last_failed_attempt_is_publi
 async def test_recovered_publish_finds_its_own_post_among_others(accounts, media, publishing, instagram_sandbox):
     """Found by the soak: with other posts on the account, the recovered publish got no media id."""
     account = await connect(accounts)
-    await publishing.PublishInstagramCarousel(ig_request(account.id, await register(media, *images(2)), caption="earlier"))
+    earlier = ig_request(account.id, await register(media, *images(2)), caption="earlier")
+    await publishing.PublishInstagramCarousel(earlier)
     instagram_sandbox.fail_next("media_publish", status=500, code=2, message="x", is_transient=True,
                                 after_serving=True)
     result = await publishing.PublishInstagramCarousel(

@@ -6,17 +6,21 @@ import json
 import logging
 
 import aiohttp
+import grpc
+from distribution.v1 import account_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.client import connect, images, register
+from server.adapters.tiktok import RateLimits
+from server.logs import JsonFormatter
+from tests.support.client import Stubs, connect, images, register
 
 
 async def scrape(service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{service.metrics.port}/metrics") as response:
-            assert response.status == 200
-            text = await response.text()
+    url = f"http://127.0.0.1:{service.metrics.port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        text = await response.text()
     samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -54,16 +58,9 @@ async def test_counters_move_after_a_publish(service, accounts, media, publishin
 
 
 async def test_rate_limit_waits_are_counted(start_service, tiktok_sandbox):
-    import grpc
-    from distribution.v1 import account_pb2, account_service_pb2_grpc, media_service_pb2_grpc, publishing_service_pb2_grpc
-
-    from server.adapters.tiktok import RateLimits
-
     service = await start_service(tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.2))
     async with grpc.aio.insecure_channel(service.address) as channel:
-        accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-        media = media_service_pb2_grpc.MediaServiceStub(channel)
-        publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+        accounts, media, publishing = Stubs.on(channel)
         account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
         for i in range(2):
             await publishing.PublishTikTokCarousel(
@@ -79,8 +76,6 @@ async def test_rate_limit_waits_are_counted(start_service, tiktok_sandbox):
 async def test_request_id_is_carried_through_the_rpc_and_its_platform_calls(
     service, accounts, media, publishing, caplog
 ):
-    from server.logs import JsonFormatter
-
     account = await connect(accounts)
     ids = await register(media, *images(2))
     with caplog.at_level(logging.DEBUG):
@@ -98,8 +93,6 @@ async def test_request_id_is_carried_through_the_rpc_and_its_platform_calls(
 
 
 async def test_a_request_id_is_generated_when_none_is_sent(service, accounts, caplog):
-    from server.logs import JsonFormatter
-
     with caplog.at_level(logging.INFO, logger="distribution.rpc"):
         await connect(accounts)
     line = json.loads(JsonFormatter().format(next(r for r in caplog.records if r.getMessage() == "rpc")))

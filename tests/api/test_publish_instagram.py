@@ -1,4 +1,6 @@
-"""PublishInstagramCarousel end to end: real server, real adapter, Graph emulator over loopback."""
+"""PublishInstagramCarousel over the wire, against the Graph API emulator: every field of the
+answer, the request checks (each naming the offending field or item), the caller's deadline.
+How the adapter reads the platform's errors: tests/integration/test_instagram_platform.py."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import asyncio
 import grpc
 import pytest
 from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
+from distribution.v1.account_service_pb2 import DisconnectAccountRequest
 from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest
+from google.protobuf import json_format
 
 from tests.support.client import connect, images, register
 from tests.support.errors import rich_error
@@ -51,8 +55,6 @@ async def test_publishes_a_carousel_and_returns_every_field(accounts, media, pub
 
 
 async def test_json_names_match_the_spec(accounts, media, publishing):
-    from google.protobuf import json_format
-
     account = await connect(accounts)
     response = await publish(publishing, media_ids=await register(media, *images(2)), instagram_account_id=account.id)
     as_json = json_format.MessageToDict(response)
@@ -126,8 +128,6 @@ async def test_tiktok_account_is_refused(accounts, media, publishing):
 
 
 async def test_disconnected_account_fails_precondition(accounts, media, publishing):
-    from distribution.v1.account_service_pb2 import DisconnectAccountRequest
-
     account = await connect(accounts)
     await accounts.DisconnectAccount(DisconnectAccountRequest(id=account.id))
     err = await expect_error(

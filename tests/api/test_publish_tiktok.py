@@ -1,15 +1,16 @@
-"""PublishTikTokCarousel end to end: real server, real adapter, TikTok emulator over loopback."""
+"""PublishTikTokCarousel over the wire, against the TikTok emulator: direct and inbox posts,
+their options, the request checks (each naming the offending field or item), the creator's
+privacy options. How the adapter reads the platform's errors:
+tests/integration/test_tiktok_platform.py."""
 
 from __future__ import annotations
-
-import asyncio
 
 import grpc
 import pytest
 from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest
+from google.protobuf import json_format
 
-from server.domain.models import Platform
 from tests.support.client import connect, images, register
 from tests.support.errors import rich_error
 
@@ -56,8 +57,6 @@ async def test_direct_post_defaults_to_self_only_and_publishes(accounts, media, 
 
 
 async def test_json_names_match_the_spec(accounts, media, publishing):
-    from google.protobuf import json_format
-
     account = await tiktok_account(accounts)
     response = await publish(publishing, media_ids=await register(media, *images(2)), tiktok_account_id=account.id)
     assert {"tiktokPublishId", "publishId", "imageCount", "state"} <= set(json_format.MessageToDict(response))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.grpc_api.rendered import RenderedPublishes
 from server.config import ConfigError, load_settings
 from server.domain.models import PublishVersion as V
+from server.grpc_api.rendered import RenderedPublishes
 
 
 def test_only_the_exact_revision_is_served():

@@ -16,7 +16,6 @@ from distribution.v1 import (
     publishing_service_pb2,
     publishing_service_pb2_grpc,
 )
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from server.config import ConfigError
 from tests.support.client import images

@@ -8,11 +8,14 @@ grpcurl or buf is a failure (`make test` installs them all)."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 import shutil
 import uuid
 
+import distribution.v1
 import grpc
 from distribution.v1 import (
     account_pb2,
@@ -106,7 +109,9 @@ BLOCK_EPILOGUE = """
 {
   declare -f
   for __v in $(compgen -v); do
-    case "$__v" in __*|_|BASH*|PIPESTATUS|FUNCNAME|GROUPS|DIRSTACK|OPT*|RANDOM|SRANDOM|SECONDS|LINENO|EPOCH*) continue;; esac
+    case "$__v" in
+      __*|_|BASH*|PIPESTATUS|FUNCNAME|GROUPS|DIRSTACK|OPT*|RANDOM|SRANDOM|SECONDS|LINENO|EPOCH*) continue;;
+    esac
     grep -qxF "$__v" <<<"$__base" || declare -p "$__v"
   done
 } > "$WALKTHROUGH_STATE"
@@ -230,13 +235,8 @@ async def test_service_config_works_in_a_real_channel(service):
 
 def _services() -> dict[str, list[str]]:
     """Every distribution.v1 service and its methods, from the generated descriptors."""
-    import importlib
-    import pkgutil
-
-    import distribution.v1 as package
-
     services: dict[str, list[str]] = {}
-    for module_info in pkgutil.iter_modules(package.__path__):
+    for module_info in pkgutil.iter_modules(distribution.v1.__path__):
         if module_info.name.endswith("_pb2"):
             module = importlib.import_module(f"distribution.v1.{module_info.name}")
             for svc in module.DESCRIPTOR.services_by_name.values():

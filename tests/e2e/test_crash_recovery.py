@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -71,8 +72,11 @@ def make_request(platform: int, account_id: str, media_ids: list[str], request_i
     )
 
 
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+KILL_POINT_SECONDS = 30.0  # how long a test waits for the platform calls it kills at
+
+
+async def until(predicate: Callable[[], Awaitable[bool]]) -> None:
+    deadline = time.monotonic() + KILL_POINT_SECONDS
     while not await predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("the kill point was never reached")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -152,18 +153,23 @@ async def test_commits_never_checkpoint_the_wal_a_thread_of_its_own_does(tmp_pat
                 " VALUES (?, 'w', ?, 'image/jpeg', 'IMAGE', 'GCS', '2026-01-01T00:00:00.000000Z')",
                 [(f"row-{b}-{i}-", "gs://b/" + "x" * 1000) for i in range(100)],
             ))
-        assert b"row-0-0-" not in path.read_bytes()  # no commit copied anything into the file
-        assert b"row-0-0-" in Path(str(path) + "-wal").read_bytes()
+        data, wal = await asyncio.to_thread(lambda: (path.read_bytes(), Path(f"{path}-wal").read_bytes()))
+        assert b"row-0-0-" not in data  # no commit copied anything into the file
+        assert b"row-0-0-" in wal
+
+        def until_checkpointed() -> None:
+            """Waits (10 s at most) for another thread to copy the last row into the file."""
+            deadline = time.monotonic() + 10
+            while b"row-59-99-" not in path.read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
         checkpoints = Checkpointer(path, interval=0.05)  # what the store runs, on a short clock
         checkpoints.start()
         try:
-            deadline = asyncio.get_running_loop().time() + 10
-            while b"row-59-99-" not in path.read_bytes() and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
+            await asyncio.to_thread(until_checkpointed)
         finally:
             await asyncio.get_running_loop().run_in_executor(None, checkpoints.stop)
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
         assert b"row-0-0-" in data and b"row-59-99-" in data  # checkpointed while the store is open
         rows = await db.run(select, "SELECT count(*) AS n FROM media")
         assert rows == [{"n": 6000}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ class Stubs:
     accounts: account_service_pb2_grpc.AccountServiceStub
     media: media_service_pb2_grpc.MediaServiceStub
     publishing: publishing_service_pb2_grpc.PublishingServiceStub
+
+    def __iter__(self) -> Iterator[Any]:
+        """accounts, media, publishing = Stubs.on(channel)"""
+        return iter((self.accounts, self.media, self.publishing))
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> Stubs:
