@@ -403,7 +403,7 @@ async def test_listed_publishes_are_the_records_get_publish_shows(
         ig = await connect(accounts)
         tt = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
         await instagram_publish(publishing, media, ig.id, n=3)
-        await tiktok_publish(
+        public = await tiktok_publish(
             publishing, media, tt.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE, cover_index=1
         )
         bad = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
@@ -411,6 +411,13 @@ async def test_listed_publishes_are_the_records_get_publish_shows(
             await publishing.PublishInstagramCarousel(
                 pb.PublishInstagramCarouselRequest(media_ids=bad, instagram_account_id=ig.id)
             )
+
+        # The public post's id comes later (moderation, then the reconciler), and changes the
+        # record: wait for it, so that no record changes between the list and GetPublish.
+        async def post_id_arrived():
+            return (await get(publishing, public.tiktok_publish_id)).publish.tiktok_post_id
+
+        assert await eventually(post_id_arrived)
 
         cold = (await publishing.ListPublishes(pb.ListPublishesRequest())).publishes
         warm = (await publishing.ListPublishes(pb.ListPublishesRequest())).publishes
