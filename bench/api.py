@@ -7,10 +7,12 @@ harness process, where set-up and sequential measurements do not compete with a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from distribution.v1 import (
@@ -19,9 +21,9 @@ from distribution.v1 import (
     account_service_pb2_grpc,
     media_service_pb2,
     media_service_pb2_grpc,
-    publishing_service_pb2 as pb,
     publishing_service_pb2_grpc,
 )
+from distribution.v1 import publishing_service_pb2 as pb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.harness import status_kb
@@ -131,10 +133,8 @@ class Probe:
                     self.health_latencies.append(time.perf_counter() - started)
                 except grpc.RpcError:
                     self.health_failures += 1
-                try:
+                with contextlib.suppress(OSError, KeyError):  # the process may be gone
                     self.rss_mb.append(status_kb(self.pid, "VmRSS") / 1024)
-                except (OSError, KeyError):
-                    pass
                 self._stop.wait(self.interval)
 
     def __enter__(self) -> Probe:

@@ -32,7 +32,7 @@ class BarePublishing(publishing_service_pb2_grpc.PublishingServiceServicer):
     def __init__(self, delay: float) -> None:
         self._delay = delay
 
-    async def PublishInstagramCarousel(self, request, context):  # noqa: N802 - gRPC method name
+    async def PublishInstagramCarousel(self, request, context):  # gRPC's method name
         if self._delay:
             await asyncio.sleep(self._delay)
         response = publishing_service_pb2.PublishInstagramCarouselResponse()

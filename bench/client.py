@@ -77,6 +77,33 @@ def _error_key(err: grpc.aio.AioRpcError) -> str:
     return f"{err.code().name}: {details}"
 
 
+class Level:
+    """One concurrency level of the closed loop: workers call back to back until a deadline;
+    only calls made once `measuring` is set count (the others warm up)."""
+
+    def __init__(self, stub: Any, request: Any) -> None:
+        self.stub = stub
+        self.request = request
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.latencies: list[float] = []
+        self.warm = 0
+        self.measuring = False
+
+    async def worker(self, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                await self.stub.PublishInstagramCarousel(self.request, timeout=60)
+            except grpc.aio.AioRpcError as err:
+                if self.measuring:
+                    self.errors[_error_key(err)] += 1
+                continue
+            if self.measuring:
+                self.latencies.append(time.perf_counter() - started)
+            else:
+                self.warm += 1
+
+
 async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
     request = instagram_request(spec["request"])
     server_pid = spec.get("server_pid")
@@ -85,46 +112,29 @@ async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
         stub = publishing_service_pb2_grpc.PublishingServiceStub(channel)
         await channel.channel_ready()
         for level in spec["levels"]:
-            errors: collections.Counter[str] = collections.Counter()
-            latencies: list[float] = []
-            warm = [0]
-            measuring = False
-
-            async def worker(deadline: float) -> None:
-                while time.perf_counter() < deadline:
-                    started = time.perf_counter()
-                    try:
-                        await stub.PublishInstagramCarousel(request, timeout=60)
-                    except grpc.aio.AioRpcError as err:
-                        if measuring:
-                            errors[_error_key(err)] += 1
-                        continue
-                    if measuring:
-                        latencies.append(time.perf_counter() - started)
-                    else:
-                        warm[0] += 1
-
+            run = Level(stub, request)
             warm_deadline = time.perf_counter() + spec["warmup"]
-            await asyncio.gather(*(worker(warm_deadline) for _ in range(level)))
-            measuring = True
+            await asyncio.gather(*(run.worker(warm_deadline) for _ in range(level)))
+            run.measuring = True
             cpu_before = cpu_seconds(server_pid) if server_pid else None
             started = time.perf_counter()
             deadline = started + spec["duration"]
-            await asyncio.gather(*(worker(deadline) for _ in range(level)))
+            await asyncio.gather(*(run.worker(deadline) for _ in range(level)))
             elapsed = time.perf_counter() - started
             cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
-            completed = len(latencies)
+            completed = len(run.latencies)
+            cpu_per_call = cpu_used / completed * 1000 if cpu_used is not None and completed else None
             results.append(
                 {
                     "concurrency": level,
-                    **summarize(latencies),
+                    **summarize(run.latencies),
                     "elapsed_s": elapsed,
                     "completed": completed,
-                    "warmup_completed": warm[0],
+                    "warmup_completed": run.warm,
                     "throughput": completed / elapsed if elapsed else 0.0,
-                    "errors": dict(errors),
+                    "errors": dict(run.errors),
                     "server_cpu_s": cpu_used,
-                    "server_cpu_ms_per_call": (cpu_used / completed * 1000) if cpu_used is not None and completed else None,
+                    "server_cpu_ms_per_call": cpu_per_call,
                 }
             )
     return {"levels": results, "server_peak_rss_mb": peak_rss_mb(server_pid) if server_pid else None}

@@ -53,7 +53,8 @@ RULES: list[Rule] = [
     ("other threads", lambda t, _f: "MainThread" not in t),
     ("token lookup + Fernet decrypt (AccountTokens)", _has("AccountTokens.", "fernet.py", "TokenCipher.")),
     ("platform HTTP calls (adapters + aiohttp client)", _has("request_json", "aiohttp/", "server/platforms/")),
-    ("hand-off to the SQLite thread (Database.run, futures)", _has("Database.run", "Database._submit", "_settle (server/store")),
+    ("hand-off to the SQLite thread (Database.run, futures)",
+     _has("Database.run", "Database._submit", "_settle (server/store")),
     ("rows -> domain objects (json, strptime) on the loop", _has("server/store/", "_strptime.py")),
     ("domain -> proto conversion (converters)", _has("server/api/converters.py", "protobuf/")),
     ("logging (one JSON line per RPC)", _has("logging/__init__.py", "server/logs.py")),
@@ -209,7 +210,9 @@ def profile_burst(publishes: int, rate: int) -> Path:
         service = ps.service(ps.instagram(processing_delay=2.0), ps.tiktok(processing_delay=2.0))
         folded = ps.workdir / "burst.folded"
         spies: list[subprocess.Popen[bytes]] = []
-        result, cpu = _burst(ps, service, publishes, before=lambda: spies.append(_record(service.pid, 300, rate, folded)))
+        result, cpu = _burst(
+            ps, service, publishes, before=lambda: spies.append(_record(service.pid, 300, rate, folded))
+        )
         spies[0].send_signal(signal.SIGINT)  # py-spy writes what it has sampled and exits
         spies[0].wait(60)
         return report("burst", f"{publishes:,} publishes at once (half Instagram, half TikTok), platforms 2 s",

@@ -1,7 +1,8 @@
 """`python -m bench.traced_server OUT.txt`: runs the service (`python -m server`, same environment)
 with tracemalloc on, for `python -m bench.profile memory`. A thread looks at the traced heap
 every 2 s and, whenever it has grown 10% past the largest snapshot so far, writes the top
-allocation sites to OUT.txt with the process's RSS at that moment. The service's code is untouched; this only launches it."""
+allocation sites to OUT.txt with the process's RSS at that moment. The service's code is
+untouched; this only launches it."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ def _watch(out: str) -> None:
         if current <= best * 1.10:
             continue
         best = current
-        snapshot = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
-        )
+        snapshot = tracemalloc.take_snapshot().filter_traces([
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+        ])
         lines = [f"rss_mb {_rss_mb():.1f}", f"traced_mb {current / 1e6:.1f}"]
         for group in ("filename", "lineno"):
             lines.append(f"== by {group}")

@@ -36,7 +36,8 @@ def generate(out_dir: Path) -> None:
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     # Make the generated tree a regular package tree so every tool resolves it the same way.
-    for package_dir in {p.parent for p in out_dir.rglob("*_pb2.py")}:
+    for generated_dir in {p.parent for p in out_dir.rglob("*_pb2.py")}:
+        package_dir = generated_dir
         while package_dir != out_dir:
             (package_dir / "__init__.py").touch()
             package_dir = package_dir.parent

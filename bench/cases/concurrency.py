@@ -116,7 +116,7 @@ def run(scale: Scale) -> CaseResult:
             f"({cpu / max(n, 1) * 1000:.1f} ms/publish); {upstream / max(n, 1):.1f} platform calls/publish",
         )
     )
-    for label, (bare_burst, bare_rss, bare_probe) in bare_results.items():
+    for label, (bare_burst, bare_rss, _probe) in bare_results.items():
         result.rows.append(
             Row(
                 case=NAME,
@@ -149,7 +149,8 @@ def run(scale: Scale) -> CaseResult:
         "distorts the timing)."
     )
     result.sections.append(
-        f"Pending-call limit: {scale.bare_burst:,} calls at once to the bare grpc.aio server (each held {scale.burst_delay:g} s) "
+        f"Pending-call limit: {scale.bare_burst:,} calls at once to the bare grpc.aio server "
+        f"(each held {scale.burst_delay:g} s) "
         f"gave {default_errors} errors with default options "
         f"({bare_results['default options'][0]['errors'] or 'none'}), {hard_errors} with only "
         f"`{HARD_OPTION}` = 20000, and {fixed_errors} with `{PENDING_OPTION}` = 10000 plus `{HARD_OPTION}` = 20000. "

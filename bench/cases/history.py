@@ -23,14 +23,13 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
-from distribution.v1 import account_pb2, publish_pb2
+from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2_grpc
 from distribution.v1 import publishing_service_pb2 as pb
-from distribution.v1 import publishing_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 from bench.cases import Scale
@@ -100,7 +99,7 @@ class Filter:
 
 
 def _when(text: str) -> datetime:
-    return datetime.strptime(text, DB_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, DB_FORMAT).replace(tzinfo=UTC)
 
 
 def _filters(history: History, n: int, seed: int = 11) -> dict[str, list[Filter]]:
@@ -164,7 +163,7 @@ def _sql_times(conn: sqlite3.Connection, statements: list[list[tuple[str, list[A
 def _slowest(group: list[Filter], latencies: list[float]) -> str:
     """Names the slowest platform/state value among a filter's variants (when it has such values)."""
     by_value: dict[str, list[float]] = {}
-    for f, latency in zip(group, latencies):
+    for f, latency in zip(group, latencies, strict=True):
         key = ", ".join(f"{k} {v}" for k, v in (("platform", f.platform), ("state", f.state)) if v)
         if key:
             by_value.setdefault(key, []).append(latency)
@@ -282,7 +281,7 @@ def _filter_columns(name: str, history: History) -> set[str]:
     key = name.split("filter: ", 1)[-1]
     f = _filters(history, 1).get(key, [Filter()])[0]
     columns = {c for c, v in (("account_id", f.account), ("platform", f.platform), ("state", f.state)) if v}
-    if f.after or f.before or "page" in name and "first page" not in name:
+    if f.after or f.before or ("page" in name and "first page" not in name):
         columns.add("created_at")
     return columns
 
@@ -310,7 +309,8 @@ def _what_if_analyze(path: Path, history: History, measured: dict[str, Any], sam
     return (f"What if the service kept planner statistics? `ANALYZE` (analysis_limit 1000, {analyze_s:.1f} s) "
             "on the loaded file, then the baseline SELECTs again (the service itself never runs ANALYZE or "
             "`PRAGMA optimize`, so it plans without statistics):\n\n"
-            + table(["Filter", "Index chosen with statistics", "Baseline p99 ms without", "Baseline p99 ms with"], rows))
+            + table(["Filter", "Index chosen with statistics", "Baseline p99 ms without", "Baseline p99 ms with"],
+                    rows))
 
 
 def _depths(scale: Scale) -> tuple[int, int]:
@@ -418,7 +418,7 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
         try:
             statements = asyncio.run(_service_statements(path, history, _depths(scale)))
             statements_note = "the service's own statements (trace callback)"
-        except Exception as exc:  # noqa: BLE001 - the plans then come from the baseline SQL only
+        except Exception as exc:  # the plans then come from the baseline SQL only
             statements, statements_note = {}, f"baseline SQL only (capturing the service's failed: {exc!r})"
         plan_conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         plan_rows, full_scans, unbounded = [], [], []

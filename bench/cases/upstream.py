@@ -72,7 +72,8 @@ async def _measure(address: str, emulators: dict[str, EmulatorProcess], scale: S
         iterations = scale.upstream_fast_iterations + scale.upstream_slow_iterations
         tiktok_accounts = await api.tiktok_accounts(iterations, prefix="upstream")
         used_tiktok = 0
-        for delay, count in ((0.0, scale.upstream_fast_iterations), (scale.upstream_delay, scale.upstream_slow_iterations)):
+        rounds = ((0.0, scale.upstream_fast_iterations), (scale.upstream_delay, scale.upstream_slow_iterations))
+        for delay, count in rounds:
             for emulator in emulators.values():
                 emulator.control("POST", "config", {"processing_delay": delay})
             for platform, images in SCENARIOS:
@@ -120,7 +121,8 @@ def run(scale: Scale) -> CaseResult:
         if delay == 0:
             limit = images + 5
             baseline = f"call budget n + 5 = {limit}" if platform == "instagram" else "(no call target)"
-            ratio = f"{calls_median:g} calls" + (f" = {calls_median / limit:.2f}× budget" if platform == "instagram" else "")
+            budget = f" = {calls_median / limit:.2f}× budget" if platform == "instagram" else ""
+            ratio = f"{calls_median:g} calls{budget}"
             row = Row(NAME, f"{label}, processing done before the first check (delay 0)",
                       stats["median_ms"], stats["p99_ms"], 1000 / stats["mean_ms"], rss, baseline,
                       ratio=ratio, notes=f"{calls_median:g} platform calls/publish (max {max(m['calls'])})")
