@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-# The example Node.js client (clients/node), exercised by tests/test_clients.py.
+# The example Node.js client (clients/node), exercised by tests/e2e/test_clients.py.
 clients/node/node_modules/.installed: clients/node/package.json clients/node/package-lock.json
 	cd clients/node && npm ci --silent --no-audit --no-fund --ignore-scripts
 	touch $@

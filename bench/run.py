@@ -2,7 +2,7 @@
 
     python -m bench.run                        # every case (make bench) -> bench/results.md
     python -m bench.run --only history --out bench/results-history.md   # make bench-history
-    python -m bench.run --scale smoke --out /tmp/r.md   # seconds; what tests/test_bench_smoke.py runs
+    python -m bench.run --scale smoke --out /tmp/r.md   # seconds; what tests/e2e/test_bench_smoke.py runs
 
 Cases (see each module's docstring for the method):
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scale:
-    """How big each case runs: FULL for `make bench`, SMOKE for tests/test_bench_smoke.py."""
+    """How big each case runs: FULL for `make bench`, SMOKE for tests/e2e/test_bench_smoke.py."""
 
     name: str
     # 1. unary overhead: closed-loop concurrency levels, warm-up and window per level (s)

@@ -160,6 +160,6 @@ def run(scale: Scale) -> CaseResult:
         "(default 3000); the client sees CANCELLED. The service sets both (`server/app.py`: "
         f"`{PENDING_OPTION}` = {MAX_PENDING_REQUESTS:,}, `{HARD_OPTION}` = {2 * MAX_PENDING_REQUESTS:,}; the soft "
         "limit is the one that matters) and its own burst above had "
-        f"{burst['error_count']} errors this run; `tests/test_burst.py` fails without the setting."
+        f"{burst['error_count']} errors this run; `tests/api/test_burst.py` fails without the setting."
     )
     return result
