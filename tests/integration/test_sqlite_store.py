@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.checkpoints import Checkpointer
 from server.adapters.sqlite.database import Database, atomic
-from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.rows import select
 
 LATEST = max(m.version for m in MIGRATIONS)

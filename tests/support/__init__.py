@@ -10,6 +10,7 @@
 - `fixtures`: pytest fixtures over the above; each layer's conftest imports the ones it uses.
 - `fuzz`: RPC discovery, Hypothesis strategies, seeds and the property for the API fuzz tests.
 - `tools`: outside tools (grpcurl, buf, node, bash) run against a service.
+- `postgres`: a fresh PostgreSQL database per test (skipped where none answers).
 - `tls`: a throwaway CA, server and client certificates.
 - `paths`: where the checkout, grpcurl and buf are.
 

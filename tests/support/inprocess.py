@@ -104,8 +104,9 @@ class Core:
 @asynccontextmanager
 async def open_core(settings: Settings, **adapters: Any) -> AsyncIterator[Core]:
     """The use cases over the adapters `settings` name (or those handed in), with the
-    reconciler running and unfinished publishes resumed, as `server.app.start_service`
-    starts them; no gRPC server and no metrics endpoint."""
+    reconciler running, unfinished publishes resumed and the runner keeping its leases, in
+    the order `server.app.start_service` starts them (keep the two alike); no gRPC server,
+    no readiness checks and no metrics endpoint."""
     settings = dataclasses.replace(settings, metrics_listen="off")
     async with AsyncExitStack() as stack:
         opened, _metrics, _sandboxes = await open_adapters(settings, stack, **adapters)
@@ -113,6 +114,7 @@ async def open_core(settings: Settings, **adapters: Any) -> AsyncIterator[Core]:
         services.reconciler.start()
         stack.push_async_callback(services.reconciler.stop)
         await services.runner.resume_unfinished()
+        services.runner.start()
         try:
             yield Core(opened, services)
         finally:
