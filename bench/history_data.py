@@ -23,18 +23,18 @@ import re
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from cryptography.fernet import Fernet
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
-from server.adapters.migrations import MIGRATIONS
 from server.domain.models import Media, MediaKind, NewAccount, Platform, Storage
 
 WORKSPACE = "default"  # the open (no API keys) service's one workspace
@@ -48,8 +48,11 @@ STATE_WEIGHTS = {
     "INSTAGRAM": {"PUBLISHED": 0.88, "FAILED": 0.105, "UNCONFIRMED": 0.015},
     "TIKTOK": {"PUBLISHED": 0.70, "DELIVERED_TO_INBOX": 0.18, "FAILED": 0.10, "UNCONFIRMED": 0.02},
 }
-WORDS = ("autumn sunset city coffee launch drop summer sale behind the scenes team studio new "
-         "collection travel food recipe weekend morning light #brand #new #ootd @partner").split()
+WORDS = [
+    "autumn", "sunset", "city", "coffee", "launch", "drop", "summer", "sale", "behind", "the", "scenes", "team",
+    "studio", "new", "collection", "travel", "food", "recipe", "weekend", "morning", "light", "#brand", "#new",
+    "#ootd", "@partner",
+]
 
 
 @dataclass
@@ -90,7 +93,7 @@ async def _prepare(path: Path, key: str, rng: random.Random) -> tuple[dict[str, 
                 ))
                 accounts[account.id] = platform.value
         media_ids = []
-        created = datetime.now(timezone.utc) - timedelta(days=DAYS + 1)
+        created = datetime.now(UTC) - timedelta(days=DAYS + 1)
         for i in range(MEDIA_POOL):
             media = Media(
                 id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), workspace_id=WORKSPACE,
