@@ -19,7 +19,7 @@ from server.adapters.postgres import PostgresStore
 from server.adapters.sqlite import SqliteStore
 from server.domain.ports import Store
 from tests.fakes import FakeStore
-from tests.support.postgres import fresh_database
+from tests.support.postgres import emptied_database
 
 OpenStore = Callable[[Path], AbstractAsyncContextManager[Store]]
 
@@ -44,9 +44,10 @@ async def open_sqlite(tmp_path: Path) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def open_postgres(tmp_path: Path) -> AsyncIterator[Store]:
-    """A new database on the test PostgreSQL server (tests/support/postgres.py: skipped where none
-    answers, a failure in CI)."""
-    async with fresh_database() as url:
+    """An empty store in this test process's shared database on the test PostgreSQL server,
+    emptied after each test (tests/support/postgres.py: skipped where none answers, a
+    failure in CI)."""
+    async with emptied_database() as url:
         store = await PostgresStore.open(url, TokenCipher([Fernet.generate_key()]), pool_size=4)
         try:
             yield store
