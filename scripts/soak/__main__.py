@@ -36,6 +36,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a caller gives up on a request after this long without a definitive answer (s)")
     parser.add_argument("--settle-timeout", type=float, default=180.0,
                         help="how long the last service run gets to finish every record (s)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                        help="sqlite: one service on a file; postgres: replicas on a fresh PostgreSQL database")
+    parser.add_argument("--replicas", type=int, default=1, help="how many services share the database (postgres)")
+    parser.add_argument("--lease-seconds", type=float, default=3.0,
+                        help="postgres: DISTRIBUTION_LEASE_SECONDS (how soon a killed replica's publishes move on)")
     parser.add_argument("--workdir", help="where the database and service.log go (default: a new temp dir)")
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -45,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--fault-rate must be from 0 to 1")
     if args.kill_min <= 0 or args.kill_max < args.kill_min:
         parser.error("need 0 < --kill-min <= --kill-max")
+    if args.replicas < 1 or (args.replicas > 1 and args.store != "postgres"):
+        parser.error("--replicas must be at least 1, and more than 1 only with --store postgres")
     return args
 
 

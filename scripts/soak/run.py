@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography.fernet import Fernet
 from distribution.v1 import (
     account_pb2,
     account_service_pb2,
@@ -30,6 +31,7 @@ from google.protobuf import json_format
 from scripts.soak.analyse import STATE_NAMES, TERMINAL, Evidence, analyse
 from scripts.soak.plan import INSTAGRAM_ENDPOINTS, TIKTOK_ENDPOINTS, Outcome, Planned, fault_rules, plan
 from tests.support.errors import read_status
+from tests.support.postgres import fresh_database
 from tests.support.processes import EmulatorProcess, ServiceProcess, service_env
 
 CHANNEL_OPTIONS = [
@@ -55,6 +57,42 @@ async def with_retries(call: Callable[[], Awaitable[Any]], what: str, attempts: 
 
 
 
+class Replicas:
+    """The service's replicas and one channel to each. Calls go round-robin: a caller whose
+    replica is gone retries on the next one, as behind a load balancer."""
+
+    def __init__(self, services: list[ServiceProcess]) -> None:
+        self.services = services
+        self.channels: list[grpc.aio.Channel] = []
+        self._turn = 0
+
+    def open(self) -> None:
+        self.channels = [grpc.aio.insecure_channel(s.address, options=CHANNEL_OPTIONS) for s in self.services]
+
+    def _next(self) -> grpc.aio.Channel:
+        self._turn = (self._turn + 1) % len(self.channels)
+        return self.channels[self._turn]
+
+    def accounts(self) -> Any:
+        return account_service_pb2_grpc.AccountServiceStub(self._next())
+
+    def media(self) -> Any:
+        return media_service_pb2_grpc.MediaServiceStub(self._next())
+
+    def publishing(self) -> Any:
+        return publishing_service_pb2_grpc.PublishingServiceStub(self._next())
+
+    def call(self, service: str, method: str, request: Any, timeout: float = 10) -> Awaitable[Any]:
+        """`service.method(request)` on the next replica."""
+        stub = {"accounts": self.accounts, "media": self.media, "publishing": self.publishing}[service]()
+        return getattr(stub, method)(request, timeout=timeout)
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            with contextlib.suppress(Exception):  # a channel that will not close must not hide the report
+                await channel.close()
+
+
 class Soak:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -70,6 +108,7 @@ class Soak:
         self.unexpected_exits: list[dict[str, Any]] = []
         self.restarts_failed = 0
         self.done = asyncio.Event()
+        self.stack = contextlib.AsyncExitStack()  # what outlives one step: the PostgreSQL database
         self.answered = 0
         self.started = 0.0
 
@@ -90,34 +129,41 @@ class Soak:
             "POST", "config",
             {"init_limit_per_minute": 0, "status_limit_per_minute": 0, "creator_info_limit_per_minute": 0},
         )
-        settings = service_env(
-            self.workdir, self.instagram.base_url, self.tiktok.base_url, DISTRIBUTION_LOG_LEVEL="WARNING"
-        )
-        self.service = ServiceProcess(settings, self.workdir / "service.log")
-        await self.service.astart()
-        self.channel = grpc.aio.insecure_channel(self.service.address, options=CHANNEL_OPTIONS)
-        self.accounts = account_service_pb2_grpc.AccountServiceStub(self.channel)
-        self.media = media_service_pb2_grpc.MediaServiceStub(self.channel)
-        self.publishing = publishing_service_pb2_grpc.PublishingServiceStub(self.channel)
+        extra = {"DISTRIBUTION_LOG_LEVEL": "WARNING"}
+        if self.args.store == "postgres":
+            self.database = await self.stack.enter_async_context(fresh_database())
+            extra.update(
+                DISTRIBUTION_DB=self.database,
+                DISTRIBUTION_SECRET_KEYS=Fernet.generate_key().decode(),
+                DISTRIBUTION_LEASE_SECONDS=str(self.args.lease_seconds),
+            )
+        services = []
+        for i in range(self.args.replicas):
+            settings = service_env(self.workdir, self.instagram.base_url, self.tiktok.base_url, **extra)
+            log = self.workdir / ("service.log" if self.args.replicas == 1 else f"service-{i}.log")
+            services.append(ServiceProcess(settings, log))
+        await asyncio.gather(*(s.astart() for s in services))
+        self.replicas = Replicas(services)
+        self.replicas.open()
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):  # a channel that will not close must not hide the report
-            await self.channel.close()
-        self.service.stop()
+        await self.replicas.close()
+        for service in self.replicas.services:
+            service.stop()
         self.instagram.stop()
         self.tiktok.stop()
 
-    async def restart(self) -> None:
+    async def restart(self, service: ServiceProcess) -> None:
         for attempt in range(5):
             try:
-                await self.service.astart()
+                await service.astart()
                 return
             except (RuntimeError, TimeoutError) as exc:
                 self.restarts_failed += 1
                 self.say(f"  restart attempt {attempt + 1} failed: {exc}")
-                self.service.kill()
+                service.kill()
                 await asyncio.sleep(1)
-        raise RuntimeError(f"the service would not restart; see {self.workdir}/service.log")
+        raise RuntimeError(f"the service would not restart; see its log in {self.workdir}")
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -130,7 +176,8 @@ class Soak:
                 external_account_id=str(17841400000000000 + k),
                 username=f"soak_ig_{k}", access_token=f"soak-ig-token-{seed}-{k}",
             )
-            reply = await with_retries(partial(self.accounts.ConnectAccount, request, timeout=10), "ConnectAccount")
+            connect = partial(self.replicas.call, "accounts", "ConnectAccount", request)
+            reply = await with_retries(connect, "ConnectAccount")
             self.ig_account_ids.append(reply.account.id)
         self.tt_account_ids = []
         for k in range(self.plan.tiktok_accounts):
@@ -139,12 +186,13 @@ class Soak:
                 external_account_id=f"soak-open-id-{k}",
                 username=f"soak_tt_{k}", access_token=f"soak-tiktok-token-{seed}-{k}",
             )
-            reply = await with_retries(partial(self.accounts.ConnectAccount, request, timeout=10), "ConnectAccount")
+            connect = partial(self.replicas.call, "accounts", "ConnectAccount", request)
+            reply = await with_retries(connect, "ConnectAccount")
             self.tt_account_ids.append(reply.account.id)
         self.media_ids = []
         for k in range(self.args.media_pool):
             request = media_service_pb2.RegisterMediaRequest(url=f"gs://soak-bucket/photo-{k}.jpg")
-            reply = await with_retries(partial(self.media.RegisterMedia, request, timeout=10), "RegisterMedia")
+            reply = await with_retries(partial(self.replicas.call, "media", "RegisterMedia", request), "RegisterMedia")
             self.media_ids.append(reply.media.id)
 
     def message(self, item: Planned) -> Any:
@@ -174,16 +222,15 @@ class Soak:
     async def publish_once(self, item: Planned) -> Outcome:
         """One logical publish: the same request until a definitive answer."""
         request = self.message(item)
-        call = (
-            self.publishing.PublishInstagramCarousel
-            if item.platform == "instagram"
-            else self.publishing.PublishTikTokCarousel
-        )
         outcome = Outcome()
         started = time.monotonic()
         backoff = 0.2
         while True:
             outcome.attempts += 1
+            publishing = self.replicas.publishing()  # each attempt to the next replica
+            call = publishing.PublishInstagramCarousel if item.platform == "instagram" else (
+                publishing.PublishTikTokCarousel
+            )
             try:
                 reply = await call(request, timeout=self.args.call_timeout)
             except grpc.aio.AioRpcError as err:
@@ -242,19 +289,21 @@ class Soak:
             while time.monotonic() < deadline:
                 if self.done.is_set():
                     return
-                if self.service.popen is not None and not self.service.alive():
-                    # Not ours: the service died on its own. Note it and bring it back.
-                    code = self.service.returncode
-                    at = round(time.monotonic() - self.started, 1)
-                    self.unexpected_exits.append({"at_s": at, "returncode": code})
-                    self.say(f"  !! the service exited on its own (code {code}); restarting")
-                    await self.restart()
+                for service in self.replicas.services:
+                    if service.popen is not None and not service.alive():
+                        # Not ours: a replica died on its own. Note it and bring it back.
+                        code = service.returncode
+                        at = round(time.monotonic() - self.started, 1)
+                        self.unexpected_exits.append({"at_s": at, "returncode": code})
+                        self.say(f"  !! a service exited on its own (code {code}); restarting")
+                        await self.restart(service)
                 await asyncio.sleep(0.05)
             if self.done.is_set():
                 return
-            self.service.kill()
+            victim = self.kill_rng.choice(self.replicas.services)
+            victim.kill()
             self.kills.append(round(time.monotonic() - self.started, 2))
-            await self.restart()
+            await self.restart(victim)
 
     async def run_load(self) -> None:
         queue: asyncio.Queue[Planned] = asyncio.Queue()
@@ -273,7 +322,9 @@ class Soak:
         records, token = [], ""
         while True:
             request = publishing_service_pb2.ListPublishesRequest(page_size=1000, page_token=token)
-            page = await with_retries(partial(self.publishing.ListPublishes, request, timeout=30), "ListPublishes")
+            page = await with_retries(
+                partial(self.replicas.call, "publishing", "ListPublishes", request, 30), "ListPublishes"
+            )
             records.extend(page.publishes)
             token = page.next_page_token
             if not token:
@@ -290,7 +341,7 @@ class Soak:
 
     async def timeline(self, publish_id: str) -> dict[str, Any]:
         request = publishing_service_pb2.GetPublishRequest(id=publish_id)
-        reply = await with_retries(partial(self.publishing.GetPublish, request, timeout=10), "GetPublish")
+        reply = await with_retries(partial(self.replicas.call, "publishing", "GetPublish", request), "GetPublish")
         return {
             "publish": json_format.MessageToDict(reply.publish, preserving_proto_field_name=True),
             "events": [
@@ -317,8 +368,8 @@ class Soak:
             + (f" (at most {args.kills})" if args.kills is not None else "")
             + f"; work dir {self.workdir}"
         )
-        await self.start()
         try:
+            await self.start()
             await self.prepare()
             self.say(
                 f"  {self.plan.instagram_accounts} Instagram and {self.plan.tiktok_accounts} TikTok accounts, "
@@ -342,6 +393,7 @@ class Soak:
             return report
         finally:
             await self.stop()
+            await self.stack.aclose()
 
     async def evidence(self, records: list[Any], faults: dict[str, Any]) -> Evidence:
         return Evidence(
@@ -358,6 +410,6 @@ class Soak:
             kills=self.kills,
             unexpected_exits=self.unexpected_exits,
             restarts_failed=self.restarts_failed,
-            service_log=self.workdir / "service.log",
+            service_log=self.replicas.services[0].log_path,
             workdir=self.workdir,
         )
