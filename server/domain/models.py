@@ -251,6 +251,50 @@ class Publish:
         return bool(self.ig_media_id or self.tiktok_publish_id or self.call_in_flight)
 
 
+# The platform id fields a write may set directly (PublishStore.update's `ids`).
+PUBLISH_ID_FIELDS = frozenset(
+    {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight"}
+)
+
+
+def publish_changes(
+    *,
+    state: PublishState | None = None,
+    error: PublishError | None = None,
+    published_at: datetime | None = None,
+    pending_facts: list[str] | None = None,
+    reconcile_at: datetime | bool | None = False,
+    reconcile_attempts: int | None = None,
+    ids: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """The fields one write changes, by name (the same names as the stores' columns), from
+    PublishStore.update's arguments: None leaves a field as it is, and so does
+    `reconcile_at=False` (None clears the schedule). Every store builds its write from this,
+    and a store that skips reading the row back applies it to the caller's copy (`applied`)."""
+    unknown = set(ids or ()) - PUBLISH_ID_FIELDS
+    if unknown:
+        raise ValueError(f"not a publish id column: {sorted(unknown)}")
+    changes: dict[str, Any] = dict(ids or {})
+    if pending_facts is not None:
+        changes["pending_facts"] = list(pending_facts)
+    if reconcile_at is not False:
+        changes["reconcile_at"] = reconcile_at
+    if reconcile_attempts is not None:
+        changes["reconcile_attempts"] = reconcile_attempts
+    if state is not None:
+        changes["state"] = state
+    if error is not None:
+        changes["error"] = error
+    if published_at is not None:
+        changes["published_at"] = published_at
+    return changes
+
+
+def applied(publish: Publish, changes: dict[str, Any], revision: int, updated_at: datetime) -> Publish:
+    """`publish` after a write of `changes` (from publish_changes) that gave it this revision."""
+    return dataclasses.replace(publish, revision=revision, updated_at=updated_at, **changes)
+
+
 @dataclass(frozen=True)
 class PublishEvent:
     """One entry of a publish's timeline. `details` holds the platform's response summary."""

@@ -20,17 +20,16 @@ transaction).
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import copy
 import dataclasses
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
+from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.models import (
     Account,
@@ -45,22 +44,15 @@ from server.domain.models import (
     PublishFilter,
     PublishState,
     PublishVersion,
+    applied,
+    publish_changes,
 )
 from server.domain.pagination import Cursor, cursor_time
-from server.domain.ports import KEEP, CreateConflict, QuotaReading
+from server.domain.ports import KEEP, CreateConflict
 
 T = TypeVar("T")
 
-# The platform id columns `PublishStore.update` may change.
-ID_COLUMNS = frozenset(
-    {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight"}
-)
 UNFINISHED = (PublishState.PENDING, PublishState.PROCESSING)
-
-
-def stored_time(value: datetime) -> str:
-    """A time as page cursors carry it (and SQLite keeps it): UTC, fixed width, microseconds."""
-    return cursor_time(value)
 
 
 def utc(value: datetime) -> datetime:
@@ -166,8 +158,8 @@ class FakeAccountStore(_Table):
             and (platform is None or row.account.platform == platform)
             and (show_disconnected or row.account.state != AccountState.DISCONNECTED)
         ]
-        page = _newest_first(accounts, lambda a: (stored_time(a.created_at), a.id), cursor)[:limit]
-        return [(a, Cursor(stored_time(a.created_at), a.id)) for a in page]
+        page = _newest_first(accounts, lambda a: (cursor_time(a.created_at), a.id), cursor)[:limit]
+        return [(a, Cursor(cursor_time(a.created_at), a.id)) for a in page]
 
     async def save_tokens(
         self,
@@ -248,8 +240,8 @@ class FakeMediaStore(_Table):
     async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Media, Cursor]]:
         await self._call()
         mine = [m for m in self.rows.values() if m.workspace_id == workspace_id]
-        page = _newest_first(mine, lambda m: (stored_time(m.created_at), m.id), cursor)[:limit]
-        return [(m, Cursor(stored_time(m.created_at), m.id)) for m in page]
+        page = _newest_first(mine, lambda m: (cursor_time(m.created_at), m.id), cursor)[:limit]
+        return [(m, Cursor(cursor_time(m.created_at), m.id)) for m in page]
 
 
 # --- publishes ------------------------------------------------------------------------------
@@ -284,19 +276,19 @@ class FakePublishStore(_Table):
         self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
     ) -> list[tuple[PublishVersion, Cursor]]:
         await self._call()
-        after = stored_time(where.created_after) if where.created_after else None
-        before = stored_time(where.created_before) if where.created_before else None
+        after = cursor_time(where.created_after) if where.created_after else None
+        before = cursor_time(where.created_before) if where.created_before else None
         matching = [
             p for p in self.rows.values()
             if p.workspace_id == workspace_id
             and (where.account_id is None or p.account_id == where.account_id)
             and (where.platform is None or p.platform == where.platform)
             and (where.state is None or p.state == where.state)
-            and (after is None or stored_time(p.created_at) >= after)
-            and (before is None or stored_time(p.created_at) < before)
+            and (after is None or cursor_time(p.created_at) >= after)
+            and (before is None or cursor_time(p.created_at) < before)
         ]
-        page = _newest_first(matching, lambda p: (stored_time(p.created_at), p.id), cursor)[:limit]
-        return [(PublishVersion(p.id, p.revision), Cursor(stored_time(p.created_at), p.id)) for p in page]
+        page = _newest_first(matching, lambda p: (cursor_time(p.created_at), p.id), cursor)[:limit]
+        return [(PublishVersion(p.id, p.revision), Cursor(cursor_time(p.created_at), p.id)) for p in page]
 
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         await self._call()
@@ -319,12 +311,12 @@ class FakePublishStore(_Table):
     async def unfinished(self) -> list[Publish]:
         await self._call()
         rows = [p for p in self.rows.values() if p.state in UNFINISHED]
-        return [copy.deepcopy(p) for p in sorted(rows, key=lambda p: stored_time(p.created_at))]
+        return [copy.deepcopy(p) for p in sorted(rows, key=lambda p: cursor_time(p.created_at))]
 
     async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
         await self._call()
         due = [p for p in self.rows.values() if p.reconcile_at is not None and p.reconcile_at <= utc(now)]
-        claimed = sorted(due, key=lambda p: stored_time(p.reconcile_at or now))[:limit]
+        claimed = sorted(due, key=lambda p: cursor_time(p.reconcile_at or now))[:limit]
         for publish in claimed:  # as SQLite's UPDATE: neither a revision nor an update time
             publish.reconcile_at = utc(hold_until)
         return [copy.deepcopy(p) for p in claimed]
@@ -335,7 +327,7 @@ class FakePublishStore(_Table):
             p for p in self.rows.values()
             if p.state in UNFINISHED and (p.owner is None or (p.lease_until is not None and p.lease_until < utc(now)))
         ]
-        claimed = sorted(orphans, key=lambda p: stored_time(p.created_at))[:limit]
+        claimed = sorted(orphans, key=lambda p: cursor_time(p.created_at))[:limit]
         for publish in claimed:
             publish.owner, publish.lease_until = owner, utc(lease_until)
         return [copy.deepcopy(p) for p in claimed]
@@ -455,9 +447,10 @@ class FakePublishStore(_Table):
     ) -> Publish:
         # `known` only lets a store skip reading the row back; the result is the same, so
         # the fake always returns the record itself.
-        unknown = set(ids) - ID_COLUMNS
-        if unknown:
-            raise ValueError(f"not a publish id column: {sorted(unknown)}")
+        changes = publish_changes(
+            state=state, error=error, published_at=published_at, pending_facts=pending_facts,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+        )
         await self._call()
         publish = self.rows.get(publish_id)
         if publish is None:
@@ -468,24 +461,15 @@ class FakePublishStore(_Table):
                 reason="ILLEGAL_STATE_CHANGE",
                 message=f"publish {publish_id} is {publish.state.value} and cannot become {state.value}",
             )
-        for column, value in ids.items():
-            setattr(publish, column, value)
-        if pending_facts is not None:
-            publish.pending_facts = _json(pending_facts)
-        if reconcile_at is not KEEP:
-            publish.reconcile_at = None if reconcile_at is None else utc(reconcile_at)
-        if reconcile_attempts is not None:
-            publish.reconcile_attempts = reconcile_attempts
-        if state is not None:
-            publish.state = state
+        # As a store would: times kept in UTC, an error as it reads back from its column.
+        for name, value in changes.items():
+            if isinstance(value, datetime):
+                changes[name] = utc(value)
         if error is not None:
-            publish.error = PublishError.from_dict(_json(error.to_dict()))
-        if published_at is not None:
-            publish.published_at = utc(published_at)
-        now = self._now()
-        publish.updated_at = now
-        publish.revision += 1
-        self._append(publish_id, [*earlier, event], now)
+            changes["error"] = PublishError.from_dict(_json(error.to_dict()))
+        publish = applied(publish, copy.deepcopy(changes), publish.revision + 1, self._now())
+        self.rows[publish_id] = publish
+        self._append(publish_id, [*earlier, event], publish.updated_at)
         return copy.deepcopy(publish)
 
     # helpers
@@ -493,14 +477,14 @@ class FakePublishStore(_Table):
     def _recent_same_content(
         self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
     ) -> Publish | None:
-        since_text = stored_time(since)
+        since_text = cursor_time(since)
         matching = [
             p for p in self.rows.values()
             if (p.workspace_id, p.account_id, p.content_fingerprint) == (workspace_id, account_id, content_fingerprint)
-            and stored_time(p.created_at) >= since_text
+            and cursor_time(p.created_at) >= since_text
             and p.state != PublishState.FAILED
         ]
-        return max(matching, key=lambda p: stored_time(p.created_at), default=None)
+        return max(matching, key=lambda p: cursor_time(p.created_at), default=None)
 
     @staticmethod
     def _fence(publish: Publish, owner: str | None) -> None:
@@ -532,64 +516,6 @@ def _copy(publish: Publish | None) -> Publish | None:
 
 
 # --- coordination ---------------------------------------------------------------------------
-
-
-class FakeLocks:
-    """Named locks for one process; `held` lists the keys taken, in order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self.held: list[str] = []
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            self.held.append(key)
-            yield
-
-
-class FakeRateWindows:
-    """Sliding windows of the times calls were let through, on a given monotonic clock."""
-
-    def __init__(self, monotonic: Callable[[], float]) -> None:
-        self._monotonic = monotonic
-        self._sent: dict[str, collections.deque[float]] = {}
-
-    async def take(self, key: str, limit: int, window: float) -> float:
-        await asyncio.sleep(0)
-        if limit <= 0:
-            return 0.0
-        now = self._monotonic()
-        sent = self._sent.setdefault(key, collections.deque())
-        while sent and now - sent[0] >= window:
-            sent.popleft()
-        if len(sent) < limit:
-            sent.append(now)
-            return 0.0
-        return sent[0] + window - now
-
-
-class FakeQuotas:
-    """Quota readings per account: `readings` holds (reading, read_at)."""
-
-    def __init__(self) -> None:
-        self.readings: dict[str, tuple[QuotaReading, datetime]] = {}
-
-    async def reserve(self, account_id: str, fresh_since: datetime) -> QuotaReading | None:
-        await asyncio.sleep(0)
-        kept = self.readings.get(account_id)
-        if kept is None:
-            return None
-        reading, read_at = kept
-        if read_at <= fresh_since or reading.usage + 1 >= reading.total:
-            return None
-        counted = QuotaReading(reading.usage + 1, reading.total)
-        self.readings[account_id] = (counted, read_at)
-        return counted
-
-    async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None:
-        await asyncio.sleep(0)
-        self.readings[account_id] = (reading, read_at)
 
 
 class FakeChangeFeed:
@@ -624,9 +550,10 @@ class FakeStore:
         self._accounts = FakeAccountStore(self)
         self._media = FakeMediaStore(self)
         self._publishes = FakePublishStore(self)
-        self._locks = FakeLocks()
-        self._rate_windows = FakeRateWindows(monotonic)
-        self._quotas = FakeQuotas()
+        # The coordination a one-process store keeps in memory is real code (server/adapters/local.py).
+        self._locks = LocalLocks()
+        self._rate_windows = LocalRateWindows(monotonic)
+        self._quotas = LocalQuotas()
         self._changes = FakeChangeFeed()
 
     @property
@@ -642,15 +569,15 @@ class FakeStore:
         return self._publishes
 
     @property
-    def locks(self) -> FakeLocks:
+    def locks(self) -> LocalLocks:
         return self._locks
 
     @property
-    def rate_windows(self) -> FakeRateWindows:
+    def rate_windows(self) -> LocalRateWindows:
         return self._rate_windows
 
     @property
-    def quotas(self) -> FakeQuotas:
+    def quotas(self) -> LocalQuotas:
         return self._quotas
 
     @property

@@ -8,7 +8,6 @@ rows with FOR UPDATE SKIP LOCKED: replicas sweeping at the same moment take diff
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,6 +27,8 @@ from server.domain.models import (
     PublishKind,
     PublishState,
     PublishVersion,
+    applied,
+    publish_changes,
     states_before,
     utcnow,
 )
@@ -39,8 +40,6 @@ _KINDS = {m.value: m for m in PublishKind}
 _STATES = {m.value: m for m in PublishState}
 _ALLOWED_BEFORE = {state: sorted(s.value for s in states_before(state)) for state in PublishState}
 _UNFINISHED = ("PENDING", "PROCESSING")
-# Columns a workflow may set directly.
-_ID_COLUMNS = {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight"}
 
 # Appends the events given as parallel arrays ($E+0 .. $E+4) after the row change `upd`.
 _EVENTS_FROM = (
@@ -94,6 +93,15 @@ def _event_arrays(events: Sequence[PublishEvent], now: datetime) -> list[list[An
         [e.message for e in events],
         [json.dumps(e.details, separators=(",", ":"), ensure_ascii=False) for e in events],
     ]
+
+
+def _column_value(name: str, value: Any) -> Any:
+    """A changed field's domain value as its column takes it."""
+    if name == "state":
+        return value.value
+    if name == "error":
+        return value.to_dict()
+    return value
 
 
 def _events_sql(first_param: int) -> str:
@@ -316,24 +324,12 @@ class PostgresPublishStore:
         owner: str | None = None,
         **ids: str | None,
     ) -> Publish:
-        unknown = set(ids) - _ID_COLUMNS
-        if unknown:
-            raise ValueError(f"not a publish id column: {sorted(unknown)}")
         now = utcnow()
-        changes: dict[str, Any] = dict(ids)
-        if pending_facts is not None:
-            changes["pending_facts"] = list(pending_facts)
-        if reconcile_at is not KEEP:
-            changes["reconcile_at"] = reconcile_at
-        if reconcile_attempts is not None:
-            changes["reconcile_attempts"] = reconcile_attempts
-        if state is not None:
-            changes["state"] = state.value
-        if error is not None:
-            changes["error"] = error.to_dict()
-        if published_at is not None:
-            changes["published_at"] = published_at
-        params: list[Any] = [publish_id, now, *changes.values()]
+        changes = publish_changes(
+            state=state, error=error, published_at=published_at, pending_facts=pending_facts,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+        )
+        params: list[Any] = [publish_id, now, *(_column_value(n, v) for n, v in changes.items())]
         sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
         guard = ""
         if state is not None:
@@ -358,20 +354,7 @@ class PostgresPublishStore:
             latest = await self.get(publish_id)
             assert latest is not None
             return latest
-        applied: dict[str, Any] = dict(ids)
-        if pending_facts is not None:
-            applied["pending_facts"] = list(pending_facts)
-        if reconcile_at is not KEEP:
-            applied["reconcile_at"] = reconcile_at
-        if reconcile_attempts is not None:
-            applied["reconcile_attempts"] = reconcile_attempts
-        if state is not None:
-            applied["state"] = state
-        if error is not None:
-            applied["error"] = error
-        if published_at is not None:
-            applied["published_at"] = published_at
-        return dataclasses.replace(known, revision=row["revision"], updated_at=now, **applied)
+        return applied(known, changes, row["revision"], now)
 
     async def _missing(self, publish_id: str, state: PublishState | None, owner: str | None) -> Exception:
         """Why a change matched no row: no such publish, a lease the writer lost, or a state

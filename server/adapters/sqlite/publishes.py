@@ -7,7 +7,6 @@ transaction, so the record and its timeline never disagree.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -27,16 +26,26 @@ from server.domain.models import (
     PublishKind,
     PublishState,
     PublishVersion,
+    applied,
+    publish_changes,
     states_before,
     utcnow,
 )
 from server.domain.pagination import Cursor
 from server.domain.ports import KEEP, CreateConflict
 
-# Columns a workflow may change, with how each is stored.
-_SIMPLE_COLUMNS = {
-    "container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight",
-}
+
+def _column_value(name: str, value: Any) -> Any:
+    """A changed field's domain value as its column stores it."""
+    if name == "pending_facts":
+        return dumps(value)
+    if name == "error":
+        return dumps(value.to_dict())
+    if name == "state":
+        return value.value
+    if isinstance(value, datetime) or (value is None and name in ("reconcile_at", "published_at")):
+        return db_time(value)
+    return value
 
 
 # Value -> member lookups; calling the Enum class is several times slower, and _publish
@@ -287,43 +296,19 @@ class SqlitePublishStore:
         With `known` at the revision before this write, only the new revision and update
         time are read back and the result is `known` with the changes applied (reading and
         parsing the whole row was most of a write's cost on the store thread)."""
-        unknown = set(ids) - _SIMPLE_COLUMNS
-        if unknown:
-            raise ValueError(f"not a publish id column: {sorted(unknown)}")
-        changes: dict[str, Any] = dict(ids)
-        if pending_facts is not None:
-            changes["pending_facts"] = dumps(pending_facts)
-        if reconcile_at is not KEEP:
-            changes["reconcile_at"] = db_time(reconcile_at)
-        if reconcile_attempts is not None:
-            changes["reconcile_attempts"] = reconcile_attempts
-        if state is not None:
-            changes["state"] = state.value
-        if error is not None:
-            changes["error"] = dumps(error.to_dict())
-        if published_at is not None:
-            changes["published_at"] = db_time(published_at)
+        changes = publish_changes(
+            state=state, error=error, published_at=published_at, pending_facts=pending_facts,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+        )
+        columns = {name: _column_value(name, value) for name, value in changes.items()}
         result = await self._db.run(
-            _update, publish_id, changes, [*earlier, event], state, None if known is None else known.revision, owner
+            _update, publish_id, columns, [*earlier, event], state, None if known is None else known.revision, owner
         )
         if isinstance(result, Publish):
             return result
         assert known is not None
         revision, updated_at = result
-        applied: dict[str, Any] = dict(ids)
-        if pending_facts is not None:
-            applied["pending_facts"] = list(pending_facts)
-        if reconcile_at is not KEEP:
-            applied["reconcile_at"] = reconcile_at
-        if reconcile_attempts is not None:
-            applied["reconcile_attempts"] = reconcile_attempts
-        if state is not None:
-            applied["state"] = state
-        if error is not None:
-            applied["error"] = error
-        if published_at is not None:
-            applied["published_at"] = published_at
-        return dataclasses.replace(known, revision=revision, updated_at=py_time(updated_at), **applied)
+        return applied(known, changes, revision, py_time(updated_at))
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
