@@ -266,11 +266,13 @@ def publish_changes(
     reconcile_at: datetime | bool | None = False,
     reconcile_attempts: int | None = None,
     ids: dict[str, str | None] | None = None,
+    release: bool = False,
 ) -> dict[str, Any]:
     """The fields one write changes, by name (the same names as the stores' columns), from
     PublishStore.update's arguments: None leaves a field as it is, and so does
-    `reconcile_at=False` (None clears the schedule). Every store builds its write from this,
-    and a store that skips reading the row back applies it to the caller's copy (`applied`)."""
+    `reconcile_at=False` (None clears the schedule); `release` ends the writer's lease in the
+    same write. Every store builds its write from this, and a store that skips reading the
+    row back applies it to the caller's copy (`applied`)."""
     unknown = set(ids or ()) - PUBLISH_ID_FIELDS
     if unknown:
         raise ValueError(f"not a publish id column: {sorted(unknown)}")
@@ -287,6 +289,9 @@ def publish_changes(
         changes["error"] = error
     if published_at is not None:
         changes["published_at"] = published_at
+    if release:
+        changes["owner"] = None
+        changes["lease_until"] = None
     return changes
 
 

@@ -216,6 +216,7 @@ class PublishStore(Protocol):
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
         owner: str | None = None,
+        release: bool = False,
         **ids: str | None,
     ) -> Publish:
         """Changes the record and appends `earlier` then `event`, in one write.
@@ -227,7 +228,8 @@ class PublishStore(Protocol):
         `known` is the record as the caller last had it: when nothing else changed it since
         (its revision is the one before this write), a store may build the result from it
         instead of reading the row back; the result is the same either way. With `owner`, the
-        write is made only while that owner holds the lease (else LeaseLost).
+        write is made only while that owner holds the lease (else LeaseLost); `release` ends
+        the lease in the same write (the run's last write: it is done).
         """
         ...
 

@@ -443,13 +443,14 @@ class FakePublishStore(_Table):
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
         owner: str | None = None,
+        release: bool = False,
         **ids: str | None,
     ) -> Publish:
         # `known` only lets a store skip reading the row back; the result is the same, so
         # the fake always returns the record itself.
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
-            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
         )
         await self._call()
         publish = self.rows.get(publish_id)

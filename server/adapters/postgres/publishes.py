@@ -322,12 +322,13 @@ class PostgresPublishStore:
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
         owner: str | None = None,
+        release: bool = False,
         **ids: str | None,
     ) -> Publish:
         now = utcnow()
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
-            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
         )
         params: list[Any] = [publish_id, now, *(_column_value(n, v) for n, v in changes.items())]
         sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))

@@ -43,7 +43,7 @@ def _column_value(name: str, value: Any) -> Any:
         return dumps(value.to_dict())
     if name == "state":
         return value.value
-    if isinstance(value, datetime) or (value is None and name in ("reconcile_at", "published_at")):
+    if isinstance(value, datetime) or (value is None and name in ("reconcile_at", "published_at", "lease_until")):
         return db_time(value)
     return value
 
@@ -286,6 +286,7 @@ class SqlitePublishStore:
         earlier: Sequence[PublishEvent] = (),
         known: Publish | None = None,
         owner: str | None = None,
+        release: bool = False,
         **ids: str | None,
     ) -> Publish:
         """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
@@ -298,7 +299,7 @@ class SqlitePublishStore:
         parsing the whole row was most of a write's cost on the store thread)."""
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
-            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids,
+            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
         )
         columns = {name: _column_value(name, value) for name, value in changes.items()}
         result = await self._db.run(

@@ -82,6 +82,6 @@ class CheckpointedWorkflow(Generic[ClientT]):
         await self._log.record(
             publish.id, state.value, error.message, state=state, error=error,
             details={"platform_code": error.platform_code, "platform_subcode": error.platform_subcode,
-                     "trace_id": error.platform_trace_id},
+                     "trace_id": error.platform_trace_id}, last=True,
         )
         raise StepFailed()

@@ -202,6 +202,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             published_at=self._clock.now(), ig_media_id=media_id or None, call_in_flight=None,
             pending_facts=[PERMALINK] if media_id else None,
             reconcile_at=self._log.first_late_check() if media_id else KEEP,
+            last=not media_id,  # with no media id there is no permalink to read: the run is over
         )
 
     async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:
@@ -215,17 +216,17 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 f"The post is live but its permalink could not be read yet ({failure.error.message}); "
                 "it will be read again later",
                 details=failure.summary(),
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=True,
             )
         if not media.permalink:
             return await self._log.record(
                 publish.id, "PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet",
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=True,
             )
         return await self._log.record(
             publish.id, "PERMALINK_READ", f"Permalink {media.permalink}",
             details={"permalink": media.permalink, "shortcode": media.shortcode}, permalink=media.permalink,
-            pending_facts=[], reconcile_at=None,
+            pending_facts=[], reconcile_at=None, last=True,
         )
 
     # --- helpers -------------------------------------------------------------

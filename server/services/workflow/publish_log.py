@@ -70,20 +70,25 @@ class PublishLog:
         reconcile_at: datetime | Literal[False] | None = KEEP,
         reconcile_attempts: int | None = None,
         known: Publish | None = None,
+        last: bool = False,
         **ids: str | None,
     ) -> Publish:
         """Saves the change with its timeline event (see PublishStore.update), then announces
         it. A write of a run driven here is made as this replica's lease (LeaseLost if another
-        replica took the publish over); `known` is the caller's latest copy, if any."""
+        replica took the publish over); `last` says it is the run's last write, which ends the
+        lease with it (no write of its own to release). `known` is the caller's latest copy."""
         event = PublishEvent(type=type, message=message, state=state, details=details or {})
         latest = self._latest.get(publish_id)
+        run = latest is not None
         publish = await self.store.update(
             publish_id, event, state=state, error=error, published_at=published_at,
             pending_facts=pending_facts, reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts,
             earlier=self._notes.pop(publish_id, ()), known=latest or known,
-            owner=self.owner if latest is not None else None, **ids,
+            owner=self.owner if run else None, release=run and last, **ids,
         )
-        if latest is not None and publish_id in self._latest:
+        if run and last:
+            self._forget(publish_id)
+        elif run and publish_id in self._latest:
             self._latest[publish_id] = publish
         if reconcile_at and (self.reconciler_wakes_at is None or reconcile_at < self.reconciler_wakes_at):
             self.reconcile_scheduled.set()

@@ -226,7 +226,7 @@ class PublishRunner:
             latest = await self._log.store.get(publish.id)
             assert latest is not None
             return latest
-        released = await self._log.release(publish.id) or final
+        released = final if final.owner is None else (await self._log.release(publish.id) or final)
         if self._metrics is not None and released.state.terminal:
             self._metrics.publish_finished(released.platform, released.state)
         return released
@@ -276,7 +276,7 @@ class PublishRunner:
         if latest is not None and latest.state.terminal:
             return latest
         state = PublishState.UNCONFIRMED if latest is not None and latest.may_have_posted else PublishState.FAILED
-        return await self._log.record(publish_id, state.value, error.message, state=state, error=error)
+        return await self._log.record(publish_id, state.value, error.message, state=state, error=error, last=True)
 
     async def _target(self, publish: Publish) -> PublishTarget | None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)

@@ -122,7 +122,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             if status.status == "SEND_TO_USER_INBOX":
                 return await self._log.record(
                     publish.id, "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post",
-                    state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(),
+                    state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(), last=True,
                 )
             if status.status == "PUBLISH_COMPLETE":
                 return await self._published(publish, status)
@@ -149,7 +149,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             published_at=self._clock.now(), tiktok_post_id=post_id,
             details={"post_ids": list(status.post_ids)},
             pending_facts=[TIKTOK_POST_ID] if expect_id else None,
-            reconcile_at=self._log.first_late_check() if expect_id else False,
+            reconcile_at=self._log.first_late_check() if expect_id else False, last=True,
         )
 
 
