@@ -1,7 +1,14 @@
 """`python -m server`: the command line. Runs the service until SIGTERM or SIGINT, then
-shuts it down gracefully; a bad setting stops it at start with one line."""
+shuts it down gracefully; anything that stops the start is one line on stderr."""
 
 from __future__ import annotations
+
+import os
+
+# grpc's C core writes its own log lines (e.g. "I1129 ... Handshake failed") to stderr, not
+# JSON: quiet them unless the operator asks for them (README, "Metrics and logs"). The core
+# reads this once, when grpc is first imported (by the imports below), so it is set first.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 import asyncio
 import logging
@@ -10,12 +17,13 @@ import sys
 
 import uvloop
 
-from server.adapters.crypto import SecretKeyError
 from server.app import start_service
-from server.config import ConfigError, Settings, load_settings
+from server.config import Settings, StartError, load_settings
 from server.logs import configure
 
 log = logging.getLogger("distribution")
+
+EXIT_UNEXPECTED = 1
 
 
 def _banner(settings: Settings, address: str) -> str:
@@ -31,12 +39,19 @@ def _banner(settings: Settings, address: str) -> str:
     return "\n".join(lines)
 
 
-async def serve(settings: Settings) -> None:
-    service = await start_service(settings)
+async def serve(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)  # a signal during the start stops right after it
+    try:
+        service = await start_service(settings)
+    except StartError:
+        raise
+    except Exception:
+        # Not one of the failures a start expects: a bug. One JSON line, with the traceback.
+        log.critical("cannot start: unexpected error", exc_info=True)
+        return EXIT_UNEXPECTED
     log.info(
         "started",
         extra={
@@ -51,26 +66,26 @@ async def serve(settings: Settings) -> None:
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace})
     await service.stop()
     log.info("stopped")
+    return 0
+
+
+def _refuse(err: StartError) -> int:
+    print(f"distribution: cannot start: {err}", file=sys.stderr, flush=True)
+    return err.exit_code
 
 
 def main() -> int:
     try:
         settings = load_settings()
-    except ConfigError as err:
-        print(f"distribution: configuration error: {err}", file=sys.stderr)
-        return 2
+    except StartError as err:
+        return _refuse(err)
     configure(settings.log_level)
     loop_factory = uvloop.new_event_loop if settings.event_loop == "uvloop" else None
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(settings))
-    except (ConfigError, SecretKeyError) as err:
-        print(f"distribution: configuration error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"distribution: cannot start: {err}", file=sys.stderr)
-        return 1
-    return 0
+            return runner.run(serve(settings))
+    except StartError as err:
+        return _refuse(err)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The service's lifecycle: start everything in order, stop it in reverse.
 
 `start_service(settings)` is what `python -m server` runs and what the tests start on
-port 0; any adapter can be handed in (see server/bootstrap.py).
+port 0; any adapter can be handed in (see server/bootstrap.py). Whatever stops a start is
+a StartError: one line naming the setting, its value (never a secret) and what would work.
 """
 
 from __future__ import annotations
@@ -13,10 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from server.adapters.prometheus import PrometheusMetrics
+from server.adapters.tls import certificates_problem, private_key_problem
 from server.bootstrap import Adapters, Sandboxes, Services, build_services, open_adapters
-from server.config import ConfigError, Settings, check_secure
+from server.config import (
+    ConfigError,
+    Settings,
+    address_error,
+    check_secure,
+    join_host_port,
+    path_error,
+)
 from server.grpc_api.keys import KeyConfigError, KeyRing, load_key_ring
-from server.grpc_api.server import SERVICE_NAMES, GrpcServer, ServerOptions, TlsFiles, UseCases, build_grpc_server
+from server.grpc_api.server import (
+    SERVICE_NAMES,
+    GrpcServer,
+    ServerOptions,
+    TlsFiles,
+    UseCases,
+    build_grpc_server,
+)
 from server.health import StoreHealth
 
 log = logging.getLogger("distribution")
@@ -40,7 +56,7 @@ class Service:
 
     @property
     def address(self) -> str:
-        return f"{self.settings.listen_host}:{self.port}"
+        return join_host_port(self.settings.listen_host, self.port)
 
     async def stop(self, grace: float | None = None) -> None:
         grace = self.settings.shutdown_grace if grace is None else grace
@@ -54,30 +70,29 @@ class Service:
 async def start_service(settings: Settings, **adapters: Any) -> Service:
     """Starts the service: adapters (an API base of "sandbox" starts that platform's
     emulator in-process), use cases, the gRPC server; then resumes unfinished publishes.
-    Keyword arguments replace adapters (see bootstrap.open_adapters)."""
+    Keyword arguments replace adapters (see bootstrap.open_adapters). Raises StartError
+    when something cannot start."""
     key_ring = _key_ring(settings)
     check_secure(settings, key_ring.enabled)
-    if not key_ring.enabled:
-        log.warning(
-            "authentication is off: every caller shares the default workspace (loopback only; "
-            "see README, Security)",
-            extra={"listen": settings.listen},
-        )
+    tls = _tls_files(settings)
     stack = AsyncExitStack()
     try:
         opened, metrics, sandboxes = await open_adapters(settings, stack, **adapters)
         services = build_services(settings, opened)
-        grpc_server = build_grpc_server(
-            UseCases(services.accounts, services.media, services.publisher, services.history),
-            ServerOptions(
-                listen=settings.listen,
-                key_ring=key_ring,
-                max_concurrent_per_caller=settings.max_concurrent_per_caller,
-                list_cache_entries=settings.list_cache_entries,
-                tls=_tls_files(settings),
-                observe=metrics.rpc_finished,
-            ),
-        )
+        try:
+            grpc_server = build_grpc_server(
+                UseCases(services.accounts, services.media, services.publisher, services.history),
+                ServerOptions(
+                    listen=settings.listen,
+                    key_ring=key_ring,
+                    max_concurrent_per_caller=settings.max_concurrent_per_caller,
+                    list_cache_entries=settings.list_cache_entries,
+                    tls=tls,
+                    observe=metrics.rpc_finished,
+                ),
+            )
+        except OSError as err:
+            raise address_error("DISTRIBUTION_LISTEN", settings.listen, err) from None
         await grpc_server.server.start()
         stack.push_async_callback(grpc_server.server.stop, 0)
         readiness = StoreHealth(opened.store, grpc_server.health, SERVICE_NAMES)
@@ -86,6 +101,12 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         stack.push_async_callback(readiness.stop)
         services.reconciler.start()
         stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
+        if not key_ring.enabled:  # said once started: a start that fails says only why
+            log.warning(
+                "authentication is off: every caller shares the default workspace (loopback only; "
+                "see README, Security)",
+                extra={"listen": settings.listen},
+            )
         resumed = await services.runner.resume_unfinished()
         services.runner.start()
         if resumed:
@@ -102,12 +123,38 @@ def _key_ring(settings: Settings) -> KeyRing:
             settings.api_keys, settings.api_keys_file, settings.tls_client_workspaces, bool(settings.tls_client_ca)
         )
     except KeyConfigError as err:
-        raise ConfigError(str(err)) from None
+        raise ConfigError(err.variable, err.value, err.problem, err.fix) from None
 
 
 def _tls_files(settings: Settings) -> TlsFiles | None:
+    """The PEM files TLS is configured with, checked: grpc, given a bad one, only says it
+    could not bind."""
     if not settings.tls_cert:
         return None
-    client_ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
-    return TlsFiles(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes(), client_ca)
+    certificate = _read("DISTRIBUTION_TLS_CERT", settings.tls_cert)
+    if problem := certificates_problem(certificate):
+        raise ConfigError(
+            "DISTRIBUTION_TLS_CERT", settings.tls_cert, problem, "give the server's PEM certificate chain"
+        )
+    key = _read("DISTRIBUTION_TLS_KEY", settings.tls_key)
+    if problem := private_key_problem(key, certificate):
+        raise ConfigError(
+            "DISTRIBUTION_TLS_KEY", settings.tls_key, problem,
+            "give the unencrypted PEM private key of the certificate in DISTRIBUTION_TLS_CERT",
+        )
+    client_ca = None
+    if settings.tls_client_ca:
+        client_ca = _read("DISTRIBUTION_TLS_CLIENT_CA", settings.tls_client_ca)
+        if problem := certificates_problem(client_ca):
+            raise ConfigError(
+                "DISTRIBUTION_TLS_CLIENT_CA", settings.tls_client_ca, problem,
+                "give the PEM certificate of the CA that signs client certificates",
+            )
+    return TlsFiles(key, certificate, client_ca)
 
+
+def _read(variable: str, path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise path_error(variable, path, err, f"make {variable} a readable file") from None

@@ -16,15 +16,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.adapters.clock import SystemClock
-from server.adapters.crypto import TokenCipher, load_keys
+from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
 from server.adapters.http import new_session
 from server.adapters.instagram import InstagramClient
 from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
-from server.adapters.sqlite import SqliteStore
+from server.adapters.sqlite import SqliteStore, StoreOpenError
+from server.adapters.sqlite.store import DatabaseInUse
 from server.adapters.tiktok import TikTokClient
 from server.adapters.tiktok.client import AppCredentials
-from server.config import SANDBOX, Settings
+from server.config import (
+    NOT_SHOWN,
+    OFF,
+    SANDBOX,
+    ConfigError,
+    Settings,
+    StartError,
+    address_error,
+    path_error,
+    shown_url,
+)
 from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.models import Platform
 from server.domain.ports import Clock, InstagramApi, Metrics, Store, TikTokApi
@@ -130,12 +141,55 @@ def new_replica_name() -> str:
     return f"{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+_DB_FIX = "give DISTRIBUTION_DB a file path in a directory this user can write"
+
+
 async def open_store(settings: Settings) -> Store:
-    """The store DISTRIBUTION_DB names: SQLite for a file path, PostgreSQL for a URL."""
-    cipher = TokenCipher(load_keys(settings.secret_keys, settings.secret_key_file))
+    """The store DISTRIBUTION_DB names: SQLite for a file path, PostgreSQL for a URL. What
+    cannot be opened raises StartError naming DISTRIBUTION_DB (or the sealing keys)."""
     if settings.uses_postgres:
-        return await PostgresStore.open(settings.database_url, cipher, settings.db_pool_size)
-    return await SqliteStore.open(settings.db_path, cipher)
+        cipher = _token_cipher(settings)
+        try:
+            return await PostgresStore.open(settings.database_url, cipher, settings.db_pool_size)
+        except Exception as err:  # whatever the driver raises: the start cannot go on
+            raise StartError(
+                "DISTRIBUTION_DB", shown_url(settings.database_url), f"cannot be used ({type(err).__name__}: {err})",
+                "check that the server is up and reachable and the URL's user, password and database",
+            ) from None
+    # The database's directory first: the default key file lives there too.
+    try:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise path_error("DISTRIBUTION_DB", settings.db_path, err, _DB_FIX) from None
+    cipher = _token_cipher(settings)
+    try:
+        return await SqliteStore.open(settings.db_path, cipher)
+    except DatabaseInUse:
+        raise StartError(
+            "DISTRIBUTION_DB", str(settings.db_path), "is in use by another Distribution process",
+            "stop that process, or give this one a DISTRIBUTION_DB of its own",
+        ) from None
+    except StoreOpenError as err:
+        raise path_error("DISTRIBUTION_DB", settings.db_path, err.reason, _DB_FIX) from None
+
+
+def _token_cipher(settings: Settings) -> TokenCipher:
+    """The sealing keys: DISTRIBUTION_SECRET_KEYS (never shown), else the key file."""
+    from_env = bool(settings.secret_keys.strip())
+    key_file = settings.secret_key_file
+    try:
+        return TokenCipher(load_keys(settings.secret_keys, key_file))
+    except SecretKeyError as err:
+        if from_env:
+            raise ConfigError("DISTRIBUTION_SECRET_KEYS", NOT_SHOWN, err.problem, err.fix) from None
+        raise StartError("DISTRIBUTION_SECRET_KEY_FILE", str(key_file), err.problem, err.fix) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err if isinstance(err, OSError) else "not UTF-8 text"
+        raise path_error(
+            "DISTRIBUTION_SECRET_KEY_FILE", key_file, reason,
+            "give a readable key file, or a path in a writable directory to create one in, "
+            "or set DISTRIBUTION_SECRET_KEYS",
+        ) from None
 
 
 async def open_adapters(
@@ -150,14 +204,18 @@ async def open_adapters(
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
     """Opens what is not handed in: the store, the platform clients (starting an emulator
     for an API base of "sandbox"), the metrics endpoint. Everything opened is closed by
-    `stack`, last opened first."""
+    `stack`, last opened first. What cannot be opened raises StartError naming its setting."""
     if store is None:
         opened = await open_store(settings)
         stack.push_async_callback(opened.close)
         store = opened
     metrics = metrics or PrometheusMetrics()
-    if settings.metrics_listen != "off":
-        stack.push_async_callback(await metrics.serve(settings.metrics_listen))
+    if settings.metrics_listen != OFF:
+        try:
+            stop_metrics = await metrics.serve(settings.metrics_listen)
+        except OSError as err:
+            raise address_error("DISTRIBUTION_METRICS_LISTEN", settings.metrics_listen, err, can_be_off=True) from None
+        stack.push_async_callback(stop_metrics)
     sandboxes = Sandboxes()
     if instagram is None:
         base = settings.instagram_api_base

@@ -1,14 +1,19 @@
-"""Service settings, read once from the environment at start.
+"""Service settings, read once from the environment at start, and the one-line errors that
+stop a start.
 
 Every setting has a default that runs the service on loopback against the built-in
-sandbox emulators, so `make run` needs no configuration. A bad value stops the
-service at start with one line naming the variable (ConfigError).
+sandbox emulators, so `make run` needs no configuration. A bad value, or an address or
+path the service cannot use, stops the service at start with one line (StartError): the
+variable, its value (never a secret), what is wrong and what would work.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +25,27 @@ from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
 from server.services.workflow.runner import LeasePolicy
 
 SANDBOX = "sandbox"
+OFF = "off"
+# The value a StartError shows in place of a secret's.
+NOT_SHOWN = None
 
 
-class ConfigError(Exception):
-    """A setting is missing or malformed. Its message is one line, fit to print."""
+class StartError(Exception):
+    """The service cannot start. The message is one line fit to print: the variable, its
+    value (never a secret's), what is wrong with it and what would work."""
+
+    exit_code = 1
+
+    def __init__(self, variable: str, value: str | None, problem: str, fix: str) -> None:
+        self.variable = variable
+        shown = f"{variable} (value not shown)" if value is None else f"{variable}={value!r}"
+        super().__init__(f"{shown} {problem}; {fix}")
+
+
+class ConfigError(StartError):
+    """A setting is missing or malformed (as opposed to naming something unusable)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -82,42 +104,154 @@ class Settings:
 
     @property
     def listen_host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return host_of(self.listen)
 
     @property
     def listen_port(self) -> int:
         return int(self.listen.rsplit(":", 1)[1])
 
     def is_loopback(self) -> bool:
-        host = self.listen_host
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.listen)
+
+    def sandbox_state_file(self, platform: str) -> Path | None:
+        """Where the built-in emulator of `platform` keeps its state across restarts: beside
+        the database, named after it (none for an in-memory or a PostgreSQL database)."""
+        if str(self.db_path) == ":memory:" or self.uses_postgres:
+            return None
+        return self.db_path.with_name(f"{self.db_path.stem}.sandbox-{platform}.json")
 
 
-def _api_base(env: Mapping[str, str], name: str) -> str:
+def host_of(address: str) -> str:
+    """The host of HOST:PORT, without IPv6 brackets."""
+    return address.rsplit(":", 1)[0].strip("[]")
+
+
+def join_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_loopback(address: str) -> bool:
+    host = host_of(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- reading the environment ------------------------------------------------------------
+
+
+def _api_base(env: Mapping[str, str], name: str, real: str) -> str:
     value = env.get(name, SANDBOX).strip() or SANDBOX
     if value == SANDBOX:
         return value
     parts = urlsplit(value)
+    if parts.username or parts.password:
+        # The value itself holds a credential: it is not echoed.
+        raise ConfigError(
+            name, NOT_SHOWN, "carries credentials in its URL", f"give the bare base URL, e.g. {real}"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{name} must be '{SANDBOX}' or an http(s) URL, got {value!r}")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError(f"{name} must not carry credentials or a query string")
+        raise ConfigError(name, value, "is not an http(s) URL", f"use '{SANDBOX}' or the API's base URL, e.g. {real}")
+    if parts.query or parts.fragment:
+        raise ConfigError(name, value, "has a query string or fragment", f"give the bare base URL, e.g. {real}")
     return value.rstrip("/")
+
+
+def _address(env: Mapping[str, str], name: str, default: str, example: str, *, can_be_off: bool = False) -> str:
+    value = env.get(name, default).strip()
+    if can_be_off and value == OFF:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host.strip("[]") or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        also = f", or {OFF}" if can_be_off else ""
+        raise ConfigError(name, value, "is not HOST:PORT", f"use e.g. {example}{also}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, default)
+    value = raw.strip().upper() if choices[0].isupper() else raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(name, raw, "is not a known value", f"use one of {', '.join(choices)}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(name, raw, "is not a number of seconds", f"use a number of at least 0, e.g. {default:g}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        raise ConfigError(
+            name, raw, f"is not a whole number of at least {minimum}", f"use e.g. {default} (the default)"
+        )
+    return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "")
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigError(name, raw, "is not true or false", "use true or false")
+
+
+def _file(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        return value
+    path = Path(value)
+    if not path.exists():
+        raise ConfigError(name, value, "names no file", "give the path of an existing file, or leave it empty")
+    if not path.is_file():
+        raise ConfigError(name, value, "is not a regular file", "give the path of a file, or leave it empty")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(name, value, "is not readable by this user", "make it readable (chmod) or give another file")
+    return value
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for a message: its password, if any, replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _database_url(value: str) -> str:
     """The PostgreSQL URL in DISTRIBUTION_DB, or "" for a file path (SQLite)."""
     if not value.startswith(("postgresql://", "postgres://")):
         return ""
-    parts = urlsplit(value)
-    if not parts.hostname and "host=" not in parts.query:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        _ = parts.port
+    except ValueError:
         raise ConfigError(
-            "DISTRIBUTION_DB must name the server in a postgresql:// URL, e.g. postgresql://user@host:5432/db"
+            "DISTRIBUTION_DB", NOT_SHOWN, "is not a valid postgresql:// URL", "use e.g. postgresql://user@host:5432/db"
+        ) from None
+    if not hostname and "host=" not in parts.query:
+        raise ConfigError(
+            "DISTRIBUTION_DB", shown_url(value), "names no server in its postgresql:// URL",
+            "use e.g. postgresql://user@host:5432/db",
         )
     return value
 
@@ -126,74 +260,28 @@ def _leases(env: Mapping[str, str]) -> LeasePolicy:
     """DISTRIBUTION_LEASE_SECONDS: how long a replica's hold on a running publish lasts
     unless renewed; renewed every third of it. A dead replica's publishes are taken over
     after at most this long plus a sweep (every second, or a fifth of it if shorter)."""
-    ttl = _positive_float(env, "DISTRIBUTION_LEASE_SECONDS", LeasePolicy.ttl)
+    ttl = _seconds(env, "DISTRIBUTION_LEASE_SECONDS", LeasePolicy.ttl)
     if ttl < 1.0:
-        raise ConfigError(f"DISTRIBUTION_LEASE_SECONDS must be at least 1 second, got {ttl:g}")
+        raise ConfigError(
+            "DISTRIBUTION_LEASE_SECONDS", env.get("DISTRIBUTION_LEASE_SECONDS", ""), "is less than 1 second",
+            f"use at least 1, e.g. {LeasePolicy.ttl:g} (the default)",
+        )
     return LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5))
 
 
-def _listen(env: Mapping[str, str]) -> str:
-    value = env.get("DISTRIBUTION_LISTEN", Settings.listen).strip()
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"DISTRIBUTION_LISTEN must be HOST:PORT, got {value!r}")
-    return value
-
-
-def _event_loop(env: Mapping[str, str]) -> str:
-    value = env.get("DISTRIBUTION_EVENT_LOOP", Settings.event_loop).strip().lower()
-    if value not in ("uvloop", "asyncio"):
-        raise ConfigError(f"DISTRIBUTION_EVENT_LOOP must be uvloop or asyncio, got {value!r}")
-    return value
-
-
-def _metrics_listen(env: Mapping[str, str]) -> str:
-    value = env.get("DISTRIBUTION_METRICS_LISTEN", Settings.metrics_listen).strip()
-    if value == "off":
-        return value
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"DISTRIBUTION_METRICS_LISTEN must be HOST:PORT or 'off', got {value!r}")
-    return value
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < minimum:
-        kind = "positive" if minimum == 1 else f"at least {minimum},"
-        raise ConfigError(f"{name} must be a {kind} whole number, got {raw!r}")
-    return int(raw)
-
-
-def _file(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if value and not Path(value).is_file():
-        raise ConfigError(f"{name} names {value!r}, which is not a readable file")
-    return value
+def _db_path(env: Mapping[str, str]) -> Path:
+    raw = env.get("DISTRIBUTION_DB", str(Settings.db_path))
+    value = raw.strip()
+    if not value:
+        raise ConfigError(
+            "DISTRIBUTION_DB", raw, "is empty",
+            f"give a file path (SQLite), e.g. {Settings.db_path}, or a postgresql:// URL",
+        )
+    if Path(value).is_dir():
+        raise ConfigError(
+            "DISTRIBUTION_DB", value, "is a directory", f"name a file in it, e.g. {Path(value) / 'distribution.db'}"
+        )
+    return Path(value)
 
 
 def check_secure(settings: Settings, auth_enabled: bool) -> None:
@@ -201,37 +289,34 @@ def check_secure(settings: Settings, auth_enabled: bool) -> None:
     if auth_enabled or settings.is_loopback() or settings.allow_insecure:
         return
     raise ConfigError(
-        f"refusing to listen on {settings.listen} without authentication: configure "
-        "DISTRIBUTION_API_KEYS, DISTRIBUTION_API_KEYS_FILE or mutual TLS, "
-        "or set DISTRIBUTION_ALLOW_INSECURE=true"
+        "DISTRIBUTION_LISTEN",
+        settings.listen,
+        "is not a loopback address and the service would run without authentication",
+        "configure DISTRIBUTION_API_KEYS, DISTRIBUTION_API_KEYS_FILE or mutual TLS "
+        "(DISTRIBUTION_TLS_CLIENT_CA), or set DISTRIBUTION_ALLOW_INSECURE=true",
     )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Reads DISTRIBUTION_* variables; raises ConfigError on the first bad one."""
     env = os.environ if env is None else env
-    db = env.get("DISTRIBUTION_DB", str(Settings.db_path)).strip()
-    if not db:
-        raise ConfigError("DISTRIBUTION_DB must be a file path (SQLite) or a postgresql:// URL")
-    database_url = _database_url(db)
-    level = env.get("DISTRIBUTION_LOG_LEVEL", Settings.log_level).upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"DISTRIBUTION_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    database_url = _database_url(env.get("DISTRIBUTION_DB", "").strip())
+    db = Settings.db_path if database_url else _db_path(env)
     settings = Settings(
-        listen=_listen(env),
-        db_path=Path(db) if not database_url else Settings.db_path,
+        listen=_address(env, "DISTRIBUTION_LISTEN", Settings.listen, Settings.listen),
+        db_path=db,
         database_url=database_url,
-        db_pool_size=_positive_int(env, "DISTRIBUTION_DB_POOL_SIZE", Settings.db_pool_size),
-        instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE"),
-        tiktok_api_base=_api_base(env, "DISTRIBUTION_TIKTOK_API_BASE"),
+        db_pool_size=_whole(env, "DISTRIBUTION_DB_POOL_SIZE", Settings.db_pool_size),
+        instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE", "https://graph.facebook.com/v23.0"),
+        tiktok_api_base=_api_base(env, "DISTRIBUTION_TIKTOK_API_BASE", "https://open.tiktokapis.com"),
         tiktok_client_key=env.get("DISTRIBUTION_TIKTOK_CLIENT_KEY", ""),
         tiktok_client_secret=env.get("DISTRIBUTION_TIKTOK_CLIENT_SECRET", ""),
-        shutdown_grace=_positive_float(env, "DISTRIBUTION_SHUTDOWN_GRACE", Settings.shutdown_grace),
-        sandbox_processing_delay=_positive_float(
+        shutdown_grace=_seconds(env, "DISTRIBUTION_SHUTDOWN_GRACE", Settings.shutdown_grace),
+        sandbox_processing_delay=_seconds(
             env, "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", Settings.sandbox_processing_delay
         ),
-        log_level=level,
-        event_loop=_event_loop(env),
+        log_level=_choice(env, "DISTRIBUTION_LOG_LEVEL", Settings.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        event_loop=_choice(env, "DISTRIBUTION_EVENT_LOOP", Settings.event_loop, ("uvloop", "asyncio")),
         secret_keys=env.get("DISTRIBUTION_SECRET_KEYS", ""),
         api_keys=env.get("DISTRIBUTION_API_KEYS", ""),
         api_keys_file=_file(env, "DISTRIBUTION_API_KEYS_FILE"),
@@ -240,27 +325,81 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tls_client_ca=_file(env, "DISTRIBUTION_TLS_CLIENT_CA"),
         tls_client_workspaces=env.get("DISTRIBUTION_TLS_CLIENT_WORKSPACES", ""),
         allow_insecure=_flag(env, "DISTRIBUTION_ALLOW_INSECURE"),
-        metrics_listen=_metrics_listen(env),
-        max_concurrent_per_caller=_positive_int(
+        metrics_listen=_address(
+            env, "DISTRIBUTION_METRICS_LISTEN", Settings.metrics_listen, Settings.metrics_listen, can_be_off=True
+        ),
+        max_concurrent_per_caller=_whole(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),
         leases=_leases(env),
-        list_cache_entries=_positive_int(
-            env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0
-        ),
-        secret_key_file=Path(
-            env.get("DISTRIBUTION_SECRET_KEY_FILE", "")
-            or (Settings.db_path if database_url else Path(db)).parent / "secret.key"
-        ),
+        list_cache_entries=_whole(env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0),
+        secret_key_file=Path(env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip() or db.parent / "secret.key"),
     )
     if database_url and not (settings.secret_keys.strip() or env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip()):
         # Replicas must all open the tokens: a key file made by one of them would not do.
         raise ConfigError(
-            "DISTRIBUTION_DB is PostgreSQL: set DISTRIBUTION_SECRET_KEYS (or DISTRIBUTION_SECRET_KEY_FILE) "
-            "to the sealing keys every replica shares"
+            "DISTRIBUTION_DB", shown_url(database_url), "is PostgreSQL, whose replicas must share the sealing keys",
+            "set DISTRIBUTION_SECRET_KEYS (or DISTRIBUTION_SECRET_KEY_FILE) to the keys every replica uses",
         )
-    if bool(settings.tls_cert) != bool(settings.tls_key):
-        raise ConfigError("DISTRIBUTION_TLS_CERT and DISTRIBUTION_TLS_KEY go together")
+    if settings.tls_cert and not settings.tls_key:
+        raise ConfigError(
+            "DISTRIBUTION_TLS_CERT", settings.tls_cert, "is set without DISTRIBUTION_TLS_KEY",
+            "set DISTRIBUTION_TLS_KEY to the certificate's private key file, or unset both",
+        )
+    if settings.tls_key and not settings.tls_cert:
+        raise ConfigError(
+            "DISTRIBUTION_TLS_KEY", settings.tls_key, "is set without DISTRIBUTION_TLS_CERT",
+            "set DISTRIBUTION_TLS_CERT to the server certificate file, or unset both",
+        )
     if settings.tls_client_ca and not settings.tls_cert:
-        raise ConfigError("DISTRIBUTION_TLS_CLIENT_CA (mutual TLS) needs DISTRIBUTION_TLS_CERT and _KEY")
+        raise ConfigError(
+            "DISTRIBUTION_TLS_CLIENT_CA", settings.tls_client_ca, "(mutual TLS) needs TLS",
+            "set DISTRIBUTION_TLS_CERT and DISTRIBUTION_TLS_KEY too",
+        )
+    if settings.tls_client_workspaces.strip() and not settings.tls_client_ca:
+        raise ConfigError(
+            "DISTRIBUTION_TLS_CLIENT_WORKSPACES", settings.tls_client_workspaces,
+            "maps client certificates, but mutual TLS is off",
+            "set DISTRIBUTION_TLS_CLIENT_CA to the CA that signs client certificates, or unset it",
+        )
     return settings
+
+
+# --- what an address or a path the settings name turned out to be ---------------------------
+
+
+def address_error(variable: str, address: str, err: OSError, *, can_be_off: bool = False) -> StartError:
+    """A StartError for an address that could not be listened on, from the OS error."""
+    off = f", or set {variable}={OFF}" if can_be_off else ""
+    if isinstance(err, socket.gaierror):
+        return StartError(
+            variable, address, f"names a host that cannot be resolved ({err.strerror})",
+            f"use an IP address or a resolvable host name{off}",
+        )
+    if err.errno == errno.EADDRINUSE:
+        return StartError(
+            variable, address, "is already in use by another process",
+            f"stop that process or choose a free port{off}",
+        )
+    if err.errno == errno.EACCES:
+        return StartError(
+            variable, address, "may not be listened on by this user (ports below 1024 need privileges)",
+            f"choose a port above 1023{off}",
+        )
+    if err.errno == errno.EADDRNOTAVAIL:
+        return StartError(
+            variable, address, "is not an address of this machine",
+            f"use one of its addresses, 127.0.0.1, or 0.0.0.0 for all of them{off}",
+        )
+    reason = err.strerror or str(err)
+    return StartError(variable, address, f"cannot be listened on ({reason})", f"choose another HOST:PORT{off}")
+
+
+def path_error(variable: str, path: Path | str, err: OSError | str, fix: str) -> StartError:
+    """A StartError for a file the settings name that could not be created, read or opened."""
+    if isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename and str(err.filename) != str(path) else ""
+        reason = f"{err.strerror or err}{where}"
+    else:
+        reason = err
+    return StartError(variable, str(path), f"cannot be used ({reason})", fix)

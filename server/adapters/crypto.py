@@ -13,21 +13,32 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+NEW_KEY_COMMAND = "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
 
 class SecretKeyError(Exception):
-    """The sealing keys are missing or malformed; the message is one printable line."""
+    """The sealing keys are missing or malformed, or cannot open a stored token: what is
+    wrong and what would work, in one printable line that never quotes a key."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem, self.fix = problem, fix
 
 
 class TokenCipher:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
-            raise SecretKeyError("at least one secret key is needed")
-        try:
-            self._fernet = MultiFernet([Fernet(k) for k in keys])
-        except (ValueError, TypeError):
-            raise SecretKeyError(
-                "secret keys must be 32-byte url-safe base64 Fernet keys"
-            ) from None
+            raise SecretKeyError("holds no keys", f"add a Fernet key; make one with {NEW_KEY_COMMAND}")
+        fernets = []
+        for number, key in enumerate(keys, 1):
+            try:
+                fernets.append(Fernet(key))
+            except (ValueError, TypeError):
+                raise SecretKeyError(
+                    f"holds a key (number {number}) that is not a Fernet key (32 bytes, url-safe base64)",
+                    f"make one with {NEW_KEY_COMMAND}",
+                ) from None
+        self._fernet = MultiFernet(fernets)
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -37,7 +48,8 @@ class TokenCipher:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
             raise SecretKeyError(
-                "a stored token cannot be decrypted with the configured secret keys"
+                "cannot open a stored token: it was sealed with a key that is no longer configured",
+                "configure that key again (after the new one), or reconnect the account",
             ) from None
 
 
@@ -48,7 +60,7 @@ def load_keys(env_value: str, key_file: Path) -> list[bytes]:
     if key_file.exists():
         mode = key_file.stat().st_mode & 0o777
         if mode & 0o077:
-            raise SecretKeyError(f"{key_file} must not be readable by group or others (chmod 600)")
+            raise SecretKeyError("is readable by group or others", f"make it private: chmod 600 {key_file}")
         return [line.strip().encode() for line in key_file.read_text().splitlines() if line.strip()]
     key_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -3,6 +3,7 @@ servicers, interceptors, health and reflection, bind it, and hand it back unstar
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import grpc
@@ -38,6 +39,9 @@ SERVICE_NAMES = (
 # Requests here are ids and short texts; nothing legitimate comes near this.
 MAX_MESSAGE_BYTES = 1 * 1024 * 1024
 MAX_PENDING_REQUESTS = 10_000
+# grpc binds with SO_REUSEPORT by default: a second process on the same address would then
+# share the port (and its calls) with the first instead of failing to start.
+NO_SHARED_PORT = ("grpc.so_reuseport", 0)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
             CallerLimits(options.max_concurrent_per_caller),
         ],
         options=[
+            NO_SHARED_PORT,
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             # grpc core cancels calls once more than 1,000 wait to be picked up; a burst of
             # publishes (bench case 2: 2,000 at once) must lose none.
@@ -106,24 +111,41 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
-    port = _bind(server, options)
+    port = _bind(server, options.listen, options.tls)
     return GrpcServer(server, port, health_servicer)
 
 
-def _bind(server: grpc.aio.Server, options: ServerOptions) -> int:
+def _bind(server: grpc.aio.Server, listen: str, tls: TlsFiles | None) -> int:
     try:
-        if options.tls is None:
-            port = server.add_insecure_port(options.listen)
+        if tls is None:
+            port = server.add_insecure_port(listen)
         else:
-            tls = options.tls
             credentials = grpc.ssl_server_credentials(
                 [(tls.key, tls.certificate)],
                 root_certificates=tls.client_ca,
                 require_client_auth=tls.client_ca is not None,
             )
-            port = server.add_secure_port(options.listen, credentials)
-    except RuntimeError as exc:  # grpc's "Failed to bind to address"
-        raise OSError(f"cannot listen on {options.listen}: {exc}") from None
+            port = server.add_secure_port(listen, credentials)
+    except RuntimeError:  # grpc's "Failed to bind to address", which gives no reason
+        raise _why_not_bindable(listen) from None
     if port == 0:
-        raise OSError(f"cannot listen on {options.listen}")
+        raise _why_not_bindable(listen)
     return int(port)
+
+
+def _why_not_bindable(listen: str) -> OSError:
+    """grpc says only that it could not bind: bind the address once more, the same way but
+    alone, to learn the OS's reason (in use, not permitted, not an address of this host)."""
+    host, _, port = listen.rpartition(":")
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as err:  # socket.gaierror: the host name does not resolve
+        return err
+    for family, kind, proto, _, address in found:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as err:
+                return err
+    return OSError(f"grpc could not listen on {listen}")

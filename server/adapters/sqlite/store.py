@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from pathlib import Path
 
 from server.adapters.crypto import TokenCipher
@@ -17,6 +18,14 @@ from server.adapters.sqlite.publishes import SqlitePublishStore
 
 class DatabaseInUse(OSError):
     """Another process has the database file open as its store."""
+
+
+class StoreOpenError(Exception):
+    """The database file cannot be created or opened; `reason` says why, in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SqliteStore:
@@ -35,8 +44,14 @@ class SqliteStore:
     async def open(cls, path: Path | str, cipher: TokenCipher) -> SqliteStore:
         """Opens (creating and migrating as needed) the database at `path`. A second process
         on the same file is refused (DatabaseInUse): two would both resume its unfinished
-        publishes, and the coordination here is per process."""
-        lock_fd = _lock(Path(path)) if str(path) != ":memory:" else None
+        publishes, and the coordination here is per process. A file that cannot be created or
+        opened raises StoreOpenError."""
+        try:
+            lock_fd = _lock(Path(path)) if str(path) != ":memory:" else None
+        except DatabaseInUse:
+            raise
+        except OSError as exc:
+            raise StoreOpenError(_reason(exc, Path(path))) from exc
         database = Database(path)
         try:
             await database.open()
@@ -47,9 +62,12 @@ class SqliteStore:
                     "UPDATE publishes SET owner = NULL, lease_until = NULL WHERE owner IS NOT NULL"
                 )
             )
-        except BaseException:
+        except BaseException as exc:
             if lock_fd is not None:
                 os.close(lock_fd)
+            if isinstance(exc, (OSError, sqlite3.Error)):
+                await database.close()
+                raise StoreOpenError(_reason(exc, Path(path))) from exc
             raise
         return cls(database, cipher, lock_fd)
 
@@ -74,3 +92,10 @@ def _lock(path: Path) -> int:
         os.close(fd)
         raise DatabaseInUse(f"{path} is in use by another Distribution process") from None
     return fd
+
+
+def _reason(exc: OSError | sqlite3.Error, path: Path) -> str:
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(path) else ""
+        return f"{exc.strerror or exc}{where}"
+    return f"SQLite: {exc}"
