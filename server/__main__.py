@@ -1,5 +1,9 @@
 """`python -m server`: the command line. Runs the service until SIGTERM or SIGINT, then
-shuts it down gracefully; anything that stops the start is one line on stderr."""
+shuts it down gracefully; anything that stops the start is one line on stderr.
+
+stderr carries the service's log, one JSON object per line; the start banner, for people,
+goes to stdout.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 import uvloop
 
-from server.app import start_service
+from server.app import Service, start_service
 from server.config import Settings, StartError, load_settings
 from server.logs import configure
 
@@ -26,17 +31,48 @@ log = logging.getLogger("distribution")
 EXIT_UNEXPECTED = 1
 
 
-def _banner(settings: Settings, address: str) -> str:
-    sandbox = settings.instagram_api_base == "sandbox" or settings.tiktok_api_base == "sandbox"
+def banner(service: Service) -> str:
+    """What a person starting the service needs to know, and how to try it."""
+    facts = service.facts()
+    address, security = facts["address"], facts["transport_security"]
+    auth = []
+    if facts["api_key_workspaces"]:
+        auth.append(f"API keys for {_count(facts['api_key_workspaces'], 'workspace')}")
+    if security == "mutual_tls":
+        mapped = facts["client_certificate_workspaces"]
+        auth.append(f"client certificates mapped to {_count(mapped, 'workspace')}")
+    if not auth:
+        auth.append("none: every caller shares one workspace (loopback only)")
     lines = [
-        f"Distribution is listening on {address}"
-        + (" (platforms: built-in sandbox emulators, no credentials needed)" if sandbox else ""),
-        "Try it (README.md has the full walkthrough):",
-        f"  .venv/bin/grpcurl -plaintext {address} list",
-        f"  .venv/bin/grpcurl -plaintext {address} grpc.health.v1.Health/Check",
-        "Stop with Ctrl-C.",
+        f"Distribution is listening on {address}",
+        "  Transport:      " + {
+            "plaintext": "plaintext",
+            "tls": "TLS",
+            "mutual_tls": "mutual TLS (clients need a certificate signed by DISTRIBUTION_TLS_CLIENT_CA)",
+        }[security],
+        "  Authentication: " + "; ".join(auth),
+        f"  Platforms:      Instagram {facts['instagram_api']}; TikTok {facts['tiktok_api']}",
+        f"  Store:          {facts['store']}",
+        f"  Metrics:        {facts['metrics']}",
     ]
+    tool = ".venv/bin/grpcurl -plaintext"
+    lines.append("Try it (README.md has the full walkthrough):")
+    if security != "plaintext":
+        tool = ".venv/bin/grpcurl -cacert CA.pem"
+        note = "CA.pem: the CA that signed DISTRIBUTION_TLS_CERT"
+        if security == "mutual_tls":
+            tool += " -cert CLIENT.pem -key CLIENT.key"
+            note += "; CLIENT.pem, CLIENT.key: a client certificate it signed, and its key"
+        lines.append(f"  ({note})")
+    lines += [f"  {tool} {address} list", f"  {tool} {address} grpc.health.v1.Health/Check"]
+    if facts["api_key_workspaces"]:
+        lines.append('  Calls to the API also need -H "authorization: Bearer $KEY" (health and reflection do not).')
+    lines.append("Stop with Ctrl-C.")
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 async def serve(settings: Settings) -> int:
@@ -52,16 +88,9 @@ async def serve(settings: Settings) -> int:
         # Not one of the failures a start expects: a bug. One JSON line, with the traceback.
         log.critical("cannot start: unexpected error", exc_info=True)
         return EXIT_UNEXPECTED
-    log.info(
-        "started",
-        extra={
-            "address": service.address,
-            "instagram_api": "sandbox" if service.sandboxes.instagram else settings.instagram_api_base,
-            "tiktok_api": "sandbox" if service.sandboxes.tiktok else settings.tiktok_api_base,
-            "db": str(settings.db_path),
-        },
-    )
-    print(_banner(settings, service.address), file=sys.stderr, flush=True)
+    facts: dict[str, Any] = service.facts()
+    log.info("started", extra=facts)
+    print(banner(service), flush=True)
     await stop.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace})
     await service.stop()

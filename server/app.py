@@ -17,6 +17,7 @@ from server.adapters.prometheus import PrometheusMetrics
 from server.adapters.tls import certificates_problem, private_key_problem
 from server.bootstrap import Adapters, Sandboxes, Services, build_services, open_adapters
 from server.config import (
+    OFF,
     ConfigError,
     Settings,
     address_error,
@@ -49,6 +50,7 @@ class Service:
     metrics: PrometheusMetrics
     sandboxes: Sandboxes
     _stack: AsyncExitStack
+    key_ring: KeyRing = KeyRing()
 
     @property
     def port(self) -> int:
@@ -58,6 +60,36 @@ class Service:
     def address(self) -> str:
         return join_host_port(self.settings.listen_host, self.port)
 
+    @property
+    def transport_security(self) -> str:
+        """"plaintext", "tls" or "mutual_tls"."""
+        if not self.settings.tls_cert:
+            return "plaintext"
+        return "mutual_tls" if self.settings.tls_client_ca else "tls"
+
+    def facts(self) -> dict[str, Any]:
+        """What the service runs as, for the start log line and banner. Never a secret:
+        keys and tokens are counted, API bases carry no credentials (config.py refuses them)."""
+        ring = self.key_ring
+        authentication = []
+        if ring.hashes:
+            authentication.append("api_keys")
+        if ring.mtls:
+            authentication.append("client_certificates")
+        metrics_port = self.metrics.port
+        metrics_host = self.settings.metrics_listen.rsplit(":", 1)[0].strip("[]")
+        return {
+            "address": self.address,
+            "transport_security": self.transport_security,
+            "authentication": "+".join(authentication) or "open",
+            "api_key_workspaces": len({workspace for _, workspace in ring.hashes}),
+            "client_certificate_workspaces": len(set(ring.client_workspaces.values())),
+            "store": f"sqlite:{self.settings.db_path}",
+            "instagram_api": _platform(self.settings.instagram_api_base, self.sandboxes.instagram),
+            "tiktok_api": _platform(self.settings.tiktok_api_base, self.sandboxes.tiktok),
+            "metrics": OFF if metrics_port is None else f"http://{join_host_port(metrics_host, metrics_port)}/metrics",
+        }
+
     async def stop(self, grace: float | None = None) -> None:
         grace = self.settings.shutdown_grace if grace is None else grace
         # Probes see NOT_SERVING first, so load balancers drain before the port closes.
@@ -65,6 +97,10 @@ class Service:
         await self.grpc.server.stop(grace)
         await self.services.runner.stop(grace)
         await self._stack.aclose()
+
+
+def _platform(base: str, sandbox: Any) -> str:
+    return f"sandbox ({sandbox.base_url})" if sandbox is not None else base
 
 
 async def start_service(settings: Settings, **adapters: Any) -> Service:
@@ -111,7 +147,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         services.runner.start()
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})
-        return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack)
+        return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack, key_ring)
     except BaseException:
         await stack.aclose()
         raise
