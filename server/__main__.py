@@ -55,6 +55,8 @@ def banner(service: Service) -> str:
         f"  Store:          {facts['store']}",
         f"  Metrics:        {facts['metrics']}",
     ]
+    if facts["health_listen"] != "off":
+        lines.append(f"  Health probes:  {facts['health_listen']} (plaintext, grpc.health.v1 only)")
     tool = ".venv/bin/grpcurl -plaintext"
     lines.append("Try it (README.md has the full walkthrough):")
     if security != "plaintext":

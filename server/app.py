@@ -29,10 +29,12 @@ from server.grpc_api.keys import KeyConfigError, KeyRing, load_key_ring
 from server.grpc_api.server import (
     SERVICE_NAMES,
     GrpcServer,
+    HealthPort,
     ServerOptions,
     TlsFiles,
     UseCases,
     build_grpc_server,
+    build_health_server,
 )
 from server.health import StoreHealth
 
@@ -51,6 +53,7 @@ class Service:
     sandboxes: Sandboxes
     _stack: AsyncExitStack
     key_ring: KeyRing = KeyRing()
+    health_port: HealthPort | None = None
 
     @property
     def port(self) -> int:
@@ -59,6 +62,14 @@ class Service:
     @property
     def address(self) -> str:
         return join_host_port(self.settings.listen_host, self.port)
+
+    @property
+    def health_address(self) -> str | None:
+        """Where the plaintext health-only port listens (DISTRIBUTION_HEALTH_LISTEN), if it does."""
+        if self.health_port is None:
+            return None
+        host = self.settings.health_listen.rsplit(":", 1)[0].strip("[]")
+        return join_host_port(host, self.health_port.port)
 
     @property
     def transport_security(self) -> str:
@@ -88,6 +99,7 @@ class Service:
             "instagram_api": _platform(self.settings.instagram_api_base, self.sandboxes.instagram),
             "tiktok_api": _platform(self.settings.tiktok_api_base, self.sandboxes.tiktok),
             "metrics": OFF if metrics_port is None else f"http://{join_host_port(metrics_host, metrics_port)}/metrics",
+            "health_listen": self.health_address or OFF,
         }
 
     async def stop(self, grace: float | None = None) -> None:
@@ -105,9 +117,9 @@ def _platform(base: str, sandbox: Any) -> str:
 
 async def start_service(settings: Settings, **adapters: Any) -> Service:
     """Starts the service: adapters (an API base of "sandbox" starts that platform's
-    emulator in-process), use cases, the gRPC server; then resumes unfinished publishes.
-    Keyword arguments replace adapters (see bootstrap.open_adapters). Raises StartError
-    when something cannot start."""
+    emulator in-process), use cases, the gRPC server (and the health-only port, if
+    configured); then resumes unfinished publishes. Keyword arguments replace adapters
+    (see bootstrap.open_adapters). Raises StartError when something cannot start."""
     key_ring = _key_ring(settings)
     check_secure(settings, key_ring.enabled)
     tls = _tls_files(settings)
@@ -129,8 +141,19 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
             )
         except OSError as err:
             raise address_error("DISTRIBUTION_LISTEN", settings.listen, err) from None
+        health_port = None
+        if settings.health_listen != OFF:
+            try:
+                health_port = build_health_server(grpc_server.health, settings.health_listen, metrics.rpc_finished)
+            except OSError as err:
+                raise address_error(
+                    "DISTRIBUTION_HEALTH_LISTEN", settings.health_listen, err, can_be_off=True
+                ) from None
         await grpc_server.server.start()
         stack.push_async_callback(grpc_server.server.stop, 0)
+        if health_port is not None:
+            await health_port.server.start()
+            stack.push_async_callback(health_port.server.stop, 0)
         readiness = StoreHealth(opened.store, grpc_server.health, SERVICE_NAMES)
         await readiness.set_serving(True)
         readiness.start()
@@ -147,7 +170,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         services.runner.start()
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})
-        return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack, key_ring)
+        return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack, key_ring, health_port)
     except BaseException:
         await stack.aclose()
         raise

@@ -84,6 +84,9 @@ class Settings:
     list_cache_entries: int = 10_000
     # Prometheus /metrics endpoint; "off" disables it.
     metrics_listen: str = "127.0.0.1:9464"
+    # A plaintext gRPC port serving only grpc.health.v1 (for probes that hold no client
+    # certificate); "off" (the default) serves none.
+    health_listen: str = OFF
     # How often platform processing is polled. Not read from the environment: tests and
     # benchmarks shorten them to match an emulator with short delays.
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
@@ -328,6 +331,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_listen=_address(
             env, "DISTRIBUTION_METRICS_LISTEN", Settings.metrics_listen, Settings.metrics_listen, can_be_off=True
         ),
+        health_listen=_address(env, "DISTRIBUTION_HEALTH_LISTEN", OFF, "127.0.0.1:8086", can_be_off=True),
         max_concurrent_per_caller=_whole(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),

@@ -81,6 +81,14 @@ class GrpcServer:
     health: health.aio.HealthServicer
 
 
+@dataclass
+class HealthPort:
+    """A plaintext server answering only grpc.health.v1, for probes without credentials."""
+
+    server: grpc.aio.Server
+    port: int
+
+
 def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer:
     """The server, bound to `options.listen` (port 0 picks a free one) but not started.
     Raises OSError when the address cannot be bound."""
@@ -113,6 +121,21 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
     port = _bind(server, options.listen, options.tls)
     return GrpcServer(server, port, health_servicer)
+
+
+def build_health_server(
+    health_servicer: health.aio.HealthServicer, listen: str, observe: RpcObserver | None = None
+) -> HealthPort:
+    """A plaintext server on `listen` with only the given health servicer (the main
+    server's, so both answer the same status), bound but not started. Raises OSError when
+    the address cannot be bound."""
+    server = grpc.aio.server(
+        interceptors=[AccessLog(observe)],
+        # Health requests are a service name; a probe needs one stream at a time.
+        options=[NO_SHARED_PORT, ("grpc.max_receive_message_length", 4096), ("grpc.max_concurrent_streams", 16)],
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    return HealthPort(server, _bind(server, listen, None))
 
 
 def _bind(server: grpc.aio.Server, listen: str, tls: TlsFiles | None) -> int:

@@ -73,10 +73,11 @@ def expect(result: subprocess.CompletedProcess[str], exit_code: int, line: str) 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """A real service holding its gRPC and metrics ports, as `make run` would."""
+    """A real service holding its gRPC, metrics and health ports, as `make run` would."""
     workdir = tmp_path_factory.mktemp("first")
     service = ServiceProcess(workdir, "sandbox", "sandbox")
     service.env["DISTRIBUTION_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
+    service.env["DISTRIBUTION_HEALTH_LISTEN"] = f"127.0.0.1:{free_port()}"
     asyncio.run(service.start())
     try:
         yield service
@@ -106,6 +107,16 @@ def test_a_taken_metrics_address_refuses_to_start(running, tmp_path):
     )
 
 
+def test_a_taken_health_address_refuses_to_start(running, tmp_path):
+    health = running.env["DISTRIBUTION_HEALTH_LISTEN"]
+    result = start(tmp_path, DISTRIBUTION_HEALTH_LISTEN=health)
+    expect(
+        result, UNUSABLE,
+        f"DISTRIBUTION_HEALTH_LISTEN='{health}' is already in use by another process; "
+        "stop that process or choose a free port, or set DISTRIBUTION_HEALTH_LISTEN=off",
+    )
+
+
 def test_an_address_held_by_another_program_refuses_to_start(tmp_path):
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -129,13 +140,17 @@ def test_an_address_of_another_machine_refuses_to_start(tmp_path):
     )
 
 
-@pytest.mark.parametrize("variable", ["DISTRIBUTION_LISTEN", "DISTRIBUTION_METRICS_LISTEN"])
+@pytest.mark.parametrize(
+    "variable", ["DISTRIBUTION_LISTEN", "DISTRIBUTION_METRICS_LISTEN", "DISTRIBUTION_HEALTH_LISTEN"]
+)
 def test_an_address_that_is_not_host_port_is_refused(tmp_path, variable):
     result = start(tmp_path, **{variable: "50051"})
     if variable == "DISTRIBUTION_LISTEN":
         fix = "use e.g. 127.0.0.1:50051"
-    else:
+    elif variable == "DISTRIBUTION_METRICS_LISTEN":
         fix = "use e.g. 127.0.0.1:9464, or off"
+    else:
+        fix = "use e.g. 127.0.0.1:8086, or off"
     expect(result, BAD_SETTING, f"{variable}='50051' is not HOST:PORT; {fix}")
 
 
