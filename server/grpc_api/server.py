@@ -18,7 +18,7 @@ from distribution.v1 import (
 from grpc_health.v1 import health, health_pb2_grpc
 
 from server.grpc_api import reflection
-from server.grpc_api.interceptors import AccessLog, Authentication, CallerLimits
+from server.grpc_api.interceptors import AccessLog, Authentication, CallerLimits, RequestDecoding
 from server.grpc_api.interceptors.access import RpcObserver
 from server.grpc_api.keys import KeyRing
 from server.grpc_api.rendered import RenderedPublishes
@@ -97,6 +97,7 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
             AccessLog(options.observe),
             Authentication(options.key_ring),
             CallerLimits(options.max_concurrent_per_caller),
+            RequestDecoding(),
         ],
         options=[
             NO_SHARED_PORT,
@@ -130,7 +131,7 @@ def build_health_server(
     server's, so both answer the same status), bound but not started. Raises OSError when
     the address cannot be bound."""
     server = grpc.aio.server(
-        interceptors=[AccessLog(observe)],
+        interceptors=[AccessLog(observe), RequestDecoding()],
         # Health requests are a service name; a probe needs one stream at a time.
         options=[NO_SHARED_PORT, ("grpc.max_receive_message_length", 4096), ("grpc.max_concurrent_streams", 16)],
     )

@@ -56,3 +56,17 @@ def internal_status() -> grpc.Status:
         details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL_ERROR", domain=ERROR_DOMAIN))],
     )
     return rpc_status.to_status(status)
+
+
+def unimplemented_status(method: str) -> grpc.Status:
+    """For a method the server knows but does not serve."""
+    status = status_pb2.Status(
+        code=code_pb2.UNIMPLEMENTED,
+        message=f"{method} is not implemented by this server",
+        details=[
+            _pack(
+                error_details_pb2.ErrorInfo(reason="NOT_IMPLEMENTED", domain=ERROR_DOMAIN, metadata={"method": method})
+            )
+        ],
+    )
+    return rpc_status.to_status(status)

@@ -21,7 +21,7 @@ import grpc
 from server.domain.errors import DomainError
 from server.grpc_api.caller import current_workspace
 from server.grpc_api.interceptors.wrapping import Stream, Unary, WrappingInterceptor
-from server.grpc_api.status import internal_status, to_grpc_status
+from server.grpc_api.status import internal_status, to_grpc_status, unimplemented_status
 from server.logs import request_id
 
 log = logging.getLogger("distribution.rpc")
@@ -100,6 +100,10 @@ class _Call:
             code = context.code()
             self.code = getattr(code, "name", str(code))
             raise exc
+        if isinstance(exc, NotImplementedError) and context.code() == grpc.StatusCode.UNIMPLEMENTED:
+            # A generated servicer base's method (e.g. Health/List): in the contract, not served.
+            self.code = "UNIMPLEMENTED"
+            await context.abort_with_status(unimplemented_status(self.method))
         if isinstance(exc, Exception):
             self.code = "INTERNAL"
             log.exception("unhandled error", extra={"method": self.method}, exc_info=exc)

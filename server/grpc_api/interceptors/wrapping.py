@@ -40,7 +40,7 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
+        if handler.unary_stream is not None and is_async_generator(handler.unary_stream):
             return grpc.unary_stream_rpc_method_handler(
                 self.wrap_stream(method, handler.unary_stream),
                 request_deserializer=handler.request_deserializer,
@@ -54,3 +54,9 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):
 
     def wrap_stream(self, method: str, behavior: Stream) -> Stream:
         raise NotImplementedError
+
+
+def is_async_generator(behavior: object) -> bool:
+    """A server-streaming behaviour that yields its responses (rather than writing them with
+    context.write, as Health/Watch does)."""
+    return inspect.isasyncgenfunction(behavior)
