@@ -54,7 +54,8 @@ check-generated: $(VENV)/.installed
 
 # --- main jobs --------------------------------------------------------------
 
-run: $(VENV)/.installed generated/.stamp
+# node_modules: the README's buf curl example runs node_modules/.bin/buf against this server.
+run: $(VENV)/.installed generated/.stamp node_modules/.installed
 	$(PY) -m server
 
 lint: node_modules/.installed
