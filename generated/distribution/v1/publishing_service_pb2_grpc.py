@@ -112,10 +112,16 @@ class PublishingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchPublish(self, request, context):
-        """Streams a publish: its current state at once, then every change, ending when it is
-        in a terminal state and the service has finished with it (at once if it already
-        has). For Instagram that is after the permalink read that follows PUBLISHED; facts
-        left to later checks (see pending_facts) do not keep the stream open.
+        """Streams a publish: its current state at once, then every change. The stream ends once
+        the publish is in a terminal state (PUBLISHED, DELIVERED_TO_INBOX, FAILED, UNCONFIRMED)
+        and the service's run of it is over; at once if both already hold. Facts the platform
+        gives only later are not waited for: the last message can still list them in
+        publish.pending_facts. A public TikTok post ends at PUBLISHED with pending_facts
+        ["tiktok_post_id"] and an empty tiktok_post_id (TikTok reports the post id after its
+        moderation, minutes later); an Instagram publish ends after the permalink read that
+        follows PUBLISHED, with ["permalink"] only if that read failed. Such facts are filled in
+        later by the service's reconciler: read them with GetPublish (a new WatchPublish of a
+        terminal publish ends at once, with its current state).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
