@@ -73,22 +73,27 @@ def _url_violations(url: str) -> list[FieldViolation]:
     if not url:
         return [FieldViolation("url", "is required")]
     if len(url) > MAX_URL_LENGTH:
-        return [FieldViolation("url", f"must be at most {MAX_URL_LENGTH} characters")]
+        return [FieldViolation("url", f"must be at most {MAX_URL_LENGTH} characters; got {len(url)}")]
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        return [FieldViolation("url", "must not contain spaces or control characters")]
+        return [FieldViolation("url", "must not contain spaces or control characters; percent-encode them (%20)")]
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port
     except ValueError:
-        return [FieldViolation("url", "is not a valid URL")]
+        return [FieldViolation("url", "is not a valid URL (its host or port cannot be read)")]
     if parts.scheme not in ALLOWED_SCHEMES:
-        return [FieldViolation("url", "must be an https, gs or s3 URL")]
+        scheme = f"'{parts.scheme}'" if parts.scheme else "none"
+        return [FieldViolation(
+            "url", f"must be an https, gs or s3 URL, e.g. gs://bucket/photo.jpg; got scheme {scheme}"
+        )]
     if parts.username is not None or parts.password is not None:
-        return [FieldViolation("url", "must not contain credentials")]
+        return [FieldViolation(
+            "url", "must not contain credentials (user:password@); give a URL the platform can fetch without them"
+        )]
     if not parts.hostname:
-        return [FieldViolation("url", "must name a host (or bucket)")]
+        return [FieldViolation("url", "must name a host (or bucket), e.g. https://example.com/photo.jpg")]
     if parts.scheme in ("gs", "s3") and parts.path in ("", "/"):
-        return [FieldViolation("url", "must name an object in the bucket")]
+        return [FieldViolation("url", f"must name an object in the bucket, e.g. {parts.scheme}://{parts.hostname}/photo.jpg")]
     return []
 
 
@@ -100,20 +105,26 @@ def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at:
     mime_type = draft.mime_type.strip().lower() or infer_mime_type(draft.url)
     for name, value in (("width", draft.width), ("height", draft.height), ("size_bytes", draft.size_bytes)):
         if value < 0:
-            violations.append(FieldViolation(name, "must not be negative"))
+            violations.append(FieldViolation(name, f"must not be negative; got {value}"))
     if not mime_type:
         violations.append(
-            FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it")
+            FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it, e.g. image/jpeg")
         )
     elif "/" not in mime_type or len(mime_type) > 100:
-        violations.append(FieldViolation("mime_type", "must be a media type such as image/jpeg"))
+        violations.append(
+            FieldViolation("mime_type", f"must be a media type such as image/jpeg; got {mime_type[:100]!r}")
+        )
     inferred_kind = kind_of(mime_type) if mime_type else None
     kind = draft.kind or inferred_kind
     if mime_type and inferred_kind is None:
-        violations.append(FieldViolation("mime_type", "must be an image/* or video/* type"))
+        violations.append(FieldViolation("mime_type", f"must be an image/* or video/* type; got {mime_type}"))
     elif draft.kind and inferred_kind and draft.kind != inferred_kind:
         violations.append(
-            FieldViolation("kind", f"is {draft.kind.value} but mime_type {mime_type} is {inferred_kind.value}")
+            FieldViolation(
+                "kind",
+                f"is {draft.kind.value}, but mime_type {mime_type} is {inferred_kind.value}; "
+                "leave kind unset to infer it from mime_type",
+            )
         )
     if violations:
         raise invalid(violations)

@@ -46,7 +46,11 @@ def cursor_datetime(value: str) -> datetime:
 
 def page_size(requested: int) -> int:
     if requested < 0:
-        raise invalid([FieldViolation("page_size", "must not be negative")])
+        raise invalid([FieldViolation(
+            "page_size",
+            f"must not be negative; got {requested} (0 asks for {DEFAULT_PAGE_SIZE}; at most "
+            f"{MAX_PAGE_SIZE} are given)",
+        )])
     if requested == 0:
         return DEFAULT_PAGE_SIZE
     return min(requested, MAX_PAGE_SIZE)
@@ -71,7 +75,10 @@ _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 def decode_token(token: str, filters: Mapping[str, object]) -> Cursor | None:
     if not token:
         return None
-    not_ours = invalid([FieldViolation("page_token", "is not a token returned by this list")])
+    not_ours = invalid([FieldViolation(
+        "page_token",
+        "is not a token returned by this list; send the previous page's next_page_token unchanged, or none",
+    )])
     if len(token) > MAX_TOKEN_LENGTH:
         raise not_ours
     try:
@@ -88,6 +95,10 @@ def decode_token(token: str, filters: Mapping[str, object]) -> Cursor | None:
         raise not_ours
     if fingerprint != _fingerprint(filters):
         raise invalid(
-            [FieldViolation("page_token", "was issued for a list with different filters")]
+            [FieldViolation(
+                "page_token",
+                "was issued for a list with different filters; send the filters of the call that returned it, "
+                "or no page_token to start over",
+            )]
         )
     return Cursor(created_at, item_id)

@@ -37,7 +37,9 @@ def id_violation(field: str, value: str, what: str, *, required: bool = True) ->
     if not value:
         return FieldViolation(field, "is required") if required else None
     if len(value) > MAX_ID_LENGTH or not is_uuid(value):
-        return FieldViolation(field, f"must be {what}: a UUID such as 0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10")
+        return FieldViolation(
+            field, f"must be {what}: a UUID such as 0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10 (any letter case)"
+        )
     return None
 
 

@@ -40,7 +40,8 @@ def enum_in(
     try:
         name = wrapper.Name(value)
     except ValueError:
-        raise invalid([FieldViolation(field, f"{value} is not a known value")]) from None
+        known = ", ".join(name for name in wrapper.keys() if not name.endswith("_UNSPECIFIED"))  # noqa: SIM118
+        raise invalid([FieldViolation(field, f"must be one of {known}; got {value}")]) from None
     short = name.removeprefix(prefix)
     if short == "UNSPECIFIED":
         return default
@@ -70,7 +71,9 @@ def timestamp_in(ts: timestamp_pb2.Timestamp, has: bool, field: str) -> datetime
     try:
         return ts.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):
-        raise invalid([FieldViolation(field, "is not a valid time")]) from None
+        raise invalid(
+            [FieldViolation(field, "is not a valid time: use a time between years 1 and 9999, nanos 0 to 999999999")]
+        ) from None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -20,25 +20,35 @@ def _connect_violations(req: ConnectRequest) -> list[FieldViolation]:
         violations.append(FieldViolation("external_account_id", "is required"))
     elif len(ext) > MAX_ID_LENGTH or not ext.isprintable() or " " in ext:
         violations.append(
-            FieldViolation("external_account_id", f"must be at most {MAX_ID_LENGTH} printable characters, no spaces")
+            FieldViolation(
+                "external_account_id",
+                f"must be at most {MAX_ID_LENGTH} printable characters without spaces; got {len(ext)} characters",
+            )
         )
     elif req.platform == Platform.INSTAGRAM and not (ext.isascii() and ext.isdigit()):
-        violations.append(FieldViolation("external_account_id", "must be the numeric IG user id"))
+        violations.append(FieldViolation(
+            "external_account_id", "must be the account's Instagram user id, digits only (e.g. 17841400000000001)"
+        ))
     if len(req.username) > MAX_USERNAME_LENGTH or not req.username.isprintable():
-        violations.append(FieldViolation("username", f"must be at most {MAX_USERNAME_LENGTH} printable characters"))
+        violations.append(FieldViolation(
+            "username", f"must be at most {MAX_USERNAME_LENGTH} printable characters; got {len(req.username)}"
+        ))
     tokens = (("access_token", req.access_token, True), ("refresh_token", req.refresh_token, False))
     for name, token, required in tokens:
         if required and not token:
             violations.append(FieldViolation(name, "is required"))
         elif len(token) > MAX_TOKEN_LENGTH or (token and not (token.isascii() and token.isprintable())):
-            violations.append(FieldViolation(name, f"must be at most {MAX_TOKEN_LENGTH} printable ASCII characters"))
+            # Never echoed, not even its length's neighbourhood of characters: only what is allowed.
+            violations.append(FieldViolation(
+                name, f"must be at most {MAX_TOKEN_LENGTH} printable ASCII characters, as the platform issued it"
+            ))
     return violations
 
 
 def account_not_found(account_id: str, field: str = "id") -> NotFound:
     return NotFound(
         reason="ACCOUNT_NOT_FOUND",
-        message=f"No account {account_id}",
+        message=f"No account {account_id} in this workspace; check the id (ListAccounts lists them)",
         metadata={"account_id": account_id, "field": field},
     )
 

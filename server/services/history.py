@@ -91,6 +91,8 @@ class PublishHistory:
 def _found(publish_id: str, publish: Publish | None) -> Publish:
     if publish is None:
         raise NotFound(
-            reason="PUBLISH_NOT_FOUND", message=f"No publish {publish_id}", metadata={"publish_id": publish_id}
+            reason="PUBLISH_NOT_FOUND",
+            message=f"No publish {publish_id} in this workspace; check the id (ListPublishes lists them)",
+            metadata={"publish_id": publish_id},
         )
     return publish

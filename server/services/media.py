@@ -29,7 +29,11 @@ class MediaLibrary:
         media_id = check_id("id", media_id, "a media id")
         media = await self._store.get(workspace_id, media_id)
         if media is None:
-            raise NotFound(reason="MEDIA_NOT_FOUND", message=f"No media {media_id}", metadata={"media_id": media_id})
+            raise NotFound(
+                reason="MEDIA_NOT_FOUND",
+                message=f"No media {media_id} in this workspace; check the id (ListMedia lists them)",
+                metadata={"media_id": media_id},
+            )
         return media
 
     async def list_page(self, workspace_id: str, requested_size: int, token: str) -> Page:

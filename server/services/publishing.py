@@ -132,7 +132,7 @@ class Publisher:
         violations = [
             *policy.request_violations(req),
             *_present(id_violation(policy.account_field, req.account_id, "an account id")),
-            *_present(id_violation("request_id", req.request_id, "a UUID (AIP-155)", required=False)),
+            *_present(id_violation("request_id", req.request_id, "an idempotency key you choose", required=False)),
         ]
         if violations:
             raise invalid(violations)
@@ -171,15 +171,16 @@ class Publisher:
         if account is None:
             raise NotFound(
                 reason="ACCOUNT_NOT_FOUND",
-                message=f"No account {account_id}",
+                message=f"No account {account_id} in this workspace for {policy.account_field}; "
+                "check the id (ListAccounts lists them)",
                 metadata={"account_id": account_id, "field": policy.account_field},
             )
         if account.platform != policy.platform:
             raise invalid(
                 [FieldViolation(
                     policy.account_field,
-                    f"names {account.platform.label} account {account_id}; "
-                    f"publish to a {policy.platform.label} account",
+                    f"names {_a(account.platform.label)} account ({account_id}); give {_a(policy.platform.label)} "
+                    f"account, or publish to this one with Publish{account.platform.label}Carousel",
                 )],
                 reason="ACCOUNT_PLATFORM_MISMATCH",
             )
@@ -198,7 +199,7 @@ class Publisher:
             names = ", ".join(f"media_ids[{i}] ({media_ids[i]})" for i in missing)
             raise NotFound(
                 reason="MEDIA_NOT_FOUND",
-                message=f"No media for {names}",
+                message=f"No media in this workspace for {names}; check the ids (ListMedia lists them)",
                 metadata={"field": ",".join(f"media_ids[{i}]" for i in missing)},
             )
         return [found[mid] for mid in media_ids]
@@ -294,6 +295,11 @@ async def _nothing() -> None:
     return None
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an Instagram", "a TikTok", "a video"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _present(violation: FieldViolation | None) -> list[FieldViolation]:
     return [violation] if violation is not None else []
 
@@ -316,7 +322,7 @@ class InstagramPolicy:
 
     def check_media(self, media: list[Media]) -> None:
         violations = [
-            FieldViolation(f"media_ids[{i}]", f"is a {m.kind.value.lower()}; Instagram carousels take images only")
+            FieldViolation(f"media_ids[{i}]", f"is {_a(m.kind.value.lower())}; Instagram carousels take images only")
             for i, m in enumerate(media)
             if m.kind != MediaKind.IMAGE
         ]
@@ -347,7 +353,11 @@ class TikTokPolicy:
         ]
         if not 0 <= req.cover_index < max(len(req.media_ids), 1):
             violations.append(
-                FieldViolation("cover_index", f"must index media_ids (0 to {max(len(req.media_ids) - 1, 0)})")
+                FieldViolation(
+                    "cover_index",
+                    f"must be the index of one of media_ids, 0 to {max(len(req.media_ids) - 1, 0)}; "
+                    f"got {req.cover_index}",
+                )
             )
         return violations
 
@@ -403,7 +413,8 @@ class TikTokPolicy:
             options = ", ".join(f"PRIVACY_LEVEL_{o}" for o in allowed)
             raise FailedPrecondition(
                 reason="TIKTOK_PRIVACY_LEVEL_NOT_ALLOWED",
-                message=f"This creator cannot post with PRIVACY_LEVEL_{req.privacy_level}; allowed: {options}",
+                message=f"privacy_level: this creator cannot post with PRIVACY_LEVEL_{req.privacy_level}; "
+                f"use one of {options}",
                 metadata={"field": "privacy_level", "allowed": ",".join(allowed)},
                 field_violations=[FieldViolation("privacy_level", f"must be one of {options}")],
             )

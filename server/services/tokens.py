@@ -93,7 +93,8 @@ class AccountTokens:
             if self._expired(account):
                 raise Unavailable(
                     reason="INSTAGRAM_TOKEN_REFRESH_UNAVAILABLE",
-                    message="The account's Instagram token expired and could not be refreshed; try again later",
+                    message=f"The Instagram token of account {account.id} expired and Instagram could not "
+                    "refresh it just now; try again later",
                     metadata={"account_id": account.id},
                 ) from None
             return token
@@ -116,7 +117,8 @@ class AccountTokens:
                     return old_access_token
                 raise Unavailable(
                     reason="TIKTOK_TOKEN_REFRESH_UNAVAILABLE",
-                    message="TikTok could not refresh the account's expired token right now; try again later",
+                    message=f"The TikTok token of account {account.id} expired and TikTok could not refresh "
+                    "it just now; try again later",
                     metadata={"account_id": account.id},
                 ) from None
             await self._needs_reconnect(account)
@@ -143,7 +145,7 @@ def _refresh_refused(account: Account, platform: str, failure: PlatformFailure) 
     return FailedPrecondition(
         reason="ACCOUNT_REFRESH_FAILED",
         message=f"{platform} refused to refresh the token of account {account.id}; "
-        "it needs a reconnect (ConnectAccount)",
+        "reconnect the account with ConnectAccount",
         metadata={"account_id": account.id, "platform_code": failure.error.platform_code},
     )
 

@@ -63,7 +63,10 @@ def authenticate(ring: KeyRing, method: str, context: grpc.aio.ServicerContext) 
     if key:
         workspace = ring.workspace_for_key(key)
         if workspace is None:
-            raise Unauthenticated(reason="API_KEY_INVALID", message="The API key is not valid")
+            raise Unauthenticated(
+                reason="API_KEY_INVALID",
+                message="The API key is not valid; send a key configured for your workspace",
+            )
         return workspace
     if ring.mtls:
         auth = context.auth_context() or {}
