@@ -244,8 +244,11 @@ async def open_adapters(
 async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack) -> InstagramSandbox:
     from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig  # noqa: PLC0415
 
-    sandbox = InstagramSandbox(InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay))
-    await sandbox.start()
+    sandbox = InstagramSandbox(
+        InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay),
+        state_file=settings.sandbox_state_file("instagram"),
+    )
+    await _start_sandbox(sandbox, "Instagram", settings)
     stack.push_async_callback(sandbox.stop)
     return sandbox
 
@@ -253,7 +256,25 @@ async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack) ->
 async def _start_tiktok_sandbox(settings: Settings, stack: AsyncExitStack) -> TikTokSandbox:
     from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig  # noqa: PLC0415
 
-    sandbox = TikTokSandbox(TikTokSandboxConfig(processing_delay=settings.sandbox_processing_delay))
-    await sandbox.start()
+    sandbox = TikTokSandbox(
+        TikTokSandboxConfig(processing_delay=settings.sandbox_processing_delay),
+        state_file=settings.sandbox_state_file("tiktok"),
+    )
+    await _start_sandbox(sandbox, "TikTok", settings)
     stack.push_async_callback(sandbox.stop)
     return sandbox
+
+
+async def _start_sandbox(sandbox: InstagramSandbox | TikTokSandbox, platform: str, settings: Settings) -> None:
+    """Starts an in-process emulator on its state file beside the database, so a restart
+    of the service finds the containers and publishes it left in flight."""
+    from server.sandbox.persist import StateFileError  # noqa: PLC0415
+
+    try:
+        await sandbox.start()
+    except StateFileError as err:
+        raise StartError(
+            "DISTRIBUTION_DB", str(settings.db_path),
+            f"has a {platform} sandbox state file beside it that cannot be used ({err.path} {err.reason})",
+            f"delete {err.path} to start the {platform} sandbox afresh",
+        ) from None

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         publish_quota=args.publish_quota,
         api_version=args.api_version,
     )
-    cli.serve(InstagramSandbox(config), args.port, "Instagram Graph API sandbox")
+    cli.serve(InstagramSandbox(config, state_file=args.state), args.port, "Instagram Graph API sandbox")
 
 
 if __name__ == "__main__":

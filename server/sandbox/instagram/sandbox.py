@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,19 +20,31 @@ class InstagramSandbox(Emulator[InstagramSandboxConfig]):
     """In-memory Instagram Graph API (content publishing), served by an aiohttp app.
 
     ``start()`` returns the base URL with the version, e.g. ``http://127.0.0.1:41234/v23.0``.
+    With a ``state_file``, containers, media and revoked tokens outlive a restart (README.md,
+    "State file").
     """
 
-    def __init__(self, config: InstagramSandboxConfig | None = None) -> None:
-        super().__init__(config if config is not None else InstagramSandboxConfig(), ENDPOINTS)
+    kind = "instagram"
+
+    def __init__(self, config: InstagramSandboxConfig | None = None, *, state_file: Path | str | None = None) -> None:
+        super().__init__(config if config is not None else InstagramSandboxConfig(), ENDPOINTS, state_file)
         self.state = InstagramState(self.config)
         self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
-        self.app = web.Application(middlewares=[self.faults.middleware(fault_response)])
+        self.app = web.Application(middlewares=[self.faults.middleware(fault_response), self.persistence])
         add_control_routes(self.app.router, self)
         # Last: the Graph routes catch every path the control routes do not claim.
         GraphApi(self.state, self.calls, self.faults, self._scripted).add_routes(self.app.router)
 
     def _base_url(self, origin: str) -> str:
         return f"{origin}/{self.config.api_version}"
+
+    # --- the state file ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.state.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.state.restore(state)
 
     # --- inspection ------------------------------------------------------------------------
 

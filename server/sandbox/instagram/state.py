@@ -1,7 +1,9 @@
 """The Instagram emulator's in-memory world: IG users, containers, published media, quotas.
 
-Container status is computed when asked, from ``time.monotonic()``: no background tasks.
-The checks raise the GraphError Instagram answers (README.md has the rules and their order).
+Container status is computed when asked, from the wall clock (``time.time()``): no
+background tasks, and a world saved to a state file and loaded again goes on where it
+was. The checks raise the GraphError Instagram answers (README.md has the rules and their
+order).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import random
 import re
 import string
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from server.sandbox.instagram import errors
 from server.sandbox.instagram.config import DAY, InstagramSandboxConfig
 from server.sandbox.instagram.rules import MAX_CHILDREN, MIN_CHILDREN
+from server.sandbox.persist import token_key
 
 IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED = (
     "IN_PROGRESS",
@@ -47,9 +50,8 @@ class Container:
     image_url: str | None
     children: list[str]
     caption: str | None
-    created_mono: float
     created_wall: float
-    ready_at: float  # monotonic time processing ends
+    ready_at: float  # wall-clock time processing ends
     failure: int | None  # the 22070xx subcode the container fails with, if any
     extra: dict[str, Any]  # the other parameters it was created with, for inspection
     published_media_id: str | None = None
@@ -91,16 +93,16 @@ class InstagramState:
         self._post_times: dict[str, list[float]] = collections.defaultdict(list)  # ascending
         self._users: set[str] = set()
         self._container_times: dict[str, collections.deque[float]] = {}
-        self._revoked: dict[str, float] = {}  # token -> when revoke_token() was called
+        self._revoked: dict[str, float] = {}  # token hash -> when revoke_token() was called
         self._rng = random.Random()
 
     # --- tokens and users ------------------------------------------------------------------
 
     def revoke(self, token: str) -> None:
-        self._revoked.setdefault(token, time.time())
+        self._revoked.setdefault(token_key(token), time.time())
 
     def revoked_at(self, token: str) -> float | None:
-        return self._revoked.get(token)
+        return self._revoked.get(token_key(token))
 
     def user(self, ig_user_id: str, method: str) -> str:
         """Validates an IG user id (creating the user on first use)."""
@@ -117,11 +119,11 @@ class InstagramState:
     def status_code(self, c: Container) -> str:
         if c.published_media_id is not None:
             return PUBLISHED
-        now = time.monotonic()
+        now = time.time()
         ready = now >= c.ready_at
         if ready and c.failure is not None:
             return ERROR
-        if now - c.created_mono >= self.config.container_ttl:
+        if now - c.created_wall >= self.config.container_ttl:
             return EXPIRED
         return FINISHED if ready else IN_PROGRESS
 
@@ -172,7 +174,7 @@ class InstagramState:
         extra: dict[str, Any],
     ) -> Container:
         """Stores a container that passed its checks; it processes for processing_delay."""
-        now = time.monotonic()
+        now = time.time()
         container = Container(
             id=self._new_id("17"),
             ig_user_id=ig_user_id,
@@ -181,8 +183,7 @@ class InstagramState:
             image_url=image_url,
             children=children,
             caption=caption,
-            created_mono=now,
-            created_wall=time.time(),
+            created_wall=now,
             ready_at=now + self.config.processing_delay,
             failure=failure,
             extra=extra,
@@ -284,6 +285,40 @@ class InstagramState:
             if candidate not in self._shortcodes:
                 self._shortcodes.add(candidate)
                 return candidate
+
+    # --- the state file ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Containers, media, the order of posts and revoked tokens (hashed), as JSON data."""
+        return {
+            "containers": [asdict(c) for c in self.containers.values()],
+            "media": [asdict(m) for m in self.media.values()],
+            "posts": list(self.posts),
+            "revoked": dict(self._revoked),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Replaces this world with a snapshot's; what is derived (quotas, shortcodes) is rebuilt."""
+        containers = [Container(**c) for c in state["containers"]]
+        media = [Media(**m) for m in state["media"]]
+        posts = [str(p) for p in state["posts"]]
+        revoked = {str(k): float(v) for k, v in state["revoked"].items()}
+        self.containers = {c.id: c for c in containers}
+        self.media = {m.id: m for m in media}
+        missing = [p for p in posts if p not in self.media]
+        if missing:
+            raise ValueError(f"posts {missing} are not among the media")
+        self.posts = posts
+        self._revoked = revoked
+        self._shortcodes = {m.shortcode for m in media}
+        self._post_times = collections.defaultdict(list)
+        for media_id in posts:
+            self._post_times[self.media[media_id].ig_user_id].append(self.media[media_id].published_wall)
+        for times in self._post_times.values():
+            times.sort()
+        self._container_times = {}
+        for c in sorted(containers, key=lambda c: c.created_wall):
+            self._container_times.setdefault(c.ig_user_id, collections.deque()).append(c.created_wall)
 
     # --- inspection ------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.verified_url_prefix:
         config.verified_url_prefixes = tuple(args.verified_url_prefix)
-    cli.serve(TikTokSandbox(config), args.port, "TikTok sandbox")
+    cli.serve(TikTokSandbox(config, state_file=args.state), args.port, "TikTok sandbox")
 
 
 if __name__ == "__main__":

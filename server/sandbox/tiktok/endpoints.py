@@ -70,7 +70,7 @@ def status(publishes: Publishes, creator: Creator, body: dict[str, Any]) -> dict
             "token_not_authorized_for_specified_publish_id",
             "The access token is not authorized to fetch the status of this publish_id.",
         )
-    state = state_at(pub, time.monotonic())
+    state = state_at(pub, time.time())
     data: dict[str, Any] = {"status": state.status}
     if state.fail_reason is not None:
         data["fail_reason"] = state.fail_reason

@@ -1,6 +1,7 @@
 """What was posted in the TikTok emulator: publishes, their lifecycle and the duplicate detector.
 
-A publish's status is computed when asked, from ``time.monotonic()``: no background tasks
+A publish's status is computed when asked, from the wall clock (``time.time()``): no
+background tasks, and a world saved to a state file and loaded again goes on where it was
 (README.md, "Publish lifecycle").
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import collections
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from server.sandbox.common import check_count
@@ -41,7 +42,7 @@ class Publish:
     fail_reason: str | None
     post_id: int
     photo_bytes: list[int]
-    created_at: float
+    created_at: float  # wall clock, like ready_at
     completed_at: float | None = None  # MEDIA_UPLOAD: when the creator posted the draft
 
 
@@ -69,7 +70,7 @@ class Publishes:
 
     def accept(self, req: InitRequest, creator: Creator) -> Publish:
         """Records an init that passed every check; its outcome is fixed now."""
-        now = time.monotonic()
+        now = time.time()
         scripted = self._scripted_reasons.popleft() if self._scripted_reasons else None
         info = req.post_info
         pub = Publish(
@@ -108,7 +109,7 @@ class Publishes:
         pub = self.by_id.get(publish_id)
         if pub is None:
             raise KeyError(f"unknown publish_id {publish_id!r}")
-        status = state_at(pub, time.monotonic()).status
+        status = state_at(pub, time.time()).status
         if pub.post_mode != MEDIA_UPLOAD or status != "SEND_TO_USER_INBOX":
             raise ValueError(
                 f"publish {publish_id} is {pub.post_mode} in status {status}, not an inbox draft"
@@ -117,16 +118,24 @@ class Publishes:
         if privacy_level is not None and privacy_level not in options:
             raise ValueError(f"privacy_level {privacy_level!r} is not one of {list(options)}")
         pub.privacy_level = privacy_level or options[0]
-        pub.completed_at = time.monotonic()
+        pub.completed_at = time.time()
 
     def records(self, open_id: str | None = None) -> list[dict[str, Any]]:
         """Every accepted init, in init order; only `open_id`'s if given."""
-        now = time.monotonic()
+        now = time.time()
         return [
             describe(pub, now)
             for pub in self.by_id.values()
             if open_id is None or pub.open_id == open_id
         ]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every accepted init, in init order, as JSON data (scripted fail reasons are not kept)."""
+        return {"publishes": [asdict(pub) for pub in self.by_id.values()]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        publishes = [Publish(**p) for p in state["publishes"]]
+        self.by_id = {pub.publish_id: pub for pub in publishes}
 
     def stats(self) -> dict[str, Any]:
         """The duplicate detector: README.md, "Duplicate detector"."""

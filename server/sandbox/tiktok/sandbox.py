@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -21,15 +22,20 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
     """In-process TikTok Content Posting API (photo posts) with test set-up and inspection.
 
     ``start()`` returns the origin (``http://127.0.0.1:<port>``); clients append ``/v2/...``.
+    With a ``state_file``, creators, tokens (hashed) and publishes outlive a restart
+    (README.md, "State file").
     """
 
-    def __init__(self, config: TikTokSandboxConfig | None = None) -> None:
-        super().__init__(config if config is not None else TikTokSandboxConfig(), ENDPOINTS)
+    kind = "tiktok"
+
+    def __init__(self, config: TikTokSandboxConfig | None = None, *, state_file: Path | str | None = None) -> None:
+        super().__init__(config if config is not None else TikTokSandboxConfig(), ENDPOINTS, state_file)
         self.accounts = Accounts(self.config)
         self.publishes = Publishes(self.config, self.accounts)
         self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
-        # The fault middleware must be the outermost one.
-        middlewares = [self.faults.middleware(fault_response), error_middleware]
+        # The fault middleware must be the outermost one; the state is saved innermost, as soon
+        # as a call has taken effect.
+        middlewares = [self.faults.middleware(fault_response), error_middleware, self.persistence]
         self.app = web.Application(middlewares=middlewares)
         api = TikTokApi(
             self.config,
@@ -120,4 +126,13 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
     def publish(self, publish_id: str) -> dict[str, Any] | None:
         """One publish as ``posts()`` reports it, or None if unknown."""
         pub = self.publishes.by_id.get(publish_id)
-        return None if pub is None else describe(pub, time.monotonic())
+        return None if pub is None else describe(pub, time.time())
+
+    # --- the state file ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"accounts": self.accounts.snapshot(), **self.publishes.snapshot()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.accounts.restore(state["accounts"])
+        self.publishes.restore(state)
