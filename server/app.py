@@ -24,6 +24,7 @@ from server.config import (
     check_secure,
     join_host_port,
     path_error,
+    shown_url,
 )
 from server.grpc_api.keys import KeyConfigError, KeyRing, load_key_ring
 from server.grpc_api.server import (
@@ -95,7 +96,11 @@ class Service:
             "authentication": "+".join(authentication) or "open",
             "api_key_workspaces": len({workspace for _, workspace in ring.hashes}),
             "client_certificate_workspaces": len(set(ring.client_workspaces.values())),
-            "store": f"sqlite:{self.settings.db_path}",
+            "store": (
+                f"postgresql ({shown_url(self.settings.database_url)})"
+                if self.settings.uses_postgres
+                else f"sqlite ({self.settings.db_path})"
+            ),
             "instagram_api": _platform(self.settings.instagram_api_base, self.sandboxes.instagram),
             "tiktok_api": _platform(self.settings.tiktok_api_base, self.sandboxes.tiktok),
             "metrics": OFF if metrics_port is None else f"http://{join_host_port(metrics_host, metrics_port)}/metrics",

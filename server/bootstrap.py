@@ -153,7 +153,7 @@ async def open_store(settings: Settings) -> Store:
             return await PostgresStore.open(settings.database_url, cipher, settings.db_pool_size)
         except Exception as err:  # whatever the driver raises: the start cannot go on
             raise StartError(
-                "DISTRIBUTION_DB", shown_url(settings.database_url), f"cannot be used ({type(err).__name__}: {err})",
+                "DISTRIBUTION_DB", shown_url(settings.database_url), f"cannot be used ({err or type(err).__name__})",
                 "check that the server is up and reachable and the URL's user, password and database",
             ) from None
     # The database's directory first: the default key file lives there too.

@@ -93,7 +93,7 @@ def test_plaintext_open_service_says_so(tmp_path):
     assert started["address"] == run.address
     assert started["transport_security"] == "plaintext"
     assert started["authentication"] == "open"
-    assert started["store"] == f"sqlite:{tmp_path / 'd.db'}"
+    assert started["store"] == f"sqlite ({tmp_path / 'd.db'})"
     assert started["instagram_api"].startswith("sandbox (http://127.0.0.1:")
     assert started["tiktok_api"].startswith("sandbox (http://127.0.0.1:")
     assert started["metrics"] == f"http://{run.env['DISTRIBUTION_METRICS_LISTEN']}/metrics"

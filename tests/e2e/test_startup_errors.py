@@ -225,6 +225,54 @@ def test_a_database_path_that_is_a_directory_is_refused(tmp_path):
     )
 
 
+def test_a_database_another_process_has_open_is_refused(running, tmp_path):
+    db = running.env["DISTRIBUTION_DB"]
+    result = start(tmp_path, DISTRIBUTION_DB=db)
+    expect(
+        result, UNUSABLE,
+        f"DISTRIBUTION_DB='{db}' is in use by another Distribution process; "
+        "stop that process, or give this one a DISTRIBUTION_DB of its own",
+    )
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [("postgresql:///no-host", "postgresql:///no-host"), ("postgresql://app:hunter2@/db", "postgresql://app:***@/db")],
+)
+def test_a_postgresql_url_without_a_server_is_refused_without_its_password(tmp_path, url, shown):
+    result = start(tmp_path, DISTRIBUTION_DB=url, DISTRIBUTION_SECRET_KEYS=Fernet.generate_key().decode())
+    expect(
+        result, BAD_SETTING,
+        f"DISTRIBUTION_DB='{shown}' names no server in its postgresql:// URL; use e.g. postgresql://user@host:5432/db",
+    )
+    assert "hunter2" not in result.stderr
+
+
+def test_postgresql_without_shared_keys_is_refused(tmp_path):
+    result = start(tmp_path, DISTRIBUTION_DB="postgresql://app:hunter2@db.internal/distribution")
+    expect(
+        result, BAD_SETTING,
+        "DISTRIBUTION_DB='postgresql://app:***@db.internal/distribution' is PostgreSQL, whose replicas must share "
+        "the sealing keys; set DISTRIBUTION_SECRET_KEYS (or DISTRIBUTION_SECRET_KEY_FILE) to the keys every "
+        "replica uses",
+    )
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_refused_without_its_password(tmp_path):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://app:hunter2@127.0.0.1:{port}/distribution"
+    result = start(tmp_path, DISTRIBUTION_DB=url, DISTRIBUTION_SECRET_KEYS=Fernet.generate_key().decode())
+    line = refusal(result, UNUSABLE)
+    assert line.startswith(
+        f"distribution: cannot start: DISTRIBUTION_DB='postgresql://app:***@127.0.0.1:{port}/distribution' "
+        "cannot be used ("
+    )
+    assert line.endswith("; check that the server is up and reachable and the URL's user, password and database")
+    assert "hunter2" not in result.stderr
+
+
 def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     db = tmp_path / "notes.txt"
     db.write_text("not a database, but someone's notes\n" * 100)
