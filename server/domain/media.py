@@ -82,7 +82,7 @@ def _url_violations(url: str) -> list[FieldViolation]:
     except ValueError:
         return [FieldViolation("url", "is not a valid URL (its host or port cannot be read)")]
     if parts.scheme not in ALLOWED_SCHEMES:
-        scheme = f"'{parts.scheme}'" if parts.scheme else "none"
+        scheme = f"'{parts.scheme[:32]}'" if parts.scheme else "none"
         return [FieldViolation(
             "url", f"must be an https, gs or s3 URL, e.g. gs://bucket/photo.jpg; got scheme {scheme}"
         )]
@@ -95,6 +95,10 @@ def _url_violations(url: str) -> list[FieldViolation]:
     if parts.scheme in ("gs", "s3") and parts.path in ("", "/"):
         return [FieldViolation("url", f"must name an object in the bucket, e.g. {parts.scheme}://{parts.hostname}/photo.jpg")]
     return []
+
+
+# Media types are short (image/jpeg); a longer one is refused, and echoed only in part.
+MAX_MIME_TYPE_LENGTH = 100
 
 
 def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at: datetime) -> Media:
@@ -110,10 +114,11 @@ def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at:
         violations.append(
             FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it, e.g. image/jpeg")
         )
-    elif "/" not in mime_type or len(mime_type) > 100:
-        violations.append(
-            FieldViolation("mime_type", f"must be a media type such as image/jpeg; got {mime_type[:100]!r}")
-        )
+    elif "/" not in mime_type or len(mime_type) > MAX_MIME_TYPE_LENGTH:
+        # Echoed only in part: a status carrying a huge value would not fit grpc's metadata.
+        shown = mime_type if len(mime_type) <= MAX_MIME_TYPE_LENGTH else mime_type[:MAX_MIME_TYPE_LENGTH] + "..."
+        violations.append(FieldViolation("mime_type", f"must be a media type such as image/jpeg; got {shown!r}"))
+        raise invalid(violations)
     inferred_kind = kind_of(mime_type) if mime_type else None
     kind = draft.kind or inferred_kind
     if mime_type and inferred_kind is None:

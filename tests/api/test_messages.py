@@ -129,3 +129,13 @@ async def test_a_wrong_api_key_says_what_to_send(start_service):
             )
         )
     assert err.details() == "The API key is not valid; send a key configured for your workspace"
+
+
+async def test_a_huge_value_is_echoed_only_in_part(media):
+    # The whole status (message and details) travels in grpc's metadata, bounded at 16 KiB.
+    huge = "image/" + "x" * 200_000
+    err = rich_error(await refused(media.RegisterMedia(
+        media_service_pb2.RegisterMediaRequest(url="gs://b/x.jpg", mime_type=huge)
+    )))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.violations == {"mime_type": f"must be a media type such as image/jpeg; got '{huge[:100]}...'"}
