@@ -59,6 +59,14 @@ class Emulator(Generic[ConfigT]):
             return False
         return self.state_file.save(self.snapshot())
 
+    def _save_quietly(self) -> None:
+        """Saves the state; a failure (a full disk, say) is logged and the emulator serves on."""
+        try:
+            self.save_state()
+        except OSError as exc:
+            path = self.state_file.path if self.state_file is not None else None
+            log.warning("sandbox state file not written", extra={"path": str(path), "error": str(exc)})
+
     def _load_state(self) -> None:
         if self.state_file is None:
             return
@@ -78,12 +86,8 @@ class Emulator(Generic[ConfigT]):
             try:
                 return await handler(request)
             finally:
-                if self.state_file is not None and request.method not in _READS:
-                    try:
-                        self.save_state()
-                    except OSError as exc:  # e.g. a full disk: the emulator serves on, and says so
-                        log.warning("sandbox state file not written", extra={"path": str(self.state_file.path),
-                                                                             "error": str(exc)})
+                if request.method not in _READS:
+                    self._save_quietly()
 
         return persist
 
@@ -108,7 +112,7 @@ class Emulator(Generic[ConfigT]):
         if self._server is not None:
             server, self._server = self._server, None
             await server.stop()
-        self.save_state()
+        self._save_quietly()
 
     def _base_url(self, origin: str) -> str:
         """What a client appends the platform's paths to; the origin unless overridden."""

@@ -268,3 +268,17 @@ def test_the_service_names_the_database_when_a_sandbox_state_file_is_unusable(tm
         f"it that cannot be used ({state} is not a state file of the tiktok emulator); delete {state} to start the "
         "TikTok sandbox afresh"
     ]
+
+
+async def test_a_state_file_that_cannot_be_written_is_logged_and_the_emulator_serves_on(tmp_path, caplog):
+    directory = tmp_path / "state"
+    sandbox = InstagramSandbox(state_file=directory / "ig.json")
+    async with aiohttp.ClientSession() as session:
+        http = Http(session, await sandbox.start())
+        directory.write_text("")  # a file where the state file's directory should be
+        try:
+            status, body = await http.call("POST", f"/{IG_USER}/media", data={"image_url": IMAGE})
+            assert status == 200 and body["id"]
+        finally:
+            await sandbox.stop()
+    assert [r.getMessage() for r in caplog.records if r.name == "sandbox"][:1] == ["sandbox state file not written"]
