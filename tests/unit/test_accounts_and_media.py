@@ -132,7 +132,7 @@ async def test_register_infers_type_kind_and_storage(
         (MediaDraft(url="https://host/a b.jpg"), ["url"]),
         (MediaDraft(url="https://host:99999/a.jpg"), ["url"]),
         (MediaDraft(url="https:///a.jpg"), ["url"]),
-        (MediaDraft(url="https://host/a.jpg", mime_type="imagejpeg"), ["mime_type", "mime_type"]),
+        (MediaDraft(url="https://host/a.jpg", mime_type="imagejpeg"), ["mime_type"]),
         (MediaDraft(url="https://host/noext"), ["mime_type"]),
         (MediaDraft(url="https://host/a.jpg", mime_type="text/plain"), ["mime_type"]),
         (MediaDraft(url="https://host/a.jpg", kind=MediaKind.VIDEO), ["kind"]),

@@ -116,7 +116,9 @@ async def test_a_page_token_from_other_filters_or_a_negative_size_is_invalid(wor
     for token in forged:
         with pytest.raises(InvalidArgument) as refused:
             await history.list_page(world.workspace, 1, token, PublishFilter())
-        assert refused.value.field_violations[0].description == "is not a token returned by this list"
+        assert refused.value.field_violations[0].description == (
+            "is not a token returned by this list; send the previous page's next_page_token unchanged, or none"
+        )
         assert str(refused.value) == refused.value.message
 
 

@@ -118,10 +118,10 @@ async def test_an_account_of_the_other_platform_is_invalid(world: World) -> None
     error = await refused_before_recording(world, await world.instagram_request(2, tiktok), InvalidArgument)
     assert error.reason == "ACCOUNT_PLATFORM_MISMATCH"
     assert error.field_violations[0].field == "instagram_account_id"
-    assert "names TikTok account" in error.field_violations[0].description
+    assert "names a TikTok account" in error.field_violations[0].description
     instagram = await world.instagram_account()
     error = await refused_before_recording(world, await world.tiktok_request(2, instagram), InvalidArgument)
-    assert "publish to a TikTok account" in error.field_violations[0].description
+    assert "give a TikTok account" in error.field_violations[0].description
 
 
 @pytest.mark.parametrize(
