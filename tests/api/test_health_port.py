@@ -12,7 +12,7 @@ import pytest
 from distribution.v1 import account_service_pb2, account_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.tls_certs import make_pki
+from tests.support.tls import make_pki
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -17,8 +17,8 @@ from distribution.v1.publishing_service_pb2 import (
     WatchPublishRequest,
 )
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 
 def upper(value: str) -> str:

@@ -19,7 +19,7 @@ from distribution.v1 import account_service_pb2, media_service_pb2, publishing_s
 from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health_pb2
 
-from tests.rich_errors import rich_error
+from tests.support.errors import rich_error
 
 FD = _descriptor.FieldDescriptor
 # Codes an answer to a request may carry; UNKNOWN and INTERNAL never.

@@ -14,8 +14,8 @@ from distribution.v1.publishing_service_pb2 import (
     PublishTikTokCarouselRequest,
 )
 
-from tests.conftest import connect, images, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, images, register
+from tests.support.errors import rich_error
 
 UUID_EXAMPLE = "a UUID such as 0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10 (any letter case)"
 

@@ -10,8 +10,8 @@ import re
 from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest, WatchPublishRequest
 
-from tests.conftest import connect, images, register
-from tests.processes import ROOT
+from tests.support.client import connect, images, register
+from tests.support.paths import ROOT
 
 
 async def test_a_public_tiktok_post_watch_ends_at_published_with_the_post_id_pending(

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.processes import ROOT
+from tests.support.paths import ROOT
 
 
 def run_recipes() -> list[str]:

@@ -29,19 +29,20 @@ from distribution.v1 import (
 )
 from distribution.v1 import publishing_service_pb2 as pb
 
-from tests.conftest import connect, images, register
-from tests.processes import ServiceProcess
+from tests.support.client import connect, images, register
+from tests.support.processes import ServiceProcess, service_env
 
 PROCESSING = publish_pb2.PUBLISH_STATE_PROCESSING
 # Long enough to stop the service mid-processing (the grace below is much shorter).
 PROCESSING_DELAY = "4"
 
 
-def start_process(workdir: Path, processing_delay: str) -> ServiceProcess:
-    service = ServiceProcess(workdir, "sandbox", "sandbox")
-    service.env["DISTRIBUTION_SANDBOX_PROCESSING_DELAY"] = processing_delay
-    service.env["DISTRIBUTION_SHUTDOWN_GRACE"] = "0.2"
-    return service
+def service_process(workdir: Path, processing_delay: str) -> ServiceProcess:
+    """`python -m server` over `workdir`/distribution.db, both API bases on `sandbox`."""
+    settings = service_env(
+        workdir, DISTRIBUTION_SANDBOX_PROCESSING_DELAY=processing_delay, DISTRIBUTION_SHUTDOWN_GRACE="0.2"
+    )
+    return ServiceProcess(settings, workdir / "service.log")
 
 
 class Client:
@@ -85,24 +86,23 @@ def state(workdir: Path, platform: str) -> dict[str, Any]:
 async def interrupted(workdir: Path, send, in_flight) -> tuple[str, pb.Publish]:
     """Starts the service, sends a publish, stops the service with SIGTERM while `in_flight`
     holds for it; returns the account id and the publish as last seen."""
-    service = start_process(workdir, PROCESSING_DELAY)
-    await service.start()
+    service = await service_process(workdir, PROCESSING_DELAY).astart()
     try:
         async with grpc.aio.insecure_channel(service.address) as channel:
             client = Client(channel)
             account_id = await send(client)
             seen = await client.wait_for(account_id, lambda p: p.state == PROCESSING and in_flight(p))
+        # SIGTERM: the grace (0.2 s) ends long before the platform finishes processing.
+        assert service.terminate() == 0, service.log_tail()
     finally:
-        service.stop()  # SIGTERM: the grace (0.2 s) ends long before the platform finishes
-    assert service.proc is not None and service.proc.returncode == 0, (workdir / "service.log").read_text()
+        service.stop()
     return account_id, seen
 
 
 async def resumed(workdir: Path, request) -> tuple[Any, pb.Publish]:
     """Starts the service again over the same database; the same request (same request_id)
     waits for the resumed publish. Returns the response and the record."""
-    service = start_process(workdir, "0.3")
-    await service.start()
+    service = await service_process(workdir, "0.3").astart()
     try:
         async with grpc.aio.insecure_channel(service.address) as channel:
             client = Client(channel)

@@ -17,8 +17,9 @@ from typing import Any
 
 import grpc
 
-from tests.processes import ROOT, free_port
-from tests.tls_certs import make_pki
+from tests.support.paths import ROOT
+from tests.support.processes import free_port
+from tests.support.tls import make_pki
 
 KEY_A = "banner-key-for-alpha-0123456789"
 KEY_B = "banner-key-for-beta-9876543210"

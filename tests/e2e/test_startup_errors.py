@@ -8,7 +8,6 @@ path that cannot be created) exits 1. Each case runs `python -m server` for real
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -21,8 +20,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.processes import ROOT, ServiceProcess, free_port
-from tests.tls_certs import make_pki
+from tests.support.paths import ROOT
+from tests.support.processes import ServiceProcess, free_port, service_env
+from tests.support.tls import make_pki
 
 # The shape of every start failure, whatever the cause.
 LINE = re.compile(
@@ -75,10 +75,14 @@ def expect(result: subprocess.CompletedProcess[str], exit_code: int, line: str) 
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """A real service holding its gRPC, metrics and health ports, as `make run` would."""
     workdir = tmp_path_factory.mktemp("first")
-    service = ServiceProcess(workdir, "sandbox", "sandbox")
-    service.env["DISTRIBUTION_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
-    service.env["DISTRIBUTION_HEALTH_LISTEN"] = f"127.0.0.1:{free_port()}"
-    asyncio.run(service.start())
+    service = ServiceProcess(
+        service_env(
+            workdir,
+            DISTRIBUTION_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
+            DISTRIBUTION_HEALTH_LISTEN=f"127.0.0.1:{free_port()}",
+        ),
+        workdir / "service.log",
+    ).start()
     try:
         yield service
     finally:
@@ -94,7 +98,7 @@ def test_a_second_process_on_a_taken_grpc_address_refuses_to_start(running, tmp_
         f"DISTRIBUTION_LISTEN='{running.address}' is already in use by another process; "
         "stop that process or choose a free port",
     )
-    assert running.proc is not None and running.proc.poll() is None, "the first one serves on"
+    assert running.alive(), "the first one serves on"
 
 
 def test_a_taken_metrics_address_refuses_to_start(running, tmp_path):
