@@ -1,8 +1,11 @@
 """The service's lifecycle: start everything in order, stop it in reverse.
 
 `start_service(settings)` is what `python -m server` runs and what the tests start on
-port 0; any adapter can be handed in (see server/bootstrap.py). Whatever stops a start is
-a StartError: one line naming the setting, its value (never a secret) and what would work.
+port 0; any adapter can be handed in (see server/bootstrap.py). It is `open_core` (the
+adapters and the use cases, nothing running yet), then the transports, then `Core.start`
+(the reconciler, unfinished publishes resumed, leases kept): a transport that cannot bind
+stops the start before any publish runs. Whatever stops a start is a StartError: one line
+naming the setting, its value (never a secret) and what would work.
 """
 
 from __future__ import annotations
@@ -43,18 +46,74 @@ log = logging.getLogger("distribution")
 
 
 @dataclass
-class Service:
-    """A started service. `stop` shuts it down gracefully and releases everything it opened."""
+class Core:
+    """The use cases over their adapters, without a transport: what every transport serves
+    (and what integration tests drive directly)."""
 
     settings: Settings
-    grpc: GrpcServer
     adapters: Adapters
     services: Services
     metrics: PrometheusMetrics
     sandboxes: Sandboxes
-    _stack: AsyncExitStack
+    stack: AsyncExitStack
+
+    async def start(self) -> None:
+        """Starts the background work: late-fact checks, the publishes left unfinished
+        (resumed from their last saved step), the runner's lease upkeep."""
+        services = self.services
+        services.reconciler.start()
+        self.stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
+        resumed = await services.runner.resume_unfinished()
+        services.runner.start()
+        if resumed:
+            log.info("resumed unfinished publishes", extra={"count": resumed})
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Lets runs finish for `grace` seconds (then hands them back), and closes everything."""
+        await self.services.runner.stop(self.settings.shutdown_grace if grace is None else grace)
+        await self.stack.aclose()
+
+
+async def open_core(settings: Settings, **adapters: Any) -> Core:
+    """The adapters (keyword arguments replace them, see bootstrap.open_adapters) and the
+    use cases wired over them; nothing runs until `Core.start`."""
+    stack = AsyncExitStack()
+    try:
+        opened, metrics, sandboxes = await open_adapters(settings, stack, **adapters)
+        return Core(settings, opened, build_services(settings, opened), metrics, sandboxes, stack)
+    except BaseException:
+        await stack.aclose()
+        raise
+
+
+@dataclass
+class Service:
+    """A started service. `stop` shuts it down gracefully and releases everything it opened."""
+
+    core: Core
+    grpc: GrpcServer
     key_ring: KeyRing = KeyRing()
     health_port: HealthPort | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @property
+    def adapters(self) -> Adapters:
+        return self.core.adapters
+
+    @property
+    def services(self) -> Services:
+        return self.core.services
+
+    @property
+    def metrics(self) -> PrometheusMetrics:
+        return self.core.metrics
+
+    @property
+    def sandboxes(self) -> Sandboxes:
+        return self.core.sandboxes
 
     @property
     def port(self) -> int:
@@ -112,8 +171,7 @@ class Service:
         # Probes see NOT_SERVING first, so load balancers drain before the port closes.
         await self.grpc.health.enter_graceful_shutdown()
         await self.grpc.server.stop(grace)
-        await self.services.runner.stop(grace)
-        await self._stack.aclose()
+        await self.core.stop(grace)
 
 
 def _platform(base: str, sandbox: Any) -> str:
@@ -128,10 +186,9 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
     key_ring = _key_ring(settings)
     check_secure(settings, key_ring.enabled)
     tls = _tls_files(settings)
-    stack = AsyncExitStack()
+    core = await open_core(settings, **adapters)
+    stack, services, metrics = core.stack, core.services, core.metrics
     try:
-        opened, metrics, sandboxes = await open_adapters(settings, stack, **adapters)
-        services = build_services(settings, opened)
         try:
             grpc_server = build_grpc_server(
                 UseCases(services.accounts, services.media, services.publisher, services.history),
@@ -159,23 +216,18 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         if health_port is not None:
             await health_port.server.start()
             stack.push_async_callback(health_port.server.stop, 0)
-        readiness = StoreHealth(opened.store, grpc_server.health, SERVICE_NAMES)
+        readiness = StoreHealth(core.adapters.store, grpc_server.health, SERVICE_NAMES)
         await readiness.set_serving(True)
         readiness.start()
         stack.push_async_callback(readiness.stop)
-        services.reconciler.start()
-        stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
         if not key_ring.enabled:  # said once started: a start that fails says only why
             log.warning(
                 "authentication is off: every caller shares the default workspace (loopback only; "
                 "see README, Security)",
                 extra={"listen": settings.listen},
             )
-        resumed = await services.runner.resume_unfinished()
-        services.runner.start()
-        if resumed:
-            log.info("resumed unfinished publishes", extra={"count": resumed})
-        return Service(settings, grpc_server, opened, services, metrics, sandboxes, stack, key_ring, health_port)
+        await core.start()
+        return Service(core, grpc_server, key_ring, health_port)
     except BaseException:
         await stack.aclose()
         raise

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from server import app
 from server.app import Service, start_service
-from server.bootstrap import Adapters, Services, build_services, open_adapters
+from server.bootstrap import Adapters, Services
 from server.config import Settings
 from server.domain.commands import CarouselRequest, ConnectRequest, MediaDraft
 from server.domain.models import Account, Platform, Publish
@@ -103,19 +104,13 @@ class Core:
 
 @asynccontextmanager
 async def open_core(settings: Settings, **adapters: Any) -> AsyncIterator[Core]:
-    """The use cases over the adapters `settings` name (or those handed in), with the
-    reconciler running, unfinished publishes resumed and the runner keeping its leases, in
-    the order `server.app.start_service` starts them (keep the two alike); no gRPC server,
-    no readiness checks and no metrics endpoint."""
-    settings = dataclasses.replace(settings, metrics_listen="off")
-    async with AsyncExitStack() as stack:
-        opened, _metrics, _sandboxes = await open_adapters(settings, stack, **adapters)
-        services = build_services(settings, opened)
-        services.reconciler.start()
-        stack.push_async_callback(services.reconciler.stop)
-        await services.runner.resume_unfinished()
-        services.runner.start()
-        try:
-            yield Core(opened, services)
-        finally:
-            await services.runner.stop(0)
+    """The use cases over the adapters `settings` name (or those handed in), started as the
+    service starts them (`server.app.open_core`, then `Core.start`: the reconciler running,
+    unfinished publishes resumed, leases kept), with no gRPC server, no readiness checks and
+    no metrics endpoint."""
+    core = await app.open_core(dataclasses.replace(settings, metrics_listen="off"), **adapters)
+    try:
+        await core.start()
+        yield Core(core.adapters, core.services)
+    finally:
+        await core.stop(0)
