@@ -1,17 +1,19 @@
-"""Media rules: which URLs may be registered, what a URL tells about its media, and the
-public form a platform fetches."""
+"""Media rules: which URLs may be registered, what a URL tells about its media, the public
+form a platform fetches, and what an inspection of the bytes changes (the bytes, once read,
+decide the type and size: the URL's extension no longer does)."""
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import posixpath
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 from server.domain.commands import MediaDraft
 from server.domain.errors import FieldViolation, invalid
 from server.domain.limits import MAX_URL_LENGTH
-from server.domain.models import Media, MediaKind, Storage
+from server.domain.models import Inspection, Media, MediaKind, Storage
 
 ALLOWED_SCHEMES = ("https", "gs", "s3")
 
@@ -61,12 +63,17 @@ def kind_of(mime_type: str) -> MediaKind | None:
 
 def public_url(media: Media) -> str:
     """The https URL a platform fetches the media from (gs:// and s3:// mapped to their hosts)."""
-    parts = urlsplit(media.url)
+    return public_form(media.url)
+
+
+def public_form(url: str) -> str:
+    """The https form of a registered URL (gs:// and s3:// mapped to their public hosts)."""
+    parts = urlsplit(url)
     if parts.scheme == "gs":
         return f"https://storage.googleapis.com/{parts.netloc}{parts.path}"
     if parts.scheme == "s3":
         return f"https://{parts.netloc}.s3.amazonaws.com{parts.path}"
-    return media.url
+    return url
 
 
 def _url_violations(url: str) -> list[FieldViolation]:
@@ -101,22 +108,36 @@ def _url_violations(url: str) -> list[FieldViolation]:
 MAX_MIME_TYPE_LENGTH = 100
 
 
-def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at: datetime) -> Media:
-    """Validates a registration and fills in what was omitted. Raises InvalidArgument."""
+def check_url(url: str) -> None:
+    """Refuses a URL that may not be registered (INVALID_ARGUMENT naming `url`), before
+    anything fetches it."""
+    violations = _url_violations(url)
+    if violations:
+        raise invalid(violations)
+
+
+def build_media(
+    media_id: str, workspace_id: str, draft: MediaDraft, created_at: datetime, inspection: Inspection | None = None
+) -> Media:
+    """Validates a registration and fills in what was omitted: from the inspected bytes when
+    they were read, else from the draft, else from the URL. Raises InvalidArgument."""
     violations = _url_violations(draft.url)
     if violations:
         raise invalid(violations)
-    mime_type = draft.mime_type.strip().lower() or infer_mime_type(draft.url)
+    read = inspection if inspection is not None and inspection.ok else None
+    given = draft.mime_type.strip().lower()
+    mime_type = (read.mime_type if read else "") or given or infer_mime_type(draft.url)
     for name, value in (("width", draft.width), ("height", draft.height), ("size_bytes", draft.size_bytes)):
         if value < 0:
             violations.append(FieldViolation(name, f"must not be negative; got {value}"))
+    malformed = next((m for m in (given, mime_type) if m and ("/" not in m or len(m) > MAX_MIME_TYPE_LENGTH)), "")
     if not mime_type:
         violations.append(
             FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it, e.g. image/jpeg")
         )
-    elif "/" not in mime_type or len(mime_type) > MAX_MIME_TYPE_LENGTH:
+    elif malformed:
         # Echoed only in part: a status carrying a huge value would not fit grpc's metadata.
-        shown = mime_type if len(mime_type) <= MAX_MIME_TYPE_LENGTH else mime_type[:MAX_MIME_TYPE_LENGTH] + "..."
+        shown = malformed if len(malformed) <= MAX_MIME_TYPE_LENGTH else malformed[:MAX_MIME_TYPE_LENGTH] + "..."
         violations.append(FieldViolation("mime_type", f"must be a media type such as image/jpeg; got {shown!r}"))
         raise invalid(violations)
     inferred_kind = kind_of(mime_type) if mime_type else None
@@ -124,10 +145,11 @@ def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at:
     if mime_type and inferred_kind is None:
         violations.append(FieldViolation("mime_type", f"must be an image/* or video/* type; got {mime_type}"))
     elif draft.kind and inferred_kind and draft.kind != inferred_kind:
+        source = "the bytes are" if read and read.mime_type else "mime_type"
         violations.append(
             FieldViolation(
                 "kind",
-                f"is {draft.kind.value}, but mime_type {mime_type} is {inferred_kind.value}; "
+                f"is {draft.kind.value}, but {source} {mime_type} is {inferred_kind.value}; "
                 "leave kind unset to infer it from mime_type",
             )
         )
@@ -141,8 +163,35 @@ def build_media(media_id: str, workspace_id: str, draft: MediaDraft, created_at:
         mime_type=mime_type,
         kind=kind,
         storage=draft.storage or infer_storage(draft.url),
-        width=draft.width,
-        height=draft.height,
-        size_bytes=draft.size_bytes,
+        width=(read.width if read and read.width else draft.width),
+        height=(read.height if read and read.height else draft.height),
+        size_bytes=(read.size_bytes if read and read.size_bytes else draft.size_bytes),
         created_at=created_at,
+        inspection=inspection,
     )
+
+
+def with_inspection(media: Media, inspection: Inspection) -> Media:
+    """The media after a new inspection: what the bytes showed replaces what was known; a
+    failed inspection is recorded and changes nothing else."""
+    if not inspection.ok:
+        return dataclasses.replace(media, inspection=inspection)
+    kind = kind_of(inspection.mime_type) if inspection.mime_type else None
+    return dataclasses.replace(
+        media,
+        mime_type=inspection.mime_type or media.mime_type,
+        kind=kind or media.kind,
+        width=inspection.width or media.width,
+        height=inspection.height or media.height,
+        size_bytes=inspection.size_bytes or media.size_bytes,
+        inspection=inspection,
+    )
+
+
+def inspection_due(media: Media, now: datetime, max_age: timedelta) -> bool:
+    """Whether the media must be inspected (again) before it is published: never inspected,
+    or inspected longer than `max_age` ago."""
+    inspection = media.inspection
+    if inspection is None or inspection.inspected_at is None:
+        return True
+    return now - inspection.inspected_at > max_age

@@ -131,11 +131,56 @@ class Credentials:
         return "Credentials(<redacted>)"
 
 
+class InspectionOutcome(str, enum.Enum):
+    """What fetching a media URL's first bytes found."""
+
+    # The bytes were read: detected type, and for an image its pixel size.
+    READ = "READ"
+    # No answer worth reading: DNS, connection, TLS, an HTTP error status, or the time limit.
+    UNREACHABLE = "UNREACHABLE"
+    # The URL was not fetched: its scheme, credentials, or an address the guard refuses.
+    REFUSED = "REFUSED"
+    # Bytes came back, but they are no image or video this service recognises.
+    NOT_MEDIA = "NOT_MEDIA"
+    # The file's header is not within the bytes inspection may read (or the image is absurdly large).
+    TOO_LARGE = "TOO_LARGE"
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a media URL's bytes are, as the media inspector found them. Once the bytes are
+    known they decide the media's type and size, not the URL's extension."""
+
+    outcome: InspectionOutcome
+    # Detected from the bytes ("" when nothing was recognised).
+    mime_type: str = ""
+    width: int = 0
+    height: int = 0
+    # The file's size when the host said it or the whole file was read; 0 when unknown.
+    size_bytes: int = 0
+    # Hex SHA-256 of the content, only when the whole file was read.
+    sha256: str = ""
+    # Why it failed, in words fit for an error message ("" when READ).
+    detail: str = ""
+    # When it was inspected (set by the use case; None until then).
+    inspected_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == InspectionOutcome.READ
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the host answered with bytes (REFUSED URLs were never asked)."""
+        return self.outcome in (InspectionOutcome.READ, InspectionOutcome.NOT_MEDIA, InspectionOutcome.TOO_LARGE)
+
+
 @dataclass(frozen=True)
 class Media:
     id: str
     workspace_id: str
     url: str
+    # Detected from the bytes once inspected; else given, or inferred from the URL's extension.
     mime_type: str
     kind: MediaKind
     storage: Storage
@@ -143,6 +188,8 @@ class Media:
     height: int
     size_bytes: int
     created_at: datetime
+    # The last inspection of its bytes; None when never inspected (media fetch off).
+    inspection: Inspection | None = None
 
 
 @dataclass(frozen=True)

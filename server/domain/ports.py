@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from server.domain.models import (
     Account,
     Credentials,
+    Inspection,
     Media,
     NewAccount,
     Platform,
@@ -99,6 +100,11 @@ class MediaStore(Protocol):
 
     async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Media, Cursor]]:
         """Newest first, after `cursor`; each item with the cursor that follows it."""
+        ...
+
+    async def save_inspection(self, media: Media) -> None:
+        """Stores the media's new inspection and the facts it fixed (mime type, kind, width,
+        height, size): `media` as `server.domain.media.with_inspection` made it."""
         ...
 
 
@@ -357,6 +363,20 @@ class TikTokApi(Protocol):
 
     async def refresh(self, refresh_token: str) -> TokenGrant:
         """The refresh grant. The returned refresh token replaces the old one (rotation)."""
+        ...
+
+
+# --- media bytes --------------------------------------------------------------------------
+
+
+class MediaInspector(Protocol):
+    """Finds out what a media URL's bytes are, reading no more than it needs (headers, a
+    bounded prefix) within its own time and byte limits, and only from addresses it may
+    reach. Never raises for the URL's sake: every failure is an Inspection outcome."""
+
+    async def inspect(self, url: str) -> Inspection:
+        """What the bytes at `url` (https, or gs:// read at its public https form) are;
+        `inspected_at` is left for the caller to set."""
         ...
 
 

@@ -3,10 +3,16 @@
 One template for every platform (`Publisher.publish`), with what differs in a small
 policy per platform. Checks happen in this order, each before any platform call that
 could post: request shape (INVALID_ARGUMENT, every violation at once), the account
-(NOT_FOUND, wrong platform, not connected), the media (NOT_FOUND, kind and type,
-hosting), then the platform's own preconditions (Instagram's publishing quota; for
-TikTok direct posts the creator's allowed privacy levels). Only then is a record written
-(PENDING) and handed to the runner.
+(NOT_FOUND, wrong platform, not connected), the media (NOT_FOUND; inspected again when
+their inspection is older than the maximum age; then every item against the platform's
+media rules, every problem of every item at once), then the platform's own preconditions
+(Instagram's publishing quota; for TikTok direct posts the creator's allowed privacy
+levels). Only then is a record written (PENDING) and handed to the runner.
+
+`Publisher.validate` (AIP-163 validate_only) runs the same checks and returns what would be
+published, writing no publish record and making no platform write call: its platform calls
+are reads (Instagram's content_publishing_limit, TikTok's creator_info), and it never
+refreshes a token.
 """
 
 from __future__ import annotations
@@ -16,24 +22,23 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from server.domain.commands import CarouselRequest, TikTokCarousel
 from server.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound, invalid
 from server.domain.limits import INSTAGRAM, TIKTOK
+from server.domain.media_rules import instagram_problems, media_error, tiktok_problems
 from server.domain.models import (
     Account,
     AccountState,
     Media,
-    MediaKind,
     Platform,
     Publish,
     PublishEvent,
     PublishKind,
     PublishState,
-    Storage,
 )
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
@@ -44,6 +49,7 @@ from server.domain.validation import (
     media_ids_violations,
     tiktok_text_violations,
 )
+from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
 from server.services.workflow.publish_log import PublishLog
@@ -100,9 +106,21 @@ class PlatformPolicy(Protocol):
         """The platform options saved on the record (the workflow reads them)."""
         ...
 
-    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
-        """The platform's own preconditions, checked with the account's token."""
+    async def before_recording(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        """The platform's own preconditions, checked with the account's token. With
+        `validate_only`, by platform reads only, and nothing is counted or written."""
         ...
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a publish would be (validate_only): the record it would write, never written,
+    and its media in carousel order, as inspected."""
+
+    publish: Publish
+    media: list[Media]
 
 
 class Publisher:
@@ -115,6 +133,7 @@ class Publisher:
         tokens: AccountTokens,
         policies: dict[type, PlatformPolicy],
         clock: Clock,
+        library: MediaLibrary | None = None,
     ) -> None:
         self._accounts = accounts
         self._media = media
@@ -123,22 +142,63 @@ class Publisher:
         self._tokens = tokens
         self._policies = policies
         self._clock = clock
+        # Inspects media again before a publish when their inspection is too old.
+        self._library = library
 
     async def publish(self, workspace_id: str, req: CarouselRequest) -> Publish:
         """Publishes the carousel and returns its record once it is live (or in the inbox);
         a publish that failed or could not be confirmed raises its recorded error."""
         policy = self._policies[type(req)]
         req = _canonical(req)
-        violations = [
-            *policy.request_violations(req),
-            *_present(id_violation(policy.account_field, req.account_id, "an account id")),
-            *_present(id_violation("request_id", req.request_id, "an idempotency key you choose", required=False)),
-        ]
-        if violations:
-            raise invalid(violations)
+        _check_shape(policy, req)
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing
+        account, media = await self._account_and_media(workspace_id, req, policy)
+        publish = self._new_publish(workspace_id, policy, req)
+        guarded = not publish.request_id and not req.allow_duplicate
+        # The duplicate guard is read here, before any platform call, and checked again in
+        # the write itself, where it is atomic (two replicas, or two calls at once).
+        earlier, token = await asyncio.gather(
+            self._recent_same_content(publish) if guarded else _nothing(),
+            self._tokens.access_token(account),
+        )
+        if earlier is not None:
+            raise _duplicate(earlier)
+        await policy.before_recording(account, token, req)
+        return await self._record_and_run(publish, Ready(account, media, token), guarded)
+
+    async def validate(self, workspace_id: str, req: CarouselRequest) -> Preview:
+        """validate_only (AIP-163): every check `publish` makes, in the same order and with
+        the same errors, then what would be published. Writes no publish record and makes
+        no platform write call. The platform reads it may make: Instagram's
+        content_publishing_limit, TikTok's creator_info (direct posts); media inspected
+        again when too old (their new inspection is saved on the media). The access token
+        is used as stored: it is not refreshed, so a token past its expiry fails here where
+        a publish would refresh it first. A request_id already used for a different request
+        is ALREADY_EXISTS; nothing is recorded under it."""
+        policy = self._policies[type(req)]
+        req = _canonical(req)
+        _check_shape(policy, req)
+        if req.request_id:
+            existing = await self._log.store.find_by_request_id(workspace_id, req.request_id)
+            if existing is not None:
+                _same_request(existing, fingerprint(req), req.request_id)
+        account, media = await self._account_and_media(workspace_id, req, policy)
+        publish = self._new_publish(workspace_id, policy, req)
+        guarded = not publish.request_id and not req.allow_duplicate
+        earlier, token = await asyncio.gather(
+            self._recent_same_content(publish) if guarded else _nothing(),
+            self._tokens.stored_token(account),
+        )
+        if earlier is not None:
+            raise _duplicate(earlier)
+        await policy.before_recording(account, token, req, validate_only=True)
+        return Preview(publish, media)
+
+    async def _account_and_media(
+        self, workspace_id: str, req: CarouselRequest, policy: PlatformPolicy
+    ) -> tuple[Account, list[Media]]:
         # Both are reads; asked together they cost the store one round trip. An account
         # error is reported first.
         account, media = await asyncio.gather(
@@ -150,21 +210,16 @@ class Publisher:
             raise account
         if isinstance(media, BaseException):
             raise media
+        if self._library is not None:
+            media = await self._library.refreshed(media)
         policy.check_media(media)
-        publish = self._new_publish(workspace_id, policy, req)
-        guarded = not publish.request_id and not req.allow_duplicate
-        # The duplicate guard is read here, before any platform call, and checked again in
-        # the write itself, where it is atomic (two replicas, or two calls at once).
-        earlier, token = await asyncio.gather(
-            self._log.store.recent_same_content(
-                workspace_id, publish.account_id, publish.content_fingerprint, publish.created_at - DUPLICATE_WINDOW
-            ) if guarded else _nothing(),
-            self._tokens.access_token(account),
+        return account, media
+
+    async def _recent_same_content(self, publish: Publish) -> Publish | None:
+        return await self._log.store.recent_same_content(
+            publish.workspace_id, publish.account_id, publish.content_fingerprint,
+            publish.created_at - DUPLICATE_WINDOW,
         )
-        if earlier is not None:
-            raise _duplicate(earlier)
-        await policy.before_recording(account, token, req)
-        return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
     async def _account(self, workspace_id: str, account_id: str, policy: PlatformPolicy) -> Account:
         account = await self._accounts.get(workspace_id, account_id)
@@ -280,6 +335,16 @@ def _same_request(existing: Publish, request_fingerprint: str | None, request_id
         )
 
 
+def _check_shape(policy: PlatformPolicy, req: CarouselRequest) -> None:
+    violations = [
+        *policy.request_violations(req),
+        *_present(id_violation(policy.account_field, req.account_id, "an account id")),
+        *_present(id_violation("request_id", req.request_id, "an idempotency key you choose", required=False)),
+    ]
+    if violations:
+        raise invalid(violations)
+
+
 def _duplicate(earlier: Publish) -> AlreadyExists:
     return AlreadyExists(
         reason="DUPLICATE_PUBLISH",
@@ -321,18 +386,19 @@ class InstagramPolicy:
         ]
 
     def check_media(self, media: list[Media]) -> None:
-        violations = [
-            FieldViolation(f"media_ids[{i}]", f"is {_a(m.kind.value.lower())}; Instagram carousels take images only")
-            for i, m in enumerate(media)
-            if m.kind != MediaKind.IMAGE
-        ]
-        if violations:
-            raise invalid(violations, reason="MEDIA_NOT_ALLOWED")
+        problems = instagram_problems(media)
+        if problems:
+            raise media_error(problems)
 
     def options(self, req: CarouselRequest) -> dict[str, object]:
         return {}
 
-    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
+    async def before_recording(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        if validate_only:
+            await self._quota.check(account.external_account_id, token)
+            return
         await self._quota.reserve(account.id, account.external_account_id, token)
 
 
@@ -362,25 +428,9 @@ class TikTokPolicy:
         return violations
 
     def check_media(self, media: list[Media]) -> None:
-        violations = [
-            FieldViolation(f"media_ids[{i}]", f"is {m.mime_type}; TikTok carousels take JPEG or WebP images only")
-            for i, m in enumerate(media)
-            if m.kind != MediaKind.IMAGE or m.mime_type not in TIKTOK.image_mime_types
-        ]
-        if violations:
-            raise invalid(violations, reason="MEDIA_NOT_ALLOWED")
-        s3_items = [i for i, m in enumerate(media) if m.storage == Storage.S3]
-        if s3_items:
-            names = ", ".join(f"media_ids[{i}]" for i in s3_items)
-            raise FailedPrecondition(
-                reason="MEDIA_HOSTING_NOT_SUPPORTED",
-                message=f"{names} {'is' if len(s3_items) == 1 else 'are'} S3-backed; TikTok carousels "
-                "take GCS-hosted images only. Register GCS-hosted copies and publish those.",
-                metadata={"field": names, "storage": "S3"},
-                field_violations=[
-                    FieldViolation(f"media_ids[{i}]", "is S3-backed; use a GCS-hosted image") for i in s3_items
-                ],
-            )
+        problems = tiktok_problems(media)
+        if problems:
+            raise media_error(problems)
 
     def options(self, req: CarouselRequest) -> dict[str, object]:
         assert isinstance(req, TikTokCarousel)
@@ -397,15 +447,19 @@ class TikTokPolicy:
             )
         return options
 
-    async def before_recording(self, account: Account, token: str, req: CarouselRequest) -> None:
-        """Asks creator_info and refuses a privacy level the creator may not use, before init."""
+    async def before_recording(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        """Asks creator_info and refuses a privacy level the creator may not use, before init.
+        (A read: validate_only asks it too.)"""
         assert isinstance(req, TikTokCarousel)
         if req.post_mode != "DIRECT":
             return
         try:
             creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
         except PlatformFailure as failure:
-            if failure.error.token_rejected:
+            # validate_only leaves the account as it is: it did not refresh the token first.
+            if failure.error.token_rejected and not validate_only:
                 await self._accounts.mark_needs_reconnect(account.id)
             raise failure.error.as_exception() from None
         allowed = creator.privacy_level_options

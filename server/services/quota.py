@@ -58,11 +58,26 @@ class InstagramQuota:
         usage, total = limit.quota_usage, limit.quota_total
         if total and usage >= total:
             await self._readings.record(account_id, QuotaReading(usage, total), now)
-            raise ResourceExhausted(
-                reason="INSTAGRAM_PUBLISH_LIMIT_REACHED",
-                message=f"This Instagram account has used its {total} API posts of the last 24 hours; "
-                "publish again once older posts leave the window",
-                metadata={"quota_usage": str(usage), "quota_total": str(total)},
-                retry_after=RETRY_AFTER_SECONDS,
-            )
+            raise _used_up(usage, total)
         await self._readings.record(account_id, QuotaReading(usage + 1, total), now)  # this publish counted
+
+    async def check(self, ig_user_id: str, token: str) -> None:
+        """Refuses with RESOURCE_EXHAUSTED when the account's quota is used up, counting
+        nothing and storing nothing (validate_only): one read of content_publishing_limit."""
+        try:
+            limit = await self._retrier.run(lambda: self._client.publishing_limit(token, ig_user_id))
+        except PlatformFailure as failure:
+            log.warning("publishing limit unreadable; not refusing", extra={"error": str(failure)})
+            return
+        if limit.quota_total and limit.quota_usage >= limit.quota_total:
+            raise _used_up(limit.quota_usage, limit.quota_total)
+
+
+def _used_up(usage: int, total: int) -> ResourceExhausted:
+    return ResourceExhausted(
+        reason="INSTAGRAM_PUBLISH_LIMIT_REACHED",
+        message=f"This Instagram account has used its {total} API posts of the last 24 hours; "
+        "publish again once older posts leave the window",
+        metadata={"quota_usage": str(usage), "quota_total": str(total)},
+        retry_after=RETRY_AFTER_SECONDS,
+    )

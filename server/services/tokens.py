@@ -70,6 +70,14 @@ class AccountTokens:
             assert credentials.refresh_token
             return await self._refresh_tiktok(current, credentials.refresh_token, credentials.access_token)
 
+    async def stored_token(self, account: Account) -> str:
+        """The account's access token as stored, never refreshed: for checks that must make
+        no platform write (validate_only), a refresh grant being one."""
+        credentials = await self._accounts.credentials(account.id)
+        if credentials is None:
+            raise _disconnected(account)
+        return credentials.access_token
+
     def _expiring(self, account: Account) -> bool:
         expires = account.access_token_expires_at
         margin = INSTAGRAM_REFRESH_MARGIN if account.platform == Platform.INSTAGRAM else self._margin
