@@ -306,4 +306,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX publishes_leased ON publishes (lease_until) WHERE owner IS NOT NULL",
         ),
     ),
+    Migration(
+        4,
+        "what each media item's bytes are: the last inspection of its URL",
+        (
+            # NULL: never inspected (media fetch off, or registered before inspection existed).
+            "ALTER TABLE media ADD COLUMN inspection_outcome TEXT",
+            "ALTER TABLE media ADD COLUMN inspected_mime_type TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspected_width INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN inspected_height INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN inspected_size_bytes INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN content_sha256 TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspection_detail TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspected_at TEXT",
+        ),
+        (
+            "ALTER TABLE media ADD COLUMN inspection_outcome text",
+            "ALTER TABLE media ADD COLUMN inspected_mime_type text NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspected_width integer NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN inspected_height integer NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN inspected_size_bytes bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE media ADD COLUMN content_sha256 text NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspection_detail text NOT NULL DEFAULT ''",
+            "ALTER TABLE media ADD COLUMN inspected_at timestamptz",
+        ),
+    ),
 )

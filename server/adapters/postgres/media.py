@@ -9,7 +9,7 @@ import asyncpg
 
 from server.adapters.postgres.database import Database
 from server.adapters.postgres.rows import keyset
-from server.domain.models import Media, MediaKind, Storage
+from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage
 from server.domain.pagination import Cursor, cursor_time
 
 
@@ -25,7 +25,40 @@ def _media(row: asyncpg.Record) -> Media:
         height=row["height"],
         size_bytes=row["size_bytes"],
         created_at=row["created_at"],
+        inspection=_inspection(row),
     )
+
+
+def _inspection(row: asyncpg.Record) -> Inspection | None:
+    if row["inspection_outcome"] is None:
+        return None
+    return Inspection(
+        outcome=InspectionOutcome(row["inspection_outcome"]),
+        mime_type=row["inspected_mime_type"],
+        width=row["inspected_width"],
+        height=row["inspected_height"],
+        size_bytes=row["inspected_size_bytes"],
+        sha256=row["content_sha256"],
+        detail=row["inspection_detail"],
+        inspected_at=row["inspected_at"],
+    )
+
+
+# The columns that follow from the media's bytes (or the registration), in this order.
+_FACT_COLUMNS = (
+    "mime_type", "kind", "width", "height", "size_bytes", "inspection_outcome", "inspected_mime_type",
+    "inspected_width", "inspected_height", "inspected_size_bytes", "content_sha256", "inspection_detail",
+    "inspected_at",
+)
+
+
+def _facts(media: Media) -> list[Any]:
+    i = media.inspection
+    return [
+        media.mime_type, media.kind.value, media.width, media.height, media.size_bytes,
+        i.outcome.value if i else None, i.mime_type if i else "", i.width if i else 0, i.height if i else 0,
+        i.size_bytes if i else 0, i.sha256 if i else "", i.detail if i else "", i.inspected_at if i else None,
+    ]
 
 
 class PostgresMediaStore:
@@ -33,12 +66,16 @@ class PostgresMediaStore:
         self._db = database
 
     async def insert(self, media: Media) -> None:
+        marks = ", ".join(f"${n}" for n in range(5, 5 + len(_FACT_COLUMNS)))
         await self._db.execute(
-            "INSERT INTO media (id, workspace_id, url, mime_type, kind, storage, width, height, size_bytes,"
-            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            media.id, media.workspace_id, media.url, media.mime_type, media.kind.value, media.storage.value,
-            media.width, media.height, media.size_bytes, media.created_at,
+            f"INSERT INTO media (id, workspace_id, url, storage, {', '.join(_FACT_COLUMNS)}, created_at)"
+            f" VALUES ($1, $2, $3, $4, {marks}, ${5 + len(_FACT_COLUMNS)})",
+            media.id, media.workspace_id, media.url, media.storage.value, *_facts(media), media.created_at,
         )
+
+    async def save_inspection(self, media: Media) -> None:
+        sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(_FACT_COLUMNS, start=2))
+        await self._db.execute(f"UPDATE media SET {sets} WHERE id = $1", media.id, *_facts(media))
 
     async def get(self, workspace_id: str, media_id: str) -> Media | None:
         row = await self._db.fetchrow(

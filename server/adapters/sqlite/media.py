@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import sqlite_utils
 
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.rows import db_time, keyset_clause, py_time, select
-from server.domain.models import Media, MediaKind, Storage
+from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage
 from server.domain.pagination import Cursor
 
 
@@ -26,7 +25,43 @@ def _media(row: dict[str, Any]) -> Media:
         height=row["height"],
         size_bytes=row["size_bytes"],
         created_at=py_time(row["created_at"]),
+        inspection=_inspection(row),
     )
+
+
+def _inspection(row: dict[str, Any]) -> Inspection | None:
+    if row["inspection_outcome"] is None:
+        return None
+    return Inspection(
+        outcome=InspectionOutcome(row["inspection_outcome"]),
+        mime_type=row["inspected_mime_type"],
+        width=row["inspected_width"],
+        height=row["inspected_height"],
+        size_bytes=row["inspected_size_bytes"],
+        sha256=row["content_sha256"],
+        detail=row["inspection_detail"],
+        inspected_at=py_time(row["inspected_at"]),
+    )
+
+
+def _columns(media: Media) -> dict[str, Any]:
+    """The row's columns that follow from the media's bytes (or the registration)."""
+    inspection = media.inspection
+    return {
+        "mime_type": media.mime_type,
+        "kind": media.kind.value,
+        "width": media.width,
+        "height": media.height,
+        "size_bytes": media.size_bytes,
+        "inspection_outcome": inspection.outcome.value if inspection else None,
+        "inspected_mime_type": inspection.mime_type if inspection else "",
+        "inspected_width": inspection.width if inspection else 0,
+        "inspected_height": inspection.height if inspection else 0,
+        "inspected_size_bytes": inspection.size_bytes if inspection else 0,
+        "content_sha256": inspection.sha256 if inspection else "",
+        "inspection_detail": inspection.detail if inspection else "",
+        "inspected_at": db_time(inspection.inspected_at) if inspection else None,
+    }
 
 
 class SqliteMediaStore:
@@ -34,9 +69,20 @@ class SqliteMediaStore:
         self._db = database
 
     async def insert(self, media: Media) -> None:
-        row = dataclasses.asdict(media)
-        row.update(kind=media.kind.value, storage=media.storage.value, created_at=db_time(media.created_at))
+        row = {
+            "id": media.id,
+            "workspace_id": media.workspace_id,
+            "url": media.url,
+            "storage": media.storage.value,
+            "created_at": db_time(media.created_at),
+            **_columns(media),
+        }
         await self._db.run(lambda db: db["media"].insert(row))
+
+    async def save_inspection(self, media: Media) -> None:
+        columns = _columns(media)
+        sql = f"UPDATE media SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?"
+        await self._db.run(lambda db: db.conn.execute(sql, [*columns.values(), media.id]))
 
     async def get(self, workspace_id: str, media_id: str) -> Media | None:
         rows = await self._db.run(
