@@ -20,6 +20,7 @@ from server.domain.commands import ConnectRequest, InstagramCarousel, MediaDraft
 from server.domain.errors import FieldViolation, invalid
 from server.domain.models import (
     Account,
+    Inspection,
     Media,
     MediaKind,
     Platform,
@@ -159,6 +160,23 @@ def media_out(media: Media) -> media_pb2.Media:
         height=media.height,
         size_bytes=media.size_bytes,
         create_time=timestamp_out(media.created_at),
+        inspection=inspection_out(media.inspection),
+    )
+
+
+def inspection_out(inspection: Inspection | None) -> media_pb2.MediaInspection | None:
+    if inspection is None:
+        return None
+    return media_pb2.MediaInspection(
+        outcome=enum_out(media_pb2.InspectionOutcome, "INSPECTION_OUTCOME_", inspection.outcome),
+        mime_type=inspection.mime_type,
+        width=inspection.width,
+        height=inspection.height,
+        size_bytes=inspection.size_bytes,
+        sha256=inspection.sha256,
+        reachable=inspection.reachable,
+        detail=inspection.detail,
+        inspect_time=timestamp_out(inspection.inspected_at),
     )
 
 
@@ -204,6 +222,24 @@ def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) ->
         auto_add_music=req.auto_add_music,
         request_id=req.request_id,
         allow_duplicate=req.allow_duplicate,
+    )
+
+
+def instagram_preview_out(
+    publish: Publish, media: list[Media]
+) -> publishing_service_pb2.PublishInstagramCarouselResponse:
+    """validate_only: nothing was recorded, so no ids and no state; the media as inspected."""
+    return publishing_service_pb2.PublishInstagramCarouselResponse(
+        image_count=publish.image_count, media=[media_out(m) for m in media]
+    )
+
+
+def tiktok_preview_out(
+    publish: Publish, media: list[Media]
+) -> publishing_service_pb2.PublishTikTokCarouselResponse:
+    """validate_only: nothing was recorded, so no ids and no state; the media as inspected."""
+    return publishing_service_pb2.PublishTikTokCarouselResponse(
+        image_count=publish.image_count, media=[media_out(m) for m in media]
     )
 
 

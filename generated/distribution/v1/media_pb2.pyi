@@ -21,6 +21,15 @@ class Storage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STORAGE_GCS: _ClassVar[Storage]
     STORAGE_S3: _ClassVar[Storage]
     STORAGE_OTHER: _ClassVar[Storage]
+
+class InspectionOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSPECTION_OUTCOME_UNSPECIFIED: _ClassVar[InspectionOutcome]
+    INSPECTION_OUTCOME_READ: _ClassVar[InspectionOutcome]
+    INSPECTION_OUTCOME_UNREACHABLE: _ClassVar[InspectionOutcome]
+    INSPECTION_OUTCOME_REFUSED: _ClassVar[InspectionOutcome]
+    INSPECTION_OUTCOME_NOT_MEDIA: _ClassVar[InspectionOutcome]
+    INSPECTION_OUTCOME_TOO_LARGE: _ClassVar[InspectionOutcome]
 MEDIA_KIND_UNSPECIFIED: MediaKind
 MEDIA_KIND_IMAGE: MediaKind
 MEDIA_KIND_VIDEO: MediaKind
@@ -28,9 +37,37 @@ STORAGE_UNSPECIFIED: Storage
 STORAGE_GCS: Storage
 STORAGE_S3: Storage
 STORAGE_OTHER: Storage
+INSPECTION_OUTCOME_UNSPECIFIED: InspectionOutcome
+INSPECTION_OUTCOME_READ: InspectionOutcome
+INSPECTION_OUTCOME_UNREACHABLE: InspectionOutcome
+INSPECTION_OUTCOME_REFUSED: InspectionOutcome
+INSPECTION_OUTCOME_NOT_MEDIA: InspectionOutcome
+INSPECTION_OUTCOME_TOO_LARGE: InspectionOutcome
+
+class MediaInspection(_message.Message):
+    __slots__ = ("outcome", "mime_type", "width", "height", "size_bytes", "sha256", "reachable", "detail", "inspect_time")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    INSPECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    outcome: InspectionOutcome
+    mime_type: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+    reachable: bool
+    detail: str
+    inspect_time: _timestamp_pb2.Timestamp
+    def __init__(self, outcome: _Optional[_Union[InspectionOutcome, str]] = ..., mime_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., reachable: _Optional[bool] = ..., detail: _Optional[str] = ..., inspect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Media(_message.Message):
-    __slots__ = ("id", "url", "mime_type", "kind", "storage", "width", "height", "size_bytes", "create_time")
+    __slots__ = ("id", "url", "mime_type", "kind", "storage", "width", "height", "size_bytes", "create_time", "inspection")
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +77,7 @@ class Media(_message.Message):
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    INSPECTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     mime_type: str
@@ -49,4 +87,5 @@ class Media(_message.Message):
     height: int
     size_bytes: int
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., mime_type: _Optional[str] = ..., kind: _Optional[_Union[MediaKind, str]] = ..., storage: _Optional[_Union[Storage, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    inspection: MediaInspection
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., mime_type: _Optional[str] = ..., kind: _Optional[_Union[MediaKind, str]] = ..., storage: _Optional[_Union[Storage, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inspection: _Optional[_Union[MediaInspection, _Mapping]] = ...) -> None: ...

@@ -57,8 +57,13 @@ class MediaServiceServicer:
     """
 
     def RegisterMedia(self, request, context):
-        """Registers a media item. What is omitted is inferred from the URL: the
-        extension gives mime_type and kind; the scheme and host give storage.
+        """Registers a media item. Unless the service runs with media fetch off, it first
+        reads the start of the file (within a time and byte limit, from public https hosts
+        only) and records what the bytes are in `inspection`: detected type, pixel size and
+        byte size then replace what the URL's extension suggested. A URL that cannot be read
+        is still registered, its inspection saying why; publishing it is refused, naming the
+        item. What is omitted and not read is inferred from the URL: the extension gives
+        mime_type and kind; the scheme and host give storage.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -80,17 +80,19 @@ class PublishingServiceServicer:
 
     def PublishInstagramCarousel(self, request, context):
         """Publishes an Instagram carousel of 2 to 10 images and waits until it is live.
-        All checks (counts, media kinds, account, caption limits) happen before any
-        platform call.
+        All checks (counts, account, caption limits, and each image's inspected bytes: JPEG
+        only, at most 8 MB, aspect ratio 4:5 to 1.91:1, at least 320 px wide) happen before
+        any platform call; every problem of every item is named at once (`media_ids[3]`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PublishTikTokCarousel(self, request, context):
-        """Publishes a TikTok photo carousel of 2 to 35 GCS-hosted JPEG or WebP images and
-        waits until TikTok has published it (direct mode) or delivered it to the
-        creator's inbox (inbox mode).
+        """Publishes a TikTok photo carousel of 2 to 35 GCS-hosted JPEG or WebP images (each at
+        most 20 MB, at most 1080 px on its shorter side, checked on the inspected bytes before
+        any platform call) and waits until TikTok has published it (direct mode) or
+        delivered it to the creator's inbox (inbox mode).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

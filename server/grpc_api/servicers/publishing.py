@@ -24,17 +24,21 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
     async def PublishInstagramCarousel(
         self, request: pb.PublishInstagramCarouselRequest, context: grpc.aio.ServicerContext
     ) -> pb.PublishInstagramCarouselResponse:
-        publish = await self._publisher.publish(
-            workspace_of(context), converters.instagram_carousel(request)
-        )
+        command = converters.instagram_carousel(request)
+        if request.validate_only:
+            preview = await self._publisher.validate(workspace_of(context), command)
+            return converters.instagram_preview_out(preview.publish, preview.media)
+        publish = await self._publisher.publish(workspace_of(context), command)
         return converters.instagram_carousel_out(publish)
 
     async def PublishTikTokCarousel(
         self, request: pb.PublishTikTokCarouselRequest, context: grpc.aio.ServicerContext
     ) -> pb.PublishTikTokCarouselResponse:
-        publish = await self._publisher.publish(
-            workspace_of(context), converters.tiktok_carousel(request)
-        )
+        command = converters.tiktok_carousel(request)
+        if request.validate_only:
+            preview = await self._publisher.validate(workspace_of(context), command)
+            return converters.tiktok_preview_out(preview.publish, preview.media)
+        publish = await self._publisher.publish(workspace_of(context), command)
         return converters.tiktok_carousel_out(publish)
 
     async def GetPublish(
