@@ -13,12 +13,15 @@ import secrets
 import socket
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from server.adapters.clock import SystemClock
 from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
+from server.adapters.egress import EgressPolicy
 from server.adapters.http import new_session
 from server.adapters.instagram import InstagramClient
+from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaInspector, SandboxFetcher
 from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
 from server.adapters.sqlite import SqliteStore, StoreOpenError
@@ -38,7 +41,7 @@ from server.config import (
 )
 from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.models import Platform
-from server.domain.ports import Clock, InstagramApi, Metrics, Store, TikTokApi
+from server.domain.ports import Clock, InstagramApi, MediaInspector, Metrics, Store, TikTokApi
 from server.services.accounts import Accounts
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
@@ -54,6 +57,7 @@ from server.services.workflow.tiktok import TikTokCarouselWorkflow
 
 if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
     from server.sandbox.instagram import InstagramSandbox
+    from server.sandbox.media import MediaHost
     from server.sandbox.tiktok import TikTokSandbox
 
 log = logging.getLogger("distribution")
@@ -68,14 +72,18 @@ class Adapters:
     tiktok: TikTokApi
     clock: Clock
     metrics: Metrics | None = None
+    # None: media fetch is off (nothing is inspected).
+    media_inspector: MediaInspector | None = None
 
 
 @dataclass
 class Sandboxes:
-    """The platform emulators started in-process for an API base of "sandbox"."""
+    """The platform emulators started in-process for an API base of "sandbox", and the media
+    host for DISTRIBUTION_MEDIA_FETCH=sandbox."""
 
     instagram: InstagramSandbox | None = None
     tiktok: TikTokSandbox | None = None
+    media: MediaHost | None = None
 
 
 @dataclass
@@ -121,6 +129,9 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
         TikTokCarousel: TikTokPolicy(adapters.tiktok, store.accounts, retrier),
     }
+    library = MediaLibrary(
+        store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)
+    )
     return Services(
         publish_log=publish_log,
         tokens=tokens,
@@ -129,8 +140,10 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
             publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
         ),
         accounts=Accounts(store.accounts),
-        media=MediaLibrary(store.media, clock),
-        publisher=Publisher(store.accounts, store.media, publish_log, runner, tokens, policies, clock),
+        media=library,
+        publisher=Publisher(
+            store.accounts, store.media, publish_log, runner, tokens, policies, clock, library=library
+        ),
         history=PublishHistory(publish_log),
     )
 
@@ -201,10 +214,13 @@ async def open_adapters(
     tiktok: TikTokApi | None = None,
     clock: Clock | None = None,
     metrics: PrometheusMetrics | None = None,
+    media_inspector: MediaInspector | None = None,
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
-    """Opens what is not handed in: the store, the platform clients (starting an emulator
-    for an API base of "sandbox"), the metrics endpoint. Everything opened is closed by
-    `stack`, last opened first. What cannot be opened raises StartError naming its setting."""
+    """Opens what is not handed in: the store, the media inspector (starting the sandbox
+    media host for DISTRIBUTION_MEDIA_FETCH=sandbox), the platform clients (starting an
+    emulator for an API base of "sandbox", given the media host when there is one), the
+    metrics endpoint. Everything opened is closed by `stack`, last opened first. What cannot
+    be opened raises StartError naming its setting."""
     if store is None:
         opened = await open_store(settings)
         stack.push_async_callback(opened.close)
@@ -217,10 +233,13 @@ async def open_adapters(
             raise address_error("DISTRIBUTION_METRICS_LISTEN", settings.metrics_listen, err, can_be_off=True) from None
         stack.push_async_callback(stop_metrics)
     sandboxes = Sandboxes()
+    if media_inspector is None and settings.media_fetch != "off":
+        media_inspector = await _open_media_inspector(settings, stack, sandboxes)
+    media_host = sandboxes.media.base_url if sandboxes.media is not None else ""
     if instagram is None:
         base = settings.instagram_api_base
         if base == SANDBOX:
-            sandboxes.instagram = await _start_instagram_sandbox(settings, stack)
+            sandboxes.instagram = await _start_instagram_sandbox(settings, stack, media_host)
             base = sandboxes.instagram.base_url
         session = new_session()
         stack.push_async_callback(session.close)
@@ -228,7 +247,7 @@ async def open_adapters(
     if tiktok is None:
         base = settings.tiktok_api_base
         if base == SANDBOX:
-            sandboxes.tiktok = await _start_tiktok_sandbox(settings, stack)
+            sandboxes.tiktok = await _start_tiktok_sandbox(settings, stack, media_host)
             base = sandboxes.tiktok.base_url
         session = new_session()
         stack.push_async_callback(session.close)
@@ -237,28 +256,60 @@ async def open_adapters(
             AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret),
             metrics.platform_call, metrics.rate_limit_wait,
         )
-    adapters = Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics)
+    adapters = Adapters(
+        store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics,
+        media_inspector=media_inspector,
+    )
     return adapters, metrics, sandboxes
 
 
-async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack) -> InstagramSandbox:
+async def _open_media_inspector(settings: Settings, stack: AsyncExitStack, sandboxes: Sandboxes) -> MediaInspector:
+    """The inspector DISTRIBUTION_MEDIA_FETCH names: direct (through the egress guard) or
+    sandbox (the URL-level checks, then the sandbox media host, started here)."""
+    policy = EgressPolicy.parse(settings.media_fetch_allow)
+    limits = FetchLimits(
+        time_limit=settings.media_fetch_timeout,
+        max_bytes=settings.media_fetch_max_bytes,
+        concurrency=settings.media_fetch_concurrency,
+    )
+    if settings.media_fetch == "sandbox":
+        sandboxes.media = await _start_media_host(stack)
+        inspector = HttpMediaInspector(SandboxFetcher(sandboxes.media.base_url, policy), limits)
+    else:
+        inspector = HttpMediaInspector(DirectFetcher(policy, limit=limits.concurrency), limits)
+    stack.push_async_callback(inspector.close)
+    return inspector
+
+
+async def _start_media_host(stack: AsyncExitStack) -> MediaHost:
+    from server.sandbox.media import MediaHost  # noqa: PLC0415
+
+    host = MediaHost()
+    await host.start()
+    stack.push_async_callback(host.stop)
+    return host
+
+
+async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack, media_host: str) -> InstagramSandbox:
     from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig  # noqa: PLC0415
 
     sandbox = InstagramSandbox(
         InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay),
         state_file=settings.sandbox_state_file("instagram"),
+        media_host=media_host,
     )
     await _start_sandbox(sandbox, "Instagram", settings)
     stack.push_async_callback(sandbox.stop)
     return sandbox
 
 
-async def _start_tiktok_sandbox(settings: Settings, stack: AsyncExitStack) -> TikTokSandbox:
+async def _start_tiktok_sandbox(settings: Settings, stack: AsyncExitStack, media_host: str) -> TikTokSandbox:
     from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig  # noqa: PLC0415
 
     sandbox = TikTokSandbox(
         TikTokSandboxConfig(processing_delay=settings.sandbox_processing_delay),
         state_file=settings.sandbox_state_file("tiktok"),
+        media_host=media_host,
     )
     await _start_sandbox(sandbox, "TikTok", settings)
     stack.push_async_callback(sandbox.stop)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from server.adapters.egress import EgressPolicy
 from server.adapters.tiktok import RateLimits
 from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
 from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
@@ -26,6 +27,7 @@ from server.services.workflow.runner import LeasePolicy
 
 SANDBOX = "sandbox"
 OFF = "off"
+MEDIA_FETCH_MODES = ("direct", "sandbox", "off")
 # The value a StartError shows in place of a secret's.
 NOT_SHOWN = None
 
@@ -100,6 +102,19 @@ class Settings:
     leases: LeasePolicy = LeasePolicy()
     # TikTok's per-token request limits, kept by waiting (server/adapters/tiktok/client.py).
     tiktok_rate_limits: RateLimits = RateLimits()
+    # How media URLs are read to inspect their bytes (DISTRIBUTION_MEDIA_FETCH): "direct"
+    # (from their hosts, through the egress guard), "sandbox" (from the sandbox media host,
+    # started in-process) or "off" (nothing is fetched; the URL and the caller are believed).
+    # From the environment the default is "sandbox" while both API bases are the sandbox,
+    # else "direct"; built directly (the in-process tests), it is "off" unless asked for.
+    media_fetch: str = OFF
+    media_fetch_timeout: float = 10.0  # seconds per inspection, redirects included
+    media_fetch_max_bytes: int = 1 << 20  # most bytes read from one file
+    media_fetch_concurrency: int = 16  # inspections at once
+    # Private networks (CIDR) or host names the direct fetch may reach (a private media host).
+    media_fetch_allow: tuple[str, ...] = ()
+    # Seconds an inspection stays good for publishing; older ones are redone first.
+    media_inspection_max_age: float = 3600.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -172,6 +187,39 @@ def _address(env: Mapping[str, str], name: str, default: str, example: str, *, c
         also = f", or {OFF}" if can_be_off else ""
         raise ConfigError(name, value, "is not HOST:PORT", f"use e.g. {example}{also}")
     return value
+
+
+def _media_fetch(env: Mapping[str, str], instagram_base: str, tiktok_base: str) -> str:
+    """DISTRIBUTION_MEDIA_FETCH; by default the sandbox media host while both platforms are
+    the sandbox (a real platform never gets a made-up inspection), else direct."""
+    default = SANDBOX if instagram_base == SANDBOX and tiktok_base == SANDBOX else "direct"
+    if not env.get("DISTRIBUTION_MEDIA_FETCH", "").strip():
+        return default
+    return _choice(env, "DISTRIBUTION_MEDIA_FETCH", default, MEDIA_FETCH_MODES)
+
+
+def _media_fetch_timeout(env: Mapping[str, str]) -> float:
+    value = _seconds(env, "DISTRIBUTION_MEDIA_FETCH_TIMEOUT", Settings.media_fetch_timeout)
+    if value <= 0:
+        raise ConfigError(
+            "DISTRIBUTION_MEDIA_FETCH_TIMEOUT", env["DISTRIBUTION_MEDIA_FETCH_TIMEOUT"], "leaves no time to fetch",
+            f"use a number of seconds above 0, e.g. {Settings.media_fetch_timeout:g}",
+        )
+    return value
+
+
+def _media_fetch_allow(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("DISTRIBUTION_MEDIA_FETCH_ALLOW", "")
+    entries = tuple(e.strip() for e in raw.split(",") if e.strip())
+    for entry in entries:
+        try:
+            EgressPolicy.parse([entry])
+        except ValueError:
+            raise ConfigError(
+                "DISTRIBUTION_MEDIA_FETCH_ALLOW", raw, f"lists {entry!r}, which is neither a network nor a host name",
+                "list networks in CIDR form or host names, comma-separated, e.g. 10.20.0.0/16,media.corp.example",
+            ) from None
+    return entries
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -305,13 +353,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env.get("DISTRIBUTION_DB", "").strip())
     db = Settings.db_path if database_url else _db_path(env)
+    instagram_api_base = _api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE", "https://graph.facebook.com/v23.0")
+    tiktok_api_base = _api_base(env, "DISTRIBUTION_TIKTOK_API_BASE", "https://open.tiktokapis.com")
     settings = Settings(
         listen=_address(env, "DISTRIBUTION_LISTEN", Settings.listen, Settings.listen),
         db_path=db,
         database_url=database_url,
         db_pool_size=_whole(env, "DISTRIBUTION_DB_POOL_SIZE", Settings.db_pool_size),
-        instagram_api_base=_api_base(env, "DISTRIBUTION_INSTAGRAM_API_BASE", "https://graph.facebook.com/v23.0"),
-        tiktok_api_base=_api_base(env, "DISTRIBUTION_TIKTOK_API_BASE", "https://open.tiktokapis.com"),
+        instagram_api_base=instagram_api_base,
+        tiktok_api_base=tiktok_api_base,
         tiktok_client_key=env.get("DISTRIBUTION_TIKTOK_CLIENT_KEY", ""),
         tiktok_client_secret=env.get("DISTRIBUTION_TIKTOK_CLIENT_SECRET", ""),
         shutdown_grace=_seconds(env, "DISTRIBUTION_SHUTDOWN_GRACE", Settings.shutdown_grace),
@@ -337,6 +387,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         leases=_leases(env),
         list_cache_entries=_whole(env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0),
+        media_fetch=_media_fetch(env, instagram_api_base, tiktok_api_base),
+        media_fetch_timeout=_media_fetch_timeout(env),
+        media_fetch_max_bytes=_whole(
+            env, "DISTRIBUTION_MEDIA_FETCH_MAX_BYTES", Settings.media_fetch_max_bytes, minimum=1024
+        ),
+        media_fetch_concurrency=_whole(env, "DISTRIBUTION_MEDIA_FETCH_CONCURRENCY", Settings.media_fetch_concurrency),
+        media_fetch_allow=_media_fetch_allow(env),
+        media_inspection_max_age=_seconds(
+            env, "DISTRIBUTION_MEDIA_INSPECTION_MAX_AGE", Settings.media_inspection_max_age
+        ),
         secret_key_file=Path(env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip() or db.parent / "secret.key"),
     )
     if database_url and not (settings.secret_keys.strip() or env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip()):

@@ -1,5 +1,5 @@
-"""The TikTok adapter reading the TikTok emulator's answers: each fail_reason mapped, an
-unverified URL domain, errors inside HTTP 200 answers, rate-limit answers retried within a
+"""The TikTok adapter reading the TikTok emulator's answers: each fail_reason mapped, media
+not on GCS refused before any call, errors inside HTTP 200 answers, rate-limit answers retried within a
 budget, the adapter's own per-token pacing, a revoked token. Each error is checked as the
 caller would read it (the status the transport sends for it)."""
 
@@ -63,15 +63,17 @@ async def test_failed_publish_maps_the_fail_reason(core, tiktok_sandbox, fail_re
         assert err.retry_delay_seconds
 
 
-async def test_unverified_url_domain_fails_precondition(core, tiktok_sandbox):
+async def test_media_hosted_outside_gcs_fail_precondition_before_any_tiktok_call(core, tiktok_sandbox):
+    # TikTok would refuse them at init (url_ownership_unverified): the contract says GCS only.
     account = await tiktok_account(core)
     ids = await core.register("https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg")
     err = await expect_error(
         core, grpc.StatusCode.FAILED_PRECONDITION, TikTokCarousel(media_ids=ids, account_id=account.id)
     )
-    assert err.reason == "TIKTOK_URL_OWNERSHIP_UNVERIFIED"
-    assert err.metadata["platform_code"] == "url_ownership_unverified"
-    assert tiktok_sandbox.posts() == []
+    assert err.reason == "MEDIA_HOSTING_NOT_SUPPORTED"
+    assert set(err.violations) == {"media_ids[0]", "media_ids[1]"}
+    assert "cdn.example.com" in err.violations["media_ids[0]"]
+    assert tiktok_sandbox.calls.total() == 0
 
 
 async def test_http_200_error_from_creator_info_is_not_taken_for_success(core, tiktok_sandbox):

@@ -114,7 +114,7 @@ def graph(base_url: str, session: aiohttp.ClientSession) -> Graph:
 async def test_carousel_happy_path(sandbox: InstagramSandbox, graph: Graph) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v23\.0", graph.base)
     sandbox.config.processing_delay = 0.05
-    children = [await graph.child(), await graph.child(GOOD_URL.replace(".jpg", ".png"))]
+    children = [await graph.child(), await graph.child(GOOD_URL.replace(".jpg", ".jpeg"))]
     assert all(re.fullmatch(r"[0-9]{17}", c) for c in children)
     status, body = await graph.get(children[0], fields="status_code,status")
     assert (status, body["status_code"]) == (200, "IN_PROGRESS")
@@ -319,7 +319,13 @@ async def test_missing_image_url_and_unknown_media_type(graph: Graph) -> None:
         ("https://cdn.example.com/unreachable/a.jpg", 2207052),
         ("http://localhost:9/Unreachable.jpg", 2207052),
         ("https://cdn.example.com/a.gif", 2207005),
-        ("https://cdn.example.com/a", 2207005),
+        # JPEG is the only format Instagram takes: PNG and WebP too are refused, by their bytes.
+        ("https://cdn.example.com/a.png", 2207005),
+        ("https://cdn.example.com/a.webp", 2207005),
+        ("https://cdn.example.com/a-as-png.jpg", 2207005),
+        # Not an image at all: 9004 "Only photo or video can be accepted as media type".
+        ("https://cdn.example.com/a", 2207052),
+        ("https://cdn.example.com/a-9mib.jpg", 2207004),
         ("https://cdn.example.com/photo-2000x500.jpg", 2207009),
         ("https://cdn.example.com/photo-500x1000.jpeg", 2207009),
     ],
@@ -344,7 +350,8 @@ async def test_unfetchable_images_end_in_error(
     "url",
     [
         "https://cdn.example.com/a.JPG?sig=abc",
-        "http://cdn.example.com/square-1080x1080.png",
+        "http://cdn.example.com/square-1080x1080.jpg",
+        "https://cdn.example.com/photo-8mb.jpg",
         "https://cdn.example.com/p-1080x1350.jpg",
         "https://cdn.example.com/p-1910x1000.jpeg",
     ],

@@ -341,6 +341,8 @@ async def test_seventh_init_in_a_minute_is_rate_limited(api: Api) -> None:
         ([GCS + "unreachable/a.jpg"], "ok", "photo_pull_failed"),
         (["https://cdn.photos.invalid/a.jpg"], "ok", "photo_pull_failed"),
         ([GCS + "a.jpg", GCS + "b.png"], "ok", "file_format_check_failed"),
+        ([GCS + "a.jpg", GCS + "b-as-png.jpg"], "ok", "file_format_check_failed"),
+        ([GCS + "a.jpg", GCS + "b-21mb.webp"], "ok", "picture_size_check_failed"),
         ([GCS + "img-1080x1920.jpg", GCS + "img-1086x1448.jpg"], "ok", "picture_size_check_failed"),
         ([GCS + "a.jpeg"], "Buy SPAM now", "spam_risk_text"),
     ],

@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--container-ttl", type=float, default=defaults.container_ttl)
     parser.add_argument("--publish-quota", type=int, default=defaults.publish_quota)
     parser.add_argument("--api-version", default=defaults.api_version)
+    parser.add_argument("--media-host", default="",
+                        help="the sandbox media host's origin: images are downloaded from it, not judged by URL")
     args = parser.parse_args(argv)
     if not VERSION_RE.fullmatch(args.api_version):
         parser.error("--api-version must look like v23.0")
@@ -27,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
         publish_quota=args.publish_quota,
         api_version=args.api_version,
     )
-    cli.serve(InstagramSandbox(config, state_file=args.state), args.port, "Instagram Graph API sandbox")
+    cli.serve(
+        InstagramSandbox(config, state_file=args.state, media_host=args.media_host), args.port,
+        "Instagram Graph API sandbox",
+    )
 
 
 if __name__ == "__main__":

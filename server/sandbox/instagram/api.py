@@ -24,6 +24,7 @@ from server.sandbox.instagram.config import VERSION_RE
 from server.sandbox.instagram.errors import GraphError, ScriptedError
 from server.sandbox.instagram.params import Params, collect, str_param
 from server.sandbox.instagram.state import InstagramState
+from server.sandbox.media import ImageProbe
 
 ENDPOINTS = (
     "create_container",
@@ -39,7 +40,8 @@ ENDPOINTS = (
 _TRACE_ALPHABET = string.ascii_letters + string.digits + "_-"
 _EDGES = ("media", "media_publish", "content_publishing_limit")
 
-Serve = Callable[[], dict[str, Any]]
+# Serves the call; create_container also takes the image facts (`facts=`).
+Serve = Callable[..., dict[str, Any]]
 
 
 class GraphApi:
@@ -51,11 +53,14 @@ class GraphApi:
         calls: CallLog,
         faults: FaultPlan,
         scripted: ScriptedAnswers[ScriptedError],
+        probe: ImageProbe | None = None,
     ) -> None:
         self._state = state
         self._calls = calls
         self._faults = faults
         self._scripted = scripted
+        # Downloads an image the way Instagram does when a container is created.
+        self._probe = probe or ImageProbe()
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Adds the catch-all route: add the control routes first."""
@@ -72,6 +77,9 @@ class GraphApi:
                 raise scripted.error(request.method, object_id)
             if scripted is None:  # a scripted error takes the call: no fault draw for it
                 self._faults.inject(request, endpoint)
+            image_url = str_param(params, "image_url") if endpoint == "create_container" else ""
+            if image_url:
+                serve = functools.partial(serve, facts=await self._probe.facts(image_url))
             body = serve()
             if scripted is not None:  # after serving: the call took effect, the client errs
                 raise scripted.error(request.method, object_id)

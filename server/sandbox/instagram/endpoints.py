@@ -25,6 +25,7 @@ from server.sandbox.instagram.params import (
 )
 from server.sandbox.instagram.rules import check_caption, fetch_failure
 from server.sandbox.instagram.state import Container, InstagramState, Media
+from server.sandbox.media import ImageFacts, convention_facts
 
 # Instagram Login long-lived tokens: valid 60 days, refreshed for another 60.
 LONG_LIVED_TOKEN_SECONDS = 5184000
@@ -61,15 +62,18 @@ _TOKEN_ALPHABET = string.ascii_letters + string.digits
 # --- writes ----------------------------------------------------------------------------------
 
 
-def create_container(state: InstagramState, ig_user_id: str, params: Params) -> dict[str, Any]:
-    """POST /{ig-user-id}/media: an IMAGE (maybe a carousel item) or a CAROUSEL container."""
+def create_container(
+    state: InstagramState, ig_user_id: str, params: Params, facts: ImageFacts | None = None
+) -> dict[str, Any]:
+    """POST /{ig-user-id}/media: an IMAGE (maybe a carousel item) or a CAROUSEL container.
+    `facts`: what downloading image_url shows (default: the URL convention's answer)."""
     state.user(ig_user_id, "post")
     state.check_container_quota(ig_user_id)
     media_type = str_param(params, "media_type") or "IMAGE"
     if media_type == "CAROUSEL":
         container = _new_carousel(state, ig_user_id, params)
     elif media_type == "IMAGE":
-        container = _new_image(state, ig_user_id, params)
+        container = _new_image(state, ig_user_id, params, facts)
     else:
         raise errors.param_error(
             f"The media type {media_type} is unknown (the sandbox emulates IMAGE and "
@@ -79,7 +83,7 @@ def create_container(state: InstagramState, ig_user_id: str, params: Params) -> 
     return {"id": container.id}
 
 
-def _new_image(state: InstagramState, ig_user_id: str, params: Params) -> Container:
+def _new_image(state: InstagramState, ig_user_id: str, params: Params, facts: ImageFacts | None) -> Container:
     image_url = str_param(params, "image_url")
     if not image_url:
         raise errors.param_error("The parameter image_url is required.")
@@ -100,7 +104,7 @@ def _new_image(state: InstagramState, ig_user_id: str, params: Params) -> Contai
         image_url=image_url,
         children=[],
         caption=caption,
-        failure=fetch_failure(image_url),
+        failure=fetch_failure(image_url, facts or convention_facts(image_url)),
         extra=_extra(params),
     )
 

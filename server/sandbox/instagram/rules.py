@@ -1,6 +1,8 @@
-"""What Instagram would refuse in a post: the sandbox's image-fetch rules and caption limits.
+"""What Instagram would refuse in a post: its image rules and caption limits.
 
-The sandbox never fetches an image; its URL decides (README.md, "Image fetch").
+The image rules read what a download of the image would show (`ImageFacts`: from the
+sandbox media host's real bytes when the emulator has one, else from the URL convention the
+media host serves; README.md, "Image fetch").
 """
 
 from __future__ import annotations
@@ -9,20 +11,25 @@ import re
 from urllib.parse import urlsplit
 
 from server.sandbox.instagram.errors import GraphError
+from server.sandbox.media import ImageFacts
 
 MIN_CHILDREN, MAX_CHILDREN = 2, 10
 MAX_CAPTION_CHARS, MAX_HASHTAGS, MAX_MENTIONS = 2200, 30, 20
 MIN_ASPECT, MAX_ASPECT = 0.8, 1.91
+# Error 36000/2207004 says "< 8 MiB" (the docs say "8 MB"); the emulator takes the error's word.
+MAX_IMAGE_BYTES = 8 << 20
 
-FETCH_FAILED, BAD_FORMAT, BAD_ASPECT = 2207052, 2207005, 2207009
+FETCH_FAILED, DOWNLOAD_TIMEOUT, TOO_LARGE, BAD_FORMAT, BAD_ASPECT = 2207052, 2207003, 2207004, 2207005, 2207009
 
 _HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
 _MENTION_RE = re.compile(r"(?<![\w@])@[\w.]+")
-_DIMENSIONS_RE = re.compile(r"(?<![0-9])([0-9]{1,5})[xX]([0-9]{1,5})(?![0-9])")
 
 
-def fetch_failure(image_url: str) -> int | None:
-    """The 22070xx subcode the sandbox's fetch rules give an image URL, or None if it is fine."""
+def fetch_failure(image_url: str, facts: ImageFacts) -> int | None:
+    """The 22070xx subcode Instagram's download of the image ends in, or None if it is fine:
+    unfetchable or not an image (9004 "Only photo or video can be accepted as media type"),
+    too slow, not JPEG ("JPEG is the only image format supported"; PNG, WebP and MPO too are
+    refused), over 8 MiB, or an aspect ratio outside 4:5..1.91:1."""
     try:
         parts = urlsplit(image_url)
         host = parts.hostname or ""
@@ -34,17 +41,19 @@ def fetch_failure(image_url: str) -> int | None:
         or host == "invalid"
         or host.endswith(".invalid")
         or "unreachable" in image_url.lower()
+        or not facts.reachable
     ):
         return FETCH_FAILED
-    name = parts.path.rsplit("/", 1)[-1]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if extension not in ("jpg", "jpeg", "png"):
+    if facts.timed_out:
+        return DOWNLOAD_TIMEOUT
+    if not facts.format:
+        return FETCH_FAILED
+    if facts.format != "JPEG":
         return BAD_FORMAT
-    dimensions = _DIMENSIONS_RE.findall(name)
-    if dimensions:
-        width, height = (int(v) for v in dimensions[-1])
-        if height == 0 or not MIN_ASPECT <= width / height <= MAX_ASPECT:
-            return BAD_ASPECT
+    if facts.size > MAX_IMAGE_BYTES:
+        return TOO_LARGE
+    if facts.height == 0 or not MIN_ASPECT <= facts.width / facts.height <= MAX_ASPECT:
+        return BAD_ASPECT
     return None
 
 

@@ -14,6 +14,7 @@ from server.sandbox.instagram.config import InstagramSandboxConfig
 from server.sandbox.instagram.control import add_control_routes
 from server.sandbox.instagram.errors import ScriptedError
 from server.sandbox.instagram.state import InstagramState
+from server.sandbox.media import ImageProbe
 
 
 class InstagramSandbox(Emulator[InstagramSandboxConfig]):
@@ -26,14 +27,27 @@ class InstagramSandbox(Emulator[InstagramSandboxConfig]):
 
     kind = "instagram"
 
-    def __init__(self, config: InstagramSandboxConfig | None = None, *, state_file: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        config: InstagramSandboxConfig | None = None,
+        *,
+        state_file: Path | str | None = None,
+        media_host: str = "",
+    ) -> None:
+        """`media_host`: the sandbox media host's origin, whose real bytes decide an image's
+        format, size and aspect ratio; without one, the URL convention it serves decides."""
         super().__init__(config if config is not None else InstagramSandboxConfig(), ENDPOINTS, state_file)
         self.state = InstagramState(self.config)
         self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
+        self.probe = ImageProbe(media_host)
         self.app = web.Application(middlewares=[self.faults.middleware(fault_response), self.persistence])
         add_control_routes(self.app.router, self)
         # Last: the Graph routes catch every path the control routes do not claim.
-        GraphApi(self.state, self.calls, self.faults, self._scripted).add_routes(self.app.router)
+        GraphApi(self.state, self.calls, self.faults, self._scripted, self.probe).add_routes(self.app.router)
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.probe.close()
 
     def _base_url(self, origin: str) -> str:
         return f"{origin}/{self.config.api_version}"

@@ -21,13 +21,15 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         help="URL prefix or domain property for PULL_FROM_URL (repeatable; replaces the default)",
     )
+    parser.add_argument("--media-host", default="",
+                        help="the sandbox media host's origin: photos are pulled from it, not judged by URL")
     args = parser.parse_args(argv)
     config = TikTokSandboxConfig(
         processing_delay=args.processing_delay, moderation_delay=args.moderation_delay
     )
     if args.verified_url_prefix:
         config.verified_url_prefixes = tuple(args.verified_url_prefix)
-    cli.serve(TikTokSandbox(config, state_file=args.state), args.port, "TikTok sandbox")
+    cli.serve(TikTokSandbox(config, state_file=args.state, media_host=args.media_host), args.port, "TikTok sandbox")
 
 
 if __name__ == "__main__":

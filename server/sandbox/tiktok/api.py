@@ -6,6 +6,7 @@ fault or a rate limit, in that order, before endpoints.py serves it (README.md).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import secrets
@@ -17,6 +18,7 @@ from aiohttp.typedefs import Handler
 
 from server.sandbox.common import CallLog, ScriptedAnswers
 from server.sandbox.faults import Fault, FaultInjected, FaultPlan
+from server.sandbox.media import ImageFacts, ImageProbe
 from server.sandbox.tiktok import endpoints
 from server.sandbox.tiktok.accounts import TOKEN_INVALID, Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
@@ -41,8 +43,11 @@ class TikTokApi:
         calls: CallLog,
         faults: FaultPlan,
         scripted: ScriptedAnswers[ScriptedError],
+        probe: ImageProbe | None = None,
     ) -> None:
         self._config = config
+        # Downloads the photos the way TikTok pulls them.
+        self._probe = probe or ImageProbe()
         self._accounts = accounts
         self._publishes = publishes
         self._calls = calls
@@ -64,7 +69,17 @@ class TikTokApi:
         creator = self._begin(request, "init", self._config.init_limit_per_minute)
         body = await _json_body(request)
         verified = self._config.verified_url_prefixes
-        return envelope(endpoints.init(self._publishes, creator, body, verified))
+        facts = await self._photo_facts(body)
+        return envelope(endpoints.init(self._publishes, creator, body, verified, facts))
+
+    async def _photo_facts(self, body: dict[str, Any]) -> list[ImageFacts] | None:
+        """What pulling each photo of a well-formed init shows; None for any other body
+        (endpoints.init refuses it)."""
+        source = body.get("source_info")
+        images = source.get("photo_images") if isinstance(source, dict) else None
+        if not isinstance(images, list) or not 0 < len(images) <= 35 or not all(isinstance(u, str) for u in images):
+            return None
+        return list(await asyncio.gather(*(self._probe.facts(url) for url in images)))
 
     async def _status(self, request: web.Request) -> web.Response:
         creator = self._begin(request, "status", self._config.status_limit_per_minute)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from server.sandbox.media import ImageFacts
 from server.sandbox.tiktok.accounts import Accounts, Creator
 from server.sandbox.tiktok.errors import ApiError, OAuthError, invalid
 from server.sandbox.tiktok.parse import DIRECT_POST, parse_init
@@ -38,9 +39,14 @@ def creator_info(creator: Creator) -> dict[str, Any]:
 
 
 def init(
-    publishes: Publishes, creator: Creator, body: dict[str, Any], verified: tuple[str, ...]
+    publishes: Publishes,
+    creator: Creator,
+    body: dict[str, Any],
+    verified: tuple[str, ...],
+    facts: list[ImageFacts] | None = None,
 ) -> dict[str, Any]:
-    """POST /v2/post/publish/content/init/ for photos; `verified`: the app's URL properties."""
+    """POST /v2/post/publish/content/init/ for photos; `verified`: the app's URL properties;
+    `facts`: what downloading each photo shows (its pull happens after the answer)."""
     req = parse_init(body)
     if not creator.can_post:
         raise ApiError(403, "spam_risk_too_many_posts", _POST_CAP)
@@ -53,7 +59,8 @@ def init(
             "url_ownership_unverified",
             f"The URL prefix or domain of {unverified[0]} is not verified for this app.",
         )
-    return {"publish_id": publishes.accept(req, creator).publish_id}
+    usable = facts if facts is not None and len(facts) == len(req.photo_images) else None
+    return {"publish_id": publishes.accept(req, creator, usable).publish_id}
 
 
 def status(publishes: Publishes, creator: Creator, body: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from server.sandbox.common import check_count
+from server.sandbox.media import ImageFacts
 from server.sandbox.tiktok.accounts import Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
 from server.sandbox.tiktok.parse import DIRECT_POST, MEDIA_UPLOAD, InitRequest
@@ -68,8 +69,9 @@ class Publishes:
             raise ValueError(f"unknown fail_reason {reason!r}; one of {sorted(FAIL_REASONS)}")
         self._scripted_reasons.extend([reason] * check_count(count))
 
-    def accept(self, req: InitRequest, creator: Creator) -> Publish:
-        """Records an init that passed every check; its outcome is fixed now."""
+    def accept(self, req: InitRequest, creator: Creator, facts: list[ImageFacts] | None = None) -> Publish:
+        """Records an init that passed every check; its outcome is fixed now. `facts`: what
+        downloading each photo shows (default: the URL convention's answers)."""
         now = time.time()
         scripted = self._scripted_reasons.popleft() if self._scripted_reasons else None
         info = req.post_info
@@ -89,9 +91,12 @@ class Publishes:
             is_aigc=req.is_aigc,
             ready_at=now + self.config.processing_delay,
             moderation_delay=self.config.moderation_delay,
-            fail_reason=scripted or sandbox_fail_reason(req.photo_images, req.title),
+            fail_reason=scripted or sandbox_fail_reason(req.photo_images, req.title, facts),
             post_id=7_300_000_000_000_000_000 + secrets.randbelow(10**17),
-            photo_bytes=[photo_bytes(url) for url in req.photo_images],
+            photo_bytes=[
+                facts[i].size if facts and facts[i].size else photo_bytes(url)
+                for i, url in enumerate(req.photo_images)
+            ],
             created_at=now,
         )
         self.by_id[pub.publish_id] = pub

@@ -1,15 +1,17 @@
-"""What TikTok decides about a photo post's URLs and text.
+"""What TikTok decides about a photo post's URLs, photos and text.
 
-The sandbox never downloads a photo: its URL decides whether the publish fails and how
-(README.md, "Sandbox fail rules").
+A photo's format and size come from what downloading it shows (`ImageFacts`: the sandbox
+media host's real bytes when the emulator has one, else the URL convention the media host
+serves; README.md, "Sandbox fail rules").
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import re
 from urllib.parse import urlsplit
+
+from server.sandbox.media import ImageFacts, convention_facts
 
 FAIL_REASONS = frozenset(
     {
@@ -29,10 +31,10 @@ FAIL_REASONS = frozenset(
     }
 )
 
-MAX_SHORT_SIDE = 1080
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".webp")
+MAX_SHORT_SIDE = 1080  # "Maximum 1080p", read as the shorter side (1086x1448 failed)
+MAX_PHOTO_BYTES = 20_000_000  # "Maximum of 20MB for each image"
+PHOTO_FORMATS = ("JPEG", "WEBP")  # "WebP, JPEG"
 
-_SIZE_IN_NAME = re.compile(r"(\d+)[xX](\d+)")
 _SPAM_WORD = re.compile(r"\bspam\b", re.IGNORECASE)
 
 
@@ -51,13 +53,15 @@ def is_verified_url(url: str, properties: tuple[str, ...]) -> bool:
     return False
 
 
-def sandbox_fail_reason(photo_images: list[str], title: str) -> str | None:
-    """The fail_reason the sandbox rules give a publish, or None if it succeeds."""
-    if any(_pull_fails(url) for url in photo_images):
+def sandbox_fail_reason(photo_images: list[str], title: str, facts: list[ImageFacts] | None = None) -> str | None:
+    """The fail_reason the sandbox rules give a publish, or None if it succeeds. `facts`:
+    what downloading each photo shows (default: the URL convention's answers)."""
+    facts = facts if facts is not None else [convention_facts(url) for url in photo_images]
+    if any(_pull_fails(url) or not f.reachable or f.timed_out for url, f in zip(photo_images, facts, strict=True)):
         return "photo_pull_failed"
-    if any(_format_fails(url) for url in photo_images):
+    if any(f.format not in PHOTO_FORMATS for f in facts):
         return "file_format_check_failed"
-    if any(_size_fails(url) for url in photo_images):
+    if any(min(f.width, f.height) > MAX_SHORT_SIDE or f.size > MAX_PHOTO_BYTES for f in facts):
         return "picture_size_check_failed"
     if _SPAM_WORD.search(title):
         return "spam_risk_text"
@@ -80,17 +84,3 @@ def _pull_fails(url: str) -> bool:
     return "unreachable" in url.lower() or host == "invalid" or host.endswith(".invalid")
 
 
-def _file_name(url: str) -> str:
-    return posixpath.basename(urlsplit(url).path)
-
-
-def _format_fails(url: str) -> bool:
-    extension = posixpath.splitext(_file_name(url))[1].lower()
-    return extension not in PHOTO_EXTENSIONS
-
-
-def _size_fails(url: str) -> bool:
-    for width, height in _SIZE_IN_NAME.findall(_file_name(url)):
-        if min(int(width), int(height)) > MAX_SHORT_SIDE:
-            return True
-    return False

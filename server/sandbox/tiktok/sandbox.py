@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.sandbox.common import ScriptedAnswers, check_http_status
 from server.sandbox.emulator import Emulator
+from server.sandbox.media import ImageProbe
 from server.sandbox.tiktok.accounts import Accounts, Creator, default_open_id
 from server.sandbox.tiktok.api import ENDPOINTS, TikTokApi, error_middleware, fault_response
 from server.sandbox.tiktok.config import TikTokSandboxConfig
@@ -28,8 +29,17 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
 
     kind = "tiktok"
 
-    def __init__(self, config: TikTokSandboxConfig | None = None, *, state_file: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        config: TikTokSandboxConfig | None = None,
+        *,
+        state_file: Path | str | None = None,
+        media_host: str = "",
+    ) -> None:
+        """`media_host`: the sandbox media host's origin, whose real bytes decide a photo's
+        format and size; without one, the URL convention it serves decides."""
         super().__init__(config if config is not None else TikTokSandboxConfig(), ENDPOINTS, state_file)
+        self.probe = ImageProbe(media_host)
         self.accounts = Accounts(self.config)
         self.publishes = Publishes(self.config, self.accounts)
         self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
@@ -44,9 +54,14 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
             calls=self.calls,
             faults=self.faults,
             scripted=self._scripted,
+            probe=self.probe,
         )
         api.add_routes(self.app.router)
         add_control_routes(self.app.router, self)
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.probe.close()
 
     # --- set-up ----------------------------------------------------------------------------
 
