@@ -265,7 +265,8 @@ _LISTENING = r"Distribution is listening on (\S+)\s"
 def service_env(workdir: Path, instagram_api_base: str = "sandbox", tiktok_api_base: str = "sandbox",
                 **overrides: str) -> dict[str, str]:
     """DISTRIBUTION_* variables for a service over `workdir`/distribution.db on a free port,
-    metrics off, a 1 s shutdown grace; `overrides` are further DISTRIBUTION_* variables."""
+    metrics off, a 1 s shutdown grace, media inspected against the service's own sandbox
+    media host; `overrides` are further DISTRIBUTION_* variables."""
     return {
         "DISTRIBUTION_LISTEN": "127.0.0.1:0",
         "DISTRIBUTION_DB": str(workdir / "distribution.db"),
@@ -273,6 +274,9 @@ def service_env(workdir: Path, instagram_api_base: str = "sandbox", tiktok_api_b
         "DISTRIBUTION_TIKTOK_API_BASE": tiktok_api_base,
         "DISTRIBUTION_METRICS_LISTEN": "off",
         "DISTRIBUTION_SHUTDOWN_GRACE": "1",
+        # Emulators in their own processes are no "sandbox" API base, which would make the
+        # media fetch direct (the internet): the service's own sandbox media host instead.
+        "DISTRIBUTION_MEDIA_FETCH": "sandbox",
         **overrides,
     }
 

@@ -1,0 +1,307 @@
+"""The egress guard (server/adapters/egress.py): a server-side fetch of a caller's URL never
+reaches loopback, private, link-local, shared, multicast or metadata addresses, in any
+spelling, directly, by a name, or by a redirect; and the direct media fetcher uses it."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from server.adapters.egress import (
+    EgressPolicy,
+    EgressRefused,
+    GuardedResolver,
+    check_url,
+    guarded_session,
+    literal_address,
+    open_guarded,
+)
+from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaInspector
+from server.domain.models import InspectionOutcome
+from server.http_server import AppServer
+from server.sandbox.media.images import _image
+from tests.tls_certs import make_pki
+
+OPEN = EgressPolicy()
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://127.0.0.1/a.jpg", "loopback"),
+        ("https://127.8.9.10/a.jpg", "loopback"),
+        ("https://2130706433/a.jpg", "loopback"),  # decimal
+        ("https://0177.0.0.1/a.jpg", "loopback"),  # octal
+        ("https://0x7f.0.0.1/a.jpg", "loopback"),  # hex
+        ("https://0x7f000001/a.jpg", "loopback"),
+        ("https://127.1/a.jpg", "loopback"),  # short form
+        ("https://[::1]/a.jpg", "loopback"),
+        ("https://[::ffff:127.0.0.1]/a.jpg", "loopback"),  # v4-mapped
+        ("https://[::ffff:7f00:1]/a.jpg", "loopback"),
+        ("https://[::127.0.0.1]/a.jpg", "loopback"),  # v4-compatible
+        ("https://10.0.0.1/a.jpg", "private"),
+        ("https://172.16.5.4/a.jpg", "private"),
+        ("https://172.31.255.255/a.jpg", "private"),
+        ("https://192.168.1.20/a.jpg", "private"),
+        ("https://012.0.0.1/a.jpg", "private"),  # octal 10.0.0.1
+        ("https://[::ffff:10.0.0.1]/a.jpg", "private"),
+        ("https://[fc00::1]/a.jpg", "private"),  # RFC 4193
+        ("https://[fd12:3456::1]/a.jpg", "private"),
+        ("https://[2002:c0a8:101::1]/a.jpg", "192.168.1.1"),  # 6to4 of a private address
+        ("https://[64:ff9b::a00:1]/a.jpg", "10.0.0.1"),  # NAT64 of a private address
+        ("https://100.64.0.1/a.jpg", "CGNAT"),
+        ("https://169.254.1.1/a.jpg", "link-local"),
+        ("https://[fe80::1]/a.jpg", "link-local"),
+        ("https://[fe80::1%25eth0]/a.jpg", "link-local"),
+        ("https://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://[fd00:ec2::254]/a.jpg", "metadata"),
+        ("https://[::ffff:169.254.169.254]/a.jpg", "metadata"),
+        ("https://100.100.100.200/a.jpg", "metadata"),
+        ("https://metadata.google.internal/computeMetadata/v1/", "metadata"),
+        ("https://224.0.0.1/a.jpg", "multicast"),
+        ("https://[ff02::1]/a.jpg", "multicast"),
+        ("https://0.0.0.0/a.jpg", "unspecified"),
+        ("https://[::]/a.jpg", "unspecified"),
+        ("https://0/a.jpg", "unspecified"),
+        ("https://255.255.255.255/a.jpg", "reserved"),
+        ("https://198.18.0.1/a.jpg", "benchmarking"),
+        ("https://localhost/a.jpg", "local name"),
+        ("https://images.localhost/a.jpg", "local name"),
+        ("http://cdn.example.com/a.jpg", "only https"),
+        ("ftp://cdn.example.com/a.jpg", "only https"),
+        ("gs://bucket/a.jpg", "only https"),  # callers map gs:// to https first
+        ("https://user:secret@cdn.example.com/a.jpg", "credentials"),
+        ("https://user@cdn.example.com/a.jpg", "credentials"),
+    ],
+)
+def test_refused_urls_say_why(url: str, why: str) -> None:
+    with pytest.raises(EgressRefused, match=why):
+        check_url(url, OPEN)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://storage.googleapis.com/bucket/a.jpg",
+        "https://8.8.8.8/a.jpg",
+        "https://[2606:4700:4700::1111]/a.jpg",
+        "https://[::ffff:8.8.8.8]/a.jpg",
+        "https://cdn.example.com:8443/a.jpg?sig=1",
+    ],
+)
+def test_public_urls_pass(url: str) -> None:
+    assert str(check_url(url, OPEN)).startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0177.0.0.01", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("192.168.257", "192.168.1.1"),
+        ("1.2.3.4.", "1.2.3.4"),
+        ("example.com", None),
+        ("1.2.3.4.5", None),
+        ("256.1.1.1", None),
+        ("08.1.1.1", None),  # not octal, not decimal: a name
+    ],
+)
+def test_every_ipv4_spelling_is_read_as_the_address_it_is(host: str, address: str | None) -> None:
+    parsed = literal_address(host)
+    assert (str(parsed) if parsed else None) == address
+
+
+def test_an_allowed_network_or_host_lets_a_private_media_host_through_but_never_metadata() -> None:
+    policy = EgressPolicy.parse(["10.20.0.0/16", "media.corp.example", "169.254.0.0/16"])
+    assert str(check_url("https://10.20.3.4/a.jpg", policy)) == "https://10.20.3.4/a.jpg"
+    with pytest.raises(EgressRefused, match="private"):
+        check_url("https://10.21.0.1/a.jpg", policy)
+    assert policy.address_refusal(ipaddress.ip_address("192.168.0.9"), "media.corp.example") is None
+    assert policy.address_refusal(ipaddress.ip_address("192.168.0.9"), "other.example") == "a private address"
+    with pytest.raises(EgressRefused, match="metadata"):
+        check_url("https://169.254.169.254/", policy)
+
+
+@pytest.mark.parametrize("entry", ["not a host!", "10.0.0.0/33", "a..b", "exa_mple.com"])
+def test_a_bad_allow_list_entry_is_named(entry: str) -> None:
+    with pytest.raises(ValueError, match="neither a network"):
+        EgressPolicy.parse(["10.0.0.0/8", entry])
+
+
+# --- resolution: names are checked on the addresses the connection uses ----------------------
+
+
+class FakeResolver(AbstractResolver):
+    """Answers from a table, like DNS would (a name may have several addresses)."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+        self.asked: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.asked.append(host)
+        return [
+            {"hostname": host, "host": address, "port": port, "family": socket.AF_INET6 if ":" in address
+             else socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST}
+            for address in self.table.get(host, [])
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("addresses", "why"),
+    [
+        (["127.0.0.1"], "loopback"),
+        (["::1"], "loopback"),
+        (["93.184.216.34", "10.0.0.7"], "private"),  # one bad address spoils the name
+        (["::ffff:192.168.0.1"], "private"),
+        (["169.254.169.254"], "metadata"),
+        (["100.64.1.1"], "CGNAT"),
+    ],
+)
+async def test_a_name_that_resolves_to_a_refused_address_is_refused(addresses: list[str], why: str) -> None:
+    resolver = GuardedResolver(OPEN, FakeResolver({"evil.example": addresses}))
+    with pytest.raises(EgressRefused, match=f"evil.example resolves to .*{why}"):
+        await resolver.resolve("evil.example", 443)
+
+
+async def test_a_name_with_public_addresses_resolves_to_exactly_those() -> None:
+    resolver = GuardedResolver(OPEN, FakeResolver({"cdn.example": ["93.184.216.34", "2606:2800:220:1::1"]}))
+    assert [r["host"] for r in await resolver.resolve("cdn.example", 443)] == ["93.184.216.34", "2606:2800:220:1::1"]
+
+
+async def test_the_session_never_connects_to_a_name_that_resolves_to_loopback(https_server) -> None:
+    """The DNS-rebinding case: the name passes the URL check, its answer is loopback, and
+    the connection is never made (the server sees no request)."""
+    server, ssl_context = https_server
+    fake = FakeResolver({"rebind.example": ["127.0.0.1"]})
+    session = guarded_session(OPEN, ssl_context=ssl_context, resolver=fake)
+    try:
+        with pytest.raises(EgressRefused, match=r"rebind\.example resolves to 127\.0\.0\.1, a loopback address"):
+            async with open_guarded(session, f"https://rebind.example:{server.port}/ok.jpg", OPEN):
+                pass
+    finally:
+        await session.close()
+    assert fake.asked == ["rebind.example"]
+    assert server.hits == []
+
+
+# --- redirects and the direct fetcher, against a local HTTPS server ------------------------------
+
+
+@pytest.fixture
+async def https_server(tmp_path) -> AsyncIterator[tuple[AppServer, ssl.SSLContext]]:
+    pki = make_pki(tmp_path)
+    jpeg = _image("JPEG", 1080, 1350)
+    app = web.Application()
+    hits: list[str] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        hits.append(request.path)
+        if request.path == "/ok.jpg":
+            return web.Response(body=jpeg, content_type="image/jpeg")
+        if request.path.startswith("/to/"):
+            return web.Response(status=302, headers={"Location": request.query["location"]})
+        if request.path.startswith("/loop/"):
+            n = int(request.path.rsplit("/", 1)[1])
+            return web.Response(status=307, headers={"Location": f"/loop/{n + 1}"})
+        return web.Response(status=404)
+
+    app.router.add_get("/{tail:.*}", handle)
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(pki.server_cert, pki.server_key)
+    server = _TlsAppServer(app, server_ssl)
+    server.hits = hits
+    await server.start()
+    client_ssl = ssl.create_default_context(cafile=str(pki.ca_cert))
+    yield server, client_ssl
+    await server.stop()
+
+
+class _TlsAppServer(AppServer):
+    def __init__(self, app: web.Application, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(app)
+        self._ssl = ssl_context
+        self.hits: list[str] = []  # request paths, in order
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"https://localhost:{self.port}"
+
+
+# The local test server is on loopback: allowing the name `localhost` is what lets the tests
+# reach it at all (as a deployment would allow its private media host).
+LOCAL = EgressPolicy.parse(["localhost"])
+
+
+async def inspect_direct(url: str, ssl_context: ssl.SSLContext, policy: EgressPolicy = LOCAL):
+    fetcher = DirectFetcher(policy, guarded_session(policy, ssl_context=ssl_context))
+    inspector = HttpMediaInspector(fetcher, FetchLimits(time_limit=5.0))
+    try:
+        return await inspector.inspect(url)
+    finally:
+        await inspector.close()
+
+
+async def test_the_direct_fetcher_reads_an_allowed_host(https_server) -> None:
+    server, ssl_context = https_server
+    inspection = await inspect_direct(f"https://localhost:{server.port}/ok.jpg", ssl_context)
+    assert inspection.outcome == InspectionOutcome.READ
+    assert (inspection.mime_type, inspection.width, inspection.height) == ("image/jpeg", 1080, 1350)
+    assert len(inspection.sha256) == 64  # a small file is read whole
+
+
+async def test_the_direct_fetcher_refuses_loopback_by_default(https_server) -> None:
+    server, ssl_context = https_server
+    for url in (f"https://localhost:{server.port}/ok.jpg", f"https://127.0.0.1:{server.port}/ok.jpg"):
+        inspection = await inspect_direct(url, ssl_context, OPEN)
+        assert inspection.outcome == InspectionOutcome.REFUSED, url
+        assert "local" in inspection.detail or "loopback" in inspection.detail
+    assert server.hits == []
+
+
+@pytest.mark.parametrize(
+    ("location", "why"),
+    [
+        ("https://10.0.0.1/x.jpg", "10.0.0.1 is a private address"),
+        ("https://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://[::1]/x.jpg", "loopback"),
+        ("https://2130706433/x.jpg", "loopback"),
+        ("http://localhost/ok.jpg", "only https"),
+        ("https://user:pw@localhost/ok.jpg", "credentials"),
+    ],
+)
+async def test_a_redirect_to_a_refused_target_is_refused(https_server, location: str, why: str) -> None:
+    server, ssl_context = https_server
+    inspection = await inspect_direct(f"https://localhost:{server.port}/to/x?location={location}", ssl_context)
+    assert inspection.outcome == InspectionOutcome.REFUSED
+    assert why in inspection.detail
+    assert server.hits == ["/to/x"]  # the redirect was read, its target never asked
+
+
+async def test_redirects_are_followed_a_few_times_only(https_server) -> None:
+    server, ssl_context = https_server
+    ok = await inspect_direct(
+        f"https://localhost:{server.port}/to/x?location=https://localhost:{server.port}/ok.jpg", ssl_context
+    )
+    assert ok.outcome == InspectionOutcome.READ
+    looped = await inspect_direct(f"https://localhost:{server.port}/loop/0", ssl_context)
+    assert looped.outcome == InspectionOutcome.REFUSED
+    assert "more than 3 redirects" in looped.detail
+    assert server.hits[-4:] == ["/loop/0", "/loop/1", "/loop/2", "/loop/3"]

@@ -1,0 +1,247 @@
+"""Media inspection: the inspector against the sandbox media host (real bytes over HTTP:
+failures, limits, digests), the media library on fakes (registration and re-inspection by
+age), and RegisterMedia showing the inspection on the Media resource."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import grpc
+import pytest
+from distribution.v1 import media_pb2, media_service_pb2_grpc
+from distribution.v1.media_service_pb2 import GetMediaRequest, RegisterMediaRequest
+
+from server.adapters.media_fetch import Fetched, FetchLimits, HttpMediaInspector, SandboxFetcher
+from server.domain.commands import MediaDraft
+from server.domain.errors import InvalidArgument
+from server.domain.models import Inspection, InspectionOutcome, MediaKind
+from server.sandbox.media import MediaHost
+from server.services.media import MediaLibrary
+from tests.media_fakes import FakeClock, FakeMediaInspector, FakeMediaStore
+
+GCS = "https://storage.googleapis.com/demo-bucket/"
+
+
+@pytest.fixture
+async def media_host() -> AsyncIterator[MediaHost]:
+    host = MediaHost()
+    await host.start()
+    yield host
+    await host.stop()
+
+
+@pytest.fixture
+async def inspector(media_host: MediaHost) -> AsyncIterator[HttpMediaInspector]:
+    # A short time limit: the slow URLs stall far longer (until the host stops).
+    inspector = HttpMediaInspector(SandboxFetcher(media_host.base_url), FetchLimits(time_limit=0.5))
+    yield inspector
+    await inspector.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "mime_type", "width", "height"),
+    [
+        ("photo.jpg", "image/jpeg", 1080, 1080),
+        ("photo-1086x1448.jpeg", "image/jpeg", 1086, 1448),
+        ("photo-1200x628.png", "image/png", 1200, 628),
+        ("photo-1080x1920.webp", "image/webp", 1080, 1920),
+        ("photo-640x480.gif", "image/gif", 640, 480),
+        ("clip.mp4", "video/mp4", 0, 0),
+    ],
+)
+async def test_real_bytes_give_type_and_pixel_size(inspector, name, mime_type, width, height) -> None:
+    inspection = await inspector.inspect(GCS + name)
+    assert inspection.outcome == InspectionOutcome.READ
+    assert (inspection.mime_type, inspection.width, inspection.height) == (mime_type, width, height)
+    assert inspection.size_bytes > 0
+    assert len(inspection.sha256) == 64  # small: read whole
+
+
+async def test_a_png_named_jpg_is_found_to_be_a_png(inspector) -> None:
+    inspection = await inspector.inspect(GCS + "slide-as-png.jpg")
+    assert (inspection.outcome, inspection.mime_type) == (InspectionOutcome.READ, "image/png")
+
+
+async def test_a_large_file_is_read_only_as_far_as_the_byte_limit(media_host) -> None:
+    inspector = HttpMediaInspector(SandboxFetcher(media_host.base_url), FetchLimits(max_bytes=64 * 1024))
+    try:
+        inspection = await inspector.inspect(GCS + "big-1080x1350-9mib.jpg")
+    finally:
+        await inspector.close()
+    assert inspection.outcome == InspectionOutcome.READ
+    assert (inspection.width, inspection.height) == (1080, 1350)
+    assert inspection.size_bytes == 9 * 1024 * 1024  # from Content-Range, not from reading it
+    assert inspection.sha256 == ""  # not read whole
+
+
+@pytest.mark.parametrize(
+    ("url", "outcome", "detail"),
+    [
+        (GCS + "unreachable-1.jpg", InspectionOutcome.UNREACHABLE, "HTTP 404"),
+        ("https://photos.invalid/a.jpg", InspectionOutcome.UNREACHABLE, "HTTP 404"),
+        (GCS + "slow.jpg", InspectionOutcome.UNREACHABLE, "no complete answer within 0.5 s"),
+        (GCS + "notes.txt", InspectionOutcome.NOT_MEDIA, "text"),
+        (GCS + "page-as-text.jpg", InspectionOutcome.NOT_MEDIA, "text"),
+        (GCS + "deep-meta-2mib.jpg", InspectionOutcome.TOO_LARGE, "header is not within the first 1,048,576 bytes"),
+        ("https://127.0.0.1/a.jpg", InspectionOutcome.REFUSED, "loopback"),
+        ("https://[::ffff:10.0.0.1]/a.jpg", InspectionOutcome.REFUSED, "private"),
+        ("http://storage.googleapis.com/b/a.jpg", InspectionOutcome.REFUSED, "only https"),
+    ],
+)
+async def test_inspection_failures_say_why(inspector, url, outcome, detail) -> None:
+    inspection = await inspector.inspect(url)
+    assert inspection.outcome == outcome
+    assert detail in inspection.detail
+    assert inspection.reachable == (outcome not in (InspectionOutcome.UNREACHABLE, InspectionOutcome.REFUSED))
+
+
+async def test_refused_urls_are_never_fetched(inspector, media_host) -> None:
+    await inspector.inspect("https://localhost/a.jpg")
+    await inspector.inspect("https://user:pw@storage.googleapis.com/b/a.jpg")
+    assert media_host.calls.total() == 0
+
+
+class BlockingFetcher:
+    """Holds every fetch until released, counting how many are inside at once."""
+
+    def __init__(self) -> None:
+        self.inside = 0
+        self.most = 0
+        self.release = asyncio.Event()
+
+    async def fetch_prefix(self, url: str, max_bytes: int) -> Fetched:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        await self.release.wait()
+        self.inside -= 1
+        return Fetched(b"", 0, True)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_inspections_wait_for_a_free_slot() -> None:
+    fetcher = BlockingFetcher()
+    inspector = HttpMediaInspector(fetcher, FetchLimits(concurrency=2))
+    tasks = [asyncio.create_task(inspector.inspect(GCS + f"{i}.jpg")) for i in range(5)]
+    for _ in range(20):  # let every task run as far as it can
+        await asyncio.sleep(0)
+    assert fetcher.inside == 2
+    fetcher.release.set()
+    results = await asyncio.gather(*tasks)
+    assert fetcher.most == 2
+    assert all(r.outcome == InspectionOutcome.NOT_MEDIA for r in results)  # empty files
+
+
+# --- the media library on fakes -----------------------------------------------------------------
+
+
+def library(inspector=None, max_age_minutes: float = 60):
+    store, clock = FakeMediaStore(), FakeClock()
+    return MediaLibrary(store, clock, inspector, timedelta(minutes=max_age_minutes)), store, clock
+
+
+async def test_registration_records_what_the_bytes_are() -> None:
+    fake = FakeMediaInspector({"https://storage.googleapis.com/b/a.jpg": Inspection(
+        InspectionOutcome.READ, "image/png", 800, 600, 12_345, "ab" * 32)})
+    media_library, store, clock = library(fake)
+    media = await media_library.register("w", MediaDraft(url="gs://b/a.jpg", mime_type="image/jpeg"))
+    assert fake.asked == ["https://storage.googleapis.com/b/a.jpg"]  # gs:// read at its public form
+    assert (media.mime_type, media.kind, media.width, media.height, media.size_bytes) == (
+        "image/png", MediaKind.IMAGE, 800, 600, 12_345)
+    assert media.inspection is not None and media.inspection.inspected_at == clock.now()
+    assert store.rows[media.id] == media
+
+
+async def test_an_unreadable_url_is_registered_with_its_failed_inspection() -> None:
+    url = "https://cdn.example.com/a.jpg"
+    fake = FakeMediaInspector({url: Inspection(InspectionOutcome.UNREACHABLE, detail="the host answered HTTP 404")})
+    media_library, _, _ = library(fake)
+    media = await media_library.register("w", MediaDraft(url=url))
+    assert media.mime_type == "image/jpeg"  # from the extension: the bytes were never read
+    assert media.inspection is not None and media.inspection.outcome == InspectionOutcome.UNREACHABLE
+
+
+async def test_an_invalid_url_is_refused_before_anything_is_fetched() -> None:
+    fake = FakeMediaInspector()
+    media_library, store, _ = library(fake)
+    with pytest.raises(InvalidArgument):
+        await media_library.register("w", MediaDraft(url="ftp://cdn.example.com/a.jpg"))
+    assert fake.asked == [] and store.rows == {}
+
+
+async def test_media_are_inspected_again_before_a_publish_only_when_older_than_the_maximum_age() -> None:
+    fake = FakeMediaInspector()
+    media_library, store, clock = library(fake, max_age_minutes=60)
+    a = await media_library.register("w", MediaDraft(url="gs://b/a.jpg"))
+    b = await media_library.register("w", MediaDraft(url="gs://b/b.jpg"))
+    fake.asked.clear()
+    clock.advance(minutes=30)
+    assert await media_library.refreshed([a, b]) == [a, b]
+    assert fake.asked == []
+    clock.advance(minutes=31)
+    fake.answers["https://storage.googleapis.com/b/b.jpg"] = Inspection(InspectionOutcome.UNREACHABLE, detail="gone")
+    fresh = await media_library.refreshed([a, b, a])
+    assert sorted(fake.asked) == ["https://storage.googleapis.com/b/a.jpg", "https://storage.googleapis.com/b/b.jpg"]
+    assert [m.id for m in fresh] == [a.id, b.id, a.id]
+    assert fresh[1].inspection.outcome == InspectionOutcome.UNREACHABLE
+    assert fresh[1].inspection.inspected_at == clock.now()
+    assert sorted(store.saved_inspections) == sorted([a.id, b.id])
+
+
+async def test_media_never_inspected_are_inspected_before_a_publish() -> None:
+    media_library, store, _ = library(None)
+    old = await media_library.register("w", MediaDraft(url="gs://b/a.jpg"))  # media fetch off then
+    assert old.inspection is None
+    fake = FakeMediaInspector()
+    now_on = MediaLibrary(store, FakeClock(), fake)  # the same store, media fetch now on
+    [fresh] = await now_on.refreshed([old])
+    assert fresh.inspection is not None and fresh.inspection.ok
+    assert fake.asked == ["https://storage.googleapis.com/b/a.jpg"]
+
+
+async def test_with_media_fetch_off_nothing_is_inspected() -> None:
+    media_library, _, _ = library(None)
+    media = await media_library.register("w", MediaDraft(url="gs://b/a.png"))
+    assert (media.mime_type, media.inspection) == ("image/png", None)
+    assert await media_library.refreshed([media]) == [media]
+
+
+# --- RegisterMedia over gRPC, inspecting against the sandbox media host ------------------------
+
+
+@pytest.fixture
+async def inspecting(start_service):
+    service = await start_service(media_fetch="sandbox", media_fetch_timeout=0.5)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        yield service, media_service_pb2_grpc.MediaServiceStub(channel)
+
+
+async def test_register_media_shows_the_inspection(inspecting) -> None:
+    service, stub = inspecting
+    response = await stub.RegisterMedia(RegisterMediaRequest(url="gs://demo-bucket/cover-as-webp-1080x1350.jpg"))
+    m = response.media
+    assert (m.mime_type, m.kind, m.width, m.height) == ("image/webp", media_pb2.MEDIA_KIND_IMAGE, 1080, 1350)
+    i = m.inspection
+    assert i.outcome == media_pb2.INSPECTION_OUTCOME_READ and i.reachable
+    assert (i.mime_type, i.width, i.height) == ("image/webp", 1080, 1350)
+    assert i.size_bytes == m.size_bytes > 0 and len(i.sha256) == 64 and i.detail == ""
+    assert i.inspect_time.seconds > 0
+    again = (await stub.GetMedia(GetMediaRequest(id=m.id))).media
+    assert again == m  # stored and read back whole
+    assert service.sandboxes.media is not None and service.sandboxes.media.calls.total() == 1
+
+
+async def test_register_media_keeps_a_failed_inspection(inspecting) -> None:
+    _, stub = inspecting
+    m = (await stub.RegisterMedia(RegisterMediaRequest(url="https://unreachable.example.com/a.jpg"))).media
+    assert m.inspection.outcome == media_pb2.INSPECTION_OUTCOME_UNREACHABLE
+    assert not m.inspection.reachable and "404" in m.inspection.detail
+    refused = (await stub.RegisterMedia(RegisterMediaRequest(url="https://10.0.0.8/a.jpg"))).media
+    assert refused.inspection.outcome == media_pb2.INSPECTION_OUTCOME_REFUSED
+    assert refused.inspection.detail == "10.0.0.8 is a private address"
+    slow = (await stub.RegisterMedia(RegisterMediaRequest(url="gs://demo-bucket/slow.jpg"))).media
+    assert slow.inspection.outcome == media_pb2.INSPECTION_OUTCOME_UNREACHABLE
+    assert "within 0.5 s" in slow.inspection.detail
