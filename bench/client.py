@@ -9,6 +9,8 @@ Modes (spec["mode"]):
 * ``burst``: every call in spec["calls"] is started at once (Instagram and TikTok
   carousels); reports the wall time until the last one ended, per-call latencies, errors by
   status code, and the largest lag of this client's own event loop.
+* ``register_media``: like ``closed_loop`` at one level, calling RegisterMedia with a new
+  URL each time (spec["url"] with ``{n}`` replaced by a counter).
 
 Prints one line ``{"result": ...}`` on stdout. The same code drives the real service and the
 bare baseline server (which ignores the ids).
@@ -24,8 +26,8 @@ import time
 from typing import Any
 
 import grpc
+from distribution.v1 import media_service_pb2, media_service_pb2_grpc, publishing_service_pb2_grpc
 from distribution.v1 import publishing_service_pb2 as pb
-from distribution.v1 import publishing_service_pb2_grpc
 
 from bench.harness import cpu_seconds, peak_rss_mb, summarize
 
@@ -185,10 +187,55 @@ async def burst(spec: dict[str, Any]) -> dict[str, Any]:
             await channel.close()
 
 
+async def register_media(spec: dict[str, Any]) -> dict[str, Any]:
+    server_pid = spec.get("server_pid")
+    level = spec["concurrency"]
+    counter = [0]
+    errors: collections.Counter[str] = collections.Counter()
+    latencies: list[float] = []
+    measuring = [False]
+    async with grpc.aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS) as channel:
+        stub = media_service_pb2_grpc.MediaServiceStub(channel)
+        await channel.channel_ready()
+
+        async def worker(deadline: float) -> None:
+            while time.perf_counter() < deadline:
+                counter[0] += 1
+                request = media_service_pb2.RegisterMediaRequest(url=spec["url"].format(n=counter[0]))
+                started = time.perf_counter()
+                try:
+                    response = await stub.RegisterMedia(request, timeout=60)
+                except grpc.aio.AioRpcError as err:
+                    errors[_error_key(err)] += 1
+                    continue
+                if spec.get("expect_inspection") and response.media.inspection.outcome != 1:  # READ
+                    errors[f"inspection {response.media.inspection.outcome}: {response.media.inspection.detail}"] += 1
+                if measuring[0]:
+                    latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(worker(time.perf_counter() + spec["warmup"]) for _ in range(level)))
+        measuring[0] = True
+        cpu_before = cpu_seconds(server_pid) if server_pid else None
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(started + spec["duration"]) for _ in range(level)))
+        elapsed = time.perf_counter() - started
+        cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
+    completed = len(latencies)
+    return {
+        "concurrency": level,
+        **summarize(latencies),
+        "completed": completed,
+        "throughput": completed / elapsed if elapsed else 0.0,
+        "errors": dict(errors),
+        "server_cpu_ms_per_call": (cpu_used / completed * 1000) if cpu_used is not None and completed else None,
+        "server_peak_rss_mb": peak_rss_mb(server_pid) if server_pid else None,
+    }
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
-    mode = {"closed_loop": closed_loop, "burst": burst}[spec["mode"]]
+    mode = {"closed_loop": closed_loop, "burst": burst, "register_media": register_media}[spec["mode"]]
     result = asyncio.run(mode(spec))
     print(json.dumps({"result": result}), flush=True)
 

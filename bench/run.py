@@ -10,6 +10,7 @@ Cases (see each module's docstring for the method):
 2. concurrency bench/cases/concurrency.py  2,000 publishes at once, platforms taking 2 s
 3. upstream    bench/cases/upstream.py     platform calls per publish, latency added by polling
 4. history     bench/cases/history.py      GetPublish / ListPublishes over 1M records vs plain SELECTs
+5. media       bench/cases/media.py        RegisterMedia with inspection vs without; memory per inspection
 
 Every process under test (service, emulators, bare server, load clients) runs on its own; the
 table prints to stdout and goes to --out. A case that crashes is reported as such (its target
@@ -25,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.cases import FULL, SMOKE, Scale, concurrency, history, unary, upstream
+from bench.cases import FULL, SMOKE, Scale, concurrency, history, media, unary, upstream
 from bench.harness import machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
 from tests.support.paths import ROOT as REPO
@@ -35,6 +36,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "concurrency": (concurrency.NAME, concurrency.run),
     "upstream": (upstream.NAME, upstream.run),
     "history": (history.NAME, history.run),
+    "media": (media.NAME, media.run),
 }
 
 

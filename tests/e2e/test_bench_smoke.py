@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cases import SMOKE, concurrency, history, unary, upstream
+from bench.cases import SMOKE, concurrency, history, media, unary, upstream
 from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 
@@ -29,7 +29,7 @@ def _finite(value: float | None) -> bool:
 
 def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
-    assert set(results) == {unary.NAME, concurrency.NAME, upstream.NAME, history.NAME}
+    assert set(results) == {unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME}
     for result in results.values():
         assert result.rows, result.name
         assert result.targets, result.name
