@@ -1,12 +1,11 @@
 """Media inspection: the inspector against the sandbox media host (real bytes over HTTP:
-failures, limits, digests), the media library on fakes (registration and re-inspection by
-age), and RegisterMedia showing the inspection on the Media resource."""
+failures, limits, digests, bounded concurrency), and RegisterMedia showing the inspection on
+the Media resource. (The media library on fakes: tests/unit/test_media_inspection.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import grpc
 import pytest
@@ -14,12 +13,8 @@ from distribution.v1 import media_pb2, media_service_pb2_grpc
 from distribution.v1.media_service_pb2 import GetMediaRequest, RegisterMediaRequest
 
 from server.adapters.media_fetch import Fetched, FetchLimits, HttpMediaInspector, SandboxFetcher
-from server.domain.commands import MediaDraft
-from server.domain.errors import InvalidArgument
-from server.domain.models import Inspection, InspectionOutcome, MediaKind
+from server.domain.models import InspectionOutcome
 from server.sandbox.media import MediaHost
-from server.services.media import MediaLibrary
-from tests.media_fakes import FakeClock, FakeMediaInspector, FakeMediaStore
 
 GCS = "https://storage.googleapis.com/demo-bucket/"
 
@@ -133,80 +128,6 @@ async def test_inspections_wait_for_a_free_slot() -> None:
     results = await asyncio.gather(*tasks)
     assert fetcher.most == 2
     assert all(r.outcome == InspectionOutcome.NOT_MEDIA for r in results)  # empty files
-
-
-# --- the media library on fakes -----------------------------------------------------------------
-
-
-def library(inspector=None, max_age_minutes: float = 60):
-    store, clock = FakeMediaStore(), FakeClock()
-    return MediaLibrary(store, clock, inspector, timedelta(minutes=max_age_minutes)), store, clock
-
-
-async def test_registration_records_what_the_bytes_are() -> None:
-    fake = FakeMediaInspector({"https://storage.googleapis.com/b/a.jpg": Inspection(
-        InspectionOutcome.READ, "image/png", 800, 600, 12_345, "ab" * 32)})
-    media_library, store, clock = library(fake)
-    media = await media_library.register("w", MediaDraft(url="gs://b/a.jpg", mime_type="image/jpeg"))
-    assert fake.asked == ["https://storage.googleapis.com/b/a.jpg"]  # gs:// read at its public form
-    assert (media.mime_type, media.kind, media.width, media.height, media.size_bytes) == (
-        "image/png", MediaKind.IMAGE, 800, 600, 12_345)
-    assert media.inspection is not None and media.inspection.inspected_at == clock.now()
-    assert store.rows[media.id] == media
-
-
-async def test_an_unreadable_url_is_registered_with_its_failed_inspection() -> None:
-    url = "https://cdn.example.com/a.jpg"
-    fake = FakeMediaInspector({url: Inspection(InspectionOutcome.UNREACHABLE, detail="the host answered HTTP 404")})
-    media_library, _, _ = library(fake)
-    media = await media_library.register("w", MediaDraft(url=url))
-    assert media.mime_type == "image/jpeg"  # from the extension: the bytes were never read
-    assert media.inspection is not None and media.inspection.outcome == InspectionOutcome.UNREACHABLE
-
-
-async def test_an_invalid_url_is_refused_before_anything_is_fetched() -> None:
-    fake = FakeMediaInspector()
-    media_library, store, _ = library(fake)
-    with pytest.raises(InvalidArgument):
-        await media_library.register("w", MediaDraft(url="ftp://cdn.example.com/a.jpg"))
-    assert fake.asked == [] and store.rows == {}
-
-
-async def test_media_are_inspected_again_before_a_publish_only_when_older_than_the_maximum_age() -> None:
-    fake = FakeMediaInspector()
-    media_library, store, clock = library(fake, max_age_minutes=60)
-    a = await media_library.register("w", MediaDraft(url="gs://b/a.jpg"))
-    b = await media_library.register("w", MediaDraft(url="gs://b/b.jpg"))
-    fake.asked.clear()
-    clock.advance(minutes=30)
-    assert await media_library.refreshed([a, b]) == [a, b]
-    assert fake.asked == []
-    clock.advance(minutes=31)
-    fake.answers["https://storage.googleapis.com/b/b.jpg"] = Inspection(InspectionOutcome.UNREACHABLE, detail="gone")
-    fresh = await media_library.refreshed([a, b, a])
-    assert sorted(fake.asked) == ["https://storage.googleapis.com/b/a.jpg", "https://storage.googleapis.com/b/b.jpg"]
-    assert [m.id for m in fresh] == [a.id, b.id, a.id]
-    assert fresh[1].inspection.outcome == InspectionOutcome.UNREACHABLE
-    assert fresh[1].inspection.inspected_at == clock.now()
-    assert sorted(store.saved_inspections) == sorted([a.id, b.id])
-
-
-async def test_media_never_inspected_are_inspected_before_a_publish() -> None:
-    media_library, store, _ = library(None)
-    old = await media_library.register("w", MediaDraft(url="gs://b/a.jpg"))  # media fetch off then
-    assert old.inspection is None
-    fake = FakeMediaInspector()
-    now_on = MediaLibrary(store, FakeClock(), fake)  # the same store, media fetch now on
-    [fresh] = await now_on.refreshed([old])
-    assert fresh.inspection is not None and fresh.inspection.ok
-    assert fake.asked == ["https://storage.googleapis.com/b/a.jpg"]
-
-
-async def test_with_media_fetch_off_nothing_is_inspected() -> None:
-    media_library, _, _ = library(None)
-    media = await media_library.register("w", MediaDraft(url="gs://b/a.png"))
-    assert (media.mime_type, media.inspection) == ("image/png", None)
-    assert await media_library.refreshed([media]) == [media]
 
 
 # --- RegisterMedia over gRPC, inspecting against the sandbox media host ------------------------

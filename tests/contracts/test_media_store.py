@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta, timezone
 
-from server.domain.models import MediaKind, Storage
+from server.domain.media import with_inspection
+from server.domain.models import Inspection, InspectionOutcome, MediaKind, Storage
 from server.domain.ports import Store
 from tests.contracts.records import OTHER_WORKSPACE, T0, WORKSPACE, at, new_media
 
@@ -72,3 +73,36 @@ async def test_a_page_is_stable_while_newer_media_arrive(store: Store) -> None:
     rest = await store.media.list_page(WORKSPACE, 10, first[-1][1])
     assert len(rest) == 1
     assert rest[0][0].created_at == at(0)
+
+
+# --- inspections (schema version 4) -----------------------------------------------------------
+
+
+async def test_an_item_never_inspected_has_no_inspection(store: Store) -> None:
+    media = new_media()
+    await store.media.insert(media)
+    stored = await store.media.get(WORKSPACE, media.id)
+    assert stored is not None and stored.inspection is None
+
+
+async def test_the_inspection_round_trips_every_field(store: Store) -> None:
+    inspection = Inspection(InspectionOutcome.READ, "image/png", 1086, 1448, 9_437_184, "ab" * 32, "", at(5))
+    media = with_inspection(new_media(), inspection)
+    await store.media.insert(media)
+    assert await store.media.get(WORKSPACE, media.id) == media
+    [(listed, _)] = await store.media.list_page(WORKSPACE, 10, None)
+    assert listed == media
+
+
+async def test_save_inspection_replaces_the_inspection_and_the_facts_it_fixed(store: Store) -> None:
+    media = new_media(mime_type="image/jpeg", width=0, height=0, size_bytes=0)
+    await store.media.insert(media)
+    read = with_inspection(media, Inspection(InspectionOutcome.READ, "image/webp", 1080, 1920, 77_000, "", "", at(1)))
+    await store.media.save_inspection(read)
+    assert (await store.media.get_many(WORKSPACE, [media.id]))[media.id] == read
+    failed = with_inspection(read, Inspection(InspectionOutcome.UNREACHABLE, detail="the host answered HTTP 404",
+                                              inspected_at=at(2)))
+    await store.media.save_inspection(failed)
+    stored = await store.media.get(WORKSPACE, media.id)
+    assert stored == failed
+    assert (stored.mime_type, stored.width, stored.size_bytes) == ("image/webp", 1080, 77_000)  # kept

@@ -7,6 +7,7 @@ tests/unit/README.md.
 
 from tests.fakes.clock import FakeClock
 from tests.fakes.instagram import FakeInstagram, IgFailure
+from tests.fakes.media import FakeMediaInspector
 from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.scripted import NORMAL, Applied, Call, Hold
 from tests.fakes.store import FakeStore
@@ -18,6 +19,7 @@ __all__ = [
     "Call",
     "FakeClock",
     "FakeInstagram",
+    "FakeMediaInspector",
     "FakeStore",
     "FakeTikTok",
     "Hold",

@@ -243,6 +243,16 @@ class FakeMediaStore(_Table):
         page = _newest_first(mine, lambda m: (cursor_time(m.created_at), m.id), cursor)[:limit]
         return [(m, Cursor(cursor_time(m.created_at), m.id)) for m in page]
 
+    async def save_inspection(self, media: Media) -> None:
+        await self._call()
+        stored = self.rows.get(media.id)
+        if stored is None:
+            return  # SQLite's UPDATE finds no row and changes nothing
+        self.rows[media.id] = dataclasses.replace(
+            stored, mime_type=media.mime_type, kind=media.kind, width=media.width, height=media.height,
+            size_bytes=media.size_bytes, inspection=media.inspection,
+        )
+
 
 # --- publishes ------------------------------------------------------------------------------
 
