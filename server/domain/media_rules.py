@@ -150,8 +150,13 @@ def media_error(problems: Sequence[MediaProblem]) -> DomainError:
         reason = "MEDIA_UNREACHABLE"
     else:
         reason = "MEDIA_NOT_AVAILABLE"
-    summary = "; ".join(f"{p.field} {p.description}" for p in problems)
-    metadata = {"field": ",".join(dict.fromkeys(p.field for p in problems))}
+    fields = list(dict.fromkeys(p.field for p in problems))
+    metadata = {"field": ",".join(fields)}
+    if reasons == {"S3_HOSTED"}:  # one sentence for them all, as before inspection existed
+        verb = "is" if len(fields) == 1 else "are"
+        summary = f"{', '.join(fields)} {verb} S3-backed; TikTok carousels take GCS-hosted images only"
+    else:
+        summary = "; ".join(f"{p.field} {p.description}" for p in problems)
     if reasons & _HOSTING.keys():
         metadata["storage"] = ",".join(sorted({_HOSTING[r] for r in reasons & _HOSTING.keys()}))
         summary += ". Register GCS-hosted copies and publish those."

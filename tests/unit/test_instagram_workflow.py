@@ -509,10 +509,11 @@ async def test_a_run_resumed_with_media_publish_in_flight_and_no_readable_status
 async def test_media_hosted_anywhere_is_fetched_by_instagram_from_its_https_form(world: World) -> None:
     account = await world.instagram_account()
     s3 = await world.images(1, url="s3://bucket/a-{n}.jpg")
-    https = await world.images(1, url="https://cdn.example.com/b-{n}.png")
+    # (JPEG: Instagram takes no other format, and the publisher refuses a .png up front.)
+    https = await world.images(1, url="https://cdn.example.com/b-{n}.jpeg")
     await world.publish(InstagramCarousel([*s3, *https], account.id))
     assert [c.args["image_url"] for c in world.instagram.calls_to("create_image_container")] == [
-        "https://bucket.s3.amazonaws.com/a-1.jpg", "https://cdn.example.com/b-2.png"
+        "https://bucket.s3.amazonaws.com/a-1.jpg", "https://cdn.example.com/b-2.jpeg"
     ]
 
 
