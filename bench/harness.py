@@ -187,11 +187,10 @@ class Processes(AbstractContextManager["Processes"]):
             DISTRIBUTION_MAX_CONCURRENT_PER_CALLER="100000",
             # Metrics stay on, on a free port: the default fixed port clashes with any other service.
             DISTRIBUTION_METRICS_LISTEN="127.0.0.1:0",
+            **({"DISTRIBUTION_DB": str(db_path)} if db_path else {}),
             # The cases measure publishing and history: media are not inspected unless a case
             # asks (the media case does, against the sandbox media host).
-            DISTRIBUTION_MEDIA_FETCH="off",
-            **({"DISTRIBUTION_DB": str(db_path)} if db_path else {}),
-            **(extra_env or {}),
+            **{"DISTRIBUTION_MEDIA_FETCH": "off", **(extra_env or {})},
         )
         proc = ServiceProcess(settings, self._log("service"), module=args or ("-m", "server"))
         return self._started(proc).start()

@@ -22,6 +22,7 @@ import tracemalloc
 from bench.cases import Scale
 from bench.harness import Processes
 from bench.report import CaseResult, Row, Target, num
+from tests.support.processes import Child
 
 NAME = "5. Media inspection"
 LEVEL = 16
@@ -56,15 +57,16 @@ def run(scale: Scale) -> CaseResult:
     spec = {"mode": "register_media", "concurrency": LEVEL, "warmup": warmup, "duration": duration}
     with Processes() as ps:
         inspecting = ps.service(None, None, extra_env={"DISTRIBUTION_MEDIA_FETCH": "sandbox"})
-        measured = ps.client({**spec, "target": inspecting.info["address"], "server_pid": inspecting.pid,
+        measured = ps.client({**spec, "target": inspecting.address, "server_pid": inspecting.pid,
                               "url": "gs://bench-bucket/photo-{n}-1080x1350.jpg", "expect_inspection": True})
         inspecting.stop()
         plain = ps.service(None, None, extra_env={"DISTRIBUTION_MEDIA_FETCH": "off"})
-        baseline = ps.client({**spec, "target": plain.info["address"], "server_pid": plain.pid,
+        baseline = ps.client({**spec, "target": plain.address, "server_pid": plain.pid,
                               "url": "gs://bench-bucket/photo-{n}-1080x1350.jpg"})
         plain.stop()
-        host = ps.spawn("media", ["-m", "server.sandbox.media", "--port", "0"])
-        origin = ps.wait_for(host, r"(http://127\.0\.0\.1:\d+)").group(1)
+        host = ps._started(Child("media", ["-m", "server.sandbox.media", "--port", "0"], ps.workdir / "media.log"))
+        host.spawn()
+        origin = host.wait_for(r"(http://127\.0\.0\.1:\d+)").group(1)
         memory = _memory_per_inspection(origin, LEVEL)
     result.data = {"inspecting": measured, "baseline": baseline, "memory": memory}
     m, b = measured, baseline

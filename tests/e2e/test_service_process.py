@@ -66,6 +66,8 @@ def test_sigterm_stops_the_process_cleanly_with_json_logs(tmp_path):
         ("DISTRIBUTION_INSTAGRAM_API_BASE", "ftp://x"),
         ("DISTRIBUTION_LOG_LEVEL", "LOUD"),
         ("DISTRIBUTION_LIST_CACHE_ENTRIES", "-1"),
+        ("DISTRIBUTION_MEDIA_FETCH", "sometimes"),
+        ("DISTRIBUTION_MEDIA_FETCH_ALLOW", "192.168.0.0/40"),
     ],
 )
 def test_bad_config_fails_at_start_with_one_line(tmp_path, variable, value):

@@ -26,7 +26,7 @@ from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaIns
 from server.domain.models import InspectionOutcome
 from server.http_server import AppServer
 from server.sandbox.media.images import _image
-from tests.tls_certs import make_pki
+from tests.support.tls import make_pki
 
 OPEN = EgressPolicy()
 

@@ -1,15 +1,11 @@
 """The media fetch settings: defaults, and one line naming the variable for a bad value
-(load_settings, and once over the real command line)."""
+(over the real command line: tests/e2e/test_service_process.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 
 from server.config import ConfigError, load_settings
-from tests.processes import ROOT, _env, free_port
 
 
 def test_defaults_follow_the_api_bases() -> None:
@@ -54,17 +50,3 @@ def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable) as caught:
         load_settings({variable: value})
     assert "\n" not in str(caught.value)
-
-
-def test_a_bad_media_fetch_stops_the_service_with_one_line(tmp_path) -> None:
-    env = _env(
-        DISTRIBUTION_LISTEN=f"127.0.0.1:{free_port()}", DISTRIBUTION_METRICS_LISTEN="off",
-        DISTRIBUTION_DB=str(tmp_path / "d.db"), DISTRIBUTION_MEDIA_FETCH_ALLOW="192.168.0.0/40",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False
-    )
-    assert result.returncode == 2, result.stderr
-    [line] = result.stderr.strip().splitlines()
-    assert "DISTRIBUTION_MEDIA_FETCH_ALLOW" in line and "192.168.0.0/40" in line
-    assert not (tmp_path / "d.db").exists()

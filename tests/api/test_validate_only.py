@@ -20,8 +20,8 @@ from distribution.v1 import (
 from distribution.v1 import account_service_pb2_grpc as accounts_grpc
 
 from server.app import Service
-from tests.conftest import connect, register
-from tests.rich_errors import rich_error
+from tests.support.client import connect, register
+from tests.support.errors import rich_error
 
 GOOD = ("gs://demo-bucket/a.jpg", "gs://demo-bucket/b-1080x1350.jpg", "gs://demo-bucket/c-1910x1000.jpg")
 
