@@ -22,7 +22,9 @@ OUT_DIR = ROOT / "generated"
 
 
 def generate(out_dir: Path) -> None:
-    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
+    # proto/google/ holds googleapis' files vendored for buf (the google.api.http annotations);
+    # their Python code comes from googleapis-common-protos, so only our own are compiled.
+    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in (PROTO_DIR / "distribution").rglob("*.proto"))
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     args = [
         "protoc",

@@ -23,32 +23,41 @@ _sym_db = _symbol_database.Default()
 
 
 from distribution.v1 import account_pb2 as distribution_dot_v1_dot_account__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/account_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x15\x43onnectAccountRequest\x12+\n\x08platform\x18\x01 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x04 \x01(\t\x12\x15\n\rrefresh_token\x18\x05 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x16\x43onnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x1f\n\x11GetAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x84\x01\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x08platform\x18\x03 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x19\n\x11show_disconnected\x18\x04 \x01(\x08\"[\n\x14ListAccountsResponse\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18\x44isconnectAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x19\x44isconnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account2\x93\x03\n\x0e\x41\x63\x63ountService\x12\x61\n\x0e\x43onnectAccount\x12&.distribution.v1.ConnectAccountRequest\x1a\'.distribution.v1.ConnectAccountResponse\x12U\n\nGetAccount\x12\".distribution.v1.GetAccountRequest\x1a#.distribution.v1.GetAccountResponse\x12[\n\x0cListAccounts\x12$.distribution.v1.ListAccountsRequest\x1a%.distribution.v1.ListAccountsResponse\x12j\n\x11\x44isconnectAccount\x12).distribution.v1.DisconnectAccountRequest\x1a*.distribution.v1.DisconnectAccountResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/account_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x15\x43onnectAccountRequest\x12+\n\x08platform\x18\x01 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x04 \x01(\t\x12\x15\n\rrefresh_token\x18\x05 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x16\x43onnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x1f\n\x11GetAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x84\x01\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x08platform\x18\x03 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x19\n\x11show_disconnected\x18\x04 \x01(\x08\"[\n\x14ListAccountsResponse\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18\x44isconnectAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x19\x44isconnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account2\x97\x04\n\x0e\x41\x63\x63ountService\x12~\n\x0e\x43onnectAccount\x12&.distribution.v1.ConnectAccountRequest\x1a\'.distribution.v1.ConnectAccountResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/accounts:\x01*\x12t\n\nGetAccount\x12\".distribution.v1.GetAccountRequest\x1a#.distribution.v1.GetAccountResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/accounts/{id}\x12u\n\x0cListAccounts\x12$.distribution.v1.ListAccountsRequest\x1a%.distribution.v1.ListAccountsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/accounts\x12\x97\x01\n\x11\x44isconnectAccount\x12).distribution.v1.DisconnectAccountRequest\x1a*.distribution.v1.DisconnectAccountResponse\"+\x82\xd3\xe4\x93\x02%\" /api/v1/accounts/{id}:disconnect:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.account_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONNECTACCOUNTREQUEST']._serialized_start=123
-  _globals['_CONNECTACCOUNTREQUEST']._serialized_end=408
-  _globals['_CONNECTACCOUNTRESPONSE']._serialized_start=410
-  _globals['_CONNECTACCOUNTRESPONSE']._serialized_end=477
-  _globals['_GETACCOUNTREQUEST']._serialized_start=479
-  _globals['_GETACCOUNTREQUEST']._serialized_end=510
-  _globals['_GETACCOUNTRESPONSE']._serialized_start=512
-  _globals['_GETACCOUNTRESPONSE']._serialized_end=575
-  _globals['_LISTACCOUNTSREQUEST']._serialized_start=578
-  _globals['_LISTACCOUNTSREQUEST']._serialized_end=710
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=712
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=803
-  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_start=805
-  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_end=843
-  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_start=845
-  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_end=915
-  _globals['_ACCOUNTSERVICE']._serialized_start=918
-  _globals['_ACCOUNTSERVICE']._serialized_end=1321
+  _globals['_ACCOUNTSERVICE'].methods_by_name['ConnectAccount']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['ConnectAccount']._serialized_options = b'\202\323\344\223\002\025\"\020/api/v1/accounts:\001*'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['GetAccount']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['GetAccount']._serialized_options = b'\202\323\344\223\002\027\022\025/api/v1/accounts/{id}'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['ListAccounts']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['ListAccounts']._serialized_options = b'\202\323\344\223\002\022\022\020/api/v1/accounts'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['DisconnectAccount']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['DisconnectAccount']._serialized_options = b'\202\323\344\223\002%\" /api/v1/accounts/{id}:disconnect:\001*'
+  _globals['_CONNECTACCOUNTREQUEST']._serialized_start=153
+  _globals['_CONNECTACCOUNTREQUEST']._serialized_end=438
+  _globals['_CONNECTACCOUNTRESPONSE']._serialized_start=440
+  _globals['_CONNECTACCOUNTRESPONSE']._serialized_end=507
+  _globals['_GETACCOUNTREQUEST']._serialized_start=509
+  _globals['_GETACCOUNTREQUEST']._serialized_end=540
+  _globals['_GETACCOUNTRESPONSE']._serialized_start=542
+  _globals['_GETACCOUNTRESPONSE']._serialized_end=605
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=608
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=740
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=742
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=833
+  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_start=835
+  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_end=873
+  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_start=875
+  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_end=945
+  _globals['_ACCOUNTSERVICE']._serialized_start=948
+  _globals['_ACCOUNTSERVICE']._serialized_end=1483
 # @@protoc_insertion_point(module_scope)

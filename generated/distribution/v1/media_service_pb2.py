@@ -23,27 +23,34 @@ _sym_db = _symbol_database.Default()
 
 
 from distribution.v1 import media_pb2 as distribution_dot_v1_dot_media__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#distribution/v1/media_service.proto\x12\x0f\x64istribution.v1\x1a\x1b\x64istribution/v1/media.proto\"\xbe\x01\n\x14RegisterMediaRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12(\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.distribution.v1.MediaKind\x12)\n\x07storage\x18\x04 \x01(\x0e\x32\x18.distribution.v1.Storage\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x12\n\nsize_bytes\x18\x07 \x01(\x03\">\n\x15RegisterMediaResponse\x12%\n\x05media\x18\x01 \x01(\x0b\x32\x16.distribution.v1.Media\"\x1d\n\x0fGetMediaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x10GetMediaResponse\x12%\n\x05media\x18\x01 \x01(\x0b\x32\x16.distribution.v1.Media\"9\n\x10ListMediaRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"S\n\x11ListMediaResponse\x12%\n\x05media\x18\x01 \x03(\x0b\x32\x16.distribution.v1.Media\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x93\x02\n\x0cMediaService\x12^\n\rRegisterMedia\x12%.distribution.v1.RegisterMediaRequest\x1a&.distribution.v1.RegisterMediaResponse\x12O\n\x08GetMedia\x12 .distribution.v1.GetMediaRequest\x1a!.distribution.v1.GetMediaResponse\x12R\n\tListMedia\x12!.distribution.v1.ListMediaRequest\x1a\".distribution.v1.ListMediaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#distribution/v1/media_service.proto\x12\x0f\x64istribution.v1\x1a\x1b\x64istribution/v1/media.proto\x1a\x1cgoogle/api/annotations.proto\"\xbe\x01\n\x14RegisterMediaRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12(\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.distribution.v1.MediaKind\x12)\n\x07storage\x18\x04 \x01(\x0e\x32\x18.distribution.v1.Storage\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x12\n\nsize_bytes\x18\x07 \x01(\x03\">\n\x15RegisterMediaResponse\x12%\n\x05media\x18\x01 \x01(\x0b\x32\x16.distribution.v1.Media\"\x1d\n\x0fGetMediaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x10GetMediaResponse\x12%\n\x05media\x18\x01 \x01(\x0b\x32\x16.distribution.v1.Media\"9\n\x10ListMediaRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"S\n\x11ListMediaResponse\x12%\n\x05media\x18\x01 \x03(\x0b\x32\x16.distribution.v1.Media\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xe0\x02\n\x0cMediaService\x12x\n\rRegisterMedia\x12%.distribution.v1.RegisterMediaRequest\x1a&.distribution.v1.RegisterMediaResponse\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/api/v1/media:\x01*\x12k\n\x08GetMedia\x12 .distribution.v1.GetMediaRequest\x1a!.distribution.v1.GetMediaResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/v1/media/{id}\x12i\n\tListMedia\x12!.distribution.v1.ListMediaRequest\x1a\".distribution.v1.ListMediaResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/api/v1/mediab\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.media_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REGISTERMEDIAREQUEST']._serialized_start=86
-  _globals['_REGISTERMEDIAREQUEST']._serialized_end=276
-  _globals['_REGISTERMEDIARESPONSE']._serialized_start=278
-  _globals['_REGISTERMEDIARESPONSE']._serialized_end=340
-  _globals['_GETMEDIAREQUEST']._serialized_start=342
-  _globals['_GETMEDIAREQUEST']._serialized_end=371
-  _globals['_GETMEDIARESPONSE']._serialized_start=373
-  _globals['_GETMEDIARESPONSE']._serialized_end=430
-  _globals['_LISTMEDIAREQUEST']._serialized_start=432
-  _globals['_LISTMEDIAREQUEST']._serialized_end=489
-  _globals['_LISTMEDIARESPONSE']._serialized_start=491
-  _globals['_LISTMEDIARESPONSE']._serialized_end=574
-  _globals['_MEDIASERVICE']._serialized_start=577
-  _globals['_MEDIASERVICE']._serialized_end=852
+  _globals['_MEDIASERVICE'].methods_by_name['RegisterMedia']._loaded_options = None
+  _globals['_MEDIASERVICE'].methods_by_name['RegisterMedia']._serialized_options = b'\202\323\344\223\002\022\"\r/api/v1/media:\001*'
+  _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._loaded_options = None
+  _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._serialized_options = b'\202\323\344\223\002\024\022\022/api/v1/media/{id}'
+  _globals['_MEDIASERVICE'].methods_by_name['ListMedia']._loaded_options = None
+  _globals['_MEDIASERVICE'].methods_by_name['ListMedia']._serialized_options = b'\202\323\344\223\002\017\022\r/api/v1/media'
+  _globals['_REGISTERMEDIAREQUEST']._serialized_start=116
+  _globals['_REGISTERMEDIAREQUEST']._serialized_end=306
+  _globals['_REGISTERMEDIARESPONSE']._serialized_start=308
+  _globals['_REGISTERMEDIARESPONSE']._serialized_end=370
+  _globals['_GETMEDIAREQUEST']._serialized_start=372
+  _globals['_GETMEDIAREQUEST']._serialized_end=401
+  _globals['_GETMEDIARESPONSE']._serialized_start=403
+  _globals['_GETMEDIARESPONSE']._serialized_end=460
+  _globals['_LISTMEDIAREQUEST']._serialized_start=462
+  _globals['_LISTMEDIAREQUEST']._serialized_end=519
+  _globals['_LISTMEDIARESPONSE']._serialized_start=521
+  _globals['_LISTMEDIARESPONSE']._serialized_end=604
+  _globals['_MEDIASERVICE']._serialized_start=607
+  _globals['_MEDIASERVICE']._serialized_end=959
 # @@protoc_insertion_point(module_scope)

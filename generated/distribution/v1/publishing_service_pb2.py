@@ -25,36 +25,47 @@ _sym_db = _symbol_database.Default()
 from distribution.v1 import account_pb2 as distribution_dot_v1_dot_account__pb2
 from distribution.v1 import media_pb2 as distribution_dot_v1_dot_media__pb2
 from distribution.v1 import publish_pb2 as distribution_dot_v1_dot_publish__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(distribution/v1/publishing_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1b\x64istribution/v1/media.proto\x1a\x1d\x64istribution/v1/publish.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x01\n\x1fPublishInstagramCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x1c\n\x14instagram_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x61llow_duplicate\x18\x05 \x01(\x08\x12\x15\n\rvalidate_only\x18\x06 \x01(\x08\"\xd2\x01\n PublishInstagramCarouselResponse\x12\x1c\n\x14instagram_publish_id\x18\x01 \x01(\t\x12\x13\n\x0big_media_id\x18\x02 \x01(\t\x12\x11\n\tpermalink\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\xe0\x02\n\x1cPublishTikTokCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x19\n\x11tiktok_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x34\n\rprivacy_level\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x05 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x06 \x01(\x05\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\t \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\n \x01(\x08\x12\x17\n\x0f\x61llow_duplicate\x18\x0b \x01(\x08\x12\x15\n\rvalidate_only\x18\x0c \x01(\x08\"\xd1\x01\n\x1dPublishTikTokCarouselResponse\x12\x19\n\x11tiktok_publish_id\x18\x01 \x01(\t\x12\x12\n\npublish_id\x18\x02 \x01(\t\x12\x17\n\x0ftiktok_media_id\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\x1f\n\x11GetPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"n\n\x12GetPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent\"\x9b\x02\n\x14ListPublishesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12+\n\x08platform\x18\x04 \x01(\x0e\x32\x19.distribution.v1.Platform\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x35\n\x11\x63reate_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x63reate_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x15ListPublishesResponse\x12+\n\tpublishes\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Publish\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13WatchPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"p\n\x14WatchPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent2\xa2\x04\n\x11PublishingService\x12\x7f\n\x18PublishInstagramCarousel\x12\x30.distribution.v1.PublishInstagramCarouselRequest\x1a\x31.distribution.v1.PublishInstagramCarouselResponse\x12v\n\x15PublishTikTokCarousel\x12-.distribution.v1.PublishTikTokCarouselRequest\x1a..distribution.v1.PublishTikTokCarouselResponse\x12U\n\nGetPublish\x12\".distribution.v1.GetPublishRequest\x1a#.distribution.v1.GetPublishResponse\x12^\n\rListPublishes\x12%.distribution.v1.ListPublishesRequest\x1a&.distribution.v1.ListPublishesResponse\x12]\n\x0cWatchPublish\x12$.distribution.v1.WatchPublishRequest\x1a%.distribution.v1.WatchPublishResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(distribution/v1/publishing_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1b\x64istribution/v1/media.proto\x1a\x1d\x64istribution/v1/publish.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x01\n\x1fPublishInstagramCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x1c\n\x14instagram_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x61llow_duplicate\x18\x05 \x01(\x08\x12\x15\n\rvalidate_only\x18\x06 \x01(\x08\"\xd2\x01\n PublishInstagramCarouselResponse\x12\x1c\n\x14instagram_publish_id\x18\x01 \x01(\t\x12\x13\n\x0big_media_id\x18\x02 \x01(\t\x12\x11\n\tpermalink\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\xe0\x02\n\x1cPublishTikTokCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x19\n\x11tiktok_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x34\n\rprivacy_level\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x05 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x06 \x01(\x05\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\t \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\n \x01(\x08\x12\x17\n\x0f\x61llow_duplicate\x18\x0b \x01(\x08\x12\x15\n\rvalidate_only\x18\x0c \x01(\x08\"\xd1\x01\n\x1dPublishTikTokCarouselResponse\x12\x19\n\x11tiktok_publish_id\x18\x01 \x01(\t\x12\x12\n\npublish_id\x18\x02 \x01(\t\x12\x17\n\x0ftiktok_media_id\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\x1f\n\x11GetPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"n\n\x12GetPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent\"\x9b\x02\n\x14ListPublishesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12+\n\x08platform\x18\x04 \x01(\x0e\x32\x19.distribution.v1.Platform\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x35\n\x11\x63reate_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x63reate_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x15ListPublishesResponse\x12+\n\tpublishes\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Publish\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13WatchPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"p\n\x14WatchPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent2\xe1\x05\n\x11PublishingService\x12\xae\x01\n\x18PublishInstagramCarousel\x12\x30.distribution.v1.PublishInstagramCarouselRequest\x1a\x31.distribution.v1.PublishInstagramCarouselResponse\"-\x82\xd3\xe4\x93\x02\'\"\"/api/v1/publish/instagram/carousel:\x01*\x12\xa2\x01\n\x15PublishTikTokCarousel\x12-.distribution.v1.PublishTikTokCarouselRequest\x1a..distribution.v1.PublishTikTokCarouselResponse\"*\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/publish/tiktok/carousel:\x01*\x12u\n\nGetPublish\x12\".distribution.v1.GetPublishRequest\x1a#.distribution.v1.GetPublishResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/v1/publishes/{id}\x12y\n\rListPublishes\x12%.distribution.v1.ListPublishesRequest\x1a&.distribution.v1.ListPublishesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/publishes\x12\x83\x01\n\x0cWatchPublish\x12$.distribution.v1.WatchPublishRequest\x1a%.distribution.v1.WatchPublishResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/publishes/{id}:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.publishing_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_start=186
-  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_end=353
-  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_start=356
-  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_end=566
-  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_start=569
-  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_end=921
-  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_start=924
-  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_end=1133
-  _globals['_GETPUBLISHREQUEST']._serialized_start=1135
-  _globals['_GETPUBLISHREQUEST']._serialized_end=1166
-  _globals['_GETPUBLISHRESPONSE']._serialized_start=1168
-  _globals['_GETPUBLISHRESPONSE']._serialized_end=1278
-  _globals['_LISTPUBLISHESREQUEST']._serialized_start=1281
-  _globals['_LISTPUBLISHESREQUEST']._serialized_end=1564
-  _globals['_LISTPUBLISHESRESPONSE']._serialized_start=1566
-  _globals['_LISTPUBLISHESRESPONSE']._serialized_end=1659
-  _globals['_WATCHPUBLISHREQUEST']._serialized_start=1661
-  _globals['_WATCHPUBLISHREQUEST']._serialized_end=1694
-  _globals['_WATCHPUBLISHRESPONSE']._serialized_start=1696
-  _globals['_WATCHPUBLISHRESPONSE']._serialized_end=1808
-  _globals['_PUBLISHINGSERVICE']._serialized_start=1811
-  _globals['_PUBLISHINGSERVICE']._serialized_end=2357
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['PublishInstagramCarousel']._loaded_options = None
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['PublishInstagramCarousel']._serialized_options = b'\202\323\344\223\002\'\"\"/api/v1/publish/instagram/carousel:\001*'
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['PublishTikTokCarousel']._loaded_options = None
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['PublishTikTokCarousel']._serialized_options = b'\202\323\344\223\002$\"\037/api/v1/publish/tiktok/carousel:\001*'
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['GetPublish']._loaded_options = None
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['GetPublish']._serialized_options = b'\202\323\344\223\002\030\022\026/api/v1/publishes/{id}'
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['ListPublishes']._loaded_options = None
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['ListPublishes']._serialized_options = b'\202\323\344\223\002\023\022\021/api/v1/publishes'
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['WatchPublish']._loaded_options = None
+  _globals['_PUBLISHINGSERVICE'].methods_by_name['WatchPublish']._serialized_options = b'\202\323\344\223\002\036\022\034/api/v1/publishes/{id}:watch'
+  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_start=216
+  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_end=383
+  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_start=386
+  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_end=596
+  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_start=599
+  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_end=951
+  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_start=954
+  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_end=1163
+  _globals['_GETPUBLISHREQUEST']._serialized_start=1165
+  _globals['_GETPUBLISHREQUEST']._serialized_end=1196
+  _globals['_GETPUBLISHRESPONSE']._serialized_start=1198
+  _globals['_GETPUBLISHRESPONSE']._serialized_end=1308
+  _globals['_LISTPUBLISHESREQUEST']._serialized_start=1311
+  _globals['_LISTPUBLISHESREQUEST']._serialized_end=1594
+  _globals['_LISTPUBLISHESRESPONSE']._serialized_start=1596
+  _globals['_LISTPUBLISHESRESPONSE']._serialized_end=1689
+  _globals['_WATCHPUBLISHREQUEST']._serialized_start=1691
+  _globals['_WATCHPUBLISHREQUEST']._serialized_end=1724
+  _globals['_WATCHPUBLISHRESPONSE']._serialized_start=1726
+  _globals['_WATCHPUBLISHRESPONSE']._serialized_end=1838
+  _globals['_PUBLISHINGSERVICE']._serialized_start=1841
+  _globals['_PUBLISHINGSERVICE']._serialized_end=2578
 # @@protoc_insertion_point(module_scope)
