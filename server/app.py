@@ -10,6 +10,7 @@ naming the setting, its value (never a secret) and what would work.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from server.grpc_api.server import (
     build_health_server,
 )
 from server.health import StoreHealth
+from server.http_gateway import HttpGateway, HttpTls, serve_http
 
 log = logging.getLogger("distribution")
 
@@ -94,6 +96,7 @@ class Service:
     grpc: GrpcServer
     key_ring: KeyRing = KeyRing()
     health_port: HealthPort | None = None
+    http: HttpGateway | None = None
 
     @property
     def settings(self) -> Settings:
@@ -164,13 +167,17 @@ class Service:
             "tiktok_api": _platform(self.settings.tiktok_api_base, self.sandboxes.tiktok),
             "metrics": OFF if metrics_port is None else f"http://{join_host_port(metrics_host, metrics_port)}/metrics",
             "health_listen": self.health_address or OFF,
+            "http": OFF if self.http is None else self.http.origin,
         }
 
     async def stop(self, grace: float | None = None) -> None:
         grace = self.settings.shutdown_grace if grace is None else grace
         # Probes see NOT_SERVING first, so load balancers drain before the port closes.
         await self.grpc.health.enter_graceful_shutdown()
-        await self.grpc.server.stop(grace)
+        if self.http is not None:  # calls it has in flight get the same grace as gRPC's
+            await asyncio.gather(self.http.stop(grace), self.grpc.server.stop(grace))
+        else:
+            await self.grpc.server.stop(grace)
         await self.core.stop(grace)
 
 
@@ -216,6 +223,9 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         if health_port is not None:
             await health_port.server.start()
             stack.push_async_callback(health_port.server.stop, 0)
+        http = await _start_http(settings, grpc_server)
+        if http is not None:
+            stack.push_async_callback(http.stop, 0)
         readiness = StoreHealth(core.adapters.store, grpc_server.health, SERVICE_NAMES)
         await readiness.set_serving(True)
         readiness.start()
@@ -227,10 +237,24 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
                 extra={"listen": settings.listen},
             )
         await core.start()
-        return Service(core, grpc_server, key_ring, health_port)
+        return Service(core, grpc_server, key_ring, health_port, http)
     except BaseException:
         await stack.aclose()
         raise
+
+
+async def _start_http(settings: Settings, grpc_server: GrpcServer) -> HttpGateway | None:
+    """The HTTP/JSON gateway on DISTRIBUTION_HTTP_LISTEN (unless off), with the gRPC port's
+    TLS files, calling its methods in process (same keys, limits and validation)."""
+    if settings.http_listen == OFF:
+        return None
+    tls = None
+    if settings.tls_cert:
+        tls = HttpTls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+    try:
+        return await serve_http(grpc_server.calls, settings.http_listen, tls)
+    except OSError as err:
+        raise address_error("DISTRIBUTION_HTTP_LISTEN", settings.http_listen, err, can_be_off=True) from None
 
 
 def _key_ring(settings: Settings) -> KeyRing:

@@ -27,6 +27,8 @@ from server.services.workflow.runner import LeasePolicy
 
 SANDBOX = "sandbox"
 OFF = "off"
+# Where the HTTP/JSON gateway listens unless DISTRIBUTION_HTTP_LISTEN says otherwise.
+HTTP_LISTEN = "127.0.0.1:8080"
 MEDIA_FETCH_MODES = ("direct", "sandbox", "off")
 # The value a StartError shows in place of a secret's.
 NOT_SHOWN = None
@@ -89,6 +91,9 @@ class Settings:
     # A plaintext gRPC port serving only grpc.health.v1 (for probes that hold no client
     # certificate); "off" (the default) serves none.
     health_listen: str = OFF
+    # The HTTP/JSON gateway (server/http_gateway/); "off" serves none. From the environment
+    # the default is 127.0.0.1:8080; built directly (the in-process tests), it is off.
+    http_listen: str = OFF
     # How often platform processing is polled. Not read from the environment: tests and
     # benchmarks shorten them to match an emulator with short delays.
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
@@ -337,7 +342,17 @@ def _db_path(env: Mapping[str, str]) -> Path:
 
 def check_secure(settings: Settings, auth_enabled: bool) -> None:
     """Secure by default: no open service on a non-loopback address unless explicitly allowed."""
-    if auth_enabled or settings.is_loopback() or settings.allow_insecure:
+    if auth_enabled or settings.allow_insecure:
+        return
+    if settings.http_listen != OFF and not is_loopback(settings.http_listen):
+        raise ConfigError(
+            "DISTRIBUTION_HTTP_LISTEN",
+            settings.http_listen,
+            "is not a loopback address and the service would run without authentication",
+            "configure DISTRIBUTION_API_KEYS, DISTRIBUTION_API_KEYS_FILE or mutual TLS "
+            "(DISTRIBUTION_TLS_CLIENT_CA), set DISTRIBUTION_HTTP_LISTEN=off, or set DISTRIBUTION_ALLOW_INSECURE=true",
+        )
+    if settings.is_loopback():
         return
     raise ConfigError(
         "DISTRIBUTION_LISTEN",
@@ -382,6 +397,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "DISTRIBUTION_METRICS_LISTEN", Settings.metrics_listen, Settings.metrics_listen, can_be_off=True
         ),
         health_listen=_address(env, "DISTRIBUTION_HEALTH_LISTEN", OFF, "127.0.0.1:8086", can_be_off=True),
+        http_listen=_address(env, "DISTRIBUTION_HTTP_LISTEN", HTTP_LISTEN, HTTP_LISTEN, can_be_off=True),
         max_concurrent_per_caller=_whole(
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 
 from aiohttp import web
 
@@ -12,26 +13,40 @@ class AppServer:
     """Serves an aiohttp application on host:port (port 0 picks a free one): the emulators
     and the /metrics endpoint."""
 
-    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: web.Application, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._app = app
+        self._ssl_context = ssl_context
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     async def start(self) -> str:
-        """Starts serving and returns the origin, e.g. ``http://127.0.0.1:41234``."""
+        """Starts serving and returns the origin, e.g. ``http://127.0.0.1:41234``. Raises
+        OSError when the address cannot be bound (in use, not of this host)."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+        except BaseException:
+            sock.close()
+            raise
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        site = web.SockSite(self._runner, sock)
+        site = web.SockSite(self._runner, sock, ssl_context=self._ssl_context)
         await site.start()
         self.port = sock.getsockname()[1]
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
+        return f"{scheme}://{host}:{self.port}"
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stops listening; with `grace`, requests in flight get that many seconds first."""
         if self._runner is not None:
+            if grace is not None:
+                self._runner._shutdown_timeout = grace  # aiohttp reads it at cleanup; no public setter
             await self._runner.cleanup()
             self._runner = None

@@ -18,6 +18,7 @@ from distribution.v1 import (
 from grpc_health.v1 import health, health_pb2_grpc
 
 from server.grpc_api import reflection
+from server.grpc_api.inprocess import HandlerRegistry, InProcessCalls
 from server.grpc_api.interceptors import AccessLog, Authentication, CallerLimits, RequestDecoding
 from server.grpc_api.interceptors.access import RpcObserver
 from server.grpc_api.keys import KeyRing
@@ -79,6 +80,8 @@ class GrpcServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    # The same methods, called in process through the same interceptors (the HTTP gateway).
+    calls: InProcessCalls
 
 
 @dataclass
@@ -92,13 +95,14 @@ class HealthPort:
 def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer:
     """The server, bound to `options.listen` (port 0 picks a free one) but not started.
     Raises OSError when the address cannot be bound."""
+    interceptors = [
+        AccessLog(options.observe),
+        Authentication(options.key_ring),
+        CallerLimits(options.max_concurrent_per_caller),
+        RequestDecoding(),
+    ]
     server = grpc.aio.server(
-        interceptors=[
-            AccessLog(options.observe),
-            Authentication(options.key_ring),
-            CallerLimits(options.max_concurrent_per_caller),
-            RequestDecoding(),
-        ],
+        interceptors=interceptors,
         options=[
             NO_SHARED_PORT,
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -109,19 +113,20 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
             ("grpc.max_send_message_length", 16 * MAX_MESSAGE_BYTES),
         ],
     )
-    account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(use_cases.accounts), server)
-    media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(use_cases.media), server)
+    registry = HandlerRegistry(server)  # keeps each method's handler for in-process calls
+    account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(use_cases.accounts), registry)
+    media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(use_cases.media), registry)
     publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
         PublishingServicer(
             use_cases.publisher, use_cases.history, RenderedPublishes(options.list_cache_entries)
         ),
-        server,
+        registry,
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
     port = _bind(server, options.listen, options.tls)
-    return GrpcServer(server, port, health_servicer)
+    return GrpcServer(server, port, health_servicer, InProcessCalls(interceptors, registry.handlers))
 
 
 def build_health_server(

@@ -1,0 +1,50 @@
+"""The HTTP/JSON form of the gRPC API (issue 18): routes from the contract's
+`google.api.http` annotations, served in process on DISTRIBUTION_HTTP_LISTEN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import distribution
+
+from server.grpc_api.inprocess import InProcessCalls
+from server.http_gateway.gateway import Gateway, load_openapi, tls_context
+from server.http_server import AppServer
+
+# Written by `make generate` (scripts/openapi.py) from the contract; served as is.
+OPENAPI_FILE = Path(distribution.__file__).resolve().parent.parent / "openapi" / "distribution.json"
+
+
+@dataclass(frozen=True)
+class HttpTls:
+    certificate: str
+    key: str
+    client_ca: str = ""
+
+
+@dataclass
+class HttpGateway:
+    gateway: Gateway
+    server: AppServer
+    origin: str
+
+    @property
+    def port(self) -> int:
+        assert self.server.port is not None
+        return self.server.port
+
+    async def stop(self, grace: float = 0) -> None:
+        """Stops listening; calls in flight (a publish, a watch) get `grace` seconds."""
+        await self.server.stop(grace)
+
+
+async def serve_http(calls: InProcessCalls, listen: str, tls: HttpTls | None = None) -> HttpGateway:
+    """Starts the gateway on `listen` (HOST:PORT, port 0 picks one). Raises OSError when the
+    address cannot be bound."""
+    gateway = Gateway(calls, load_openapi(OPENAPI_FILE))
+    context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
+    host, _, port = listen.rpartition(":")
+    server = AppServer(gateway.app, host=host.strip("[]"), port=int(port), ssl_context=context)
+    origin = await server.start()
+    return HttpGateway(gateway, server, origin)

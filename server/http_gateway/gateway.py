@@ -1,0 +1,256 @@
+"""The HTTP/JSON gateway: the gRPC API over HTTP/1.1, transcoded by the contract's own
+`google.api.http` annotations (AIP-127), in the service's process.
+
+Each request is matched against the routes read from the descriptors at start, turned into
+the request message (path variables, query parameters, the JSON body, `Idempotency-Key`
+as `request_id`), and handed to the gRPC method in process, through the same interceptors
+(server/grpc_api/inprocess.py): the same API keys and workspaces, limits, validation,
+request ids and access log. Errors are google.rpc.Status in AIP-193's JSON form.
+Server-streaming methods answer newline-delimited JSON, or server-sent events when the
+caller accepts `text/event-stream`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from google.rpc import code_pb2, status_pb2
+
+from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
+from server.http_gateway import errors
+from server.http_gateway.routes import Route, routes_for, service_descriptors
+from server.http_gateway.transcode import BadRequest, parse_body, query_fields, to_json, to_message
+
+log = logging.getLogger("distribution.http")
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+# As the gRPC port (server/grpc_api/server.py): requests are ids and short texts.
+MAX_REQUEST_BYTES = 1 * 1024 * 1024
+REQUEST_ID_HEADER = "X-Request-Id"
+_JSON = "application/json"
+_NDJSON = "application/x-ndjson"
+_SSE = "text/event-stream"
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_response(rich: status_pb2.Status, request_id: str, **headers: str) -> web.Response:
+    response = web.json_response(
+        errors.error_body(rich), status=errors.http_status(rich.code), dumps=_dumps,
+        headers={REQUEST_ID_HEADER: request_id, **headers},
+    )
+    retry_after = errors.retry_after_seconds(rich)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's X-Request-Id when it is a sensible one (as the gRPC access log takes
+    x-request-id metadata), else a new one; sent back and on every log line of the call."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+
+
+def _common_names(request: web.Request) -> tuple[str, ...]:
+    """The client certificate's common names (mutual TLS), as grpc's auth context gives them."""
+    transport = request.transport
+    certificate = transport.get_extra_info("peercert") if transport is not None else None
+    if not certificate:
+        return ()
+    return tuple(
+        value for rdn in certificate.get("subject", ()) for key, value in rdn if key == "commonName"
+    )
+
+
+class Gateway:
+    """The aiohttp application serving every annotated method of the registered services."""
+
+    def __init__(self, calls: InProcessCalls, openapi: bytes | None = None) -> None:
+        self._calls = calls
+        self._openapi = openapi
+        self.routes: list[Route] = routes_for(service_descriptors(calls.methods))
+        self.app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    def _find(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | tuple[None, list[str]]:
+        allowed: list[str] = []
+        for route in self.routes:
+            bound = route.match(path)
+            if bound is None:
+                continue
+            if route.verb == verb:
+                return route, bound
+            allowed.append(route.verb)
+        return None, allowed
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        request_id = _request_id(request)
+        try:
+            if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD") and self._openapi is not None:
+                return web.Response(body=self._openapi, content_type=_JSON)
+            route, found = self._find(request.method, request.path)
+            if route is None:
+                assert isinstance(found, list)
+                return self._no_route(request, found, request_id)
+            assert isinstance(found, dict)
+            message = await self._request_message(request, route, found)
+            caller = Caller(
+                metadata=self._metadata(request, request_id),
+                common_names=_common_names(request),
+                peer=str(request.remote or ""),
+            )
+            if route.server_streaming:
+                return await self._stream(request, route, message, caller, request_id)
+            response = await self._calls.unary(route.method, message, caller)
+            return web.json_response(to_json(response), dumps=_dumps, headers={REQUEST_ID_HEADER: request_id})
+        except CallFailed as failed:
+            return error_response(failed.status, request_id)
+        except BadRequest as bad:
+            return error_response(
+                errors.status(code_pb2.INVALID_ARGUMENT, bad.message, "MALFORMED_REQUEST", bad.field), request_id
+            )
+        except web.HTTPRequestEntityTooLarge:
+            message = f"The request body is larger than {MAX_REQUEST_BYTES} bytes"
+            response = error_response(
+                errors.status(code_pb2.INVALID_ARGUMENT, message, "REQUEST_TOO_LARGE", limit=str(MAX_REQUEST_BYTES)),
+                request_id,
+            )
+            response.set_status(413)
+            response.headers["Connection"] = "close"  # the rest of the body is not read
+            return response
+        except Exception:  # a bug: the caller gets a bare INTERNAL, the log the details
+            log.exception("unhandled error in the HTTP gateway", extra={"path": request.path})
+            return error_response(
+                errors.status(code_pb2.INTERNAL, "Internal error; the service log has the details", "INTERNAL_ERROR"),
+                request_id,
+            )
+
+    def _no_route(self, request: web.Request, allowed: list[str], request_id: str) -> web.Response:
+        if allowed:
+            verbs = ", ".join(sorted(set(allowed)))
+            response = error_response(
+                errors.status(
+                    code_pb2.UNIMPLEMENTED, f"{request.path} takes {verbs}, not {request.method}", "METHOD_NOT_ALLOWED"
+                ),
+                request_id,
+                Allow=verbs,
+            )
+            response.set_status(405)
+            return response
+        return error_response(
+            errors.status(
+                code_pb2.NOT_FOUND,
+                f"No API method at {request.method} {request.path}; the routes are listed at {OPENAPI_PATH}",
+                "ROUTE_NOT_FOUND",
+            ),
+            request_id,
+        )
+
+    @staticmethod
+    def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
+        metadata = [("x-request-id", request_id)]
+        authorization = request.headers.get("Authorization")
+        if authorization is not None:
+            metadata.append(("authorization", authorization))
+        return tuple(metadata)
+
+    async def _request_message(self, request: web.Request, route: Route, bound: dict[str, str]) -> Any:
+        data = query_fields(request.query.items(), route.request)
+        if route.body:
+            body = await request.read()
+            if body.strip():
+                content_type = request.content_type
+                if content_type != _JSON and not content_type.endswith("+json"):
+                    raise BadRequest(
+                        f"The request body must be JSON with Content-Type: {_JSON}, not {content_type or 'none'}"
+                    )
+                parsed = parse_body(body)
+                if route.body == "*":
+                    data.update(parsed)
+                else:
+                    data[route.body] = parsed
+        elif request.can_read_body and (await request.read()).strip():
+            raise BadRequest(
+                f"{route.verb} {route.template} takes no request body; send its fields as query parameters"
+            )
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            if "request_id" not in route.request.fields_by_name:
+                raise BadRequest(f"{route.verb} {route.template} takes no Idempotency-Key", field="Idempotency-Key")
+            bound = {**bound, "request_id": key}
+        return to_message(data, route.request_class(), bound)
+
+    async def _stream(
+        self, request: web.Request, route: Route, message: Any, caller: Caller, request_id: str
+    ) -> web.StreamResponse:
+        """The first message decides the status: an error before it is an ordinary error
+        response; one after it is the stream's last item (an `error` object, or SSE event)."""
+        responses = self._calls.stream(route.method, message, caller)
+        sse = _SSE in request.headers.get("Accept", "")
+        try:
+            try:
+                first = await anext(responses)
+            except StopAsyncIteration:
+                first = None
+            except CallFailed as failed:
+                return error_response(failed.status, request_id)
+            stream = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-cache"})
+            stream.content_type = _SSE if sse else _NDJSON
+            await stream.prepare(request)
+            if first is not None:
+                await stream.write(_frame(to_json(first), sse))
+                try:
+                    async for item in responses:
+                        await stream.write(_frame(to_json(item), sse))
+                except CallFailed as failed:
+                    await stream.write(_frame(errors.error_body(failed.status), sse, event="error"))
+            await stream.write_eof()
+            return stream
+        finally:
+            await _close(responses)
+
+
+async def _close(responses: AsyncIterator[Any]) -> None:
+    aclose = getattr(responses, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _frame(data: dict[str, Any], sse: bool, event: str = "") -> bytes:
+    text = _dumps(data)
+    if not sse:
+        return (text + "\n").encode()
+    return ((f"event: {event}\n" if event else "") + f"data: {text}\n\n").encode()
+
+
+def tls_context(certificate: str, key: str, client_ca: str = "") -> ssl.SSLContext:
+    """The same files as the gRPC port's TLS (checked at start by server/app.py): server
+    certificate and key, and with a client CA, client certificates required."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def load_openapi(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
+
+
+def routes_table(routes: Sequence[Route]) -> list[str]:
+    """`VERB template -> method` lines, for the start log."""
+    return [f"{r.verb} {r.template} -> {r.method}" for r in routes]
