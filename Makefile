@@ -41,7 +41,7 @@ clients/node/node_modules/.installed: clients/node/package.json clients/node/pac
 
 # --- code generation --------------------------------------------------------
 
-generated/.stamp: $(PROTOS) $(VENV)/.installed scripts/generate.py
+generated/.stamp: $(PROTOS) $(VENV)/.installed scripts/generate.py scripts/openapi.py
 	$(PY) scripts/generate.py
 	touch $@
 

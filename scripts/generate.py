@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import grpc_tools
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 OUT_DIR = ROOT / "generated"
+# The HTTP/JSON API's OpenAPI document, served by the gateway (server/http_gateway/).
+OPENAPI = Path("openapi") / "distribution.json"
 
 
 def generate(out_dir: Path) -> None:
@@ -37,12 +44,29 @@ def generate(out_dir: Path) -> None:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
+    write_openapi(protos, well_known, out_dir / OPENAPI)
     # Make the generated tree a regular package tree so every tool resolves it the same way.
     for generated_dir in {p.parent for p in out_dir.rglob("*_pb2.py")}:
         package_dir = generated_dir
         while package_dir != out_dir:
             (package_dir / "__init__.py").touch()
             package_dir = package_dir.parent
+
+
+def write_openapi(protos: list[str], well_known: Path, target: Path) -> None:
+    """The OpenAPI document, from the contract's descriptors with their comments."""
+    with tempfile.TemporaryDirectory() as tmp:
+        descriptor_set = Path(tmp) / "contract.binpb"
+        args = [
+            "protoc", f"-I{PROTO_DIR}", f"-I{well_known}", f"--descriptor_set_out={descriptor_set}",
+            "--include_imports", "--include_source_info", *protos,
+        ]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed (descriptor set)")
+        files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes())
+    document = openapi_document(files, title="Distribution API", version="v1")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def differences(a: Path, b: Path) -> list[str]:

@@ -1,0 +1,53 @@
+"""The OpenAPI document generated from the contract (scripts/openapi.py, written by `make
+generate`): valid OpenAPI, one operation per annotated RPC, fresh with the contract."""
+
+from __future__ import annotations
+
+import json
+
+from distribution.v1 import account_service_pb2, media_service_pb2, publishing_service_pb2
+from openapi_spec_validator import validate
+
+from server.http_gateway import OPENAPI_FILE
+from server.http_gateway.routes import routes_for
+
+FILES = (account_service_pb2, media_service_pb2, publishing_service_pb2)
+SERVICES = [s for f in FILES for s in f.DESCRIPTOR.services_by_name.values()]
+
+
+def document() -> dict:
+    return json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+
+
+def test_the_document_validates_as_openapi():
+    validate(document())
+
+
+def test_every_annotated_rpc_is_an_operation_with_its_path_and_verb():
+    paths = document()["paths"]
+    routes = routes_for(SERVICES)
+    assert routes
+    for route in routes:
+        operation = paths[route.template][route.verb.lower()]
+        service, method = route.method.strip("/").split("/")
+        assert operation["operationId"] == f"{service.rsplit('.', 1)[1]}_{method}"
+    operations = sum(len(verbs) for verbs in paths.values())
+    assert operations == len(routes)
+
+
+def test_the_spec_fields_and_spellings_are_in_the_schemas():
+    schemas = document()["components"]["schemas"]
+    request = schemas["distribution.v1.PublishTikTokCarouselRequest"]["properties"]
+    assert {"mediaIds", "tiktokAccountId", "caption", "privacyLevel", "postMode", "coverIndex"} <= set(request)
+    privacy_levels = set(schemas["distribution.v1.PrivacyLevel"]["enum"])
+    assert {"PUBLIC_TO_EVERYONE", "PRIVACY_LEVEL_PUBLIC_TO_EVERYONE"} <= privacy_levels
+    response = schemas["distribution.v1.PublishInstagramCarouselResponse"]["properties"]
+    assert {"instagramPublishId", "igMediaId", "permalink", "imageCount"} <= set(response)
+
+
+def test_query_parameters_of_history_and_the_watch_stream():
+    paths = document()["paths"]
+    names = {p["name"] for p in paths["/api/v1/publishes"]["get"]["parameters"]}
+    assert {"pageSize", "pageToken", "accountId", "platform", "state", "createTimeAfter", "createTimeBefore"} <= names
+    watch = paths["/api/v1/publishes/{id}:watch"]["get"]["responses"]["200"]["content"]
+    assert {"application/x-ndjson", "text/event-stream"} <= set(watch)
