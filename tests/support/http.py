@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 
 @dataclass
 class Reply:
     status: int
     body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
 
     @property
     def error(self) -> dict[str, Any]:
@@ -72,7 +73,7 @@ class HttpApi:
                 body = json.loads(text) if text else None
             except json.JSONDecodeError:
                 body = text
-            return Reply(response.status, body, dict(response.headers))
+            return Reply(response.status, body, CIMultiDict(response.headers))
 
     async def get(self, path: str, **kwargs: Any) -> Reply:
         return await self.call("GET", path, **kwargs)
