@@ -55,6 +55,8 @@ def banner(service: Service) -> str:
         f"  Store:          {facts['store']}",
         f"  Metrics:        {facts['metrics']}",
     ]
+    if facts["http"] != "off":
+        lines.append(f"  HTTP/JSON:      {facts['http']} (OpenAPI: {facts['http']}/api/v1/openapi.json)")
     if facts["health_listen"] != "off":
         lines.append(f"  Health probes:  {facts['health_listen']} (plaintext, grpc.health.v1 only)")
     tool = ".venv/bin/grpcurl -plaintext"

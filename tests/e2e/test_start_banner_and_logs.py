@@ -69,6 +69,7 @@ def service(workdir: Path, **values: str) -> Iterator[Run]:
     env.update(
         DISTRIBUTION_LISTEN=f"127.0.0.1:{free_port()}",
         DISTRIBUTION_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
+        DISTRIBUTION_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
         DISTRIBUTION_DB=str(workdir / "d.db"),
     )
     env.update(values)
@@ -98,6 +99,9 @@ def test_plaintext_open_service_says_so(tmp_path):
     assert started["instagram_api"].startswith("sandbox (http://127.0.0.1:")
     assert started["tiktok_api"].startswith("sandbox (http://127.0.0.1:")
     assert started["metrics"] == f"http://{run.env['DISTRIBUTION_METRICS_LISTEN']}/metrics"
+    http = f"http://{run.env['DISTRIBUTION_HTTP_LISTEN']}"
+    assert started["http"] == http
+    assert f"  HTTP/JSON:      {http} (OpenAPI: {http}/api/v1/openapi.json)" in banner
     assert banner.splitlines()[0] == f"Distribution is listening on {run.address}"
     assert "  Transport:      plaintext" in banner
     assert "  Authentication: none: every caller shares one workspace (loopback only)" in banner

@@ -39,6 +39,7 @@ def clean_env(workdir: Path, **values: str) -> dict[str, str]:
     env.update(
         DISTRIBUTION_LISTEN=f"127.0.0.1:{free_port()}",
         DISTRIBUTION_METRICS_LISTEN="off",
+        DISTRIBUTION_HTTP_LISTEN="off",
         DISTRIBUTION_DB=str(workdir / "d.db"),
         DISTRIBUTION_SANDBOX_PROCESSING_DELAY="0",
     )
@@ -73,13 +74,14 @@ def expect(result: subprocess.CompletedProcess[str], exit_code: int, line: str) 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """A real service holding its gRPC, metrics and health ports, as `make run` would."""
+    """A real service holding its gRPC, metrics, health and HTTP ports, as `make run` would."""
     workdir = tmp_path_factory.mktemp("first")
     service = ServiceProcess(
         service_env(
             workdir,
             DISTRIBUTION_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
             DISTRIBUTION_HEALTH_LISTEN=f"127.0.0.1:{free_port()}",
+            DISTRIBUTION_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
         ),
         workdir / "service.log",
     ).start()
@@ -121,6 +123,27 @@ def test_a_taken_health_address_refuses_to_start(running, tmp_path):
     )
 
 
+def test_a_taken_http_address_refuses_to_start(running, tmp_path):
+    http = running.env["DISTRIBUTION_HTTP_LISTEN"]
+    result = start(tmp_path, DISTRIBUTION_HTTP_LISTEN=http)
+    expect(
+        result, UNUSABLE,
+        f"DISTRIBUTION_HTTP_LISTEN='{http}' is already in use by another process; "
+        "stop that process or choose a free port, or set DISTRIBUTION_HTTP_LISTEN=off",
+    )
+    assert running.alive(), "the first one serves on"
+
+
+def test_an_open_http_gateway_on_a_public_address_is_refused(tmp_path):
+    result = start(tmp_path, DISTRIBUTION_HTTP_LISTEN="0.0.0.0:8999")
+    expect(
+        result, BAD_SETTING,
+        "DISTRIBUTION_HTTP_LISTEN='0.0.0.0:8999' is not a loopback address and the service would run without "
+        "authentication; configure DISTRIBUTION_API_KEYS, DISTRIBUTION_API_KEYS_FILE or mutual TLS "
+        "(DISTRIBUTION_TLS_CLIENT_CA), set DISTRIBUTION_HTTP_LISTEN=off, or set DISTRIBUTION_ALLOW_INSECURE=true",
+    )
+
+
 def test_an_address_held_by_another_program_refuses_to_start(tmp_path):
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -145,7 +168,8 @@ def test_an_address_of_another_machine_refuses_to_start(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "variable", ["DISTRIBUTION_LISTEN", "DISTRIBUTION_METRICS_LISTEN", "DISTRIBUTION_HEALTH_LISTEN"]
+    "variable",
+    ["DISTRIBUTION_LISTEN", "DISTRIBUTION_METRICS_LISTEN", "DISTRIBUTION_HEALTH_LISTEN", "DISTRIBUTION_HTTP_LISTEN"],
 )
 def test_an_address_that_is_not_host_port_is_refused(tmp_path, variable):
     result = start(tmp_path, **{variable: "50051"})
@@ -153,6 +177,8 @@ def test_an_address_that_is_not_host_port_is_refused(tmp_path, variable):
         fix = "use e.g. 127.0.0.1:50051"
     elif variable == "DISTRIBUTION_METRICS_LISTEN":
         fix = "use e.g. 127.0.0.1:9464, or off"
+    elif variable == "DISTRIBUTION_HTTP_LISTEN":
+        fix = "use e.g. 127.0.0.1:8080, or off"
     else:
         fix = "use e.g. 127.0.0.1:8086, or off"
     expect(result, BAD_SETTING, f"{variable}='50051' is not HOST:PORT; {fix}")

@@ -256,6 +256,7 @@ def test_the_service_names_the_database_when_a_sandbox_state_file_is_unusable(tm
     env.update(
         PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "generated")]),
         DISTRIBUTION_LISTEN="127.0.0.1:0", DISTRIBUTION_METRICS_LISTEN="off", DISTRIBUTION_DB=str(tmp_path / "d.db"),
+        DISTRIBUTION_HTTP_LISTEN="off",
     )
     result = subprocess.run(
         [sys.executable, "-m", "server"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,

@@ -265,7 +265,7 @@ _LISTENING = r"Distribution is listening on (\S+)\s"
 def service_env(workdir: Path, instagram_api_base: str = "sandbox", tiktok_api_base: str = "sandbox",
                 **overrides: str) -> dict[str, str]:
     """DISTRIBUTION_* variables for a service over `workdir`/distribution.db on a free port,
-    metrics off, a 1 s shutdown grace, media inspected against the service's own sandbox
+    metrics and the HTTP gateway off, a 1 s shutdown grace, media inspected against the service's own sandbox
     media host; `overrides` are further DISTRIBUTION_* variables."""
     return {
         "DISTRIBUTION_LISTEN": "127.0.0.1:0",
@@ -273,6 +273,8 @@ def service_env(workdir: Path, instagram_api_base: str = "sandbox", tiktok_api_b
         "DISTRIBUTION_INSTAGRAM_API_BASE": instagram_api_base,
         "DISTRIBUTION_TIKTOK_API_BASE": tiktok_api_base,
         "DISTRIBUTION_METRICS_LISTEN": "off",
+        # Its default fixed port (127.0.0.1:8080) would clash between services run at once.
+        "DISTRIBUTION_HTTP_LISTEN": "off",
         "DISTRIBUTION_SHUTDOWN_GRACE": "1",
         # Emulators in their own processes are no "sandbox" API base, which would make the
         # media fetch direct (the internet): the service's own sandbox media host instead.
