@@ -170,4 +170,7 @@ def to_message(data: dict[str, Any], message_class: Any, bound: Mapping[str, str
 def to_json(message: Message) -> dict[str, Any]:
     """The response in protobuf's JSON mapping, every field printed (an empty
     `tiktokMediaId` or `permalink` is shown as "", as the spec's response shows the field)."""
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    data = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    # json_format prints set fields first and defaulted ones after: back to the contract's
+    # order, which is the spec's (tiktokPublishId, publishId, tiktokMediaId, imageCount).
+    return {f.json_name: data[f.json_name] for f in message.DESCRIPTOR.fields if f.json_name in data}
