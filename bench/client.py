@@ -3,9 +3,10 @@
 Modes (spec["mode"]):
 
 * ``closed_loop``: for each concurrency level, N workers each call PublishInstagramCarousel
-  back to back on one channel; after a warm-up, latencies, completions and the server's
-  CPU time (utime+stime from /proc/<server_pid>/stat, read at the window's edges) are taken
-  over a fixed window.
+  (or GetPublish: spec["call"] = "get_publish") back to back on one channel (or over the
+  HTTP gateway at spec["http_target"]: spec["transport"] = "http"); after a warm-up,
+  latencies, completions and the server's CPU time (utime+stime from /proc/<server_pid>/stat,
+  read at the window's edges) are taken over a fixed window.
 * ``burst``: every call in spec["calls"] is started at once (Instagram and TikTok
   carousels); reports the wall time until the last one ended, per-call latencies, errors by
   status code, and the largest lag of this client's own event loop.
@@ -20,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import grpc
 from distribution.v1 import media_service_pb2, media_service_pb2_grpc, publishing_service_pb2_grpc
 from distribution.v1 import publishing_service_pb2 as pb
@@ -79,13 +83,19 @@ def _error_key(err: grpc.aio.AioRpcError) -> str:
     return f"{err.code().name}: {details}"
 
 
+class HttpError(Exception):
+    """A call over the HTTP gateway that did not answer 200."""
+
+
+Call = Callable[[], Awaitable[Any]]
+
+
 class Level:
     """One concurrency level of the closed loop: workers call back to back until a deadline;
     only calls made once `measuring` is set count (the others warm up)."""
 
-    def __init__(self, stub: Any, request: Any) -> None:
-        self.stub = stub
-        self.request = request
+    def __init__(self, call: Call) -> None:
+        self.call = call
         self.errors: collections.Counter[str] = collections.Counter()
         self.latencies: list[float] = []
         self.warm = 0
@@ -95,10 +105,10 @@ class Level:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                await self.stub.PublishInstagramCarousel(self.request, timeout=60)
-            except grpc.aio.AioRpcError as err:
+                await self.call()
+            except (grpc.aio.AioRpcError, HttpError) as err:
                 if self.measuring:
-                    self.errors[_error_key(err)] += 1
+                    self.errors[_error_key(err) if isinstance(err, grpc.aio.AioRpcError) else str(err)] += 1
                 continue
             if self.measuring:
                 self.latencies.append(time.perf_counter() - started)
@@ -106,15 +116,52 @@ class Level:
                 self.warm += 1
 
 
-async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
-    request = instagram_request(spec["request"])
-    server_pid = spec.get("server_pid")
-    results = []
+@contextlib.asynccontextmanager
+async def _grpc_call(spec: dict[str, Any]) -> AsyncIterator[Call]:
     async with grpc.aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS) as channel:
         stub = publishing_service_pb2_grpc.PublishingServiceStub(channel)
         await channel.channel_ready()
+        if spec.get("call", "publish_instagram") == "get_publish":
+            get = pb.GetPublishRequest(id=spec["request"]["publish_id"])
+            yield lambda: stub.GetPublish(get, timeout=60)
+        else:
+            request = instagram_request(spec["request"])
+            yield lambda: stub.PublishInstagramCarousel(request, timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def _http_call(spec: dict[str, Any]) -> AsyncIterator[Call]:
+    """The same calls over the HTTP/JSON gateway: JSON encoded and decoded on this side as a
+    gRPC client decodes its messages, one keep-alive connection per worker at most."""
+    origin = spec["http_target"]
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        if spec.get("call", "publish_instagram") == "get_publish":
+            url, body = f"{origin}/api/v1/publishes/{spec['request']['publish_id']}", None
+        else:
+            call = spec["request"]
+            url = f"{origin}/api/v1/publish/instagram/carousel"
+            body = {
+                "mediaIds": call["media"], "instagramAccountId": call["account"],
+                "caption": call.get("caption", "Benchmark carousel #bench"), "allowDuplicate": True,
+            }
+
+        async def one() -> Any:
+            async with session.request("POST" if body else "GET", url, json=body) as response:
+                data = json.loads(await response.read())
+                if response.status != 200:
+                    raise HttpError(f"HTTP {response.status}: {str(data.get('error', data))[:120]}")
+                return data
+
+        yield one
+
+
+async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
+    server_pid = spec.get("server_pid")
+    results = []
+    caller = _http_call(spec) if spec.get("transport") == "http" else _grpc_call(spec)
+    async with caller as call:
         for level in spec["levels"]:
-            run = Level(stub, request)
+            run = Level(call)
             warm_deadline = time.perf_counter() + spec["warmup"]
             await asyncio.gather(*(run.worker(warm_deadline) for _ in range(level)))
             run.measuring = True

@@ -11,6 +11,7 @@ Cases (see each module's docstring for the method):
 3. upstream    bench/cases/upstream.py     platform calls per publish, latency added by polling
 4. history     bench/cases/history.py      GetPublish / ListPublishes over 1M records vs plain SELECTs
 5. media       bench/cases/media.py        RegisterMedia with inspection vs without; memory per inspection
+6. http        bench/cases/http.py         publish and GetPublish over the HTTP gateway vs over gRPC
 
 Every process under test (service, emulators, bare server, load clients) runs on its own; the
 table prints to stdout and goes to --out. A case that crashes is reported as such (its target
@@ -26,7 +27,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.cases import FULL, SMOKE, Scale, concurrency, history, media, unary, upstream
+from bench.cases import FULL, SMOKE, Scale, concurrency, history, http, media, unary, upstream
 from bench.harness import machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
 from tests.support.paths import ROOT as REPO
@@ -37,6 +38,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "upstream": (upstream.NAME, upstream.run),
     "history": (history.NAME, history.run),
     "media": (media.NAME, media.run),
+    "http": (http.NAME, http.run),
 }
 
 

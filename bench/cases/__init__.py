@@ -27,6 +27,11 @@ class Scale:
     history_rows: int = 1_000_000
     history_samples: int = 300
     history_deep_page: int = 20
+    # 6. HTTP gateway: closed-loop levels, warm-up and window per level (s), alternating rounds
+    http_levels: tuple[int, ...] = (16,)
+    http_warmup: float = 2.0
+    http_duration: float = 6.0
+    http_rounds: int = 2
 
 
 FULL = Scale("full")
@@ -45,4 +50,8 @@ SMOKE = Scale(
     history_rows=10_000,
     history_samples=5,
     history_deep_page=3,
+    http_levels=(2,),
+    http_warmup=0.2,
+    http_duration=0.5,
+    http_rounds=1,
 )

@@ -207,14 +207,17 @@ class Gateway:
             stream = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-cache"})
             stream.content_type = _SSE if sse else _NDJSON
             await stream.prepare(request)
-            if first is not None:
-                await stream.write(_frame(to_json(first), sse))
-                try:
-                    async for item in responses:
-                        await stream.write(_frame(to_json(item), sse))
-                except CallFailed as failed:
-                    await stream.write(_frame(errors.error_body(failed.status), sse, event="error"))
-            await stream.write_eof()
+            try:
+                if first is not None:
+                    await stream.write(_frame(to_json(first), sse))
+                    try:
+                        async for item in responses:
+                            await stream.write(_frame(to_json(item), sse))
+                    except CallFailed as failed:
+                        await stream.write(_frame(errors.error_body(failed.status), sse, event="error"))
+                await stream.write_eof()
+            except ConnectionError:  # the caller went away: the stream ends, nothing to answer
+                pass
             return stream
         finally:
             await _close(responses)

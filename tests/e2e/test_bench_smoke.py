@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cases import SMOKE, concurrency, history, media, unary, upstream
+from bench.cases import SMOKE, concurrency, history, http, media, unary, upstream
 from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 
@@ -29,7 +29,7 @@ def _finite(value: float | None) -> bool:
 
 def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
-    assert set(results) == {unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME}
+    assert set(results) == {unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME}
     for result in results.values():
         assert result.rows, result.name
         assert result.targets, result.name
@@ -55,6 +55,19 @@ def test_unary_measures_the_service_and_the_bare_server_at_every_level(smoke):
             assert lv["server_cpu_ms_per_call"] is not None and lv["server_cpu_ms_per_call"] >= 0
         assert data[side]["server_peak_rss_mb"] > 0
     assert len(results[unary.NAME].rows) == len(SMOKE.unary_levels)
+
+
+def test_http_measures_publish_and_get_publish_over_both_transports(smoke):
+    results, _ = smoke
+    data = results[http.NAME].data
+    for call in ("publish_instagram", "get_publish"):
+        for transport in ("grpc", "http"):
+            levels = [lv for run in data[f"{call} {transport}"] for lv in run["levels"]]
+            assert {lv["concurrency"] for lv in levels} == set(SMOKE.http_levels)
+            for lv in levels:
+                assert lv["completed"] > 0 and not lv["errors"], (call, transport, lv["errors"])
+                assert lv["server_cpu_ms_per_call"] is not None
+    assert any("15% server CPU" in t.target for t in results[http.NAME].targets)
 
 
 def test_concurrency_runs_every_publish_and_the_bare_pending_check(smoke):
