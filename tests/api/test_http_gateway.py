@@ -4,6 +4,7 @@ limits: test_http_errors.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -188,6 +189,29 @@ async def test_watch_streams_newline_delimited_json_or_server_sent_events(http):
     assert (status, content_type) == (200, "text/event-stream")
     data = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: ")]
     assert data == messages
+
+
+async def test_watch_streams_a_running_publish_change_by_change(http, instagram_sandbox):
+    instagram_sandbox.config.processing_delay = 0.3
+    account = await connect(http)
+    body = {"mediaIds": await register(http, *images(2)), "instagramAccountId": account}
+    publishing = asyncio.create_task(http.post(INSTAGRAM, body))
+    deadline = asyncio.get_running_loop().time() + 10
+    listed: list = []
+    while not listed and asyncio.get_running_loop().time() < deadline:  # until the record exists
+        listed = (await http.get("/api/v1/publishes")).body["publishes"]
+        if not listed:
+            await asyncio.sleep(0.02)
+    assert listed, "the publish was never recorded"
+    _, _, lines = await http.lines(f"/api/v1/publishes/{listed[0]['id']}:watch")
+    published = await publishing
+    messages = [json.loads(line) for line in lines]
+    assert len(messages) > 1, messages  # the current state, then each change as it happened
+    assert messages[0]["publish"]["state"] != "PUBLISH_STATE_PUBLISHED"
+    assert messages[-1]["publish"]["state"] == "PUBLISH_STATE_PUBLISHED"
+    assert messages[-1]["publish"]["igMediaId"] == published.body["igMediaId"]
+    events = [e["sequence"] for m in messages for e in m["events"]]
+    assert events == sorted(events, key=int) and len(events) == len(set(events))
 
 
 async def test_watch_of_an_unknown_publish_is_a_plain_404(http):
