@@ -27,6 +27,7 @@ from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
 from server.http_gateway import errors
 from server.http_gateway.routes import Route, routes_for, service_descriptors
 from server.http_gateway.transcode import BadRequest, parse_body, query_fields, to_json, to_message
+from server.logs import request_id as logged_request_id
 
 log = logging.getLogger("distribution.http")
 
@@ -43,9 +44,15 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def error_response(rich: status_pb2.Status, request_id: str, **headers: str) -> web.Response:
-    response = web.json_response(
-        errors.error_body(rich), status=errors.http_status(rich.code), dumps=_dumps,
+class _MethodAnswer(web.Response):
+    """An error answered by a method (already on the access log), not by the gateway."""
+
+
+def error_response(
+    rich: status_pb2.Status, request_id: str, answer: type[web.Response] = web.Response, **headers: str
+) -> web.Response:
+    response = answer(
+        text=_dumps(errors.error_body(rich)), status=errors.http_status(rich.code), content_type=_JSON,
         headers={REQUEST_ID_HEADER: request_id, **headers},
     )
     retry_after = errors.retry_after_seconds(rich)
@@ -95,6 +102,18 @@ class Gateway:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         request_id = _request_id(request)
+        # Every log line of this request carries it (aiohttp runs each request in a task of its
+        # own); a call that reaches a method logs its `rpc` line with it too (AccessLog).
+        logged_request_id.set(request_id)
+        response = await self._answer(request, request_id)
+        if response.status >= 400 and not isinstance(response, _MethodAnswer):
+            log.info(
+                "http request refused",
+                extra={"verb": request.method, "path": request.path, "status": response.status},
+            )
+        return response
+
+    async def _answer(self, request: web.Request, request_id: str) -> web.StreamResponse:
         try:
             if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD") and self._openapi is not None:
                 return web.Response(body=self._openapi, content_type=_JSON)
@@ -113,8 +132,8 @@ class Gateway:
                 return await self._stream(request, route, message, caller, request_id)
             response = await self._calls.unary(route.method, message, caller)
             return web.json_response(to_json(response), dumps=_dumps, headers={REQUEST_ID_HEADER: request_id})
-        except CallFailed as failed:
-            return error_response(failed.status, request_id)
+        except CallFailed as failed:  # the method's own error, logged by AccessLog
+            return error_response(failed.status, request_id, answer=_MethodAnswer)
         except BadRequest as bad:
             return error_response(
                 errors.status(code_pb2.INVALID_ARGUMENT, bad.message, "MALFORMED_REQUEST", bad.field), request_id
@@ -203,7 +222,7 @@ class Gateway:
             except StopAsyncIteration:
                 first = None
             except CallFailed as failed:
-                return error_response(failed.status, request_id)
+                return error_response(failed.status, request_id, answer=_MethodAnswer)
             stream = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-cache"})
             stream.content_type = _SSE if sse else _NDJSON
             await stream.prepare(request)

@@ -203,6 +203,11 @@ async def test_request_id_header_is_echoed_and_logged(http, caplog):
     assert reply.headers["X-Request-Id"] == "trace-abc-123"
     lines = [r for r in caplog.records if getattr(r, "method", "") == "/distribution.v1.PublishingService/GetPublish"]
     assert lines and lines[-1].code == "NOT_FOUND"
+    caplog.set_level(logging.INFO, logger="distribution.http")
+    refused = await http.post(INSTAGRAM, data=b"{", headers={"Content-Type": "application/json", "X-Request-Id": "r-2"})
+    assert refused.status == 400
+    [line] = [r for r in caplog.records if r.getMessage() == "http request refused"]
+    assert (line.request_id, line.path, line.status) == ("r-2", INSTAGRAM, 400)
     made_up = await http.get("/api/v1/accounts")
     assert made_up.status == 200, made_up.body
     assert len(made_up.headers["X-Request-Id"]) == 32
