@@ -67,11 +67,15 @@ class Core:
         self.stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
         resumed = await services.runner.resume_unfinished()
         services.runner.start()
+        # After the runner: publishes due while the service was down start (or are MISSED) now.
+        services.scheduler.start()
+        self.stack.push_async_callback(services.scheduler.stop)
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})
 
     async def stop(self, grace: float | None = None) -> None:
         """Lets runs finish for `grace` seconds (then hands them back), and closes everything."""
+        await self.services.scheduler.stop()  # no new run starts while the runs wind down
         await self.services.runner.stop(self.settings.shutdown_grace if grace is None else grace)
         await self.stack.aclose()
 

@@ -53,6 +53,7 @@ from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.reconciler import Reconciler
 from server.services.workflow.retry import Retrier
 from server.services.workflow.runner import PublishRunner
+from server.services.workflow.scheduler import Scheduler
 from server.services.workflow.tiktok import TikTokCarouselWorkflow
 
 if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
@@ -94,6 +95,7 @@ class Services:
     tokens: AccountTokens
     runner: PublishRunner
     reconciler: Reconciler
+    scheduler: Scheduler
     accounts: Accounts
     media: MediaLibrary
     publisher: Publisher
@@ -132,18 +134,24 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     library = MediaLibrary(
         store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)
     )
+    publisher = Publisher(
+        store.accounts, store.media, publish_log, runner, tokens, policies, clock, library=library,
+        schedule=settings.schedule,
+    )
+    scheduler = Scheduler(runner, clock, settings.schedule, sweep_every=settings.schedule_sweep_every, metrics=metrics)
+    publisher.on_scheduled = scheduler.poke
+    runner.recheck = publisher.recheck_due
     return Services(
         publish_log=publish_log,
         tokens=tokens,
         runner=runner,
+        scheduler=scheduler,
         reconciler=Reconciler(
             publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
         ),
         accounts=Accounts(store.accounts),
         media=library,
-        publisher=Publisher(
-            store.accounts, store.media, publish_log, runner, tokens, policies, clock, library=library
-        ),
+        publisher=publisher,
         history=PublishHistory(publish_log),
     )
 

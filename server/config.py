@@ -16,11 +16,13 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.adapters.egress import EgressPolicy
 from server.adapters.tiktok import RateLimits
+from server.domain.schedule import SchedulePolicy
 from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
 from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
 from server.services.workflow.runner import LeasePolicy
@@ -120,6 +122,12 @@ class Settings:
     media_fetch_allow: tuple[str, ...] = ()
     # Seconds an inspection stays good for publishing; older ones are redone first.
     media_inspection_max_age: float = 3600.0
+    # Scheduled publishes: what counts as "now", the furthest ahead, and the most late a
+    # publish due while the service was down may still start (DISTRIBUTION_SCHEDULE_*).
+    schedule: SchedulePolicy = SchedulePolicy()
+    # How often a replica looks for schedules other replicas recorded (its own wake it at
+    # their time). Not read from the environment.
+    schedule_sweep_every: float = 5.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -325,6 +333,29 @@ def _leases(env: Mapping[str, str]) -> LeasePolicy:
     return LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5))
 
 
+def _schedule(env: Mapping[str, str]) -> SchedulePolicy:
+    """DISTRIBUTION_SCHEDULE_TOLERANCE, _HORIZON and _MAX_LATENESS, in seconds."""
+    default = SchedulePolicy()
+    tolerance = _seconds(env, "DISTRIBUTION_SCHEDULE_TOLERANCE", default.tolerance.total_seconds())
+    if tolerance > 60:
+        raise ConfigError(
+            "DISTRIBUTION_SCHEDULE_TOLERANCE", env.get("DISTRIBUTION_SCHEDULE_TOLERANCE", ""),
+            "is more than 60 seconds", f"use a few seconds, e.g. {default.tolerance.total_seconds():g} (the default)",
+        )
+    horizon = _seconds(env, "DISTRIBUTION_SCHEDULE_HORIZON", default.horizon.total_seconds())
+    if horizon <= tolerance:
+        raise ConfigError(
+            "DISTRIBUTION_SCHEDULE_HORIZON", env.get("DISTRIBUTION_SCHEDULE_HORIZON", ""),
+            f"is not beyond DISTRIBUTION_SCHEDULE_TOLERANCE ({tolerance:g} s)",
+            f"use seconds, e.g. {default.horizon.total_seconds():g} (365 days, the default)",
+        )
+    lateness = _seconds(env, "DISTRIBUTION_SCHEDULE_MAX_LATENESS", default.max_lateness.total_seconds())
+    return SchedulePolicy(
+        tolerance=timedelta(seconds=tolerance), horizon=timedelta(seconds=horizon),
+        max_lateness=timedelta(seconds=lateness),
+    )
+
+
 def _db_path(env: Mapping[str, str]) -> Path:
     raw = env.get("DISTRIBUTION_DB", str(Settings.db_path))
     value = raw.strip()
@@ -414,6 +445,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "DISTRIBUTION_MEDIA_INSPECTION_MAX_AGE", Settings.media_inspection_max_age
         ),
         secret_key_file=Path(env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip() or db.parent / "secret.key"),
+        schedule=_schedule(env),
     )
     if database_url and not (settings.secret_keys.strip() or env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip()):
         # Replicas must all open the tokens: a key file made by one of them would not do.

@@ -331,4 +331,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE media ADD COLUMN inspected_at timestamptz",
         ),
     ),
+    Migration(
+        5,
+        "scheduled publishes: when each is to run and when its run started",
+        (
+            "ALTER TABLE publishes ADD COLUMN schedule_time TEXT",
+            "ALTER TABLE publishes ADD COLUMN started_at TEXT",
+            # The due claim and the timer's next wake-up read only the waiting schedules.
+            "CREATE INDEX publishes_due ON publishes (schedule_time) WHERE state = 'SCHEDULED'",
+            "CREATE INDEX publishes_by_schedule ON publishes (workspace_id, schedule_time)"
+            " WHERE schedule_time IS NOT NULL",
+        ),
+        (
+            "ALTER TABLE publishes ADD COLUMN schedule_time timestamptz",
+            "ALTER TABLE publishes ADD COLUMN started_at timestamptz",
+            "CREATE INDEX publishes_due ON publishes (schedule_time) WHERE state = 'SCHEDULED'",
+            "CREATE INDEX publishes_by_schedule ON publishes (workspace_id, schedule_time)"
+            " WHERE schedule_time IS NOT NULL",
+        ),
+    ),
 )

@@ -43,6 +43,8 @@ class InstagramCarousel:
     caption: str = ""
     request_id: str = ""
     allow_duplicate: bool = False
+    # When to publish; None (or within the tolerance of now): at once.
+    publish_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class TikTokCarousel:
     auto_add_music: bool = False
     request_id: str = ""
     allow_duplicate: bool = False
+    # When to publish; None (or within the tolerance of now): at once.
+    publish_time: datetime | None = None
 
 
 CarouselRequest = InstagramCarousel | TikTokCarousel

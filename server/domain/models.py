@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.domain.errors import ERROR_CLASSES, DomainError, FieldViolation
@@ -51,6 +51,12 @@ class PublishState(str, enum.Enum):
     DELIVERED_TO_INBOX = "DELIVERED_TO_INBOX"
     FAILED = "FAILED"
     UNCONFIRMED = "UNCONFIRMED"
+    # Recorded to run at its schedule_time; no platform write call made yet.
+    SCHEDULED = "SCHEDULED"
+    # A scheduled publish cancelled before it started.
+    CANCELLED = "CANCELLED"
+    # A scheduled publish found due past the lateness limit: it never runs.
+    MISSED = "MISSED"
 
     @property
     def terminal(self) -> bool:
@@ -69,12 +75,21 @@ TERMINAL_STATES = frozenset(
         PublishState.DELIVERED_TO_INBOX,
         PublishState.FAILED,
         PublishState.UNCONFIRMED,
+        PublishState.CANCELLED,
+        PublishState.MISSED,
     }
 )
 
 _NEXT_STATES: dict[PublishState, frozenset[PublishState]] = {
-    PublishState.PENDING: frozenset({PublishState.PROCESSING, *TERMINAL_STATES}),
-    PublishState.PROCESSING: TERMINAL_STATES,
+    PublishState.PENDING: frozenset(
+        {PublishState.PROCESSING, *TERMINAL_STATES} - {PublishState.CANCELLED, PublishState.MISSED}
+    ),
+    PublishState.PROCESSING: TERMINAL_STATES - {PublishState.CANCELLED, PublishState.MISSED},
+    # A due schedule starts (PROCESSING) or is missed; before that it may be cancelled, or
+    # fail a check that went stale. It never goes back to PENDING.
+    PublishState.SCHEDULED: frozenset(
+        {PublishState.PROCESSING, PublishState.FAILED, PublishState.CANCELLED, PublishState.MISSED}
+    ),
     **{state: frozenset() for state in TERMINAL_STATES},
 }
 
@@ -279,6 +294,25 @@ class Publish:
     # it runs). None: no run drives it (finished, or orphaned and waiting to be taken over).
     owner: str | None = None
     lease_until: datetime | None = None
+    # A scheduled publish: when it is to run (None: it ran at once), and when its run
+    # started (claimed due) or it was found MISSED; their difference is its lateness.
+    schedule_time: datetime | None = None
+    started_at: datetime | None = None
+
+    @property
+    def start_lateness(self) -> timedelta | None:
+        """How late a scheduled publish started after its time (None until it started)."""
+        if self.schedule_time is None or self.started_at is None:
+            return None
+        return max(self.started_at - self.schedule_time, timedelta(0))
+
+    @property
+    def untouched(self) -> bool:
+        """No platform id saved and no platform-changing call sent: its run has not begun."""
+        return not (
+            self.container_id or self.ig_media_id or self.tiktok_publish_id or self.call_in_flight
+            or any(self.child_container_ids)
+        )
 
     @property
     def image_count(self) -> int:
@@ -376,6 +410,9 @@ class PublishFilter:
     state: PublishState | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # Schedule time bounds, [after, before): only scheduled publishes match either.
+    scheduled_after: datetime | None = None
+    scheduled_before: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,28 @@ class PublishStore(Protocol):
 
     async def next_reconcile_at(self) -> datetime | None: ...
 
+    # Schedules: a SCHEDULED publish waits, unowned, for its schedule_time.
+
+    async def claim_due_schedules(
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        """Takes up to `limit` SCHEDULED publishes whose schedule_time is at or before `now`,
+        soonest first, each in one step with its events (server.domain.schedule.due_change):
+        one due at or after `missed_before` becomes PROCESSING, owned by `owner` until
+        `lease_until`, with `started_at` = now; an earlier one becomes MISSED (terminal, no
+        owner). Each due publish is claimed by exactly one caller, across replicas too, and
+        never together with a cancel or a reschedule (whichever writes first wins)."""
+        ...
+
+    async def next_schedule_time(self) -> datetime | None:
+        """The earliest schedule_time of a SCHEDULED publish; None when none waits."""
+        ...
+
+    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
+        """Moves a SCHEDULED publish's schedule_time and appends `event`, in one write made
+        only while it is still SCHEDULED; None (nothing written) when it is not."""
+        ...
+
     async def save_child(
         self,
         publish_id: str,

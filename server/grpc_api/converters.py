@@ -194,6 +194,7 @@ def instagram_carousel(req: publishing_service_pb2.PublishInstagramCarouselReque
         caption=req.caption,
         request_id=req.request_id,
         allow_duplicate=req.allow_duplicate,
+        publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
     )
 
 
@@ -222,6 +223,7 @@ def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) ->
         auto_add_music=req.auto_add_music,
         request_id=req.request_id,
         allow_duplicate=req.allow_duplicate,
+        publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
     )
 
 
@@ -281,6 +283,13 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
     if publish.published_at is not None:
         _set_time(message.publish_time, publish.published_at)
     message.pending_facts.extend(publish.pending_facts)
+    if publish.schedule_time is not None:
+        _set_time(message.schedule_time, publish.schedule_time)
+    if publish.started_at is not None:
+        _set_time(message.start_time, publish.started_at)
+    lateness = publish.start_lateness
+    if lateness is not None:
+        message.start_lateness.FromTimedelta(lateness)
     # Submessages are filled in place: building one and copying it in costs twice as much.
     if publish.platform == Platform.TIKTOK:
         options = publish.options
@@ -339,4 +348,14 @@ def publish_filter(req: publishing_service_pb2.ListPublishesRequest) -> PublishF
         created_before=timestamp_in(
             req.create_time_before, req.HasField("create_time_before"), "create_time_before"
         ),
+        scheduled_after=timestamp_in(
+            req.schedule_time_after, req.HasField("schedule_time_after"), "schedule_time_after"
+        ),
+        scheduled_before=timestamp_in(
+            req.schedule_time_before, req.HasField("schedule_time_before"), "schedule_time_before"
+        ),
     )
+
+
+def publish_time_in(req: publishing_service_pb2.UpdatePublishScheduleRequest) -> datetime | None:
+    return timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time")

@@ -39,6 +39,8 @@ class PublishHistory:
             where = dataclasses.replace(where, account_id=account_id)
         if where.created_after and where.created_before and where.created_after >= where.created_before:
             raise invalid([FieldViolation("create_time_before", "must be later than create_time_after")])
+        if where.scheduled_after and where.scheduled_before and where.scheduled_after >= where.scheduled_before:
+            raise invalid([FieldViolation("schedule_time_before", "must be later than schedule_time_after")])
         size = page_size(requested_size)
         filters = {
             "account_id": where.account_id,
@@ -47,6 +49,11 @@ class PublishHistory:
             "after": where.created_after.isoformat() if where.created_after else None,
             "before": where.created_before.isoformat() if where.created_before else None,
         }
+        # Added only when set, so tokens issued without them stay valid.
+        if where.scheduled_after:
+            filters["scheduled_after"] = where.scheduled_after.isoformat()
+        if where.scheduled_before:
+            filters["scheduled_before"] = where.scheduled_before.isoformat()
         cursor = decode_token(token, filters)
         rows = await self._store.list_page(workspace_id, size + 1, cursor, where)
         items = [version for version, _ in rows[:size]]

@@ -22,12 +22,21 @@ import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from server.domain.commands import CarouselRequest, TikTokCarousel
-from server.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound, invalid
+from server.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    IllegalTransition,
+    NotFound,
+    invalid,
+)
 from server.domain.limits import INSTAGRAM, TIKTOK
 from server.domain.media_rules import instagram_problems, media_error, tiktok_problems
 from server.domain.models import (
@@ -42,8 +51,10 @@ from server.domain.models import (
 )
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
+from server.domain.schedule import SchedulePolicy, is_later, publish_time_violation, scheduled_events
 from server.domain.validation import (
     canonical_id,
+    check_id,
     id_violation,
     instagram_caption_violations,
     media_ids_violations,
@@ -66,8 +77,13 @@ _STATE_TEXT = {
 
 
 def fingerprint(request: CarouselRequest) -> str:
-    """Identifies what was asked, so a request_id reused for something else is caught."""
+    """Identifies what was asked, so a request_id reused for something else is caught
+    (a different publish_time included)."""
     body = {k: v for k, v in asdict(request).items() if k not in ("request_id", "allow_duplicate")}
+    # Only when set: the fingerprints of requests recorded before scheduling existed stay the same.
+    publish_time = body.pop("publish_time", None)
+    if publish_time is not None:
+        body["publish_time"] = publish_time.astimezone(UTC).isoformat()
     body["type"] = type(request).__name__
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -113,6 +129,18 @@ class PlatformPolicy(Protocol):
         `validate_only`, by platform reads only, and nothing is counted or written."""
         ...
 
+    async def before_scheduling(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        """The preconditions a publish for later can be checked against now (platform reads
+        only: nothing is counted against a quota that will have moved on by then)."""
+        ...
+
+    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
+        """A scheduled publish at its time: the preconditions checked again (they may have
+        gone stale), and what is counted at the start of a run counted now."""
+        ...
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -134,6 +162,7 @@ class Publisher:
         policies: dict[type, PlatformPolicy],
         clock: Clock,
         library: MediaLibrary | None = None,
+        schedule: SchedulePolicy = SchedulePolicy(),
     ) -> None:
         self._accounts = accounts
         self._media = media
@@ -144,13 +173,17 @@ class Publisher:
         self._clock = clock
         # Inspects media again before a publish when their inspection is too old.
         self._library = library
+        self.schedule = schedule
+        # Told of each schedule added or moved here, so this replica's timer wakes for it.
+        self.on_scheduled: Callable[[datetime], None] = lambda _at: None
 
     async def publish(self, workspace_id: str, req: CarouselRequest) -> Publish:
         """Publishes the carousel and returns its record once it is live (or in the inbox);
         a publish that failed or could not be confirmed raises its recorded error."""
         policy = self._policies[type(req)]
         req = _canonical(req)
-        _check_shape(policy, req)
+        now = self._clock.now()
+        _check_shape(policy, req, now, self.schedule)
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing
@@ -165,6 +198,9 @@ class Publisher:
         )
         if earlier is not None:
             raise _duplicate(earlier)
+        if is_later(req.publish_time, now, self.schedule):
+            await policy.before_scheduling(account, token, req)
+            return await self._record_scheduled(publish, req.publish_time, guarded)
         await policy.before_recording(account, token, req)
         return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
@@ -179,7 +215,8 @@ class Publisher:
         is ALREADY_EXISTS; nothing is recorded under it."""
         policy = self._policies[type(req)]
         req = _canonical(req)
-        _check_shape(policy, req)
+        now = self._clock.now()
+        _check_shape(policy, req, now, self.schedule)
         if req.request_id:
             existing = await self._log.store.find_by_request_id(workspace_id, req.request_id)
             if existing is not None:
@@ -193,7 +230,10 @@ class Publisher:
         )
         if earlier is not None:
             raise _duplicate(earlier)
-        await policy.before_recording(account, token, req, validate_only=True)
+        if is_later(req.publish_time, now, self.schedule):
+            await policy.before_scheduling(account, token, req, validate_only=True)
+        else:
+            await policy.before_recording(account, token, req, validate_only=True)
         return Preview(publish, media)
 
     async def _account_and_media(
@@ -318,11 +358,121 @@ class Publisher:
         _same_request(existing, publish.request_fingerprint, publish.request_id or "")
         return await self._outcome(existing)
 
+    async def _record_scheduled(self, publish: Publish, at: datetime | None, guarded: bool) -> Publish:
+        """Writes the record as SCHEDULED (no owner: whichever replica finds it due runs it)
+        and returns it at once; the same guards as an immediate publish, in the same write."""
+        assert at is not None
+        publish.state = PublishState.SCHEDULED
+        publish.schedule_time = at.astimezone(UTC)
+        conflict = await self._log.create(
+            publish, *scheduled_events(publish),
+            duplicate_since=publish.created_at - DUPLICATE_WINDOW if guarded else None,
+        )
+        if conflict is None:
+            self.on_scheduled(publish.schedule_time)
+            return publish
+        if conflict.reason == "duplicate":
+            raise _duplicate(conflict.existing)
+        _same_request(conflict.existing, publish.request_fingerprint, publish.request_id or "")
+        return await self._outcome(conflict.existing)
+
     async def _outcome(self, publish: Publish, ready: Ready | None = None) -> Publish:
+        if publish.state in (PublishState.SCHEDULED, PublishState.CANCELLED):
+            return publish  # a retry of a scheduling call answers as the first one did
         final = publish if publish.done else await self._runner.wait(publish, ready)
-        if final.state in (PublishState.FAILED, PublishState.UNCONFIRMED) and final.error is not None:
+        if final.state in _ENDED_WITH_ERROR and final.error is not None:
             raise final.error.as_exception(final.id)
         return final
+
+    # --- schedules ------------------------------------------------------------------------
+
+    async def cancel(self, workspace_id: str, publish_id: str) -> Publish:
+        """SCHEDULED becomes CANCELLED (terminal, nothing posted); a CANCELLED publish is
+        returned as it is; any other state is FAILED_PRECONDITION. The change is made only
+        from SCHEDULED, in the write itself: against the due claim, exactly one wins."""
+        publish = await self._scheduled(workspace_id, publish_id)
+        if publish.state == PublishState.SCHEDULED:
+            try:
+                return await self._log.record(
+                    publish.id, "CANCELLED", "Cancelled before its scheduled time; nothing was posted",
+                    state=PublishState.CANCELLED,
+                )
+            except IllegalTransition:
+                publish = await self._scheduled(workspace_id, publish_id)  # the due claim won
+        if publish.state == PublishState.CANCELLED:
+            return publish
+        raise _not_scheduled(publish, "cancelled")
+
+    async def reschedule(self, workspace_id: str, publish_id: str, publish_time: datetime | None) -> Publish:
+        """Moves a SCHEDULED publish to `publish_time` (the same rules as a new schedule);
+        the same time again changes nothing. Made only while it is still SCHEDULED."""
+        publish_id = canonical_id(publish_id)
+        violations = [
+            *_present(id_violation("id", publish_id, "a publish id")),
+            *_present(publish_time_violation(publish_time, self._clock.now(), self.schedule, required=True)),
+        ]
+        if violations:
+            raise invalid(violations)
+        assert publish_time is not None
+        at = publish_time.astimezone(UTC)
+        publish = await self._scheduled(workspace_id, publish_id)
+        if publish.state != PublishState.SCHEDULED:
+            raise _not_scheduled(publish, "rescheduled")
+        if publish.schedule_time == at:
+            return publish
+        event = PublishEvent(
+            type="RESCHEDULED", state=PublishState.SCHEDULED,
+            message=f"Moved from {_stamp(publish.schedule_time)} to {_stamp(at)}",
+            details={"from": publish.schedule_time.isoformat() if publish.schedule_time else None,
+                     "schedule_time": at.isoformat()},
+        )
+        moved = await self._log.store.reschedule(publish.id, at, event)
+        if moved is None:
+            raise _not_scheduled(await self._scheduled(workspace_id, publish_id), "rescheduled")
+        self._log.changed_elsewhere(moved.id)
+        self.on_scheduled(at)
+        return moved
+
+    async def _scheduled(self, workspace_id: str, publish_id: str) -> Publish:
+        publish_id = check_id("id", publish_id, "a publish id")
+        publish = await self._log.store.get_in_workspace(workspace_id, publish_id)
+        if publish is None:
+            raise NotFound(
+                reason="PUBLISH_NOT_FOUND",
+                message=f"No publish {publish_id} in this workspace; check the id (ListPublishes lists them)",
+                metadata={"publish_id": publish_id},
+            )
+        return publish
+
+    async def recheck_due(self, publish: Publish, account: Account, token: str) -> None:
+        """At a scheduled publish's time, before its first platform call: what may have gone
+        stale since it was scheduled. A failure raises the DomainError its run ends with."""
+        if account.state != AccountState.ACTIVE:
+            raise FailedPrecondition(
+                reason="ACCOUNT_NOT_CONNECTED",
+                message=f"At the scheduled time, account {account.id} {_STATE_TEXT[account.state]}; "
+                "nothing was posted. Reconnect it with ConnectAccount and publish again",
+                metadata={"account_id": account.id, "account_state": account.state.value},
+            )
+        policy = next(p for p in self._policies.values() if p.platform == publish.platform)
+        await policy.before_run(account, token, publish)
+
+
+_ENDED_WITH_ERROR = (PublishState.FAILED, PublishState.UNCONFIRMED, PublishState.MISSED)
+
+
+def _stamp(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "(unset)"
+
+
+def _not_scheduled(publish: Publish, verb: str) -> DomainError:
+    started = "has started" if not publish.state.terminal else "has ended"
+    return FailedPrecondition(
+        reason="PUBLISH_NOT_SCHEDULED",
+        message=f"Publish {publish.id} is {publish.state.value} and {started}: only a SCHEDULED publish can be "
+        f"{verb}",
+        metadata={"publish_id": publish.id, "state": publish.state.value},
+    )
 
 
 def _same_request(existing: Publish, request_fingerprint: str | None, request_id: str) -> None:
@@ -335,9 +485,10 @@ def _same_request(existing: Publish, request_fingerprint: str | None, request_id
         )
 
 
-def _check_shape(policy: PlatformPolicy, req: CarouselRequest) -> None:
+def _check_shape(policy: PlatformPolicy, req: CarouselRequest, now: datetime, schedule: SchedulePolicy) -> None:
     violations = [
         *policy.request_violations(req),
+        *_present(publish_time_violation(req.publish_time, now, schedule)),
         *_present(id_violation(policy.account_field, req.account_id, "an account id")),
         *_present(id_violation("request_id", req.request_id, "an idempotency key you choose", required=False)),
     ]
@@ -401,6 +552,15 @@ class InstagramPolicy:
             return
         await self._quota.reserve(account.id, account.external_account_id, token)
 
+    async def before_scheduling(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        """Nothing: the 24-hour publishing quota is about the time of posting, so it is
+        reserved then (before_run), not now."""
+
+    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
+        await self._quota.reserve(account.id, account.external_account_id, token)
+
 
 class TikTokPolicy:
     platform = Platform.TIKTOK
@@ -453,7 +613,26 @@ class TikTokPolicy:
         """Asks creator_info and refuses a privacy level the creator may not use, before init.
         (A read: validate_only asks it too.)"""
         assert isinstance(req, TikTokCarousel)
-        if req.post_mode != "DIRECT":
+        await self._check_privacy(account, token, req.post_mode, req.privacy_level, validate_only=validate_only)
+
+    async def before_scheduling(
+        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
+    ) -> None:
+        """creator_info now (a read), so a privacy level the creator may not use is refused
+        at once rather than at the scheduled time."""
+        await self.before_recording(account, token, req, validate_only=validate_only)
+
+    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
+        """creator_info again: the creator may have changed what they allow since."""
+        await self._check_privacy(
+            account, token, str(publish.options.get("post_mode", "DIRECT")),
+            str(publish.options.get("privacy_level", "")), validate_only=False,
+        )
+
+    async def _check_privacy(
+        self, account: Account, token: str, post_mode: str, privacy_level: str, *, validate_only: bool
+    ) -> None:
+        if post_mode != "DIRECT":
             return
         try:
             creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
@@ -463,11 +642,11 @@ class TikTokPolicy:
                 await self._accounts.mark_needs_reconnect(account.id)
             raise failure.error.as_exception() from None
         allowed = creator.privacy_level_options
-        if req.privacy_level not in allowed:
+        if privacy_level not in allowed:
             options = ", ".join(f"PRIVACY_LEVEL_{o}" for o in allowed)
             raise FailedPrecondition(
                 reason="TIKTOK_PRIVACY_LEVEL_NOT_ALLOWED",
-                message=f"privacy_level: this creator cannot post with PRIVACY_LEVEL_{req.privacy_level}; "
+                message=f"privacy_level: this creator cannot post with PRIVACY_LEVEL_{privacy_level}; "
                 f"use one of {options}",
                 metadata={"field": "privacy_level", "allowed": ",".join(allowed)},
                 field_violations=[FieldViolation("privacy_level", f"must be one of {options}")],

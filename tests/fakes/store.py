@@ -49,6 +49,7 @@ from server.domain.models import (
 )
 from server.domain.pagination import Cursor, cursor_time
 from server.domain.ports import KEEP, CreateConflict
+from server.domain.schedule import due_change
 
 T = TypeVar("T")
 
@@ -296,6 +297,10 @@ class FakePublishStore(_Table):
             and (where.state is None or p.state == where.state)
             and (after is None or cursor_time(p.created_at) >= after)
             and (before is None or cursor_time(p.created_at) < before)
+            and (where.scheduled_after is None or (
+                p.schedule_time is not None and p.schedule_time >= utc(where.scheduled_after)))
+            and (where.scheduled_before is None or (
+                p.schedule_time is not None and p.schedule_time < utc(where.scheduled_before)))
         ]
         page = _newest_first(matching, lambda p: (cursor_time(p.created_at), p.id), cursor)[:limit]
         return [(PublishVersion(p.id, p.revision), Cursor(cursor_time(p.created_at), p.id)) for p in page]
@@ -366,6 +371,45 @@ class FakePublishStore(_Table):
         await self._call()
         return min((p.reconcile_at for p in self.rows.values() if p.reconcile_at is not None), default=None)
 
+    async def claim_due_schedules(
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        await self._call()  # no await between the read and the change: one atomic step
+        due = [
+            p for p in self.rows.values()
+            if p.state == PublishState.SCHEDULED and p.schedule_time is not None and p.schedule_time <= utc(now)
+        ]
+        claimed = []
+        for publish in sorted(due, key=lambda p: (p.schedule_time, p.id))[:limit]:
+            changes, events = due_change(publish, utc(now), utc(missed_before))
+            if changes["state"] == PublishState.PROCESSING:
+                changes.update(owner=owner, lease_until=utc(lease_until))
+            updated = applied(publish, changes, publish.revision + 1, utc(now))
+            self.rows[publish.id] = updated
+            self._append(publish.id, events, utc(now))
+            claimed.append(copy.deepcopy(updated))
+        return claimed
+
+    async def next_schedule_time(self) -> datetime | None:
+        await self._call()
+        return min(
+            (p.schedule_time for p in self.rows.values()
+             if p.state == PublishState.SCHEDULED and p.schedule_time is not None),
+            default=None,
+        )
+
+    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
+        await self._call()
+        publish = self.rows.get(publish_id)
+        if publish is None or publish.state != PublishState.SCHEDULED:
+            return None
+        now = self._now()
+        publish.schedule_time = utc(schedule_time)
+        publish.updated_at = now
+        publish.revision += 1
+        self._append(publish_id, [event], now)
+        return copy.deepcopy(publish)
+
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         await self._call()
         return [copy.deepcopy(e) for e in self.timeline.get(publish_id, []) if e.id is not None and e.id > after]
@@ -409,6 +453,7 @@ class FakePublishStore(_Table):
             updated_at=created_at,
             owner=publish.owner,
             lease_until=None if publish.lease_until is None else utc(publish.lease_until),
+            schedule_time=None if publish.schedule_time is None else utc(publish.schedule_time),
         )
         self._append(publish.id, events, created_at)
         return None
@@ -493,7 +538,7 @@ class FakePublishStore(_Table):
             p for p in self.rows.values()
             if (p.workspace_id, p.account_id, p.content_fingerprint) == (workspace_id, account_id, content_fingerprint)
             and cursor_time(p.created_at) >= since_text
-            and p.state != PublishState.FAILED
+            and p.state not in (PublishState.FAILED, PublishState.CANCELLED, PublishState.MISSED)
         ]
         return max(matching, key=lambda p: cursor_time(p.created_at), default=None)
 

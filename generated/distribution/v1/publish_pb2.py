@@ -23,31 +23,32 @@ _sym_db = _symbol_database.Default()
 
 
 from distribution.v1 import account_pb2 as distribution_dot_v1_dot_account__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/publish.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\rTikTokOptions\x12\x34\n\rprivacy_level\x18\x01 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x02 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\x05 \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\x06 \x01(\x08\"\xab\x01\n\x0cPublishError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x15\n\rplatform_code\x18\x04 \x01(\t\x12\x18\n\x10platform_subcode\x18\x05 \x01(\t\x12\x19\n\x11platform_trace_id\x18\x06 \x01(\t\x12\x11\n\tretryable\x18\x07 \x01(\x08\x12\r\n\x05\x66ield\x18\x08 \x01(\t\"\x9b\x05\n\x07Publish\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x08platform\x18\x02 \x01(\x0e\x32\x19.distribution.v1.Platform\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.distribution.v1.PublishKind\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x11\n\tmedia_ids\x18\x05 \x03(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x36\n\x0etiktok_options\x18\x07 \x01(\x0b\x32\x1e.distribution.v1.TikTokOptions\x12,\n\x05state\x18\x08 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x1dinstagram_child_container_ids\x18\t \x03(\t\x12\x1e\n\x16instagram_container_id\x18\n \x01(\t\x12\x13\n\x0big_media_id\x18\x0b \x01(\t\x12\x11\n\tpermalink\x18\x0c \x01(\t\x12\x19\n\x11tiktok_publish_id\x18\r \x01(\t\x12\x16\n\x0etiktok_post_id\x18\x0e \x01(\t\x12,\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x1d.distribution.v1.PublishError\x12\x12\n\nrequest_id\x18\x10 \x01(\t\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rpending_facts\x18\x14 \x03(\t\"\xc1\x01\n\x0cPublishEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x07\x64\x65tails\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct*\xe2\x01\n\x0cPublishState\x12\x1d\n\x19PUBLISH_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PUBLISH_STATE_PENDING\x10\x01\x12\x1c\n\x18PUBLISH_STATE_PROCESSING\x10\x02\x12\x1b\n\x17PUBLISH_STATE_PUBLISHED\x10\x03\x12$\n PUBLISH_STATE_DELIVERED_TO_INBOX\x10\x04\x12\x18\n\x14PUBLISH_STATE_FAILED\x10\x05\x12\x1d\n\x19PUBLISH_STATE_UNCONFIRMED\x10\x06*\xc0\x01\n\x0cPrivacyLevel\x12\x1d\n\x19PRIVACY_LEVEL_UNSPECIFIED\x10\x00\x12$\n PRIVACY_LEVEL_PUBLIC_TO_EVERYONE\x10\x01\x12\'\n#PRIVACY_LEVEL_MUTUAL_FOLLOW_FRIENDS\x10\x02\x12%\n!PRIVACY_LEVEL_FOLLOWER_OF_CREATOR\x10\x03\x12\x1b\n\x17PRIVACY_LEVEL_SELF_ONLY\x10\x04*P\n\x08PostMode\x12\x19\n\x15POST_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10POST_MODE_DIRECT\x10\x01\x12\x13\n\x0fPOST_MODE_INBOX\x10\x02*F\n\x0bPublishKind\x12\x1c\n\x18PUBLISH_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15PUBLISH_KIND_CAROUSEL\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/publish.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\rTikTokOptions\x12\x34\n\rprivacy_level\x18\x01 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x02 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\x05 \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\x06 \x01(\x08\"\xab\x01\n\x0cPublishError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x15\n\rplatform_code\x18\x04 \x01(\t\x12\x18\n\x10platform_subcode\x18\x05 \x01(\t\x12\x19\n\x11platform_trace_id\x18\x06 \x01(\t\x12\x11\n\tretryable\x18\x07 \x01(\x08\x12\r\n\x05\x66ield\x18\x08 \x01(\t\"\xb1\x06\n\x07Publish\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x08platform\x18\x02 \x01(\x0e\x32\x19.distribution.v1.Platform\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.distribution.v1.PublishKind\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x11\n\tmedia_ids\x18\x05 \x03(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x36\n\x0etiktok_options\x18\x07 \x01(\x0b\x32\x1e.distribution.v1.TikTokOptions\x12,\n\x05state\x18\x08 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x1dinstagram_child_container_ids\x18\t \x03(\t\x12\x1e\n\x16instagram_container_id\x18\n \x01(\t\x12\x13\n\x0big_media_id\x18\x0b \x01(\t\x12\x11\n\tpermalink\x18\x0c \x01(\t\x12\x19\n\x11tiktok_publish_id\x18\r \x01(\t\x12\x16\n\x0etiktok_post_id\x18\x0e \x01(\t\x12,\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x1d.distribution.v1.PublishError\x12\x12\n\nrequest_id\x18\x10 \x01(\t\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rpending_facts\x18\x14 \x03(\t\x12\x31\n\rschedule_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0estart_lateness\x18\x17 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xc1\x01\n\x0cPublishEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x07\x64\x65tails\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct*\xb6\x02\n\x0cPublishState\x12\x1d\n\x19PUBLISH_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PUBLISH_STATE_PENDING\x10\x01\x12\x1c\n\x18PUBLISH_STATE_PROCESSING\x10\x02\x12\x1b\n\x17PUBLISH_STATE_PUBLISHED\x10\x03\x12$\n PUBLISH_STATE_DELIVERED_TO_INBOX\x10\x04\x12\x18\n\x14PUBLISH_STATE_FAILED\x10\x05\x12\x1d\n\x19PUBLISH_STATE_UNCONFIRMED\x10\x06\x12\x1b\n\x17PUBLISH_STATE_SCHEDULED\x10\x07\x12\x1b\n\x17PUBLISH_STATE_CANCELLED\x10\x08\x12\x18\n\x14PUBLISH_STATE_MISSED\x10\t*\xc0\x01\n\x0cPrivacyLevel\x12\x1d\n\x19PRIVACY_LEVEL_UNSPECIFIED\x10\x00\x12$\n PRIVACY_LEVEL_PUBLIC_TO_EVERYONE\x10\x01\x12\'\n#PRIVACY_LEVEL_MUTUAL_FOLLOW_FRIENDS\x10\x02\x12%\n!PRIVACY_LEVEL_FOLLOWER_OF_CREATOR\x10\x03\x12\x1b\n\x17PRIVACY_LEVEL_SELF_ONLY\x10\x04*P\n\x08PostMode\x12\x19\n\x15POST_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10POST_MODE_DIRECT\x10\x01\x12\x13\n\x0fPOST_MODE_INBOX\x10\x02*F\n\x0bPublishKind\x12\x1c\n\x18PUBLISH_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15PUBLISH_KIND_CAROUSEL\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.publish_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PUBLISHSTATE']._serialized_start=1394
-  _globals['_PUBLISHSTATE']._serialized_end=1620
-  _globals['_PRIVACYLEVEL']._serialized_start=1623
-  _globals['_PRIVACYLEVEL']._serialized_end=1815
-  _globals['_POSTMODE']._serialized_start=1817
-  _globals['_POSTMODE']._serialized_end=1897
-  _globals['_PUBLISHKIND']._serialized_start=1899
-  _globals['_PUBLISHKIND']._serialized_end=1969
-  _globals['_TIKTOKOPTIONS']._serialized_start=145
-  _globals['_TIKTOKOPTIONS']._serialized_end=351
-  _globals['_PUBLISHERROR']._serialized_start=354
-  _globals['_PUBLISHERROR']._serialized_end=525
-  _globals['_PUBLISH']._serialized_start=528
-  _globals['_PUBLISH']._serialized_end=1195
-  _globals['_PUBLISHEVENT']._serialized_start=1198
-  _globals['_PUBLISHEVENT']._serialized_end=1391
+  _globals['_PUBLISHSTATE']._serialized_start=1576
+  _globals['_PUBLISHSTATE']._serialized_end=1886
+  _globals['_PRIVACYLEVEL']._serialized_start=1889
+  _globals['_PRIVACYLEVEL']._serialized_end=2081
+  _globals['_POSTMODE']._serialized_start=2083
+  _globals['_POSTMODE']._serialized_end=2163
+  _globals['_PUBLISHKIND']._serialized_start=2165
+  _globals['_PUBLISHKIND']._serialized_end=2235
+  _globals['_TIKTOKOPTIONS']._serialized_start=177
+  _globals['_TIKTOKOPTIONS']._serialized_end=383
+  _globals['_PUBLISHERROR']._serialized_start=386
+  _globals['_PUBLISHERROR']._serialized_end=557
+  _globals['_PUBLISH']._serialized_start=560
+  _globals['_PUBLISH']._serialized_end=1377
+  _globals['_PUBLISHEVENT']._serialized_start=1380
+  _globals['_PUBLISHEVENT']._serialized_end=1573
 # @@protoc_insertion_point(module_scope)

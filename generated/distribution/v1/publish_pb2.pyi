@@ -1,6 +1,7 @@
 import datetime
 
 from distribution.v1 import account_pb2 as _account_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -21,6 +22,9 @@ class PublishState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PUBLISH_STATE_DELIVERED_TO_INBOX: _ClassVar[PublishState]
     PUBLISH_STATE_FAILED: _ClassVar[PublishState]
     PUBLISH_STATE_UNCONFIRMED: _ClassVar[PublishState]
+    PUBLISH_STATE_SCHEDULED: _ClassVar[PublishState]
+    PUBLISH_STATE_CANCELLED: _ClassVar[PublishState]
+    PUBLISH_STATE_MISSED: _ClassVar[PublishState]
 
 class PrivacyLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -47,6 +51,9 @@ PUBLISH_STATE_PUBLISHED: PublishState
 PUBLISH_STATE_DELIVERED_TO_INBOX: PublishState
 PUBLISH_STATE_FAILED: PublishState
 PUBLISH_STATE_UNCONFIRMED: PublishState
+PUBLISH_STATE_SCHEDULED: PublishState
+PUBLISH_STATE_CANCELLED: PublishState
+PUBLISH_STATE_MISSED: PublishState
 PRIVACY_LEVEL_UNSPECIFIED: PrivacyLevel
 PRIVACY_LEVEL_PUBLIC_TO_EVERYONE: PrivacyLevel
 PRIVACY_LEVEL_MUTUAL_FOLLOW_FRIENDS: PrivacyLevel
@@ -95,7 +102,7 @@ class PublishError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., platform_code: _Optional[str] = ..., platform_subcode: _Optional[str] = ..., platform_trace_id: _Optional[str] = ..., retryable: _Optional[bool] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Publish(_message.Message):
-    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts")
+    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts", "schedule_time", "start_time", "start_lateness")
     ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +123,9 @@ class Publish(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
     PENDING_FACTS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_LATENESS_FIELD_NUMBER: _ClassVar[int]
     id: str
     platform: _account_pb2.Platform
     kind: PublishKind
@@ -136,7 +146,10 @@ class Publish(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     publish_time: _timestamp_pb2.Timestamp
     pending_facts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ...) -> None: ...
+    schedule_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    start_lateness: _duration_pb2.Duration
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PublishEvent(_message.Message):
     __slots__ = ("sequence", "time", "type", "state", "message", "details")

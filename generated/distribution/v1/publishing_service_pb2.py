@@ -29,7 +29,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(distribution/v1/publishing_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1b\x64istribution/v1/media.proto\x1a\x1d\x64istribution/v1/publish.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x01\n\x1fPublishInstagramCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x1c\n\x14instagram_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x61llow_duplicate\x18\x05 \x01(\x08\x12\x15\n\rvalidate_only\x18\x06 \x01(\x08\"\xd2\x01\n PublishInstagramCarouselResponse\x12\x1c\n\x14instagram_publish_id\x18\x01 \x01(\t\x12\x13\n\x0big_media_id\x18\x02 \x01(\t\x12\x11\n\tpermalink\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\xe0\x02\n\x1cPublishTikTokCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x19\n\x11tiktok_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x34\n\rprivacy_level\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x05 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x06 \x01(\x05\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\t \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\n \x01(\x08\x12\x17\n\x0f\x61llow_duplicate\x18\x0b \x01(\x08\x12\x15\n\rvalidate_only\x18\x0c \x01(\x08\"\xd1\x01\n\x1dPublishTikTokCarouselResponse\x12\x19\n\x11tiktok_publish_id\x18\x01 \x01(\t\x12\x12\n\npublish_id\x18\x02 \x01(\t\x12\x17\n\x0ftiktok_media_id\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\x1f\n\x11GetPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"n\n\x12GetPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent\"\x9b\x02\n\x14ListPublishesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12+\n\x08platform\x18\x04 \x01(\x0e\x32\x19.distribution.v1.Platform\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x35\n\x11\x63reate_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x63reate_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x15ListPublishesResponse\x12+\n\tpublishes\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Publish\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13WatchPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"p\n\x14WatchPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent2\xe1\x05\n\x11PublishingService\x12\xae\x01\n\x18PublishInstagramCarousel\x12\x30.distribution.v1.PublishInstagramCarouselRequest\x1a\x31.distribution.v1.PublishInstagramCarouselResponse\"-\x82\xd3\xe4\x93\x02\'\"\"/api/v1/publish/instagram/carousel:\x01*\x12\xa2\x01\n\x15PublishTikTokCarousel\x12-.distribution.v1.PublishTikTokCarouselRequest\x1a..distribution.v1.PublishTikTokCarouselResponse\"*\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/publish/tiktok/carousel:\x01*\x12u\n\nGetPublish\x12\".distribution.v1.GetPublishRequest\x1a#.distribution.v1.GetPublishResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/v1/publishes/{id}\x12y\n\rListPublishes\x12%.distribution.v1.ListPublishesRequest\x1a&.distribution.v1.ListPublishesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/publishes\x12\x83\x01\n\x0cWatchPublish\x12$.distribution.v1.WatchPublishRequest\x1a%.distribution.v1.WatchPublishResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/publishes/{id}:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(distribution/v1/publishing_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1b\x64istribution/v1/media.proto\x1a\x1d\x64istribution/v1/publish.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\x1fPublishInstagramCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x1c\n\x14instagram_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x61llow_duplicate\x18\x05 \x01(\x08\x12\x15\n\rvalidate_only\x18\x06 \x01(\x08\x12\x30\n\x0cpublish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd2\x01\n PublishInstagramCarouselResponse\x12\x1c\n\x14instagram_publish_id\x18\x01 \x01(\t\x12\x13\n\x0big_media_id\x18\x02 \x01(\t\x12\x11\n\tpermalink\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\x92\x03\n\x1cPublishTikTokCarouselRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\t\x12\x19\n\x11tiktok_account_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\x12\x34\n\rprivacy_level\x18\x04 \x01(\x0e\x32\x1d.distribution.v1.PrivacyLevel\x12,\n\tpost_mode\x18\x05 \x01(\x0e\x32\x19.distribution.v1.PostMode\x12\x13\n\x0b\x63over_index\x18\x06 \x01(\x05\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x17\n\x0f\x64isable_comment\x18\t \x01(\x08\x12\x16\n\x0e\x61uto_add_music\x18\n \x01(\x08\x12\x17\n\x0f\x61llow_duplicate\x18\x0b \x01(\x08\x12\x15\n\rvalidate_only\x18\x0c \x01(\x08\x12\x30\n\x0cpublish_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd1\x01\n\x1dPublishTikTokCarouselResponse\x12\x19\n\x11tiktok_publish_id\x18\x01 \x01(\t\x12\x12\n\npublish_id\x18\x02 \x01(\t\x12\x17\n\x0ftiktok_media_id\x18\x03 \x01(\t\x12\x13\n\x0bimage_count\x18\x04 \x01(\x05\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12%\n\x05media\x18\x06 \x03(\x0b\x32\x16.distribution.v1.Media\"\x1f\n\x11GetPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"n\n\x12GetPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent\"\x8e\x03\n\x14ListPublishesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12+\n\x08platform\x18\x04 \x01(\x0e\x32\x19.distribution.v1.Platform\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.PublishState\x12\x35\n\x11\x63reate_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x63reate_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13schedule_time_after\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14schedule_time_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x15ListPublishesResponse\x12+\n\tpublishes\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Publish\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13WatchPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"p\n\x14WatchPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\x12-\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.distribution.v1.PublishEvent\"\"\n\x14\x43\x61ncelPublishRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x15\x43\x61ncelPublishResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish\"\\\n\x1cUpdatePublishScheduleRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x0cpublish_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x1dUpdatePublishScheduleResponse\x12)\n\x07publish\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Publish2\xb9\x07\n\x11PublishingService\x12\xae\x01\n\x18PublishInstagramCarousel\x12\x30.distribution.v1.PublishInstagramCarouselRequest\x1a\x31.distribution.v1.PublishInstagramCarouselResponse\"-\x82\xd3\xe4\x93\x02\'\"\"/api/v1/publish/instagram/carousel:\x01*\x12\xa2\x01\n\x15PublishTikTokCarousel\x12-.distribution.v1.PublishTikTokCarouselRequest\x1a..distribution.v1.PublishTikTokCarouselResponse\"*\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/publish/tiktok/carousel:\x01*\x12u\n\nGetPublish\x12\".distribution.v1.GetPublishRequest\x1a#.distribution.v1.GetPublishResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/v1/publishes/{id}\x12y\n\rListPublishes\x12%.distribution.v1.ListPublishesRequest\x1a&.distribution.v1.ListPublishesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/publishes\x12\x83\x01\n\x0cWatchPublish\x12$.distribution.v1.WatchPublishRequest\x1a%.distribution.v1.WatchPublishResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/publishes/{id}:watch0\x01\x12^\n\rCancelPublish\x12%.distribution.v1.CancelPublishRequest\x1a&.distribution.v1.CancelPublishResponse\x12v\n\x15UpdatePublishSchedule\x12-.distribution.v1.UpdatePublishScheduleRequest\x1a..distribution.v1.UpdatePublishScheduleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,25 +47,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLISHINGSERVICE'].methods_by_name['WatchPublish']._loaded_options = None
   _globals['_PUBLISHINGSERVICE'].methods_by_name['WatchPublish']._serialized_options = b'\202\323\344\223\002\036\022\034/api/v1/publishes/{id}:watch'
   _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_start=216
-  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_end=383
-  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_start=386
-  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_end=596
-  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_start=599
-  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_end=951
-  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_start=954
-  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_end=1163
-  _globals['_GETPUBLISHREQUEST']._serialized_start=1165
-  _globals['_GETPUBLISHREQUEST']._serialized_end=1196
-  _globals['_GETPUBLISHRESPONSE']._serialized_start=1198
-  _globals['_GETPUBLISHRESPONSE']._serialized_end=1308
-  _globals['_LISTPUBLISHESREQUEST']._serialized_start=1311
-  _globals['_LISTPUBLISHESREQUEST']._serialized_end=1594
-  _globals['_LISTPUBLISHESRESPONSE']._serialized_start=1596
-  _globals['_LISTPUBLISHESRESPONSE']._serialized_end=1689
-  _globals['_WATCHPUBLISHREQUEST']._serialized_start=1691
-  _globals['_WATCHPUBLISHREQUEST']._serialized_end=1724
-  _globals['_WATCHPUBLISHRESPONSE']._serialized_start=1726
-  _globals['_WATCHPUBLISHRESPONSE']._serialized_end=1838
-  _globals['_PUBLISHINGSERVICE']._serialized_start=1841
-  _globals['_PUBLISHINGSERVICE']._serialized_end=2578
+  _globals['_PUBLISHINSTAGRAMCAROUSELREQUEST']._serialized_end=433
+  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_start=436
+  _globals['_PUBLISHINSTAGRAMCAROUSELRESPONSE']._serialized_end=646
+  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_start=649
+  _globals['_PUBLISHTIKTOKCAROUSELREQUEST']._serialized_end=1051
+  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_start=1054
+  _globals['_PUBLISHTIKTOKCAROUSELRESPONSE']._serialized_end=1263
+  _globals['_GETPUBLISHREQUEST']._serialized_start=1265
+  _globals['_GETPUBLISHREQUEST']._serialized_end=1296
+  _globals['_GETPUBLISHRESPONSE']._serialized_start=1298
+  _globals['_GETPUBLISHRESPONSE']._serialized_end=1408
+  _globals['_LISTPUBLISHESREQUEST']._serialized_start=1411
+  _globals['_LISTPUBLISHESREQUEST']._serialized_end=1809
+  _globals['_LISTPUBLISHESRESPONSE']._serialized_start=1811
+  _globals['_LISTPUBLISHESRESPONSE']._serialized_end=1904
+  _globals['_WATCHPUBLISHREQUEST']._serialized_start=1906
+  _globals['_WATCHPUBLISHREQUEST']._serialized_end=1939
+  _globals['_WATCHPUBLISHRESPONSE']._serialized_start=1941
+  _globals['_WATCHPUBLISHRESPONSE']._serialized_end=2053
+  _globals['_CANCELPUBLISHREQUEST']._serialized_start=2055
+  _globals['_CANCELPUBLISHREQUEST']._serialized_end=2089
+  _globals['_CANCELPUBLISHRESPONSE']._serialized_start=2091
+  _globals['_CANCELPUBLISHRESPONSE']._serialized_end=2157
+  _globals['_UPDATEPUBLISHSCHEDULEREQUEST']._serialized_start=2159
+  _globals['_UPDATEPUBLISHSCHEDULEREQUEST']._serialized_end=2251
+  _globals['_UPDATEPUBLISHSCHEDULERESPONSE']._serialized_start=2253
+  _globals['_UPDATEPUBLISHSCHEDULERESPONSE']._serialized_end=2327
+  _globals['_PUBLISHINGSERVICE']._serialized_start=2330
+  _globals['_PUBLISHINGSERVICE']._serialized_end=3283
 # @@protoc_insertion_point(module_scope)

@@ -14,20 +14,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PublishInstagramCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id", "allow_duplicate", "validate_only")
+    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id", "allow_duplicate", "validate_only", "publish_time")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     INSTAGRAM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     instagram_account_id: str
     caption: str
     request_id: str
     allow_duplicate: bool
     validate_only: bool
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    publish_time: _timestamp_pb2.Timestamp
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PublishInstagramCarouselResponse(_message.Message):
     __slots__ = ("instagram_publish_id", "ig_media_id", "permalink", "image_count", "state", "media")
@@ -46,7 +48,7 @@ class PublishInstagramCarouselResponse(_message.Message):
     def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ...) -> None: ...
 
 class PublishTikTokCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only")
+    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only", "publish_time")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     TIKTOK_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +61,7 @@ class PublishTikTokCarouselRequest(_message.Message):
     AUTO_ADD_MUSIC_FIELD_NUMBER: _ClassVar[int]
     ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     tiktok_account_id: str
     caption: str
@@ -71,7 +74,8 @@ class PublishTikTokCarouselRequest(_message.Message):
     auto_add_music: bool
     allow_duplicate: bool
     validate_only: bool
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    publish_time: _timestamp_pb2.Timestamp
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PublishTikTokCarouselResponse(_message.Message):
     __slots__ = ("tiktok_publish_id", "publish_id", "tiktok_media_id", "image_count", "state", "media")
@@ -104,7 +108,7 @@ class GetPublishResponse(_message.Message):
     def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_publish_pb2.PublishEvent, _Mapping]]] = ...) -> None: ...
 
 class ListPublishesRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "account_id", "platform", "state", "create_time_after", "create_time_before")
+    __slots__ = ("page_size", "page_token", "account_id", "platform", "state", "create_time_after", "create_time_before", "schedule_time_after", "schedule_time_before")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +116,8 @@ class ListPublishesRequest(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     account_id: str
@@ -119,7 +125,9 @@ class ListPublishesRequest(_message.Message):
     state: _publish_pb2.PublishState
     create_time_after: _timestamp_pb2.Timestamp
     create_time_before: _timestamp_pb2.Timestamp
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    schedule_time_after: _timestamp_pb2.Timestamp
+    schedule_time_before: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListPublishesResponse(_message.Message):
     __slots__ = ("publishes", "next_page_token")
@@ -142,3 +150,29 @@ class WatchPublishResponse(_message.Message):
     publish: _publish_pb2.Publish
     events: _containers.RepeatedCompositeFieldContainer[_publish_pb2.PublishEvent]
     def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_publish_pb2.PublishEvent, _Mapping]]] = ...) -> None: ...
+
+class CancelPublishRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class CancelPublishResponse(_message.Message):
+    __slots__ = ("publish",)
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    publish: _publish_pb2.Publish
+    def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...
+
+class UpdatePublishScheduleRequest(_message.Message):
+    __slots__ = ("id", "publish_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    publish_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UpdatePublishScheduleResponse(_message.Message):
+    __slots__ = ("publish",)
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    publish: _publish_pb2.Publish
+    def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...

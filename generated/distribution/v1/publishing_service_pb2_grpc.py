@@ -66,6 +66,16 @@ class PublishingServiceStub:
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.FromString,
                 _registered_method=True)
+        self.CancelPublish = channel.unary_unary(
+                '/distribution.v1.PublishingService/CancelPublish',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.CancelPublishRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.CancelPublishResponse.FromString,
+                _registered_method=True)
+        self.UpdatePublishSchedule = channel.unary_unary(
+                '/distribution.v1.PublishingService/UpdatePublishSchedule',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class PublishingServiceServicer:
@@ -129,6 +139,23 @@ class PublishingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelPublish(self, request, context):
+        """Cancels a scheduled publish before it starts: SCHEDULED becomes CANCELLED (terminal,
+        nothing posted). Idempotent: a CANCELLED publish is returned unchanged.
+        FAILED_PRECONDITION once the publish has started (PROCESSING or later) or ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePublishSchedule(self, request, context):
+        """Moves a scheduled publish to a new publish_time (same rules as on the publish RPCs).
+        Idempotent: the same time again changes nothing. FAILED_PRECONDITION once it started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublishingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +183,16 @@ def add_PublishingServiceServicer_to_server(servicer, server):
                     servicer.WatchPublish,
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.SerializeToString,
+            ),
+            'CancelPublish': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPublish,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.CancelPublishRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.CancelPublishResponse.SerializeToString,
+            ),
+            'UpdatePublishSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePublishSchedule,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -300,6 +337,60 @@ class PublishingService:
             '/distribution.v1.PublishingService/WatchPublish',
             distribution_dot_v1_dot_publishing__service__pb2.WatchPublishRequest.SerializeToString,
             distribution_dot_v1_dot_publishing__service__pb2.WatchPublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPublish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/CancelPublish',
+            distribution_dot_v1_dot_publishing__service__pb2.CancelPublishRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.CancelPublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePublishSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/UpdatePublishSchedule',
+            distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,6 +34,7 @@ from server.domain.models import (
 )
 from server.domain.pagination import Cursor, cursor_time
 from server.domain.ports import KEEP, CreateConflict
+from server.domain.schedule import due_change
 
 _PLATFORMS = {m.value: m for m in Platform}
 _KINDS = {m.value: m for m in PublishKind}
@@ -82,6 +83,8 @@ def _publish(row: asyncpg.Record) -> Publish:
         revision=row["revision"],
         owner=row["owner"],
         lease_until=row["lease_until"],
+        schedule_time=row["schedule_time"],
+        started_at=row["started_at"],
     )
 
 
@@ -119,15 +122,15 @@ class PostgresPublishStore:
             publish.id, publish.workspace_id, publish.platform.value, publish.kind.value, publish.account_id,
             publish.media_ids, publish.caption, publish.options, publish.state.value, publish.request_id,
             publish.request_fingerprint, publish.content_fingerprint, publish.child_container_ids,
-            publish.created_at, publish.owner, publish.lease_until,
+            publish.created_at, publish.owner, publish.lease_until, publish.schedule_time,
         ]
         insert = (
             "WITH upd AS (INSERT INTO publishes (id, workspace_id, platform, kind, account_id, media_ids, caption,"
             " options, state, request_id, request_fingerprint, content_fingerprint, child_container_ids,"
-            " created_at, updated_at, owner, lease_until)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)"
+            " created_at, updated_at, owner, lease_until, schedule_time)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)"
             " ON CONFLICT (workspace_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING id),"
-            f" ev AS ({_events_sql(17)}) SELECT count(*) FROM upd"
+            f" ev AS ({_events_sql(18)}) SELECT count(*) FROM upd"
         )
         params = [*row, *_event_arrays(events, publish.created_at)]
         async with self._db.connection() as conn:
@@ -142,7 +145,8 @@ class PostgresPublishStore:
                     )
                     earlier = await conn.fetchrow(
                         "SELECT * FROM publishes WHERE workspace_id = $1 AND account_id = $2"
-                        " AND content_fingerprint = $3 AND created_at >= $4 AND state != 'FAILED'"
+                        " AND content_fingerprint = $3 AND created_at >= $4"
+                        " AND state NOT IN ('FAILED', 'CANCELLED', 'MISSED')"
                         " ORDER BY created_at DESC LIMIT 1",
                         publish.workspace_id, publish.account_id, publish.content_fingerprint, duplicate_since,
                     )
@@ -191,6 +195,12 @@ class PostgresPublishStore:
         if where.created_before is not None:
             params.append(where.created_before)
             clauses.append(f"created_at < ${len(params)}")
+        if where.scheduled_after is not None:
+            params.append(where.scheduled_after)
+            clauses.append(f"schedule_time >= ${len(params)}")
+        if where.scheduled_before is not None:
+            params.append(where.scheduled_before)
+            clauses.append(f"schedule_time < ${len(params)}")
         clauses.extend(keyset(cursor, params))
         params.append(limit)
         rows = await self._db.fetch(
@@ -214,7 +224,7 @@ class PostgresPublishStore:
     ) -> Publish | None:
         row = await self._db.fetchrow(
             "SELECT * FROM publishes WHERE workspace_id = $1 AND account_id = $2 AND content_fingerprint = $3"
-            " AND created_at >= $4 AND state != 'FAILED' ORDER BY created_at DESC LIMIT 1",
+            " AND created_at >= $4 AND state NOT IN ('FAILED', 'CANCELLED', 'MISSED') ORDER BY created_at DESC LIMIT 1",
             workspace_id, account_id, content_fingerprint, since,
         )
         return _publish(row) if row else None
@@ -284,6 +294,69 @@ class PostgresPublishStore:
             "SELECT min(reconcile_at) FROM publishes WHERE reconcile_at IS NOT NULL"
         )
         return value
+
+    # --- schedules ----------------------------------------------------------------------------
+
+    async def claim_due_schedules(
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        """One transaction: the due rows are locked as read (SKIP LOCKED: a replica claiming at
+        the same moment takes others), changed, and their events appended. A cancel or a
+        reschedule of a locked row waits, then finds it no longer SCHEDULED."""
+        async with self._db.connection() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT * FROM publishes WHERE state = 'SCHEDULED' AND schedule_time <= $1"
+                " ORDER BY schedule_time, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now, limit,
+            )
+            if not rows:
+                return []
+            updates: list[tuple[Any, ...]] = []
+            events: list[tuple[str, PublishEvent]] = []
+            for row in rows:
+                publish = _publish(row)
+                changes, new_events = due_change(publish, now, missed_before)
+                started = changes["state"] == PublishState.PROCESSING
+                error = changes.get("error")
+                updates.append((
+                    publish.id, changes["state"].value, error.to_dict() if error else None, now,
+                    owner if started else None, lease_until if started else None,
+                ))
+                events.extend((publish.id, event) for event in new_events)
+            await conn.executemany(
+                "UPDATE publishes SET state = $2, error = $3, started_at = $4, owner = $5, lease_until = $6,"
+                " updated_at = $4, revision = revision + 1 WHERE id = $1",
+                updates,
+            )
+            await conn.execute(
+                "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
+                " SELECT e.publish_id, $2, e.type, e.state, e.message, e.details::jsonb"
+                " FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
+                " WITH ORDINALITY AS e(publish_id, type, state, message, details, n) ORDER BY e.n",
+                [pid for pid, _ in events], now, [e.type for _, e in events],
+                [e.state.value if e.state else None for _, e in events], [e.message for _, e in events],
+                [json.dumps(e.details, separators=(",", ":")) for _, e in events],
+            )
+            claimed = await conn.fetch(
+                "SELECT * FROM publishes WHERE id = ANY($1::uuid[]) ORDER BY schedule_time, id",
+                [u[0] for u in updates],
+            )
+        return [_publish(r) for r in claimed]
+
+    async def next_schedule_time(self) -> datetime | None:
+        value: datetime | None = await self._db.fetchval(
+            "SELECT min(schedule_time) FROM publishes WHERE state = 'SCHEDULED'"
+        )
+        return value
+
+    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
+        now = utcnow()
+        row = await self._db.fetchrow(
+            "WITH upd AS (UPDATE publishes SET schedule_time = $2, updated_at = $3, revision = revision + 1"
+            f" WHERE id = $1 AND state = 'SCHEDULED' RETURNING *), ev AS ({_events_sql(4)}) SELECT * FROM upd",
+            publish_id, schedule_time, now, *_event_arrays([event], now),
+        )
+        return _publish(row) if row else None
 
     # --- changes ------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from server.domain.models import (
 )
 from server.domain.pagination import Cursor
 from server.domain.ports import KEEP, CreateConflict
+from server.domain.schedule import due_change
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -43,7 +44,9 @@ def _column_value(name: str, value: Any) -> Any:
         return dumps(value.to_dict())
     if name == "state":
         return value.value
-    if isinstance(value, datetime) or (value is None and name in ("reconcile_at", "published_at", "lease_until")):
+    if isinstance(value, datetime) or (
+        value is None and name in ("reconcile_at", "published_at", "lease_until", "schedule_time", "started_at")
+    ):
         return db_time(value)
     return value
 
@@ -53,6 +56,8 @@ def _column_value(name: str, value: Any) -> Any:
 _PLATFORMS = {m.value: m for m in Platform}
 _KINDS = {m.value: m for m in PublishKind}
 _STATES = {m.value: m for m in PublishState}
+# Ended states in which nothing was posted: the duplicate guard does not count them.
+_POSTED_NOTHING = "'FAILED', 'CANCELLED', 'MISSED'"
 # The states a record may be in for each new state (PublishState.may_become).
 _ALLOWED_BEFORE = {state: sorted(states_before(state)) for state in PublishState}
 
@@ -98,6 +103,8 @@ def _publish(row: dict[str, Any]) -> Publish:
         revision=row["revision"],
         owner=row["owner"],
         lease_until=py_time(row["lease_until"]),
+        schedule_time=py_time(row["schedule_time"]),
+        started_at=py_time(row["started_at"]),
     )
 
 
@@ -167,6 +174,12 @@ class SqlitePublishStore:
         if where.created_before is not None:
             clauses.append("created_at < ?")
             params.append(db_time(where.created_before))
+        if where.scheduled_after is not None:
+            clauses.append("schedule_time >= ?")
+            params.append(db_time(where.scheduled_after))
+        if where.scheduled_before is not None:
+            clauses.append("schedule_time < ?")
+            params.append(db_time(where.scheduled_before))
         keyset, extra = keyset_clause(cursor)
         sql = (
             f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)}{keyset} "
@@ -225,6 +238,22 @@ class SqlitePublishStore:
         )
         return py_time(rows[0]["at"]) if rows else None
 
+    async def claim_due_schedules(
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        """One transaction on the store's one writer: no other claim, cancel or reschedule
+        slips between the read of the due rows and their change."""
+        return await self._db.run(_claim_due, owner, lease_until, now, missed_before, limit)
+
+    async def next_schedule_time(self) -> datetime | None:
+        rows = await self._db.run(
+            select, "SELECT MIN(schedule_time) AS at FROM publishes WHERE state = 'SCHEDULED'"
+        )
+        return py_time(rows[0]["at"]) if rows else None
+
+    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
+        return await self._db.run(_reschedule, publish_id, schedule_time, event)
+
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
         rows = await self._db.run(
             select, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?", [workspace_id, request_id]
@@ -239,7 +268,7 @@ class SqlitePublishStore:
         rows = await self._db.run(
             select,
             "SELECT * FROM publishes WHERE workspace_id = ? AND account_id = ?"
-            " AND content_fingerprint = ? AND created_at >= ? AND state != 'FAILED'"
+            f" AND content_fingerprint = ? AND created_at >= ? AND state NOT IN ({_POSTED_NOTHING})"
             " ORDER BY created_at DESC LIMIT 1",
             [workspace_id, account_id, content_fingerprint, db_time(since)],
         )
@@ -341,7 +370,7 @@ def _create(
         earlier = _get_where(
             db,
             "workspace_id = ? AND account_id = ? AND content_fingerprint = ? AND created_at >= ?"
-            " AND state != 'FAILED' ORDER BY created_at DESC LIMIT 1",
+            f" AND state NOT IN ({_POSTED_NOTHING}) ORDER BY created_at DESC LIMIT 1",
             [publish.workspace_id, publish.account_id, publish.content_fingerprint, db_time(duplicate_since)],
         )
         if earlier is not None:
@@ -364,6 +393,7 @@ def _create(
         "updated_at": now,
         "owner": publish.owner,
         "lease_until": db_time(publish.lease_until),
+        "schedule_time": db_time(publish.schedule_time),
     }
     with atomic(db):
         db.conn.execute(
@@ -371,6 +401,48 @@ def _create(
         )
         _append_events(db, publish.id, events, now)
     return None
+
+
+def _claim_due(
+    db: sqlite_utils.Database, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+) -> list[Publish]:
+    stamp = db_time(now)
+    claimed: list[Publish] = []
+    with atomic(db):
+        due = [
+            _publish(r) for r in select(
+                db, "SELECT * FROM publishes WHERE state = 'SCHEDULED' AND schedule_time <= ?"
+                " ORDER BY schedule_time, id LIMIT ?", [stamp, limit],
+            )
+        ]
+        for publish in due:
+            changes, events = due_change(publish, now, missed_before)
+            if changes["state"] == PublishState.PROCESSING:
+                changes = {**changes, "owner": owner, "lease_until": lease_until}
+            columns = {name: _column_value(name, value) for name, value in changes.items()}
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            row = _returning(
+                db, f"UPDATE publishes SET {assignments}, updated_at = ?, revision = revision + 1"
+                " WHERE id = ? AND state = 'SCHEDULED'", [*columns.values(), stamp, publish.id],
+            )
+            assert row is not None  # the one writer holds the transaction
+            _append_events(db, publish.id, events, stamp)
+            claimed.append(row)
+    return claimed
+
+
+def _reschedule(
+    db: sqlite_utils.Database, publish_id: str, schedule_time: datetime, event: PublishEvent
+) -> Publish | None:
+    now = db_time(utcnow())
+    with atomic(db):
+        publish = _returning(
+            db, "UPDATE publishes SET schedule_time = ?, updated_at = ?, revision = revision + 1"
+            " WHERE id = ? AND state = 'SCHEDULED'", [db_time(schedule_time), now, publish_id],
+        )
+        if publish is not None:
+            _append_events(db, publish_id, [event], now)
+    return publish
 
 
 def _get_where(db: sqlite_utils.Database, where: str, params: list[Any]) -> Publish | None:

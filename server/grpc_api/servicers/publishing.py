@@ -62,6 +62,24 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         )
         return response
 
+    async def CancelPublish(
+        self, request: pb.CancelPublishRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CancelPublishResponse:
+        publish = await self._publisher.cancel(workspace_of(context), request.id)
+        response = pb.CancelPublishResponse()
+        converters.publish_out(publish, response.publish)
+        return response
+
+    async def UpdatePublishSchedule(
+        self, request: pb.UpdatePublishScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdatePublishScheduleResponse:
+        publish = await self._publisher.reschedule(
+            workspace_of(context), request.id, converters.publish_time_in(request)
+        )
+        response = pb.UpdatePublishScheduleResponse()
+        converters.publish_out(publish, response.publish)
+        return response
+
     async def WatchPublish(
         self, request: pb.WatchPublishRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchPublishResponse]:

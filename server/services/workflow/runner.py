@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,12 +87,19 @@ class PublishRunner:
         self._upkeep: asyncio.Task[None] | None = None
         self._stopping = False
         self._metrics = metrics
+        # Checked again at a scheduled publish's time, before its first platform call (the
+        # account, its token, the platform's preconditions); a DomainError ends it FAILED.
+        self.recheck: Callable[[Publish, Account, str], Awaitable[None]] | None = None
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
     @property
     def owner(self) -> str:
         return self._log.owner
+
+    @property
+    def publish_log(self) -> PublishLog:
+        return self._log
 
     @property
     def in_flight(self) -> int:
@@ -244,6 +252,8 @@ class PublishRunner:
                         "reconnect it with ConnectAccount",
                     ),
                 )
+            if ready is None and publish.schedule_time is not None and publish.untouched and self.recheck:
+                await self.recheck(publish, target.account, await target.token())
             final = await self._workflows[publish.platform].run(publish, target)
             if final.error is not None and final.error.token_rejected:
                 await self._accounts.mark_needs_reconnect(publish.account_id)

@@ -1,0 +1,95 @@
+"""Scheduling rules: when a publish_time means "later", which times are refused, and what
+a due scheduled publish becomes when it is claimed (started, or MISSED past the limit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.domain.errors import FieldViolation
+from server.domain.models import Publish, PublishError, PublishEvent, PublishState
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """`tolerance`: a publish_time this close to now (either side) means "now" (clocks of
+    callers drift by a few seconds). `horizon`: the furthest ahead a publish may be
+    scheduled. `max_lateness`: a publish found due later than this after its time (the
+    service was down) ends MISSED instead of posting stale content."""
+
+    tolerance: timedelta = timedelta(seconds=5)
+    horizon: timedelta = timedelta(days=365)
+    max_lateness: timedelta = timedelta(hours=1)
+
+
+def is_later(publish_time: datetime | None, now: datetime, policy: SchedulePolicy) -> bool:
+    """Whether the publish is to be scheduled rather than run at once."""
+    return publish_time is not None and publish_time - now > policy.tolerance
+
+
+def publish_time_violation(
+    publish_time: datetime | None, now: datetime, policy: SchedulePolicy, *, field: str = "publish_time",
+    required: bool = False,
+) -> FieldViolation | None:
+    """The problem with a requested publish time, if any: in the past (beyond the tolerance)
+    or beyond the horizon. `required`: it must also be in the future (a reschedule)."""
+    if publish_time is None:
+        return FieldViolation(field, "is required: the new time to publish") if required else None
+    stamp = publish_time.isoformat(timespec="seconds")
+    if publish_time < now - policy.tolerance or (required and not is_later(publish_time, now, policy)):
+        return FieldViolation(
+            field,
+            f"{stamp} is in the past (now is {now.isoformat(timespec='seconds')}); give a future time"
+            + ("" if required else ", or leave it unset to publish at once"),
+        )
+    if publish_time - now > policy.horizon:
+        return FieldViolation(
+            field, f"{stamp} is more than {policy.horizon.days} days ahead; schedule within {policy.horizon.days} days"
+        )
+    return None
+
+
+def scheduled_events(publish: Publish) -> list[PublishEvent]:
+    """The first events of a publish recorded to run later."""
+    assert publish.schedule_time is not None
+    return [
+        PublishEvent(
+            type="CREATED", state=PublishState.PENDING,
+            message=f"{publish.platform.label} carousel of {publish.image_count} images recorded",
+        ),
+        PublishEvent(
+            type="SCHEDULED", state=PublishState.SCHEDULED,
+            message=f"Scheduled for {publish.schedule_time.isoformat(timespec='seconds')}",
+            details={"schedule_time": publish.schedule_time.isoformat()},
+        ),
+    ]
+
+
+MISSED_ERROR_REASON = "SCHEDULE_MISSED"
+
+
+def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tuple[dict[str, Any], list[PublishEvent]]:
+    """What a due scheduled publish becomes when claimed at `now`: PROCESSING (its run
+    starts, lateness recorded), or MISSED when its time is before `missed_before` (the
+    lateness limit passed; terminal, no platform call). The fields as in publish_changes,
+    plus `started_at`; and the timeline events."""
+    assert publish.schedule_time is not None
+    lateness = max((now - publish.schedule_time).total_seconds(), 0.0)
+    details = {"schedule_time": publish.schedule_time.isoformat(), "lateness_seconds": round(lateness, 3)}
+    if publish.schedule_time < missed_before:
+        limit = (now - missed_before).total_seconds()
+        error = PublishError(
+            code="DEADLINE_EXCEEDED",
+            reason=MISSED_ERROR_REASON,
+            message=f"Scheduled for {publish.schedule_time.isoformat(timespec='seconds')} but the service could "
+            f"only start it {lateness:.0f} s late, past the limit of {limit:.0f} s; nothing was posted. "
+            "Publish again (or schedule a new time) if it is still wanted",
+        )
+        changes: dict[str, Any] = {"state": PublishState.MISSED, "error": error, "started_at": now}
+        return changes, [PublishEvent(type="MISSED", state=PublishState.MISSED, message=error.message, details=details)]
+    started = PublishEvent(
+        type="SCHEDULE_DUE", state=PublishState.PROCESSING,
+        message=f"Scheduled time reached; started {lateness:.3f} s after it", details=details,
+    )
+    return {"state": PublishState.PROCESSING, "started_at": now}, [started]
