@@ -111,8 +111,22 @@ async def created(store: Store, account: Account, created_at: datetime = T0, **f
 
 
 async def in_state(store: Store, publish: Publish, state: PublishState) -> Publish:
-    """Moves the publish to `state` along allowed transitions."""
+    """Moves the publish to `state` along allowed transitions. A scheduled publish is
+    recorded SCHEDULED, never moved there: for SCHEDULED and the states only it may
+    become (CANCELLED, MISSED), a copy of `publish` under a new id is recorded SCHEDULED."""
     current = publish
+    if state in (PublishState.SCHEDULED, PublishState.CANCELLED, PublishState.MISSED):
+        copy = dataclasses.replace(
+            publish, id=str(uuid.uuid4()), request_id=None, state=PublishState.SCHEDULED,
+            schedule_time=publish.created_at + timedelta(hours=1),
+        )
+        assert await store.publishes.create(
+            copy, event("CREATED", PublishState.PENDING), event("SCHEDULED", PublishState.SCHEDULED)
+        ) is None
+        current = await store.publishes.get(copy.id)  # type: ignore[assignment]
+        if state == PublishState.SCHEDULED:
+            return current
+        return await store.publishes.update(current.id, event(state.value, state), state=state)
     if state != PublishState.PENDING:
         if state != PublishState.PROCESSING:
             return await store.publishes.update(current.id, event(state.value, state), state=state)
