@@ -39,10 +39,13 @@ CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
 
 
 def instagram_request(call: dict[str, Any]) -> pb.PublishInstagramCarouselRequest:
-    return pb.PublishInstagramCarouselRequest(
+    request = pb.PublishInstagramCarouselRequest(
         media_ids=call["media"], instagram_account_id=call["account"],
         caption=call.get("caption", "Benchmark carousel #bench"), allow_duplicate=True,
     )
+    if "publish_time" in call:  # RFC 3339, e.g. 2026-01-01T12:00:00Z: scheduled, answered at once
+        request.publish_time.FromJsonString(call["publish_time"])
+    return request
 
 
 def tiktok_request(call: dict[str, Any]) -> pb.PublishTikTokCarouselRequest:

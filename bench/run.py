@@ -12,6 +12,7 @@ Cases (see each module's docstring for the method):
 4. history     bench/cases/history.py      GetPublish / ListPublishes over 1M records vs plain SELECTs
 5. media       bench/cases/media.py        RegisterMedia with inspection vs without; memory per inspection
 6. http        bench/cases/http.py         publish and GetPublish over the HTTP gateway vs over gRPC
+7. schedule    bench/cases/schedule.py     1,000 publishes scheduled for one second vs 1,000 at once
 
 Every process under test (service, emulators, bare server, load clients) runs on its own; the
 table prints to stdout and goes to --out. A case that crashes is reported as such (its target
@@ -27,7 +28,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.cases import FULL, SMOKE, Scale, concurrency, history, http, media, unary, upstream
+from bench.cases import FULL, SMOKE, Scale, concurrency, history, http, media, schedule, unary, upstream
 from bench.harness import machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
 from tests.support.paths import ROOT as REPO
@@ -39,6 +40,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "history": (history.NAME, history.run),
     "media": (media.NAME, media.run),
     "http": (http.NAME, http.run),
+    "schedule": (schedule.NAME, schedule.run),
 }
 
 

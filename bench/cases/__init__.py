@@ -32,6 +32,11 @@ class Scale:
     http_warmup: float = 2.0
     http_duration: float = 6.0
     http_rounds: int = 2
+    # 7. scheduling: publishes scheduled for one second (and as many immediate ones), how far
+    # ahead they are scheduled (s), emulator delay (s)
+    schedule_publishes: int = 1000
+    schedule_lead: float = 20.0
+    schedule_delay: float = 0.5
 
 
 FULL = Scale("full")
@@ -54,4 +59,7 @@ SMOKE = Scale(
     http_warmup=0.2,
     http_duration=0.5,
     http_rounds=1,
+    schedule_publishes=20,
+    schedule_lead=6.0,
+    schedule_delay=0.2,
 )

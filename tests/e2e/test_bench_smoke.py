@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cases import SMOKE, concurrency, history, http, media, unary, upstream
+from bench.cases import SMOKE, concurrency, history, http, media, schedule, unary, upstream
 from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 
@@ -29,7 +29,9 @@ def _finite(value: float | None) -> bool:
 
 def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
-    assert set(results) == {unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME}
+    assert set(results) == {
+        unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME
+    }
     for result in results.values():
         assert result.rows, result.name
         assert result.targets, result.name
@@ -134,3 +136,15 @@ def test_report_is_markdown_with_the_machine_targets_and_results(smoke):
     assert all(line.replace("\\|", "").count(" | ") == cells for line in body)
     for result in results.values():
         assert result.name in text
+
+
+def test_schedule_runs_every_scheduled_publish_once_and_reads_its_lateness(smoke):
+    results, _ = smoke
+    data = results[schedule.NAME].data
+    n = SMOKE.schedule_publishes
+    assert data["burst"]["ok"] == n and data["sent"]["ok"] == n
+    assert (data["records"], data["started"], data["published"], data["missed"]) == (n, n, n, 0)
+    assert data["media_publish"] == n  # one post each, none twice
+    assert data["scheduling_done_before_due_s"] > 0  # every call returned before the time
+    assert len(data["lateness_s"]) == n and all(_finite(x) for x in data["lateness_s"])
+    assert len(results[schedule.NAME].targets) == 2
