@@ -44,10 +44,16 @@ def publish_time_violation(
             + ("" if required else ", or leave it unset to publish at once"),
         )
     if publish_time - now > policy.horizon:
-        return FieldViolation(
-            field, f"{stamp} is more than {policy.horizon.days} days ahead; schedule within {policy.horizon.days} days"
-        )
+        horizon = _span(policy.horizon)
+        return FieldViolation(field, f"{stamp} is more than {horizon} ahead; schedule within {horizon}")
     return None
+
+
+def _span(span: timedelta) -> str:
+    """A horizon in words: whole days when it is some, else seconds."""
+    if span >= timedelta(days=1) and span % timedelta(days=1) == timedelta(0):
+        return f"{span.days} days"
+    return f"{span.total_seconds():g} seconds"
 
 
 def scheduled_events(publish: Publish) -> list[PublishEvent]:

@@ -183,7 +183,15 @@ class Publisher:
         policy = self._policies[type(req)]
         req = _canonical(req)
         now = self._clock.now()
-        _check_shape(policy, req, now, self.schedule)
+        try:
+            _check_shape(policy, req, now, self.schedule)
+        except DomainError:
+            # A retry of a scheduling call made after its time (now in the past) still gets
+            # the first call's outcome (AIP-155): only a request recorded before can match.
+            existing = await self._replay(workspace_id, req) if req.publish_time and req.request_id else None
+            if existing is not None:
+                return existing
+            raise
         existing = await self._replay(workspace_id, req)
         if existing is not None:
             return existing

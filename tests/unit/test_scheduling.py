@@ -97,6 +97,11 @@ async def test_a_retry_with_the_same_request_id_returns_the_schedule_and_another
     with pytest.raises(AlreadyExists) as caught:
         await world.publish(dataclasses.replace(request, publish_time=world.at(120)))
     assert caught.value.reason == "REQUEST_ID_REUSED"
+    world.clock.advance(3600)  # the retry comes after the time: still the first call's outcome
+    late = await world.publish(request)
+    assert (late.id, late.state) == (first.id, PublishState.SCHEDULED)
+    with pytest.raises(InvalidArgument):  # a new request with that time is refused
+        await world.publish(dataclasses.replace(request, request_id="0b0c2f8f-5d0b-4c38-9b0c-6f1c1a8051c3"))
 
 
 # --- the due claim ---------------------------------------------------------------------------

@@ -125,8 +125,9 @@ class PublishingServiceServicer:
 
     def WatchPublish(self, request, context):
         """Streams a publish: its current state at once, then every change. The stream ends once
-        the publish is in a terminal state (PUBLISHED, DELIVERED_TO_INBOX, FAILED, UNCONFIRMED)
-        and the service's run of it is over; at once if both already hold. Facts the platform
+        the publish is in a terminal state (PUBLISHED, DELIVERED_TO_INBOX, FAILED, UNCONFIRMED,
+        CANCELLED, MISSED) and the service's run of it is over; at once if both already hold. A
+        SCHEDULED publish's stream stays open through its scheduled time. Facts the platform
         gives only later are not waited for: the last message can still list them in
         publish.pending_facts. A public TikTok post ends at PUBLISHED with pending_facts
         ["tiktok_post_id"] and an empty tiktok_post_id (TikTok reports the post id after its
