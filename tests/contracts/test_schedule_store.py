@@ -148,3 +148,34 @@ async def test_list_filters_by_schedule_time_and_the_new_states(store: Store) ->
     assert await ids(PublishFilter(scheduled_after=at(101))) == [cancelled.id, late.id]
     assert await ids(PublishFilter(state=PublishState.SCHEDULED)) == [late.id, early.id]
     assert await ids(PublishFilter(state=PublishState.CANCELLED)) == [cancelled.id]
+
+
+async def test_cancels_and_reschedules_racing_the_claim_each_have_exactly_one_outcome(store: Store) -> None:
+    account = await account_in(store)
+    made = [await scheduled(store, account, i, 100) for i in range(12)]
+
+    async def cancel_or_none(publish: Publish) -> Publish | None:
+        try:
+            return await cancel(store, publish)
+        except IllegalTransition:
+            return None
+
+    cancels, moves = made[:6], made[6:]
+    results = await asyncio.gather(
+        store.publishes.claim_due_schedules("me", at(500), at(200), at(0), 100),
+        *(cancel_or_none(p) for p in cancels),
+        *(store.publishes.reschedule(p.id, at(900), event("RESCHEDULED", PublishState.SCHEDULED)) for p in moves),
+    )
+    claimed = {p.id for p in results[0]}  # type: ignore[union-attr]
+    outcomes = dict(zip([p.id for p in made], results[1:], strict=True))
+    for publish in made:
+        stored = await store.publishes.get(publish.id)
+        assert stored is not None
+        won = outcomes[publish.id] is not None
+        assert won != (publish.id in claimed), publish.id  # the claim or the other write, never both
+        if publish.id in claimed:
+            assert (stored.state, stored.schedule_time) == (PublishState.PROCESSING, at(100))
+        elif publish in cancels:
+            assert stored.state == PublishState.CANCELLED
+        else:
+            assert (stored.state, stored.schedule_time) == (PublishState.SCHEDULED, at(900))
