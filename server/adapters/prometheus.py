@@ -17,6 +17,8 @@ from server.domain.models import Platform, PublishState
 from server.http_server import AppServer
 
 _RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# From on time to a service down for hours (past the default MISSED limit of an hour).
+_LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600)
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 class PrometheusMetrics:
@@ -44,6 +46,12 @@ class PrometheusMetrics:
                                                "Time spent waiting for rate-limit slots",
                                                ["platform", "endpoint"], registry=r)
 
+        self.schedule_lateness = Histogram(
+            "distribution_schedule_start_lateness_seconds",
+            "How late scheduled publishes were claimed after their time (MISSED ones included)",
+            ["platform"], buckets=_LATENESS_BUCKETS, registry=r,
+        )
+
         self.port: int | None = None  # of the /metrics endpoint, once served
 
     # --- the Metrics port ---------------------------------------------------------------
@@ -56,6 +64,9 @@ class PrometheusMetrics:
 
     def track_in_flight(self, count: Callable[[], int]) -> None:
         self.in_flight.set_function(lambda: float(count()))
+
+    def schedule_started(self, platform: Platform, lateness_seconds: float) -> None:
+        self.schedule_lateness.labels(platform.value).observe(lateness_seconds)
 
     # --- observers ------------------------------------------------------------------------
 

@@ -414,6 +414,10 @@ class Metrics(Protocol):
 
     def track_in_flight(self, count: Callable[[], int]) -> None: ...
 
+    def schedule_started(self, platform: Platform, lateness_seconds: float) -> None:
+        """A scheduled publish was claimed at its time (started, or ended MISSED), this late."""
+        ...
+
 
 class Clock(Protocol):
     """Time, so that the use cases' waits and deadlines can be run on a fake clock."""

@@ -27,6 +27,7 @@ from server.config import Settings
 from server.domain.schedule import SchedulePolicy
 from server.sandbox.instagram import InstagramSandbox
 from server.sandbox.tiktok import TikTokSandbox
+from tests.api.test_metrics import scrape, value
 from tests.support import settings as fast
 from tests.support.client import connect, images, register
 from tests.support.errors import rich_error
@@ -73,7 +74,7 @@ async def until_state(publishing, publish_id: str, states: set[int], within: flo
 
 
 async def test_a_publish_scheduled_two_seconds_ahead_runs_once_at_its_time(
-    accounts, media, publishing, instagram_sandbox
+    service, accounts, media, publishing, instagram_sandbox
 ):
     response = await schedule_instagram(accounts, media, publishing, 2)
     assert response.state == publish_pb2.PUBLISH_STATE_SCHEDULED
@@ -95,6 +96,8 @@ async def test_a_publish_scheduled_two_seconds_ahead_runs_once_at_its_time(
     assert [e.type for e in done.events][:3] == ["CREATED", "SCHEDULED", "SCHEDULE_DUE"]
     posts = instagram_sandbox.posts(IG_USER)
     assert [p["id"] for p in posts] == [publish.ig_media_id]  # exactly one post
+    samples = await scrape(service)
+    assert value(samples, "distribution_schedule_start_lateness_seconds_count", platform="INSTAGRAM") == 1
 
 
 async def test_a_tiktok_schedule_runs_at_its_time(accounts, media, publishing, tiktok_sandbox):

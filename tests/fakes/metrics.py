@@ -12,6 +12,7 @@ class RecordingMetrics:
         self.finished: list[tuple[Platform, PublishState]] = []
         self.retries: list[tuple[str, str]] = []  # (platform, endpoint) per retry
         self._in_flight: Callable[[], int] | None = None
+        self.schedule_lateness: list[tuple[Platform, float]] = []  # per claimed scheduled publish
 
     def publish_finished(self, platform: Platform, state: PublishState) -> None:
         self.finished.append((platform, state))
@@ -21,6 +22,9 @@ class RecordingMetrics:
 
     def track_in_flight(self, count: Callable[[], int]) -> None:
         self._in_flight = count
+
+    def schedule_started(self, platform: Platform, lateness_seconds: float) -> None:
+        self.schedule_lateness.append((platform, lateness_seconds))
 
     @property
     def in_flight(self) -> int | None:

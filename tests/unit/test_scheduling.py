@@ -115,6 +115,7 @@ async def test_a_due_publish_runs_once_like_an_immediate_one_with_its_lateness(w
     final = await outcome(world, publish)
     assert final.state == PublishState.PUBLISHED
     assert final.start_lateness == timedelta(seconds=15)
+    assert world.metrics.schedule_lateness == [(Platform.INSTAGRAM, 15.0)]
     assert world.instagram.methods() == instagram_calls(2)  # the quota reserved at the time, then the steps
     timeline = await world.events(publish.id)
     assert [e.type for e in timeline][:4] == ["CREATED", "SCHEDULED", "SCHEDULE_DUE", "CHILD_CONTAINER_CREATED"]

@@ -70,6 +70,8 @@ class Scheduler:
 
     def _started(self, publish: Publish) -> None:
         lateness = publish.start_lateness or timedelta(0)
+        if self._metrics is not None:
+            self._metrics.schedule_started(publish.platform, lateness.total_seconds())
         if publish.state == PublishState.MISSED:
             log.warning(
                 "scheduled publish missed", extra={"publish_id": publish.id, "lateness": lateness.total_seconds()}
