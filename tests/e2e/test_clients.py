@@ -282,9 +282,11 @@ def test_service_config_policy_per_method():
     retried = {
         "distribution.v1.AccountService": ["ConnectAccount", "GetAccount", "ListAccounts", "DisconnectAccount"],
         "distribution.v1.MediaService": ["GetMedia", "ListMedia"],
-        # Publishes: safe to retry thanks to request_id; the rest are read-only.
+        # Publishes: safe to retry thanks to request_id; cancel and reschedule are idempotent;
+        # the rest are read-only.
         "distribution.v1.PublishingService": [
             "PublishInstagramCarousel", "PublishTikTokCarousel", "GetPublish", "ListPublishes", "WatchPublish",
+            "CancelPublish", "UpdatePublishSchedule",
         ],
     }
     for service, methods in retried.items():
