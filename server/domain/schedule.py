@@ -86,7 +86,8 @@ def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tupl
     if publish.schedule_time < missed_before:
         limit = (now - missed_before).total_seconds()
         error = PublishError(
-            code="DEADLINE_EXCEEDED",
+            # Not DEADLINE_EXCEEDED: to callers that means "may be live"; nothing was posted here.
+            code="FAILED_PRECONDITION",
             reason=MISSED_ERROR_REASON,
             message=f"Scheduled for {publish.schedule_time.isoformat(timespec='seconds')} but the service could "
             f"only start it {lateness:.0f} s late, past the limit of {limit:.0f} s; nothing was posted. "

@@ -83,7 +83,7 @@ async def test_a_schedule_found_past_the_lateness_limit_ends_missed_unowned(stor
         PublishState.MISSED, None, None, at(3700)
     )
     assert missed.error is not None
-    assert (missed.error.reason, missed.error.code) == (MISSED_ERROR_REASON, "DEADLINE_EXCEEDED")
+    assert (missed.error.reason, missed.error.code) == (MISSED_ERROR_REASON, "FAILED_PRECONDITION")
     assert missed.done
     events = await store.publishes.events(stale.id)
     assert [(e.type, e.state) for e in events][-1] == ("MISSED", PublishState.MISSED)

@@ -131,7 +131,7 @@ async def test_a_publish_found_due_past_the_lateness_limit_ends_missed_without_a
     limit = world.settings.schedule.max_lateness.total_seconds()
     [missed] = await due(world, 60 + limit + 1)
     assert missed.state == PublishState.MISSED
-    assert error_of(missed) == {"code": "DEADLINE_EXCEEDED", "reason": MISSED_ERROR_REASON}
+    assert error_of(missed) == {"code": "FAILED_PRECONDITION", "reason": MISSED_ERROR_REASON}
     assert missed.done
     assert world.instagram.calls == []
     assert await world.timeline(publish.id) == ["CREATED", "SCHEDULED", "MISSED"]
