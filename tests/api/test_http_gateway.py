@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from distribution.v1 import account_service_pb2, media_service_pb2, publishing_service_pb2
@@ -227,3 +228,33 @@ async def test_the_openapi_document_is_served(http):
     assert reply.headers["Content-Type"].startswith("application/json")
     assert reply.body == json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
     assert INSTAGRAM in reply.body["paths"]
+
+
+async def test_a_schedule_is_moved_then_cancelled_over_http(http, instagram_sandbox):
+    account = await connect(http)
+    media_ids = await register(http, *images(2))
+    scheduled = await http.post(
+        INSTAGRAM, {"mediaIds": media_ids, "instagramAccountId": account, "publishTime": "2099-01-01T00:00:00Z"}
+    )
+    # Beyond the horizon: the time rule's field violation arrives as JSON over HTTP too.
+    assert scheduled.status == 400, scheduled.body
+    assert "publish_time" in scheduled.violations
+
+    later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scheduled = await http.post(INSTAGRAM, {"mediaIds": media_ids, "instagramAccountId": account, "publishTime": later})
+    assert scheduled.status == 200, scheduled.body
+    assert scheduled.body["state"] == "PUBLISH_STATE_SCHEDULED"
+    publish_id = scheduled.body["instagramPublishId"]
+
+    moved_to = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moved = await http.post(f"/api/v1/publishes/{publish_id}:reschedule", {"publishTime": moved_to})
+    assert moved.status == 200, moved.body
+    assert moved.body["publish"]["scheduleTime"] == moved_to
+
+    cancelled = await http.post(f"/api/v1/publishes/{publish_id}:cancel", {})
+    assert cancelled.status == 200, cancelled.body
+    assert cancelled.body["publish"]["state"] == "PUBLISH_STATE_CANCELLED"
+    again = await http.post(f"/api/v1/publishes/{publish_id}:reschedule", {"publishTime": moved_to})
+    assert again.status == 400, again.body  # FAILED_PRECONDITION maps to 400
+    assert again.reason == "PUBLISH_NOT_SCHEDULED"
+    assert instagram_sandbox.calls.total() == 0  # scheduled, moved and cancelled: nothing reached Instagram
