@@ -350,4 +350,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE schedule_time IS NOT NULL",
         ),
     ),
+    Migration(
+        6,
+        "an Instagram first comment's own state, id and error, beside its publish's",
+        # JSON {state, comment_id, error, sends}; NULL when the publish asked for no first comment.
+        ("ALTER TABLE publishes ADD COLUMN first_comment TEXT",),
+        ("ALTER TABLE publishes ADD COLUMN first_comment jsonb",),
+    ),
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from server.domain.models import MediaKind, Platform, Storage
+from server.domain.platforms import UserTag
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,18 @@ class MediaDraft:
 
 
 @dataclass(frozen=True)
+class ImageOptions:
+    """One carousel image's options, sent on its item (child) container."""
+
+    alt_text: str = ""
+    user_tags: tuple[UserTag, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.alt_text and not self.user_tags
+
+
+@dataclass(frozen=True)
 class InstagramCarousel:
     media_ids: list[str]
     account_id: str
@@ -45,6 +58,12 @@ class InstagramCarousel:
     allow_duplicate: bool = False
     # When to publish; None (or within the tolerance of now): at once.
     publish_time: datetime | None = None
+    # Post options: per image (empty, or one per media id), and on the carousel container.
+    images: tuple[ImageOptions, ...] = ()
+    collaborators: tuple[str, ...] = ()
+    location_id: str = ""
+    # Posted as its own step once the carousel is live.
+    first_comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +81,21 @@ class TikTokCarousel:
     allow_duplicate: bool = False
     # When to publish; None (or within the tolerance of now): at once.
     publish_time: datetime | None = None
+    # Commercial content disclosure (direct mode only).
+    brand_content_toggle: bool = False
+    brand_organic_toggle: bool = False
+    # The caller states its app got the creator's express consent (required for direct posts).
+    creator_consent_obtained: bool = False
 
 
 CarouselRequest = InstagramCarousel | TikTokCarousel
+
+# Fields added after v1, by request type, with their defaults: left out of a request's
+# fingerprint while at their default, so a request_id recorded before they existed still
+# matches the same request sent again.
+OPTION_DEFAULTS: dict[type, dict[str, object]] = {
+    InstagramCarousel: {"images": (), "collaborators": (), "location_id": "", "first_comment": ""},
+    TikTokCarousel: {"brand_content_toggle": False, "brand_organic_toggle": False, "creator_consent_obtained": False},
+}
 
 

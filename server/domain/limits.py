@@ -38,6 +38,24 @@ class InstagramLimits:
     # it would refuse every phone photo).
     min_width: int = 320
     scaled_down_above_width: int = 1440
+    # --- post options (instagram-graph-api.md §2 "Key parameters";
+    # post-options-media-and-events.md "Options peers expose") ---
+    # §2 alt_text: "Image posts only, up to 1000 characters" (Meta's media reference; one
+    # secondary source says the same).
+    alt_text_max_chars: int = 1000
+    # §2 user_tags: x and y are floats from 0.0 to 1.0. The API docs give no count limit;
+    # Instagram's app takes at most 20 people per photo, so 20 per image (the safer side).
+    max_user_tags_per_image: int = 20
+    # §2 collaborators: "up to 3 usernames", carousel container only.
+    max_collaborators: int = 3
+    # Instagram usernames: letters, digits, "." and "_", at most 30 characters (Instagram's
+    # sign-up rule; the API docs are silent). A leading "@" is stripped first (postiz #1547).
+    username_max_chars: int = 30
+    # First comment (POST /{ig-media-id}/comments?message=...): Meta documents no length; a
+    # secondary source gives 2200 characters, the caption's limit, used here.
+    first_comment_max_chars: int = 2200
+    # A location_id is a Facebook Page id: digits. No documented length; 32 bounds it.
+    location_id_max_chars: int = 32
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,50 @@ class PublishError:
         )
 
 
+class FirstCommentState(str, enum.Enum):
+    """Where an Instagram first comment stands: a step of its own after the post is live,
+    which never changes the publish's state."""
+
+    PENDING = "PENDING"  # to be posted once the carousel is live
+    SENDING = "SENDING"  # saved before the call: after a crash the media's comments decide
+    POSTED = "POSTED"
+    FAILED = "FAILED"
+    UNCONFIRMED = "UNCONFIRMED"  # sent, outcome unknown, never sent again
+
+    @property
+    def final(self) -> bool:
+        return self in (FirstCommentState.POSTED, FirstCommentState.FAILED, FirstCommentState.UNCONFIRMED)
+
+
+@dataclass(frozen=True)
+class FirstComment:
+    """The first comment's own record: its state, Instagram's comment id, its error, and how
+    many times it was sent (bounded, so a comment that never shows up is not sent forever)."""
+
+    state: FirstCommentState
+    comment_id: str = ""
+    error: PublishError | None = None
+    sends: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "comment_id": self.comment_id,
+            "error": self.error.to_dict() if self.error else None,
+            "sends": self.sends,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FirstComment:
+        error = data.get("error")
+        return cls(
+            state=FirstCommentState(data["state"]),
+            comment_id=str(data.get("comment_id") or ""),
+            error=PublishError.from_dict(error) if error else None,
+            sends=int(data.get("sends") or 0),
+        )
+
+
 @dataclass(slots=True)
 class Publish:
     id: str
@@ -288,6 +332,8 @@ class Publish:
     reconcile_attempts: int = 0
     # A platform-changing call sent but not answered yet; set before sending, cleared with its result.
     call_in_flight: str | None = None
+    # Instagram: the first comment's own state, when the publish asked for one.
+    first_comment: FirstComment | None = None
     # Counts the changes to the record: equal revisions of one publish are the same record.
     revision: int = 0
     # The replica whose run drives the publish, and until when its lease holds (renewed while
@@ -348,6 +394,7 @@ def publish_changes(
     reconcile_attempts: int | None = None,
     ids: dict[str, str | None] | None = None,
     release: bool = False,
+    first_comment: FirstComment | None = None,
 ) -> dict[str, Any]:
     """The fields one write changes, by name (the same names as the stores' columns), from
     PublishStore.update's arguments: None leaves a field as it is, and so does
@@ -370,6 +417,8 @@ def publish_changes(
         changes["error"] = error
     if published_at is not None:
         changes["published_at"] = published_at
+    if first_comment is not None:
+        changes["first_comment"] = first_comment
     if release:
         changes["owner"] = None
         changes["lease_until"] = None

@@ -87,6 +87,25 @@ class IgMedia:
 
 
 @dataclass(frozen=True)
+class UserTag:
+    """A person tagged on an image, at (x, y) from its top-left corner, each 0.0 to 1.0."""
+
+    username: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class IgComment:
+    """A comment on an IG media, as GET /{ig-media-id}/comments lists it; `from_id` is the
+    IG user id of its author ("" when the API did not say)."""
+
+    id: str
+    text: str
+    from_id: str = ""
+
+
+@dataclass(frozen=True)
 class PublishingLimit:
     quota_usage: int
     quota_total: int
@@ -116,6 +135,9 @@ class PhotoPost:
     privacy_level: str | None = None  # direct mode only
     disable_comment: bool = False
     auto_add_music: bool = False
+    # Commercial content disclosure (direct mode only).
+    brand_content_toggle: bool = False
+    brand_organic_toggle: bool = False
 
 
 @dataclass(frozen=True)

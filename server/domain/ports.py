@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from server.domain.models import (
     Account,
     Credentials,
+    FirstComment,
     Inspection,
     Media,
     NewAccount,
@@ -31,11 +32,13 @@ from server.domain.pagination import Cursor
 from server.domain.platforms import (
     ContainerStatus,
     CreatorInfo,
+    IgComment,
     IgMedia,
     PhotoPost,
     PublishingLimit,
     PublishStatus,
     TokenGrant,
+    UserTag,
 )
 
 # --- stores -------------------------------------------------------------------------------
@@ -245,6 +248,7 @@ class PublishStore(Protocol):
         known: Publish | None = None,
         owner: str | None = None,
         release: bool = False,
+        first_comment: FirstComment | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the record and appends `earlier` then `event`, in one write.
@@ -345,14 +349,20 @@ class Store(Protocol):
 class InstagramApi(Protocol):
     """The Instagram Graph API's content-publishing calls. Every failure is a PlatformFailure."""
 
-    async def create_image_container(self, token: str, ig_user_id: str, image_url: str) -> str:
-        """A carousel item container for one image; returns its id. Safe to repeat: an
-        unused container is never seen and expires."""
+    async def create_image_container(
+        self, token: str, ig_user_id: str, image_url: str, *, alt_text: str = "", user_tags: Sequence[UserTag] = ()
+    ) -> str:
+        """A carousel item container for one image, with its alt text and user tags; returns
+        its id. Safe to repeat: an unused container is never seen and expires."""
         ...
 
     async def create_carousel_container(
-        self, token: str, ig_user_id: str, children: Sequence[str], caption: str
-    ) -> str: ...
+        self, token: str, ig_user_id: str, children: Sequence[str], caption: str,
+        *, collaborators: Sequence[str] = (), location_id: str = "",
+    ) -> str:
+        """The carousel container; caption, collaborators and location go here, never on
+        its items (Graph refuses them there)."""
+        ...
 
     async def container_statuses(self, token: str, container_ids: Sequence[str]) -> dict[str, ContainerStatus]: ...
 
@@ -363,6 +373,14 @@ class InstagramApi(Protocol):
     async def media(self, token: str, media_id: str) -> IgMedia: ...
 
     async def recent_media(self, token: str, ig_user_id: str, limit: int = 25) -> list[IgMedia]: ...
+
+    async def comment(self, token: str, media_id: str, message: str) -> str:
+        """POST /{ig-media-id}/comments: posts a comment; returns its id. Not safe to repeat."""
+        ...
+
+    async def comments(self, token: str, media_id: str) -> list[IgComment]:
+        """GET /{ig-media-id}/comments: the media's comments (to find one whose answer was lost)."""
+        ...
 
     async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
         """A fresh long-lived token; returns (token, expires_in seconds)."""

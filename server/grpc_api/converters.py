@@ -16,7 +16,7 @@ from distribution.v1 import (
 from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from server.domain.commands import ConnectRequest, InstagramCarousel, MediaDraft, TikTokCarousel
+from server.domain.commands import ConnectRequest, ImageOptions, InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.errors import FieldViolation, invalid
 from server.domain.models import (
     Account,
@@ -25,11 +25,13 @@ from server.domain.models import (
     MediaKind,
     Platform,
     Publish,
+    PublishError,
     PublishEvent,
     PublishFilter,
     PublishState,
     Storage,
 )
+from server.domain.platforms import UserTag
 
 E = TypeVar("E")
 
@@ -195,6 +197,16 @@ def instagram_carousel(req: publishing_service_pb2.PublishInstagramCarouselReque
         request_id=req.request_id,
         allow_duplicate=req.allow_duplicate,
         publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
+        images=tuple(
+            ImageOptions(
+                alt_text=image.alt_text,
+                user_tags=tuple(UserTag(t.username, t.x, t.y) for t in image.user_tags),
+            )
+            for image in req.images
+        ),
+        collaborators=tuple(req.collaborators),
+        location_id=req.location_id,
+        first_comment=req.first_comment,
     )
 
 
@@ -224,6 +236,9 @@ def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) ->
         request_id=req.request_id,
         allow_duplicate=req.allow_duplicate,
         publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
+        brand_content_toggle=req.brand_content_toggle,
+        brand_organic_toggle=req.brand_organic_toggle,
+        creator_consent_obtained=req.creator_consent_obtained,
     )
 
 
@@ -275,8 +290,9 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
     message.instagram_container_id = publish.container_id or ""
     message.ig_media_id = publish.ig_media_id or ""
     message.permalink = publish.permalink or ""
-    message.tiktok_publish_id = publish.tiktok_publish_id or ""
-    message.tiktok_post_id = publish.tiktok_post_id or ""
+    # TikTok's ids under their clear names, and under the deprecated ones for v1 clients.
+    message.tiktok_platform_publish_id = message.tiktok_publish_id = publish.tiktok_publish_id or ""
+    message.tiktok_platform_post_id = message.tiktok_post_id = publish.tiktok_post_id or ""
     message.request_id = publish.request_id or ""
     _set_time(message.create_time, publish.created_at)
     _set_time(message.update_time, publish.updated_at)
@@ -300,18 +316,43 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
         out.description = str(options.get("description", ""))
         out.disable_comment = bool(options.get("disable_comment", False))
         out.auto_add_music = bool(options.get("auto_add_music", False))
+        out.brand_content_toggle = bool(options.get("brand_content_toggle", False))
+        out.brand_organic_toggle = bool(options.get("brand_organic_toggle", False))
+        out.creator_consent_obtained = bool(options.get("creator_consent_obtained", False))
+        out.creator_nickname = str(options.get("creator_nickname", ""))
+    elif publish.options:
+        _instagram_options_out(publish.options, message.instagram_options)
+    if publish.first_comment is not None:
+        comment = publish.first_comment
+        message.first_comment.state = enum_out(publish_pb2.FirstCommentState, "FIRST_COMMENT_STATE_", comment.state)
+        message.first_comment.comment_id = comment.comment_id
+        if comment.error is not None:
+            _error_out(comment.error, message.first_comment.error)
     if publish.error is not None:
-        error = publish.error
-        failure = message.error
-        failure.code = error.code
-        failure.reason = error.reason
-        failure.message = error.message
-        failure.platform_code = error.platform_code
-        failure.platform_subcode = error.platform_subcode
-        failure.platform_trace_id = error.platform_trace_id
-        failure.retryable = error.retryable
-        failure.field = f"media_ids[{error.item_index}]" if error.item_index is not None else ""
+        _error_out(publish.error, message.error)
     return message
+
+
+def _instagram_options_out(options: dict[str, Any], out: publish_pb2.InstagramOptions) -> None:
+    for image in options.get("images") or ():
+        item = out.images.add()
+        item.alt_text = str(image.get("alt_text") or "")
+        for tag in image.get("user_tags") or ():
+            item.user_tags.add(username=str(tag["username"]), x=float(tag["x"]), y=float(tag["y"]))
+    out.collaborators.extend(str(c) for c in options.get("collaborators") or ())
+    out.location_id = str(options.get("location_id") or "")
+    out.first_comment = str(options.get("first_comment") or "")
+
+
+def _error_out(error: PublishError, failure: publish_pb2.PublishError) -> None:
+    failure.code = error.code
+    failure.reason = error.reason
+    failure.message = error.message
+    failure.platform_code = error.platform_code
+    failure.platform_subcode = error.platform_subcode
+    failure.platform_trace_id = error.platform_trace_id
+    failure.retryable = error.retryable
+    failure.field = f"media_ids[{error.item_index}]" if error.item_index is not None else ""
 
 
 def event_out(event: PublishEvent, into: publish_pb2.PublishEvent | None = None) -> publish_pb2.PublishEvent:

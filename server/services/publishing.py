@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from server.domain.commands import CarouselRequest, TikTokCarousel
+from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, TikTokCarousel
 from server.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -42,6 +42,8 @@ from server.domain.media_rules import instagram_problems, media_error, tiktok_pr
 from server.domain.models import (
     Account,
     AccountState,
+    FirstComment,
+    FirstCommentState,
     Media,
     Platform,
     Publish,
@@ -49,8 +51,14 @@ from server.domain.models import (
     PublishKind,
     PublishState,
 )
-from server.domain.platforms import PlatformFailure
+from server.domain.platforms import CreatorInfo, PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
+from server.domain.post_options import (
+    instagram_option_violations,
+    instagram_options_record,
+    normal_instagram,
+    tiktok_option_violations,
+)
 from server.domain.schedule import SchedulePolicy, is_later, publish_time_violation, scheduled_events
 from server.domain.validation import (
     canonical_id,
@@ -76,10 +84,19 @@ _STATE_TEXT = {
 }
 
 
+def _options_set(request: CarouselRequest) -> dict[str, object]:
+    """The post options added after v1 that this request sets (not at their defaults)."""
+    defaults = OPTION_DEFAULTS[type(request)]
+    fields = asdict(request)
+    return {name: fields[name] for name, default in defaults.items() if getattr(request, name) != default}
+
+
 def fingerprint(request: CarouselRequest) -> str:
-    """Identifies what was asked, so a request_id reused for something else is caught
-    (a different publish_time included)."""
-    body = {k: v for k, v in asdict(request).items() if k not in ("request_id", "allow_duplicate")}
+    """Identifies what was asked, so a request_id reused for something else is caught (a
+    different publish_time included). Post options count; those left at their defaults are left
+    out, so a request recorded before they existed keeps its fingerprint."""
+    unset = set(OPTION_DEFAULTS[type(request)]) - set(_options_set(request))
+    body = {k: v for k, v in asdict(request).items() if k not in ("request_id", "allow_duplicate", *unset)}
     # Only when set: the fingerprints of requests recorded before scheduling existed stay the same.
     publish_time = body.pop("publish_time", None)
     if publish_time is not None:
@@ -89,13 +106,22 @@ def fingerprint(request: CarouselRequest) -> str:
 
 
 def content_fingerprint(platform: Platform, request: CarouselRequest) -> str:
-    """Identifies what would appear on the account: the same media in the same order and caption."""
-    body = [platform.value, request.account_id, list(request.media_ids), request.caption]
-    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+    """Identifies what would appear on the account: the same media in the same order and
+    caption, and the post options that show on the post (alt text, tags, collaborators,
+    location, first comment, disclosure). Without options the key is what it was before they
+    existed, so earlier publishes still count for the duplicate guard."""
+    body: list[object] = [platform.value, request.account_id, list(request.media_ids), request.caption]
+    shown = {k: v for k, v in _options_set(request).items() if k != "creator_consent_obtained"}
+    if shown:
+        body.append(shown)
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _canonical(request: CarouselRequest) -> CarouselRequest:
-    """The request with every id in the form this service stores (any letter case accepted)."""
+    """The request with every id in the form this service stores (any letter case accepted),
+    and its options in their normal form (usernames without "@")."""
+    if isinstance(request, InstagramCarousel):
+        request = normal_instagram(request)
     return dataclasses.replace(
         request,
         media_ids=[canonical_id(m) for m in request.media_ids],
@@ -124,16 +150,18 @@ class PlatformPolicy(Protocol):
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
+    ) -> dict[str, object]:
         """The platform's own preconditions, checked with the account's token. With
-        `validate_only`, by platform reads only, and nothing is counted or written."""
+        `validate_only`, by platform reads only, and nothing is counted or written. Returns
+        what the checks learnt that the record keeps in its options (audit evidence)."""
         ...
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
+    ) -> dict[str, object]:
         """The preconditions a publish for later can be checked against now (platform reads
-        only: nothing is counted against a quota that will have moved on by then)."""
+        only: nothing is counted against a quota that will have moved on by then). Returns,
+        like before_recording, what the record keeps in its options."""
         ...
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> None:
@@ -207,9 +235,9 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            await policy.before_scheduling(account, token, req)
+            publish.options.update(await policy.before_scheduling(account, token, req))
             return await self._record_scheduled(publish, req.publish_time, guarded)
-        await policy.before_recording(account, token, req)
+        publish.options.update(await policy.before_recording(account, token, req))
         return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
     async def validate(self, workspace_id: str, req: CarouselRequest) -> Preview:
@@ -239,9 +267,9 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            await policy.before_scheduling(account, token, req, validate_only=True)
+            publish.options.update(await policy.before_scheduling(account, token, req, validate_only=True))
         else:
-            await policy.before_recording(account, token, req, validate_only=True)
+            publish.options.update(await policy.before_recording(account, token, req, validate_only=True))
         return Preview(publish, media)
 
     async def _account_and_media(
@@ -325,6 +353,9 @@ class Publisher:
             created_at=now,
             updated_at=now,
             child_container_ids=[None] * len(req.media_ids) if policy.platform == Platform.INSTAGRAM else [],
+            # Its own state from the start, so the record shows a first comment is to come.
+            first_comment=FirstComment(FirstCommentState.PENDING)
+            if isinstance(req, InstagramCarousel) and req.first_comment else None,
         )
 
     async def _replay(self, workspace_id: str, req: CarouselRequest) -> Publish | None:
@@ -542,6 +573,7 @@ class InstagramPolicy:
         return [
             *media_ids_violations(req.media_ids, INSTAGRAM.min_items, INSTAGRAM.max_items, "Instagram"),
             *instagram_caption_violations(req.caption),
+            *(instagram_option_violations(req) if isinstance(req, InstagramCarousel) else []),
         ]
 
     def check_media(self, media: list[Media]) -> None:
@@ -550,21 +582,24 @@ class InstagramPolicy:
             raise media_error(problems)
 
     def options(self, req: CarouselRequest) -> dict[str, object]:
-        return {}
+        assert isinstance(req, InstagramCarousel)
+        return instagram_options_record(req)
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
+    ) -> dict[str, object]:
         if validate_only:
             await self._quota.check(account.external_account_id, token)
-            return
+            return {}
         await self._quota.reserve(account.id, account.external_account_id, token)
+        return {}
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
+    ) -> dict[str, object]:
         """Nothing: the 24-hour publishing quota is about the time of posting, so it is
         reserved then (before_run), not now."""
+        return {}
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> None:
         await self._quota.reserve(account.id, account.external_account_id, token)
@@ -584,6 +619,7 @@ class TikTokPolicy:
         violations = [
             *media_ids_violations(req.media_ids, TIKTOK.min_items, TIKTOK.max_items, "TikTok"),
             *tiktok_text_violations(req.caption, req.description),
+            *tiktok_option_violations(req),
         ]
         if not 0 <= req.cover_index < max(len(req.media_ids), 1):
             violations.append(
@@ -612,36 +648,59 @@ class TikTokPolicy:
                 privacy_level=req.privacy_level,
                 disable_comment=req.disable_comment,
                 auto_add_music=req.auto_add_music,
+                brand_content_toggle=req.brand_content_toggle,
+                brand_organic_toggle=req.brand_organic_toggle,
+                # Audit evidence of TikTok's consent requirement, as the caller declared it.
+                creator_consent_obtained=req.creator_consent_obtained,
             )
         return options
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
-        """Asks creator_info and refuses a privacy level the creator may not use, before init.
-        (A read: validate_only asks it too.)"""
+    ) -> dict[str, object]:
+        """For a direct post: the caller's consent statement, then creator_info, refusing a
+        privacy level the creator may not use and comments the creator turned off, before init.
+        (A read: validate_only asks it too.) Returns the creator's nickname for the record."""
         assert isinstance(req, TikTokCarousel)
-        await self._check_privacy(account, token, req.post_mode, req.privacy_level, validate_only=validate_only)
+        if req.post_mode != "DIRECT":
+            return {}
+        if not req.creator_consent_obtained:
+            raise FailedPrecondition(
+                reason="TIKTOK_CONSENT_REQUIRED",
+                message="creator_consent_obtained: TikTok's content sharing guidelines require the app that "
+                "posts to show the creator a preview of the post, their TikTok nickname, the privacy and "
+                "commercial content disclosure choices, and to post only after the creator's express "
+                "consent. Set creator_consent_obtained once your app has done so (it is kept in the "
+                "publish record as evidence), or use POST_MODE_INBOX to let the creator finish the post "
+                "in TikTok's app",
+                metadata={"field": "creator_consent_obtained"},
+                field_violations=[FieldViolation("creator_consent_obtained", "must be true for a direct post")],
+            )
+        creator = await self._check_creator(
+            account, token, req.privacy_level, req.disable_comment, validate_only=validate_only
+        )
+        return {"creator_nickname": creator.nickname}
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> None:
-        """creator_info now (a read), so a privacy level the creator may not use is refused
-        at once rather than at the scheduled time."""
-        await self.before_recording(account, token, req, validate_only=validate_only)
+    ) -> dict[str, object]:
+        """creator_info now (a read), so a privacy level the creator may not use, or comments
+        they turned off, are refused at once rather than at the scheduled time. The nickname
+        kept is the one seen now, when the caller declared the creator's consent."""
+        return await self.before_recording(account, token, req, validate_only=validate_only)
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> None:
         """creator_info again: the creator may have changed what they allow since."""
-        await self._check_privacy(
-            account, token, str(publish.options.get("post_mode", "DIRECT")),
-            str(publish.options.get("privacy_level", "")), validate_only=False,
+        if str(publish.options.get("post_mode", "DIRECT")) != "DIRECT":
+            return
+        await self._check_creator(
+            account, token, str(publish.options.get("privacy_level", "")),
+            bool(publish.options.get("disable_comment", False)), validate_only=False,
         )
 
-    async def _check_privacy(
-        self, account: Account, token: str, post_mode: str, privacy_level: str, *, validate_only: bool
-    ) -> None:
-        if post_mode != "DIRECT":
-            return
+    async def _check_creator(
+        self, account: Account, token: str, privacy_level: str, disable_comment: bool, *, validate_only: bool
+    ) -> CreatorInfo:
         try:
             creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
         except PlatformFailure as failure:
@@ -659,3 +718,12 @@ class TikTokPolicy:
                 metadata={"field": "privacy_level", "allowed": ",".join(allowed)},
                 field_violations=[FieldViolation("privacy_level", f"must be one of {options}")],
             )
+        if creator.comment_disabled and not disable_comment:
+            raise FailedPrecondition(
+                reason="TIKTOK_COMMENTS_DISABLED_BY_CREATOR",
+                message="disable_comment: this creator has turned comments off for their account (creator_info "
+                "comment_disabled), so a post cannot allow comments; set disable_comment to true",
+                metadata={"field": "disable_comment"},
+                field_violations=[FieldViolation("disable_comment", "must be true: the creator turned comments off")],
+            )
+        return creator

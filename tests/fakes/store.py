@@ -35,6 +35,7 @@ from server.domain.models import (
     Account,
     AccountState,
     Credentials,
+    FirstComment,
     Media,
     NewAccount,
     Platform,
@@ -499,6 +500,7 @@ class FakePublishStore(_Table):
         known: Publish | None = None,
         owner: str | None = None,
         release: bool = False,
+        first_comment: FirstComment | None = None,
         **ids: str | None,
     ) -> Publish:
         # `known` only lets a store skip reading the row back; the result is the same, so
@@ -506,6 +508,7 @@ class FakePublishStore(_Table):
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
+            first_comment=first_comment,
         )
         await self._call()
         publish = self.rows.get(publish_id)

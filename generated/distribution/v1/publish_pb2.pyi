@@ -44,6 +44,15 @@ class PublishKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PUBLISH_KIND_UNSPECIFIED: _ClassVar[PublishKind]
     PUBLISH_KIND_CAROUSEL: _ClassVar[PublishKind]
+
+class FirstCommentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIRST_COMMENT_STATE_UNSPECIFIED: _ClassVar[FirstCommentState]
+    FIRST_COMMENT_STATE_PENDING: _ClassVar[FirstCommentState]
+    FIRST_COMMENT_STATE_SENDING: _ClassVar[FirstCommentState]
+    FIRST_COMMENT_STATE_POSTED: _ClassVar[FirstCommentState]
+    FIRST_COMMENT_STATE_FAILED: _ClassVar[FirstCommentState]
+    FIRST_COMMENT_STATE_UNCONFIRMED: _ClassVar[FirstCommentState]
 PUBLISH_STATE_UNSPECIFIED: PublishState
 PUBLISH_STATE_PENDING: PublishState
 PUBLISH_STATE_PROCESSING: PublishState
@@ -64,22 +73,76 @@ POST_MODE_DIRECT: PostMode
 POST_MODE_INBOX: PostMode
 PUBLISH_KIND_UNSPECIFIED: PublishKind
 PUBLISH_KIND_CAROUSEL: PublishKind
+FIRST_COMMENT_STATE_UNSPECIFIED: FirstCommentState
+FIRST_COMMENT_STATE_PENDING: FirstCommentState
+FIRST_COMMENT_STATE_SENDING: FirstCommentState
+FIRST_COMMENT_STATE_POSTED: FirstCommentState
+FIRST_COMMENT_STATE_FAILED: FirstCommentState
+FIRST_COMMENT_STATE_UNCONFIRMED: FirstCommentState
 
 class TikTokOptions(_message.Message):
-    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music")
+    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname")
     PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     POST_MODE_FIELD_NUMBER: _ClassVar[int]
     COVER_INDEX_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DISABLE_COMMENT_FIELD_NUMBER: _ClassVar[int]
     AUTO_ADD_MUSIC_FIELD_NUMBER: _ClassVar[int]
+    BRAND_CONTENT_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ORGANIC_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_CONSENT_OBTAINED_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_NICKNAME_FIELD_NUMBER: _ClassVar[int]
     privacy_level: PrivacyLevel
     post_mode: PostMode
     cover_index: int
     description: str
     disable_comment: bool
     auto_add_music: bool
-    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ...) -> None: ...
+    brand_content_toggle: bool
+    brand_organic_toggle: bool
+    creator_consent_obtained: bool
+    creator_nickname: str
+    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ...) -> None: ...
+
+class UserTag(_message.Message):
+    __slots__ = ("username", "x", "y")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    x: float
+    y: float
+    def __init__(self, username: _Optional[str] = ..., x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
+
+class InstagramImageOptions(_message.Message):
+    __slots__ = ("alt_text", "user_tags")
+    ALT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    USER_TAGS_FIELD_NUMBER: _ClassVar[int]
+    alt_text: str
+    user_tags: _containers.RepeatedCompositeFieldContainer[UserTag]
+    def __init__(self, alt_text: _Optional[str] = ..., user_tags: _Optional[_Iterable[_Union[UserTag, _Mapping]]] = ...) -> None: ...
+
+class InstagramOptions(_message.Message):
+    __slots__ = ("images", "collaborators", "location_id", "first_comment")
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    COLLABORATORS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    images: _containers.RepeatedCompositeFieldContainer[InstagramImageOptions]
+    collaborators: _containers.RepeatedScalarFieldContainer[str]
+    location_id: str
+    first_comment: str
+    def __init__(self, images: _Optional[_Iterable[_Union[InstagramImageOptions, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ...) -> None: ...
+
+class FirstComment(_message.Message):
+    __slots__ = ("state", "comment_id", "error")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    state: FirstCommentState
+    comment_id: str
+    error: PublishError
+    def __init__(self, state: _Optional[_Union[FirstCommentState, str]] = ..., comment_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ...) -> None: ...
 
 class PublishError(_message.Message):
     __slots__ = ("code", "reason", "message", "platform_code", "platform_subcode", "platform_trace_id", "retryable", "field")
@@ -102,7 +165,7 @@ class PublishError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., platform_code: _Optional[str] = ..., platform_subcode: _Optional[str] = ..., platform_trace_id: _Optional[str] = ..., retryable: _Optional[bool] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Publish(_message.Message):
-    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts", "schedule_time", "start_time", "start_lateness")
+    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts", "schedule_time", "start_time", "start_lateness", "instagram_options", "first_comment", "tiktok_platform_publish_id", "tiktok_platform_post_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +189,10 @@ class Publish(_message.Message):
     SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     START_LATENESS_FIELD_NUMBER: _ClassVar[int]
+    INSTAGRAM_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_PLATFORM_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_PLATFORM_POST_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     platform: _account_pb2.Platform
     kind: PublishKind
@@ -149,7 +216,11 @@ class Publish(_message.Message):
     schedule_time: _timestamp_pb2.Timestamp
     start_time: _timestamp_pb2.Timestamp
     start_lateness: _duration_pb2.Duration
-    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    instagram_options: InstagramOptions
+    first_comment: FirstComment
+    tiktok_platform_publish_id: str
+    tiktok_platform_post_id: str
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., instagram_options: _Optional[_Union[InstagramOptions, _Mapping]] = ..., first_comment: _Optional[_Union[FirstComment, _Mapping]] = ..., tiktok_platform_publish_id: _Optional[str] = ..., tiktok_platform_post_id: _Optional[str] = ...) -> None: ...
 
 class PublishEvent(_message.Message):
     __slots__ = ("sequence", "time", "type", "state", "message", "details")

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PublishInstagramCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id", "allow_duplicate", "validate_only", "publish_time")
+    __slots__ = ("media_ids", "instagram_account_id", "caption", "request_id", "allow_duplicate", "validate_only", "publish_time", "images", "collaborators", "location_id", "first_comment")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     INSTAGRAM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,10 @@ class PublishInstagramCarouselRequest(_message.Message):
     ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    COLLABORATORS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     instagram_account_id: str
     caption: str
@@ -29,7 +33,11 @@ class PublishInstagramCarouselRequest(_message.Message):
     allow_duplicate: bool
     validate_only: bool
     publish_time: _timestamp_pb2.Timestamp
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    images: _containers.RepeatedCompositeFieldContainer[_publish_pb2.InstagramImageOptions]
+    collaborators: _containers.RepeatedScalarFieldContainer[str]
+    location_id: str
+    first_comment: str
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., images: _Optional[_Iterable[_Union[_publish_pb2.InstagramImageOptions, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ...) -> None: ...
 
 class PublishInstagramCarouselResponse(_message.Message):
     __slots__ = ("instagram_publish_id", "ig_media_id", "permalink", "image_count", "state", "media")
@@ -48,7 +56,7 @@ class PublishInstagramCarouselResponse(_message.Message):
     def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ...) -> None: ...
 
 class PublishTikTokCarouselRequest(_message.Message):
-    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only", "publish_time")
+    __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only", "publish_time", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     TIKTOK_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +70,9 @@ class PublishTikTokCarouselRequest(_message.Message):
     ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    BRAND_CONTENT_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ORGANIC_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_CONSENT_OBTAINED_FIELD_NUMBER: _ClassVar[int]
     media_ids: _containers.RepeatedScalarFieldContainer[str]
     tiktok_account_id: str
     caption: str
@@ -75,7 +86,10 @@ class PublishTikTokCarouselRequest(_message.Message):
     allow_duplicate: bool
     validate_only: bool
     publish_time: _timestamp_pb2.Timestamp
-    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    brand_content_toggle: bool
+    brand_organic_toggle: bool
+    creator_consent_obtained: bool
+    def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., tiktok_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., cover_index: _Optional[int] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ...) -> None: ...
 
 class PublishTikTokCarouselResponse(_message.Message):
     __slots__ = ("tiktok_publish_id", "publish_id", "tiktok_media_id", "image_count", "state", "media")

@@ -15,11 +15,20 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from server.adapters.http import NoUsableAnswer, Observer, request_json
-from server.adapters.instagram.errors import PLATFORM, bad_answer, container_error, graph_failure, no_answer_failure
-from server.domain.platforms import ContainerStatus, IgMedia, PublishingLimit
+from server.adapters.instagram.errors import (
+    COMMENT_ENDPOINT,
+    PLATFORM,
+    bad_answer,
+    container_error,
+    graph_failure,
+    no_answer_failure,
+)
+from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PublishingLimit, UserTag
 
 # Graph accepts up to 50 ids in one multi-id read.
 MAX_IDS_PER_READ = 50
+# Pages of comments read when looking for a first comment (50 each).
+MAX_COMMENT_PAGES = 10
 
 
 class InstagramClient:
@@ -52,18 +61,32 @@ class InstagramClient:
     def _url(self, path: str) -> str:
         return f"{self._base}/{path}"
 
-    async def create_image_container(self, token: str, ig_user_id: str, image_url: str) -> str:
-        body = {"image_url": image_url, "is_carousel_item": True}
+    async def create_image_container(
+        self, token: str, ig_user_id: str, image_url: str, *, alt_text: str = "", user_tags: Sequence[UserTag] = ()
+    ) -> str:
+        """An item container: alt_text and user_tags belong on items (instagram-graph-api.md §2)."""
+        body: dict[str, Any] = {"image_url": image_url, "is_carousel_item": True}
+        if alt_text:
+            body["alt_text"] = alt_text
+        if user_tags:
+            # A JSON body carries the array as such (no URL-encoding of the list needed).
+            body["user_tags"] = [{"username": t.username, "x": t.x, "y": t.y} for t in user_tags]
         payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
         return _id(payload, "create_container")
 
     async def create_carousel_container(
-        self, token: str, ig_user_id: str, children: Sequence[str], caption: str
+        self, token: str, ig_user_id: str, children: Sequence[str], caption: str,
+        *, collaborators: Sequence[str] = (), location_id: str = "",
     ) -> str:
-        """The caption goes on the carousel container, never on its children."""
+        """The caption, collaborators and location go on the carousel container, never on
+        its children (Graph: "param collaborators is not allowed for carousel child")."""
         body: dict[str, Any] = {"media_type": "CAROUSEL", "children": ",".join(children)}
         if caption:
             body["caption"] = caption
+        if collaborators:
+            body["collaborators"] = list(collaborators)
+        if location_id:
+            body["location_id"] = location_id
         payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
         return _id(payload, "create_container")
 
@@ -107,6 +130,32 @@ class InstagramClient:
             params={"fields": "id,permalink,shortcode,timestamp,caption", "limit": str(limit)},
         )
         return [_ig_media(item) for item in payload.get("data", []) if isinstance(item, dict)]
+
+    async def comment(self, token: str, media_id: str, message: str) -> str:
+        payload = await self._call(
+            COMMENT_ENDPOINT, "POST", self._url(f"{media_id}/comments"), token, body={"message": message}
+        )
+        return _id(payload, COMMENT_ENDPOINT)
+
+    async def comments(self, token: str, media_id: str) -> list[IgComment]:
+        """The media's comments, every page (a first comment is looked for right after the
+        post went live, so there are few)."""
+        found: list[IgComment] = []
+        params = {"fields": "id,text,from", "limit": "50"}
+        for _ in range(MAX_COMMENT_PAGES):
+            payload = await self._call("comment_list", "GET", self._url(f"{media_id}/comments"), token, params=params)
+            for item in payload.get("data", []):
+                if isinstance(item, dict):
+                    author = item.get("from")
+                    found.append(IgComment(
+                        id=str(item.get("id", "")), text=str(item.get("text", "")),
+                        from_id=str(author.get("id", "")) if isinstance(author, dict) else "",
+                    ))
+            after = ((payload.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (payload.get("paging") or {}).get("next"):
+                break
+            params = {**params, "after": str(after)}
+        return found
 
     async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
         """Instagram Login: a fresh 60-day token for a long-lived one (at least 24 h old).

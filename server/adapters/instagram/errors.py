@@ -37,6 +37,8 @@ _BY_SUBCODE: dict[str, _Rule] = {
     "2207005": ("INVALID_ARGUMENT", "INSTAGRAM_IMAGE_FORMAT_UNSUPPORTED", False),
     "2207009": ("INVALID_ARGUMENT", "INSTAGRAM_ASPECT_RATIO_UNSUPPORTED", False),
     "2207010": ("INVALID_ARGUMENT", "INSTAGRAM_CAPTION_INVALID", False),
+    # A collaborator Instagram does not take (e.g. sent with its "@"; postiz #1547, #1405).
+    "2207018": ("INVALID_ARGUMENT", "INSTAGRAM_COLLABORATOR_INVALID", False),
 }
 _BY_CODE: dict[str, _Rule] = {
     "1": ("UNAVAILABLE", "INSTAGRAM_UNKNOWN_ERROR", True),
@@ -74,6 +76,9 @@ _TOKEN_REJECTED_CODES = frozenset({"190", "102"})
 _NOT_READY_CODE, _NOT_READY_SUBCODE = "9007", "2207027"
 # The one endpoint that makes a post public.
 PUBLISH_ENDPOINT = "media_publish"
+# Posting a comment: like media_publish, something people see; a lost answer may hide a
+# comment that was posted, so it is never sent again blindly.
+COMMENT_ENDPOINT = "comment_create"
 
 _SUBCODE_IN_STATUS = re.compile(r"error code (\d+)")
 
@@ -106,6 +111,9 @@ def graph_failure(endpoint: str, status: int, payload: dict[str, Any], headers: 
         # sent again; a transient error may come after the post went live.
         not_ready = code == _NOT_READY_CODE or subcode == _NOT_READY_SUBCODE
         retryable, maybe_applied = not_ready, graph_transient and not not_ready
+    elif endpoint == COMMENT_ENDPOINT:
+        # A transient error may come after the comment was posted: not sent again blindly.
+        retryable, maybe_applied = False, graph_transient
     else:
         transient = graph_transient or code in _TRANSIENT_CODES or subcode in _TRANSIENT_SUBCODES
         retryable, maybe_applied = transient, False
@@ -125,7 +133,7 @@ def no_answer_failure(endpoint: str, exc: NoUsableAnswer) -> PlatformFailure:
         message=f"Instagram could not be reached for {endpoint}: {exc.detail}",
         retryable=True,
     )
-    if endpoint == PUBLISH_ENDPOINT:
+    if endpoint in (PUBLISH_ENDPOINT, COMMENT_ENDPOINT):
         return PlatformFailure(PLATFORM, endpoint, error, retryable=False, maybe_applied=exc.sent,
                                http_status=exc.http_status)
     return PlatformFailure(PLATFORM, endpoint, error, retryable=True, http_status=exc.http_status)
@@ -137,8 +145,8 @@ def bad_answer(endpoint: str, what: str) -> PlatformFailure:
         code="UNAVAILABLE", reason="INSTAGRAM_BAD_RESPONSE",
         message=f"Instagram's answer to {endpoint} {what}", retryable=True,
     )
-    return PlatformFailure(PLATFORM, endpoint, error, retryable=False, maybe_applied=endpoint == PUBLISH_ENDPOINT,
-                           http_status=200)
+    return PlatformFailure(PLATFORM, endpoint, error, retryable=False,
+                           maybe_applied=endpoint in (PUBLISH_ENDPOINT, COMMENT_ENDPOINT), http_status=200)
 
 
 def container_error(status_text: str) -> PublishError:

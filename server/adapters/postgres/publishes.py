@@ -19,6 +19,7 @@ from server.adapters.postgres.database import Database
 from server.adapters.postgres.rows import keyset
 from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
+    FirstComment,
     Platform,
     Publish,
     PublishError,
@@ -85,6 +86,7 @@ def _publish(row: asyncpg.Record) -> Publish:
         lease_until=row["lease_until"],
         schedule_time=row["schedule_time"],
         started_at=row["started_at"],
+        first_comment=FirstComment.from_dict(row["first_comment"]) if row["first_comment"] else None,
     )
 
 
@@ -102,7 +104,7 @@ def _column_value(name: str, value: Any) -> Any:
     """A changed field's domain value as its column takes it."""
     if name == "state":
         return value.value
-    if name == "error":
+    if name in ("error", "first_comment"):
         return value.to_dict()
     return value
 
@@ -123,14 +125,15 @@ class PostgresPublishStore:
             publish.media_ids, publish.caption, publish.options, publish.state.value, publish.request_id,
             publish.request_fingerprint, publish.content_fingerprint, publish.child_container_ids,
             publish.created_at, publish.owner, publish.lease_until, publish.schedule_time,
+            publish.first_comment.to_dict() if publish.first_comment else None,
         ]
         insert = (
             "WITH upd AS (INSERT INTO publishes (id, workspace_id, platform, kind, account_id, media_ids, caption,"
             " options, state, request_id, request_fingerprint, content_fingerprint, child_container_ids,"
-            " created_at, updated_at, owner, lease_until, schedule_time)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)"
+            " created_at, updated_at, owner, lease_until, schedule_time, first_comment)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18)"
             " ON CONFLICT (workspace_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING id),"
-            f" ev AS ({_events_sql(18)}) SELECT count(*) FROM upd"
+            f" ev AS ({_events_sql(19)}) SELECT count(*) FROM upd"
         )
         params = [*row, *_event_arrays(events, publish.created_at)]
         async with self._db.connection() as conn:
@@ -396,12 +399,14 @@ class PostgresPublishStore:
         known: Publish | None = None,
         owner: str | None = None,
         release: bool = False,
+        first_comment: FirstComment | None = None,
         **ids: str | None,
     ) -> Publish:
         now = utcnow()
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
+            first_comment=first_comment,
         )
         params: list[Any] = [publish_id, now, *(_column_value(n, v) for n, v in changes.items())]
         sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))

@@ -18,6 +18,7 @@ from server.adapters.sqlite.database import Database, atomic
 from server.adapters.sqlite.rows import db_time, dumps, keyset_clause, py_time, select, select_tuples
 from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
+    FirstComment,
     Platform,
     Publish,
     PublishError,
@@ -40,7 +41,7 @@ def _column_value(name: str, value: Any) -> Any:
     """A changed field's domain value as its column stores it."""
     if name == "pending_facts":
         return dumps(value)
-    if name == "error":
+    if name in ("error", "first_comment"):
         return dumps(value.to_dict())
     if name == "state":
         return value.value
@@ -105,6 +106,7 @@ def _publish(row: dict[str, Any]) -> Publish:
         lease_until=py_time(row["lease_until"]),
         schedule_time=py_time(row["schedule_time"]),
         started_at=py_time(row["started_at"]),
+        first_comment=FirstComment.from_dict(json.loads(row["first_comment"])) if row["first_comment"] else None,
     )
 
 
@@ -316,6 +318,7 @@ class SqlitePublishStore:
         known: Publish | None = None,
         owner: str | None = None,
         release: bool = False,
+        first_comment: FirstComment | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
@@ -329,6 +332,7 @@ class SqlitePublishStore:
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
+            first_comment=first_comment,
         )
         columns = {name: _column_value(name, value) for name, value in changes.items()}
         result = await self._db.run(
@@ -394,6 +398,7 @@ def _create(
         "owner": publish.owner,
         "lease_until": db_time(publish.lease_until),
         "schedule_time": db_time(publish.schedule_time),
+        "first_comment": dumps(publish.first_comment.to_dict()) if publish.first_comment else None,
     }
     with atomic(db):
         db.conn.execute(

@@ -66,8 +66,10 @@ def photo_body(post: PhotoPost) -> dict[str, Any]:
             privacy_level=post.privacy_level,
             disable_comment=post.disable_comment,
             auto_add_music=post.auto_add_music,
-            brand_content_toggle=False,
-            brand_organic_toggle=False,
+            # Always sent (the reference lists both as required; TikTok's own example leaves
+            # them out): the safer reading, as Postiz does.
+            brand_content_toggle=post.brand_content_toggle,
+            brand_organic_toggle=post.brand_organic_toggle,
         )
     return {
         "media_type": "PHOTO",

@@ -18,8 +18,10 @@ from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import KEEP, InstagramApi
+from server.domain.post_options import image_options_of
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
-from server.services.workflow.polling import PERMALINK
+from server.services.workflow.first_comment import FirstCommentStep, needs_first_comment
+from server.services.workflow.polling import FIRST_COMMENT, PERMALINK
 
 log = logging.getLogger("distribution.workflow.instagram")
 
@@ -27,6 +29,11 @@ log = logging.getLogger("distribution.workflow.instagram")
 MAX_PUBLISH_ATTEMPTS = 3
 # How many of the account's newest posts are searched for a publish whose media id was lost.
 RECENT_MEDIA_SEARCHED = 25
+
+
+def _after_live(publish: Publish, facts: list[str]) -> list[str]:
+    """What remains to do once the post is live: the facts to read, and the first comment."""
+    return [*facts, FIRST_COMMENT] if needs_first_comment(publish) else facts
 
 
 class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
@@ -47,8 +54,12 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             publish = await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {publish.ig_media_id}",
                 state=PublishState.PUBLISHED, published_at=self._clock.now(), call_in_flight=None,
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
             )
+        if publish.state == PublishState.PUBLISHED and needs_first_comment(publish):
+            # Its own step: whatever happens to it, the publish stays PUBLISHED.
+            step = FirstCommentStep(self._client, self._log)
+            publish = await step.run(publish, await target.token(), target.account.external_account_id)
         if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
             publish = await self._read_permalink(publish, target)
         return publish
@@ -64,9 +75,12 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
 
         async def create(index: int) -> Publish:
             url = public_url(target.media[index])
+            alt_text, user_tags = image_options_of(publish.options, index)
             # Creating a container is safe to repeat: an orphan container is never seen and expires.
             container_id = await self._retrier.run(
-                lambda: self._client.create_image_container(token, target.account.external_account_id, url)
+                lambda: self._client.create_image_container(
+                    token, target.account.external_account_id, url, alt_text=alt_text, user_tags=user_tags
+                )
             )
             return await self._log.record_child(publish.id, index, container_id)
 
@@ -95,7 +109,9 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         try:
             container_id = await self._retrier.run(
                 lambda: self._client.create_carousel_container(
-                    token, target.account.external_account_id, children, publish.caption
+                    token, target.account.external_account_id, children, publish.caption,
+                    collaborators=[str(c) for c in publish.options.get("collaborators") or ()],
+                    location_id=str(publish.options.get("location_id") or ""),
                 )
             )
         except PlatformFailure as failure:
@@ -151,8 +167,9 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 publish.id, "PUBLISHED", f"Published as IG media {media_id}",
                 details={"ig_media_id": media_id, "creation_id": container_id},
                 state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started, call_in_flight=None,
-                # Read next; should the service stop before, the reconciler reads it after restart.
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(),
+                # Read next (after the first comment, if any); should the service stop before,
+                # the reconciler does both after the restart.
+                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
             )
         # Every attempt failed and the container, looked at after each, was never published.
         await self._end(
@@ -200,9 +217,11 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         return await self._log.record(
             publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
             published_at=self._clock.now(), ig_media_id=media_id or None, call_in_flight=None,
-            pending_facts=[PERMALINK] if media_id else None,
+            pending_facts=_after_live(publish, [PERMALINK]) if media_id else None,
             reconcile_at=self._log.first_late_check() if media_id else KEEP,
-            last=not media_id,  # with no media id there is no permalink to read: the run is over
+            # With no media id there is no permalink to read (nor a post to comment on): the
+            # run is over (the runner releases it) once the first comment, if any, is marked FAILED.
+            last=not media_id and not needs_first_comment(publish),
         )
 
     async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:

@@ -10,6 +10,9 @@ from server.domain.ports import Clock
 # Late facts the reconciler can fetch after a publish ended.
 PERMALINK = "permalink"
 TIKTOK_POST_ID = "tiktok_post_id"
+# Not a fact but a step after the post went live: an Instagram first comment not yet in a
+# final state. Listed with the facts so that the reconciler finishes it after a crash.
+FIRST_COMMENT = "first_comment"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from server.domain.models import Publish, PublishError, PublishEvent, PublishState
+from server.domain.models import FirstComment, Publish, PublishError, PublishEvent, PublishState
 from server.domain.ports import KEEP, Clock, CreateConflict, PublishStore
 from server.services.workflow.polling import ReconcileSchedule
 
@@ -71,6 +71,7 @@ class PublishLog:
         reconcile_attempts: int | None = None,
         known: Publish | None = None,
         last: bool = False,
+        first_comment: FirstComment | None = None,
         **ids: str | None,
     ) -> Publish:
         """Saves the change with its timeline event (see PublishStore.update), then announces
@@ -84,7 +85,7 @@ class PublishLog:
             publish_id, event, state=state, error=error, published_at=published_at,
             pending_facts=pending_facts, reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts,
             earlier=self._notes.pop(publish_id, ()), known=latest or known,
-            owner=self.owner if run else None, release=run and last, **ids,
+            owner=self.owner if run else None, release=run and last, first_comment=first_comment, **ids,
         )
         if run and last:
             self._forget(publish_id)

@@ -21,7 +21,8 @@ from server.domain.models import Publish
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import AccountStore, Clock, InstagramApi, TikTokApi
 from server.services.tokens import AccountTokens
-from server.services.workflow.polling import PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
+from server.services.workflow.first_comment import FirstCommentStep
+from server.services.workflow.polling import FIRST_COMMENT, PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
 from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.reconciler")
@@ -49,6 +50,7 @@ class Reconciler:
         self._tiktok = tiktok
         self._schedule = schedule
         self._clock = clock
+        self._first_comment = FirstCommentStep(instagram, publish_log)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -104,9 +106,18 @@ class Reconciler:
             # The token cannot be refreshed right now, which says nothing of later: ask again.
             await self._still_pending(publish, publish.pending_facts, [f"token: {err.message}"])
             return
-        found: dict[str, str] = {}
         problems: list[str] = []
+        if FIRST_COMMENT in publish.pending_facts:
+            if self._run_holds(publish):
+                problems.append("first_comment: the run that published it is still posting it")
+            else:
+                publish = await self._first_comment.run(publish, token, account.external_account_id)
+                if not publish.pending_facts:
+                    return
+        found: dict[str, str] = {}
         for fact in publish.pending_facts:
+            if fact == FIRST_COMMENT:
+                continue
             try:
                 value = await self._read(fact, publish, token)
             except PlatformFailure as failure:
@@ -138,6 +149,11 @@ class Reconciler:
             f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
             reconcile_at=self._next(publish), reconcile_attempts=publish.reconcile_attempts + 1, known=publish,
         )
+
+    def _run_holds(self, publish: Publish) -> bool:
+        """Whether a live run (on any replica) still holds the publish: it does the first
+        comment itself. A dead replica's lease runs out; then the reconciler takes over."""
+        return publish.owner is not None and publish.lease_until is not None and publish.lease_until > self._clock.now()
 
     def _next(self, publish: Publish) -> datetime:
         return self._clock.now() + timedelta(seconds=self._schedule.delay(publish.reconcile_attempts + 1))

@@ -35,6 +35,8 @@ def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
         privacy_level=options.get("privacy_level"),
         disable_comment=bool(options.get("disable_comment", False)),
         auto_add_music=bool(options.get("auto_add_music", False)),
+        brand_content_toggle=bool(options.get("brand_content_toggle", False)),
+        brand_organic_toggle=bool(options.get("brand_organic_toggle", False)),
     )
 
 

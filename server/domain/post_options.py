@@ -1,0 +1,179 @@
+"""Post options: their normal form and their checks, before any platform call.
+
+Every check returns every violation at once, each naming the item
+(`images[2].user_tags[0].x`, `collaborators[1]`). Limits and sources: limits.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+from server.domain.commands import ImageOptions, InstagramCarousel, TikTokCarousel
+from server.domain.errors import FieldViolation
+from server.domain.limits import INSTAGRAM
+from server.domain.platforms import UserTag
+
+_USERNAME = re.compile(r"[A-Za-z0-9._]+")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def strip_at(username: str) -> str:
+    """A username as Instagram takes it: without the leading "@" people type (Graph refuses
+    "@name" as a collaborator: postiz #1547, #1405)."""
+    return username.strip().removeprefix("@")
+
+
+def normal_instagram(req: InstagramCarousel) -> InstagramCarousel:
+    """The request with usernames in Instagram's form, and per-image options left out when
+    none of them says anything (so "no options" has one form, in the record and in the
+    fingerprints)."""
+    images = tuple(
+        dataclasses.replace(
+            image, user_tags=tuple(dataclasses.replace(t, username=strip_at(t.username)) for t in image.user_tags)
+        )
+        for image in req.images
+    )
+    if all(image.empty for image in images):
+        images = ()
+    return dataclasses.replace(
+        req,
+        images=images,
+        collaborators=tuple(strip_at(c) for c in req.collaborators),
+        location_id=req.location_id.strip(),
+    )
+
+
+def _username_violation(field: str, username: str) -> FieldViolation | None:
+    if not username:
+        return FieldViolation(field, "must be an Instagram username; got an empty one")
+    if len(username) > INSTAGRAM.username_max_chars or not _USERNAME.fullmatch(username):
+        return FieldViolation(
+            field,
+            f"must be an Instagram username: letters, digits, '.' and '_', at most "
+            f"{INSTAGRAM.username_max_chars} characters; got {username[:40]!r}",
+        )
+    return None
+
+
+def _tag_violations(field: str, tag: UserTag) -> list[FieldViolation]:
+    violations = []
+    if (v := _username_violation(f"{field}.username", tag.username)) is not None:
+        violations.append(v)
+    for axis, value in (("x", tag.x), ("y", tag.y)):
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            violations.append(
+                FieldViolation(f"{field}.{axis}", f"must be within 0.0 to 1.0 (a fraction of the image); got {value}")
+            )
+    return violations
+
+
+def _image_violations(index: int, image: ImageOptions) -> list[FieldViolation]:
+    field = f"images[{index}]"
+    violations = []
+    if len(image.alt_text) > INSTAGRAM.alt_text_max_chars:
+        violations.append(FieldViolation(
+            f"{field}.alt_text",
+            f"must be at most {INSTAGRAM.alt_text_max_chars} characters; got {len(image.alt_text)}",
+        ))
+    if len(image.user_tags) > INSTAGRAM.max_user_tags_per_image:
+        violations.append(FieldViolation(
+            f"{field}.user_tags",
+            f"must tag at most {INSTAGRAM.max_user_tags_per_image} people per image; got {len(image.user_tags)}",
+        ))
+    seen: set[str] = set()
+    for t, tag in enumerate(image.user_tags[: INSTAGRAM.max_user_tags_per_image * 2]):
+        violations += _tag_violations(f"{field}.user_tags[{t}]", tag)
+        if tag.username and tag.username.lower() in seen:
+            violations.append(FieldViolation(f"{field}.user_tags[{t}].username", f"tags {tag.username} twice"))
+        seen.add(tag.username.lower())
+    return violations
+
+
+def instagram_option_violations(req: InstagramCarousel) -> list[FieldViolation]:
+    """Checks a request already in its normal form (`normal_instagram`)."""
+    violations: list[FieldViolation] = []
+    if req.images and len(req.images) != len(req.media_ids):
+        violations.append(FieldViolation(
+            "images",
+            f"must be empty or have one entry per media id ({len(req.media_ids)}, in the same order); "
+            f"got {len(req.images)}",
+        ))
+    for i, image in enumerate(req.images[: len(req.media_ids) or None]):
+        violations += _image_violations(i, image)
+    if len(req.collaborators) > INSTAGRAM.max_collaborators:
+        violations.append(FieldViolation(
+            "collaborators",
+            f"Instagram takes at most {INSTAGRAM.max_collaborators} collaborators; got {len(req.collaborators)}",
+        ))
+    seen: set[str] = set()
+    for c, username in enumerate(req.collaborators[: INSTAGRAM.max_collaborators * 2]):
+        if (v := _username_violation(f"collaborators[{c}]", username)) is not None:
+            violations.append(v)
+        elif username.lower() in seen:
+            violations.append(FieldViolation(f"collaborators[{c}]", f"names {username} twice"))
+        seen.add(username.lower())
+    if req.location_id and (
+        len(req.location_id) > INSTAGRAM.location_id_max_chars or not _DIGITS.fullmatch(req.location_id)
+    ):
+        violations.append(FieldViolation(
+            "location_id", "must be the id of a Facebook Page with a location: digits only"
+        ))
+    if len(req.first_comment) > INSTAGRAM.first_comment_max_chars:
+        violations.append(FieldViolation(
+            "first_comment",
+            f"must be at most {INSTAGRAM.first_comment_max_chars} characters; got {len(req.first_comment)}",
+        ))
+    elif req.first_comment and not req.first_comment.strip():
+        violations.append(FieldViolation("first_comment", "must have some text besides spaces, or be left empty"))
+    return violations
+
+
+def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:
+    """Disclosure rules TikTok states for photo posts (tiktok-content-posting-api.md §1 and its
+    guidelines): the toggles exist in direct mode only, and branded content cannot be private."""
+    violations: list[FieldViolation] = []
+    branded = req.brand_content_toggle
+    if req.post_mode != "DIRECT":
+        for name in ("brand_content_toggle", "brand_organic_toggle"):
+            if getattr(req, name):
+                violations.append(FieldViolation(
+                    name, "applies to direct posts only (TikTok takes the disclosure with DIRECT_POST); "
+                    "the creator sets it in TikTok's app for an inbox delivery",
+                ))
+    elif branded and req.privacy_level == "SELF_ONLY":
+        why = ("branded content (a paid partnership) cannot be private on TikTok: choose a privacy level "
+               "other than SELF_ONLY (unspecified means SELF_ONLY), or turn brand_content_toggle off")
+        violations.append(FieldViolation("brand_content_toggle", why))
+        violations.append(FieldViolation("privacy_level", why))
+    return violations
+
+
+def instagram_options_record(req: InstagramCarousel) -> dict[str, object]:
+    """The options as the publish record keeps them (JSON), left out when unset."""
+    options: dict[str, object] = {}
+    if req.images:
+        options["images"] = [
+            {"alt_text": i.alt_text, "user_tags": [dataclasses.asdict(t) for t in i.user_tags]} for i in req.images
+        ]
+    if req.collaborators:
+        options["collaborators"] = list(req.collaborators)
+    if req.location_id:
+        options["location_id"] = req.location_id
+    if req.first_comment:
+        options["first_comment"] = req.first_comment
+    return options
+
+
+def image_options_of(options: dict[str, object], index: int) -> tuple[str, tuple[UserTag, ...]]:
+    """Item `index`'s alt text and user tags from a record's options."""
+    images = options.get("images")
+    if not isinstance(images, list) or index >= len(images) or not isinstance(images[index], dict):
+        return "", ()
+    image = images[index]
+    tags = tuple(
+        UserTag(str(t["username"]), float(t["x"]), float(t["y"]))
+        for t in image.get("user_tags") or () if isinstance(t, dict)
+    )
+    return str(image.get("alt_text") or ""), tags
