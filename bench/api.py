@@ -86,7 +86,7 @@ class Api:
     async def publish_tiktok(self, account: str, media: list[str]) -> pb.PublishTikTokCarouselResponse:
         return await self.publishing.PublishTikTokCarousel(
             pb.PublishTikTokCarouselRequest(
-                media_ids=media, tiktok_account_id=account, caption="Benchmark carousel",
+                media_ids=media, creator_consent_obtained=True, tiktok_account_id=account, caption="Benchmark carousel",
                 privacy_level=4, allow_duplicate=True,  # PRIVACY_LEVEL_SELF_ONLY
             ),
             timeout=120,

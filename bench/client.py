@@ -50,7 +50,7 @@ def instagram_request(call: dict[str, Any]) -> pb.PublishInstagramCarouselReques
 
 def tiktok_request(call: dict[str, Any]) -> pb.PublishTikTokCarouselRequest:
     return pb.PublishTikTokCarouselRequest(
-        media_ids=call["media"], tiktok_account_id=call["account"],
+        media_ids=call["media"], creator_consent_obtained=True, tiktok_account_id=call["account"],
         caption=call.get("caption", "Benchmark carousel"),
         privacy_level=call.get("privacy_level", 4),  # PRIVACY_LEVEL_SELF_ONLY
         allow_duplicate=True,

@@ -203,7 +203,7 @@ class Soak:
                 caption=item.caption, request_id=item.request_id,
             )
         request = publishing_service_pb2.PublishTikTokCarouselRequest(
-            media_ids=media_ids, tiktok_account_id=self.tt_account_ids[item.account],
+            media_ids=media_ids, creator_consent_obtained=True, tiktok_account_id=self.tt_account_ids[item.account],
             caption=item.caption, request_id=item.request_id, cover_index=item.cover_index,
             post_mode=publish_pb2.PostMode.Value(f"POST_MODE_{item.post_mode}"),
         )

@@ -34,7 +34,7 @@ async def test_an_account_of_the_other_platform_says_which_rpc_takes_it(accounts
     ids = await register(media, *images(2))
 
     err = rich_error(await refused(publishing.PublishTikTokCarousel(
-        PublishTikTokCarouselRequest(media_ids=ids, tiktok_account_id=instagram.id)
+        PublishTikTokCarouselRequest(media_ids=ids, creator_consent_obtained=True, tiktok_account_id=instagram.id)
     )))
     assert err.violations == {
         "tiktok_account_id": f"names an Instagram account ({instagram.id}); give a TikTok account, "
@@ -98,7 +98,7 @@ async def test_field_violations_name_the_value_they_got(accounts, media, publish
         accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="open-id", access_token="tt"
     )
     err = rich_error(await refused(publishing.PublishTikTokCarousel(PublishTikTokCarouselRequest(
-        media_ids=await register(media, *images(2)), tiktok_account_id=tiktok.id, cover_index=5,
+        media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=tiktok.id, cover_index=5,
         request_id="retry-1",
     ))))
     assert err.violations == {

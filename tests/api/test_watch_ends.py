@@ -22,7 +22,7 @@ async def test_a_public_tiktok_post_watch_ends_at_published_with_the_post_id_pen
         accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="open-id", access_token="tt-token"
     )
     request = PublishTikTokCarouselRequest(
-        media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
+        media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=account.id,
         privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE,
     )
     published = await publishing.PublishTikTokCarousel(request)

@@ -21,7 +21,7 @@ from typing import Any
 
 from server.adapters.http import NoUsableAnswer
 from server.adapters.instagram.errors import bad_answer, container_error, graph_failure, no_answer_failure
-from server.domain.platforms import ContainerStatus, IgMedia, PlatformFailure, PublishingLimit
+from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PlatformFailure, PublishingLimit, UserTag
 from tests.fakes.clock import FakeClock
 from tests.fakes.scripted import ScriptedApi
 
@@ -35,6 +35,8 @@ ENDPOINTS = {
     "recent_media": "media_list",
     "refresh_long_lived_token": "token_refresh",
     "publishing_limit": "publishing_limit",
+    "comment": "comment_create",
+    "comments": "comment_list",
 }
 LONG_LIVED_SECONDS = 60 * 86400
 
@@ -119,7 +121,9 @@ class FakeInstagram(ScriptedApi):
         self.permalinks_ready = True
         self.quota_usage = 0
         self.quota_total = 50
-        self._counts = {"child": 0, "carousel": 0, "post": 0, "token": 0}
+        self._counts = {"child": 0, "carousel": 0, "post": 0, "token": 0, "comment": 0}
+        self.comments_on: dict[str, list[IgComment]] = {}  # IG media id -> its comments, oldest first
+        self.comment_author = ""  # the IG user id comments are listed under ("": not given)
 
     # --- helpers for tests -----------------------------------------------------------------
 
@@ -147,19 +151,26 @@ class FakeInstagram(ScriptedApi):
 
     # --- the port --------------------------------------------------------------------------
 
-    async def create_image_container(self, token: str, ig_user_id: str, image_url: str) -> str:
+    async def create_image_container(
+        self, token: str, ig_user_id: str, image_url: str, *, alt_text: str = "", user_tags: Sequence[UserTag] = ()
+    ) -> str:
         def effect() -> str:
             self._counts["child"] += 1
             container_id = f"child-{self._counts['child']}"
             self.statuses.setdefault(container_id, ["FINISHED"])
             return container_id
 
-        return await self._answer(
-            "create_image_container", {"token": token, "ig_user_id": ig_user_id, "image_url": image_url}, effect
-        )
+        args: dict[str, Any] = {"token": token, "ig_user_id": ig_user_id, "image_url": image_url}
+        # Options appear in the call's record only when set (as the adapter sends them).
+        if alt_text:
+            args["alt_text"] = alt_text
+        if user_tags:
+            args["user_tags"] = list(user_tags)
+        return await self._answer("create_image_container", args, effect)
 
     async def create_carousel_container(
-        self, token: str, ig_user_id: str, children: Sequence[str], caption: str
+        self, token: str, ig_user_id: str, children: Sequence[str], caption: str,
+        *, collaborators: Sequence[str] = (), location_id: str = "",
     ) -> str:
         def effect() -> str:
             self._counts["carousel"] += 1
@@ -168,7 +179,11 @@ class FakeInstagram(ScriptedApi):
             self.captions[container_id] = caption
             return container_id
 
-        args = {"token": token, "ig_user_id": ig_user_id, "children": list(children), "caption": caption}
+        args: dict[str, Any] = {"token": token, "ig_user_id": ig_user_id, "children": list(children), "caption": caption}
+        if collaborators:
+            args["collaborators"] = list(collaborators)
+        if location_id:
+            args["location_id"] = location_id
         return await self._answer("create_carousel_container", args, effect)
 
     async def container_statuses(self, token: str, container_ids: Sequence[str]) -> dict[str, ContainerStatus]:
@@ -208,6 +223,21 @@ class FakeInstagram(ScriptedApi):
             return list(reversed(self.posts.get(ig_user_id, [])))[:limit]
 
         return await self._answer("recent_media", {"token": token, "ig_user_id": ig_user_id, "limit": limit}, effect)
+
+    async def comment(self, token: str, media_id: str, message: str) -> str:
+        def effect() -> str:
+            self._counts["comment"] += 1
+            comment = IgComment(f"comment-{self._counts['comment']}", message, self.comment_author)
+            self.comments_on.setdefault(media_id, []).append(comment)
+            return comment.id
+
+        return await self._answer("comment", {"token": token, "media_id": media_id, "message": message}, effect)
+
+    async def comments(self, token: str, media_id: str) -> list[IgComment]:
+        def effect() -> list[IgComment]:
+            return list(self.comments_on.get(media_id, []))
+
+        return await self._answer("comments", {"token": token, "media_id": media_id}, effect)
 
     async def refresh_long_lived_token(self, token: str) -> tuple[str, int]:
         def effect() -> tuple[str, int]:

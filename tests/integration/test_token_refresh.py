@@ -34,7 +34,7 @@ async def tiktok_account(core, tiktok_sandbox, access="tt-old-access", refresh="
 
 async def publish(core, account_id, prefix="gs://b/tok"):
     media_ids = await core.register(*images(2, prefix=prefix))
-    return await core.publish(TikTokCarousel(media_ids=media_ids, account_id=account_id))
+    return await core.publish(TikTokCarousel(creator_consent_obtained=True, media_ids=media_ids, account_id=account_id))
 
 
 async def test_token_about_to_expire_is_refreshed_before_publishing(core, tiktok_sandbox):

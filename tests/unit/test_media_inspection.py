@@ -130,7 +130,7 @@ async def test_a_publish_inspects_stale_media_and_refuses_what_changed(inspectin
     world.clock.advance(3601)
     inspector.answers[PUBLIC + "photo-2.jpg"] = Inspection(InspectionOutcome.UNREACHABLE, detail="HTTP 404")
     with pytest.raises(FailedPrecondition) as caught:
-        await world.publish(TikTokCarousel(media_ids=ids, account_id=account.id))
+        await world.publish(TikTokCarousel(creator_consent_obtained=True, media_ids=ids, account_id=account.id))
     assert caught.value.reason == "MEDIA_UNREACHABLE"
     assert caught.value.message == "media_ids[1] cannot be fetched: HTTP 404"
     assert world.tiktok.methods() == []

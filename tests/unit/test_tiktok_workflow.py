@@ -320,7 +320,7 @@ async def test_a_publish_recorded_but_never_started_starts_from_the_beginning(wo
 async def test_35_webp_and_jpeg_photos_are_one_post(world: World) -> None:
     account = await world.tiktok_account()
     media = await world.images(17, url="gs://bucket/p-{n}.webp") + await world.images(18)
-    publish = await world.publish(TikTokCarousel(media, account.id))
+    publish = await world.publish(TikTokCarousel(media, account.id, creator_consent_obtained=True))
     assert publish.state == PublishState.PUBLISHED
     assert len(world.tiktok.calls_to("init_photo_post")[0].args["post"].photo_urls) == 35
 
@@ -329,6 +329,6 @@ async def test_a_video_is_no_photo(world: World) -> None:
     account = await world.tiktok_account()
     media = await world.images(1) + await world.images(1, url="gs://bucket/clip-{n}.mp4")
     with pytest.raises(InvalidArgument) as caught:
-        await world.publish(TikTokCarousel(media, account.id))
+        await world.publish(TikTokCarousel(media, account.id, creator_consent_obtained=True))
     assert caught.value.reason == "MEDIA_NOT_ALLOWED"
     assert "video/mp4" in caught.value.field_violations[0].description
