@@ -32,7 +32,8 @@ async def instagram_publish(publishing, media, account_id, n=2, prefix="gs://b/h
 async def tiktok_publish(publishing, media, account_id, **kwargs):
     ids = await register(media, *images(2, prefix="gs://b/t"))
     return await publishing.PublishTikTokCarousel(
-        pb.PublishTikTokCarouselRequest(media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account_id, **kwargs)
+        pb.PublishTikTokCarouselRequest(media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=account_id, **kwargs)
     )
 
 

@@ -101,7 +101,8 @@ async def test_tiktok_publish_takes_any_case_and_a_request_id_in_another_case_re
 
     def request(transform) -> PublishTikTokCarouselRequest:
         return PublishTikTokCarouselRequest(
-            media_ids=[transform(m) for m in media_ids], creator_consent_obtained=True, tiktok_account_id=transform(account.id),
+            media_ids=[transform(m) for m in media_ids],
+                creator_consent_obtained=True, tiktok_account_id=transform(account.id),
             request_id=transform(request_id),
         )
 

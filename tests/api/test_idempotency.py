@@ -149,7 +149,8 @@ async def test_tiktok_init_rate_limit_answer_is_retried_and_posts_once(accounts,
     account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
     tiktok_sandbox.fail_next("init", http_status=429, code="rate_limit_exceeded")
     result = await publishing.PublishTikTokCarousel(
-        pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=account.id)
+        pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)),
+            creator_consent_obtained=True, tiktok_account_id=account.id)
     )
     assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert len(tiktok_sandbox.posts()) == 1
@@ -164,7 +165,8 @@ async def test_tiktok_init_server_error_after_accepting_is_never_sent_again(
     tiktok_sandbox.faults.set("init", "error_after_live", 1.0)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await publishing.PublishTikTokCarousel(
-            pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=account.id)
+            pb.PublishTikTokCarouselRequest(media_ids=await register(media, *images(2)),
+                creator_consent_obtained=True, tiktok_account_id=account.id)
         )
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert rich_error(info.value).reason == "PUBLISH_UNCONFIRMED"
@@ -241,7 +243,8 @@ async def test_transient_faults_at_30_percent_still_publish_every_post_exactly_o
         ))
         results.append(await publishing.PublishTikTokCarousel(
             pb.PublishTikTokCarouselRequest(
-                media_ids=await register(media, *images(2, prefix=f"gs://b/g{i}")), creator_consent_obtained=True, tiktok_account_id=tt.id,
+                media_ids=await register(media, *images(2, prefix=f"gs://b/g{i}")),
+                    creator_consent_obtained=True, tiktok_account_id=tt.id,
                 request_id=str(uuid.uuid4()),
             )
         ))

@@ -98,7 +98,8 @@ async def test_field_violations_name_the_value_they_got(accounts, media, publish
         accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="open-id", access_token="tt"
     )
     err = rich_error(await refused(publishing.PublishTikTokCarousel(PublishTikTokCarouselRequest(
-        media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=tiktok.id, cover_index=5,
+        media_ids=await register(media, *images(2)),
+            creator_consent_obtained=True, tiktok_account_id=tiktok.id, cover_index=5,
         request_id="retry-1",
     ))))
     assert err.violations == {

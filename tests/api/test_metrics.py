@@ -65,7 +65,8 @@ async def test_rate_limit_waits_are_counted(start_service, tiktok_sandbox):
         for i in range(2):
             await publishing.PublishTikTokCarousel(
                 pb.PublishTikTokCarouselRequest(
-                    media_ids=await register(media, *images(2, prefix=f"gs://b/r{i}")), creator_consent_obtained=True, tiktok_account_id=account.id
+                    media_ids=await register(media, *images(2, prefix=f"gs://b/r{i}")),
+                        creator_consent_obtained=True, tiktok_account_id=account.id
                 )
             )
     samples = await scrape(service)

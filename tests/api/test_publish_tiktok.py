@@ -36,7 +36,8 @@ async def test_direct_post_defaults_to_self_only_and_publishes(accounts, media, 
     account = await tiktok_account(accounts)
     ids = await register(media, *images(3))
 
-    response = await publish(publishing, media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id, caption="Hello 👋")
+    response = await publish(publishing, media_ids=ids,
+        creator_consent_obtained=True, tiktok_account_id=account.id, caption="Hello 👋")
 
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert response.image_count == 3
@@ -58,7 +59,8 @@ async def test_direct_post_defaults_to_self_only_and_publishes(accounts, media, 
 
 async def test_json_names_match_the_spec(accounts, media, publishing):
     account = await tiktok_account(accounts)
-    response = await publish(publishing, media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=account.id)
+    response = await publish(publishing, media_ids=await register(media, *images(2)),
+        creator_consent_obtained=True, tiktok_account_id=account.id)
     assert {"tiktokPublishId", "publishId", "imageCount", "state"} <= set(json_format.MessageToDict(response))
 
 
@@ -127,7 +129,8 @@ async def test_s3_item_fails_precondition_naming_it(accounts, media, publishing,
     account = await tiktok_account(accounts)
     ids = await register(media, *images(2), "s3://bucket/photo.jpg")
     err = await expect_error(
-        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id
+        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=account.id
     )
     assert err.reason == "MEDIA_HOSTING_NOT_SUPPORTED"
     assert "media_ids[2]" in err.message and "GCS" in err.message
@@ -138,7 +141,8 @@ async def test_png_item_is_invalid_naming_it(accounts, media, publishing, tiktok
     account = await tiktok_account(accounts)
     ids = await register(media, "gs://b/a.jpg", "gs://b/b.png", "gs://b/c.webp")
     err = await expect_error(
-        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=account.id
     )
     assert set(err.violations) == {"media_ids[1]"}
     assert "image/png" in err.violations["media_ids[1]"]
@@ -158,7 +162,8 @@ async def test_36_items_are_invalid(accounts, media, publishing, tiktok_sandbox)
 async def test_35_items_publish(accounts, media, publishing, tiktok_sandbox):
     account = await tiktok_account(accounts)
     response = await publish(
-        publishing, media_ids=await register(media, *images(35)), creator_consent_obtained=True, tiktok_account_id=account.id, cover_index=34
+        publishing, media_ids=await register(media, *images(35)),
+            creator_consent_obtained=True, tiktok_account_id=account.id, cover_index=34
     )
     assert response.image_count == 35
     assert len(tiktok_sandbox.posts()[0]["photo_images"]) == 35
@@ -169,10 +174,12 @@ async def test_caption_counts_utf16_units(accounts, media, publishing, tiktok_sa
     ids = await register(media, *images(2))
     caption = "a" * 89 + "😀"  # 90 characters, 91 UTF-16 code units
     err = await expect_error(
-        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id, caption=caption
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=account.id, caption=caption
     )
     assert "got 91" in err.violations["caption"]
-    ok = await publish(publishing, media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id, caption="a" * 88 + "😀")
+    ok = await publish(publishing, media_ids=ids,
+        creator_consent_obtained=True, tiktok_account_id=account.id, caption="a" * 88 + "😀")
     assert ok.state == publish_pb2.PUBLISH_STATE_PUBLISHED
 
 
@@ -181,7 +188,8 @@ async def test_cover_index_outside_the_list_is_invalid(accounts, media, publishi
     account = await tiktok_account(accounts)
     err = await expect_error(
         publishing, grpc.StatusCode.INVALID_ARGUMENT,
-        media_ids=await register(media, *images(2)), creator_consent_obtained=True, tiktok_account_id=account.id, cover_index=cover_index,
+        media_ids=await register(media, *images(2)),
+            creator_consent_obtained=True, tiktok_account_id=account.id, cover_index=cover_index,
     )
     assert "cover_index" in err.violations
 
@@ -207,6 +215,7 @@ async def test_video_item_is_invalid(accounts, media, publishing):
     ids = await register(media, *images(2))
     video = await media.RegisterMedia(media_service_pb2.RegisterMediaRequest(url="gs://b/clip.mp4"))
     err = await expect_error(
-        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=[*ids, video.media.id], creator_consent_obtained=True, tiktok_account_id=account.id
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=[*ids, video.media.id],
+            creator_consent_obtained=True, tiktok_account_id=account.id
     )
     assert set(err.violations) == {"media_ids[2]"}

@@ -65,7 +65,8 @@ async def tiktok(api: Stubs, *urls: str, token: str = "tt-public-token", **reque
     )
     ids = await register(api.media, *urls)
     return await api.publishing.PublishTikTokCarousel(
-        publishing_service_pb2.PublishTikTokCarouselRequest(media_ids=ids, creator_consent_obtained=True, tiktok_account_id=account.id, **request)
+        publishing_service_pb2.PublishTikTokCarouselRequest(media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=account.id, **request)
     )
 
 
@@ -227,6 +228,7 @@ async def test_without_inspection_the_emulators_still_refuse_what_the_platforms_
     )
     ids = await register(media, GOOD[0], "gs://demo-bucket/b-1086x1448.jpg")
     err = await refused(publishing.PublishTikTokCarousel(
-        publishing_service_pb2.PublishTikTokCarouselRequest(media_ids=ids, creator_consent_obtained=True, tiktok_account_id=tiktok_account.id)
+        publishing_service_pb2.PublishTikTokCarouselRequest(media_ids=ids,
+            creator_consent_obtained=True, tiktok_account_id=tiktok_account.id)
     ))
     assert err.reason == "TIKTOK_PICTURE_SIZE_CHECK_FAILED"

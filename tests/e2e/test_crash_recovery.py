@@ -68,7 +68,8 @@ def make_request(platform: int, account_id: str, media_ids: list[str], request_i
             media_ids=media_ids, instagram_account_id=account_id, request_id=request_id, caption="crash test"
         )
     return publishing_service_pb2.PublishTikTokCarouselRequest(
-        media_ids=media_ids, creator_consent_obtained=True, tiktok_account_id=account_id, request_id=request_id, caption="crash test"
+        media_ids=media_ids,
+            creator_consent_obtained=True, tiktok_account_id=account_id, request_id=request_id, caption="crash test"
     )
 
 

@@ -136,7 +136,8 @@ def _request(platform: int, account_id: str, media_ids: list[str], request_id: s
             media_ids=media_ids, instagram_account_id=account_id, request_id=request_id, caption=caption
         )
     return publishing_service_pb2.PublishTikTokCarouselRequest(
-        media_ids=media_ids, creator_consent_obtained=True, tiktok_account_id=account_id, request_id=request_id, caption=caption
+        media_ids=media_ids,
+            creator_consent_obtained=True, tiktok_account_id=account_id, request_id=request_id, caption=caption
     )
 
 

@@ -177,7 +177,8 @@ async def test_a_tiktok_publish_interrupted_by_sigterm_resumes_with_one_post(
         )
         media_ids = await register(client.media, *images(2))
         request.update(
-            media_ids=media_ids, creator_consent_obtained=True, tiktok_account_id=account.id, caption="restart", request_id=request_id,
+            media_ids=media_ids,
+                creator_consent_obtained=True, tiktok_account_id=account.id, caption="restart", request_id=request_id,
             post_mode=post_mode, privacy_level=privacy_level,
         )
         client.send_and_forget(

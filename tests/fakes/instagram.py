@@ -179,7 +179,9 @@ class FakeInstagram(ScriptedApi):
             self.captions[container_id] = caption
             return container_id
 
-        args: dict[str, Any] = {"token": token, "ig_user_id": ig_user_id, "children": list(children), "caption": caption}
+        args: dict[str, Any] = {
+            "token": token, "ig_user_id": ig_user_id, "children": list(children), "caption": caption,
+        }
         if collaborators:
             args["collaborators"] = list(collaborators)
         if location_id:

@@ -33,7 +33,8 @@ async def expect_error(core, code: grpc.StatusCode, request: TikTokCarousel) -> 
 
 
 async def two_images(core, account) -> TikTokCarousel:
-    return TikTokCarousel(creator_consent_obtained=True, media_ids=await core.register(*images(2)), account_id=account.id)
+    return TikTokCarousel(
+        creator_consent_obtained=True, media_ids=await core.register(*images(2)), account_id=account.id)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +69,8 @@ async def test_media_hosted_outside_gcs_fail_precondition_before_any_tiktok_call
     account = await tiktok_account(core)
     ids = await core.register("https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg")
     err = await expect_error(
-        core, grpc.StatusCode.FAILED_PRECONDITION, TikTokCarousel(creator_consent_obtained=True, media_ids=ids, account_id=account.id)
+        core, grpc.StatusCode.FAILED_PRECONDITION, TikTokCarousel(
+            creator_consent_obtained=True, media_ids=ids, account_id=account.id)
     )
     assert err.reason == "MEDIA_HOSTING_NOT_SUPPORTED"
     assert set(err.violations) == {"media_ids[0]", "media_ids[1]"}
@@ -113,7 +115,8 @@ async def test_init_calls_are_paced_per_token_instead_of_failing(settings, tikto
         account = await tiktok_account(core)
         batches = [await core.register(*images(2, prefix=f"gs://b/pace{i}")) for i in range(3)]
         results = await asyncio.gather(
-            *(core.publish(TikTokCarousel(creator_consent_obtained=True, media_ids=ids, account_id=account.id)) for ids in batches)
+            *(core.publish(TikTokCarousel(
+                creator_consent_obtained=True, media_ids=ids, account_id=account.id)) for ids in batches)
         )
         assert all(r.state == PublishState.PUBLISHED for r in results)
         assert len(tiktok_sandbox.posts()) == 3

@@ -182,7 +182,8 @@ async def test_a_png_in_a_tiktok_carousel_is_invalid_naming_it(world: World) -> 
     png = await world.images(1, url="gs://bucket/p-{n}.png")
     jpeg = await world.images(1)
     error = await refused_before_recording(
-        world, TikTokCarousel(creator_consent_obtained=True, media_ids=[*jpeg, *png], account_id=account.id), InvalidArgument
+        world, TikTokCarousel(
+            creator_consent_obtained=True, media_ids=[*jpeg, *png], account_id=account.id), InvalidArgument
     )
     assert error.reason == "MEDIA_NOT_ALLOWED"
     assert [v.field for v in error.field_violations] == ["media_ids[1]"]
@@ -195,7 +196,8 @@ async def test_s3_hosted_media_for_tiktok_fail_precondition_naming_them(world: W
     gcs = await world.images(1)
     s3 = await world.images(s3_items, url="s3://bucket/p-{n}.jpg")
     error = await refused_before_recording(
-        world, TikTokCarousel(creator_consent_obtained=True, media_ids=[*gcs, *s3], account_id=account.id), FailedPrecondition
+        world, TikTokCarousel(
+            creator_consent_obtained=True, media_ids=[*gcs, *s3], account_id=account.id), FailedPrecondition
     )
     assert error.reason == "MEDIA_HOSTING_NOT_SUPPORTED"
     assert f" {verb} S3-backed" in error.message

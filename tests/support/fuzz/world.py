@@ -222,7 +222,8 @@ def populate(world: World) -> None:
     REAL["publish"].append(done.instagram_publish_id)
     done = world.ok(
         "PublishingService.PublishTikTokCarousel",
-        PublishTikTokCarouselRequest(media_ids=gcs[:2], creator_consent_obtained=True, tiktok_account_id=accounts["tiktok"], caption="setup"),
+        PublishTikTokCarouselRequest(media_ids=gcs[:2],
+            creator_consent_obtained=True, tiktok_account_id=accounts["tiktok"], caption="setup"),
     )
     REAL["publish"].append(done.tiktok_publish_id)
     _, err = world.call(
