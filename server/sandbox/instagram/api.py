@@ -35,10 +35,12 @@ ENDPOINTS = (
     "media_list",
     "publishing_limit",
     "token_refresh",
+    "comment_create",
+    "comment_list",
 )
 
 _TRACE_ALPHABET = string.ascii_letters + string.digits + "_-"
-_EDGES = ("media", "media_publish", "content_publishing_limit")
+_EDGES = ("media", "media_publish", "content_publishing_limit", "comments")
 
 # Serves the call; create_container also takes the image facts (`facts=`).
 Serve = Callable[..., dict[str, Any]]
@@ -140,6 +142,10 @@ class GraphApi:
         if edge == "content_publishing_limit" and method == "GET":
             serve = functools.partial(endpoints.publishing_limit, state, node, params)
             return "publishing_limit", node, serve
+        if edge == "comments" and method == "POST":
+            return "comment_create", node, functools.partial(endpoints.create_comment, state, node, params)
+        if edge == "comments" and method == "GET":
+            return "comment_list", node, functools.partial(endpoints.list_comments, state, node, params)
         if edge in _EDGES:
             raise errors.unsupported(method, node)
         raise errors.unknown_path("/" + edge)

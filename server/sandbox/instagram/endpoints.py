@@ -14,6 +14,7 @@ from typing import Any
 
 from server.sandbox.instagram import errors
 from server.sandbox.instagram.config import DAY
+from server.sandbox.instagram.options import carousel_options, item_options
 from server.sandbox.instagram.params import (
     Fields,
     Params,
@@ -52,6 +53,9 @@ MEDIA_FIELDS = frozenset(
     }
 )
 LIMIT_FIELDS = frozenset({"quota_usage", "config"})
+COMMENT_FIELDS = frozenset({"id", "text", "timestamp", "from", "username"})
+# Comments: Meta documents no limit; a secondary source gives 2200 characters.
+MAX_COMMENT_CHARS = 2200
 # Container parameters with a meaning here; the others are kept as the container's "extra".
 _CONTAINER_PARAMS = frozenset(
     {"media_type", "image_url", "is_carousel_item", "caption", "children", "access_token"}
@@ -95,6 +99,7 @@ def _new_image(state: InstagramState, ig_user_id: str, params: Params, facts: Im
                 raise errors.param_error(
                     f"The parameter {name} is not supported on carousel items."
                 )
+    options = item_options(params, is_item=is_item)
     if caption:
         check_caption(caption)
     return state.add_container(
@@ -105,7 +110,7 @@ def _new_image(state: InstagramState, ig_user_id: str, params: Params, facts: Im
         children=[],
         caption=caption,
         failure=fetch_failure(image_url, facts or convention_facts(image_url)),
-        extra=_extra(params),
+        extra={**_extra(params), **options},
     )
 
 
@@ -115,6 +120,7 @@ def _new_carousel(state: InstagramState, ig_user_id: str, params: Params) -> Con
     children = id_list_param(params, "children")
     state.check_carousel_items(ig_user_id, children)
     caption = str_param(params, "caption")
+    options = carousel_options(params)
     if caption:
         check_caption(caption)
     return state.add_container(
@@ -125,7 +131,7 @@ def _new_carousel(state: InstagramState, ig_user_id: str, params: Params) -> Con
         children=children,
         caption=caption,
         failure=None,
-        extra=_extra(params),
+        extra={**_extra(params), **options},
     )
 
 
@@ -140,6 +146,36 @@ def media_publish(state: InstagramState, ig_user_id: str, params: Params) -> dic
     if not creation_id:
         raise errors.param_error("The parameter creation_id is required.")
     return {"id": state.publish(ig_user_id, creation_id).id}
+
+
+def create_comment(state: InstagramState, media_id: str, params: Params) -> dict[str, Any]:
+    """POST /{ig-media-id}/comments?message=...: a comment by the media's owner."""
+    message = str_param(params, "message")
+    if not message:
+        raise errors.param_error("The parameter message is required.")
+    if len(message) > MAX_COMMENT_CHARS:
+        raise errors.param_error(f"The comment is longer than {MAX_COMMENT_CHARS} characters.")
+    return {"id": state.add_comment(media_id, message)["id"]}
+
+
+def list_comments(state: InstagramState, media_id: str, params: Params) -> dict[str, Any]:
+    """GET /{ig-media-id}/comments, oldest first (default fields: timestamp, text, id)."""
+    fields = parse_fields(params.get("fields")) or {"timestamp": None, "text": None, "id": None}
+    data = []
+    for comment in state.comments_of(media_id):
+        out: dict[str, Any] = {}
+        for name in fields:
+            if name not in COMMENT_FIELDS:
+                raise errors.nonexisting_field(name, "IGComment")
+            if name == "from":
+                out[name] = {"id": comment["from_id"], "username": f"sandbox_{comment['from_id']}"}
+            elif name == "username":
+                out[name] = f"sandbox_{comment['from_id']}"
+            else:
+                out[name] = comment[name]
+        out["id"] = comment["id"]
+        data.append(out)
+    return {"data": data}
 
 
 def refresh_token(params: Params) -> dict[str, Any]:
@@ -281,7 +317,7 @@ def _media_value(state: InstagramState, m: Media, name: str, sub: Fields | None)
         "media_url": m.media_url,
         "owner": {"id": m.ig_user_id},
         "like_count": 0,
-        "comments_count": 0,
+        "comments_count": len(m.comments),
         "is_comment_enabled": True,
     }
     return values[name]

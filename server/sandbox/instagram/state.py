@@ -69,6 +69,8 @@ class Media:
     media_url: str | None
     children: list[str] = field(default_factory=list)  # child media ids
     child_containers: list[str] = field(default_factory=list)
+    # Comments, oldest first: {"id", "text", "timestamp", "from_id"}.
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def permalink(self) -> str:
@@ -286,6 +288,23 @@ class InstagramState:
                 self._shortcodes.add(candidate)
                 return candidate
 
+    # --- comments --------------------------------------------------------------------------
+
+    def add_comment(self, media_id: str, text: str) -> dict[str, Any]:
+        """A comment by the owner on one of their posts (not on a carousel's item)."""
+        m = self.media.get(media_id)
+        if m is None or media_id not in self.posts:
+            raise errors.unsupported("post", media_id)
+        comment = {"id": self._new_id("179"), "text": text, "timestamp": iso(time.time()), "from_id": m.ig_user_id}
+        m.comments.append(comment)
+        return comment
+
+    def comments_of(self, media_id: str) -> list[dict[str, Any]]:
+        m = self.media.get(media_id)
+        if m is None:
+            raise errors.unsupported("get", media_id)
+        return list(m.comments)
+
     # --- the state file ---------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
@@ -388,7 +407,19 @@ class InstagramState:
             "timestamp": m.timestamp,
             "media_url": m.media_url,
             "image_urls": self._image_urls(m),
+            # The post options as Instagram kept them: on the carousel container, and per item.
+            "collaborators": list(self._options(m.creation_id).get("collaborators", [])),
+            "location_id": self._options(m.creation_id).get("location_id"),
+            "items": [
+                {"alt_text": opts.get("alt_text", ""), "user_tags": list(opts.get("user_tags", []))}
+                for opts in (self._options(cid) for cid in m.child_containers)
+            ],
+            "comments": [dict(c) for c in m.comments],
         }
+
+    def _options(self, container_id: str) -> dict[str, Any]:
+        c = self.containers.get(container_id)
+        return c.extra if c is not None else {}
 
     def _image_urls(self, m: Media) -> list[str | None]:
         """A post's image URLs in order: its children's for a carousel, its own for an image."""

@@ -52,6 +52,9 @@ def init(
         raise ApiError(403, "spam_risk_too_many_posts", _POST_CAP)
     if req.post_mode == DIRECT_POST:
         _check_privacy(req.privacy_level, creator)
+        if req.post_info.get("brand_content_toggle") is True and req.privacy_level == "SELF_ONLY":
+            # TikTok's guidelines: "Branded content visibility cannot be set to private".
+            raise invalid("Branded content cannot be posted with privacy_level SELF_ONLY.")
     unverified = [u for u in req.photo_images if not is_verified_url(u, verified)]
     if unverified:
         raise ApiError(
