@@ -14,6 +14,8 @@ import pytest
 
 from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
+    FirstComment,
+    FirstCommentState,
     Platform,
     PublishError,
     PublishFilter,
@@ -668,3 +670,27 @@ async def test_an_update_from_a_known_copy_gives_the_record_as_stored(store: Sto
     )
     assert after == await store.publishes.get(publish.id)
     assert after.child_container_ids == [None, "child-1"]
+
+
+# --- the first comment (Instagram post option) ----------------------------------------------
+
+
+async def test_a_first_comment_is_stored_with_the_record_and_changed_with_its_event(store: Store) -> None:
+    account = await account_in(store)
+    pending = FirstComment(FirstCommentState.PENDING)
+    publish = new_publish(account, options={"first_comment": "Hello 👋"}, first_comment=pending)
+    assert await store.publishes.create(publish, event()) is None
+    assert (await store.publishes.get(publish.id)) == publish
+    failed = FirstComment(FirstCommentState.FAILED, sends=2, error=ERROR)
+    updated = await store.publishes.update(
+        publish.id, event("FIRST_COMMENT_FAILED"), first_comment=failed, pending_facts=["permalink"], known=publish,
+    )
+    assert updated.first_comment == failed
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None
+    assert (stored.first_comment, stored.pending_facts, stored.revision) == (failed, ["permalink"], 1)
+    assert [e.type for e in await store.publishes.events(publish.id)] == ["CREATED", "FIRST_COMMENT_FAILED"]
+    # A write that does not name it leaves it as it is.
+    await store.publishes.update(publish.id, event("NOTE"))
+    again = await store.publishes.get(publish.id)
+    assert again is not None and again.first_comment == failed

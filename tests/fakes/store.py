@@ -455,6 +455,7 @@ class FakePublishStore(_Table):
             owner=publish.owner,
             lease_until=None if publish.lease_until is None else utc(publish.lease_until),
             schedule_time=None if publish.schedule_time is None else utc(publish.schedule_time),
+            first_comment=copy.deepcopy(publish.first_comment),
         )
         self._append(publish.id, events, created_at)
         return None

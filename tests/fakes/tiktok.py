@@ -94,13 +94,16 @@ class FakeTikTok(ScriptedApi):
     def __init__(self) -> None:
         super().__init__()
         self.privacy_level_options: tuple[str, ...] = ALL_PRIVACY_LEVELS
+        self.nickname = "Creator"
+        self.comment_disabled = False  # the creator turned comments off for their account
         self.statuses: dict[str, list[str | PublishStatus]] = {}
         self.posts: dict[str, PhotoPost] = {}  # publish id -> what init sent
         self._counts = {"publish": 0, "grant": 0}
 
     async def creator_info(self, token: str) -> CreatorInfo:
         def effect() -> CreatorInfo:
-            return CreatorInfo("creator", "Creator", self.privacy_level_options, comment_disabled=False)
+            return CreatorInfo("creator", self.nickname, self.privacy_level_options,
+                               comment_disabled=self.comment_disabled)
 
         return await self._answer("creator_info", {"token": token}, effect)
 

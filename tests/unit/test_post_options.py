@@ -1,0 +1,248 @@
+"""Post options on fakes: Instagram alt text, user tags, collaborators, location and the first
+comment (its own checkpointed step), TikTok disclosure, consent and the creator's settings.
+Every refusal comes before any platform call and names every offending item at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+
+import pytest
+
+from server.domain.commands import ImageOptions, InstagramCarousel
+from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from server.domain.models import FirstComment, FirstCommentState, PublishEvent, PublishState
+from server.domain.platforms import UserTag
+from server.services.publishing import content_fingerprint, fingerprint
+from tests.fakes import Applied, IgFailure
+from tests.unit.conftest import IG_USER, World
+from tests.unit.helpers import instagram_timeline
+
+# --- Instagram: options reach the right containers ---------------------------------------
+
+
+async def test_item_options_go_on_items_and_carousel_options_on_the_carousel(world: World) -> None:
+    tag = UserTag("@friend.one", 0.25, 1.0)
+    request = await world.instagram_request(
+        2,
+        images=(ImageOptions(alt_text="A red leaf", user_tags=(tag,)), ImageOptions()),
+        collaborators=("@alice", "bob_2"),
+        location_id="110843418940484",
+    )
+    publish = await world.publish(request)
+    assert publish.state == PublishState.PUBLISHED
+    items = world.instagram.calls_to("create_image_container")
+    assert items[0].args["alt_text"] == "A red leaf"
+    # The leading "@" is stripped, as Graph refuses it (postiz #1547).
+    assert items[0].args["user_tags"] == [UserTag("friend.one", 0.25, 1.0)]
+    assert "alt_text" not in items[1].args and "user_tags" not in items[1].args
+    assert all("collaborators" not in c.args and "location_id" not in c.args for c in items)
+    carousel = world.instagram.calls_to("create_carousel_container")[0].args
+    assert (carousel["collaborators"], carousel["location_id"]) == (["alice", "bob_2"], "110843418940484")
+    assert publish.options == {
+        "images": [
+            {"alt_text": "A red leaf", "user_tags": [{"username": "friend.one", "x": 0.25, "y": 1.0}]},
+            {"alt_text": "", "user_tags": []},
+        ],
+        "collaborators": ["alice", "bob_2"],
+        "location_id": "110843418940484",
+    }
+    assert publish.first_comment is None
+
+
+async def test_every_bad_option_is_named_at_once_before_any_platform_call(world: World) -> None:
+    request = await world.instagram_request(
+        3,
+        images=(
+            ImageOptions(alt_text="x" * 1001),
+            ImageOptions(user_tags=(UserTag("ok", 1.5, 0.5), UserTag("bad name!", 0.1, -0.1))),
+            ImageOptions(user_tags=tuple(UserTag(f"u{i}", 0.5, 0.5) for i in range(21))),
+        ),
+        collaborators=("a", "b", "c", "d"),
+        location_id="Paris",
+        first_comment="y" * 2201,
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        await world.publish(request)
+    fields = {v.field for v in caught.value.field_violations}
+    assert fields == {
+        "images[0].alt_text", "images[1].user_tags[0].x", "images[1].user_tags[1].username",
+        "images[1].user_tags[1].y", "images[2].user_tags", "collaborators", "location_id", "first_comment",
+    }
+    assert world.instagram.calls == []
+    assert world.store.publishes.rows == {}
+
+
+async def test_images_must_match_the_media_ids_one_to_one(world: World) -> None:
+    request = await world.instagram_request(3, images=(ImageOptions(alt_text="only one"),))
+    with pytest.raises(InvalidArgument) as caught:
+        await world.publish(request)
+    assert [v.field for v in caught.value.field_violations] == ["images"]
+    assert world.instagram.calls == []
+
+
+# --- Instagram: the first comment ---------------------------------------------------------
+
+
+async def test_a_first_comment_is_posted_once_right_after_the_post_went_live(world: World) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="First! #autumn"))
+    assert publish.state == PublishState.PUBLISHED
+    assert publish.first_comment == FirstComment(FirstCommentState.POSTED, comment_id="comment-1", sends=1)
+    assert publish.pending_facts == []
+    calls = world.instagram.calls_to("comment")
+    assert [c.args for c in calls] == [{"token": "ig-token", "media_id": publish.ig_media_id,
+                                        "message": "First! #autumn"}]
+    timeline = instagram_timeline(2)
+    assert await world.timeline(publish.id) == [
+        *timeline[:-1], "FIRST_COMMENT_SENT", "FIRST_COMMENT_POSTED", timeline[-1],
+    ]
+
+
+async def test_a_failed_first_comment_leaves_the_publish_published_with_its_own_error(world: World) -> None:
+    world.instagram.script("comment", IgFailure.answered("comment", code="10", message="Permission denied"))
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.state == PublishState.PUBLISHED
+    assert publish.error is None
+    comment = publish.first_comment
+    assert comment is not None and comment.state == FirstCommentState.FAILED
+    assert comment.error is not None and comment.error.reason == "INSTAGRAM_PERMISSION_MISSING"
+    assert world.instagram.count("comment") == 1
+    assert "FIRST_COMMENT_FAILED" in await world.timeline(publish.id)
+
+
+async def test_a_comment_whose_answer_was_lost_is_found_not_sent_again(world: World) -> None:
+    world.instagram.comment_author = IG_USER
+    world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.first_comment == FirstComment(FirstCommentState.POSTED, comment_id="comment-1", sends=1)
+    assert world.instagram.count("comment") == 1
+    assert world.instagram.count("comments") == 1
+    timeline = await world.timeline(publish.id)
+    assert "FIRST_COMMENT_OUTCOME_UNKNOWN" in timeline
+
+
+async def test_a_lost_comment_that_never_arrived_is_sent_once_more(world: World) -> None:
+    world.instagram.script("comment", IgFailure.timed_out("comment"))  # not applied
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.first_comment == FirstComment(FirstCommentState.POSTED, comment_id="comment-1", sends=2)
+    assert world.instagram.count("comment") == 2
+    assert len(world.instagram.comments_on[publish.ig_media_id or ""]) == 1
+
+
+async def test_a_lost_comment_that_cannot_be_checked_is_unconfirmed_and_never_resent(world: World) -> None:
+    world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
+    world.instagram.script("comments", IgFailure.server_error("comments"))
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.state == PublishState.PUBLISHED
+    comment = publish.first_comment
+    assert comment is not None and comment.state == FirstCommentState.UNCONFIRMED
+    assert comment.error is not None and comment.error.reason == "INSTAGRAM_FIRST_COMMENT_UNCONFIRMED"
+    assert world.instagram.count("comment") == 1
+
+
+@pytest.mark.parametrize("arrived", [True, False], ids=["crash-after-the-call", "crash-before-the-call"])
+async def test_the_reconciler_finishes_a_comment_a_crash_left_sending(world: World, arrived: bool) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    media_id = publish.ig_media_id or ""
+    if not arrived:
+        world.instagram.comments_on.clear()
+    # As a run killed after saving SENDING leaves it (the call's outcome unknown).
+    await world.store.publishes.update(
+        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="sending"),
+        first_comment=FirstComment(FirstCommentState.SENDING, sends=1),
+        pending_facts=["first_comment"], reconcile_at=world.clock.now(),
+    )
+    await world.services.reconciler.run_once()
+    final = await world.store.publishes.get(publish.id)
+    assert final is not None and final.state == PublishState.PUBLISHED
+    assert final.first_comment is not None and final.first_comment.state == FirstCommentState.POSTED
+    assert final.pending_facts == [] and final.reconcile_at is None
+    assert len(world.instagram.comments_on[media_id]) == 1
+    assert world.instagram.count("comment") == (1 if arrived else 2)
+
+
+# --- TikTok: disclosure, consent and the creator's settings ------------------------------
+
+
+async def test_disclosure_and_consent_are_sent_and_kept_as_evidence(world: World) -> None:
+    world.tiktok.nickname = "Ada's Bakery"
+    publish = await world.publish(await world.tiktok_request(
+        2, privacy_level="PUBLIC_TO_EVERYONE", brand_content_toggle=True, brand_organic_toggle=True,
+    ))
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    assert (post.brand_content_toggle, post.brand_organic_toggle) == (True, True)
+    assert publish.options["creator_consent_obtained"] is True
+    assert publish.options["creator_nickname"] == "Ada's Bakery"
+    assert (publish.options["brand_content_toggle"], publish.options["brand_organic_toggle"]) == (True, True)
+
+
+async def test_a_direct_post_without_consent_is_refused_before_any_call(world: World) -> None:
+    with pytest.raises(FailedPrecondition) as caught:
+        await world.publish(await world.tiktok_request(2, creator_consent_obtained=False))
+    assert caught.value.reason == "TIKTOK_CONSENT_REQUIRED"
+    assert caught.value.metadata["field"] == "creator_consent_obtained"
+    assert "express consent" in caught.value.message
+    assert world.tiktok.calls == []
+
+
+async def test_an_inbox_delivery_needs_no_consent_and_takes_no_disclosure(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, post_mode="INBOX", creator_consent_obtained=False))
+    assert publish.state == PublishState.DELIVERED_TO_INBOX
+    with pytest.raises(InvalidArgument) as caught:
+        await world.publish(await world.tiktok_request(2, post_mode="INBOX", brand_organic_toggle=True))
+    assert [v.field for v in caught.value.field_violations] == ["brand_organic_toggle"]
+
+
+async def test_branded_content_cannot_be_private_and_both_fields_are_named(world: World) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await world.publish(await world.tiktok_request(2, privacy_level="SELF_ONLY", brand_content_toggle=True))
+    assert {v.field for v in caught.value.field_violations} == {"brand_content_toggle", "privacy_level"}
+    assert world.tiktok.calls == []
+
+
+async def test_comments_the_creator_turned_off_are_refused_naming_the_field(world: World) -> None:
+    world.tiktok.comment_disabled = True
+    with pytest.raises(FailedPrecondition) as caught:
+        await world.publish(await world.tiktok_request(2))
+    assert caught.value.metadata["field"] == "disable_comment"
+    assert world.tiktok.methods() == ["creator_info"]
+    publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
+    assert publish.state == PublishState.PUBLISHED
+
+
+# --- fingerprints -------------------------------------------------------------------------
+
+
+def test_a_request_without_options_keeps_its_fingerprints_from_before_options() -> None:
+    request = InstagramCarousel(media_ids=["m1", "m2"], account_id="a", caption="c", request_id="r")
+    old_body = {k: v for k, v in asdict(request).items()
+                if k in ("media_ids", "account_id", "caption")} | {"type": "InstagramCarousel"}
+    assert fingerprint(request) == hashlib.sha256(json.dumps(old_body, sort_keys=True).encode()).hexdigest()
+    from server.domain.models import Platform
+
+    old_content = hashlib.sha256(json.dumps(["INSTAGRAM", "a", ["m1", "m2"], "c"]).encode()).hexdigest()
+    assert content_fingerprint(Platform.INSTAGRAM, request) == old_content
+    with_comment = InstagramCarousel(media_ids=["m1", "m2"], account_id="a", caption="c", first_comment="hi")
+    assert fingerprint(with_comment) != fingerprint(request)
+    assert content_fingerprint(Platform.INSTAGRAM, with_comment) != old_content
+
+
+async def test_the_duplicate_guard_and_request_ids_count_the_options(world: World) -> None:
+    request = await world.instagram_request(2, first_comment="Hello")
+    await world.publish(request)
+    with pytest.raises(AlreadyExists) as caught:
+        await world.publish(request)
+    assert caught.value.reason == "DUPLICATE_PUBLISH"
+    other = InstagramCarousel(media_ids=request.media_ids, account_id=request.account_id, first_comment="Bye")
+    assert (await world.publish(other)).state == PublishState.PUBLISHED
+    keyed = InstagramCarousel(media_ids=request.media_ids, account_id=request.account_id, request_id=_RID,
+                              allow_duplicate=True, first_comment="A")
+    await world.publish(keyed)
+    with pytest.raises(AlreadyExists) as reused:
+        await world.publish(InstagramCarousel(media_ids=request.media_ids, account_id=request.account_id,
+                                              request_id=_RID, allow_duplicate=True, first_comment="B"))
+    assert reused.value.reason == "REQUEST_ID_REUSED"
+
+
+_RID = "0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10"
