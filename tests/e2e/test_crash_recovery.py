@@ -168,3 +168,72 @@ async def test_sigkill_then_restart_posts_exactly_once(tmp_path, platforms, plat
                     assert "init" in record.publish.error.message
     finally:
         second.stop()
+
+
+FIRST_COMMENT_SECONDS = 90.0  # the reconciler's first look comes 30 s after the post went live
+
+
+@pytest.mark.parametrize(
+    "fault, sends",
+    [
+        # Killed while the comment call stalls before Instagram acted on it: the record says
+        # SENDING; the post's comments show it never arrived, so it is sent once more.
+        pytest.param({"endpoint": "comment_create", "kind": "timeout", "rate": 1.0, "stall_seconds": 30}, 2,
+                     id="before-the-comment-call"),
+        # Killed after Instagram posted the comment, before its answer came: found, not resent.
+        pytest.param({"endpoint": "comment_create", "kind": "timeout", "rate": 1.0, "after_serving": True,
+                      "stall_seconds": 30}, 1, id="after-the-comment-call"),
+    ],
+)
+async def test_sigkill_around_the_first_comment_leaves_exactly_one_comment(tmp_path, platforms, fault, sends):
+    instagram, _ = platforms
+    settings = service_env(tmp_path, instagram.base_url, platforms[1].base_url, DISTRIBUTION_LOG_LEVEL="WARNING")
+    first = ServiceProcess(settings, tmp_path / "service.log")
+    await first.astart()
+    try:
+        async with grpc.aio.insecure_channel(first.address) as channel:
+            client = Client(channel)
+            account_id, media_ids = await client.prepare(INSTAGRAM, 2)
+            request = publishing_service_pb2.PublishInstagramCarouselRequest(
+                media_ids=media_ids, instagram_account_id=account_id, request_id=str(uuid.uuid4()),
+                caption="crash test", first_comment="First comment, once",
+            )
+            await instagram.acontrol("POST", "faults", {"seed": 1, "rules": [fault]})
+            call = client.publish(INSTAGRAM, request)
+
+            async def reached() -> bool:
+                return (await instagram.acalls()).get("comment_create", 0) >= 1
+
+            await until(reached)
+            first.kill()
+            with pytest.raises(grpc.aio.AioRpcError):
+                await call
+        await instagram.acontrol("DELETE", "faults")
+    finally:
+        first.kill()
+
+    second = ServiceProcess(settings, tmp_path / "service.log")
+    await second.astart()
+    try:
+        async with grpc.aio.insecure_channel(second.address) as channel:
+            client = Client(channel)
+            # The post is live: the retry returns it at once; the comment is the reconciler's.
+            result = await client.publish(INSTAGRAM, request)
+            assert result.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+            get = publishing_service_pb2.GetPublishRequest(id=result.instagram_publish_id)
+            deadline = time.monotonic() + FIRST_COMMENT_SECONDS
+            while True:
+                record = (await client.publishing.GetPublish(get)).publish
+                if record.first_comment.state == publish_pb2.FIRST_COMMENT_STATE_POSTED:
+                    break
+                assert time.monotonic() < deadline, record.first_comment
+                await asyncio.sleep(0.2)
+            posts = await instagram.aposts()
+            assert len(posts) == 1, posts
+            assert [c["text"] for c in posts[0]["comments"]] == ["First comment, once"]
+            assert record.first_comment.comment_id == posts[0]["comments"][0]["id"]
+            assert record.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+            calls = await instagram.acalls()
+            assert (calls.get("media_publish", 0), calls.get("comment_create", 0)) == (1, sends)
+    finally:
+        second.stop()
