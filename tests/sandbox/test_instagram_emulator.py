@@ -683,3 +683,55 @@ async def test_stand_alone() -> None:
     finally:
         proc.send_signal(2)  # SIGINT, like Ctrl-C
         assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
+
+
+# --- post options and comments -----------------------------------------------------------------
+
+
+async def test_item_and_carousel_options_are_checked_where_graph_checks_them(
+    sandbox: InstagramSandbox, graph: Graph
+) -> None:
+    status, body = await graph.post(f"{USER}/media", as_json=True, image_url=GOOD_URL, is_carousel_item=True,
+                                    collaborators=["alice"])
+    assert (status, body["error"]["code"]) == (400, 100)
+    assert body["error"]["message"] == "(#100) param collaborators is not allowed for carousel child"
+    status, body = await graph.post(f"{USER}/media", as_json=True, image_url=GOOD_URL, is_carousel_item=True,
+                                    alt_text="a" * 1001)
+    assert (status, body["error"]["code"]) == (400, 100)
+    status, body = await graph.post(f"{USER}/media", as_json=True, image_url=GOOD_URL, is_carousel_item=True,
+                                    user_tags=[{"username": "x", "x": 1.5, "y": 0.5}])
+    assert (status, body["error"]["code"]) == (400, 100)
+    first = await graph.post(f"{USER}/media", as_json=True, image_url=GOOD_URL, is_carousel_item=True,
+                             alt_text="Leaf", user_tags=[{"username": "maple", "x": 0.1, "y": 0.9}])
+    second = await graph.child()
+    children = [first[1]["id"], second]
+    status, body = await graph.post(f"{USER}/media", as_json=True, media_type="CAROUSEL",
+                                    children=",".join(children), collaborators=["@alice"])
+    assert (status, body["error"]["code"], body["error"]["error_subcode"]) == (400, 110, 2207018)
+    status, body = await graph.post(f"{USER}/media", as_json=True, media_type="CAROUSEL",
+                                    children=",".join(children), collaborators=["a", "b", "c", "d"])
+    assert status == 400
+    carousel = await graph.carousel(children, collaborators='["alice","bob"]', location_id="110843418940484")
+    status, body = await graph.post(f"{USER}/media_publish", creation_id=carousel)
+    assert status == 200, body
+    post = sandbox.posts(USER)[0]
+    assert (post["collaborators"], post["location_id"]) == (["alice", "bob"], "110843418940484")
+    assert post["items"] == [
+        {"alt_text": "Leaf", "user_tags": [{"username": "maple", "x": 0.1, "y": 0.9}]},
+        {"alt_text": "", "user_tags": []},
+    ]
+
+
+async def test_comments_are_posted_on_a_post_and_listed(sandbox: InstagramSandbox, graph: Graph) -> None:
+    media_id = await graph.published_carousel()
+    status, body = await graph.post(f"{media_id}/comments", message="First!")
+    assert status == 200, body
+    comment_id = body["id"]
+    status, body = await graph.get(f"{media_id}/comments", fields="id,text,from")
+    assert status == 200, body
+    assert body["data"] == [{"id": comment_id, "text": "First!", "from": {"id": USER, "username": f"sandbox_{USER}"}}]
+    status, body = await graph.post(f"{media_id}/comments")
+    assert (status, body["error"]["code"]) == (400, 100)  # message is required
+    assert sandbox.posts(USER)[0]["comments"][0]["text"] == "First!"
+    status, body = await graph.get(media_id, fields="comments_count")
+    assert body["comments_count"] == 1

@@ -559,3 +559,14 @@ async def test_runs_stand_alone() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
+
+
+async def test_branded_content_cannot_be_private(api: Api) -> None:
+    body = photo_body(privacy="SELF_ONLY")
+    body["post_info"]["brand_content_toggle"] = True
+    status, answer = await api.post(INIT, body)
+    assert (status, answer["error"]["code"]) == (400, "invalid_params")
+    assert "SELF_ONLY" in answer["error"]["message"]
+    body["post_info"]["privacy_level"] = "PUBLIC_TO_EVERYONE"
+    status, answer = await api.post(INIT, body)
+    assert status == 200, answer
