@@ -76,6 +76,10 @@ class ScriptedApi:
             raise AttributeError(f"{type(self).__name__} has no method {method}")
         self._scripts.setdefault(method, deque()).extend(outcomes)
 
+    def unscript(self, method: str) -> None:
+        """Drops the answers still queued for `method`: it answers normally again."""
+        self._scripts.pop(method, None)
+
     def hold(self, method: str) -> Hold:
         """Holds the next call of `method` until released."""
         hold = Hold()

@@ -12,7 +12,7 @@ import pytest
 
 from server.domain.commands import ImageOptions, InstagramCarousel
 from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
-from server.domain.models import FirstComment, FirstCommentState, PublishEvent, PublishState
+from server.domain.models import FirstComment, FirstCommentState, Platform, PublishEvent, PublishState
 from server.domain.platforms import UserTag
 from server.services.publishing import content_fingerprint, fingerprint
 from tests.fakes import Applied, IgFailure
@@ -132,12 +132,45 @@ async def test_a_lost_comment_that_never_arrived_is_sent_once_more(world: World)
 
 async def test_a_lost_comment_that_cannot_be_checked_is_unconfirmed_and_never_resent(world: World) -> None:
     world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
-    world.instagram.script("comments", IgFailure.server_error("comments"))
+    world.instagram.script("comments", IgFailure.answered("comments", code="10", message="Permission denied"))
     publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
     assert publish.state == PublishState.PUBLISHED
     comment = publish.first_comment
     assert comment is not None and comment.state == FirstCommentState.UNCONFIRMED
     assert comment.error is not None and comment.error.reason == "INSTAGRAM_FIRST_COMMENT_UNCONFIRMED"
+    assert world.instagram.count("comment") == 1
+
+
+async def test_a_check_that_fails_for_now_is_left_sending_for_the_reconciler(world: World) -> None:
+    world.instagram.comment_author = IG_USER
+    world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
+    world.instagram.script("comments", *[IgFailure.server_error("comments")] * 20)
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.state == PublishState.PUBLISHED
+    assert publish.first_comment == FirstComment(FirstCommentState.SENDING, sends=1)
+    assert publish.pending_facts == ["first_comment"] and publish.reconcile_at is not None
+    assert publish.permalink  # the rest of the run went on
+    world.instagram.unscript("comments")  # Instagram answers again
+    world.clock.advance(30)
+    await world.services.reconciler.run_once()
+    final = await world.store.publishes.get(publish.id)
+    assert final is not None
+    assert final.first_comment == FirstComment(FirstCommentState.POSTED, comment_id="comment-1", sends=1)
+    assert final.pending_facts == [] and final.reconcile_at is None
+    assert world.instagram.count("comment") == 1
+
+
+async def test_a_comment_never_checked_before_the_horizon_ends_unconfirmed(world: World) -> None:
+    world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
+    world.instagram.script("comments", *[IgFailure.server_error("comments")] * 50)
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.first_comment is not None and publish.first_comment.state == FirstCommentState.SENDING
+    world.clock.advance(2 * 86400)
+    await world.services.reconciler.run_once()
+    final = await world.store.publishes.get(publish.id)
+    assert final is not None and final.state == PublishState.PUBLISHED
+    assert final.first_comment is not None and final.first_comment.state == FirstCommentState.UNCONFIRMED
+    assert final.pending_facts == [] and final.reconcile_at is None
     assert world.instagram.count("comment") == 1
 
 
@@ -219,8 +252,6 @@ def test_a_request_without_options_keeps_its_fingerprints_from_before_options() 
     old_body = {k: v for k, v in asdict(request).items()
                 if k in ("media_ids", "account_id", "caption")} | {"type": "InstagramCarousel"}
     assert fingerprint(request) == hashlib.sha256(json.dumps(old_body, sort_keys=True).encode()).hexdigest()
-    from server.domain.models import Platform
-
     old_content = hashlib.sha256(json.dumps(["INSTAGRAM", "a", ["m1", "m2"], "c"]).encode()).hexdigest()
     assert content_fingerprint(Platform.INSTAGRAM, request) == old_content
     with_comment = InstagramCarousel(media_ids=["m1", "m2"], account_id="a", caption="c", first_comment="hi")

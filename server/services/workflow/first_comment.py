@@ -6,9 +6,11 @@ answer never came (a lost answer, or a crash between the mark and the answer) is
 again blindly. The media's comments decide, as the container's status decides for
 media_publish: Graph creates a comment within the call, so a comment that was posted is
 listed by `GET /{ig-media-id}/comments` once the call has returned, and one that is not
-listed was not posted. When that list cannot be read, the comment ends UNCONFIRMED and is
-not sent again. Whatever happens here, the publish stays PUBLISHED: the comment has its own
-state and error in the record, and its own events in the timeline.
+listed was not posted. While that list cannot be read for a passing reason (a transient
+error), the comment stays SENDING and the reconciler asks again later; when Instagram refuses
+the read, or the reconciler's horizon passes, it ends UNCONFIRMED and is not sent again.
+Whatever happens here, the publish stays PUBLISHED: the comment has its own state and error
+in the record, and its own events in the timeline.
 
 The run that published the carousel posts the comment right away. Should that run stop
 before the comment reached a final state (a crash), the comment is listed in the record's
@@ -24,6 +26,7 @@ from server.domain.platforms import PlatformFailure
 from server.domain.ports import KEEP, InstagramApi
 from server.services.workflow.polling import FIRST_COMMENT
 from server.services.workflow.publish_log import PublishLog
+from server.services.workflow.retry import Retrier
 
 log = logging.getLogger("distribution.workflow.first_comment")
 
@@ -42,9 +45,11 @@ def needs_first_comment(publish: Publish) -> bool:
 
 
 class FirstCommentStep:
-    def __init__(self, client: InstagramApi, publish_log: PublishLog) -> None:
+    def __init__(self, client: InstagramApi, publish_log: PublishLog, retrier: Retrier | None = None) -> None:
         self._client = client
         self._log = publish_log
+        # Retries the comments read (a read is safe to repeat); the comment itself never.
+        self._retrier = retrier
 
     async def run(self, publish: Publish, token: str, ig_user_id: str) -> Publish:
         """Drives the first comment from its saved state to a final one; returns the record."""
@@ -66,8 +71,16 @@ class FirstCommentStep:
             if state.state == FirstCommentState.SENDING:
                 # An earlier send got no answer: the media's comments tell whether it arrived.
                 found = await self._find(publish, token, ig_user_id, media_id, text)
+                if isinstance(found, PlatformFailure) and found.retryable:
+                    # Unknown for now, and recorded so (SENDING): the reconciler looks again later.
+                    return await self._log.record(
+                        publish.id, "FIRST_COMMENT_CHECK_PENDING",
+                        f"Whether the first comment arrived cannot be read yet ({found.error.message}); "
+                        "it is looked for again later, and not sent meanwhile",
+                        details=found.summary(),
+                    )
                 if isinstance(found, PlatformFailure):
-                    return await self._unconfirmed(publish, state, found)
+                    return await self._unconfirmed(publish, state, found.error.message, found.summary())
                 if found:
                     return await self._posted(publish, state, found, "found among the post's comments")
                 log.info("first comment not found after an unanswered send", extra={"publish_id": publish.id})
@@ -108,7 +121,10 @@ class FirstCommentStep:
     ) -> str | PlatformFailure:
         """Our comment's id among the media's comments ("" when absent), or why they could not be read."""
         try:
-            comments = await self._client.comments(token, media_id)
+            if self._retrier is not None:
+                comments = await self._retrier.run(lambda: self._client.comments(token, media_id))
+            else:
+                comments = await self._client.comments(token, media_id)
         except PlatformFailure as failure:
             return failure
         ours = [c for c in comments if c.text == text and c.from_id in ("", ig_user_id)]
@@ -120,16 +136,31 @@ class FirstCommentStep:
             "FIRST_COMMENT_POSTED", details={"comment_id": comment_id}, message=f"First comment {comment_id} {how}",
         )
 
-    async def _unconfirmed(self, publish: Publish, state: FirstComment, failure: PlatformFailure) -> Publish:
+    async def give_up(self, publish: Publish, why: str) -> Publish:
+        """The reconciler stops waiting: a comment still SENDING ends UNCONFIRMED (it may be
+        posted), one never sent ends FAILED."""
+        state = publish.first_comment
+        if state is None or state.state.final:
+            return publish
+        if state.state == FirstCommentState.SENDING:
+            return await self._unconfirmed(publish, state, why)
+        return await self._final(publish, FirstComment(
+            FirstCommentState.FAILED, sends=state.sends,
+            error=PublishError(code="UNAVAILABLE", reason="INSTAGRAM_FIRST_COMMENT_FAILED",
+                               message=f"The first comment was not posted: {why}", retryable=True),
+        ), "FIRST_COMMENT_FAILED")
+
+    async def _unconfirmed(
+        self, publish: Publish, state: FirstComment, why: str, details: dict[str, str] | None = None
+    ) -> Publish:
         error = PublishError(
             code="DEADLINE_EXCEEDED", reason="INSTAGRAM_FIRST_COMMENT_UNCONFIRMED",
             message="The first comment was sent but its answer was lost, and the post's comments could not be "
-            f"read to check ({failure.error.message}); it may be posted: check the post before commenting again",
-            platform_code=failure.error.platform_code, platform_trace_id=failure.error.platform_trace_id,
+            f"read to check ({why}); it may be posted: check the post before commenting again",
         )
         return await self._final(
             publish, FirstComment(FirstCommentState.UNCONFIRMED, sends=state.sends, error=error),
-            "FIRST_COMMENT_UNCONFIRMED", details=failure.summary(),
+            "FIRST_COMMENT_UNCONFIRMED", details=details,
         )
 
     async def _final(

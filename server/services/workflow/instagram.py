@@ -58,7 +58,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             )
         if publish.state == PublishState.PUBLISHED and needs_first_comment(publish):
             # Its own step: whatever happens to it, the publish stays PUBLISHED.
-            step = FirstCommentStep(self._client, self._log)
+            step = FirstCommentStep(self._client, self._log, self._retrier)
             publish = await step.run(publish, await target.token(), target.account.external_account_id)
         if publish.state == PublishState.PUBLISHED and not publish.permalink and publish.ig_media_id:
             publish = await self._read_permalink(publish, target)
@@ -235,17 +235,19 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 f"The post is live but its permalink could not be read yet ({failure.error.message}); "
                 "it will be read again later",
                 details=failure.summary(),
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=True,
+                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(), last=True,
             )
         if not media.permalink:
             return await self._log.record(
                 publish.id, "PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet",
-                pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=True,
+                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(), last=True,
             )
+        # A first comment whose check is still pending stays with the reconciler.
+        still = _after_live(publish, [])
         return await self._log.record(
             publish.id, "PERMALINK_READ", f"Permalink {media.permalink}",
             details={"permalink": media.permalink, "shortcode": media.shortcode}, permalink=media.permalink,
-            pending_facts=[], reconcile_at=None, last=True,
+            pending_facts=still, reconcile_at=self._log.first_late_check() if still else None, last=True,
         )
 
     # --- helpers -------------------------------------------------------------

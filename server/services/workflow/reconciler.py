@@ -167,6 +167,10 @@ class Reconciler:
         return None
 
     async def _give_up(self, publish: Publish, why: str) -> None:
+        if FIRST_COMMENT in publish.pending_facts:
+            publish = await self._first_comment.give_up(publish, why)
+            if not publish.pending_facts:
+                return
         await self._log.record(
             publish.id, "LATE_FACTS_ABANDONED", f"Stopped waiting for {', '.join(publish.pending_facts)}: {why}",
             pending_facts=[], reconcile_at=None, known=publish,
