@@ -20,6 +20,7 @@ from server.domain.commands import ConnectRequest, ImageOptions, InstagramCarous
 from server.domain.errors import FieldViolation, invalid
 from server.domain.models import (
     Account,
+    FirstComment,
     Inspection,
     Media,
     MediaKind,
@@ -211,13 +212,16 @@ def instagram_carousel(req: publishing_service_pb2.PublishInstagramCarouselReque
 
 
 def instagram_carousel_out(publish: Publish) -> publishing_service_pb2.PublishInstagramCarouselResponse:
-    return publishing_service_pb2.PublishInstagramCarouselResponse(
+    response = publishing_service_pb2.PublishInstagramCarouselResponse(
         instagram_publish_id=publish.id,
         ig_media_id=publish.ig_media_id or "",
         permalink=publish.permalink or "",
         image_count=publish.image_count,
         state=state_out(publish.state),
     )
+    if publish.first_comment is not None:
+        _first_comment_out(publish.first_comment, response.first_comment)
+    return response
 
 
 def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) -> TikTokCarousel:
@@ -323,11 +327,7 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
     elif publish.options:
         _instagram_options_out(publish.options, message.instagram_options)
     if publish.first_comment is not None:
-        comment = publish.first_comment
-        message.first_comment.state = enum_out(publish_pb2.FirstCommentState, "FIRST_COMMENT_STATE_", comment.state)
-        message.first_comment.comment_id = comment.comment_id
-        if comment.error is not None:
-            _error_out(comment.error, message.first_comment.error)
+        _first_comment_out(publish.first_comment, message.first_comment)
     if publish.error is not None:
         _error_out(publish.error, message.error)
     return message
@@ -342,6 +342,13 @@ def _instagram_options_out(options: dict[str, Any], out: publish_pb2.InstagramOp
     out.collaborators.extend(str(c) for c in options.get("collaborators") or ())
     out.location_id = str(options.get("location_id") or "")
     out.first_comment = str(options.get("first_comment") or "")
+
+
+def _first_comment_out(comment: FirstComment, out: publish_pb2.FirstComment) -> None:
+    out.state = enum_out(publish_pb2.FirstCommentState, "FIRST_COMMENT_STATE_", comment.state)
+    out.comment_id = comment.comment_id
+    if comment.error is not None:
+        _error_out(comment.error, out.error)
 
 
 def _error_out(error: PublishError, failure: publish_pb2.PublishError) -> None:

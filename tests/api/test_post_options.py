@@ -41,6 +41,8 @@ async def test_instagram_options_reach_the_post_and_the_record(accounts, media, 
     ))
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     post = instagram_sandbox.posts(IG_USER)[0]
+    assert response.first_comment.state == publish_pb2.FIRST_COMMENT_STATE_POSTED
+    assert response.first_comment.comment_id == post["comments"][0]["id"]
     assert post["collaborators"] == ["alice", "bob_2"]
     assert post["location_id"] == "110843418940484"
     assert post["items"] == [
@@ -96,6 +98,7 @@ async def test_a_failed_first_comment_leaves_the_publish_published(accounts, med
         media_ids=await register(media, *images(2)), instagram_account_id=account.id, first_comment="Hi",
     ))
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert response.first_comment.state == publish_pb2.FIRST_COMMENT_STATE_FAILED
     found = await publishing.GetPublish(pb.GetPublishRequest(id=response.instagram_publish_id))
     comment = found.publish.first_comment
     assert comment.state == publish_pb2.FIRST_COMMENT_STATE_FAILED

@@ -40,20 +40,22 @@ class PublishInstagramCarouselRequest(_message.Message):
     def __init__(self, media_ids: _Optional[_Iterable[str]] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., images: _Optional[_Iterable[_Union[_publish_pb2.InstagramImageOptions, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ...) -> None: ...
 
 class PublishInstagramCarouselResponse(_message.Message):
-    __slots__ = ("instagram_publish_id", "ig_media_id", "permalink", "image_count", "state", "media")
+    __slots__ = ("instagram_publish_id", "ig_media_id", "permalink", "image_count", "state", "media", "first_comment")
     INSTAGRAM_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
     IG_MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
     PERMALINK_FIELD_NUMBER: _ClassVar[int]
     IMAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     MEDIA_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
     instagram_publish_id: str
     ig_media_id: str
     permalink: str
     image_count: int
     state: _publish_pb2.PublishState
     media: _containers.RepeatedCompositeFieldContainer[_media_pb2.Media]
-    def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ...) -> None: ...
+    first_comment: _publish_pb2.FirstComment
+    def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ..., first_comment: _Optional[_Union[_publish_pb2.FirstComment, _Mapping]] = ...) -> None: ...
 
 class PublishTikTokCarouselRequest(_message.Message):
     __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only", "publish_time", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained")
