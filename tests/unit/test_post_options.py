@@ -277,3 +277,20 @@ async def test_the_duplicate_guard_and_request_ids_count_the_options(world: Worl
 
 
 _RID = "0b3f6c1e-4a8d-4f0e-9c1a-2d7e5b8a9f10"
+
+
+async def test_validate_only_checks_the_options_and_writes_nothing(world: World) -> None:
+    bad = await world.instagram_request(2, collaborators=("a", "b", "c", "d"))
+    with pytest.raises(InvalidArgument):
+        await world.services.publisher.validate(world.workspace, bad)
+    good = await world.instagram_request(2, first_comment="Hi", collaborators=("@alice",))
+    preview = await world.services.publisher.validate(world.workspace, good)
+    assert preview.publish.options == {"collaborators": ["alice"], "first_comment": "Hi"}
+    with pytest.raises(FailedPrecondition):
+        await world.services.publisher.validate(world.workspace, await world.tiktok_request(
+            2, creator_consent_obtained=False))
+    tiktok = await world.services.publisher.validate(world.workspace, await world.tiktok_request(2))
+    assert tiktok.publish.options["creator_nickname"] == "Creator"
+    assert world.store.publishes.rows == {}
+    assert set(world.instagram.methods()) == {"publishing_limit"}
+    assert set(world.tiktok.methods()) == {"creator_info"}
