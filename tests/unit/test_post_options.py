@@ -111,6 +111,19 @@ async def test_a_failed_first_comment_leaves_the_publish_published_with_its_own_
     assert "FIRST_COMMENT_FAILED" in await world.timeline(publish.id)
 
 
+async def test_a_publish_that_never_went_live_does_not_leave_its_comment_pending(world: World) -> None:
+    world.instagram.script("create_carousel_container", IgFailure.answered("create_carousel_container",
+                                                                           code="10", message="No permission"))
+    with pytest.raises(FailedPrecondition):
+        await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    publish = await world.only_publish()
+    assert publish.state == PublishState.FAILED
+    assert publish.first_comment is not None and publish.first_comment.state == FirstCommentState.FAILED
+    assert publish.first_comment.error is not None
+    assert publish.first_comment.error.reason == "INSTAGRAM_FIRST_COMMENT_NOT_POSTED"
+    assert world.instagram.count("comment") == 0
+
+
 async def test_a_comment_whose_answer_was_lost_is_found_not_sent_again(world: World) -> None:
     world.instagram.comment_author = IG_USER
     world.instagram.script("comment", Applied(IgFailure.timed_out("comment")))
