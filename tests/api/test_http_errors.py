@@ -132,7 +132,8 @@ async def test_platform_failing_transiently_is_503(http, instagram_sandbox):
 async def test_unconfirmed_publish_is_504(http, tiktok_sandbox):
     account = await connect(http, "TIKTOK", "oid")
     tiktok_sandbox.faults.set("init", "error_after_live", 1.0)
-    reply = await http.post(TIKTOK, {"mediaIds": await register(http, *images(2)), "tiktokAccountId": account})
+    reply = await http.post(TIKTOK, {"mediaIds": await register(http, *images(2)), "tiktokAccountId": account,
+                                     "creatorConsentObtained": True})
     assert_status(reply, 504, "DEADLINE_EXCEEDED", "PUBLISH_UNCONFIRMED")
     assert tiktok_sandbox.calls.counts["init"] == 1
 

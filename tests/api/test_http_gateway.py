@@ -93,6 +93,7 @@ async def test_the_spec_tiktok_request_with_its_spellings(http, tiktok_sandbox):
     reply = await http.post(TIKTOK, {
         "mediaIds": media_ids, "tiktokAccountId": account, "caption": "Autumn",
         "privacyLevel": "PUBLIC_TO_EVERYONE", "postMode": "direct", "coverIndex": 1,
+        "creatorConsentObtained": True,  # required for direct posts since issue 19
     })
     assert reply.status == 200, reply.body
     # tiktokMediaId is printed although TikTok has not reported the post id yet.
@@ -113,6 +114,7 @@ async def test_the_spec_tiktok_request_with_its_spellings(http, tiktok_sandbox):
     named = await http.post(TIKTOK, {
         "media_ids": media_ids[:2], "tiktok_account_id": account, "caption": "Again",
         "privacy_level": "PRIVACY_LEVEL_SELF_ONLY", "post_mode": "POST_MODE_DIRECT",
+        "creator_consent_obtained": True,
     })
     assert named.status == 200, named.body
     assert tiktok_sandbox.calls.counts["init"] == 3
