@@ -106,6 +106,7 @@ async def test_a_tiktok_schedule_runs_at_its_time(accounts, media, publishing, t
         PublishTikTokCarouselRequest(
             media_ids=await register(media, *images(2)), tiktok_account_id=account.id,
             privacy_level=publish_pb2.PRIVACY_LEVEL_SELF_ONLY, publish_time=in_seconds(1.5),
+            creator_consent_obtained=True,
         )
     )
     assert response.state == publish_pb2.PUBLISH_STATE_SCHEDULED
