@@ -307,3 +307,41 @@ async def test_validate_only_checks_the_options_and_writes_nothing(world: World)
     assert world.store.publishes.rows == {}
     assert set(world.instagram.methods()) == {"publishing_limit"}
     assert set(world.tiktok.methods()) == {"creator_info"}
+
+
+# --- scheduled publishes --------------------------------------------------------------------
+
+
+async def test_a_scheduled_direct_post_needs_consent_now_and_keeps_the_nickname_seen_now(world: World) -> None:
+    with pytest.raises(FailedPrecondition):
+        await world.publish(await world.tiktok_request(2, creator_consent_obtained=False, publish_time=world.at(60)))
+    world.tiktok.nickname = "Seen when scheduled"
+    publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+    assert publish.state == PublishState.SCHEDULED
+    assert publish.options["creator_nickname"] == "Seen when scheduled"
+
+
+async def test_comments_the_creator_turned_off_since_scheduling_fail_the_publish_before_init(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+    world.tiktok.comment_disabled = True
+    world.clock.advance(61)
+    await world.services.scheduler.run_due()
+    stored = await world.store.publishes.get(publish.id)
+    assert stored is not None
+    final = await world.services.runner.wait(stored)
+    assert final.state == PublishState.FAILED
+    assert final.error is not None and final.error.reason == "TIKTOK_COMMENTS_DISABLED_BY_CREATOR"
+    assert "init_photo_post" not in world.tiktok.methods()
+
+
+async def test_a_scheduled_instagram_publish_posts_its_first_comment_at_its_time(world: World) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="Later", publish_time=world.at(60)))
+    assert publish.first_comment == FirstComment(FirstCommentState.PENDING)
+    world.clock.advance(61)
+    await world.services.scheduler.run_due()
+    stored = await world.store.publishes.get(publish.id)
+    assert stored is not None
+    final = await world.services.runner.wait(stored)
+    assert final.state == PublishState.PUBLISHED
+    assert final.first_comment is not None and final.first_comment.state == FirstCommentState.POSTED
+    assert world.instagram.count("comment") == 1
