@@ -71,6 +71,7 @@ from server.domain.validation import (
 from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
+from server.services.workflow.checkpoint import comment_not_posted
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.retry import Retrier
 from server.services.workflow.runner import PublishRunner, Ready
@@ -435,6 +436,7 @@ class Publisher:
                 return await self._log.record(
                     publish.id, "CANCELLED", "Cancelled before its scheduled time; nothing was posted",
                     state=PublishState.CANCELLED,
+                    first_comment=comment_not_posted(publish, PublishState.CANCELLED),
                 )
             except IllegalTransition:
                 publish = await self._scheduled(workspace_id, publish_id)  # the due claim won

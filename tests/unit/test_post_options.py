@@ -345,3 +345,11 @@ async def test_a_scheduled_instagram_publish_posts_its_first_comment_at_its_time
     assert final.state == PublishState.PUBLISHED
     assert final.first_comment is not None and final.first_comment.state == FirstCommentState.POSTED
     assert world.instagram.count("comment") == 1
+
+
+async def test_a_cancelled_schedule_marks_its_first_comment_not_posted(world: World) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="Later", publish_time=world.at(60)))
+    cancelled = await world.services.publisher.cancel(world.workspace, publish.id)
+    assert cancelled.state == PublishState.CANCELLED
+    assert cancelled.first_comment is not None and cancelled.first_comment.state == FirstCommentState.FAILED
+    assert world.instagram.count("comment") == 0
