@@ -65,6 +65,9 @@ class Core:
         services = self.services
         services.reconciler.start()
         self.stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
+        if services.dispatcher is not None:
+            services.dispatcher.start()
+            self.stack.push_async_callback(services.dispatcher.stop)
         resumed = await services.runner.resume_unfinished()
         services.runner.start()
         # After the runner: publishes due while the service was down start (or are MISSED) now.
@@ -202,7 +205,10 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
     try:
         try:
             grpc_server = build_grpc_server(
-                UseCases(services.accounts, services.media, services.publisher, services.history),
+                UseCases(
+                    services.accounts, services.media, services.publisher, services.history, services.events,
+                    services.webhooks,
+                ),
                 ServerOptions(
                     listen=settings.listen,
                     key_ring=key_ring,

@@ -28,6 +28,7 @@ from server.adapters.sqlite import SqliteStore, StoreOpenError
 from server.adapters.sqlite.store import DatabaseInUse
 from server.adapters.tiktok import TikTokClient
 from server.adapters.tiktok.client import AppCredentials
+from server.adapters.webhook_sender import HttpWebhookSender
 from server.config import (
     NOT_SHOWN,
     OFF,
@@ -41,13 +42,15 @@ from server.config import (
 )
 from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.models import Platform
-from server.domain.ports import Clock, InstagramApi, MediaInspector, Metrics, Store, TikTokApi
+from server.domain.ports import Clock, InstagramApi, MediaInspector, Metrics, Store, TikTokApi, WebhookSender
 from server.services.accounts import Accounts
+from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
 from server.services.publishing import InstagramPolicy, PlatformPolicy, Publisher, TikTokPolicy
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
+from server.services.webhooks import WebhookDispatcher, Webhooks
 from server.services.workflow.instagram import InstagramCarouselWorkflow
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.reconciler import Reconciler
@@ -75,6 +78,8 @@ class Adapters:
     metrics: Metrics | None = None
     # None: media fetch is off (nothing is inspected).
     media_inspector: MediaInspector | None = None
+    # None: webhooks cannot be registered or sent (unit tests that do not need them).
+    webhook_sender: WebhookSender | None = None
 
 
 @dataclass
@@ -100,6 +105,9 @@ class Services:
     media: MediaLibrary
     publisher: Publisher
     history: PublishHistory
+    events: WorkspaceEvents
+    webhooks: Webhooks | None = None
+    dispatcher: WebhookDispatcher | None = None
 
 
 def build_services(settings: Settings, adapters: Adapters, replica: str | None = None) -> Services:
@@ -153,6 +161,15 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         media=library,
         publisher=publisher,
         history=PublishHistory(publish_log),
+        events=WorkspaceEvents(publish_log, clock, settings.stream),
+        webhooks=(
+            Webhooks(store.webhooks, store.publishes, adapters.webhook_sender, clock)
+            if adapters.webhook_sender is not None else None
+        ),
+        dispatcher=(
+            WebhookDispatcher(store.webhooks, publish_log, adapters.webhook_sender, clock, settings.webhooks)
+            if adapters.webhook_sender is not None else None
+        ),
     )
 
 
@@ -223,6 +240,7 @@ async def open_adapters(
     clock: Clock | None = None,
     metrics: PrometheusMetrics | None = None,
     media_inspector: MediaInspector | None = None,
+    webhook_sender: WebhookSender | None = None,
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
     """Opens what is not handed in: the store, the media inspector (starting the sandbox
     media host for DISTRIBUTION_MEDIA_FETCH=sandbox), the platform clients (starting an
@@ -264,9 +282,16 @@ async def open_adapters(
             AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret),
             metrics.platform_call, metrics.rate_limit_wait,
         )
+    if webhook_sender is None:
+        sender = HttpWebhookSender(
+            EgressPolicy.parse(settings.webhook_allow), time_limit=settings.webhook_timeout,
+            allow_http=settings.webhook_allow_http, concurrency=settings.webhooks.concurrency,
+        )
+        stack.push_async_callback(sender.close)
+        webhook_sender = sender
     adapters = Adapters(
         store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics,
-        media_inspector=media_inspector,
+        media_inspector=media_inspector, webhook_sender=webhook_sender,
     )
     return adapters, metrics, sandboxes
 

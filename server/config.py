@@ -15,7 +15,7 @@ import math
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from server.adapters.egress import EgressPolicy
 from server.adapters.tiktok import RateLimits
 from server.domain.schedule import SchedulePolicy
+from server.services.events import StreamPolicy
+from server.services.webhooks import WebhookPolicy
 from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
 from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
 from server.services.workflow.runner import LeasePolicy
@@ -128,6 +130,17 @@ class Settings:
     # How often a replica looks for schedules other replicas recorded (its own wake it at
     # their time). Not read from the environment.
     schedule_sweep_every: float = 5.0
+    # WatchPublishes: how far back a caller may resume (DISTRIBUTION_EVENT_RETENTION_DAYS) and
+    # how many events a stream reads ahead of a slow consumer (DISTRIBUTION_WATCH_BUFFER).
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
+    # Webhook retries, disabling, concurrency (DISTRIBUTION_WEBHOOK_RETRY_SCALE, _DISABLE_AFTER,
+    # _CONCURRENCY); each POST's time limit (DISTRIBUTION_WEBHOOK_TIMEOUT).
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    webhook_timeout: float = 10.0
+    # Private networks (CIDR) or host names webhook URLs may reach (DISTRIBUTION_WEBHOOK_ALLOW),
+    # and whether plain http is allowed (DISTRIBUTION_WEBHOOK_ALLOW_HTTP: a loopback receiver).
+    webhook_allow: tuple[str, ...] = ()
+    webhook_allow_http: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -221,15 +234,37 @@ def _media_fetch_timeout(env: Mapping[str, str]) -> float:
     return value
 
 
-def _media_fetch_allow(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("DISTRIBUTION_MEDIA_FETCH_ALLOW", "")
+def _stream(env: Mapping[str, str]) -> StreamPolicy:
+    days = _seconds(env, "DISTRIBUTION_EVENT_RETENTION_DAYS", 7.0)
+    if days <= 0:
+        raise ConfigError(
+            "DISTRIBUTION_EVENT_RETENTION_DAYS", env["DISTRIBUTION_EVENT_RETENTION_DAYS"],
+            "leaves no event to resume from", "use a number of days above 0, e.g. 7",
+        )
+    return StreamPolicy(
+        retention=timedelta(days=days),
+        buffer=_whole(env, "DISTRIBUTION_WATCH_BUFFER", StreamPolicy.buffer),
+    )
+
+
+def _webhooks(env: Mapping[str, str]) -> WebhookPolicy:
+    scale = _seconds(env, "DISTRIBUTION_WEBHOOK_RETRY_SCALE", 1.0)
+    return WebhookPolicy(
+        retry_scale=scale,
+        disable_after=_whole(env, "DISTRIBUTION_WEBHOOK_DISABLE_AFTER", WebhookPolicy.disable_after),
+        concurrency=_whole(env, "DISTRIBUTION_WEBHOOK_CONCURRENCY", WebhookPolicy.concurrency),
+    )
+
+
+def _media_fetch_allow(env: Mapping[str, str], name: str = "DISTRIBUTION_MEDIA_FETCH_ALLOW") -> tuple[str, ...]:
+    raw = env.get(name, "")
     entries = tuple(e.strip() for e in raw.split(",") if e.strip())
     for entry in entries:
         try:
             EgressPolicy.parse([entry])
         except ValueError:
             raise ConfigError(
-                "DISTRIBUTION_MEDIA_FETCH_ALLOW", raw, f"lists {entry!r}, which is neither a network nor a host name",
+                name, raw, f"lists {entry!r}, which is neither a network nor a host name",
                 "list networks in CIDR form or host names, comma-separated, e.g. 10.20.0.0/16,media.corp.example",
             ) from None
     return entries
@@ -446,6 +481,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         secret_key_file=Path(env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip() or db.parent / "secret.key"),
         schedule=_schedule(env),
+        stream=_stream(env),
+        webhooks=_webhooks(env),
+        webhook_timeout=_seconds(env, "DISTRIBUTION_WEBHOOK_TIMEOUT", Settings.webhook_timeout) or 10.0,
+        webhook_allow=_media_fetch_allow(env, "DISTRIBUTION_WEBHOOK_ALLOW"),
+        webhook_allow_http=_flag(env, "DISTRIBUTION_WEBHOOK_ALLOW_HTTP"),
     )
     if database_url and not (settings.secret_keys.strip() or env.get("DISTRIBUTION_SECRET_KEY_FILE", "").strip()):
         # Replicas must all open the tokens: a key file made by one of them would not do.

@@ -212,15 +212,16 @@ def literal_address(host: str) -> IPAddress | None:
     return ipaddress.IPv4Address(number)
 
 
-def check_url(url: str | URL, policy: EgressPolicy) -> URL:
+def check_url(url: str | URL, policy: EgressPolicy, *, allow_http: bool = False) -> URL:
     """The URL, if the guard lets it be fetched; else EgressRefused saying why. Names are
-    checked when they resolve (GuardedResolver)."""
+    checked when they resolve (GuardedResolver). `allow_http` lets plain http through too
+    (webhooks to a loopback receiver in tests; the address rules still apply)."""
     try:
         parsed = url if isinstance(url, URL) else URL(url)
         host = parsed.raw_host or ""
     except (ValueError, TypeError):
         raise EgressRefused("it is not a valid URL") from None
-    if parsed.scheme != "https":
+    if parsed.scheme != "https" and not (allow_http and parsed.scheme == "http"):
         raise EgressRefused(f"only https URLs are fetched, not {parsed.scheme or 'a relative URL'}")
     if parsed.raw_user is not None or parsed.raw_password is not None:
         raise EgressRefused("the URL carries credentials")
@@ -300,7 +301,7 @@ async def open_guarded(
     for hop in range(max_redirects + 1):
         response = await session.get(target, headers=headers, allow_redirects=False)
         try:
-            _check_peer(response, policy, target)
+            check_peer(response, policy, target)
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
                 yield response
@@ -316,7 +317,7 @@ async def open_guarded(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _check_peer(response: aiohttp.ClientResponse, policy: EgressPolicy, target: URL) -> None:
+def check_peer(response: aiohttp.ClientResponse, policy: EgressPolicy, target: URL) -> None:
     """The address actually connected to, checked once more (the resolver allowed it)."""
     connection = response.connection
     transport = connection.transport if connection is not None else None

@@ -357,4 +357,102 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE publishes ADD COLUMN first_comment TEXT",),
         ("ALTER TABLE publishes ADD COLUMN first_comment jsonb",),
     ),
+    Migration(
+        7,
+        "the workspace event stream's commit order (PostgreSQL), webhooks and their deliveries",
+        (
+            # SQLite: one writer, so publish_events.id is already the stream's order.
+            """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                event_kinds TEXT NOT NULL DEFAULT '[]',
+                description TEXT NOT NULL DEFAULT '',
+                secret_sealed TEXT NOT NULL,
+                state TEXT NOT NULL,
+                disabled_reason TEXT NOT NULL DEFAULT '',
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                -- The stream position up to which events are queued as deliveries.
+                cursor_xid INTEGER NOT NULL DEFAULT 0,
+                cursor_id INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_by_workspace ON webhooks (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                webhook_id TEXT NOT NULL,
+                workspace_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                publish_id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT,
+                last_attempt_at TEXT,
+                last_status_code INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL,
+                UNIQUE (webhook_id, event_id)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'PENDING'",
+            """
+            CREATE INDEX webhook_deliveries_by_webhook
+                ON webhook_deliveries (webhook_id, created_at DESC, id DESC)
+            """,
+        ),
+        (
+            # The id of the transaction that wrote each event: bigserial ids are handed out in
+            # one order and committed in another, so the stream orders by (xid, id) and reads
+            # only transactions older than every running one (server/adapters/postgres/events.py).
+            # Rows written before this migration all get its xid, their ids keep their order.
+            "ALTER TABLE publish_events ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()",
+            "CREATE INDEX publish_events_by_xid ON publish_events (xid, id)",
+            """
+            CREATE TABLE webhooks (
+                id uuid PRIMARY KEY,
+                workspace_id text NOT NULL,
+                url text NOT NULL,
+                event_kinds text[] NOT NULL DEFAULT '{}',
+                description text NOT NULL DEFAULT '',
+                secret_sealed text NOT NULL,
+                state text NOT NULL,
+                disabled_reason text NOT NULL DEFAULT '',
+                consecutive_failures integer NOT NULL DEFAULT 0,
+                cursor_xid bigint NOT NULL DEFAULT 0,
+                cursor_id bigint NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_by_workspace ON webhooks (workspace_id, created_at DESC, id DESC)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id uuid PRIMARY KEY,
+                webhook_id uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+                workspace_id text NOT NULL,
+                event_id text NOT NULL,
+                event_type text NOT NULL,
+                publish_id uuid NOT NULL,
+                body text NOT NULL,
+                state text NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz,
+                last_attempt_at timestamptz,
+                last_status_code integer NOT NULL DEFAULT 0,
+                last_error text NOT NULL DEFAULT '',
+                created_at timestamptz NOT NULL,
+                UNIQUE (webhook_id, event_id)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'PENDING'",
+            """
+            CREATE INDEX webhook_deliveries_by_webhook
+                ON webhook_deliveries (webhook_id, created_at DESC, id DESC)
+            """,
+        ),
+    ),
 )

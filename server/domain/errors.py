@@ -71,6 +71,10 @@ class Aborted(DomainError):
     code = "ABORTED"
 
 
+class OutOfRange(DomainError):
+    code = "OUT_OF_RANGE"
+
+
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
 
@@ -108,6 +112,7 @@ ERROR_CLASSES: dict[str, type[DomainError]] = {
         PermissionDenied,
         Unauthenticated,
         Aborted,
+        OutOfRange,
         Unavailable,
         DeadlineExceeded,
         Internal,

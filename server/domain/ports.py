@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     Account,
     Credentials,
@@ -40,6 +41,7 @@ from server.domain.platforms import (
     TokenGrant,
     UserTag,
 )
+from server.domain.webhooks import Attempt, Delivery, DueDelivery, NewDelivery, Webhook
 
 # --- stores -------------------------------------------------------------------------------
 
@@ -269,6 +271,78 @@ class PublishStore(Protocol):
         """The timeline, oldest first; `after` skips events up to that id."""
         ...
 
+    # The workspace event stream (server/domain/events.py): every timeline event of a
+    # workspace in one order in which no reader ever sees a later event before an earlier one
+    # that commits after it.
+
+    async def workspace_events(
+        self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
+    ) -> list[WorkspaceEvent]:
+        """Up to `limit` events of the workspace after `after`, in stream order; only events
+        whose order is settled (no event may later appear before them)."""
+        ...
+
+    async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
+        """When the workspace's event at exactly this position happened; None if there is none."""
+        ...
+
+    async def last_position(self) -> EventPosition:
+        """The position of the last settled event (START when there is none): a stream that
+        starts here sees every event settled after it."""
+        ...
+
+
+class WebhookStore(Protocol):
+    """Webhook registrations (secrets sealed at rest, like tokens), each with the stream
+    position up to which its events are queued, and the deliveries queued for them."""
+
+    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition) -> None:
+        """Registers it; events after `cursor` will be queued for it."""
+        ...
+
+    async def get(self, workspace_id: str, webhook_id: str) -> Webhook | None: ...
+
+    async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Webhook, Cursor]]:
+        """Newest first, after `cursor`."""
+        ...
+
+    async def delete(self, workspace_id: str, webhook_id: str) -> bool:
+        """Deletes it and its deliveries; False if there was none."""
+        ...
+
+    async def enabled(self) -> list[tuple[Webhook, EventPosition]]:
+        """Every enabled webhook (all workspaces) with the position its queue has reached."""
+        ...
+
+    async def advance(
+        self, webhook_id: str, seen: EventPosition, to: EventPosition, deliveries: Sequence[NewDelivery],
+        now: datetime,
+    ) -> bool:
+        """Queues `deliveries` and moves the webhook's position from `seen` to `to`, in one
+        step, only if it is still at `seen` (else another replica did it: nothing written, False).
+        An event is queued at most once per webhook."""
+        ...
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[DueDelivery]:
+        """Pending deliveries of enabled webhooks due by `now`, oldest first, each claimed by
+        moving its next attempt to `hold_until` in the same step (one replica sends it; a
+        crash lets the claim lapse and it is sent again: at least once)."""
+        ...
+
+    async def record_attempt(
+        self, delivery_id: str, attempt: Attempt, at: datetime, retry_at: datetime | None, disable_after: int
+    ) -> None:
+        """Logs one attempt: delivered (2xx), pending again until `retry_at`, or failed for good
+        (`retry_at` None); counts the webhook's failures in a row and disables it once they
+        reach `disable_after` (saying why), all in one write."""
+        ...
+
+    async def list_deliveries(
+        self, workspace_id: str, webhook_id: str, limit: int, cursor: Cursor | None
+    ) -> list[tuple[Delivery, Cursor]]:
+        """The webhook's deliveries, newest first, after `cursor`."""
+        ...
+
 
 # --- coordination: what must hold once across every replica sharing a database ------------
 
@@ -323,6 +397,9 @@ class Store(Protocol):
 
     @property
     def publishes(self) -> PublishStore: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...
 
     @property
     def locks(self) -> Locks: ...
@@ -418,6 +495,19 @@ class MediaInspector(Protocol):
         """What the bytes at `url` (https, or gs:// read at its public https form) are;
         `inspected_at` is left for the caller to set."""
         ...
+
+
+class WebhookSender(Protocol):
+    """POSTs a signed delivery to a receiver, through the egress guard, within its own time
+    limit. Never raises for the receiver's sake: every failure is an Attempt."""
+
+    def url_refusal(self, url: str) -> str | None:
+        """Why a webhook may not have this URL (scheme, credentials, a refused address or
+        local name), or None. Names resolve only when sending: a name resolving to a refused
+        address fails its attempts instead."""
+        ...
+
+    async def post(self, url: str, headers: dict[str, str], body: str) -> Attempt: ...
 
 
 # --- the rest -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from distribution.v1 import (
     media_service_pb2_grpc,
     publishing_service_pb2,
     publishing_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2_grpc
 
@@ -26,15 +28,19 @@ from server.grpc_api.rendered import RenderedPublishes
 from server.grpc_api.servicers.accounts import AccountServicer
 from server.grpc_api.servicers.media import MediaServicer
 from server.grpc_api.servicers.publishing import PublishingServicer
+from server.grpc_api.servicers.webhooks import WebhookServicer
 from server.services.accounts import Accounts
+from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
 from server.services.publishing import Publisher
+from server.services.webhooks import Webhooks
 
 SERVICE_NAMES = (
     account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name,
     publishing_service_pb2.DESCRIPTOR.services_by_name["PublishingService"].full_name,
+    webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
 )
 
 # Requests here are ids and short texts; nothing legitimate comes near this.
@@ -53,6 +59,8 @@ class UseCases:
     media: MediaLibrary
     publisher: Publisher
     history: PublishHistory
+    events: WorkspaceEvents
+    webhooks: Webhooks | None = None
 
 
 @dataclass(frozen=True)
@@ -118,10 +126,11 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
     media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(use_cases.media), registry)
     publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
         PublishingServicer(
-            use_cases.publisher, use_cases.history, RenderedPublishes(options.list_cache_entries)
+            use_cases.publisher, use_cases.history, RenderedPublishes(options.list_cache_entries), use_cases.events
         ),
         registry,
     )
+    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(use_cases.webhooks), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)

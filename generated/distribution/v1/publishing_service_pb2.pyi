@@ -192,3 +192,25 @@ class UpdatePublishScheduleResponse(_message.Message):
     PUBLISH_FIELD_NUMBER: _ClassVar[int]
     publish: _publish_pb2.Publish
     def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...
+
+class WatchPublishesRequest(_message.Message):
+    __slots__ = ("account_id", "platform", "states", "after_event_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    platform: _account_pb2.Platform
+    states: _containers.RepeatedScalarFieldContainer[_publish_pb2.PublishState]
+    after_event_id: str
+    def __init__(self, account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., states: _Optional[_Iterable[_Union[_publish_pb2.PublishState, str]]] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+
+class WatchPublishesResponse(_message.Message):
+    __slots__ = ("event_id", "event", "publish")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    event: _publish_pb2.PublishEvent
+    publish: _publish_pb2.Publish
+    def __init__(self, event_id: _Optional[str] = ..., event: _Optional[_Union[_publish_pb2.PublishEvent, _Mapping]] = ..., publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...

@@ -76,6 +76,11 @@ class PublishingServiceStub:
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.FromString,
                 _registered_method=True)
+        self.WatchPublishes = channel.unary_stream(
+                '/distribution.v1.PublishingService/WatchPublishes',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesResponse.FromString,
+                _registered_method=True)
 
 
 class PublishingServiceServicer:
@@ -157,6 +162,20 @@ class PublishingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchPublishes(self, request, context):
+        """Streams every publish change in the caller's workspace (created, each state change,
+        each platform step, late facts), oldest first, each with an ordered event id. Reconnect
+        with the last event_id seen as after_event_id to get every later event exactly once.
+        An after_event_id older than the event retention window (7 days by default) or unknown
+        is OUT_OF_RANGE: resync with ListPublishes and watch again without it; a malformed one
+        is INVALID_ARGUMENT. A consumer that stops reading while the buffer of its stream fills
+        is ended with RESOURCE_EXHAUSTED (reason CONSUMER_TOO_SLOW) whose ErrorInfo metadata
+        `last_event_id` says where to resume. The stream never ends by itself otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublishingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +213,11 @@ def add_PublishingServiceServicer_to_server(servicer, server):
                     servicer.UpdatePublishSchedule,
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.SerializeToString,
+            ),
+            'WatchPublishes': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPublishes,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +416,33 @@ class PublishingService:
             '/distribution.v1.PublishingService/UpdatePublishSchedule',
             distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleRequest.SerializeToString,
             distribution_dot_v1_dot_publishing__service__pb2.UpdatePublishScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPublishes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/distribution.v1.PublishingService/WatchPublishes',
+            distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.WatchPublishesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,7 @@ import asyncpg
 from server.adapters.postgres.database import Database
 from server.adapters.postgres.rows import keyset
 from server.domain.errors import IllegalTransition, LeaseLost
+from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     FirstComment,
     Platform,
@@ -457,10 +458,73 @@ class PostgresPublishStore:
         rows = await self._db.fetch(
             "SELECT * FROM publish_events WHERE publish_id = $1 AND id > $2 ORDER BY id", publish_id, after
         )
+        return [_event(r) for r in rows]
+
+    # --- the workspace event stream --------------------------------------------------------
+    #
+    # bigserial ids are taken in one order and committed in another: a reader could see id
+    # N+1 committed while N is still in flight, move past it, and miss N for good. So each
+    # event keeps the id of the transaction that wrote it (publish_events.xid, a default of
+    # pg_current_xact_id()), the stream's order is (xid, id), and a reader only reads events
+    # whose xid is below its snapshot's xmin: every transaction older than that has ended,
+    # so no event can ever appear before one already read. The cost: events wait for every
+    # older transaction of the cluster to end (milliseconds here; a long transaction holds
+    # the stream back, never reorders it).
+
+    async def workspace_events(
+        self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
+    ) -> list[WorkspaceEvent]:
+        params: list[Any] = [str(after.xid), after.id, workspace_id]
+        clauses = [
+            "(e.xid, e.id) > ($1::text::xid8, $2)",
+            "e.xid < pg_snapshot_xmin(pg_current_snapshot())",
+            "p.workspace_id = $3",
+        ]
+        if where is not None:
+            if where.account_id is not None:
+                params.append(where.account_id)
+                clauses.append(f"p.account_id = ${len(params)}::uuid")
+            if where.platform is not None:
+                params.append(where.platform.value)
+                clauses.append(f"p.platform = ${len(params)}")
+            if where.states:
+                params.append(sorted(s.value for s in where.states))
+                clauses.append(f"e.state = ANY(${len(params)}::text[])")
+        params.append(limit)
+        rows = await self._db.fetch(
+            "SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform"
+            " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY e.xid, e.id LIMIT ${len(params)}",
+            *params,
+        )
         return [
-            PublishEvent(
-                id=r["id"], time=r["time"], type=r["type"], state=_STATES[r["state"]] if r["state"] else None,
-                message=r["message"], details=r["details"],
+            WorkspaceEvent(
+                position=EventPosition(int(r["xid_text"]), r["id"]),
+                publish_id=str(r["publish_id"]),
+                account_id=str(r["account_id"]),
+                platform=_PLATFORMS[r["platform"]],
+                event=_event(r),
             )
             for r in rows
         ]
+
+    async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
+        return await self._db.fetchval(  # type: ignore[no-any-return]
+            "SELECT e.time FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            " WHERE e.id = $1 AND e.xid = $2::text::xid8 AND p.workspace_id = $3",
+            position.id, str(position.xid), workspace_id,
+        )
+
+    async def last_position(self) -> EventPosition:
+        row = await self._db.fetchrow(
+            "SELECT xid::text AS xid_text, id FROM publish_events"
+            " WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1"
+        )
+        return EventPosition(int(row["xid_text"]), row["id"]) if row else START
+
+
+def _event(r: asyncpg.Record) -> PublishEvent:
+    return PublishEvent(
+        id=r["id"], time=r["time"], type=r["type"], state=_STATES[r["state"]] if r["state"] else None,
+        message=r["message"], details=r["details"],
+    )

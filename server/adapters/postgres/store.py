@@ -10,6 +10,7 @@ from server.adapters.postgres.coordination import PostgresLocks, PostgresQuotas,
 from server.adapters.postgres.database import Database
 from server.adapters.postgres.media import PostgresMediaStore
 from server.adapters.postgres.publishes import PostgresPublishStore
+from server.adapters.postgres.webhooks import PostgresWebhookStore
 
 DEFAULT_POOL_SIZE = 10
 
@@ -20,6 +21,7 @@ class PostgresStore:
         self.accounts = PostgresAccountStore(database, cipher)
         self.media = PostgresMediaStore(database)
         self.publishes = PostgresPublishStore(database)
+        self.webhooks = PostgresWebhookStore(database, cipher)
         self.locks = PostgresLocks(database)
         self.rate_windows = PostgresRateWindows(database)
         self.quotas = PostgresQuotas(database)

@@ -17,6 +17,7 @@ import sqlite_utils
 from server.adapters.sqlite.database import Database, atomic
 from server.adapters.sqlite.rows import db_time, dumps, keyset_clause, py_time, select, select_tuples
 from server.domain.errors import IllegalTransition, LeaseLost
+from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     FirstComment,
     Platform,
@@ -349,17 +350,68 @@ class SqlitePublishStore:
         rows = await self._db.run(
             select, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id", [publish_id, after]
         )
+        return [_event(r) for r in rows]
+
+    # --- the workspace event stream: SQLite has one writer (the store thread), so the
+    # events' row ids are in commit order and a position is (0, id).
+
+    async def workspace_events(
+        self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
+    ) -> list[WorkspaceEvent]:
+        clauses, params = ["e.id > ?", "p.workspace_id = ?"], [after.id, workspace_id]
+        if where is not None:
+            if where.account_id is not None:
+                clauses.append("p.account_id = ?")
+                params.append(where.account_id)
+            if where.platform is not None:
+                clauses.append("p.platform = ?")
+                params.append(where.platform.value)
+            if where.states:
+                states = sorted(s.value for s in where.states)
+                clauses.append(f"e.state IN ({','.join('?' * len(states))})")
+                params.extend(states)
+        rows = await self._db.run(
+            select,
+            "SELECT e.*, p.account_id, p.platform FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY e.id LIMIT ?",
+            [*params, limit],
+        )
         return [
-            PublishEvent(
-                id=r["id"],
-                time=py_time(r["time"]),
-                type=r["type"],
-                state=_STATES[r["state"]] if r["state"] else None,
-                message=r["message"],
-                details=json.loads(r["details"]),
+            WorkspaceEvent(
+                position=EventPosition(0, r["id"]),
+                publish_id=r["publish_id"],
+                account_id=r["account_id"],
+                platform=_PLATFORMS[r["platform"]],
+                event=_event(r),
             )
             for r in rows
         ]
+
+    async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
+        if position.xid != 0:
+            return None
+        rows = await self._db.run(
+            select,
+            "SELECT e.time FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            " WHERE e.id = ? AND p.workspace_id = ?",
+            [position.id, workspace_id],
+        )
+        return py_time(rows[0]["time"]) if rows else None
+
+    async def last_position(self) -> EventPosition:
+        rows = await self._db.run(select_tuples, "SELECT max(id) FROM publish_events")
+        return EventPosition(0, rows[0][0]) if rows and rows[0][0] is not None else START
+
+
+def _event(r: dict[str, Any]) -> PublishEvent:
+    return PublishEvent(
+        id=r["id"],
+        time=py_time(r["time"]),
+        type=r["type"],
+        state=_STATES[r["state"]] if r["state"] else None,
+        message=r["message"],
+        details=json.loads(r["details"]),
+    )
 
 
 def _create(

@@ -14,6 +14,7 @@ from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
 from server.adapters.sqlite.publishes import SqlitePublishStore
+from server.adapters.sqlite.webhooks import SqliteWebhookStore
 
 
 class DatabaseInUse(OSError):
@@ -34,6 +35,7 @@ class SqliteStore:
         self.accounts = SqliteAccountStore(database, cipher)
         self.media = SqliteMediaStore(database)
         self.publishes = SqlitePublishStore(database)
+        self.webhooks = SqliteWebhookStore(database, cipher)
         self.locks = LocalLocks()
         self.rate_windows = LocalRateWindows()
         self.quotas = LocalQuotas()

@@ -8,18 +8,22 @@ import grpc
 from distribution.v1 import publishing_service_pb2 as pb
 from distribution.v1 import publishing_service_pb2_grpc
 
-from server.grpc_api import converters
+from server.grpc_api import converters, event_converters
 from server.grpc_api.caller import workspace_of
 from server.grpc_api.rendered import RenderedPublishes
+from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.publishing import Publisher
 
 
 class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
-    def __init__(self, publisher: Publisher, history: PublishHistory, rendered: RenderedPublishes) -> None:
+    def __init__(
+        self, publisher: Publisher, history: PublishHistory, rendered: RenderedPublishes, events: WorkspaceEvents
+    ) -> None:
         self._publisher = publisher
         self._history = history
         self._rendered = rendered
+        self._events = events
 
     async def PublishInstagramCarousel(
         self, request: pb.PublishInstagramCarouselRequest, context: grpc.aio.ServicerContext
@@ -87,3 +91,10 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
             response = pb.WatchPublishResponse()
             converters.timeline_out(publish, events, response)
             yield response
+
+    async def WatchPublishes(
+        self, request: pb.WatchPublishesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchPublishesResponse]:
+        where = event_converters.event_filter(request)
+        async for item in self._events.watch(workspace_of(context), request.after_event_id, where):
+            yield event_converters.stream_item_out(item)

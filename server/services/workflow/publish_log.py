@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -36,6 +36,9 @@ class PublishLog:
         # This replica's name in leases: the runs it drives write as this owner.
         self.owner = owner
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
+        # Told of every change to any publish (the workspace event stream, webhooks): a
+        # nudge to read the store again, never the content.
+        self._change_listeners: set[Callable[[], None]] = set()
         self._announced: dict[str, int] = {}  # revision last announced, per subscribed publish
         self._refreshing: set[str] = set()
         self._notes: dict[str, list[PublishEvent]] = {}
@@ -54,7 +57,10 @@ class PublishLog:
         self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
     ) -> CreateConflict | None:
         """Records a new publish with its first events (see PublishStore.create)."""
-        return await self.store.create(publish, *events, duplicate_since=duplicate_since)
+        conflict = await self.store.create(publish, *events, duplicate_since=duplicate_since)
+        if conflict is None:
+            self._changed()
+        return conflict
 
     async def record(
         self,
@@ -152,6 +158,16 @@ class PublishLog:
 
     # --- subscribers ----------------------------------------------------------------------
 
+    def on_any_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Calls `listener()` after every change to any publish, made here or (through the
+        change feed) by another replica; returns what stops it."""
+        self._change_listeners.add(listener)
+        return lambda: self._change_listeners.discard(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._change_listeners):
+            listener()
+
     def subscribe(self, publish_id: str) -> asyncio.Queue[Publish]:
         queue: asyncio.Queue[Publish] = asyncio.Queue()
         self._subscribers.setdefault(publish_id, set()).add(queue)
@@ -187,6 +203,7 @@ class PublishLog:
     def changed_elsewhere(self, publish_id: str) -> None:
         """The store's change feed: a publish changed (maybe on another replica). Subscribers
         here get its record, read again, unless they have seen that revision already."""
+        self._changed()
         if publish_id in self._subscribers and publish_id not in self._refreshing:
             self._refreshing.add(publish_id)
             asyncio.get_running_loop().create_task(self._refresh(publish_id), name=f"refresh-{publish_id}")
@@ -200,6 +217,7 @@ class PublishLog:
             self._announce(publish)
 
     def _announce(self, publish: Publish) -> None:
+        self._changed()
         queues = self._subscribers.get(publish.id)
         if not queues or self._announced.get(publish.id, -1) >= publish.revision:
             return

@@ -1,0 +1,75 @@
+"""The workspace event stream's vocabulary: where an event stands in the stream (its
+position, shown to callers as an opaque, ordered event id) and what a reader asks for.
+
+The stream is the publish timelines of a workspace (the `publish_events` rows every publish
+change writes in its own transaction), read in one total order that a reader can never see
+out of order: a position is (transaction id, row id). SQLite has one writer, so its row ids
+are already commit ordered and its transaction part is 0. PostgreSQL's bigserial is not (a
+transaction that took id N may commit after the one that took N+1), so each event also keeps
+the id of the transaction that wrote it, and readers only read events of transactions older
+than every transaction still running (see server/adapters/postgres/events.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from server.domain.models import Platform, PublishEvent, PublishState
+
+_TOKEN = re.compile(r"evt_([0-9a-f]{16})([0-9a-f]{16})")
+
+
+@dataclass(frozen=True, order=True)
+class EventPosition:
+    """An event's place in the stream: compare positions to order events."""
+
+    xid: int
+    id: int
+
+    def token(self) -> str:
+        """The event id callers see: fixed width hex, so the strings sort as the positions."""
+        return f"evt_{self.xid:016x}{self.id:016x}"
+
+    @classmethod
+    def parse(cls, token: str) -> EventPosition | None:
+        """The position an event id names; None when it is not one this service issues."""
+        matched = _TOKEN.fullmatch(token)
+        if matched is None:
+            return None
+        return cls(int(matched.group(1), 16), int(matched.group(2), 16))
+
+
+START = EventPosition(0, 0)
+
+
+@dataclass(frozen=True)
+class WorkspaceEvent:
+    """One timeline event with what the stream filters on (fixed for a publish's life)."""
+
+    position: EventPosition
+    publish_id: str
+    account_id: str
+    platform: Platform
+    event: PublishEvent
+
+    @property
+    def id(self) -> str:
+        return self.position.token()
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Filters combine with AND; `states` keeps only events that moved a publish into one of
+    them (empty: every event)."""
+
+    account_id: str | None = None
+    platform: Platform | None = None
+    states: frozenset[PublishState] = field(default_factory=frozenset)
+
+    def matches(self, event: WorkspaceEvent) -> bool:
+        return (
+            (self.account_id is None or event.account_id == self.account_id)
+            and (self.platform is None or event.platform == self.platform)
+            and (not self.states or event.event.state in self.states)
+        )

@@ -1,0 +1,96 @@
+"""Messages of the workspace event stream and of webhooks, to and from the domain."""
+
+from __future__ import annotations
+
+from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2
+
+from server.domain.errors import FieldViolation, InvalidArgument, invalid
+from server.domain.events import EventFilter
+from server.domain.models import Platform, PublishState
+from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState
+from server.grpc_api.converters import _set_time, enum_in, event_out, publish_out
+from server.services.events import StreamItem
+
+_KINDS_IN = {
+    webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED: EventKind.PUBLISH_STATE_CHANGED,
+    webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_UPDATED: EventKind.PUBLISH_UPDATED,
+}
+_KINDS_OUT = {kind: number for number, kind in _KINDS_IN.items()}
+_WEBHOOK_STATES = {
+    WebhookState.ENABLED: webhook_pb2.WEBHOOK_STATE_ENABLED,
+    WebhookState.DISABLED: webhook_pb2.WEBHOOK_STATE_DISABLED,
+}
+_DELIVERY_STATES = {
+    DeliveryState.PENDING: webhook_pb2.WEBHOOK_DELIVERY_STATE_PENDING,
+    DeliveryState.DELIVERED: webhook_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED,
+    DeliveryState.FAILED: webhook_pb2.WEBHOOK_DELIVERY_STATE_FAILED,
+}
+
+
+def event_filter(req: publishing_service_pb2.WatchPublishesRequest) -> EventFilter:
+    states: set[PublishState] = set()
+    violations: list[FieldViolation] = []
+    for index, value in enumerate(req.states):
+        field = f"states[{index}]"
+        try:
+            state = enum_in(publish_pb2.PublishState, value, "PUBLISH_STATE_", PublishState, field)
+        except InvalidArgument as err:  # an unknown number: named with the others
+            violations.extend(err.field_violations)
+            continue
+        if state is None:
+            violations.append(FieldViolation(field, "must be a state, not PUBLISH_STATE_UNSPECIFIED"))
+        else:
+            states.add(state)
+    if violations:
+        raise invalid(violations)
+    return EventFilter(
+        account_id=req.account_id or None,
+        platform=enum_in(account_pb2.Platform, req.platform, "PLATFORM_", Platform, "platform"),
+        states=frozenset(states),
+    )
+
+
+def stream_item_out(item: StreamItem) -> publishing_service_pb2.WatchPublishesResponse:
+    response = publishing_service_pb2.WatchPublishesResponse(event_id=item.event.id)
+    event_out(item.event.event, response.event)
+    publish_out(item.publish, response.publish)
+    return response
+
+
+def event_kinds_in(values: list[int]) -> list[EventKind | None]:
+    """Each requested kind, None where the number is not a kind (the use case names it)."""
+    return [_KINDS_IN.get(value) for value in values]  # type: ignore[call-overload]
+
+
+def webhook_out(webhook: Webhook) -> webhook_pb2.Webhook:
+    message = webhook_pb2.Webhook(
+        id=webhook.id,
+        url=webhook.url,
+        event_kinds=sorted(_KINDS_OUT[k] for k in webhook.event_kinds),
+        description=webhook.description,
+        state=_WEBHOOK_STATES[webhook.state],
+        disabled_reason=webhook.disabled_reason,
+        consecutive_failures=webhook.consecutive_failures,
+    )
+    _set_time(message.create_time, webhook.created_at)
+    return message
+
+
+def delivery_out(delivery: Delivery) -> webhook_pb2.WebhookDelivery:
+    message = webhook_pb2.WebhookDelivery(
+        id=delivery.id,
+        webhook_id=delivery.webhook_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        publish_id=delivery.publish_id,
+        state=_DELIVERY_STATES[delivery.state],
+        attempts=delivery.attempts,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+    )
+    _set_time(message.create_time, delivery.created_at)
+    if delivery.next_attempt_at is not None and delivery.state == DeliveryState.PENDING:
+        _set_time(message.next_attempt_time, delivery.next_attempt_at)
+    if delivery.last_attempt_at is not None:
+        _set_time(message.last_attempt_time, delivery.last_attempt_at)
+    return message

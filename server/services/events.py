@@ -1,0 +1,175 @@
+"""The workspace event stream (WatchPublishes): every publish change of a workspace, in the
+stream's order (server/domain/events.py), resumable from any event id within the retention
+window.
+
+Delivery: a backfill from the store after the caller's position, then live: every change
+(made here, or on another replica through the change feed) nudges the stream to read the
+store again; the nudge carries no content. Events settle in the store's order slightly
+after they commit on PostgreSQL (an older transaction still running holds them back), so a
+stream also reads again every `recheck` seconds while it waits.
+
+Slow consumers: a stream reads ahead into a buffer of at most `buffer` events. A consumer
+that lets it fill is ended with RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW) naming the last event
+it was given (`last_event_id`), so it resumes from there; the buffer is dropped at once, so a
+stalled consumer holds no more than that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from server.domain.errors import FieldViolation, OutOfRange, ResourceExhausted, invalid
+from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
+from server.domain.models import Publish
+from server.domain.ports import Clock
+from server.domain.validation import canonical_id, id_violation
+from server.services.workflow.publish_log import PublishLog
+
+# Events read from the store at once.
+PAGE = 200
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    # How far back a caller may resume (DISTRIBUTION_EVENT_RETENTION_DAYS): older positions
+    # are OUT_OF_RANGE, so events older than this may be pruned without a reader missing one.
+    retention: timedelta = timedelta(days=7)
+    # Events a stream reads ahead of its consumer (DISTRIBUTION_WATCH_BUFFER).
+    buffer: int = 1000
+    # Seconds between reads while nothing nudges the stream.
+    recheck: float = 1.0
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    event: WorkspaceEvent
+    publish: Publish
+
+
+_OVERFLOW = object()
+
+
+class WorkspaceEvents:
+    def __init__(self, publish_log: PublishLog, clock: Clock, policy: StreamPolicy | None = None) -> None:
+        self._log = publish_log
+        self._store = publish_log.store
+        self._clock = clock
+        self.policy = policy or StreamPolicy()
+
+    async def start_position(self, workspace_id: str, after_event_id: str) -> EventPosition:
+        """Where a stream asked to start after `after_event_id` starts; raises INVALID_ARGUMENT
+        for an id this service never issues and OUT_OF_RANGE for one it no longer resumes from."""
+        if not after_event_id:
+            return await self._store.last_position()
+        position = EventPosition.parse(after_event_id)
+        if position is None:
+            raise invalid([FieldViolation(
+                "after_event_id", "is not an event id from WatchPublishes; send an event_id unchanged, or none",
+            )])
+        at = await self._store.event_time(workspace_id, position)
+        if at is None or at < self._clock.now() - self.policy.retention:
+            days = self.policy.retention / timedelta(days=1)
+            raise OutOfRange(
+                reason="EVENT_ID_EXPIRED",
+                message=(
+                    f"after_event_id {after_event_id} is unknown or older than the event retention window "
+                    f"({days:g} days); resync with ListPublishes, then watch again without after_event_id"
+                ),
+                metadata={"after_event_id": after_event_id, "retention_days": f"{days:g}"},
+            )
+        return position
+
+    def check_filter(self, where: EventFilter) -> EventFilter:
+        if where.account_id is None:
+            return where
+        account_id = canonical_id(where.account_id)
+        violation = id_violation("account_id", account_id, "an account id")
+        if violation is not None:
+            raise invalid([violation])
+        return dataclasses.replace(where, account_id=account_id)
+
+    async def watch(
+        self, workspace_id: str, after_event_id: str, where: EventFilter
+    ) -> AsyncIterator[StreamItem]:
+        """The workspace's events after `after_event_id` (or from now), oldest first, each
+        with its publish as read then; never ends by itself."""
+        where = self.check_filter(where)
+        wake = asyncio.Event()
+        stop_listening = self._log.on_any_change(wake.set)  # before the first read: no change slips by
+        try:
+            position = await self.start_position(workspace_id, after_event_id)
+            queue: asyncio.Queue[object] = asyncio.Queue()
+            reader = asyncio.get_running_loop().create_task(
+                self._read(workspace_id, position, where, wake, queue), name=f"watch-{workspace_id}"
+            )
+            last_given = position
+            try:
+                while True:
+                    item = await queue.get()
+                    if item is _OVERFLOW:
+                        raise _too_slow(last_given, self.policy.buffer)
+                    if isinstance(item, BaseException):
+                        raise item
+                    assert isinstance(item, StreamItem)
+                    yield item
+                    last_given = item.event.position
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+        finally:
+            stop_listening()
+
+    async def _read(
+        self,
+        workspace_id: str,
+        position: EventPosition,
+        where: EventFilter,
+        wake: asyncio.Event,
+        queue: asyncio.Queue[object],
+    ) -> None:
+        try:
+            while True:
+                wake.clear()
+                events = await self._store.workspace_events(workspace_id, position, PAGE, where)
+                if events:
+                    records = {
+                        p.id: p
+                        for p in await self._store.get_many(workspace_id, sorted({e.publish_id for e in events}))
+                    }
+                    for event in events:
+                        if queue.qsize() >= self.policy.buffer:
+                            _drain(queue)
+                            queue.put_nowait(_OVERFLOW)
+                            return
+                        queue.put_nowait(StreamItem(event, records[event.publish_id]))
+                        position = event.position
+                    if len(events) == PAGE:
+                        continue  # more are waiting
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.policy.recheck)
+        except Exception as exc:  # the store failing ends the stream with its error
+            queue.put_nowait(exc)
+
+
+def _drain(queue: asyncio.Queue[object]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
+
+
+def _too_slow(last_given: EventPosition, buffer: int) -> ResourceExhausted:
+    last = last_given.token()
+    return ResourceExhausted(
+        reason="CONSUMER_TOO_SLOW",
+        message=(
+            f"the stream was ended: {buffer} events waited for this consumer to read them; "
+            f"watch again with after_event_id {last}"
+        ),
+        metadata={"last_event_id": last, "buffer": str(buffer)},
+        retry_after=0.0,
+    )
