@@ -8,10 +8,11 @@ store again; the nudge carries no content. Events settle in the store's order sl
 after they commit on PostgreSQL (an older transaction still running holds them back), so a
 stream also reads again every `recheck` seconds while it waits.
 
-Slow consumers: a stream reads ahead into a buffer of at most `buffer` events. A consumer
-that lets it fill is ended with RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW) naming the last event
-it was given (`last_event_id`), so it resumes from there; the buffer is dropped at once, so a
-stalled consumer holds no more than that.
+Slow consumers: a stream reads ahead into a buffer of at most `buffer` events, and waits
+while it is full (the store, not memory, holds the backlog). A consumer that leaves it full
+for `stall` seconds (it takes nothing while events wait) is ended with RESOURCE_EXHAUSTED
+(CONSUMER_TOO_SLOW) naming the last event it was given (`last_event_id`), so it resumes from
+there; the buffer is dropped at once, so a stalled consumer holds no more than that.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class StreamPolicy:
     retention: timedelta = timedelta(days=7)
     # Events a stream reads ahead of its consumer (DISTRIBUTION_WATCH_BUFFER).
     buffer: int = 1000
+    # Seconds a full buffer may wait for the consumer before the stream is ended.
+    stall: float = 30.0
     # Seconds between reads while nothing nudges the stream.
     recheck: float = 1.0
 
@@ -103,7 +106,7 @@ class WorkspaceEvents:
         stop_listening = self._log.on_any_change(wake.set)  # before the first read: no change slips by
         try:
             position = await self.start_position(workspace_id, after_event_id)
-            queue: asyncio.Queue[object] = asyncio.Queue()
+            queue: asyncio.Queue[object] = asyncio.Queue(self.policy.buffer)
             reader = asyncio.get_running_loop().create_task(
                 self._read(workspace_id, position, where, wake, queue), name=f"watch-{workspace_id}"
             )
@@ -112,7 +115,7 @@ class WorkspaceEvents:
                 while True:
                     item = await queue.get()
                     if item is _OVERFLOW:
-                        raise _too_slow(last_given, self.policy.buffer)
+                        raise _too_slow(last_given, self.policy)
                     if isinstance(item, BaseException):
                         raise item
                     assert isinstance(item, StreamItem)
@@ -143,17 +146,23 @@ class WorkspaceEvents:
                         for p in await self._store.get_many(workspace_id, sorted({e.publish_id for e in events}))
                     }
                     for event in events:
-                        if queue.qsize() >= self.policy.buffer:
+                        try:
+                            async with asyncio.timeout(self.policy.stall):
+                                await queue.put(StreamItem(event, records[event.publish_id]))
+                        except TimeoutError:
                             _drain(queue)
                             queue.put_nowait(_OVERFLOW)
                             return
-                        queue.put_nowait(StreamItem(event, records[event.publish_id]))
                         position = event.position
                     if len(events) == PAGE:
                         continue  # more are waiting
+                # asyncio.timeout, not wait_for: a wait_for cancelled as it times out could hang
+                # the stream's close on Python 3.11.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.policy.recheck)
+                    async with asyncio.timeout(self.policy.recheck):
+                        await wake.wait()
         except Exception as exc:  # the store failing ends the stream with its error
+            _drain(queue)
             queue.put_nowait(exc)
 
 
@@ -162,14 +171,14 @@ def _drain(queue: asyncio.Queue[object]) -> None:
         queue.get_nowait()
 
 
-def _too_slow(last_given: EventPosition, buffer: int) -> ResourceExhausted:
+def _too_slow(last_given: EventPosition, policy: StreamPolicy) -> ResourceExhausted:
     last = last_given.token()
     return ResourceExhausted(
         reason="CONSUMER_TOO_SLOW",
         message=(
-            f"the stream was ended: {buffer} events waited for this consumer to read them; "
-            f"watch again with after_event_id {last}"
+            f"the stream was ended: {policy.buffer} events waited {policy.stall:g} s for this consumer to "
+            f"read them; watch again with after_event_id {last}"
         ),
-        metadata={"last_event_id": last, "buffer": str(buffer)},
+        metadata={"last_event_id": last, "buffer": str(policy.buffer)},
         retry_after=0.0,
     )

@@ -191,7 +191,8 @@ class WebhookDispatcher:
             except Exception:  # the store away, say: try again at the next pass
                 log.exception("webhook pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.policy.recheck)
+                async with asyncio.timeout(self.policy.recheck):
+                    await self._wake.wait()
 
     async def run_once(self) -> int:
         """Queues new events for every enabled webhook, then makes the due attempts; returns

@@ -12,6 +12,7 @@ from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.scripted import NORMAL, Applied, Call, Hold
 from tests.fakes.store import FakeStore
 from tests.fakes.tiktok import FakeTikTok, TikTokFailure
+from tests.fakes.webhooks import FakeWebhookSender
 
 __all__ = [
     "NORMAL",
@@ -26,4 +27,5 @@ __all__ = [
     "IgFailure",
     "RecordingMetrics",
     "TikTokFailure",
+    "FakeWebhookSender",
 ]

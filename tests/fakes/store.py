@@ -31,6 +31,7 @@ from typing import Literal, TypeVar
 
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
+from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     Account,
     AccountState,
@@ -51,6 +52,16 @@ from server.domain.models import (
 from server.domain.pagination import Cursor, cursor_time
 from server.domain.ports import KEEP, CreateConflict
 from server.domain.schedule import due_change
+from server.domain.webhooks import (
+    Attempt,
+    Delivery,
+    DeliveryState,
+    DueDelivery,
+    NewDelivery,
+    Webhook,
+    WebhookState,
+    disabled_reason,
+)
 
 T = TypeVar("T")
 
@@ -415,6 +426,40 @@ class FakePublishStore(_Table):
         await self._call()
         return [copy.deepcopy(e) for e in self.timeline.get(publish_id, []) if e.id is not None and e.id > after]
 
+    # the workspace event stream: one process, so event ids are the order (as on SQLite)
+
+    async def workspace_events(
+        self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
+    ) -> list[WorkspaceEvent]:
+        await self._call()
+        found = []
+        for publish_id, timeline in self.timeline.items():
+            publish = self.rows[publish_id]
+            if publish.workspace_id != workspace_id:
+                continue
+            for event in timeline:
+                assert event.id is not None
+                if event.id <= after.id:
+                    continue
+                item = WorkspaceEvent(
+                    EventPosition(0, event.id), publish_id, publish.account_id, publish.platform, copy.deepcopy(event)
+                )
+                if where is None or where.matches(item):
+                    found.append(item)
+        return sorted(found, key=lambda e: e.position)[:limit]
+
+    async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
+        await self._call()
+        for publish_id, timeline in self.timeline.items():
+            for event in timeline:
+                if event.id == position.id and position.xid == 0:
+                    return event.time if self.rows[publish_id].workspace_id == workspace_id else None
+        return None
+
+    async def last_position(self) -> EventPosition:
+        await self._call()
+        return EventPosition(0, self._last_event_id) if self._last_event_id else START
+
     # writes
 
     async def create(
@@ -575,6 +620,117 @@ def _copy(publish: Publish | None) -> Publish | None:
     return copy.deepcopy(publish)
 
 
+# --- webhooks -------------------------------------------------------------------------------
+
+
+class FakeWebhookStore(_Table):
+    """Webhooks and deliveries in memory; the secret kept as given (sealing is the adapters')."""
+
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self.rows: dict[str, tuple[Webhook, str, EventPosition]] = {}
+        self.deliveries: dict[str, Delivery] = {}
+
+    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition) -> None:
+        await self._call()
+        self.rows[webhook.id] = (dataclasses.replace(webhook, created_at=utc(webhook.created_at)), secret, cursor)
+
+    async def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        return row[0] if row is not None and row[0].workspace_id == workspace_id else None
+
+    async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Webhook, Cursor]]:
+        await self._call()
+        mine = [w for w, _, _ in self.rows.values() if w.workspace_id == workspace_id]
+        found = _newest_first(mine, lambda w: (cursor_time(w.created_at), w.id), cursor)[:limit]
+        return [(w, Cursor(cursor_time(w.created_at), w.id)) for w in found]
+
+    async def delete(self, workspace_id: str, webhook_id: str) -> bool:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None or row[0].workspace_id != workspace_id:
+            return False
+        del self.rows[webhook_id]
+        self.deliveries = {k: d for k, d in self.deliveries.items() if d.webhook_id != webhook_id}
+        return True
+
+    async def enabled(self) -> list[tuple[Webhook, EventPosition]]:
+        await self._call()
+        return [(w, c) for w, _, c in self.rows.values() if w.state == WebhookState.ENABLED]
+
+    async def advance(
+        self, webhook_id: str, seen: EventPosition, to: EventPosition, deliveries: Sequence[NewDelivery],
+        now: datetime,
+    ) -> bool:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None or row[2] != seen:
+            return False
+        self.rows[webhook_id] = (row[0], row[1], to)
+        queued = {(d.webhook_id, d.event_id) for d in self.deliveries.values()}
+        for new in deliveries:
+            if (webhook_id, new.event_id) in queued:
+                continue
+            delivery = Delivery(
+                id=str(uuid.uuid4()), webhook_id=webhook_id, workspace_id=row[0].workspace_id,
+                event_id=new.event_id, event_type=new.event_type, publish_id=new.publish_id, body=new.body,
+                state=DeliveryState.PENDING, attempts=0, created_at=utc(now), next_attempt_at=utc(now),
+            )
+            self.deliveries[delivery.id] = delivery
+        return True
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[DueDelivery]:
+        await self._call()
+        due = sorted(
+            (
+                d for d in self.deliveries.values()
+                if d.state == DeliveryState.PENDING and d.next_attempt_at is not None and d.next_attempt_at <= now
+                and self.rows[d.webhook_id][0].state == WebhookState.ENABLED
+            ),
+            key=lambda d: (d.next_attempt_at or now, d.created_at, d.event_id),
+        )[:limit]
+        claimed = []
+        for delivery in due:
+            self.deliveries[delivery.id] = dataclasses.replace(delivery, next_attempt_at=utc(hold_until))
+            webhook, secret, _ = self.rows[delivery.webhook_id]
+            claimed.append(DueDelivery(delivery, webhook.url, secret))
+        return sorted(claimed, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
+
+    async def record_attempt(
+        self, delivery_id: str, attempt: Attempt, at: datetime, retry_at: datetime | None, disable_after: int
+    ) -> None:
+        await self._call()
+        delivery = self.deliveries.get(delivery_id)
+        if delivery is None:
+            return
+        state = DeliveryState.DELIVERED if attempt.ok else DeliveryState.PENDING if retry_at else DeliveryState.FAILED
+        self.deliveries[delivery_id] = dataclasses.replace(
+            delivery, state=state, attempts=delivery.attempts + 1, last_attempt_at=utc(at),
+            last_status_code=attempt.status_code, last_error=attempt.error,
+            next_attempt_at=None if attempt.ok or retry_at is None else utc(retry_at),
+        )
+        webhook, secret, cursor = self.rows[delivery.webhook_id]
+        if attempt.ok:
+            webhook = dataclasses.replace(webhook, consecutive_failures=0)
+        else:
+            failures = webhook.consecutive_failures + 1
+            webhook = dataclasses.replace(webhook, consecutive_failures=failures)
+            if failures >= disable_after and webhook.state == WebhookState.ENABLED:
+                webhook = dataclasses.replace(
+                    webhook, state=WebhookState.DISABLED, disabled_reason=disabled_reason(disable_after, attempt)
+                )
+        self.rows[delivery.webhook_id] = (webhook, secret, cursor)
+
+    async def list_deliveries(
+        self, workspace_id: str, webhook_id: str, limit: int, cursor: Cursor | None
+    ) -> list[tuple[Delivery, Cursor]]:
+        await self._call()
+        mine = [d for d in self.deliveries.values() if d.webhook_id == webhook_id and d.workspace_id == workspace_id]
+        found = _newest_first(mine, lambda d: (cursor_time(d.created_at), d.id), cursor)[:limit]
+        return [(d, Cursor(cursor_time(d.created_at), d.id)) for d in found]
+
+
 # --- coordination ---------------------------------------------------------------------------
 
 
@@ -615,6 +771,7 @@ class FakeStore:
         self._rate_windows = LocalRateWindows(monotonic)
         self._quotas = LocalQuotas()
         self._changes = FakeChangeFeed()
+        self._webhooks = FakeWebhookStore(self)
 
     @property
     def accounts(self) -> FakeAccountStore:
@@ -627,6 +784,10 @@ class FakeStore:
     @property
     def publishes(self) -> FakePublishStore:
         return self._publishes
+
+    @property
+    def webhooks(self) -> FakeWebhookStore:
+        return self._webhooks
 
     @property
     def locks(self) -> LocalLocks:
