@@ -21,6 +21,7 @@ class FakeWebhookSender:
     answer: Callable[[int], int] = lambda _n: 200
     refused_hosts: tuple[str, ...] = ("127.0.0.1", "10.0.0.1", "localhost")
     posts: list[Post] = field(default_factory=list)
+    outcomes: list[bool] = field(default_factory=list)  # per post: answered 2xx
 
     def url_refusal(self, url: str) -> str | None:
         if not url.startswith("https://"):
@@ -31,4 +32,5 @@ class FakeWebhookSender:
     async def post(self, url: str, headers: dict[str, str], body: str) -> Attempt:
         self.posts.append(Post(url, dict(headers), body))
         status = self.answer(len(self.posts))
+        self.outcomes.append(200 <= status < 300)
         return Attempt(status) if 200 <= status < 300 else Attempt(status, f"HTTP {status}")

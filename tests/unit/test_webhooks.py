@@ -1,0 +1,148 @@
+"""Webhooks on fakes: the Standard Webhooks signature (its published test vector), the retry
+schedule, registration checks, and the dispatcher queueing, signing, retrying and disabling
+(server/services/webhooks.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from server.bootstrap import Adapters, build_services
+from server.config import Settings
+from server.domain.errors import InvalidArgument, NotFound
+from server.domain.events import EventPosition
+from server.domain.webhooks import (
+    RETRY_SCHEDULE,
+    DeliveryState,
+    EventKind,
+    WebhookState,
+    next_attempt,
+    secret_key,
+    sign,
+)
+from server.services.webhooks import WebhookPolicy
+from tests.fakes import FakeWebhookSender
+from tests.unit.conftest import World, make_world
+
+URL = "https://hooks.example.com/distribution"
+
+
+def test_signatures_match_the_standard_webhooks_test_vector() -> None:
+    # From the Standard Webhooks reference libraries: a receiver's library must accept ours.
+    signature = sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}'
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_the_retry_schedule_is_standard_webhooks_scaled_with_jitter_then_gives_up() -> None:
+    now = make_world().clock.now()
+    rng = random.Random(3)
+    for attempts, step in enumerate(RETRY_SCHEDULE, 1):
+        wait = (next_attempt(attempts, now, 1.0, rng) - now).total_seconds()  # type: ignore[operator]
+        assert step * 0.8 <= wait <= step * 1.2
+    assert next_attempt(len(RETRY_SCHEDULE) + 1, now) is None
+    scaled = next_attempt(2, now, 0.001, rng)
+    assert scaled is not None and scaled - now <= timedelta(seconds=0.36)
+
+
+@pytest.fixture
+async def hooked() -> AsyncIterator[tuple[World, FakeWebhookSender]]:
+    world = make_world()
+    sender = FakeWebhookSender()
+    world.services = build_services(
+        Settings(webhooks=WebhookPolicy(retry_scale=0.0, disable_after=1000)),
+        Adapters(store=world.store, instagram=world.instagram, tiktok=world.tiktok, clock=world.clock,
+                 metrics=world.metrics, webhook_sender=sender),
+        "unit-replica",
+    )
+    yield world, sender
+    await world.services.runner.stop(0)
+
+
+async def test_create_returns_the_secret_once_and_checks_every_field(
+    hooked: tuple[World, FakeWebhookSender],
+) -> None:
+    world, _ = hooked
+    webhooks = world.services.webhooks
+    assert webhooks is not None
+    webhook, secret = await webhooks.create(world.workspace, URL, [EventKind.PUBLISH_STATE_CHANGED], "ops")
+    assert secret.startswith("whsec_") and len(secret_key(secret)) == 32
+    assert await webhooks.get(world.workspace, webhook.id) == webhook
+    assert "secret" not in repr(webhook).lower()
+    with pytest.raises(InvalidArgument) as caught:
+        await webhooks.create(world.workspace, "https://10.0.0.1/hook", [None, EventKind.PUBLISH_UPDATED], "x\x00")
+    assert [v.field for v in caught.value.field_violations] == ["url", "event_kinds[0]", "description"]
+    with pytest.raises(NotFound):
+        await webhooks.get("other-workspace", webhook.id)
+
+
+async def test_every_event_is_delivered_signed_with_its_event_id(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    webhook, secret = await world.services.webhooks.create(world.workspace, URL, [], "")
+    publish = await world.publish(await world.instagram_request(2))
+    await world.services.dispatcher.run_once()
+    events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    assert [p.headers["webhook-id"] for p in sender.posts] == [e.id for e in events]
+    for post in sender.posts:
+        signed = f"{post.headers['webhook-id']}.{post.headers['webhook-timestamp']}.{post.body}".encode()
+        expected = base64.b64encode(hmac.new(secret_key(secret), signed, hashlib.sha256).digest()).decode()
+        assert post.headers["webhook-signature"] == f"v1,{expected}"
+        body = json.loads(post.body)
+        assert body["data"]["publish_id"] == publish.id and body["data"]["event_id"] == post.headers["webhook-id"]
+    page = await world.services.webhooks.deliveries(world.workspace, webhook.id, 1000, "")
+    assert {d.state for d in page.items} == {DeliveryState.DELIVERED}
+
+
+async def test_only_the_kinds_asked_for_are_queued(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    await world.services.webhooks.create(world.workspace, URL, [EventKind.PUBLISH_STATE_CHANGED], "")
+    await world.publish(await world.instagram_request(2))
+    await world.services.dispatcher.run_once()
+    assert sender.posts and {json.loads(p.body)["type"] for p in sender.posts} == {"publish.state_changed"}
+
+
+async def test_a_receiver_failing_half_the_time_still_gets_every_event(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    rng = random.Random(5)
+    sender.answer = lambda _n: 200 if rng.random() < 0.5 else 503
+    await world.services.webhooks.create(world.workspace, URL, [], "")
+    await world.publish(await world.instagram_request(3))
+    for _ in range(50):
+        if not await world.services.dispatcher.run_once():
+            break
+    events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    delivered = {p.headers["webhook-id"] for n, p in enumerate(sender.posts, 1) if sender_ok(sender, n)}
+    assert delivered == {e.id for e in events}
+    assert len(sender.posts) > len(events)  # retried, with the same ids
+
+
+def sender_ok(sender: FakeWebhookSender, n: int) -> bool:
+    return sender.outcomes[n - 1]
+
+
+async def test_a_webhook_failing_too_often_is_disabled_and_says_why(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    world.services.dispatcher.policy = WebhookPolicy(retry_scale=0.0, disable_after=3)
+    sender.answer = lambda _n: 500
+    webhook, _ = await world.services.webhooks.create(world.workspace, URL, [], "")
+    await world.publish(await world.instagram_request(2))
+    await world.services.dispatcher.run_once()  # the first attempts of every event, at once
+    found = await world.services.webhooks.get(world.workspace, webhook.id)
+    assert found.state == WebhookState.DISABLED
+    assert found.disabled_reason == "disabled after 3 failed delivery attempts in a row; the last: HTTP 500"
+    sent = len(sender.posts)
+    for _ in range(5):
+        await world.services.dispatcher.run_once()
+    assert len(sender.posts) == sent  # nothing more is sent once disabled
