@@ -1,0 +1,132 @@
+"""The workspace event stream's contract (PublishStore.workspace_events, event_time,
+last_position): one order, never seen out of order by a reader, even while writers commit
+concurrently (on PostgreSQL: from two replicas' connection pools)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from cryptography.fernet import Fernet
+
+from server.adapters.crypto import TokenCipher
+from server.adapters.postgres import PostgresStore
+from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.models import Platform, PublishState
+from server.domain.ports import Store
+from tests.contracts.records import OTHER_WORKSPACE, WORKSPACE, account_in, created, event, in_state
+
+
+@asynccontextmanager
+async def second_replica(store: Store) -> AsyncIterator[Store]:
+    """Another replica's store on the same database (PostgreSQL), else the same store (one
+    process owns a SQLite file or a fake)."""
+    if isinstance(store, PostgresStore):
+        other = await PostgresStore.open(store.database.dsn, TokenCipher([Fernet.generate_key()]), pool_size=4)
+        try:
+            yield other
+        finally:
+            await other.close()
+    else:
+        yield store
+
+
+async def everything(store: Store, workspace: str = WORKSPACE, where: EventFilter | None = None) -> list[WorkspaceEvent]:
+    return await store.publishes.workspace_events(workspace, START, 10_000, where)
+
+
+async def test_events_come_in_one_order_with_ids_that_sort_as_strings(store: Store) -> None:
+    assert await store.publishes.last_position() == START
+    account = await account_in(store)
+    first = await created(store, account)
+    second = await created(store, account)
+    await in_state(store, first, PublishState.PUBLISHED)
+    await store.publishes.update(second.id, event("NOTE"))
+    found = await everything(store)
+    assert [(e.publish_id, e.event.type) for e in found] == [
+        (first.id, "CREATED"), (second.id, "CREATED"), (first.id, "PUBLISHED"), (second.id, "NOTE"),
+    ]
+    ids = [e.id for e in found]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [e.position for e in found] == sorted(e.position for e in found)
+    assert all(EventPosition.parse(e.id) == e.position for e in found)
+    assert await store.publishes.last_position() == found[-1].position
+    # Resuming after any event gives exactly the rest.
+    for index, seen in enumerate(found):
+        assert await store.publishes.workspace_events(WORKSPACE, seen.position, 100) == found[index + 1:]
+    assert await store.publishes.workspace_events(WORKSPACE, START, 2) == found[:2]
+
+
+async def test_the_stream_is_the_workspace_s_and_filters_combine(store: Store) -> None:
+    instagram = await account_in(store)
+    tiktok = await account_in(store, platform=Platform.TIKTOK, external_account_id="open-id")
+    foreign = await account_in(store, workspace_id=OTHER_WORKSPACE, external_account_id="17841400000000099")
+    ig = await in_state(store, await created(store, instagram), PublishState.PUBLISHED)
+    tt = await in_state(store, await created(store, tiktok), PublishState.FAILED)
+    await created(store, foreign)
+    assert {e.publish_id for e in await everything(store)} == {ig.id, tt.id}
+    assert [e.event.type for e in await everything(store, OTHER_WORKSPACE)] == ["CREATED"]
+    only_tiktok = await everything(store, where=EventFilter(platform=Platform.TIKTOK))
+    assert {e.publish_id for e in only_tiktok} == {tt.id}
+    by_account = await everything(store, where=EventFilter(account_id=instagram.id))
+    assert {e.publish_id for e in by_account} == {ig.id} and by_account[0].platform == Platform.INSTAGRAM
+    ended = await everything(store, where=EventFilter(states=frozenset({PublishState.PUBLISHED, PublishState.FAILED})))
+    assert [(e.publish_id, e.event.state) for e in ended] == [(ig.id, PublishState.PUBLISHED), (tt.id, PublishState.FAILED)]
+    assert await everything(store, where=EventFilter(account_id=tiktok.id, platform=Platform.INSTAGRAM)) == []
+
+
+async def test_event_time_names_only_an_event_of_the_workspace(store: Store) -> None:
+    account = await account_in(store)
+    await created(store, account)
+    first = (await everything(store))[0]
+    assert await store.publishes.event_time(WORKSPACE, first.position) == first.event.time
+    assert await store.publishes.event_time(OTHER_WORKSPACE, first.position) is None
+    assert await store.publishes.event_time(WORKSPACE, EventPosition(first.position.xid, 10**12)) is None
+
+
+async def test_a_reader_following_concurrent_writers_misses_and_repeats_nothing(store: Store) -> None:
+    """Writers on two replicas commit concurrently while a reader keeps reading after the
+    last position it saw: what it collects is exactly the final stream, in order."""
+    async with second_replica(store) as other:
+        account = await account_in(store)
+        publishes = [await created(store, account) for _ in range(8)]
+        rng = random.Random(11)
+        done = asyncio.Event()
+
+        async def write(on: Store, publish_id: str, count: int) -> None:
+            for n in range(count):
+                await on.publishes.update(publish_id, event(f"STEP_{n}"))
+                if rng.random() < 0.3:
+                    await asyncio.sleep(0)
+
+        collected: list[WorkspaceEvent] = []
+
+        async def read() -> None:
+            position = START
+            while True:
+                finished = done.is_set()
+                batch = await store.publishes.workspace_events(WORKSPACE, position, rng.randint(1, 20))
+                collected.extend(batch)
+                if batch:
+                    position = batch[-1].position
+                elif finished:
+                    return
+                else:
+                    await asyncio.sleep(0.001)
+
+        reader = asyncio.create_task(read())
+        await asyncio.gather(*(
+            write(store if n % 2 else other, p.id, 15) for n, p in enumerate(publishes)
+        ))
+        # Settled: on PostgreSQL, once no older transaction is running.
+        for _ in range(500):
+            if len(await everything(store)) == 8 + 8 * 15:
+                break
+            await asyncio.sleep(0.01)
+        done.set()
+        await asyncio.wait_for(reader, 30)
+        final = await everything(store)
+        assert len(final) == 8 + 8 * 15
+        assert [e.id for e in collected] == [e.id for e in final]
