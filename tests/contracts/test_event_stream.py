@@ -9,9 +9,6 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from cryptography.fernet import Fernet
-
-from server.adapters.crypto import TokenCipher
 from server.adapters.postgres import PostgresStore
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Platform, PublishState
@@ -24,7 +21,8 @@ async def second_replica(store: Store) -> AsyncIterator[Store]:
     """Another replica's store on the same database (PostgreSQL), else the same store (one
     process owns a SQLite file or a fake)."""
     if isinstance(store, PostgresStore):
-        other = await PostgresStore.open(store.database.dsn, TokenCipher([Fernet.generate_key()]), pool_size=4)
+        # Replicas share the sealing keys.
+        other = await PostgresStore.open(store.database.dsn, store.accounts._cipher, pool_size=4)
         try:
             yield other
         finally:
@@ -33,7 +31,9 @@ async def second_replica(store: Store) -> AsyncIterator[Store]:
         yield store
 
 
-async def everything(store: Store, workspace: str = WORKSPACE, where: EventFilter | None = None) -> list[WorkspaceEvent]:
+async def everything(
+    store: Store, workspace: str = WORKSPACE, where: EventFilter | None = None
+) -> list[WorkspaceEvent]:
     return await store.publishes.workspace_events(workspace, START, 10_000, where)
 
 
@@ -73,7 +73,9 @@ async def test_the_stream_is_the_workspace_s_and_filters_combine(store: Store) -
     by_account = await everything(store, where=EventFilter(account_id=instagram.id))
     assert {e.publish_id for e in by_account} == {ig.id} and by_account[0].platform == Platform.INSTAGRAM
     ended = await everything(store, where=EventFilter(states=frozenset({PublishState.PUBLISHED, PublishState.FAILED})))
-    assert [(e.publish_id, e.event.state) for e in ended] == [(ig.id, PublishState.PUBLISHED), (tt.id, PublishState.FAILED)]
+    assert [(e.publish_id, e.event.state) for e in ended] == [
+        (ig.id, PublishState.PUBLISHED), (tt.id, PublishState.FAILED)
+    ]
     assert await everything(store, where=EventFilter(account_id=tiktok.id, platform=Platform.INSTAGRAM)) == []
 
 

@@ -23,9 +23,9 @@ __all__ = [
     "FakeMediaInspector",
     "FakeStore",
     "FakeTikTok",
+    "FakeWebhookSender",
     "Hold",
     "IgFailure",
     "RecordingMetrics",
     "TikTokFailure",
-    "FakeWebhookSender",
 ]
