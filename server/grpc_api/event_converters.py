@@ -11,6 +11,9 @@ from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, 
 from server.grpc_api.converters import _set_time, enum_in, event_out, publish_out
 from server.services.events import StreamItem
 
+# More than every state there is cannot be a sensible filter (and would make an error too big to send).
+MAX_STATES = 32
+
 _KINDS_IN = {
     webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED: EventKind.PUBLISH_STATE_CHANGED,
     webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_UPDATED: EventKind.PUBLISH_UPDATED,
@@ -30,6 +33,10 @@ _DELIVERY_STATES = {
 def event_filter(req: publishing_service_pb2.WatchPublishesRequest) -> EventFilter:
     states: set[PublishState] = set()
     violations: list[FieldViolation] = []
+    if len(req.states) > MAX_STATES:
+        raise invalid([FieldViolation(
+            "states", f"names each state at most once: at most {MAX_STATES} entries; got {len(req.states)}"
+        )])
     for index, value in enumerate(req.states):
         field = f"states[{index}]"
         try:

@@ -90,6 +90,11 @@ class Webhooks:
             refusal = self._sender.url_refusal(url)
             if refusal is not None:
                 violations.append(FieldViolation("url", f"cannot receive webhooks: {refusal}"))
+        if len(kinds) > len(EventKind):
+            violations.append(FieldViolation(
+                "event_kinds", f"names each kind at most once: at most {len(EventKind)} entries; got {len(kinds)}"
+            ))
+            kinds = []
         for index, kind in enumerate(kinds):
             if kind is None:
                 violations.append(FieldViolation(
