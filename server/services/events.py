@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -101,11 +101,32 @@ class WorkspaceEvents:
     ) -> AsyncIterator[StreamItem]:
         """The workspace's events after `after_event_id` (or from now), oldest first, each
         with its publish as read then; never ends by itself."""
+        async for item in await self.open(workspace_id, after_event_id, where):
+            yield item
+
+    async def open(self, workspace_id: str, after_event_id: str, where: EventFilter) -> AsyncIterator[StreamItem]:
+        """Checks the request and takes the stream's start position (the events after it are
+        the stream's from here on), then hands back the stream to iterate: a caller can say
+        "started" in between (the servicer sends the response headers)."""
         where = self.check_filter(where)
         wake = asyncio.Event()
         stop_listening = self._log.on_any_change(wake.set)  # before the first read: no change slips by
         try:
             position = await self.start_position(workspace_id, after_event_id)
+        except BaseException:
+            stop_listening()
+            raise
+        return self._follow(workspace_id, position, where, wake, stop_listening)
+
+    async def _follow(
+        self,
+        workspace_id: str,
+        position: EventPosition,
+        where: EventFilter,
+        wake: asyncio.Event,
+        stop_listening: Callable[[], None],
+    ) -> AsyncIterator[StreamItem]:
+        try:
             queue: asyncio.Queue[object] = asyncio.Queue(self.policy.buffer)
             reader = asyncio.get_running_loop().create_task(
                 self._read(workspace_id, position, where, wake, queue), name=f"watch-{workspace_id}"

@@ -110,8 +110,13 @@ async def call(channel: grpc.aio.Channel, method: Method, payload: bytes, metada
     try:
         if method.streaming:
             stream = channel.unary_stream(method.path)(payload, timeout=10, metadata=metadata)
+            # A well-formed Watch runs on (WatchPublishes may send nothing for a long time):
+            # its headers are enough. A refused one ends at once, headers and status together.
+            await stream.initial_metadata()
+            if not stream.done():
+                stream.cancel()
+                return None
             async for _ in stream:
-                stream.cancel()  # a well-formed Watch runs on; its first answer is enough
                 break
         else:
             await channel.unary_unary(method.path)(payload, timeout=10, metadata=metadata)

@@ -40,8 +40,8 @@ async def test_a_consumer_resuming_at_random_points_sees_exactly_the_steady_cons
     )
     # An anchor every consumer starts after: the first event of a first publish.
     probe = stubs.publishing.WatchPublishes(WatchPublishesRequest())
+    await probe.initial_metadata()  # the headers: the stream has taken its start position
     probe_first = asyncio.ensure_future(first_event(probe))
-    await asyncio.sleep(0.2)  # the stream has taken its start (a publish takes longer than this anyway)
     first = await stubs.publishing.PublishInstagramCarousel(PublishInstagramCarouselRequest(
         media_ids=await register(stubs.media, *images(2, prefix="gs://demo-bucket/anchor")),
         instagram_account_id=instagram.id,

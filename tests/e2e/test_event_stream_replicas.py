@@ -44,9 +44,9 @@ async def test_a_consumer_resuming_on_other_replicas_sees_what_a_steady_one_sees
 
     # The anchor: the first event of a first publish, seen by a stream opened before it.
     probe = stubs[0].WatchPublishes(publishing_service_pb2.WatchPublishesRequest())
+    await probe.initial_metadata()  # the headers: the stream has taken its start position
     probe_messages: list[Any] = []
     probe_task = asyncio.ensure_future(_collect(probe, probe_messages))
-    await asyncio.sleep(0.5)
     first = await _publish(stubs[1], INSTAGRAM, _request(INSTAGRAM, ig_account, ig_media, str(uuid.uuid4()), "0"))
     await _until(lambda: _some(probe_messages))
     anchor = probe_messages[0].event_id

@@ -96,5 +96,9 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         self, request: pb.WatchPublishesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchPublishesResponse]:
         where = event_converters.event_filter(request)
-        async for item in self._events.watch(workspace_of(context), request.after_event_id, where):
+        stream = await self._events.open(workspace_of(context), request.after_event_id, where)
+        # The headers say "started": every event from here on is this stream's (a client may
+        # wait for them before it makes the changes it wants to see).
+        await context.send_initial_metadata(())
+        async for item in stream:
             yield event_converters.stream_item_out(item)
