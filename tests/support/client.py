@@ -22,6 +22,7 @@ APP_SERVICES = (
     "distribution.v1.AccountService",
     "distribution.v1.MediaService",
     "distribution.v1.PublishingService",
+    "distribution.v1.WebhookService",
 )
 
 
