@@ -15,6 +15,8 @@ from distribution.v1 import (
     media_service_pb2_grpc,
     publishing_service_pb2,
     publishing_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 
 from server.config import ConfigError
@@ -240,3 +242,42 @@ async def test_one_caller_cannot_exhaust_the_server(start_service, instagram_san
         assert err.reason == "CALLER_CONCURRENCY_LIMIT" and err.retry_delay_seconds
         # Another caller is still served meanwhile.
         assert (await beta.connect(token="b", external_id="17841400000000099")).id
+
+
+async def test_webhooks_and_the_event_stream_need_a_key_and_stay_in_their_workspace(
+    keyed_channel, instagram_sandbox
+):
+    hooks = webhook_service_pb2_grpc.WebhookServiceStub(keyed_channel)
+    publishing = publishing_service_pb2_grpc.PublishingServiceStub(keyed_channel)
+    create = webhook_service_pb2.CreateWebhookRequest(url="https://hooks.example.com/in")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hooks.CreateWebhook(create)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for _ in publishing.WatchPublishes(publishing_service_pb2.WatchPublishesRequest()):
+            pass
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    created = await hooks.CreateWebhook(create, metadata=auth(KEY_A))
+    listed = await hooks.ListWebhooks(webhook_service_pb2.ListWebhooksRequest(), metadata=auth(KEY_B))
+    assert list(listed.webhooks) == []
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hooks.GetWebhook(webhook_service_pb2.GetWebhookRequest(id=created.webhook.id), metadata=auth(KEY_B))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # Beta's stream sees none of alpha's events.
+    beta_stream = publishing.WatchPublishes(publishing_service_pb2.WatchPublishesRequest(), metadata=auth(KEY_B))
+    alpha_stream = publishing.WatchPublishes(publishing_service_pb2.WatchPublishesRequest(), metadata=auth(KEY_A))
+    await beta_stream.initial_metadata()
+    await alpha_stream.initial_metadata()
+    alpha = Client(keyed_channel, KEY_A)
+    await alpha.publish((await alpha.connect()).id, await alpha.register("gs://b/w1.jpg", "gs://b/w2.jpg"))
+    first = await alpha_stream.read()
+    assert first.event.type == "CREATED"
+    # Then beta publishes: the first event beta's stream gives is beta's own.
+    beta = Client(keyed_channel, KEY_B)
+    mine = await beta.publish((await beta.connect()).id, await beta.register("gs://b/w3.jpg", "gs://b/w4.jpg"))
+    seen = await beta_stream.read()
+    assert (seen.publish.id, seen.event.type) == (mine.instagram_publish_id, "CREATED")
+    alpha_stream.cancel()
+    beta_stream.cancel()
