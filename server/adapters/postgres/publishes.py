@@ -468,8 +468,8 @@ class PostgresPublishStore:
     # pg_current_xact_id()), the stream's order is (xid, id), and a reader only reads events
     # whose xid is below its snapshot's xmin: every transaction older than that has ended,
     # so no event can ever appear before one already read. The cost: events wait for every
-    # older transaction of the cluster to end (milliseconds here; a long transaction holds
-    # the stream back, never reorders it).
+    # older transaction of the cluster (xids are cluster-wide, so other databases' too) to
+    # end: milliseconds usually; a long transaction holds the stream back, never reorders it.
 
     async def workspace_events(
         self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
