@@ -130,7 +130,7 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
         ),
         registry,
     )
-    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(use_cases.webhooks), server)
+    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(use_cases.webhooks), registry)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
