@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+import pytest
 
 from server.adapters.postgres import PostgresStore
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
@@ -143,3 +146,30 @@ async def test_a_reader_following_concurrent_writers_misses_and_repeats_nothing(
         final = await everything(store)
         assert len(final) == 8 + 8 * 15
         assert [e.id for e in collected] == [e.id for e in final]
+
+
+async def test_an_event_committed_late_is_never_passed_over(store: Store) -> None:
+    """PostgreSQL: a transaction takes event id N, another takes N+1 and commits first. A
+    reader ordering by id alone would return N+1, move past it, and never see N. Here N+1
+    waits until N's transaction ends, then both come, N first."""
+    if not isinstance(store, PostgresStore):
+        pytest.skip("one writer (SQLite, the fake): ids are handed out in commit order")
+    account = await account_in(store)
+    slow, fast = await created(store, account), await created(store, account)
+    await settled(store, 2)
+    seen = (await everything(store))[-1].position
+    async with store.database.connection() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute(
+            "INSERT INTO publish_events (publish_id, time, type, message) VALUES ($1, now(), 'SLOW', 'late')",
+            uuid.UUID(slow.id),
+        )
+        await store.publishes.update(fast.id, event("FAST"))  # takes the next id, commits first
+        assert await store.publishes.workspace_events(WORKSPACE, seen, 10) == []
+        await transaction.commit()
+    await settled(store, 4)
+    after = await store.publishes.workspace_events(WORKSPACE, seen, 10)
+    assert [e.event.type for e in after] == ["SLOW", "FAST"]
+    assert after[0].event.id is not None and after[1].event.id is not None
+    assert after[0].event.id < after[1].event.id
