@@ -260,3 +260,15 @@ async def test_a_schedule_is_moved_then_cancelled_over_http(http, instagram_sand
     assert again.status == 400, again.body  # FAILED_PRECONDITION maps to 400
     assert again.reason == "PUBLISH_NOT_SCHEDULED"
     assert instagram_sandbox.calls.total() == 0  # scheduled, moved and cancelled: nothing reached Instagram
+
+
+async def test_webhook_routes(http):
+    listed = await http.get("/api/v1/webhooks")
+    assert listed.status == 200, listed.body
+    assert listed.body["webhooks"] == []
+    # The egress guard answers over HTTP as over gRPC: a loopback receiver is refused by default.
+    refused = await http.post("/api/v1/webhooks", {"url": "https://127.0.0.1:9/hook"})
+    assert refused.status == 400, refused.body
+    assert "url" in refused.violations
+    missing = await http.get("/api/v1/webhooks/00000000-0000-4000-8000-000000000000")
+    assert missing.status == 404, missing.body

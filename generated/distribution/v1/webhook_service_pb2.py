@@ -23,35 +23,46 @@ _sym_db = _symbol_database.Default()
 
 
 from distribution.v1 import webhook_pb2 as distribution_dot_v1_dot_webhook__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/webhook_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/webhook.proto\"p\n\x14\x43reateWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x02 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"R\n\x15\x43reateWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12\x0e\n\x06secret\x18\x02 \x01(\t\"<\n\x13ListWebhooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListWebhooksResponse\x12*\n\x08webhooks\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x11GetWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\"\"\n\x14\x44\x65leteWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteWebhookResponse\"Y\n\x1cListWebhookDeliveriesRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1dListWebhookDeliveriesResponse\x12\x34\n\ndeliveries\x18\x01 \x03(\x0b\x32 .distribution.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfc\x03\n\x0eWebhookService\x12^\n\rCreateWebhook\x12%.distribution.v1.CreateWebhookRequest\x1a&.distribution.v1.CreateWebhookResponse\x12[\n\x0cListWebhooks\x12$.distribution.v1.ListWebhooksRequest\x1a%.distribution.v1.ListWebhooksResponse\x12U\n\nGetWebhook\x12\".distribution.v1.GetWebhookRequest\x1a#.distribution.v1.GetWebhookResponse\x12^\n\rDeleteWebhook\x12%.distribution.v1.DeleteWebhookRequest\x1a&.distribution.v1.DeleteWebhookResponse\x12v\n\x15ListWebhookDeliveries\x12-.distribution.v1.ListWebhookDeliveriesRequest\x1a..distribution.v1.ListWebhookDeliveriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/webhook_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/webhook.proto\x1a\x1cgoogle/api/annotations.proto\"p\n\x14\x43reateWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x02 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"R\n\x15\x43reateWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12\x0e\n\x06secret\x18\x02 \x01(\t\"<\n\x13ListWebhooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListWebhooksResponse\x12*\n\x08webhooks\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x11GetWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\"\"\n\x14\x44\x65leteWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteWebhookResponse\"Y\n\x1cListWebhookDeliveriesRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1dListWebhookDeliveriesResponse\x12\x34\n\ndeliveries\x18\x01 \x03(\x0b\x32 .distribution.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa4\x05\n\x0eWebhookService\x12{\n\rCreateWebhook\x12%.distribution.v1.CreateWebhookRequest\x1a&.distribution.v1.CreateWebhookResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/webhooks:\x01*\x12u\n\x0cListWebhooks\x12$.distribution.v1.ListWebhooksRequest\x1a%.distribution.v1.ListWebhooksResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/webhooks\x12t\n\nGetWebhook\x12\".distribution.v1.GetWebhookRequest\x1a#.distribution.v1.GetWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/webhooks/{id}\x12}\n\rDeleteWebhook\x12%.distribution.v1.DeleteWebhookRequest\x1a&.distribution.v1.DeleteWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/api/v1/webhooks/{id}\x12\xa8\x01\n\x15ListWebhookDeliveries\x12-.distribution.v1.ListWebhookDeliveriesRequest\x1a..distribution.v1.ListWebhookDeliveriesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/api/v1/webhooks/{webhook_id}/deliveriesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.webhook_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=89
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=201
-  _globals['_CREATEWEBHOOKRESPONSE']._serialized_start=203
-  _globals['_CREATEWEBHOOKRESPONSE']._serialized_end=285
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=287
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=347
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=349
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=440
-  _globals['_GETWEBHOOKREQUEST']._serialized_start=442
-  _globals['_GETWEBHOOKREQUEST']._serialized_end=473
-  _globals['_GETWEBHOOKRESPONSE']._serialized_start=475
-  _globals['_GETWEBHOOKRESPONSE']._serialized_end=538
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=540
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=574
-  _globals['_DELETEWEBHOOKRESPONSE']._serialized_start=576
-  _globals['_DELETEWEBHOOKRESPONSE']._serialized_end=599
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=601
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=690
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=692
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=802
-  _globals['_WEBHOOKSERVICE']._serialized_start=805
-  _globals['_WEBHOOKSERVICE']._serialized_end=1313
+  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhook']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhook']._serialized_options = b'\202\323\344\223\002\025\"\020/api/v1/webhooks:\001*'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._serialized_options = b'\202\323\344\223\002\022\022\020/api/v1/webhooks'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._serialized_options = b'\202\323\344\223\002\027\022\025/api/v1/webhooks/{id}'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._serialized_options = b'\202\323\344\223\002\027*\025/api/v1/webhooks/{id}'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\202\323\344\223\002*\022(/api/v1/webhooks/{webhook_id}/deliveries'
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=119
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=231
+  _globals['_CREATEWEBHOOKRESPONSE']._serialized_start=233
+  _globals['_CREATEWEBHOOKRESPONSE']._serialized_end=315
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=317
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=377
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=379
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=470
+  _globals['_GETWEBHOOKREQUEST']._serialized_start=472
+  _globals['_GETWEBHOOKREQUEST']._serialized_end=503
+  _globals['_GETWEBHOOKRESPONSE']._serialized_start=505
+  _globals['_GETWEBHOOKRESPONSE']._serialized_end=568
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=570
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=604
+  _globals['_DELETEWEBHOOKRESPONSE']._serialized_start=606
+  _globals['_DELETEWEBHOOKRESPONSE']._serialized_end=629
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=631
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=720
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=722
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=832
+  _globals['_WEBHOOKSERVICE']._serialized_start=835
+  _globals['_WEBHOOKSERVICE']._serialized_end=1511
 # @@protoc_insertion_point(module_scope)

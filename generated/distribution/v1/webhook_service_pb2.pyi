@@ -1,4 +1,5 @@
 from distribution.v1 import webhook_pb2 as _webhook_pb2
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
