@@ -9,6 +9,7 @@ variable, its value (never a secret), what is wrong and what would work.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import ipaddress
 import math
@@ -368,6 +369,20 @@ def _leases(env: Mapping[str, str]) -> LeasePolicy:
     return LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5))
 
 
+def _late_facts(env: Mapping[str, str]) -> ReconcileSchedule:
+    """DISTRIBUTION_LATE_FACT_DELAY: seconds after a run ends before the reconciler first
+    looks for what the run left pending (a permalink, TikTok's post id, a first comment whose
+    outcome a crash left unknown); later looks back off from it."""
+    default = ReconcileSchedule()
+    first = _seconds(env, "DISTRIBUTION_LATE_FACT_DELAY", default.first_delay)
+    if first < 0.1:
+        raise ConfigError(
+            "DISTRIBUTION_LATE_FACT_DELAY", env.get("DISTRIBUTION_LATE_FACT_DELAY", ""), "is less than 0.1 second",
+            f"use at least 0.1, e.g. {default.first_delay:g} (the default)",
+        )
+    return dataclasses.replace(default, first_delay=first)
+
+
 def _schedule(env: Mapping[str, str]) -> SchedulePolicy:
     """DISTRIBUTION_SCHEDULE_TOLERANCE, _HORIZON and _MAX_LATENESS, in seconds."""
     default = SchedulePolicy()
@@ -468,6 +483,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "DISTRIBUTION_MAX_CONCURRENT_PER_CALLER", Settings.max_concurrent_per_caller
         ),
         leases=_leases(env),
+        late_facts=_late_facts(env),
         list_cache_entries=_whole(env, "DISTRIBUTION_LIST_CACHE_ENTRIES", Settings.list_cache_entries, minimum=0),
         media_fetch=_media_fetch(env, instagram_api_base, tiktok_api_base),
         media_fetch_timeout=_media_fetch_timeout(env),

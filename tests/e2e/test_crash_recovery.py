@@ -170,7 +170,7 @@ async def test_sigkill_then_restart_posts_exactly_once(tmp_path, platforms, plat
         second.stop()
 
 
-FIRST_COMMENT_SECONDS = 90.0  # the reconciler's first look comes 30 s after the post went live
+FIRST_COMMENT_SECONDS = 60.0  # the reconciler's first look comes DISTRIBUTION_LATE_FACT_DELAY (1 s here) after
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,10 @@ FIRST_COMMENT_SECONDS = 90.0  # the reconciler's first look comes 30 s after the
 )
 async def test_sigkill_around_the_first_comment_leaves_exactly_one_comment(tmp_path, platforms, fault, sends):
     instagram, _ = platforms
-    settings = service_env(tmp_path, instagram.base_url, platforms[1].base_url, DISTRIBUTION_LOG_LEVEL="WARNING")
+    settings = service_env(
+        tmp_path, instagram.base_url, platforms[1].base_url, DISTRIBUTION_LOG_LEVEL="WARNING",
+        DISTRIBUTION_LATE_FACT_DELAY="1",
+    )
     first = ServiceProcess(settings, tmp_path / "service.log")
     await first.astart()
     try:
