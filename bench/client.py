@@ -6,7 +6,11 @@ Modes (spec["mode"]):
   (or GetPublish: spec["call"] = "get_publish") back to back on one channel (or over the
   HTTP gateway at spec["http_target"]: spec["transport"] = "http"); after a warm-up,
   latencies, completions and the server's CPU time (utime+stime from /proc/<server_pid>/stat,
-  read at the window's edges) are taken over a fixed window.
+  read at the window's edges) are taken over a fixed window. With spec["targets"] (several
+  replicas) there is one gRPC channel per address and worker i calls targets[i % n].
+  spec["watch_pids"] ({name: pid}) has the CPU time of further processes (replicas,
+  emulators, database backends) read at the same edges, beside this client's own and the
+  whole machine's busy time (/proc/stat).
 * ``burst``: every call in spec["calls"] is started at once (Instagram and TikTok
   carousels); reports the wall time until the last one ended, per-call latencies, errors by
   status code, and the largest lag of this client's own event loop.
@@ -23,6 +27,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,7 +38,7 @@ import grpc
 from distribution.v1 import media_service_pb2, media_service_pb2_grpc, publishing_service_pb2_grpc
 from distribution.v1 import publishing_service_pb2 as pb
 
-from bench.harness import cpu_seconds, peak_rss_mb, summarize
+from bench.harness import CLOCK_TICKS, cpu_seconds, peak_rss_mb, summarize
 
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
 
@@ -93,22 +98,50 @@ class HttpError(Exception):
 Call = Callable[[], Awaitable[Any]]
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy (all processes, not only ours)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+
+
+def _cpu_snapshot(pids: dict[str, int]) -> dict[str, float | None]:
+    """CPU seconds of each watched process (None once it is gone), this client and the machine."""
+    out: dict[str, float | None] = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            out[name] = None
+    out["load generator"] = cpu_seconds(os.getpid())
+    out["machine (all processes)"] = machine_busy_seconds()
+    return out
+
+
+def _cpu_used(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float | None]:
+    return {name: (after[name] - b if b is not None and after.get(name) is not None else None)  # type: ignore[operator]
+            for name, b in before.items()}
+
+
 class Level:
     """One concurrency level of the closed loop: workers call back to back until a deadline;
-    only calls made once `measuring` is set count (the others warm up)."""
+    only calls made once `measuring` is set count (the others warm up). Worker i makes
+    calls[i % n] (one per replica)."""
 
-    def __init__(self, call: Call) -> None:
-        self.call = call
+    def __init__(self, calls: list[Call]) -> None:
+        self.calls = calls
         self.errors: collections.Counter[str] = collections.Counter()
         self.latencies: list[float] = []
         self.warm = 0
         self.measuring = False
 
-    async def worker(self, deadline: float) -> None:
+    async def worker(self, index: int, deadline: float) -> None:
+        call = self.calls[index % len(self.calls)]
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                await self.call()
+                await call()
             except (grpc.aio.AioRpcError, HttpError) as err:
                 if self.measuring:
                     self.errors[_error_key(err) if isinstance(err, grpc.aio.AioRpcError) else str(err)] += 1
@@ -119,21 +152,29 @@ class Level:
                 self.warm += 1
 
 
-@contextlib.asynccontextmanager
-async def _grpc_call(spec: dict[str, Any]) -> AsyncIterator[Call]:
-    async with grpc.aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS) as channel:
-        stub = publishing_service_pb2_grpc.PublishingServiceStub(channel)
-        await channel.channel_ready()
-        if spec.get("call", "publish_instagram") == "get_publish":
-            get = pb.GetPublishRequest(id=spec["request"]["publish_id"])
-            yield lambda: stub.GetPublish(get, timeout=60)
-        else:
-            request = instagram_request(spec["request"])
-            yield lambda: stub.PublishInstagramCarousel(request, timeout=60)
+def _stub_call(stub: Any, spec: dict[str, Any]) -> Call:
+    if spec.get("call", "publish_instagram") == "get_publish":
+        get = pb.GetPublishRequest(id=spec["request"]["publish_id"])
+        return lambda: stub.GetPublish(get, timeout=60)
+    request = instagram_request(spec["request"])
+    return lambda: stub.PublishInstagramCarousel(request, timeout=60)
 
 
 @contextlib.asynccontextmanager
-async def _http_call(spec: dict[str, Any]) -> AsyncIterator[Call]:
+async def _grpc_call(spec: dict[str, Any]) -> AsyncIterator[list[Call]]:
+    """One call per target (spec["targets"], else spec["target"]), each on its own channel."""
+    channels = [grpc.aio.insecure_channel(t, options=CHANNEL_OPTIONS) for t in spec.get("targets", [spec["target"]])]
+    try:
+        for channel in channels:
+            await channel.channel_ready()
+        yield [_stub_call(publishing_service_pb2_grpc.PublishingServiceStub(c), spec) for c in channels]
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+@contextlib.asynccontextmanager
+async def _http_call(spec: dict[str, Any]) -> AsyncIterator[list[Call]]:
     """The same calls over the HTTP/JSON gateway: JSON encoded and decoded on this side as a
     gRPC client decodes its messages, one keep-alive connection per worker at most."""
     origin = spec["http_target"]
@@ -155,25 +196,28 @@ async def _http_call(spec: dict[str, Any]) -> AsyncIterator[Call]:
                     raise HttpError(f"HTTP {response.status}: {str(data.get('error', data))[:120]}")
                 return data
 
-        yield one
+        yield [one]
 
 
 async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
     server_pid = spec.get("server_pid")
+    watch = {name: int(pid) for name, pid in spec.get("watch_pids", {}).items()}
     results = []
     caller = _http_call(spec) if spec.get("transport") == "http" else _grpc_call(spec)
-    async with caller as call:
+    async with caller as calls:
         for level in spec["levels"]:
-            run = Level(call)
+            run = Level(calls)
             warm_deadline = time.perf_counter() + spec["warmup"]
-            await asyncio.gather(*(run.worker(warm_deadline) for _ in range(level)))
+            await asyncio.gather(*(run.worker(i, warm_deadline) for i in range(level)))
             run.measuring = True
+            watched_before = _cpu_snapshot(watch)
             cpu_before = cpu_seconds(server_pid) if server_pid else None
             started = time.perf_counter()
             deadline = started + spec["duration"]
-            await asyncio.gather(*(run.worker(deadline) for _ in range(level)))
+            await asyncio.gather(*(run.worker(i, deadline) for i in range(level)))
             elapsed = time.perf_counter() - started
             cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
+            watched = _cpu_used(watched_before, _cpu_snapshot(watch))
             completed = len(run.latencies)
             cpu_per_call = cpu_used / completed * 1000 if cpu_used is not None and completed else None
             results.append(
@@ -187,6 +231,7 @@ async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
                     "errors": dict(run.errors),
                     "server_cpu_s": cpu_used,
                     "server_cpu_ms_per_call": cpu_per_call,
+                    "cpu_s": watched,
                 }
             )
     return {"levels": results, "server_peak_rss_mb": peak_rss_mb(server_pid) if server_pid else None}

@@ -37,6 +37,14 @@ class Scale:
     schedule_publishes: int = 1000
     schedule_lead: float = 20.0
     schedule_delay: float = 0.5
+    # 8. PostgreSQL vs SQLite: closed-loop levels, warm-up and measured window per level (s)
+    pg_levels: tuple[int, ...] = (1, 16, 64)
+    pg_warmup: float = 2.0
+    pg_duration: float = 8.0
+    # 9. replicas: callers, warm-up and measured window (s)
+    replicas_callers: int = 64
+    replicas_warmup: float = 3.0
+    replicas_duration: float = 10.0
 
 
 FULL = Scale("full")
@@ -62,4 +70,10 @@ SMOKE = Scale(
     schedule_publishes=20,
     schedule_lead=6.0,
     schedule_delay=0.2,
+    pg_levels=(4,),
+    pg_warmup=0.3,
+    pg_duration=0.8,
+    replicas_callers=4,
+    replicas_warmup=0.3,
+    replicas_duration=0.8,
 )
