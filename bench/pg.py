@@ -48,7 +48,7 @@ def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 def available() -> bool:
     try:
         query(ADMIN_URL, "SELECT 1")
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     return True
 

@@ -13,6 +13,11 @@ Cases (see each module's docstring for the method):
 5. media       bench/cases/media.py        RegisterMedia with inspection vs without; memory per inspection
 6. http        bench/cases/http.py         publish and GetPublish over the HTTP gateway vs over gRPC
 7. schedule    bench/cases/schedule.py     1,000 publishes scheduled for one second vs 1,000 at once
+8. postgres    bench/cases/postgres.py     the unary load on PostgreSQL (one replica) vs SQLite; database cost
+9. replicas    bench/cases/replicas.py     two replicas vs one on PostgreSQL at 64 callers; what saturates
+
+Cases 8 and 9 (and case 4's PostgreSQL half) need a PostgreSQL server (bench/pg.py); where none
+answers they report one line saying so.
 
 Every process under test (service, emulators, bare server, load clients) runs on its own; the
 table prints to stdout and goes to --out. A case that crashes is reported as such (its target
@@ -28,7 +33,20 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.cases import FULL, SMOKE, Scale, concurrency, history, http, media, schedule, unary, upstream
+from bench.cases import (
+    FULL,
+    SMOKE,
+    Scale,
+    concurrency,
+    history,
+    http,
+    media,
+    postgres,
+    replicas,
+    schedule,
+    unary,
+    upstream,
+)
 from bench.harness import machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
 from tests.support.paths import ROOT as REPO
@@ -41,6 +59,8 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "media": (media.NAME, media.run),
     "http": (http.NAME, http.run),
     "schedule": (schedule.NAME, schedule.run),
+    "postgres": (postgres.NAME, postgres.run),
+    "replicas": (replicas.NAME, replicas.run),
 }
 
 

@@ -147,18 +147,28 @@ def _sum(cpu: dict[str, float], prefix: str) -> float:
 
 
 def cpu_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
-    """Each process's share of a core over the measured window, per run (a column each)."""
+    """Each process's share of a core over the measured window, per run (a column each); the
+    backends serving the database are summed into one row (their count beside it)."""
+
+    def grouped(run: dict[str, Any]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        backends = [s for n, s in run["cpu_s"].items() if n.startswith(BACKEND) and s is not None]
+        for name, used in run["cpu_s"].items():
+            if used is None or name.startswith(BACKEND):
+                continue
+            if name == CLIENT and backends:
+                out[f"{BACKEND}s serving the database (all of them)"] = sum(backends)
+            out[name] = used
+        return out
+
+    shares = [(label, {n: s / run["elapsed_s"] for n, s in grouped(run).items()}) for label, run in runs]
     names: list[str] = []
-    for _label, run in runs:
-        names += [n for n in run["cpu_s"] if n not in names and run["cpu_s"][n] is not None]
-    rows = []
-    for name in names:
-        cells = []
-        for _label, run in runs:
-            used = run["cpu_s"].get(name)
-            cells.append("–" if used is None else f"{used / run['elapsed_s']:.0%}")
-        rows.append([name, *cells])
-    return table(["Process (CPU over the window, % of one core)", *[label for label, _ in runs]], rows)
+    for _label, share in shares:
+        names += [n for n in share if n not in names]
+    rows = [[name, *[f"{share[name]:.0%}" if name in share else "–" for _label, share in shares]] for name in names]
+    backends = ", ".join(f"{label}: {sum(n.startswith(BACKEND) for n in run['cpu_s'])}" for label, run in runs)
+    return (table(["Process (CPU over the window, % of one core)", *[label for label, _ in runs]], rows)
+            + f"\n\nBackends serving the database (pools and change-feed listeners): {backends}.")
 
 
 def trips_text(run: dict[str, Any]) -> str:
