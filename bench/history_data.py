@@ -1,9 +1,12 @@
 """A realistic publish history, bulk-loaded into a database made by the service's own migrations.
 
-`build(path, rows)` creates the database with `server.store.database.Database` (which runs
-`migrate`), connects the accounts and registers the media through the service's own
+`build(path, rows)` creates a SQLite database with the store's own `Database` (which runs the
+migrations), connects the accounts and registers the media through the service's own
 repositories (so tokens are sealed as the service expects), then inserts `rows` publish
-records with their timelines using `executemany` in large transactions.
+records with their timelines in large transactions (server/adapters/sqlite/bulk.py,
+executemany). `build_postgres(url, rows)` does the same on a PostgreSQL database: the
+service's PostgresStore migrates it and writes accounts and media, then the same rows (same
+seed: the same publishes, the same ids) go in with COPY (server/adapters/postgres/bulk.py).
 
 Distribution: 100 accounts (50 Instagram, 50 TikTok) with Zipf-like activity (the busiest
 account has ~20× the quietest's publishes), create times uniform over the last 90 days,
@@ -27,12 +30,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
 from server.adapters.crypto import TokenCipher
 from server.adapters.migrations import MIGRATIONS
+from server.adapters.postgres import PostgresStore
+from server.adapters.postgres.bulk import copy_batch, prepared_for_load
 from server.adapters.sqlite.accounts import SqliteAccountStore
+from server.adapters.sqlite.bulk import insert_batch
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
 from server.domain.models import Media, MediaKind, NewAccount, Platform, Storage
@@ -59,7 +66,7 @@ WORDS = [
 class History:
     """What the benchmark needs to know about the loaded data."""
 
-    path: Path
+    path: Path | None  # the SQLite file (None on PostgreSQL)
     secret_key: str
     rows: int
     accounts: dict[str, str] = field(default_factory=dict)  # account id -> platform
@@ -70,6 +77,7 @@ class History:
     insert_seconds: float = 0.0  # of which inside executemany
     index_seconds: float = 0.0  # of which rebuilding the indexes
     events: int = 0
+    url: str = ""  # the PostgreSQL database (empty on SQLite)
 
 
 def _ts(value: datetime) -> str:
@@ -80,32 +88,46 @@ async def _prepare(path: Path, key: str, rng: random.Random) -> tuple[dict[str, 
     database = Database(path)
     await database.open()  # creates the schema with the service's own migrations
     try:
-        accounts_repo = SqliteAccountStore(database, TokenCipher([key.encode()]))
-        media_repo = SqliteMediaStore(database)
-        accounts: dict[str, str] = {}
-        for platform in (Platform.INSTAGRAM, Platform.TIKTOK):
-            for i in range(ACCOUNTS_PER_PLATFORM):
-                external = f"1784142{i:010d}" if platform == Platform.INSTAGRAM else f"history-open-{i}"
-                account = await accounts_repo.upsert(NewAccount(
-                    workspace_id=WORKSPACE, platform=platform, external_account_id=external,
-                    username=f"history{i}", access_token=f"history-{platform.value.lower()}-token-{i}",
-                    refresh_token=None, access_token_expires_at=None, refresh_token_expires_at=None,
-                ))
-                accounts[account.id] = platform.value
-        media_ids = []
-        created = datetime.now(UTC) - timedelta(days=DAYS + 1)
-        for i in range(MEDIA_POOL):
-            media = Media(
-                id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), workspace_id=WORKSPACE,
-                url=f"https://storage.googleapis.com/history-bucket/photo-{i}.jpg", mime_type="image/jpeg",
-                kind=MediaKind.IMAGE, storage=Storage.GCS, width=1080, height=1350, size_bytes=350_000,
-                created_at=created,
-            )
-            await media_repo.insert(media)
-            media_ids.append(media.id)
-        return accounts, media_ids
+        return await _accounts_and_media(
+            SqliteAccountStore(database, TokenCipher([key.encode()])), SqliteMediaStore(database), rng)
     finally:
         await database.close()
+
+
+async def _prepare_postgres(url: str, key: str, rng: random.Random) -> tuple[dict[str, str], list[str]]:
+    store = await PostgresStore.open(url, TokenCipher([key.encode()]), pool_size=2)  # migrates
+    try:
+        return await _accounts_and_media(store.accounts, store.media, rng)
+    finally:
+        await store.close()
+
+
+async def _accounts_and_media(
+    accounts_repo: Any, media_repo: Any, rng: random.Random
+) -> tuple[dict[str, str], list[str]]:
+    """Accounts and media through the store's own repositories (tokens sealed as the service does)."""
+    accounts: dict[str, str] = {}
+    for platform in (Platform.INSTAGRAM, Platform.TIKTOK):
+        for i in range(ACCOUNTS_PER_PLATFORM):
+            external = f"1784142{i:010d}" if platform == Platform.INSTAGRAM else f"history-open-{i}"
+            account = await accounts_repo.upsert(NewAccount(
+                workspace_id=WORKSPACE, platform=platform, external_account_id=external,
+                username=f"history{i}", access_token=f"history-{platform.value.lower()}-token-{i}",
+                refresh_token=None, access_token_expires_at=None, refresh_token_expires_at=None,
+            ))
+            accounts[account.id] = platform.value
+    media_ids = []
+    created = datetime.now(UTC) - timedelta(days=DAYS + 1)
+    for i in range(MEDIA_POOL):
+        media = Media(
+            id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), workspace_id=WORKSPACE,
+            url=f"https://storage.googleapis.com/history-bucket/photo-{i}.jpg", mime_type="image/jpeg",
+            kind=MediaKind.IMAGE, storage=Storage.GCS, width=1080, height=1350, size_bytes=350_000,
+            created_at=created,
+        )
+        await media_repo.insert(media)
+        media_ids.append(media.id)
+    return accounts, media_ids
 
 
 _INDEX_RE = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(\w+)", re.IGNORECASE)
@@ -159,21 +181,12 @@ IG_SIZES = (2, 3, 3, 3, 4, 4, 5, 6, 8, 10)
 TT_SIZES = (2, 3, 3, 4, 4, 5, 6, 8, 10, 15, 35)
 
 
-PUBLISH_SQL = (
-    "INSERT INTO publishes (id, workspace_id, platform, kind, account_id, media_ids, caption, options,"
-    " state, request_id, request_fingerprint, child_container_ids, container_id, ig_media_id, permalink,"
-    " tiktok_publish_id, tiktok_post_id, error, pending_facts, reconcile_at, reconcile_attempts,"
-    " created_at, updated_at, published_at)"
-    " VALUES (?, 'default', ?, 'CAROUSEL', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, '[]', NULL, 0, ?, ?, ?)"
-)
-EVENT_SQL = "INSERT INTO publish_events (publish_id, time, type, state, message, details) VALUES (?, ?, ?, ?, ?, ?)"
-
-
 def _generate(
     rows: int, seed: int, accounts: dict[str, str], media_pool: list[str], history: History
 ) -> Iterator[tuple[list[tuple], list[tuple]]]:
-    """Yields the rows in batches of BATCH publishes, as (publishes, events); notes the sample
-    ids and the time bounds on `history`."""
+    """Yields the rows in batches of BATCH publishes, as (publishes, events) in SQLite's form
+    (server/adapters/sqlite/bulk.py's column order); notes the sample ids and the time bounds
+    on `history`."""
     rng = random.Random(seed)
     account_ids = sorted(accounts)
     rng.shuffle(account_ids)
@@ -256,9 +269,9 @@ def _generate(
             published = clock(t - 0.8)
         c = clock(created)
         publishes.append((
-            publish_id, platform, account, _json_list(media), caption, "{}" if instagram else TIKTOK_OPTIONS, state,
-            request_id, fingerprint, _json_list(children), container, ig_media, permalink, tt_publish, error,
-            c, clock(t), published,
+            publish_id, WORKSPACE, platform, "CAROUSEL", account, _json_list(media), caption,
+            "{}" if instagram else TIKTOK_OPTIONS, state, request_id, fingerprint, _json_list(children), container,
+            ig_media, permalink, tt_publish, None, error, "[]", None, 0, c, clock(t), published,
         ))
         if i % sample_every == 0 and state not in ("PENDING", "PROCESSING"):
             sample_ids.append(publish_id)
@@ -291,10 +304,7 @@ def build(path: Path, rows: int, seed: int = 7) -> History:
 
     for publishes, events in _generate(rows, seed, accounts, media_pool, history):
         flushed = time.perf_counter()
-        conn.execute("BEGIN")
-        conn.executemany(PUBLISH_SQL, publishes)
-        conn.executemany(EVENT_SQL, events)
-        conn.execute("COMMIT")
+        insert_batch(conn, publishes, events)
         history.insert_seconds += time.perf_counter() - flushed
         history.events += len(events)
     # The indexes, rebuilt from the migrations' own statements (a sort beats random inserts).
@@ -306,5 +316,50 @@ def build(path: Path, rows: int, seed: int = 7) -> History:
     history.index_seconds = time.perf_counter() - indexing
     conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
+    history.seconds = time.perf_counter() - started
+    return history
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+_when = datetime.fromisoformat  # "...T12:00:00.000001Z" (Python 3.11 reads the Z)
+
+
+def _pg_publish(row: tuple) -> tuple:
+    """A generated row (SQLite's form) as PostgreSQL's COPY takes it (bulk.PUBLISH_COLUMNS)."""
+    return (
+        *row[:5], json.loads(row[5]), row[6], row[7], row[8], row[9], row[10], json.loads(row[11]), *row[12:18],
+        _when(row[21]), _when(row[22]), _when(row[23]) if row[23] else None,
+    )
+
+
+def _pg_event(row: tuple) -> tuple:
+    return (row[0], _when(row[1]), *row[2:])
+
+
+def build_postgres(url: str, rows: int, seed: int = 7) -> History:
+    """The same history as `build` (same seed, same publishes) in the PostgreSQL database at `url`."""
+    return asyncio.run(_build_postgres(url, rows, seed))
+
+
+async def _build_postgres(url: str, rows: int, seed: int) -> History:
+    import asyncpg  # noqa: PLC0415 - only the PostgreSQL half needs it
+
+    started = time.perf_counter()
+    key = Fernet.generate_key().decode()
+    accounts, media_pool = await _prepare_postgres(url, key, random.Random(seed))
+    history = History(path=None, secret_key=key, rows=rows, accounts=accounts, url=url)
+    conn = await asyncpg.connect(url)  # no custom codecs: jsonb goes as the JSON text
+    try:
+        async with prepared_for_load(conn):
+            for publishes, events in _generate(rows, seed, accounts, media_pool, history):
+                flushed = time.perf_counter()
+                await copy_batch(conn, [_pg_publish(p) for p in publishes], [_pg_event(e) for e in events])
+                history.insert_seconds += time.perf_counter() - flushed
+                history.events += len(events)
+            indexing = time.perf_counter()
+        history.index_seconds = time.perf_counter() - indexing
+    finally:
+        await conn.close()
     history.seconds = time.perf_counter() - started
     return history
