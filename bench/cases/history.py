@@ -32,9 +32,10 @@ from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2_grp
 from distribution.v1 import publishing_service_pb2 as pb
 from google.protobuf import timestamp_pb2
 
+from bench import pg
 from bench.cases import Scale
 from bench.harness import Processes, peak_rss_mb, summarize
-from bench.history_data import WORKSPACE, History, build
+from bench.history_data import WORKSPACE, History, build, build_postgres
 from bench.report import CaseResult, Row, Target, ms, table
 
 NAME = "4. History"
@@ -147,7 +148,10 @@ async def _grpc_times(stub: Any, method: str, requests: list[Any], warmup: int) 
     return latencies, items
 
 
-def _sql_times(conn: sqlite3.Connection, statements: list[list[tuple[str, list[Any]]]], warmup: int) -> list[float]:
+def _sql_times(conn: sqlite3.Connection | None, statements: list[list[tuple[str, list[Any]]]],
+               warmup: int) -> list[float]:
+    if conn is None:  # the PostgreSQL half: its baseline is the SQLite service
+        return []
     for group in statements[:warmup]:
         for sql, params in group:
             conn.execute(sql, params).fetchall()
@@ -180,8 +184,10 @@ async def _deep_token(stub: Any, pages: int) -> str:
     return token
 
 
-def _deep_cursor(conn: sqlite3.Connection, pages: int) -> tuple[str, str] | None:
+def _deep_cursor(conn: sqlite3.Connection | None, pages: int) -> tuple[str, str] | None:
     cursor = None
+    if conn is None:
+        return None
     for _ in range(pages - 1):
         sql, params = Filter().sql(cursor)
         rows = conn.execute(sql.replace("SELECT *", "SELECT created_at, id"), params).fetchall()
@@ -189,7 +195,7 @@ def _deep_cursor(conn: sqlite3.Connection, pages: int) -> tuple[str, str] | None
     return cursor
 
 
-async def _measure(address: str, conn: sqlite3.Connection, history: History, scale: Scale) -> dict[str, Any]:
+async def _measure(address: str, conn: sqlite3.Connection | None, history: History, scale: Scale) -> dict[str, Any]:
     n = scale.history_samples
     warmup = max(2, n // 10)
     filters = _filters(history, n)
@@ -226,13 +232,17 @@ async def _measure(address: str, conn: sqlite3.Connection, history: History, sca
 UNSEEN = "ListPublishes, pages never served before (every publish rendered), no filter"
 
 
-async def _unseen_pages(stub: Any, conn: sqlite3.Connection, first: int, n: int) -> tuple[list[float], list[float]]:
+async def _unseen_pages(
+    stub: Any, conn: sqlite3.Connection | None, first: int, n: int
+) -> tuple[list[float], list[float]]:
     token, cursor = await _deep_token(stub, first), _deep_cursor(conn, first)
     latencies, base = [], []
     for _ in range(n):
         started = time.perf_counter()
         token = (await stub.ListPublishes(Filter().request(token), timeout=30)).next_page_token
         latencies.append(time.perf_counter() - started)
+        if conn is None:
+            continue
         sql, params = Filter().sql(cursor)
         started = time.perf_counter()
         conn.execute(sql, params).fetchall()
@@ -378,6 +388,93 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
     return captured
 
 
+# --- the PostgreSQL half ------------------------------------------------------------------------
+
+PG_TARGET = 2.0  # PostgreSQL's first-page p99 within this many times SQLite's
+
+
+def _pg_settle(url: str, timeout: float = 60.0) -> int:
+    """`_settle` on PostgreSQL: waits until the resumed in-flight records are finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        unfinished = "SELECT count(*) AS n FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
+        left = int(pg.query(url, unfinished)[0]["n"])
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def _pg_plans(url: str, history: History) -> list[list[str]]:
+    """EXPLAIN of the service's first-page statement (server/adapters/postgres/publishes.py,
+    list_page) for each filter: the index PostgreSQL's planner picks, with its statistics."""
+    rows = []
+    for name, group in _filters(history, 1).items():
+        f, params, clauses = group[0], [WORKSPACE], ["workspace_id = $1"]
+        for column, value in (("account_id", f.account), ("platform", f.platform), ("state", f.state)):
+            if value is not None:
+                params.append(value)
+                clauses.append(f"{column} = ${len(params)}" + ("::uuid" if column == "account_id" else ""))
+        for op, value in ((">=", f.after), ("<", f.before)):
+            if value is not None:
+                params.append(value)
+                clauses.append(f"created_at {op} ${len(params)}")
+        sql = (f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)}"
+               f" ORDER BY created_at DESC, id DESC LIMIT {PAGE + 1}")
+        plan = [r[0] for r in pg.query(url, "EXPLAIN " + sql, *params)]
+        scans = re.findall(r"(?:Index|Index Only|Bitmap Index) Scan(?: Backward)? (?:using|on) (\w+)", " ".join(plan))
+        indexes = sorted(set(scans))
+        rows.append([name, ", ".join(indexes) or "none", "; ".join(p.strip() for p in plan)[:300]])
+    return rows
+
+
+def _postgres_half(scale: Scale, workdir: Path) -> dict[str, Any]:
+    """The same history (same seed) on PostgreSQL, a fresh database; the service on it, measured
+    with the same calls (no SQL baseline: the SQLite service of the same run is the baseline)."""
+    with pg.fresh_database("distribution_history") as url:
+        history = build_postgres(url, scale.history_rows)
+        size_mb = int(pg.query(url, "SELECT pg_database_size(current_database()) AS n")[0]["n"]) / 1e6
+        with Processes(workdir) as ps:
+            service = ps.service(None, None, extra_env={
+                "DISTRIBUTION_DB": url,
+                "DISTRIBUTION_SECRET_KEYS": history.secret_key,
+                "DISTRIBUTION_SANDBOX_PROCESSING_DELAY": "0",
+            })
+            left = _pg_settle(url)
+            measured = asyncio.run(_measure(service.address, None, history, scale))
+            rss = peak_rss_mb(service.pid)
+            service.stop()
+        plans = _pg_plans(url, history)
+    return {"history": history, "measured": measured, "rss": rss, "left": left, "size_mb": size_mb, "plans": plans}
+
+
+def _postgres_rows(result: CaseResult, half: dict[str, Any], sqlite: dict[str, Any]) -> None:
+    history: History = half["history"]
+    for name, (latencies, _base, note) in half["measured"].items():
+        s, b = summarize(latencies), summarize(sqlite[name][0])
+        result.rows.append(Row(
+            case=NAME, scenario=f"{name}, PostgreSQL", median_ms=s["median_ms"], p99_ms=s["p99_ms"],
+            throughput=1000 / s["mean_ms"], rss_mb=half["rss"],
+            baseline="the same call to the service on SQLite, same rows, same run",
+            base_median_ms=b["median_ms"], base_p99_ms=b["p99_ms"], base_throughput=1000 / b["mean_ms"],
+            ratio=f"median {s['median_ms'] / b['median_ms']:.1f}×, p99 {s['p99_ms'] / b['p99_ms']:.1f}×",
+            notes=f"{note}; {s['n']} calls",
+        ))
+        if name.startswith("ListPublishes first page"):
+            result.targets.append(Target(
+                NAME, f"PostgreSQL p99 ≤ {PG_TARGET:g}× SQLite's: {name.removeprefix('ListPublishes ')}",
+                f"{ms(s['p99_ms'])} vs {ms(b['p99_ms'])} ms = {s['p99_ms'] / b['p99_ms']:.1f}×",
+                s["p99_ms"] <= PG_TARGET * b["p99_ms"]))
+    result.sections.append(
+        f"History on PostgreSQL: the same {history.rows:,} publishes (same seed) and {history.events:,} events, "
+        f"loaded into a fresh database with COPY (server/adapters/postgres/bulk.py) in {history.seconds:.0f} s "
+        f"(COPY {history.insert_seconds:.0f} s; indexes, foreign keys and ANALYZE {history.index_seconds:.0f} s); "
+        f"database {half['size_mb']:,.0f} MB. ANALYZE runs after the load as autovacuum would on a default "
+        "server (this machine's server runs with autovacuum off). In-flight records left unsettled at measuring "
+        f"time: {half['left']}. Plans of the service's first-page statement (EXPLAIN):\n\n"
+        + table(["Filter", "Index", "Plan"], half["plans"])
+    )
+
+
 # --- the case ------------------------------------------------------------------------------------
 
 
@@ -415,6 +512,7 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
             rss = peak_rss_mb(service.pid)
             service.stop()
         size_mb = path.stat().st_size / 1e6
+        postgres_half = _postgres_half(scale, Path(tmp)) if pg.available() else None
         try:
             statements = asyncio.run(_service_statements(path, history, _depths(scale)))
             statements_note = "the service's own statements (trace callback)"
@@ -455,6 +553,15 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
         if name.startswith("ListPublishes") and ("first page" in name or f"page {scale.history_deep_page} " in name):
             result.targets.append(Target(NAME, f"p99 < 5 ms: {name.removeprefix('ListPublishes ')}",
                                          f"{ms(s['p99_ms'])} ms (baseline {ms(b['p99_ms'])} ms)", s["p99_ms"] < 5.0))
+    if postgres_half is not None:
+        _postgres_rows(result, postgres_half, measured)
+        result.data["postgres"] = {
+            "rows": postgres_half["history"].rows, "build_s": postgres_half["history"].seconds,
+            "measured": {k: summarize(v[0]) for k, v in postgres_half["measured"].items()},
+            "plans": postgres_half["plans"],
+        }
+    else:
+        result.sections.append(f"History on PostgreSQL: {pg.SKIP_NOTE}.")
     result.targets.append(Target(NAME, "every list query uses an index, no full scan (EXPLAIN QUERY PLAN)",
                                  "; ".join(full_scans) or "all index searches, no full scan"
                                  + (f"; but filters checked row by row: {'; '.join(unbounded)}" if unbounded else ""),
