@@ -8,6 +8,10 @@ statement cache yet. They are counted by kind: the service's statements, transac
 (BEGIN / COMMIT / ROLLBACK) and the pool's reset of a connection handed back (asyncpg runs
 one at every release). On SIGUSR1 a thread writes the counts so far to OUT.json as
 {"seq": n, "counts": {...}}, atomically; `read_counts` sends the signal and waits for them.
+
+`--skip-pool-reset` (a what-if, bench only) gives the pools a reset that sends nothing, to
+measure what asyncpg's reset query at every release costs; the service's pools reset as
+usual otherwise.
 """
 
 from __future__ import annotations
@@ -60,6 +64,20 @@ def _counting_prepares(method: Callable[..., Any]) -> Callable[..., Any]:
     return counted
 
 
+def _skip_pool_reset() -> None:
+    import asyncpg  # noqa: PLC0415
+
+    async def keep_session(_conn: Any) -> None:
+        """asyncpg still rolls back an open transaction and drops listeners; no query is sent."""
+
+    create_pool = asyncpg.create_pool
+
+    def create_pool_without_reset(*args: Any, **kwargs: Any) -> Any:
+        return create_pool(*args, **{"reset": keep_session, **kwargs})
+
+    asyncpg.create_pool = create_pool_without_reset  # type: ignore[assignment]
+
+
 def _instrument() -> None:
     from asyncpg.connection import Connection  # noqa: PLC0415
 
@@ -101,6 +119,9 @@ def read_counts(pid: int, out: Path, timeout: float = 10.0) -> dict[str, int]:
 
 def main() -> None:
     out = Path(sys.argv.pop(1))
+    if len(sys.argv) > 1 and sys.argv[1] == "--skip-pool-reset":
+        sys.argv.pop(1)
+        _skip_pool_reset()
     # Blocked here, SIGUSR1 stays blocked in every thread started later (the service's too),
     # so only the sigwait below receives it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})

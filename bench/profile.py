@@ -5,6 +5,7 @@ breakdown by layer, and the top functions); `--stacks DIR` keeps the raw collaps
 
     .venv/bin/pip install py-spy          # not a project dependency; install it to profile
     python -m bench.profile unary         # PublishInstagramCarousel, 3 images, 16 concurrent
+    python -m bench.profile postgres      # the same on PostgreSQL (a fresh database), one replica
     python -m bench.profile history       # ListPublishes first page (no filter) over 1M rows
     python -m bench.profile burst         # 2,000 publishes at once, platforms taking 2 s (CPU)
     python -m bench.profile memory        # the same burst under tracemalloc: what holds the memory
@@ -156,6 +157,25 @@ def profile_unary(seconds: float, concurrency: int, rate: int) -> Path:
                       folded, level["completed"], level["server_cpu_s"], level["elapsed_s"], rate)
 
 
+def profile_postgres(seconds: float, concurrency: int, rate: int) -> Path:
+    """`unary` on PostgreSQL: the service on a fresh database (case 6's deployment)."""
+    from bench.cases.postgres import deploy  # noqa: PLC0415
+
+    with Processes() as ps, deploy(ps, "PostgreSQL") as dep:
+        service = dep.replicas[0]
+        folded = ps.workdir / "postgres.folded"
+        spec = {"mode": "closed_loop", "levels": [concurrency], "target": service.address, "request": dep.request,
+                "server_pid": service.pid}
+        ps.client({**spec, "warmup": 0.0, "duration": 2.0})  # the pool grows to what the load needs
+        spy = _record(service.pid, seconds, rate, folded)
+        result = ps.client({**spec, "warmup": 0.5, "duration": seconds})
+        spy.wait(60)
+        level = result["levels"][0]
+        return report("postgres", f"PublishInstagramCarousel, 3 images, {concurrency} concurrent, PostgreSQL "
+                      "(one replica, fresh database), emulators at delay 0",
+                      folded, level["completed"], level["server_cpu_s"], level["elapsed_s"], rate)
+
+
 def profile_history(seconds: float, rows: int, rate: int) -> Path:
     from distribution.v1 import publishing_service_pb2_grpc  # noqa: PLC0415
 
@@ -264,7 +284,7 @@ def profile_memory(publishes: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", choices=("unary", "history", "burst", "memory"))
+    parser.add_argument("scenario", choices=("unary", "postgres", "history", "burst", "memory"))
     parser.add_argument("--publishes", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -276,6 +296,8 @@ def main() -> None:
     STACKS_DIR = args.stacks
     if args.scenario == "unary":
         path = profile_unary(args.seconds, args.concurrency, args.rate)
+    elif args.scenario == "postgres":
+        path = profile_postgres(args.seconds, args.concurrency, args.rate)
     elif args.scenario == "history":
         path = profile_history(args.seconds, args.rows, args.rate)
     elif args.scenario == "burst":

@@ -45,6 +45,7 @@ class Scale:
     replicas_callers: int = 64
     replicas_warmup: float = 3.0
     replicas_duration: float = 10.0
+    replicas_rounds: int = 2  # runs of each (1, 2, 2, 1, ...): drift on a shared machine evens out
 
 
 FULL = Scale("full")
@@ -76,4 +77,5 @@ SMOKE = Scale(
     replicas_callers=4,
     replicas_warmup=0.3,
     replicas_duration=0.8,
+    replicas_rounds=1,
 )

@@ -89,9 +89,10 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def deploy(ps: Processes, store: str, replicas: int = 1) -> Iterator[Deployment]:
+def deploy(ps: Processes, store: str, replicas: int = 1, skip_pool_reset: bool = False) -> Iterator[Deployment]:
     """Emulators of their own, then `replicas` services on a fresh store, set up for the load
-    (an account, media, one publish end to end); the PostgreSQL database is dropped at exit."""
+    (an account, media, one publish end to end); the PostgreSQL database is dropped at exit.
+    `skip_pool_reset`: the what-if of bench/counted_server.py (no reset query at release)."""
     with pg.fresh_database() if store == "PostgreSQL" else contextlib.nullcontext() as url:
         dep = Deployment(store, url, ps.instagram(processing_delay=0), ps.tiktok(processing_delay=0))
         key = Fernet.generate_key().decode()
@@ -101,7 +102,8 @@ def deploy(ps: Processes, store: str, replicas: int = 1) -> Iterator[Deployment]
             counts = ps.workdir / f"round-trips-{len(ps.started)}-{i}.json"
             replica = ps.service(dep.instagram, dep.tiktok, db_path=None if url else sqlite_file,
                                  extra_env={"DISTRIBUTION_SECRET_KEYS": key, **db},
-                                 args=["-m", "bench.counted_server", str(counts)])
+                                 args=["-m", "bench.counted_server", str(counts),
+                                       *(["--skip-pool-reset"] if skip_pool_reset else [])])
             dep.replicas.append(replica)
             dep.counts.append(counts)
         dep.request = asyncio.run(_setup(dep.replicas[0].address))
@@ -184,12 +186,16 @@ def run(scale: Scale) -> CaseResult:
         result.data = {"skipped": pg.SKIP_NOTE}
         return result
     measured: dict[str, dict[int, dict[str, Any]]] = {}
+    top = max(scale.pg_levels)
     with Processes() as ps:
         for store in ("SQLite", "PostgreSQL"):
             with deploy(ps, store) as dep:
                 measured[store] = {lv: measure(ps, dep, lv, scale.pg_warmup, scale.pg_duration)
                                    for lv in scale.pg_levels}
-    result.data = {"measured": measured}
+        # What-if: the same at the top level with the pools' reset query at release skipped.
+        with deploy(ps, "PostgreSQL", skip_pool_reset=True) as dep:
+            what_if = measure(ps, dep, top, scale.pg_warmup, scale.pg_duration)
+    result.data = {"measured": measured, "what_if_no_pool_reset": what_if}
     sqlite, postgres = measured["SQLite"], measured["PostgreSQL"]
     for level in scale.pg_levels:
         p, s = postgres[level], sqlite[level]
@@ -207,7 +213,6 @@ def run(scale: Scale) -> CaseResult:
             f"round trips {trips_text(p)}; {num(p['commits_per_publish'], 1)} commits/publish; "
             f"{p['completed']} publishes, {sum(p['errors'].values())} errors",
         ))
-    top = max(scale.pg_levels)
     p, s = postgres[top], sqlite[top]
     result.targets.append(Target(
         NAME, f"PostgreSQL service CPU per publish ≤ 1.5× SQLite's (one replica, {top} concurrent)",
@@ -227,6 +232,19 @@ def run(scale: Scale) -> CaseResult:
                 [[str(lv), trips_text(m), num(m["commits_per_publish"], 1), num(m["backends_ms"], 2),
                   num(m["background_ms"], 2), num(m["service_ms"], 2), num(m["throughput"])]
                  for lv, m in postgres.items()])
+    )
+    w = what_if
+    result.sections.append(
+        f"What-if, bench only (bench/counted_server.py --skip-pool-reset): asyncpg's pool sends a reset query "
+        "(`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`) at every release, one round trip "
+        f"per statement the store runs. With the pools given a reset that sends nothing, at {top} concurrent: "
+        f"{num(w['throughput'])} publishes/s (with the reset {num(p['throughput'])}), service CPU "
+        f"{num(w['service_ms'], 2)} ms/publish (with {num(p['service_ms'], 2)}; SQLite {num(s['service_ms'], 2)}: "
+        f"{w['service_ms'] / s['service_ms']:.2f}×), backends {num(w['backends_ms'], 2)} ms/publish "
+        f"(with {num(p['backends_ms'], 2)}), round trips {trips_text(w)}, "
+        f"{sum(w['errors'].values())} errors. Not applied to the service: the reset also releases session "
+        "advisory locks (server/adapters/postgres/coordination.py PostgresLocks holds one per named lock and "
+        "unlocks it in `finally`), so skipping it safely needs a reset that runs only after such a hold."
     )
     result.sections.append(
         f"CPU by process at {top} concurrent (measured window; the machine has {__import__('os').cpu_count()} "

@@ -4,6 +4,8 @@ Each run has its own fresh database and its own emulators (own processes, delay 
 closed-loop client process drives `replicas_callers` callers (PublishInstagramCarousel, 3
 images), caller i calling replica i mod n, as a round-robin balancer would; a warm-up run
 comes first, then the measured window (same method as case 8, bench/cases/postgres.py).
+Other work on a shared machine comes and goes, so the runs alternate, 1, 2, 2, 1, ...
+(`replicas_rounds` of each), and each figure sums its runs.
 
 This machine has 2 cores, so a second replica cannot add CPU: the question is what the
 coordination between replicas (leases, the change feed every replica hears, shared rate
@@ -15,6 +17,7 @@ server processes, the load client, and the whole machine) says what saturates.
 from __future__ import annotations
 
 import os
+import statistics
 from typing import Any
 
 from bench import pg
@@ -45,7 +48,7 @@ def _groups(run: dict[str, Any]) -> dict[str, float]:
     elapsed = run["elapsed_s"]
 
     def share(*prefixes: str) -> float:
-        return sum(s for n, s in cpu.items() if n.startswith(prefixes)) / elapsed
+        return float(sum(s for n, s in cpu.items() if n.startswith(prefixes)) / elapsed)
 
     return {
         "replicas": share(SERVICE), "emulators": share(*EMULATORS), "PostgreSQL backends": share(BACKEND),
@@ -75,6 +78,46 @@ def saturation(run: dict[str, Any], cores: int) -> str:
     return f"{verdict}. " + ", ".join(parts)
 
 
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several measured runs of one deployment as one: counts and CPU summed, throughput and
+    per-publish figures over the sum, the median of the medians and the worst p99."""
+    completed = sum(r["completed"] for r in runs)
+    elapsed = sum(r["elapsed_s"] for r in runs)
+    cpu: dict[str, float | None] = {}
+    trips: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    for r in runs:
+        for name, used in r["cpu_s"].items():
+            if used is not None:
+                cpu[name] = (cpu.get(name) or 0.0) + used
+        for kind, n in r["round_trips"].items():
+            trips[kind] = trips.get(kind, 0) + n
+        for key, n in r["errors"].items():
+            errors[key] = errors.get(key, 0) + n
+    n = max(completed, 1)
+    commits = [r["commits_per_publish"] * r["completed"] for r in runs if r["commits_per_publish"] is not None]
+
+    def per_publish(prefix: str) -> float:
+        return float(sum(s or 0.0 for name, s in cpu.items() if name.startswith(prefix)) / n * 1000)
+
+    return {
+        **runs[0], "completed": completed, "elapsed_s": elapsed, "throughput": completed / elapsed if elapsed else 0,
+        "median_ms": statistics.median(r["median_ms"] for r in runs), "p99_ms": max(r["p99_ms"] for r in runs),
+        "errors": errors, "cpu_s": cpu, "round_trips": trips, "round_trips_per_publish": sum(trips.values()) / n,
+        "commits_per_publish": sum(commits) / n if commits else None,
+        "service_ms": per_publish(SERVICE), "backends_ms": per_publish(BACKEND),
+        "background_ms": per_publish(BACKGROUND), "rss_mb": max(r["rss_mb"] for r in runs),
+        "rounds": [r["throughput"] for r in runs],
+    }
+
+
+def deployment_ms(run: dict[str, Any]) -> float:
+    """CPU per publish of every process of the deployment (replicas, emulators, database,
+    load client): what a publish costs in all, whoever spends it."""
+    ours = sum(s or 0.0 for name, s in run["cpu_s"].items() if name != MACHINE)
+    return float(ours / max(run["completed"], 1) * 1000)
+
+
 def run(scale: Scale) -> CaseResult:
     result = CaseResult(NAME)
     if not pg.available():
@@ -82,12 +125,14 @@ def run(scale: Scale) -> CaseResult:
         result.data = {"skipped": pg.SKIP_NOTE}
         return result
     callers = scale.replicas_callers
-    measured: dict[int, dict[str, Any]] = {}
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    order = [n for i in range(scale.replicas_rounds) for n in ((1, 2) if i % 2 == 0 else (2, 1))]
     with Processes() as ps:
-        for n in (1, 2):
+        for n in order:
             with deploy(ps, "PostgreSQL", replicas=n) as dep:
-                measured[n] = measure(ps, dep, callers, scale.replicas_warmup, scale.replicas_duration)
-    result.data = {"measured": measured}
+                runs[n].append(measure(ps, dep, callers, scale.replicas_warmup, scale.replicas_duration))
+    measured = {n: combine(r) for n, r in runs.items()}
+    result.data = {"measured": measured, "order": order}
     one, two = measured[1], measured[2]
     cores = os.cpu_count() or 1
     ratio = two["throughput"] / one["throughput"] if one["throughput"] else 0.0
@@ -98,7 +143,8 @@ def run(scale: Scale) -> CaseResult:
         baseline="one replica, same callers, same run (its own fresh database)",
         base_median_ms=one["median_ms"], base_p99_ms=one["p99_ms"], base_throughput=one["throughput"],
         base_rss_mb=one["rss_mb"],
-        ratio=f"throughput {ratio:.2f}× one replica's",
+        ratio=f"throughput {ratio:.2f}× one replica's (runs in order {order}: one replica "
+        f"{', '.join(num(t) for t in one['rounds'])}/s; two {', '.join(num(t) for t in two['rounds'])}/s)",
         notes=f"service CPU {num(two['service_ms'], 2)} ms/publish (one replica {num(one['service_ms'], 2)}); "
         f"backends {num(two['backends_ms'], 2)} (one replica {num(one['backends_ms'], 2)}) ms/publish; "
         f"round trips {trips_text(two)} (one replica {two['round_trips_per_publish']:.1f} vs "
@@ -113,7 +159,15 @@ def run(scale: Scale) -> CaseResult:
     errors = sum(sum(m["errors"].values()) for m in measured.values())
     result.targets.append(Target(NAME, "0 errors with one or two replicas", str(errors), errors == 0))
     result.sections.append(
-        "What saturates (CPU over the measured window; a share of one core):\n\n"
+        f"Coordination cost in CPU (steadier than throughput on a shared machine): every process of the deployment "
+        f"spent {num(deployment_ms(two), 2)} ms per publish with two replicas and {num(deployment_ms(one), 2)} ms "
+        f"with one ({deployment_ms(two) / deployment_ms(one):.2f}×); the replicas {num(two['service_ms'], 2)} vs "
+        f"{num(one['service_ms'], 2)} ms, the PostgreSQL backends {num(two['backends_ms'], 2)} vs "
+        f"{num(one['backends_ms'], 2)} ms; round trips {two['round_trips_per_publish']:.1f} vs "
+        f"{one['round_trips_per_publish']:.1f} per publish."
+    )
+    result.sections.append(
+        "What saturates (CPU over the measured windows; a share of one core):\n\n"
         + table(["Run", "Publishes/s", "What limits it"],
                 [[f"{n} replica{'s' if n > 1 else ''}", num(m["throughput"]), saturation(m, cores)]
                  for n, m in measured.items()])

@@ -1,7 +1,9 @@
 """Smoke test of the benchmark harness (bench/, `make bench`): every case at a tiny scale
 (a few iterations, 20 publishes instead of 2,000, 10k history rows instead of 1M), so the
 bench code cannot rot. It checks that each case runs end to end and that its results are
-well-formed; it never asserts how fast anything is."""
+well-formed; it never asserts how fast anything is. The PostgreSQL cases (8, 9 and case 4's
+PostgreSQL half) run on the machine's server, as the store tests do
+(tests/support/postgres.py: skipped with one line where none answers, failed in CI)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cases import SMOKE, concurrency, history, http, media, schedule, unary, upstream
+from bench.cases import SMOKE, concurrency, history, http, media, postgres, replicas, schedule, unary, upstream
 from bench.report import CaseResult
 from bench.run import CASES, run_and_write
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +33,12 @@ def _finite(value: float | None) -> bool:
 def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
     assert set(results) == {
-        unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME
+        unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME,
+        postgres.NAME, replicas.NAME,
     }
     for result in results.values():
+        if result.data.get("skipped"):  # a PostgreSQL case where no server answers: its one line
+            continue
         assert result.rows, result.name
         assert result.targets, result.name
         for row in result.rows:
@@ -148,3 +154,70 @@ def test_schedule_runs_every_scheduled_publish_once_and_reads_its_lateness(smoke
     assert data["scheduling_done_before_due_s"] > 0  # every call returned before the time
     assert len(data["lateness_s"]) == n and all(_finite(x) for x in data["lateness_s"])
     assert len(results[schedule.NAME].targets) == 2
+
+
+@pytest.fixture
+async def postgres_server() -> None:
+    """Skips (or, in CI, fails) with one line when no PostgreSQL answers, as the store tests do."""
+    async with fresh_database():
+        pass
+
+
+KINDS = {"statements", "pool reset", "transaction control", "prepare (statement not cached)"}
+
+
+def _per_publish_costs_are_whole(run: dict, replicas_count: int) -> None:
+    assert run["completed"] > 0 and not run["errors"], run["errors"]
+    assert run["replicas"] == replicas_count
+    # Every publish reads and writes the database: round trips are counted, by kind.
+    assert run["round_trips"].get("statements", 0) >= run["completed"]
+    assert set(run["round_trips"]) <= KINDS
+    assert run["round_trips_per_publish"] > 0 and run["commits_per_publish"] > 0
+    # CPU of every process of the deployment, read at the window's edges.
+    names = set(run["cpu_s"])
+    assert {f"{postgres.SERVICE} {i + 1}" for i in range(replicas_count)} <= names
+    assert set(postgres.EMULATORS) <= names and {postgres.CLIENT, postgres.MACHINE} <= names
+    assert any(n.startswith(postgres.BACKEND) for n in names)
+    assert run["service_ms"] > 0 and run["backends_ms"] > 0
+
+
+def test_postgres_case_measures_both_stores_and_the_database_cost(smoke, postgres_server):
+    results, out = smoke
+    result = results[postgres.NAME]
+    measured = result.data["measured"]
+    assert set(measured) == {"SQLite", "PostgreSQL"}
+    for level in SMOKE.pg_levels:
+        sqlite, pg_run = measured["SQLite"][level], measured["PostgreSQL"][level]
+        assert sqlite["completed"] > 0 and not sqlite["errors"]
+        assert sqlite["round_trips_per_publish"] == 0  # no asyncpg on SQLite
+        _per_publish_costs_are_whole(pg_run, 1)
+    assert len(result.rows) == len(SMOKE.pg_levels)
+    assert any("1.5× SQLite" in t.target for t in result.targets)
+    text = out.read_text()
+    assert "Round trips/publish" in text and "Backends CPU ms/publish" in text
+
+
+def test_replicas_case_spreads_callers_and_says_what_saturates(smoke, postgres_server):
+    results, out = smoke
+    result = results[replicas.NAME]
+    measured = result.data["measured"]
+    assert set(measured) == {1, 2}
+    for count, run in measured.items():
+        _per_publish_costs_are_whole(run, count)
+    # Both replicas took calls: each one's CPU rose over the window.
+    assert all(measured[2]["cpu_s"][f"{postgres.SERVICE} {i}"] > 0 for i in (1, 2))
+    assert any("0.9× one replica" in t.target for t in result.targets)
+    assert "What saturates" in out.read_text()
+
+
+def test_history_runs_on_postgres_beside_sqlite(smoke, postgres_server):
+    results, _ = smoke
+    data = results[history.NAME].data
+    pg_data = data["postgres"]
+    assert pg_data["rows"] == SMOKE.history_rows
+    # The same calls as on SQLite, each timed as often.
+    assert set(pg_data["measured"]) == set(data["measured"])
+    assert all(m["n"] == SMOKE.history_samples for m in pg_data["measured"].values())
+    first_pages = [t for t in results[history.NAME].targets if "SQLite's: first page" in t.target]
+    assert len(first_pages) == sum(name.startswith("ListPublishes first page") for name in data["measured"])
+    assert all(row[1] != "none" for row in pg_data["plans"])  # every first page on an index
