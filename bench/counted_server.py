@@ -75,7 +75,7 @@ def _skip_pool_reset() -> None:
     def create_pool_without_reset(*args: Any, **kwargs: Any) -> Any:
         return create_pool(*args, **{"reset": keep_session, **kwargs})
 
-    asyncpg.create_pool = create_pool_without_reset  # type: ignore[assignment]
+    asyncpg.create_pool = create_pool_without_reset
 
 
 def _instrument() -> None:
@@ -83,8 +83,8 @@ def _instrument() -> None:
 
     for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany"):
         setattr(Connection, name, _counting(getattr(Connection, name)))
-    Connection.copy_records_to_table = _counting(Connection.copy_records_to_table)  # type: ignore[method-assign]
-    Connection._get_statement = _counting_prepares(Connection._get_statement)  # type: ignore[method-assign]
+    Connection.copy_records_to_table = _counting(Connection.copy_records_to_table)
+    Connection._get_statement = _counting_prepares(Connection._get_statement)
 
 
 def _dump_on_signal(out: Path) -> None:

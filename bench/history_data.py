@@ -325,7 +325,7 @@ def build(path: Path, rows: int, seed: int = 7) -> History:
 _when = datetime.fromisoformat  # "...T12:00:00.000001Z" (Python 3.11 reads the Z)
 
 
-def _pg_publish(row: tuple) -> tuple:
+def _pg_publish(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A generated row (SQLite's form) as PostgreSQL's COPY takes it (bulk.PUBLISH_COLUMNS)."""
     return (
         *row[:5], json.loads(row[5]), row[6], row[7], row[8], row[9], row[10], json.loads(row[11]), *row[12:18],
@@ -333,7 +333,7 @@ def _pg_publish(row: tuple) -> tuple:
     )
 
 
-def _pg_event(row: tuple) -> tuple:
+def _pg_event(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (row[0], _when(row[1]), *row[2:])
 
 
