@@ -41,6 +41,7 @@ class Scale:
     pg_levels: tuple[int, ...] = (1, 16, 64)
     pg_warmup: float = 2.0
     pg_duration: float = 8.0
+    pg_rounds: int = 2  # runs of each store, alternating SQLite, PostgreSQL, PostgreSQL, SQLite
     # 9. replicas: callers, warm-up and measured window (s)
     replicas_callers: int = 64
     replicas_warmup: float = 3.0
@@ -74,6 +75,7 @@ SMOKE = Scale(
     pg_levels=(4,),
     pg_warmup=0.3,
     pg_duration=0.8,
+    pg_rounds=1,
     replicas_callers=4,
     replicas_warmup=0.3,
     replicas_duration=0.8,

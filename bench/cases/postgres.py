@@ -7,7 +7,9 @@ database, created for the run and dropped after it). The service is launched thr
 bench.counted_server, which counts the round trips its asyncpg connections make (zero on
 SQLite). At each concurrency level a closed-loop client process first warms up (the
 connection pool grows to what the load needs), then the harness takes its readings and a
-second client run is measured:
+second client run is measured. The stores alternate (SQLite, PostgreSQL, PostgreSQL, SQLite
+for `pg_rounds` = 2), as other work on a shared machine comes and goes, and each figure sums
+its runs:
 
 * throughput, latency, and the CPU time of every process of the deployment over the
   measured window (read by the client at the window's edges): the service, the emulators,
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +147,39 @@ def measure(ps: Processes, dep: Deployment, level: int, warmup: float, duration:
     }
 
 
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several measured runs of one deployment as one: counts and CPU summed, throughput and
+    per-publish figures over the sum, the median of the medians and the worst p99."""
+    completed = sum(r["completed"] for r in runs)
+    elapsed = sum(r["elapsed_s"] for r in runs)
+    cpu: dict[str, float | None] = {}
+    trips: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    for r in runs:
+        for name, used in r["cpu_s"].items():
+            if used is not None:
+                cpu[name] = (cpu.get(name) or 0.0) + used
+        for kind, n in r["round_trips"].items():
+            trips[kind] = trips.get(kind, 0) + n
+        for key, n in r["errors"].items():
+            errors[key] = errors.get(key, 0) + n
+    n = max(completed, 1)
+    commits = [r["commits_per_publish"] * r["completed"] for r in runs if r["commits_per_publish"] is not None]
+
+    def per_publish(prefix: str) -> float:
+        return float(sum(s or 0.0 for name, s in cpu.items() if name.startswith(prefix)) / n * 1000)
+
+    return {
+        **runs[0], "completed": completed, "elapsed_s": elapsed, "throughput": completed / elapsed if elapsed else 0,
+        "median_ms": statistics.median(r["median_ms"] for r in runs), "p99_ms": max(r["p99_ms"] for r in runs),
+        "errors": errors, "cpu_s": cpu, "round_trips": trips, "round_trips_per_publish": sum(trips.values()) / n,
+        "commits_per_publish": sum(commits) / n if commits else None,
+        "service_ms": per_publish(SERVICE), "backends_ms": per_publish(BACKEND),
+        "background_ms": per_publish(BACKGROUND), "rss_mb": max(r["rss_mb"] for r in runs),
+        "rounds": [r["throughput"] for r in runs], "runs": len(runs),
+    }
+
+
 def _sum(cpu: dict[str, float], prefix: str) -> float:
     return sum(s for name, s in cpu.items() if name.startswith(prefix))
 
@@ -168,9 +204,10 @@ def cpu_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
     for _label, share in shares:
         names += [n for n in share if n not in names]
     rows = [[name, *[f"{share[name]:.0%}" if name in share else "–" for _label, share in shares]] for name in names]
-    backends = ", ".join(f"{label}: {sum(n.startswith(BACKEND) for n in run['cpu_s'])}" for label, run in runs)
+    backends = ", ".join(f"{label}: {sum(n.startswith(BACKEND) for n in run['cpu_s']) // run.get('runs', 1)}"
+                         for label, run in runs)
     return (table(["Process (CPU over the window, % of one core)", *[label for label, _ in runs]], rows)
-            + f"\n\nBackends serving the database (pools and change-feed listeners): {backends}.")
+            + f"\n\nBackends serving the database (pools and change-feed listeners) per run: {backends}.")
 
 
 def trips_text(run: dict[str, Any]) -> str:
@@ -185,17 +222,22 @@ def run(scale: Scale) -> CaseResult:
         result.targets.append(Target(NAME, "PostgreSQL answers", pg.SKIP_NOTE, True))
         result.data = {"skipped": pg.SKIP_NOTE}
         return result
-    measured: dict[str, dict[int, dict[str, Any]]] = {}
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {"SQLite": {}, "PostgreSQL": {}}
     top = max(scale.pg_levels)
+    # Other work on a shared machine comes and goes: the stores alternate (SQLite, PostgreSQL,
+    # PostgreSQL, SQLite, ...) and each figure sums its runs.
+    order = [st for i in range(scale.pg_rounds) for st in (("SQLite", "PostgreSQL") if i % 2 == 0
+                                                            else ("PostgreSQL", "SQLite"))]
     with Processes() as ps:
-        for store in ("SQLite", "PostgreSQL"):
+        for store in order:
             with deploy(ps, store) as dep:
-                measured[store] = {lv: measure(ps, dep, lv, scale.pg_warmup, scale.pg_duration)
-                                   for lv in scale.pg_levels}
+                for lv in scale.pg_levels:
+                    runs[store].setdefault(lv, []).append(measure(ps, dep, lv, scale.pg_warmup, scale.pg_duration))
         # What-if: the same at the top level with the pools' reset query at release skipped.
         with deploy(ps, "PostgreSQL", skip_pool_reset=True) as dep:
             what_if = measure(ps, dep, top, scale.pg_warmup, scale.pg_duration)
-    result.data = {"measured": measured, "what_if_no_pool_reset": what_if}
+    measured = {store: {lv: combine(r) for lv, r in by_level.items()} for store, by_level in runs.items()}
+    result.data = {"measured": measured, "what_if_no_pool_reset": what_if, "order": order}
     sqlite, postgres = measured["SQLite"], measured["PostgreSQL"]
     for level in scale.pg_levels:
         p, s = postgres[level], sqlite[level]
@@ -206,8 +248,10 @@ def run(scale: Scale) -> CaseResult:
             baseline="the same on SQLite, same run",
             base_median_ms=s["median_ms"], base_p99_ms=s["p99_ms"], base_throughput=s["throughput"],
             base_rss_mb=s["rss_mb"],
-            ratio=f"throughput {p['throughput'] / s['throughput']:.2f}×; service CPU/publish "
-            f"{p['service_ms'] / s['service_ms']:.2f}×" if s["throughput"] and s["service_ms"] else "",
+            ratio=(f"throughput {p['throughput'] / s['throughput']:.2f}×; service CPU/publish "
+                   f"{p['service_ms'] / s['service_ms']:.2f}× (runs: PostgreSQL "
+                   f"{', '.join(num(t) for t in p['rounds'])}/s, SQLite {', '.join(num(t) for t in s['rounds'])}/s)")
+            if s["throughput"] and s["service_ms"] else "",
             notes=f"service CPU {num(p['service_ms'], 2)} ms/publish (SQLite {num(s['service_ms'], 2)}, "
             f"its database work included); PostgreSQL backends {num(p['backends_ms'], 2)} ms/publish; "
             f"round trips {trips_text(p)}; {num(p['commits_per_publish'], 1)} commits/publish; "

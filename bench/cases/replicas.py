@@ -17,7 +17,6 @@ server processes, the load client, and the whole machine) says what saturates.
 from __future__ import annotations
 
 import os
-import statistics
 from typing import Any
 
 from bench import pg
@@ -30,6 +29,7 @@ from bench.cases.postgres import (
     IMAGES,
     MACHINE,
     SERVICE,
+    combine,
     cpu_table,
     deploy,
     measure,
@@ -76,39 +76,6 @@ def saturation(run: dict[str, Any], cores: int) -> str:
     else:
         verdict = "no process is CPU-bound: latency (round trips, waits) bounds the closed loop"
     return f"{verdict}. " + ", ".join(parts)
-
-
-def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several measured runs of one deployment as one: counts and CPU summed, throughput and
-    per-publish figures over the sum, the median of the medians and the worst p99."""
-    completed = sum(r["completed"] for r in runs)
-    elapsed = sum(r["elapsed_s"] for r in runs)
-    cpu: dict[str, float | None] = {}
-    trips: dict[str, int] = {}
-    errors: dict[str, int] = {}
-    for r in runs:
-        for name, used in r["cpu_s"].items():
-            if used is not None:
-                cpu[name] = (cpu.get(name) or 0.0) + used
-        for kind, n in r["round_trips"].items():
-            trips[kind] = trips.get(kind, 0) + n
-        for key, n in r["errors"].items():
-            errors[key] = errors.get(key, 0) + n
-    n = max(completed, 1)
-    commits = [r["commits_per_publish"] * r["completed"] for r in runs if r["commits_per_publish"] is not None]
-
-    def per_publish(prefix: str) -> float:
-        return float(sum(s or 0.0 for name, s in cpu.items() if name.startswith(prefix)) / n * 1000)
-
-    return {
-        **runs[0], "completed": completed, "elapsed_s": elapsed, "throughput": completed / elapsed if elapsed else 0,
-        "median_ms": statistics.median(r["median_ms"] for r in runs), "p99_ms": max(r["p99_ms"] for r in runs),
-        "errors": errors, "cpu_s": cpu, "round_trips": trips, "round_trips_per_publish": sum(trips.values()) / n,
-        "commits_per_publish": sum(commits) / n if commits else None,
-        "service_ms": per_publish(SERVICE), "backends_ms": per_publish(BACKEND),
-        "background_ms": per_publish(BACKGROUND), "rss_mb": max(r["rss_mb"] for r in runs),
-        "rounds": [r["throughput"] for r in runs],
-    }
 
 
 def deployment_ms(run: dict[str, Any]) -> float:
