@@ -188,7 +188,9 @@ def _generate(
     (server/adapters/sqlite/bulk.py's column order); notes the sample ids and the time bounds
     on `history`."""
     rng = random.Random(seed)
-    account_ids = sorted(accounts)
+    # In the order they were connected (Instagram 0-49, then TikTok 0-49), not by id: the ids
+    # differ between stores, and the same seed must give every store the same publishes.
+    account_ids = list(accounts)
     rng.shuffle(account_ids)
     weights = [1 / (rank + 1) ** 0.7 for rank in range(len(account_ids))]
     now = time.time() - 60

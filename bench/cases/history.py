@@ -34,6 +34,7 @@ from google.protobuf import timestamp_pb2
 
 from bench import pg
 from bench.cases import Scale
+from bench.counted_server import read_counts
 from bench.harness import Processes, peak_rss_mb, summarize
 from bench.history_data import WORKSPACE, History, build, build_postgres
 from bench.report import CaseResult, Row, Target, ms, table
@@ -105,7 +106,7 @@ def _when(text: str) -> datetime:
 
 def _filters(history: History, n: int, seed: int = 11) -> dict[str, list[Filter]]:
     rng = random.Random(seed)
-    accounts = sorted(history.accounts)
+    accounts = list(history.accounts)  # in connection order: the same accounts on either store
     oldest, newest = _when(history.oldest), _when(history.newest)
     week, month = timedelta(days=7), timedelta(days=30)
 
@@ -433,18 +434,35 @@ def _postgres_half(scale: Scale, workdir: Path) -> dict[str, Any]:
     with pg.fresh_database("distribution_history") as url:
         history = build_postgres(url, scale.history_rows)
         size_mb = int(pg.query(url, "SELECT pg_database_size(current_database()) AS n")[0]["n"]) / 1e6
+        counts = workdir / "history-round-trips.json"
         with Processes(workdir) as ps:
             service = ps.service(None, None, extra_env={
                 "DISTRIBUTION_DB": url,
                 "DISTRIBUTION_SECRET_KEYS": history.secret_key,
                 "DISTRIBUTION_SANDBOX_PROCESSING_DELAY": "0",
-            })
+            }, args=["-m", "bench.counted_server", str(counts)])
             left = _pg_settle(url)
+            before = read_counts(service.pid, counts)
             measured = asyncio.run(_measure(service.address, None, history, scale))
+            after = read_counts(service.pid, counts)
             rss = peak_rss_mb(service.pid)
             service.stop()
         plans = _pg_plans(url, history)
-    return {"history": history, "measured": measured, "rss": rss, "left": left, "size_mb": size_mb, "plans": plans}
+    trips = {kind: n - before.get(kind, 0) for kind, n in after.items() if n - before.get(kind, 0)}
+    return {"history": history, "measured": measured, "rss": rss, "left": left, "size_mb": size_mb, "plans": plans,
+            "round_trips": trips}
+
+
+def _trips_per_call(half: dict[str, Any]) -> str:
+    """Round trips per timed call, over every call the measurement made (warm-ups and page walks
+    included), from bench/counted_server.py."""
+    calls = sum(len(latencies) for latencies, _base, _note in half["measured"].values())
+    trips = half["round_trips"]
+    if not calls or not trips:
+        return ""
+    kinds = ", ".join(f"{kind} {n / calls:.1f}" for kind, n in sorted(trips.items()))
+    return (f"Round trips to PostgreSQL per timed call, averaged over everything the measurement sent (warm-ups "
+            f"and page walks too): {sum(trips.values()) / calls:.1f} ({kinds}).")
 
 
 def _postgres_rows(result: CaseResult, half: dict[str, Any], sqlite: dict[str, Any]) -> None:
@@ -470,7 +488,8 @@ def _postgres_rows(result: CaseResult, half: dict[str, Any], sqlite: dict[str, A
         f"(COPY {history.insert_seconds:.0f} s; indexes, foreign keys and ANALYZE {history.index_seconds:.0f} s); "
         f"database {half['size_mb']:,.0f} MB. ANALYZE runs after the load as autovacuum would on a default "
         "server (this machine's server runs with autovacuum off). In-flight records left unsettled at measuring "
-        f"time: {half['left']}. Plans of the service's first-page statement (EXPLAIN):\n\n"
+        f"time: {half['left']}. {_trips_per_call(half)} Plans of the service's first-page statement "
+        "(EXPLAIN):\n\n"
         + table(["Filter", "Index", "Plan"], half["plans"])
     )
 
