@@ -88,11 +88,13 @@ clean:
 
 .PHONY: bench bench-history
 
-# Every case (unary overhead, concurrency, upstream cost, history); prints the table and
-# writes bench/results.md (commit it). 6-10 minutes on 2 cores.
+# Every case (unary overhead, concurrency, upstream cost, history, media, PostgreSQL vs SQLite,
+# replicas; the PostgreSQL ones where a server answers); prints the table and writes
+# bench/results.md (commit it). About 20 minutes on 2 cores.
 bench: $(VENV)/.installed generated/.stamp
 	$(PY) -m bench.run --out bench/results.md
 
-# Only the history case (one million records): prints the table, writes bench/results-history.md.
+# Only the history case (one million records, on SQLite and, where a server answers, PostgreSQL):
+# prints the table, writes bench/results-history.md.
 bench-history: $(VENV)/.installed generated/.stamp
 	$(PY) -m bench.run --only history --out bench/results-history.md
