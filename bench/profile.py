@@ -158,7 +158,7 @@ def profile_unary(seconds: float, concurrency: int, rate: int) -> Path:
 
 
 def profile_postgres(seconds: float, concurrency: int, rate: int) -> Path:
-    """`unary` on PostgreSQL: the service on a fresh database (case 6's deployment)."""
+    """`unary` on PostgreSQL: the service on a fresh database (case 8's deployment)."""
     from bench.cases.postgres import deploy  # noqa: PLC0415
 
     with Processes() as ps, deploy(ps, "PostgreSQL") as dep:
