@@ -88,8 +88,8 @@ clean:
 
 .PHONY: bench bench-history
 
-# Every case (unary overhead, concurrency, upstream cost, history, media, PostgreSQL vs SQLite,
-# replicas; the PostgreSQL ones where a server answers); prints the table and writes
+# Every case (unary overhead, concurrency, upstream cost, history, media, HTTP gateway, scheduling,
+# PostgreSQL vs SQLite, replicas; the PostgreSQL ones where a server answers); prints the table and writes
 # bench/results.md (commit it). About 20 minutes on 2 cores.
 bench: $(VENV)/.installed generated/.stamp
 	$(PY) -m bench.run --out bench/results.md
