@@ -11,7 +11,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test lint check generate check-generated clean contract-baseline soak
+.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint      buf lint and breaking on proto/"
 	@echo "make check     the code's own checks: import contracts, ruff, mypy"
 	@echo "make generate  rebuild generated/ from proto/"
+	@echo "make mutate    mutation testing of the publish logic (slow; writes tests/mutation/REPORT.md)"
 
 # --- set-up -----------------------------------------------------------------
 
@@ -73,8 +74,35 @@ check: $(VENV)/.installed generated/.stamp
 	$(VENV)/bin/ruff check server tests bench scripts
 	$(VENV)/bin/mypy
 
+# Tests run in TEST_WORKERS pytest-xdist workers (tests sharing a resource are kept in one
+# worker by xdist_group). Coverage is measured in every worker and subprocess
+# ([tool.coverage] in pyproject.toml), combined, listed in .coverage-data/report.txt (files
+# with uncovered lines or branches only) and, for a full run, held to the floors in
+# scripts/coverage_gate.py. A run narrowed by PYTEST_ARGS reports coverage but gates nothing.
+TEST_WORKERS ?= 2
+COVERAGE_GATE ?= $(if $(PYTEST_ARGS),off,on)
+
 test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	status=0; $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m coverage combine -q; \
+	$(PY) -m coverage report > .coverage-data/report.txt || true; \
+	$(PY) -m coverage json -q -o .coverage-data/coverage.json; \
+	tail -n 3 .coverage-data/report.txt; echo "uncovered lines and branches: .coverage-data/report.txt"; \
+	if [ "$(COVERAGE_GATE)" = on ]; then $(PY) -m scripts.coverage_gate .coverage-data/coverage.json || status=1; \
+	else $(PY) -m scripts.coverage_gate .coverage-data/coverage.json || true; fi; \
+	exit $$status
+
+# Mutation testing (mutmut, pinned in requirements-mutate.txt) of the workflows and retry
+# code, the domain, and the platform error tables against the fast layers (unit + contracts
+# on fakes); writes tests/mutation/REPORT.md. Slow (tens of minutes on 2 cores): not part
+# of `make test`, which runs the five fixed mutants of tests/mutation/test_smoke.py instead.
+mutate: $(VENV)/.installed generated/.stamp $(VENV)/.mutate-installed
+	$(PY) -m scripts.mutate $(MUTATE_ARGS)
+
+$(VENV)/.mutate-installed: requirements-mutate.txt $(VENV)/.installed
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	touch $@
 
 # Not part of test: publishes under random platform faults and SIGKILLs of the service, then
 # checks for duplicate and lost publishes (SOAK_ARGS="--publishes 100 --seed 7 --json soak.json").
@@ -82,7 +110,7 @@ soak: $(VENV)/.installed generated/.stamp
 	$(PY) -m scripts.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache
+	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache .coverage-data mutants
 
 # --- benchmarks (bench/) ----------------------------------------------------
 

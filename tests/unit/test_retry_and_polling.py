@@ -107,3 +107,34 @@ def test_the_reconcile_schedule() -> None:
     assert schedule.horizon(PERMALINK) == 86400
     assert schedule.horizon(TIKTOK_POST_ID) == 3 * 86400
     assert schedule.horizon("anything else") == 86400
+
+
+class UpperBound(random.Random):
+    """Jitter that always picks the top of its range, so each wait is the policy's bound."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_each_backoff_bound_doubles_until_the_cap() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=20.0)
+    assert [policy.backoff(attempt, UpperBound()) for attempt in range(8)] == [
+        0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0,
+    ]
+
+
+async def test_waits_that_add_up_to_exactly_the_budget_are_all_made() -> None:
+    clock = FakeClock()
+    call = Flaky(*[TikTokFailure.rate_limited("fetch_status", retry_after=25)] * 2)
+    assert await retrier(clock, budget=50.0).run(call) == "ok"
+    assert clock.sleeps == [25, 25]  # 25 + 25 is the budget itself, not past it
+    assert call.calls == 3
+
+
+async def test_each_retry_is_logged_with_its_failure_and_wait(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="distribution.retry")
+    failure = TikTokFailure.rate_limited("fetch_status", retry_after=1.23456)
+    await retrier(FakeClock(), base_delay=0.001).run(Flaky(failure))
+    [record] = caplog.records
+    assert record.getMessage() == "retrying platform call"
+    assert (record.error, record.delay_s) == (str(failure), 1.235)  # type: ignore[attr-defined]
