@@ -14,6 +14,7 @@ from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselReque
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.client import APP_SERVICES, connect, images, register
+from tests.support.waiting import eventually
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -91,10 +92,7 @@ async def test_stop_lets_an_in_flight_publish_finish(service, accounts, media, p
         )
 
     call = asyncio.create_task(publish())
-    for _ in range(200):
-        if instagram_sandbox.calls.total() or call.done():
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: instagram_sandbox.calls.total() or call.done(), "the publish to reach Instagram")
     assert not call.done()
     assert instagram_sandbox.calls.total() > 0  # the publish is under way
 

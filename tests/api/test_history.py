@@ -16,6 +16,7 @@ from google.protobuf import json_format, timestamp_pb2
 from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
 from tests.support.settings import FAST_LATE_FACTS
+from tests.support.waiting import eventually as wait_until
 
 PUBLISHED = publish_pb2.PUBLISH_STATE_PUBLISHED
 # How long a test waits for what the reconciler does in the background.
@@ -43,13 +44,20 @@ async def get(publishing, publish_id):
 
 async def eventually(check):
     """Polls `check` until it returns a truthy value (the reconciler works in the background),
-    for EVENTUALLY_SECONDS at most; returns its last value."""
-    deadline = asyncio.get_running_loop().time() + EVENTUALLY_SECONDS
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
+    for EVENTUALLY_SECONDS at most; returns its last value (falsy: the caller's assert fails)."""
+    try:
+        return await wait_until(check, "the background work", within=EVENTUALLY_SECONDS, every=0.05)
+    except AssertionError:
+        return await check()
+
+
+async def first_listed_publish_id(publishing) -> str:
+    """The id of the newest publish, once one is listed (a publish call under way saves it first)."""
+    async def listed() -> str:
+        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
+        return page.publishes[0].id if page.publishes else ""
+
+    return await wait_until(listed, "the publish to be listed")
 
 
 async def test_get_publish_tells_the_whole_story(accounts, media, publishing, instagram_sandbox):
@@ -214,14 +222,7 @@ async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, pu
     publish_call = publishing.PublishInstagramCarousel(
         pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
     )
-    publish_id = ""
-    for _ in range(200):
-        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
-        if page.publishes:
-            publish_id = page.publishes[0].id
-            break
-        await asyncio.sleep(0.01)
-    assert publish_id
+    publish_id = await first_listed_publish_id(publishing)
     records, types = [], []
     async for message in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id)):
         records.append(message.publish)
@@ -254,11 +255,7 @@ async def test_watch_ends_with_the_run_when_the_permalink_is_left_to_the_reconci
     publish_call = asyncio.ensure_future(publishing.PublishInstagramCarousel(
         pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
     ))
-    publish_id = ""
-    while not publish_id:
-        page = await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))
-        publish_id = page.publishes[0].id if page.publishes else ""
-        await asyncio.sleep(0.01)
+    publish_id = await first_listed_publish_id(publishing)
     messages = [m async for m in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id))]
     await publish_call
     last = messages[-1].publish

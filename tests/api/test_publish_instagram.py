@@ -4,8 +4,6 @@ How the adapter reads the platform's errors: tests/integration/test_instagram_pl
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import pytest
 from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
@@ -15,6 +13,7 @@ from google.protobuf import json_format
 
 from tests.support.client import connect, images, register
 from tests.support.errors import rich_error
+from tests.support.waiting import eventually
 
 
 async def publish(publishing, **kwargs):
@@ -175,8 +174,5 @@ async def test_caller_deadline_does_not_cancel_the_publish(accounts, media, publ
             PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id), timeout=0.2
         )
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    for _ in range(100):
-        if instagram_sandbox.posts():
-            break
-        await asyncio.sleep(0.05)
+    await eventually(instagram_sandbox.posts, "the publish to go on after the caller's deadline", every=0.05)
     assert len(instagram_sandbox.posts()) == 1

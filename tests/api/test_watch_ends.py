@@ -4,7 +4,6 @@ say."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from distribution.v1 import account_pb2, publish_pb2
@@ -12,6 +11,7 @@ from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest,
 
 from tests.support.client import connect, images, register
 from tests.support.paths import ROOT
+from tests.support.waiting import eventually
 
 
 async def test_a_public_tiktok_post_watch_ends_at_published_with_the_post_id_pending(
@@ -37,11 +37,11 @@ async def test_a_public_tiktok_post_watch_ends_at_published_with_the_post_id_pen
     tiktok_sandbox.config.moderation_delay = 0
     for pub in tiktok_sandbox.publishes.by_id.values():
         pub.moderation_delay = 0
-    for _ in range(200):
+    async def watched_with_post_id():
         messages = [m async for m in publishing.WatchPublish(WatchPublishRequest(id=published.tiktok_publish_id))]
-        if messages[-1].publish.tiktok_post_id:
-            break
-        await asyncio.sleep(0.05)
+        return messages if messages[-1].publish.tiktok_post_id else None
+
+    messages = await eventually(watched_with_post_id, "the reconciler to record the TikTok post id", every=0.05)
     assert len(messages) == 1
     assert messages[0].publish.tiktok_post_id and not messages[0].publish.pending_facts
 

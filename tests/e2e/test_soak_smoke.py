@@ -62,4 +62,3 @@ def test_small_soak_has_no_duplicate_or_lost_publish(tmp_path):
     # The service really was killed (and came back) while publishes were running.
     assert 1 <= report["kills"] <= 2
     assert report["unexpected_service_exits"] == []
-    assert report["elapsed_seconds"] < 60

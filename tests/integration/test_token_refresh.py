@@ -17,6 +17,7 @@ from server.domain.models import AccountState, Platform, PublishState
 from tests.support.client import images
 from tests.support.errors import rich_error_of
 from tests.support.inprocess import WORKSPACE
+from tests.support.waiting import eventually
 
 
 def in_(seconds: float) -> datetime:
@@ -91,10 +92,7 @@ async def test_token_rejected_mid_publish_is_refreshed_without_restarting(core, 
     tiktok_sandbox.config.processing_delay = 0.6
     account = await tiktok_account(core, tiktok_sandbox, expires_in=3600)  # not expiring: no early refresh
     call = asyncio.create_task(publish(core, account.id))
-    for _ in range(200):
-        if tiktok_sandbox.posts():
-            break
-        await asyncio.sleep(0.01)
+    await eventually(tiktok_sandbox.posts, "TikTok to accept the post")
     tiktok_sandbox.revoke_token("tt-old-access")  # expires while TikTok is still processing
     result = await call
     assert result.state == PublishState.PUBLISHED

@@ -79,7 +79,7 @@ async def test_a_bare_http_500_is_transient_on_every_endpoint(world: World) -> N
 
 async def test_a_bare_http_499_on_an_item_fails_the_publish_naming_it(world: World) -> None:
     world.instagram.script("create_image_container", bare_ig("create_image_container", 499))
-    error, publish = await publish_fails(world, await world.instagram_request(2), FailedPrecondition)
+    _, publish = await publish_fails(world, await world.instagram_request(2), FailedPrecondition)
     assert publish.state == PublishState.FAILED
     assert error_of(publish) == {"code": "FAILED_PRECONDITION", "reason": "INSTAGRAM_REQUEST_REJECTED", "item": 0}
     assert world.instagram.count("create_image_container") == 2  # the other item was created, not retried
