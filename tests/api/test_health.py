@@ -111,8 +111,9 @@ def rpc_records(caplog, method: str) -> list[logging.LogRecord]:
 
 async def test_rpc_log_line_carries_the_domain_error_code(accounts, caplog):
     caplog.set_level(logging.DEBUG, logger="distribution.rpc")
-    with pytest.raises(grpc.aio.AioRpcError):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
         await accounts.GetAccount(GetAccountRequest(id="not-a-uuid"))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     await accounts.GetAccount(GetAccountRequest(id=(await connect(accounts)).id))
     records = rpc_records(caplog, "/distribution.v1.AccountService/GetAccount")
     assert [r.code for r in records] == ["INVALID_ARGUMENT", "OK"]

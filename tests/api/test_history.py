@@ -154,8 +154,9 @@ async def test_list_filters_and_pages(accounts, media, publishing, tiktok_sandbo
     second = (await instagram_publish(publishing, media, ig2.id)).instagram_publish_id
     third = (await tiktok_publish(publishing, media, tt.id)).tiktok_publish_id
     tiktok_sandbox.script_fail_reason("spam_risk_text")
-    with pytest.raises(grpc.aio.AioRpcError):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
         await tiktok_publish(publishing, media, tt.id)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # spam_risk_text
     failed = (await publishing.ListPublishes(pb.ListPublishesRequest(page_size=1))).publishes[0].id
 
     assert await list_all(publishing) == [failed, third, second, first]  # newest first, every page
@@ -316,9 +317,13 @@ async def test_reconciler_fills_in_a_late_permalink(accounts, media, publishing,
 
 
 async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox, settings):
+    # The first process stores a check due in 2 s and stops before making it; the second runs
+    # a schedule whose checks come 30 s apart, so the post id arrives in time only if the
+    # restarted service honours the check stored in the database (nothing rewrites it here).
     tiktok_sandbox.config.moderation_delay = 1.0
-    slow = dataclasses.replace(FAST_LATE_FACTS, first_delay=30.0)
-    first = await start_service(late_facts=slow)
+    soon = dataclasses.replace(FAST_LATE_FACTS, first_delay=2.0, max_interval=2.0)
+    slow = dataclasses.replace(FAST_LATE_FACTS, first_delay=30.0, max_interval=30.0)
+    first = await start_service(late_facts=soon)
     async with grpc.aio.insecure_channel(first.address) as channel:
         accounts, media, publishing = Stubs.on(channel)
         account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid")
@@ -327,13 +332,10 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
         )
     await first.stop(0)
 
-    # The new process finds the scheduled check in the database. Its first check is due
-    # in 30 s by the old schedule, so move it: a restart must honour what is stored.
-    second = await start_service(late_facts=FAST_LATE_FACTS)
-    publish = await second.services.publish_log.store.get(done.tiktok_publish_id)
-    await second.services.publish_log.record(
-        publish.id, "TEST_RESCHEDULE", "test: check now", reconcile_at=datetime.now(UTC) + timedelta(seconds=1)
-    )
+    second = await start_service(late_facts=slow)
+    stored = await second.services.publish_log.store.get(done.tiktok_publish_id)
+    assert stored.tiktok_post_id is None  # not fetched before the restart
+    assert stored.reconcile_at is not None and list(stored.pending_facts) == ["tiktok_post_id"]
     async with grpc.aio.insecure_channel(second.address) as channel:
         publishing = Stubs.on(channel).publishing
 
@@ -365,10 +367,11 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     else:
         account = await connect(accounts)
         ids = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
-        with pytest.raises(grpc.aio.AioRpcError):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
             await publishing.PublishInstagramCarousel(
                 pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
             )
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the item could not be fetched
     assert len(announced) == 1
     (publish_id, last), = announced.items()
     assert last == await publish_log.store.get(publish_id)
@@ -405,10 +408,11 @@ async def test_listed_publishes_are_the_records_get_publish_shows(
             publishing, media, tt.id, privacy_level=publish_pb2.PRIVACY_LEVEL_PUBLIC_TO_EVERYONE, cover_index=1
         )
         bad = await register(media, "gs://b/ok.jpg", "https://unreachable.example.com/x.jpg")
-        with pytest.raises(grpc.aio.AioRpcError):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
             await publishing.PublishInstagramCarousel(
                 pb.PublishInstagramCarouselRequest(media_ids=bad, instagram_account_id=ig.id)
             )
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the item could not be fetched
 
         # The public post's id comes later (moderation, then the reconciler), and changes the
         # record: wait for it, so that no record changes between the list and GetPublish.

@@ -103,8 +103,9 @@ async def test_a_failed_publish_does_not_block_publishing_again(accounts, media,
     account = await connect(accounts)
     ids = await register(media, *images(2))
     instagram_sandbox.fail_next("create_container", status=400, code=100, subcode=2207028, message="bad")
-    with pytest.raises(grpc.aio.AioRpcError):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
         await publishing.PublishInstagramCarousel(ig_request(account.id, ids))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # subcode 2207028: carousel item count
     ok = await publishing.PublishInstagramCarousel(ig_request(account.id, ids))
     assert ok.state == publish_pb2.PUBLISH_STATE_PUBLISHED
 

@@ -170,6 +170,7 @@ async def test_no_token_in_database_file_logs_or_errors_after_publish_and_failur
         instagram_sandbox.revoke_token(TOKEN)
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await alpha.publish(account.id, await alpha.register(*images(2, prefix="gs://b/second")))
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the token was refused
         assert TOKEN not in (info.value.details() or "")
         for _key, value in info.value.trailing_metadata() or ():
             assert TOKEN.encode() not in (value if isinstance(value, bytes) else value.encode())

@@ -134,8 +134,9 @@ async def test_sigkill_then_restart_posts_exactly_once(tmp_path, platforms, plat
 
             await until(reached)
             first.kill()
-            with pytest.raises(grpc.aio.AioRpcError):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE  # the connection died with the service
         if fault:
             await emulator.acontrol("DELETE", "faults")
     finally:

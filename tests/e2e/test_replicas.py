@@ -196,8 +196,9 @@ async def test_killing_the_owner_at_any_step_leaves_the_publish_to_another_repli
 
     await _until(reached)
     owner.kill()
-    with pytest.raises(grpc.aio.AioRpcError):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
         await call
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE  # the connection died with the replica
     if fault:
         await emulator.acontrol("DELETE", "faults")
 

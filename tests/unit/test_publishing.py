@@ -295,7 +295,7 @@ async def test_what_is_not_a_duplicate(world: World, how: str) -> None:
     request = await world.instagram_request(2, account, caption="same")
     if how == "earlier_failed":
         world.instagram.script("create_carousel_container", IgFailure.answered("create_carousel_container"))
-        with pytest.raises(DomainError):
+        with pytest.raises(FailedPrecondition):
             await world.publish(request)
     else:
         await world.publish(request)
