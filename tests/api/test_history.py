@@ -353,9 +353,9 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     # What a run announces (to watchers, and as the RPC's answer) is the record its last
     # write returned (UPDATE ... RETURNING); it must be exactly what is stored.
     publish_log = service.services.publish_log
-    announced: dict[str, object] = {}
+    announced: list = []  # every announcement, in order (a dict by id would hold one whatever happened)
     announce = publish_log._announce
-    monkeypatch.setattr(publish_log, "_announce", lambda p: (announced.__setitem__(p.id, p), announce(p)))
+    monkeypatch.setattr(publish_log, "_announce", lambda p: (announced.append(p), announce(p)))
     if case == "tiktok":
         account = await connect(accounts, platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid-rec")
         await tiktok_publish(
@@ -372,9 +372,11 @@ async def test_the_record_a_run_announces_is_the_stored_record(
                 pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id)
             )
         assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the item could not be fetched
-    assert len(announced) == 1
-    (publish_id, last), = announced.items()
-    assert last == await publish_log.store.get(publish_id)
+    [publish_id] = {p.id for p in announced}  # one publish, announced at each of its steps
+    assert len(announced) > 1
+    revisions = [p.revision for p in announced]
+    assert revisions == sorted(set(revisions))  # each announcement is a newer record than the last
+    assert announced[-1] == await publish_log.store.get(publish_id)
 
 
 async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(

@@ -23,6 +23,10 @@ from server.adapters.crypto import TokenCipher
 from server.adapters.postgres import PostgresStore
 
 ADMIN_URL = os.environ.get("DISTRIBUTION_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+# Under pytest-xdist each worker is a process of its own with its own template and shared
+# database (the module state below); the worker's name in theirs tells them apart on the
+# server (and tells which worker left one behind).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def _url_for(database: str) -> str:
@@ -50,7 +54,7 @@ _templates: list[str] = []  # [the migrated template, the shared database copied
 
 async def _migrated_template(admin: asyncpg.Connection) -> str:
     if not _templates:
-        name = f"distribution_template_{uuid.uuid4().hex[:12]}"
+        name = f"distribution_template_{WORKER}_{uuid.uuid4().hex[:12]}"
         await admin.execute(f'CREATE DATABASE "{name}"')
         atexit.register(_drop_at_exit, name)
         store = await PostgresStore.open(_url_for(name), TokenCipher([Fernet.generate_key()]), pool_size=1)
@@ -75,7 +79,7 @@ def _drop_at_exit(name: str) -> None:
 async def fresh_database(migrated: bool = False) -> AsyncIterator[str]:
     """The URL of a new database, dropped (with its connections) at exit: empty, or with
     the service's schema already in place (`migrated`)."""
-    name = f"distribution_test_{uuid.uuid4().hex[:12]}"
+    name = f"distribution_test_{WORKER}_{uuid.uuid4().hex[:12]}"
     admin = await _admin()
     try:
         template = f' TEMPLATE "{await _migrated_template(admin)}"' if migrated else ""
@@ -103,7 +107,7 @@ async def emptied_database() -> AsyncIterator[str]:
     try:
         if len(_templates) < 2:
             await _migrated_template(admin)
-            name = f"distribution_shared_{uuid.uuid4().hex[:12]}"
+            name = f"distribution_shared_{WORKER}_{uuid.uuid4().hex[:12]}"
             await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates[0]}"')
             atexit.register(_drop_at_exit, name)
             _templates.append(name)
