@@ -525,3 +525,29 @@ async def test_a_resumed_record_with_its_media_id_but_not_published_ends_publish
     final = await world.store.publishes.get(publish.id)
     assert final is not None
     assert final.state == PublishState.PUBLISHED
+
+
+# --- the recovery window and what a recovered publish records ----------------------------------
+
+
+async def test_recovery_takes_a_post_from_a_minute_before_the_publish_but_not_earlier(world: World) -> None:
+    request = await world.instagram_request(2, caption="edge")
+    earlier = IgMedia("1701", "https://www.instagram.com/p/E/", "E", graph_timestamp(world.at(-61)), caption="edge")
+    edge = IgMedia("1702", "https://www.instagram.com/p/F/", "F", graph_timestamp(world.at(-60)), caption="edge")
+    world.instagram.script("publish", Applied(IgFailure.timed_out("publish")))
+    world.instagram.script("recent_media", [edge, earlier])
+    publish = await world.publish(request)
+    assert publish.ig_media_id == "1702"  # the window opens a minute before the publish, to the second
+
+
+async def test_a_publish_recovered_without_its_media_id_ends_the_run_saying_so(world: World) -> None:
+    world.instagram.script("publish", Applied(IgFailure.timed_out("publish")))
+    request = await world.instagram_request(2, caption="twins")
+    world.instagram.add_post(IG_USER, "twins")
+    world.clock.advance(5)
+    publish = await world.publish(request)
+    assert publish.published_at == world.clock.now()
+    assert (publish.owner, publish.done) == (None, True)
+    last = (await world.events(publish.id))[-1]
+    assert last.message == ("The carousel container is PUBLISHED; its IG media id could not be told apart among "
+                            "the account's recent posts")

@@ -332,3 +332,57 @@ async def test_a_video_is_no_photo(world: World) -> None:
         await world.publish(TikTokCarousel(media, account.id, creator_consent_obtained=True))
     assert caught.value.reason == "MEDIA_NOT_ALLOWED"
     assert "video/mp4" in caught.value.field_violations[0].description
+
+
+# --- what the timeline and the platform are told, word for word ---------------------------------
+
+
+async def test_a_direct_posts_timeline_reads_as_a_story(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2))
+    events = await world.events(publish.id)
+    assert [(e.type, e.message) for e in events[2:]] == [
+        ("TIKTOK_INIT_SENT", "Sending the post to TikTok (2 photos)"),
+        ("TIKTOK_INIT_ACCEPTED", "TikTok accepted the post as v_pub_1"),
+        ("TIKTOK_STATUS", "TikTok status PUBLISH_COMPLETE"),
+        ("PUBLISHED", "Published; TikTok gives no public post id for posts that are not public"),
+    ]
+    assert (publish.owner, publish.done) == (None, True)  # the run's last write handed its lease back
+
+
+async def test_an_inbox_upload_sends_the_defaults_and_ends_the_run_at_delivery(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, post_mode="INBOX", caption="Fog"))
+    assert world.tiktok.calls_to("init_photo_post")[0].args["post"] == PhotoPost(
+        post_mode="MEDIA_UPLOAD",
+        photo_urls=[f"https://storage.googleapis.com/bucket/photo-{n}.jpg" for n in (1, 2)],
+        cover_index=0, title="Fog", description="", privacy_level=None, disable_comment=False, auto_add_music=False,
+    )
+    assert publish.published_at == world.clock.now()
+    assert (publish.owner, publish.lease_until, publish.done) == (None, None, True)
+    last = (await world.events(publish.id))[-1]
+    assert (last.type, last.message) == (
+        "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post")
+
+
+async def test_a_failed_status_keeps_tiktoks_reason_and_trace_id(world: World) -> None:
+    world.tiktok.statuses["v_pub_1"] = [PublishStatus(status="FAILED", fail_reason="", log_id="log-9")]
+    _, publish = await publish_fails(world, await world.tiktok_request(2), FailedPrecondition)
+    assert publish.error is not None
+    assert (publish.error.platform_code, publish.error.platform_trace_id) == ("", "log-9")
+
+
+async def test_an_unconfirmed_init_message_is_the_whole_warning(world: World) -> None:
+    world.tiktok.script("init_photo_post", TikTokFailure.server_error("init_photo_post"))
+    error, _ = await publish_fails(world, await world.tiktok_request(2), DeadlineExceeded)
+    assert error.message == (
+        "The outcome of the TikTok publish could not be established: TikTok answered init with internal_error, "
+        "which may come after the post was accepted; TikTok offers no lookup, so it was not sent again. "
+        "It may still go live; do not publish it again without checking."
+    )
+
+
+async def test_a_public_post_waiting_for_its_id_says_so(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, privacy_level="PUBLIC_TO_EVERYONE"))
+    assert (await world.events(publish.id))[-1].message == (
+        "Published; TikTok has not reported a public post id yet (it does after moderation); "
+        "it will be asked again later"
+    )
