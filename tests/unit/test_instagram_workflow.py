@@ -331,8 +331,10 @@ async def test_unknown_outcome_and_an_unreadable_status_end_unconfirmed(world: W
     error, publish = await publish_fails(world, await world.instagram_request(2), DeadlineExceeded)
     assert publish.state == PublishState.UNCONFIRMED
     assert error_of(publish) == {"code": "DEADLINE_EXCEEDED", "reason": "PUBLISH_UNCONFIRMED"}
-    assert "It may be live" in error.message
-    assert "the container status cannot be read" in error.message
+    assert error.message.startswith(
+        "The outcome of the Instagram publish could not be established: the container status cannot be read: "
+    )
+    assert error.message.endswith(". It may be live; do not publish it again without checking.")
     assert (await world.timeline(publish.id))[-3:] == ["PUBLISH_SENT", "PUBLISH_OUTCOME_UNKNOWN", "UNCONFIRMED"]
     assert world.metrics.finished == [(Platform.INSTAGRAM, PublishState.UNCONFIRMED)]
 
@@ -388,10 +390,17 @@ async def test_a_post_listed_without_its_caption_still_counts(world: World) -> N
     assert world.instagram.calls_to("recent_media")[0].args["limit"] == 25
 
 
-async def test_a_failed_recent_media_read_leaves_the_media_id_unknown(world: World) -> None:
+async def test_a_failed_recent_media_read_leaves_the_media_id_unknown(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="distribution.workflow.instagram")
     world.instagram.script("publish", Applied(IgFailure.timed_out("publish")))
-    world.instagram.script("recent_media", IgFailure.server_error("recent_media"))
+    failure = IgFailure.server_error("recent_media")
+    world.instagram.script("recent_media", failure)
     publish = await world.publish(await world.instagram_request(2))
+    [logged] = [r for r in caplog.records if r.name == "distribution.workflow.instagram"]
+    assert logged.getMessage() == "recent media read failed"
+    assert (logged.publish_id, logged.error) == (publish.id, str(failure))  # type: ignore[attr-defined]
     assert publish.state == PublishState.PUBLISHED
     assert publish.ig_media_id is None
     assert world.instagram.count("recent_media") == 1  # a read that failed is not retried here

@@ -221,6 +221,7 @@ async def test_a_token_rejected_while_polling_is_refreshed_and_polling_goes_on(w
     assert world.tiktok.calls_to("refresh")[0].args == {"refresh_token": "tt-refresh"}
     assert [c.args["token"] for c in world.tiktok.calls_to("fetch_status")] == ["tt-token", "tt-token", "tt-access-1"]
     assert await world.timeline(publish.id) == [*DIRECT[:5], "TOKEN_REFRESHED", "TIKTOK_STATUS", "PUBLISHED"]
+    assert (await world.events(publish.id))[5].message == "Access token refreshed while polling"
     credentials = await world.store.accounts.credentials(account.id)
     assert credentials is not None
     assert (credentials.access_token, credentials.refresh_token) == ("tt-access-1", "tt-refresh-1")
@@ -302,7 +303,11 @@ async def test_a_run_resumed_with_init_in_flight_ends_unconfirmed_without_sendin
     final = await world.services.runner.wait(publish)
     assert final.state == PublishState.UNCONFIRMED
     assert final.error is not None
-    assert "the service stopped while TikTok's init call was in flight" in final.error.message
+    assert final.error.message == (
+        "The outcome of the TikTok publish could not be established: the service stopped while TikTok's init "
+        "call was in flight, and TikTok offers no lookup to tell whether it was accepted. It may still go live; "
+        "do not publish it again without checking."
+    )
     assert world.tiktok.calls == []
     assert await world.new_events(publish.id) == ["UNCONFIRMED"]
 
