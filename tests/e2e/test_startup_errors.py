@@ -314,7 +314,8 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     )
 
 
-@pytest.mark.parametrize("keys", ["notfernet", f"{Fernet.generate_key().decode()},notfernet"])
+# A fixed (valid, throwaway) key: pytest-xdist workers must collect the same test ids.
+@pytest.mark.parametrize("keys", ["notfernet", "V1atI_V01cgzitsd3JFJUsyxsBMmQVcNnvjabX25zdE=,notfernet"])
 def test_a_secret_key_that_is_not_a_fernet_key_is_refused_without_echoing_it(tmp_path, keys):
     result = start(tmp_path, DISTRIBUTION_SECRET_KEYS=keys)
     number = keys.count(",") + 1
