@@ -28,7 +28,7 @@ MUTANTS = (
         original='graph_transient = bool(error.get("is_transient", False)) or status >= 500',
         mutated='graph_transient = bool(error.get("is_transient", False)) or status > 500',
         why="a bare HTTP 500 from media_publish would read as a final refusal: FAILED although it may be live",
-        killed_by="tests/unit/test_error_tables.py::test_a_bare_http_500_is_transient_on_every_endpoint",
+        killed_by="tests/unit/test_error_tables.py::test_media_publish_answered_a_bare_500_after_posting_is_found_not_resent",
     ),
     Mutant(
         name="one-extra-retry",
@@ -52,7 +52,7 @@ MUTANTS = (
         original="if not failure.maybe_applied:",
         mutated="if not failure.maybe_applied or failure.answered:",
         why="an init answered 5xx (TikTok may have accepted the post) reported FAILED: the caller posts again",
-        killed_by="tests/unit/test_tiktok_workflow.py::test_init_is_resent_only_when_it_surely_created_nothing",
+        killed_by="tests/unit/test_error_tables.py::test_tiktok_init_answered_a_bare_500_is_unconfirmed_and_never_resent",
     ),
     Mutant(
         name="any-matching-recent-post-taken",

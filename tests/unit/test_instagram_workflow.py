@@ -3,6 +3,7 @@ the platform calls show for every branch (server/services/workflow/instagram.py)
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -560,3 +561,16 @@ async def test_a_publish_recovered_without_its_media_id_ends_the_run_saying_so(w
     last = (await world.events(publish.id))[-1]
     assert last.message == ("The carousel container is PUBLISHED; its IG media id could not be told apart among "
                             "the account's recent posts")
+
+
+async def test_media_publish_in_flight_is_saved_before_the_call(world: World) -> None:
+    # Should the service die while media_publish is out, the record must say so: a resumed
+    # run then checks the container before anything else instead of publishing again.
+    held = world.instagram.hold("publish")
+    task = asyncio.create_task(world.publish(await world.instagram_request(2)))
+    await held.reached.wait()
+    during = await world.only_publish()
+    assert (during.call_in_flight, (await world.timeline(during.id))[-1]) == ("media_publish", "PUBLISH_SENT")
+    held.release()
+    publish = await task
+    assert (publish.state, publish.call_in_flight) == (PublishState.PUBLISHED, None)
