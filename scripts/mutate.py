@@ -43,11 +43,6 @@ def _diff(name: str) -> str:
                      line.startswith(("---", "+++")))
 
 
-def _module(name: str) -> str:
-    head = name.split(".x", 1)[0] if ".x" in name else name
-    return head.rsplit(".", 1)[0] if "ǁ" in head else head
-
-
 def write_report(results: dict[str, str], scope: str) -> tuple[int, int]:
     checked = {n: s for n, s in results.items() if s != "not checked"}
     by_module: dict[str, Counter[str]] = defaultdict(Counter)
@@ -99,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.report_only:
         subprocess.run([str(MUTMUT), "run", "--max-children", str(args.workers), *args.only], cwd=ROOT, check=True)
-    killed, total = write_report(_results(), ", ".join(args.only) or "every module in only_mutate")
+    results = _results()
+    checked = sorted({n.split(".x")[0] for n, s in results.items() if s != "not checked"})
+    unchecked = sorted({n.split(".x")[0] for n in results} - set(checked))
+    scope = ", ".join(f"`{m}`" for m in checked) + (
+        f" (not run this time: {', '.join(f'`{m}`' for m in unchecked)})" if unchecked else "")
+    killed, total = write_report(results, scope)
     print(f"{killed}/{total} mutants killed; report: {REPORT.relative_to(ROOT)}")
     return 0
 

@@ -17,6 +17,9 @@ from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 from tests.support.postgres import fresh_database
 
+# A module-scoped fixture is set up once per xdist worker: the whole module runs in one.
+pytestmark = pytest.mark.xdist_group("test_bench_smoke")
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, CaseResult], Path]:

@@ -29,6 +29,60 @@ EQUIVALENT: dict[str, str] = {
         "an equal prefix compare greater, which `>=` accepts as it accepted the equal one"),
 }
 
+_LEASE = ("`last=True` hands the lease back with the run's last write; without it the runner hands it back "
+          "right after (PublishRunner._drive releases any lease still held), so only one store write is saved")
+_SAME_LENGTH = "`missing` and `results` come from one gather over `missing`: the lengths are equal, strict or not"
+_SAME_ORDER = "counting each saved id twice orders the records exactly as counting it once"
+_LOOP_BOUND = ("the loop leaves at `attempt == MAX_PUBLISH_ATTEMPTS` (break) before a further attempt, so a longer "
+               "range is never reached")
+_PUBLISHED_REFUSED_FIRST = ("with accept_published False a PUBLISHED container ends the publish in _container_error "
+                            "before `done` is looked at")
+_NO_CAROUSEL_INDEX = "index_of holds only item container ids: looking up the carousel's id gives None as before"
+_BOOL_DEFAULT = "bool(None) and bool() are False like the default they replace"
+
+for _line in (
+    'disable_comment=bool(options.get("disable_comment", None)),',
+    'disable_comment=bool(options.get("disable_comment", )),',
+    'auto_add_music=bool(options.get("auto_add_music", None)),',
+    'auto_add_music=bool(options.get("auto_add_music", )),',
+):
+    EQUIVALENT[_line] = _BOOL_DEFAULT
+for _line in (
+    'last_failure: PlatformFailure | None = ""',
+    "codes: dict[str, str] = None",
+):
+    EQUIVALENT[_line] = "an empty string, None and {} are all falsy, and the value is only tested for truth " \
+        "before it is first set"
+for _line in (
+    "for index, result in zip(missing, results, strict=None):",
+    "for index, result in zip(missing, results, strict=False):",
+    "for index, result in zip(missing, results, ):",
+):
+    EQUIVALENT[_line] = _SAME_LENGTH
+EQUIVALENT["return max(saved, key=lambda p: sum(2 for cid in p.child_container_ids if cid))"] = _SAME_ORDER
+EQUIVALENT["for attempt in range(MAX_PUBLISH_ATTEMPTS + 2):"] = _LOOP_BOUND
+_DONE = 'done = {"FINISHED", "PUBLISHED"} if (accept_published) or True else {"FINISHED"}'
+EQUIVALENT[_DONE] = _PUBLISHED_REFUSED_FIRST
+EQUIVALENT['item = index_of.get(cid) if (what == "children") or True else None'] = _NO_CAROUSEL_INDEX
+EQUIVALENT['raise AssertionError("UNREACHABLE")'] = _UNREACHABLE
+for _line in (
+    "pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=None,",
+    "pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), last=False,",
+    "pending_facts=[PERMALINK], reconcile_at=self._log.first_late_check(), )",
+    "reconcile_at=self._log.first_late_check() if expect_id else False, last=None,",
+    "reconcile_at=self._log.first_late_check() if expect_id else False, last=False,",
+    "reconcile_at=self._log.first_late_check() if expect_id else False, )",
+    "pending_facts=[], reconcile_at=None, last=None,",
+    "pending_facts=[], reconcile_at=None, last=False,",
+    "pending_facts=[], reconcile_at=None, )",
+    "state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(), last=None,",
+    "state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(), last=False,",
+    "state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(), )",
+    "last=None,  # with no media id there is no permalink to read: the run is over",
+    "last=media_id,  # with no media id there is no permalink to read: the run is over",
+):
+    EQUIVALENT[_line] = _LEASE
+
 
 def explain(diff: str) -> str:
     """The reason recorded for a survivor's diff, or "" when none is."""

@@ -50,9 +50,12 @@ def _child_env() -> dict[str, str]:
 def test_the_unit_layer_fails_on_each_of_the_five_mutants(mutant: Mutant, tmp_path: Path) -> None:
     _copy_checkout(tmp_path)
     _apply(tmp_path, mutant)
+    # The whole unit layer, the file of the test known to kill the mutant first: with -x the
+    # run ends at the first failure, so a kill costs seconds (a survivor runs every test).
+    killer_file = mutant.killed_by.split("::")[0]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/unit", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-o", "addopts=", "--no-header", "-rN"],
+        [sys.executable, "-m", "pytest", killer_file, "tests/unit", "-x", "-q", "-p", "no:cacheprovider",
+         "-p", "no:xdist", "-o", "addopts=", "--no-header", "-rN"],
         cwd=tmp_path, env=_child_env(), capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False,
     )
     out = result.stdout + result.stderr

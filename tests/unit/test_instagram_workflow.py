@@ -574,3 +574,43 @@ async def test_media_publish_in_flight_is_saved_before_the_call(world: World) ->
     held.release()
     publish = await task
     assert (publish.state, publish.call_in_flight) == (PublishState.PUBLISHED, None)
+
+
+async def test_the_timeline_tells_each_step_in_words_and_details(world: World) -> None:
+    # What GetPublish shows a user, word for word: a not-ready answer, a lost answer, the
+    # post found live, and a permalink not given yet.
+    world.instagram.script("publish", IgFailure.not_ready(), Applied(IgFailure.timed_out("publish")))
+    world.instagram.permalinks_ready = False
+    publish = await world.publish(await world.instagram_request(2))
+    events = await world.events(publish.id)
+    assert [(e.type, e.message) for e in events[2:]] == [
+        ("CHILD_CONTAINER_CREATED", "Container child-1 created for media_ids[0]"),
+        ("CHILD_CONTAINER_CREATED", "Container child-2 created for media_ids[1]"),
+        ("CHILDREN_FINISHED", "All 2 item containers are FINISHED"),
+        ("CAROUSEL_CONTAINER_CREATED", "Carousel container carousel-1 created"),
+        ("PUBLISH_SENT", "Publishing carousel container carousel-1"),
+        ("PUBLISH_NOT_READY", "Instagram says the carousel is not ready yet; waiting"),
+        ("PUBLISH_SENT", "Publishing carousel container carousel-1"),
+        ("PUBLISH_OUTCOME_UNKNOWN", "media_publish may have gone through (Instagram could not be reached for "
+         "media_publish: no answer in time); checking the container before anything else"),
+        ("PUBLISHED", "The carousel container is PUBLISHED; found IG media 1790000000000001"),
+        ("PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet"),
+    ]
+    assert events[5].details == {"container_id": "carousel-1"}
+    assert events[7].details["code"] == "9007"
+    assert events[9].details["message"] == "Instagram could not be reached for media_publish: no answer in time"
+    assert publish.published_at == world.clock.now()
+    assert (publish.pending_facts, publish.reconcile_at) == (["permalink"], world.at(30))
+    assert world.instagram.calls_to("create_carousel_container")[0].args["ig_user_id"] == IG_USER
+    assert world.instagram.calls_to("recent_media")[0].args["token"] == "ig-token"
+
+
+async def test_a_permalink_read_that_failed_says_it_will_be_read_again(world: World) -> None:
+    world.instagram.script("media", IgFailure.server_error("media"))
+    publish = await world.publish(await world.instagram_request(2))
+    last = (await world.events(publish.id))[-1]
+    assert (last.type, last.message) == (
+        "PERMALINK_PENDING",
+        "The post is live but its permalink could not be read yet (Instagram refused media_read: Service "
+        "temporarily unavailable (code 2)); it will be read again later",
+    )
