@@ -74,8 +74,8 @@ check: $(VENV)/.installed generated/.stamp
 	$(VENV)/bin/ruff check server tests bench scripts
 	$(VENV)/bin/mypy
 
-# Tests run in TEST_WORKERS pytest-xdist workers (tests sharing a resource are kept in one
-# worker by xdist_group). Coverage is measured in every worker and subprocess
+# Tests run in TEST_WORKERS pytest-xdist workers, a module at a time (--dist loadscope: a
+# module-scoped fixture, like the bench smoke run's two minutes, is set up once). Coverage is measured in every worker and subprocess
 # ([tool.coverage] in pyproject.toml), combined, listed in .coverage-data/report.txt (files
 # with uncovered lines or branches only) and, for a full run, held to the floors in
 # scripts/coverage_gate.py. A run narrowed by PYTEST_ARGS reports coverage but gates nothing.
@@ -84,7 +84,7 @@ COVERAGE_GATE ?= $(if $(PYTEST_ARGS),off,on)
 
 test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated check
 	rm -rf .coverage-data && mkdir -p .coverage-data
-	status=0; $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
+	status=0; $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m coverage combine -q; \
 	$(PY) -m coverage report > .coverage-data/report.txt || true; \
 	$(PY) -m coverage json -q -o .coverage-data/coverage.json; \

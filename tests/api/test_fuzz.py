@@ -20,9 +20,6 @@ from tests.support.fuzz.strategies import message_strategy, set_field
 from tests.support.fuzz.values import FD
 from tests.support.fuzz.world import World, open_world
 
-# A module-scoped fixture is set up once per xdist worker: the whole module runs in one.
-pytestmark = pytest.mark.xdist_group("test_fuzz")
-
 MAX_EXAMPLES = 60  # Hypothesis draws per RPC, after the seeds
 REQUIRED_RPCS = {
     "AccountService.ConnectAccount", "AccountService.GetAccount", "AccountService.ListAccounts",

@@ -24,9 +24,6 @@ from tests.support.paths import ROOT
 from tests.support.processes import ServiceProcess, free_port, service_env
 from tests.support.tls import make_pki
 
-# A module-scoped fixture is set up once per xdist worker: the whole module runs in one.
-pytestmark = pytest.mark.xdist_group("test_startup_errors")
-
 # The shape of every start failure, whatever the cause.
 LINE = re.compile(
     r"distribution: cannot start: (?P<variable>DISTRIBUTION_[A-Z_]+)"

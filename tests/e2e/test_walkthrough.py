@@ -14,9 +14,6 @@ import pytest
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.tools import grpcurl
 
-# A module-scoped fixture is set up once per xdist worker: the whole module runs in one.
-pytestmark = pytest.mark.xdist_group("test_walkthrough")
-
 SECRET = "SECRET-TOKEN-123"
 
 

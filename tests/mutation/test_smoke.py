@@ -44,7 +44,6 @@ def _child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_XDIST", "PYTEST_"))}
 
 
-@pytest.mark.xdist_group("mutation")
 @pytest.mark.timeout(CHILD_TIMEOUT + 30)
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_the_unit_layer_fails_on_each_of_the_five_mutants(mutant: Mutant, tmp_path: Path) -> None:
