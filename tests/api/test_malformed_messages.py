@@ -20,6 +20,7 @@ from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health_pb2
 
 from tests.support.errors import rich_error
+from tests.support.waiting import eventually
 
 FD = _descriptor.FieldDescriptor
 # Codes an answer to a request may carry; UNKNOWN and INTERNAL never.
@@ -198,7 +199,11 @@ async def test_malformed_requests_are_logged_with_their_code(channel, caplog):
     method = next(m for m in METHODS if m.path.endswith("/GetMedia"))
     with caplog.at_level("INFO", logger="distribution.rpc"):
         await call(channel, method, b"\xff\xff\xff")
-    lines = [r for r in caplog.records if r.getMessage() == "rpc" and r.method == method.path]
+        # The refusal reaches the client before the server writes its log line.
+        lines = await eventually(
+            lambda: [r for r in caplog.records if r.getMessage() == "rpc" and r.method == method.path],
+            "the rpc log line of the malformed call",
+        )
     assert [(r.code, r.reason) for r in lines] == [("INVALID_ARGUMENT", "MALFORMED_REQUEST")]
 
 
