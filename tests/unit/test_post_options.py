@@ -208,6 +208,90 @@ async def test_the_reconciler_finishes_a_comment_a_crash_left_sending(world: Wor
     assert world.instagram.count("comment") == (1 if arrived else 2)
 
 
+async def test_a_comment_lost_twice_that_never_arrived_fails_and_is_not_sent_a_third_time(world: World) -> None:
+    world.instagram.script("comment", IgFailure.timed_out("comment"), IgFailure.timed_out("comment"))  # not applied
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert publish.state == PublishState.PUBLISHED and publish.error is None
+    comment = publish.first_comment
+    assert comment is not None and (comment.state, comment.sends) == (FirstCommentState.FAILED, 2)
+    assert comment.error is not None and comment.error.reason == "INSTAGRAM_FIRST_COMMENT_FAILED"
+    assert comment.error.message == ("The first comment was sent 2 times without an answer and is not among the "
+                                     "post's comments; it was not posted")
+    assert world.instagram.count("comment") == 2
+    assert world.instagram.count("comments") == 2  # each lost send was looked for before anything else
+    assert publish.pending_facts == []
+    timeline = await world.timeline(publish.id)
+    assert timeline.count("FIRST_COMMENT_SENT") == 2 and "FIRST_COMMENT_FAILED" in timeline
+
+
+async def test_a_post_whose_media_id_is_unknown_fails_its_first_comment_without_sending_it(world: World) -> None:
+    # media_publish took effect but its answer was lost, and the account's recent posts could not be read.
+    world.instagram.script("publish", Applied(IgFailure.timed_out("publish")))
+    world.instagram.script("recent_media", IgFailure.server_error("recent_media"))
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    assert (publish.state, publish.ig_media_id) == (PublishState.PUBLISHED, None)
+    comment = publish.first_comment
+    assert comment is not None and comment.state == FirstCommentState.FAILED
+    assert comment.error is not None and comment.error.reason == "INSTAGRAM_FIRST_COMMENT_NO_MEDIA_ID"
+    assert world.instagram.count("comment") == 0
+    assert (publish.pending_facts, publish.owner, publish.done) == ([], None, True)
+    assert (await world.timeline(publish.id))[-1] == "FIRST_COMMENT_FAILED"
+
+
+@pytest.mark.parametrize(
+    ("left", "ends", "reason"),
+    [
+        (FirstCommentState.PENDING, FirstCommentState.FAILED, "INSTAGRAM_FIRST_COMMENT_FAILED"),
+        (FirstCommentState.SENDING, FirstCommentState.UNCONFIRMED, "INSTAGRAM_FIRST_COMMENT_UNCONFIRMED"),
+    ],
+    ids=["never-sent", "sent-unanswered"],
+)
+async def test_a_comment_of_an_account_without_a_token_is_given_up_with_the_other_facts(
+    world: World, left: FirstCommentState, ends: FirstCommentState, reason: str
+) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    # As a run killed before the comment was final leaves it, with the permalink also unread.
+    await world.store.publishes.update(
+        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="crashed"),
+        first_comment=FirstComment(left, sends=1 if left == FirstCommentState.SENDING else 0),
+        pending_facts=["first_comment", "permalink"], reconcile_at=world.clock.now(),
+    )
+    await world.store.accounts.disconnect(world.workspace, publish.account_id)
+    await world.services.reconciler.run_once()
+    final = await world.store.publishes.get(publish.id)
+    assert final is not None and final.state == PublishState.PUBLISHED
+    comment = final.first_comment
+    assert comment is not None and comment.state == ends
+    assert comment.error is not None and comment.error.reason == reason
+    assert "no usable token" in comment.error.message
+    assert (final.pending_facts, final.reconcile_at) == ([], None)
+    assert (await world.timeline(publish.id))[-2:] == [f"FIRST_COMMENT_{ends.name}", "LATE_FACTS_ABANDONED"]
+    last = (await world.events(publish.id))[-1]
+    assert last.message.startswith("Stopped waiting for permalink: no usable token")
+    assert world.instagram.count("comment") == 1 and world.instagram.count("comments") == 0  # nothing sent
+
+
+async def test_the_reconciler_leaves_a_comment_to_the_live_run_that_holds_the_publish(world: World) -> None:
+    publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
+    await world.store.publishes.update(
+        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="sending"),
+        first_comment=FirstComment(FirstCommentState.SENDING, sends=1),
+        pending_facts=["first_comment"], reconcile_at=world.clock.now(),
+    )
+    row = world.store.publishes.rows[publish.id]
+    row.owner, row.lease_until = "another-replica", world.at(60)  # its run is still going there
+    await world.services.reconciler.run_once()
+    final = await world.store.publishes.get(publish.id)
+    assert final is not None
+    assert final.first_comment == FirstComment(FirstCommentState.SENDING, sends=1)
+    assert final.pending_facts == ["first_comment"] and final.reconcile_at is not None
+    last = (await world.events(publish.id))[-1]
+    assert last.type == "LATE_FACTS_PENDING"
+    assert last.message == ("Still waiting for first_comment (first_comment: the run that published it is "
+                            "still posting it)")
+    assert world.instagram.count("comment") == 1 and world.instagram.count("comments") == 0
+
+
 # --- TikTok: disclosure, consent and the creator's settings ------------------------------
 
 
