@@ -4,6 +4,7 @@ schedule, registration checks, and the dispatcher queueing, signing, retrying an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,6 +20,7 @@ from server.config import Settings
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.events import EventPosition
 from server.domain.webhooks import (
+    MAX_URL_LENGTH,
     RETRY_SCHEDULE,
     DeliveryState,
     EventKind,
@@ -27,9 +29,10 @@ from server.domain.webhooks import (
     secret_key,
     sign,
 )
-from server.services.webhooks import WebhookPolicy
+from server.services.webhooks import PAGE, WebhookDispatcher, WebhookPolicy
 from tests.fakes import FakeWebhookSender
 from tests.unit.conftest import World, make_world
+from tests.unit.helpers import until
 
 URL = "https://hooks.example.com/distribution"
 
@@ -146,3 +149,105 @@ async def test_a_webhook_failing_too_often_is_disabled_and_says_why(hooked: tupl
     for _ in range(5):
         await world.services.dispatcher.run_once()
     assert len(sender.posts) == sent  # nothing more is sent once disabled
+
+
+@pytest.mark.parametrize(
+    ("url", "kinds", "violation"),
+    [
+        ("", [], ("url", "is required")),
+        (URL + "/" + "x" * MAX_URL_LENGTH, [], ("url", f"must be at most {MAX_URL_LENGTH} characters; got "
+                                                       f"{len(URL) + 1 + MAX_URL_LENGTH}")),
+        (URL, [EventKind.PUBLISH_UPDATED] * (len(EventKind) + 1),
+         ("event_kinds", f"names each kind at most once: at most {len(EventKind)} entries; got {len(EventKind) + 1}")),
+    ],
+    ids=["no-url", "url-too-long", "too-many-kinds"],
+)
+async def test_create_names_a_missing_or_oversized_field(
+    hooked: tuple[World, FakeWebhookSender], url: str, kinds: list[EventKind], violation: tuple[str, str]
+) -> None:
+    world, _ = hooked
+    assert world.services.webhooks is not None
+    with pytest.raises(InvalidArgument) as caught:
+        await world.services.webhooks.create(world.workspace, url, kinds, "")
+    assert [(v.field, v.description) for v in caught.value.field_violations] == [violation]
+    assert world.store.webhooks.rows == {}  # nothing registered
+
+
+async def test_webhooks_are_listed_in_pages_and_a_deleted_one_is_gone(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, _ = hooked
+    webhooks = world.services.webhooks
+    assert webhooks is not None
+    created = [(await webhooks.create(world.workspace, f"{URL}/{n}", [], ""))[0] for n in range(3)]
+    first = await webhooks.list_page(world.workspace, 2, "")
+    assert len(first.items) == 2 and first.next_page_token
+    rest = await webhooks.list_page(world.workspace, 2, first.next_page_token)
+    assert rest.next_page_token == ""
+    assert {w.id for w in [*first.items, *rest.items]} == {w.id for w in created}
+    await webhooks.delete(world.workspace, created[0].id)
+    for call in (webhooks.get(world.workspace, created[0].id), webhooks.delete(world.workspace, created[0].id),
+                 webhooks.deliveries(world.workspace, created[0].id, 10, "")):
+        with pytest.raises(NotFound) as caught:
+            await call
+        assert caught.value.reason == "WEBHOOK_NOT_FOUND"
+        assert caught.value.metadata == {"webhook_id": created[0].id}
+    assert {w.id for w in (await webhooks.list_page(world.workspace, 10, "")).items} == {w.id for w in created[1:]}
+
+
+async def test_deliveries_are_listed_in_pages(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    webhook, _ = await world.services.webhooks.create(world.workspace, URL, [], "")
+    await world.publish(await world.instagram_request(2))
+    await world.services.dispatcher.run_once()
+    first = await world.services.webhooks.deliveries(world.workspace, webhook.id, 2, "")
+    assert len(first.items) == 2 and first.next_page_token
+    rest = await world.services.webhooks.deliveries(world.workspace, webhook.id, 1000, first.next_page_token)
+    assert rest.next_page_token == ""
+    assert sorted(d.event_id for d in [*first.items, *rest.items]) == sorted(p.headers["webhook-id"]
+                                                                              for p in sender.posts)
+
+
+async def test_a_backlog_longer_than_a_page_is_queued_in_full(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    await world.services.webhooks.create(world.workspace, URL, [], "")
+    while len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)) <= PAGE:
+        await world.publish(await world.instagram_request(2))
+    await world.services.dispatcher.run_once()
+    events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    assert sorted(p.headers["webhook-id"] for p in sender.posts) == sorted(e.id for e in events)
+
+
+async def test_two_replicas_dispatching_at_once_send_each_event_once(hooked: tuple[World, FakeWebhookSender]) -> None:
+    world, sender = hooked
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    await world.services.webhooks.create(world.workspace, URL, [], "")
+    await world.publish(await world.instagram_request(2))
+    other = WebhookDispatcher(world.store.webhooks, world.services.publish_log, sender, world.clock,
+                              WebhookPolicy(retry_scale=0.0))
+    await asyncio.gather(world.services.dispatcher.run_once(), other.run_once())
+    events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    assert sorted(p.headers["webhook-id"] for p in sender.posts) == sorted(e.id for e in events)
+
+
+async def test_the_running_dispatcher_delivers_each_change_and_outlives_a_failed_pass(
+    hooked: tuple[World, FakeWebhookSender], caplog: pytest.LogCaptureFixture
+) -> None:
+    world, sender = hooked
+    dispatcher = world.services.dispatcher
+    assert world.services.webhooks is not None and dispatcher is not None
+    await world.services.webhooks.create(world.workspace, URL, [], "")
+    world.store.closed = True  # the store away: the first pass fails
+    dispatcher.start()
+    try:
+        await until(lambda: any(r.getMessage() == "webhook pass failed" for r in caplog.records))
+        world.store.closed = False
+        publish = await world.publish(await world.instagram_request(2))  # its changes wake the dispatcher
+        events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+        await until(lambda: len(sender.posts) == len(events))
+        assert {json.loads(p.body)["data"]["publish_id"] for p in sender.posts} == {publish.id}
+    finally:
+        await dispatcher.stop()
+    await world.publish(await world.instagram_request(2))
+    await until(lambda: True)
+    assert len(sender.posts) == len(events)  # stopped: no longer listening
