@@ -13,8 +13,9 @@ import pytest
 from server.domain.errors import InvalidArgument, OutOfRange, ResourceExhausted
 from server.domain.events import EventFilter, EventPosition
 from server.domain.models import Platform, PublishState
-from server.services.events import StreamItem, StreamPolicy, WorkspaceEvents
+from server.services.events import PAGE, StreamItem, StreamPolicy, WorkspaceEvents
 from tests.unit.conftest import World
+from tests.unit.helpers import until
 
 
 async def take(stream: AsyncIterator[StreamItem], count: int) -> list[StreamItem]:
@@ -71,17 +72,18 @@ async def test_events_carry_the_publish_and_honour_the_filters(world: World) -> 
     tt = await world.publish(await world.tiktok_request(2, tiktok))
     first_id = (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0].id
 
-    async def collect(where: EventFilter) -> list[StreamItem]:
+    async def collect(where: EventFilter, asked: EventFilter | None = None) -> list[StreamItem]:
         expected = len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000, where))
-        stream = world.services.events.watch(world.workspace, first_id, where)
+        stream = world.services.events.watch(world.workspace, first_id, asked or where)
         items = await take(stream, expected - 1) if expected > 1 else []
         await stream.aclose()
         return items
 
     only_tiktok = await collect(EventFilter(platform=Platform.TIKTOK))
     assert only_tiktok and {i.publish.id for i in only_tiktok} == {tt.id}
-    by_account = await collect(EventFilter(account_id=account.id.upper()))
-    assert {i.event.publish_id for i in by_account} <= {ig.id}
+    # An account id in capitals is the same id (as uuidgen prints it on macOS).
+    by_account = await collect(EventFilter(account_id=account.id), EventFilter(account_id=account.id.upper()))
+    assert by_account and {i.event.publish_id for i in by_account} == {ig.id}
     published = await collect(EventFilter(states=frozenset({PublishState.PUBLISHED})))
     assert {i.event.event.state for i in published} == {PublishState.PUBLISHED}
     assert all(i.publish.workspace_id == world.workspace for i in only_tiktok)
@@ -147,3 +149,48 @@ async def _idle_then_read(stream: AsyncIterator[StreamItem], got: list[StreamIte
     await asyncio.sleep(0.3)  # the consumer is busy elsewhere (stall is 0.05 s)
     async for item in stream:
         got.append(item)
+
+
+async def test_a_malformed_account_filter_is_invalid_naming_the_field(world: World) -> None:
+    stream = world.services.events.watch(world.workspace, "", EventFilter(account_id="not-an-id"))
+    with pytest.raises(InvalidArgument) as caught:
+        await stream.__anext__()
+    assert [v.field for v in caught.value.field_violations] == ["account_id"]
+
+
+async def test_a_refused_start_leaves_no_listener_behind(world: World) -> None:
+    await world.publish(await world.instagram_request(2))
+    first = (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0]
+    world.clock.advance(timedelta(days=8).total_seconds())
+    listeners = len(world.services.publish_log._change_listeners)
+    with pytest.raises(OutOfRange):
+        await world.services.events.open(world.workspace, first.id, EventFilter())
+    assert len(world.services.publish_log._change_listeners) == listeners  # no stream left listening
+
+
+async def test_a_backlog_longer_than_a_page_is_streamed_in_full_and_in_order(world: World) -> None:
+    while len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)) <= PAGE + 1:
+        await world.publish(await world.instagram_request(2))
+    stored = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    stream = world.services.events.watch(world.workspace, stored[0].id, EventFilter())
+    items = await take(stream, len(stored) - 1)
+    await stream.aclose()
+    assert [i.event.id for i in items] == [e.id for e in stored[1:]]
+
+
+async def test_a_store_failing_under_a_stream_ends_it_with_the_error(world: World) -> None:
+    stream = world.services.events.watch(world.workspace, "", EventFilter())
+    started = asyncio.ensure_future(stream.__anext__())
+    await until(lambda: world.services.publish_log._change_listeners != set())
+    failure = RuntimeError("database is not open")
+
+    async def failing(*_args: object, **_kwargs: object) -> list[object]:
+        raise failure
+
+    world.store.publishes.workspace_events = failing  # type: ignore[method-assign]
+    await world.publish(await world.instagram_request(2))  # its changes wake the stream's reader
+    with pytest.raises(RuntimeError) as caught:
+        await started
+    assert caught.value is failure
+    await stream.aclose()
+    assert world.services.publish_log._change_listeners == set()
