@@ -301,3 +301,35 @@ async def test_the_timer_wakes_for_a_schedule_added_on_this_replica(world: World
         await until(lambda: world.instagram.count("publish") == 1, steps=5000)
     finally:
         await sched.stop()
+
+
+async def test_a_scheduler_without_metrics_still_runs_due_publishes_and_records_missed_ones(world: World) -> None:
+    late = await scheduled_instagram(world, 60)
+    limit = world.settings.schedule.max_lateness.total_seconds()
+    world.clock.advance(60 + limit + 1)  # `late` is now past the lateness limit
+    on_time = await scheduled_instagram(world, 60)
+    world.clock.advance(61)
+    bare = Scheduler(world.services.runner, world.clock, world.settings.schedule)
+    claimed = {p.id: p.state for p in await bare.run_due()}
+    assert set(claimed) == {late.id, on_time.id} and claimed[late.id] == PublishState.MISSED
+    assert (await outcome(world, on_time)).state == PublishState.PUBLISHED
+    assert await world.timeline(late.id) == ["CREATED", "SCHEDULED", "MISSED"]
+    assert world.instagram.count("publish") == 1
+
+
+async def test_the_timer_outlives_a_failed_pass(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    publish = await scheduled_instagram(world, 60)
+    sched = scheduler(world)
+    world.clock.advance(61)  # due
+    world.store.closed = True  # the database away: the first pass fails
+    sched.start()
+    try:
+        await until(lambda: any(r.getMessage() == "scheduler pass failed; trying again at the next sweep"
+                                for r in caplog.records))
+        assert world.instagram.count("publish") == 0
+        world.store.closed = False
+        sched.poke(world.clock.now())  # sooner than the next sweep: wakes the timer now
+        await until(lambda: world.instagram.count("publish") == 1, steps=5000)
+    finally:
+        await sched.stop()
+    assert (await outcome(world, publish)).state == PublishState.PUBLISHED
