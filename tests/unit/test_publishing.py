@@ -399,3 +399,29 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_publish(world: World) 
     assert final.done
     assert world.services.runner.in_flight == 0
 
+
+
+# --- validate_only --------------------------------------------------------------------------
+
+
+async def test_validating_a_request_already_published_without_request_id_is_a_duplicate(world: World) -> None:
+    request = await world.instagram_request(2, caption="same")
+    first = await world.publish(request)
+    calls = len(world.instagram.calls)
+    with pytest.raises(AlreadyExists) as caught:
+        await world.services.publisher.validate(world.workspace, request)
+    assert caught.value.reason == "DUPLICATE_PUBLISH"
+    assert caught.value.metadata == {"publish_id": first.id, "earlier_state": "PUBLISHED"}
+    assert len(world.instagram.calls) == calls and len(world.store.publishes.rows) == 1
+
+
+async def test_validating_with_a_new_request_id_or_a_later_time_writes_nothing(world: World) -> None:
+    request_id = str(uuid.uuid4())
+    now = await world.services.publisher.validate(world.workspace, await world.instagram_request(
+        2, caption="later", request_id=request_id))
+    assert (now.publish.state, now.publish.request_id) == (PublishState.PENDING, request_id)
+    later = await world.services.publisher.validate(world.workspace, await world.instagram_request(
+        2, caption="later", publish_time=world.at(3600)))
+    assert [m.id for m in later.media] == later.publish.media_ids
+    assert world.store.publishes.rows == {}  # nothing recorded, nothing posted
+    assert world.instagram.count("publish") == 0

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import timedelta
 
 import pytest
 
-from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from server.domain.models import AccountState, Platform, Publish, PublishState
 from server.domain.schedule import MISSED_ERROR_REASON
 from server.services.workflow.scheduler import Scheduler
@@ -333,3 +334,39 @@ async def test_the_timer_outlives_a_failed_pass(world: World, caplog: pytest.Log
     finally:
         await sched.stop()
     assert (await outcome(world, publish)).state == PublishState.PUBLISHED
+
+
+async def test_the_same_schedule_sent_twice_at_once_is_recorded_once(world: World) -> None:
+    request = await world.instagram_request(2, publish_time=world.at(60), request_id=str(uuid.uuid4()))
+    first, second = await asyncio.gather(world.publish(request), world.publish(request))
+    assert first.id == second.id and second.state == PublishState.SCHEDULED
+    assert len(world.store.publishes.rows) == 1
+    assert await world.timeline(first.id) == ["CREATED", "SCHEDULED"]
+
+
+async def test_the_same_content_scheduled_twice_at_once_lets_one_in(world: World) -> None:
+    request = await world.instagram_request(2, publish_time=world.at(60), caption="same")
+    results = await asyncio.gather(world.publish(request), world.publish(request), return_exceptions=True)
+    [scheduled] = [r for r in results if isinstance(r, Publish)]
+    [refused] = [r for r in results if isinstance(r, AlreadyExists)]
+    assert refused.reason == "DUPLICATE_PUBLISH" and refused.metadata["publish_id"] == scheduled.id
+    assert len(world.store.publishes.rows) == 1
+
+
+async def test_cancel_or_reschedule_of_an_unknown_publish_is_not_found(world: World) -> None:
+    unknown = str(uuid.uuid4())
+    for call in (world.services.publisher.cancel(world.workspace, unknown),
+                 world.services.publisher.reschedule(world.workspace, unknown, world.at(600))):
+        with pytest.raises(NotFound) as caught:
+            await call
+        assert (caught.value.reason, caught.value.metadata) == ("PUBLISH_NOT_FOUND", {"publish_id": unknown})
+
+
+async def test_a_scheduled_inbox_upload_asks_no_creator_info_at_the_time(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, post_mode="INBOX", publish_time=world.at(60)))
+    assert publish.state == PublishState.SCHEDULED
+    asked = world.tiktok.count("creator_info")
+    await due(world, 61)
+    final = await outcome(world, publish)
+    assert final.state == PublishState.DELIVERED_TO_INBOX
+    assert world.tiktok.count("creator_info") == asked  # privacy settings do not apply to an inbox upload
