@@ -85,14 +85,36 @@ async def test_filters_narrow_the_list(world: World) -> None:
     ]
 
 
+async def test_a_schedule_time_range_lists_only_publishes_scheduled_in_it_page_by_page(world: World) -> None:
+    account = await world.instagram_account()
+    scheduled = [
+        await world.publish(await world.instagram_request(2, account, caption=f"at {minutes}",
+                                                          publish_time=world.at(minutes * 60)))
+        for minutes in (10, 20, 30, 40)
+    ]
+    await world.publish(await world.instagram_request(2, account, caption="now"))  # never scheduled: never listed
+    where = PublishFilter(scheduled_after=world.at(15 * 60), scheduled_before=world.at(40 * 60))
+    history = world.services.history
+    first = await history.list_page(world.workspace, 1, "", where)
+    assert first.next_page_token
+    rest = await history.list_page(world.workspace, 10, first.next_page_token, where)
+    assert rest.next_page_token == ""
+    assert {v.id for v in [*first.items, *rest.items]} == {scheduled[1].id, scheduled[2].id}
+    with pytest.raises(InvalidArgument):  # the token belongs to that range only
+        await history.list_page(world.workspace, 10, first.next_page_token, PublishFilter(
+            scheduled_after=world.at(15 * 60)))
+
+
 @pytest.mark.parametrize(
     ("where", "field"),
     [
         (PublishFilter(account_id="nope"), "account_id"),
         (PublishFilter(created_after=datetime(2026, 1, 2, tzinfo=UTC), created_before=datetime(2026, 1, 2, tzinfo=UTC)),
          "create_time_before"),
+        (PublishFilter(scheduled_after=datetime(2026, 1, 3, tzinfo=UTC),
+                       scheduled_before=datetime(2026, 1, 2, tzinfo=UTC)), "schedule_time_before"),
     ],
-    ids=["malformed-account-id", "empty-time-range"],
+    ids=["malformed-account-id", "empty-time-range", "inverted-schedule-range"],
 )
 async def test_invalid_filters_are_refused(world: World, where: PublishFilter, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
