@@ -85,3 +85,19 @@ async def test_a_quota_read_failing_transiently_is_retried(quota: InstagramQuota
     with pytest.raises(ResourceExhausted):
         await quota.reserve(ACCOUNT, IG_USER, TOKEN)
     assert instagram.count("publishing_limit") == 2
+
+
+async def test_a_check_refuses_a_used_up_quota_and_passes_an_unreadable_one_counting_nothing(
+    quota: InstagramQuota, instagram: FakeInstagram
+) -> None:
+    # The validate_only check: one read, no reservation either way.
+    instagram.quota_usage, instagram.quota_total = 50, 50
+    with pytest.raises(ResourceExhausted) as caught:
+        await quota.check(IG_USER, TOKEN)
+    assert caught.value.reason == "INSTAGRAM_PUBLISH_LIMIT_REACHED"
+    instagram.script("publishing_limit", IgFailure.answered("publishing_limit", code="10"))
+    await quota.check(IG_USER, TOKEN)  # unreadable: not refused
+    instagram.quota_usage = 10
+    await quota.check(IG_USER, TOKEN)
+    await quota.check(IG_USER, TOKEN)
+    assert instagram.count("publishing_limit") == 4  # nothing stored: each check reads it
