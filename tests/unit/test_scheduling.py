@@ -17,6 +17,7 @@ from server.domain.models import AccountState, Platform, Publish, PublishState
 from server.domain.schedule import MISSED_ERROR_REASON
 from server.services.workflow.scheduler import Scheduler
 from tests.fakes.tiktok import TikTokFailure
+from tests.support.waiting import eventually
 from tests.unit.conftest import World
 from tests.unit.helpers import error_of, instagram_calls, until
 
@@ -370,3 +371,21 @@ async def test_a_scheduled_inbox_upload_asks_no_creator_info_at_the_time(world: 
     final = await outcome(world, publish)
     assert final.state == PublishState.DELIVERED_TO_INBOX
     assert world.tiktok.count("creator_info") == asked  # privacy settings do not apply to an inbox upload
+
+
+async def test_the_sleeping_timer_wakes_by_itself_at_the_next_schedule_not_the_next_sweep(world: World) -> None:
+    """Real time, as in the test above: the next schedule is 0.1 s ahead and the sweep 60 s
+    apart, so only a timer that sleeps until the next schedule publishes it within seconds."""
+    publish = await scheduled_instagram(world, 60)
+    world.clock.advance(59.9)  # by the fake clock, 0.1 s before it is due
+    sched = Scheduler(world.services.runner, world.clock, world.settings.schedule, sweep_every=60.0)
+    sched.start()
+    try:
+        await until(lambda: sched._wakes_at is not None)  # its first pass is over: it sleeps
+        assert world.instagram.count("publish") == 0
+        world.clock.advance(0.2)  # due now; nothing pokes the timer
+        await eventually(lambda: world.instagram.count("publish") == 1, "the timer to start the due publish",
+                         within=5.0)
+    finally:
+        await sched.stop()
+    assert (await outcome(world, publish)).state == PublishState.PUBLISHED
