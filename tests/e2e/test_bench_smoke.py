@@ -17,6 +17,10 @@ from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 from tests.support.postgres import fresh_database
 
+# Every case runs in the first test's set-up (about two minutes on a quiet 2-core machine,
+# more beside the rest of the suite): the suite-wide per-test limit would cut it short.
+pytestmark = pytest.mark.timeout(900)
+
 # The run, once per process: should a worker interleave another module's tests with these
 # (tearing the module fixture down), the two-minute run is still not made twice.
 _RUN: dict[str, tuple[list[CaseResult], bool, Path]] = {}
