@@ -66,6 +66,11 @@ class WebhookPolicy:
     concurrency: int = 8
     # Seconds between passes while nothing nudges the dispatcher (due retries are found then).
     recheck: float = 1.0
+    # Least seconds from one pass to the next: a publish makes several changes in quick
+    # succession, and under load many publishes do; each change only nudges, so a burst costs
+    # one pass (one read of the enabled webhooks) per interval, not one per change. Bounds the
+    # delay a delivery gains to this much.
+    min_interval: float = 0.2
 
 
 class Webhooks:
@@ -195,6 +200,7 @@ class WebhookDispatcher:
                 raise
             except Exception:  # the store away, say: try again at the next pass
                 log.exception("webhook pass failed")
+            await asyncio.sleep(self.policy.min_interval)  # nudges meanwhile set _wake: none is lost
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.policy.recheck):
                     await self._wake.wait()

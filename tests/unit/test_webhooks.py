@@ -24,6 +24,7 @@ from server.domain.webhooks import (
     RETRY_SCHEDULE,
     DeliveryState,
     EventKind,
+    Webhook,
     WebhookState,
     next_attempt,
     secret_key,
@@ -61,7 +62,8 @@ async def hooked() -> AsyncIterator[tuple[World, FakeWebhookSender]]:
     world = make_world()
     sender = FakeWebhookSender()
     world.services = build_services(
-        Settings(webhooks=WebhookPolicy(retry_scale=0.0, disable_after=1000)),
+        # min_interval 0: passes follow nudges at once (the unit layer lets no real time pass).
+        Settings(webhooks=WebhookPolicy(retry_scale=0.0, disable_after=1000, min_interval=0.0)),
         Adapters(store=world.store, instagram=world.instagram, tiktok=world.tiktok, clock=world.clock,
                  metrics=world.metrics, webhook_sender=sender),
         "unit-replica",
@@ -251,3 +253,32 @@ async def test_the_running_dispatcher_delivers_each_change_and_outlives_a_failed
     await world.publish(await world.instagram_request(2))
     await until(lambda: True)
     assert len(sender.posts) == len(events)  # stopped: no longer listening
+
+
+async def test_a_burst_of_changes_costs_one_pass_per_interval_not_one_per_change(
+    hooked: tuple[World, FakeWebhookSender],
+) -> None:
+    world, sender = hooked
+    dispatcher = world.services.dispatcher
+    assert world.services.webhooks is not None and dispatcher is not None
+    await world.services.webhooks.create(world.workspace, URL, [], "")
+    dispatcher.policy = WebhookPolicy(retry_scale=0.0, min_interval=3600.0, recheck=3600.0)
+    passes = 0
+    enabled = world.store.webhooks.enabled
+
+    async def counted() -> list[tuple[Webhook, EventPosition]]:
+        nonlocal passes
+        passes += 1
+        return await enabled()
+
+    world.store.webhooks.enabled = counted  # type: ignore[method-assign]
+    dispatcher.start()
+    try:
+        await until(lambda: passes == 1)
+        for _ in range(3):  # a dozen and more changes, each a nudge
+            await world.publish(await world.instagram_request(2))
+        await until(lambda: True)
+        assert passes == 1  # the nudges wait for the interval; none started a pass of its own
+        assert sender.posts == []
+    finally:
+        await dispatcher.stop()
