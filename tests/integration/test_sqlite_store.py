@@ -4,16 +4,20 @@ commit path. (Tokens sealed at rest: test_secrets_at_rest.py.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from server.adapters.migrations import MIGRATIONS
 from server.adapters.sqlite.checkpoints import Checkpointer
-from server.adapters.sqlite.database import Database, atomic
+from server.adapters.sqlite.database import MAX_BATCH, Database, atomic
 from server.adapters.sqlite.rows import select
+from tests.support.waiting import eventually
 
 LATEST = max(m.version for m in MIGRATIONS)
 
@@ -175,3 +179,138 @@ async def test_commits_never_checkpoint_the_wal_a_thread_of_its_own_does(tmp_pat
         assert rows == [{"n": 6000}]
     finally:
         await db.close()
+
+
+async def test_a_closed_or_never_opened_database_refuses_calls_and_closes_quietly(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.close()  # nothing started: nothing to stop
+    with pytest.raises(RuntimeError, match="database is not open"):
+        await db.run(lambda conn: 1)
+    await db.open()
+    await db.open()  # a second open keeps the one store thread
+    await db.close()
+    with pytest.raises(RuntimeError, match="database is not open"):
+        await db.run(lambda conn: 1)
+
+
+async def test_an_in_memory_database_migrates_and_keeps_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = Database(":memory:")
+    await db.open()
+    try:
+        assert await pragma(db, "user_version") == LATEST
+        assert await db.run(insert_media("m1")) == "m1"
+        assert [r["id"] for r in await db.run(lambda conn: select(conn, "SELECT id FROM media"))] == ["m1"]
+    finally:
+        await db.close()
+    assert list(tmp_path.iterdir()) == []  # no database file, no WAL, no checkpoint thread's leftovers
+
+
+async def test_more_calls_than_a_batch_holds_are_all_saved(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    try:
+        count = MAX_BATCH * 2 + 10
+        ids = [f"m{i}" for i in range(count)]
+        async with queued_behind(db):
+            calls = [asyncio.ensure_future(db.run(insert_media(media_id))) for media_id in ids]
+        assert await asyncio.gather(*calls) == ids
+        rows = await db.run(lambda conn: select(conn, "SELECT id FROM media"))
+        assert sorted(r["id"] for r in rows) == sorted(ids)
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def queued_behind(db: Database):
+    """Holds the store thread on a call of its own while the body queues calls; they are let
+    through after every task created in the body has put its call in the queue (a callback
+    scheduled after those tasks' first steps), so they reach the thread together."""
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(conn) -> bool:
+        started.set()
+        return gate.wait(30)
+
+    holder = asyncio.ensure_future(db.run(hold))
+    await eventually(started.is_set, "the store thread runs the holding call")  # alone in its batch
+    yield
+    asyncio.get_running_loop().call_soon(gate.set)
+    assert await holder is True
+
+
+def add_child(child_id: str, parent_id: str):
+    def call(db):
+        db.conn.execute("INSERT INTO child (id, parent) VALUES (?, ?)", [child_id, parent_id])
+        return child_id
+
+    return call
+
+
+async def with_deferred_foreign_key(db: Database) -> None:
+    """A table whose foreign key is checked at COMMIT: a call that breaks it runs without an
+    error, and its batch's commit fails (as on a full disk)."""
+    for sql in (
+        "CREATE TABLE parent (id TEXT PRIMARY KEY)",
+        "CREATE TABLE child (id TEXT PRIMARY KEY, parent TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        "INSERT INTO parent (id) VALUES ('p')",
+    ):
+        await db.run(lambda conn, sql=sql: conn.conn.execute(sql))
+
+
+async def test_a_failed_commit_fails_every_call_of_its_batch_and_saves_none(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    try:
+        await with_deferred_foreign_key(db)
+        async with queued_behind(db):
+            calls = [
+                asyncio.ensure_future(db.run(add_child("good", "p"))),
+                asyncio.ensure_future(db.run(add_child("orphan", "nobody"))),
+                asyncio.ensure_future(db.run(insert_media("m1"))),
+            ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results  # none may look saved
+        assert await db.run(lambda conn: select(conn, "SELECT id FROM child")) == []
+        assert await db.run(lambda conn: select(conn, "SELECT id FROM media")) == []
+        assert await db.run(add_child("after", "p")) == "after"  # the store goes on
+    finally:
+        await db.close()
+
+
+async def test_after_a_failed_call_each_call_of_its_batch_commits_or_fails_alone(tmp_path):
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    try:
+        await with_deferred_foreign_key(db)
+        async with queued_behind(db):
+            calls = [
+                asyncio.ensure_future(db.run(insert_media("broken", fail=True))),
+                asyncio.ensure_future(db.run(add_child("orphan", "nobody"))),
+                asyncio.ensure_future(db.run(add_child("good", "p"))),
+            ]
+        broken, orphan, good = await asyncio.gather(*calls, return_exceptions=True)
+        assert isinstance(broken, RuntimeError)
+        assert isinstance(orphan, sqlite3.IntegrityError)  # its own commit failed, and only its
+        assert good == "good"
+        assert [r["id"] for r in await db.run(lambda conn: select(conn, "SELECT id FROM child"))] == ["good"]
+        assert await db.run(lambda conn: select(conn, "SELECT id FROM media")) == []
+    finally:
+        await db.close()
+
+
+async def test_atomic_is_a_transaction_of_its_own_outside_the_store_thread(tmp_path):
+    path = tmp_path / "store.db"
+    db = Database(path)
+    await db.open()
+    await db.close()
+    conn = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    try:
+        with pytest.raises(RuntimeError):
+            insert_media("half", fail=True)(conn)
+        assert not conn.conn.in_transaction
+        assert insert_media("whole")(conn) == "whole"
+        assert [r["id"] for r in select(conn, "SELECT id, width FROM media")] == ["whole"]
+        assert select(conn, "SELECT width FROM media")[0]["width"] == 1  # both statements committed
+    finally:
+        conn.close()
