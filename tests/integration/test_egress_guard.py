@@ -130,6 +130,30 @@ def test_an_allowed_network_or_host_lets_a_private_media_host_through_but_never_
         check_url("https://169.254.169.254/", policy)
 
 
+def test_blank_allow_list_entries_are_skipped() -> None:
+    policy = EgressPolicy.parse(["", " 10.20.0.0/16 ", "  ", "Media.Corp.Example."])
+    assert policy == EgressPolicy((ipaddress.ip_network("10.20.0.0/16"),), frozenset({"media.corp.example"}))
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        # Teredo, whose client address is 10.0.0.1
+        ("https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/a.jpg", "an IPv6 form of 10.0.0.1, a private address"),
+        ("https://[400::1]/a.jpg", "a reserved address"),
+        ("https:///a.jpg", "the URL names no host"),
+    ],
+)
+def test_more_refused_urls_say_exactly_why(url: str, why: str) -> None:
+    with pytest.raises(EgressRefused) as caught:
+        check_url(url, OPEN)
+    assert str(caught.value).endswith(why)
+
+
+def test_a_6to4_address_of_a_public_ipv4_address_passes() -> None:
+    assert check_url("https://[2002:808:808::1]/a.jpg", OPEN).raw_host == "2002:808:808::1"
+
+
 @pytest.mark.parametrize("entry", ["not a host!", "10.0.0.0/33", "a..b", "exa_mple.com"])
 def test_a_bad_allow_list_entry_is_named(entry: str) -> None:
     with pytest.raises(ValueError, match="neither a network"):
@@ -198,6 +222,20 @@ async def test_the_session_never_connects_to_a_name_that_resolves_to_loopback(ht
     assert server.hits == []
 
 
+async def test_a_name_without_an_address_is_an_error_and_closing_closes_the_inner_resolver() -> None:
+    closed: list[bool] = []
+
+    class Empty(FakeResolver):
+        async def close(self) -> None:
+            closed.append(True)
+
+    resolver = GuardedResolver(OPEN, Empty({}))
+    with pytest.raises(OSError, match=r"nowhere\.example has no address"):
+        await resolver.resolve("nowhere.example", 443)
+    await resolver.close()
+    assert closed == [True]
+
+
 # --- redirects and the direct fetcher, against a local HTTPS server ------------------------------
 
 
@@ -212,6 +250,8 @@ async def https_server(tmp_path) -> AsyncIterator[tuple[AppServer, ssl.SSLContex
         hits.append(request.path)
         if request.path == "/ok.jpg":
             return web.Response(body=jpeg, content_type="image/jpeg")
+        if request.path == "/big.jpg":  # more than one read: the connection stays with the response
+            return web.Response(body=jpeg + b"\x00" * 4_000_000, content_type="image/jpeg")
         if request.path.startswith("/to/"):
             return web.Response(status=302, headers={"Location": request.query["location"]})
         if request.path.startswith("/loop/"):
@@ -305,3 +345,29 @@ async def test_redirects_are_followed_a_few_times_only(https_server) -> None:
     assert looped.outcome == InspectionOutcome.REFUSED
     assert "more than 3 redirects" in looped.detail
     assert server.hits[-4:] == ["/loop/0", "/loop/1", "/loop/2", "/loop/3"]
+
+
+async def test_a_redirect_to_an_invalid_url_is_refused(https_server) -> None:
+    server, ssl_context = https_server
+    inspection = await inspect_direct(f"https://localhost:{server.port}/to/x?location=https://[::1", ssl_context)
+    assert (inspection.outcome, inspection.detail.endswith("a redirect to an invalid URL")) == (
+        InspectionOutcome.REFUSED, True,
+    ), inspection.detail
+    assert server.hits == ["/to/x"]
+
+
+async def test_the_address_connected_to_is_checked_again_whatever_the_resolver_allowed(https_server) -> None:
+    """A session whose resolver is looser than the fetch's policy (here it lets a name reach
+    loopback) still yields no response from a refused address: the peer is checked too."""
+    server, ssl_context = https_server
+    ssl_context.check_hostname = False  # the test certificate names localhost, not media.example
+    loose = EgressPolicy.parse(["media.example"])
+    session = guarded_session(loose, ssl_context=ssl_context, resolver=FakeResolver({"media.example": ["127.0.0.1"]}))
+    try:
+        with pytest.raises(EgressRefused) as caught:
+            async with open_guarded(session, f"https://media.example:{server.port}/big.jpg", OPEN):
+                pass
+    finally:
+        await session.close()
+    assert str(caught.value) == "the connection reached 127.0.0.1, a loopback address"
+    assert server.hits == ["/big.jpg"]
