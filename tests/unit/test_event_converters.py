@@ -1,0 +1,69 @@
+"""The workspace event stream's filter and the webhook delivery message
+(server/grpc_api/event_converters.py): every bad state named at once by its index, a
+filter longer than every state refused whole, and a delivery's times shown only when they
+mean something."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2
+
+from server.domain.errors import InvalidArgument
+from server.domain.models import Platform, PublishState
+from server.domain.webhooks import Delivery, DeliveryState
+from server.grpc_api.event_converters import MAX_STATES, delivery_out, event_filter
+
+WatchRequest = publishing_service_pb2.WatchPublishesRequest
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_filter_is_read_from_the_request() -> None:
+    request = WatchRequest(account_id="acc_1", platform=account_pb2.PLATFORM_TIKTOK, states=[
+        publish_pb2.PUBLISH_STATE_FAILED, publish_pb2.PUBLISH_STATE_PUBLISHED, publish_pb2.PUBLISH_STATE_FAILED,
+    ])
+    found = event_filter(request)
+    assert (found.account_id, found.platform) == ("acc_1", Platform.TIKTOK)
+    assert found.states == frozenset({PublishState.FAILED, PublishState.PUBLISHED})
+
+
+def test_every_bad_state_is_named_at_once_by_its_index() -> None:
+    request = WatchRequest(states=[publish_pb2.PUBLISH_STATE_FAILED, publish_pb2.PUBLISH_STATE_UNSPECIFIED, 999])
+    with pytest.raises(InvalidArgument) as caught:
+        event_filter(request)
+    fields = [v.field for v in caught.value.field_violations]
+    assert fields == ["states[1]", "states[2]"]
+    assert caught.value.field_violations[0].description == "must be a state, not PUBLISH_STATE_UNSPECIFIED"
+
+
+def test_more_states_than_a_filter_can_sensibly_name_are_refused_whole() -> None:
+    request = WatchRequest(states=[publish_pb2.PUBLISH_STATE_FAILED] * (MAX_STATES + 1))
+    with pytest.raises(InvalidArgument) as caught:
+        event_filter(request)
+    [violation] = caught.value.field_violations  # one violation, not one per entry
+    assert violation.field == "states"
+    assert violation.description == f"names each state at most once: at most {MAX_STATES} entries; got {MAX_STATES + 1}"
+
+
+def delivery(state: DeliveryState, **times: datetime | None) -> Delivery:
+    return Delivery(
+        id="dlv_1", webhook_id="wh_1", workspace_id="w", event_id="ev_1", event_type="publish.state_changed",
+        publish_id="pub_1", body="{}", state=state, attempts=2, created_at=T0, **times,  # type: ignore[arg-type]
+    )
+
+
+def test_a_pending_delivery_shows_when_it_is_tried_next_and_when_it_was_last_tried() -> None:
+    message = delivery_out(delivery(DeliveryState.PENDING, next_attempt_at=T0.replace(minute=5),
+                                    last_attempt_at=T0.replace(minute=1)))
+    assert message.state == webhook_pb2.WEBHOOK_DELIVERY_STATE_PENDING
+    assert message.next_attempt_time.ToDatetime(UTC) == T0.replace(minute=5)
+    assert message.last_attempt_time.ToDatetime(UTC) == T0.replace(minute=1)
+
+
+def test_a_finished_delivery_has_no_next_attempt_and_one_never_tried_no_last_attempt() -> None:
+    failed = delivery_out(delivery(DeliveryState.FAILED, next_attempt_at=T0, last_attempt_at=T0))
+    assert not failed.HasField("next_attempt_time")  # a stale schedule is not shown
+    assert failed.HasField("last_attempt_time")
+    fresh = delivery_out(delivery(DeliveryState.PENDING, next_attempt_at=T0))
+    assert fresh.HasField("next_attempt_time") and not fresh.HasField("last_attempt_time")
