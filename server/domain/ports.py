@@ -379,10 +379,16 @@ class QuotaStore(Protocol):
     async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None: ...
 
 
+# What a change feed passes instead of a publish id when it was interrupted (its connection
+# lost, say): changes made meanwhile were not heard, so any publish may have changed.
+ANYTHING_CHANGED = ""
+
+
 class ChangeFeed(Protocol):
     def subscribe(self, listener: Callable[[str], None]) -> None:
         """Calls `listener(publish_id)` for changes to publishes committed by any replica
-        (possibly this one too); a store with one process only may never call it."""
+        (possibly this one too), and `listener(ANYTHING_CHANGED)` once the feed is heard again
+        after an interruption; a store with one process only may never call it."""
         ...
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from server.domain.errors import LeaseLost
 from server.domain.models import PublishEvent, PublishState
+from server.domain.ports import ANYTHING_CHANGED
 from tests.unit.conftest import World
 from tests.unit.helpers import until
 
@@ -75,6 +76,23 @@ async def test_a_change_committed_by_another_replica_reaches_subscribers_here(wo
     world.store.changes.notify(publish.id)
     assert await queue.get() == elsewhere
     log.unsubscribe(publish.id, queue)
+
+
+async def test_after_the_feed_was_interrupted_every_watched_publish_is_read_again(world: World) -> None:
+    first = await world.seed(await world.instagram_request(2))
+    second = await world.seed(await world.instagram_request(3))
+    log = world.services.publish_log
+    queues = {p.id: log.subscribe(p.id) for p in (first, second)}
+    # Changes made elsewhere while the feed was down: their notifications never arrived.
+    changed = {
+        p.id: await world.store.publishes.update(p.id, PublishEvent("ELSEWHERE", "while the feed was down"))
+        for p in (first, second)
+    }
+    world.store.changes.notify(ANYTHING_CHANGED)
+    await until(lambda: all(q.qsize() for q in queues.values()))
+    for publish_id, queue in queues.items():
+        assert queue.get_nowait() == changed[publish_id]
+        log.unsubscribe(publish_id, queue)
 
 
 async def test_a_run_tracked_here_writes_as_this_replicas_lease(world: World) -> None:

@@ -21,6 +21,7 @@ import asyncpg
 
 from server.adapters.migrations import MIGRATIONS
 from server.domain.errors import StoreUnavailable
+from server.domain.ports import ANYTHING_CHANGED
 
 log = logging.getLogger("distribution.store")
 
@@ -157,6 +158,8 @@ class Database:
     # --- the change feed --------------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[str], None]) -> None:
+        """`listener(publish_id)` per committed change; `ANYTHING_CHANGED` after the feed was
+        interrupted (see ChangeFeed)."""
         self._on_change.append(listener)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -167,11 +170,15 @@ class Database:
         """Keeps one connection LISTENing; after losing it (the database restarted), connects
         again with backoff and tells listeners that anything may have changed meanwhile."""
         delay = 0.2
+        reconnecting = False
         while True:
             try:
                 self._listener = await asyncpg.connect(self.dsn, timeout=self.timeout)
                 await self._listener.add_listener(CHANGES_CHANNEL, self._notified)
                 delay = 0.2
+                if reconnecting:  # notifications sent while no one listened are gone
+                    self._notified(self._listener, 0, CHANGES_CHANNEL, ANYTHING_CHANGED)
+                reconnecting = True
                 closed = asyncio.Event()
                 self._listener.add_termination_listener(_setter(closed))
                 await closed.wait()

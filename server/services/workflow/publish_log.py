@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from server.domain.models import FirstComment, Publish, PublishError, PublishEvent, PublishState
-from server.domain.ports import KEEP, Clock, CreateConflict, PublishStore
+from server.domain.ports import ANYTHING_CHANGED, KEEP, Clock, CreateConflict, PublishStore
 from server.services.workflow.polling import ReconcileSchedule
 
 # How long a waiter trusts the change feed before reading the record again anyway: a safety
@@ -204,9 +204,11 @@ class PublishLog:
         """The store's change feed: a publish changed (maybe on another replica). Subscribers
         here get its record, read again, unless they have seen that revision already."""
         self._changed()
-        if publish_id in self._subscribers and publish_id not in self._refreshing:
-            self._refreshing.add(publish_id)
-            asyncio.get_running_loop().create_task(self._refresh(publish_id), name=f"refresh-{publish_id}")
+        # After an interruption of the feed every watched publish is read again.
+        for changed in list(self._subscribers) if publish_id == ANYTHING_CHANGED else [publish_id]:
+            if changed in self._subscribers and changed not in self._refreshing:
+                self._refreshing.add(changed)
+                asyncio.get_running_loop().create_task(self._refresh(changed), name=f"refresh-{changed}")
 
     async def _refresh(self, publish_id: str) -> None:
         try:
