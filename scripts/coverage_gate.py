@@ -27,17 +27,16 @@ class Floor:
 
 
 # First match wins: a file belongs to the first group whose prefix it starts with.
-# Measured by the full `make test` of 2026-11-30 after rebasing on main (services 98.4/93.5,
-# domain 99.5/97.4, sandbox 94.6/85.6, the rest 95.6/87.4). Two groups are below the branch
-# coverage aimed at, and their floors hold what is covered until the branches listed in
-# .coverage-data/report.txt are: services at 93 (aim 95; the gap is in code new on main:
-# workflow/first_comment.py, events.py, webhooks.py, publishing.py), the rest at 87 (aim 90;
-# egress, media_fetch/headers, the stores' database modules, grpc_api/keys, config).
+# Measured by the full `make test` of 2026-11-30 from a fresh clone, with the branch tests
+# added for the code new this round: services 99.7/97.3, domain 99.5/97.4, sandbox
+# 94.6/85.6, the rest 98.0/94.6 (lines/branches). Each floor sits a point or so under its
+# figure, so one branch that a timing-dependent test reaches only sometimes cannot fail a
+# run, and at or above the issue's aim (95% of branches for the publish logic, 90% for the rest).
 FLOORS = (
-    Floor("server/services (workflows, use cases)", ("server/services/",), lines=95.0, branches=93.0),
-    Floor("server/domain", ("server/domain/",), lines=95.0, branches=95.0),
+    Floor("server/services (workflows, use cases)", ("server/services/",), lines=99.0, branches=96.0),
+    Floor("server/domain", ("server/domain/",), lines=99.0, branches=96.0),
     Floor("server/sandbox (emulators, apart)", ("server/sandbox/",), lines=94.0, branches=85.0),
-    Floor("server (the rest)", ("server/",), lines=95.0, branches=87.0),
+    Floor("server (the rest)", ("server/",), lines=97.0, branches=93.0),
 )
 
 
