@@ -5,13 +5,13 @@ store fail with UNAVAILABLE and change nothing), and SERVING again once it can."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from grpc_health.v1 import health, health_pb2
 
 from server.domain.errors import DomainError
 from server.domain.ports import Store
+from server.services.background import BackgroundLoop
 
 log = logging.getLogger("distribution.health")
 
@@ -26,7 +26,7 @@ class StoreHealth:
         self._servicer = servicer
         self._names = ("", *services)
         self._serving: bool | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop("store-health", self._watch)
 
     async def set_serving(self, serving: bool) -> None:
         if serving == self._serving:
@@ -41,14 +41,10 @@ class StoreHealth:
             log.warning("the database cannot be reached: NOT_SERVING until it can")
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._watch(), name="store-health")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _watch(self) -> None:
         while True:

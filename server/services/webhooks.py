@@ -46,6 +46,7 @@ from server.domain.webhooks import (
     next_attempt,
     signed_headers,
 )
+from server.services.background import BackgroundLoop
 from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.webhooks")
@@ -176,20 +177,16 @@ class WebhookDispatcher:
         self._clock = clock
         self.policy = policy or WebhookPolicy()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop("webhooks", self._run)
         self._stop_listening: Callable[[], None] = lambda: None
 
     def start(self) -> None:
         self._stop_listening = self._log.on_any_change(self._wake.set)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
+        self._background.start()
 
     async def stop(self) -> None:
         self._stop_listening()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:

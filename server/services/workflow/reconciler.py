@@ -20,6 +20,7 @@ from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Publish
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import AccountStore, Clock, InstagramApi, TikTokApi
+from server.services.background import BackgroundLoop
 from server.services.tokens import AccountTokens
 from server.services.workflow.first_comment import FirstCommentStep
 from server.services.workflow.polling import FIRST_COMMENT, PERMALINK, TIKTOK_POST_ID, ReconcileSchedule
@@ -51,17 +52,13 @@ class Reconciler:
         self._schedule = schedule
         self._clock = clock
         self._first_comment = FirstCommentStep(instagram, publish_log)
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop("reconciler", self._run)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         wake = self._log.reconcile_scheduled

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from server.domain.models import Publish, PublishState
 from server.domain.ports import Clock, Metrics
 from server.domain.schedule import SchedulePolicy
+from server.services.background import BackgroundLoop
 from server.services.workflow.runner import PublishRunner
 
 log = logging.getLogger("distribution.scheduler")
@@ -46,7 +47,7 @@ class Scheduler:
         self._metrics = metrics
         self._wake = asyncio.Event()
         self._wakes_at: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop("scheduler", self._loop)
 
     def poke(self, at: datetime) -> None:
         """A schedule was added or moved here: wake earlier if it is due before the timer."""
@@ -86,14 +87,10 @@ class Scheduler:
     # --- the timer --------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="scheduler")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _loop(self) -> None:
         while True:
