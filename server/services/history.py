@@ -25,7 +25,7 @@ class PublishHistory:
         publish, events = await asyncio.gather(
             self._store.get_in_workspace(workspace_id, publish_id), self._store.events(publish_id)
         )
-        return _found(publish_id, publish), events
+        return found_publish(publish_id, publish), events
 
     async def list_page(self, workspace_id: str, requested_size: int, token: str, where: PublishFilter) -> Page:
         """One page, newest first. Its items are PublishVersions (id and revision), not
@@ -73,7 +73,7 @@ class PublishHistory:
         the reconciler (minutes to days) do not hold the stream open. Woken by the publish
         log, never by polling the database."""
         publish_id = check_id("id", publish_id, "a publish id")
-        _found(publish_id, await self._store.get_in_workspace(workspace_id, publish_id))
+        found_publish(publish_id, await self._store.get_in_workspace(workspace_id, publish_id))
         updates = self._log.subscribe(publish_id)  # before reading, so no change falls in between
         try:
             publish, events = await self.get(workspace_id, publish_id)
@@ -95,7 +95,8 @@ class PublishHistory:
             self._log.unsubscribe(publish_id, updates)
 
 
-def _found(publish_id: str, publish: Publish | None) -> Publish:
+def found_publish(publish_id: str, publish: Publish | None) -> Publish:
+    """`publish`, or the NotFound every RPC naming a publish id answers when it is not in the caller's workspace."""
     if publish is None:
         raise NotFound(
             reason="PUBLISH_NOT_FOUND",

@@ -68,6 +68,7 @@ from server.domain.validation import (
     media_ids_violations,
     tiktok_text_violations,
 )
+from server.services.history import found_publish
 from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
@@ -476,14 +477,7 @@ class Publisher:
 
     async def _scheduled(self, workspace_id: str, publish_id: str) -> Publish:
         publish_id = check_id("id", publish_id, "a publish id")
-        publish = await self._log.store.get_in_workspace(workspace_id, publish_id)
-        if publish is None:
-            raise NotFound(
-                reason="PUBLISH_NOT_FOUND",
-                message=f"No publish {publish_id} in this workspace; check the id (ListPublishes lists them)",
-                metadata={"publish_id": publish_id},
-            )
-        return publish
+        return found_publish(publish_id, await self._log.store.get_in_workspace(workspace_id, publish_id))
 
     async def recheck_due(self, publish: Publish, account: Account, token: str) -> None:
         """At a scheduled publish's time, before its first platform call: what may have gone
