@@ -14,9 +14,13 @@ class AppServer:
     and the /metrics endpoint."""
 
     def __init__(
-        self, app: web.Application, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+        self, app: web.Application, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
+        *, handler_cancellation: bool = False,
     ) -> None:
         self._app = app
+        # Cancel a request's handler when its client disconnects (as gRPC cancels a call whose
+        # client went away), so a long stream ends with its caller instead of at its next write.
+        self._handler_cancellation = handler_cancellation
         self._ssl_context = ssl_context
         self._host = host
         self._port = port
@@ -34,7 +38,7 @@ class AppServer:
         except BaseException:
             sock.close()
             raise
-        self._runner = web.AppRunner(self._app, access_log=None)
+        self._runner = web.AppRunner(self._app, access_log=None, handler_cancellation=self._handler_cancellation)
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, ssl_context=self._ssl_context)
         await site.start()

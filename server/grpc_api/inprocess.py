@@ -14,7 +14,7 @@ carries the HTTP caller's metadata and client certificate. Measured in bench/cas
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,11 @@ from google.rpc import status_pb2
 from server.grpc_api.interceptors.wrapping import is_async_generator
 
 _DETAILS_KEY = "grpc-status-details-bin"
+
+Metadata = tuple[tuple[str, str | bytes], ...]
+# Told when a method sends its initial metadata (a stream's "started", as gRPC's response
+# headers say it): an HTTP caller can send its response headers then.
+InitialMetadataSent = Callable[[Metadata], Awaitable[None]]
 
 
 class CallFailed(Exception):
@@ -78,8 +83,10 @@ class _Context:
     """The part of grpc.aio.ServicerContext the interceptors and servicers use."""
 
     caller: Caller
+    on_initial_metadata: InitialMetadataSent | None = None
     _code: grpc.StatusCode | None = None
-    _trailing: tuple[tuple[str, str | bytes], ...] = field(default=())
+    _trailing: Metadata = field(default=())
+    _initial_sent: bool = False
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self.caller.metadata
@@ -98,8 +105,17 @@ class _Context:
     def set_code(self, code: grpc.StatusCode) -> None:
         self._code = code
 
-    def set_trailing_metadata(self, metadata: tuple[tuple[str, str | bytes], ...]) -> None:
+    def set_trailing_metadata(self, metadata: Metadata) -> None:
         self._trailing = metadata
+
+    async def send_initial_metadata(self, metadata: Metadata) -> None:
+        """As on a gRPC server, once per call: here the caller's hook is told (the HTTP
+        gateway sends its response headers). A second call is an error, as grpc's is."""
+        if self._initial_sent:
+            raise RuntimeError("initial metadata was already sent")
+        self._initial_sent = True
+        if self.on_initial_metadata is not None:
+            await self.on_initial_metadata(tuple(metadata))
 
     def time_remaining(self) -> float | None:
         return None  # HTTP callers give no deadline; a publish is never cancelled by one anyway
@@ -165,13 +181,17 @@ class InProcessCalls:
         except _Aborted as aborted:
             raise CallFailed(aborted.status) from None
 
-    async def stream(self, method: str, request: Any, caller: Caller) -> AsyncIterator[Any]:
-        """The responses of a server-streaming method; CallFailed where the stream fails."""
+    async def stream(
+        self, method: str, request: Any, caller: Caller, started: InitialMetadataSent | None = None
+    ) -> AsyncIterator[Any]:
+        """The responses of a server-streaming method; CallFailed where the stream fails.
+        `started` is awaited when the method sends its initial metadata (before its first
+        response, when it says "started" on its own, as WatchPublishes does)."""
         handler = await self._handler(method)
         if handler.unary_stream is None or not is_async_generator(handler.unary_stream):
             raise TypeError(f"{method} is not a server-streaming method yielding its responses")
         try:
-            async for response in handler.unary_stream(request, _Context(caller)):
+            async for response in handler.unary_stream(request, _Context(caller, started)):
                 yield response
         except _Aborted as aborted:
             raise CallFailed(aborted.status) from None

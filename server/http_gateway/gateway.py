@@ -12,6 +12,7 @@ caller accepts `text/event-stream`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import ssl
@@ -212,34 +213,42 @@ class Gateway:
     async def _stream(
         self, request: web.Request, route: Route, message: Any, caller: Caller, request_id: str
     ) -> web.StreamResponse:
-        """The first message decides the status: an error before it is an ordinary error
-        response; one after it is the stream's last item (an `error` object, or SSE event)."""
-        responses = self._calls.stream(route.method, message, caller)
+        """A server-streaming method as newline-delimited JSON or server-sent events.
+
+        The response headers (200) go out when the method starts its stream, as a gRPC
+        server's headers do: when it sends its initial metadata (WatchPublishes does so as soon
+        as its start position is taken, before any event exists) or else with its first
+        message. An error before that is an ordinary error response; one after it is the
+        stream's last item (an `error` object, or an SSE `error` event)."""
         sse = _SSE in request.headers.get("Accept", "")
+        stream = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-cache"})
+        stream.content_type = _SSE if sse else _NDJSON
+
+        async def start(_metadata: Any = ()) -> None:
+            if stream.prepared:
+                return
+            # Called from within the method (its initial metadata): a caller already gone is
+            # not the method's error; the stream ends at its next write, or by cancellation.
+            with contextlib.suppress(ConnectionError):
+                await stream.prepare(request)
+
+        responses = self._calls.stream(route.method, message, caller, started=start)
         try:
             try:
-                first = await anext(responses)
-            except StopAsyncIteration:
-                first = None
+                async for item in responses:
+                    await start()
+                    await stream.write(_frame(to_json(item), sse))
             except CallFailed as failed:
-                return error_response(failed.status, request_id, answer=_MethodAnswer)
-            stream = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-cache"})
-            stream.content_type = _SSE if sse else _NDJSON
-            await stream.prepare(request)
-            try:
-                if first is not None:
-                    await stream.write(_frame(to_json(first), sse))
-                    try:
-                        async for item in responses:
-                            await stream.write(_frame(to_json(item), sse))
-                    except CallFailed as failed:
-                        await stream.write(_frame(errors.error_body(failed.status), sse, event="error"))
-                await stream.write_eof()
-            except ConnectionError:  # the caller went away: the stream ends, nothing to answer
-                pass
-            return stream
+                if not stream.prepared:
+                    return error_response(failed.status, request_id, answer=_MethodAnswer)
+                await stream.write(_frame(errors.error_body(failed.status), sse, event="error"))
+            await start()  # a stream that ended before any message: 200 with no items
+            await stream.write_eof()
+        except ConnectionError:  # the caller went away: the stream ends, nothing to answer
+            pass
         finally:
             await _close(responses)
+        return stream
 
 
 async def _close(responses: AsyncIterator[Any]) -> None:

@@ -57,6 +57,10 @@ async def echo(request: str, context: Any) -> dict[str, Any]:
 
 
 async def watch(request: str, context: Any) -> AsyncIterator[str]:
+    if request in ("started", "started twice"):
+        await context.send_initial_metadata((("x-position", "7"),))
+    if request == "started twice":
+        await context.send_initial_metadata(())
     yield "first"
     if request == "fail":
         await context.abort(grpc.StatusCode.ABORTED, "the stream broke")
@@ -115,6 +119,22 @@ async def test_a_stream_yields_until_it_fails_then_the_caller_reads_the_status()
     assert received == ["first"]
     assert (caught.value.status.code, caught.value.status.message) == (code_pb2.ABORTED, "the stream broke")
     assert [item async for item in calls().stream(WATCH, "ok", Caller())] == ["first", "second"]
+
+
+async def test_a_stream_tells_the_caller_when_it_sends_its_initial_metadata_before_any_message() -> None:
+    told: list[tuple[Any, ...]] = []
+
+    async def started(metadata: Any) -> None:
+        told.append(metadata)
+
+    stream = calls().stream(WATCH, "started", Caller(), started=started)
+    assert await anext(stream) == "first"
+    assert told == [(("x-position", "7"),)]  # told before the first message was yielded
+    # Without a hook it is sent all the same; a second sending is the method's bug, as on grpc.
+    assert [item async for item in calls().stream(WATCH, "started", Caller())] == ["first", "second"]
+    with pytest.raises(RuntimeError, match="already sent"):
+        async for _ in calls().stream(WATCH, "started twice", Caller(), started=started):
+            pass
 
 
 async def test_a_method_called_the_wrong_way_or_not_registered_is_a_programming_error() -> None:
