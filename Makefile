@@ -42,7 +42,7 @@ clients/node/node_modules/.installed: clients/node/package.json clients/node/pac
 
 # --- code generation --------------------------------------------------------
 
-generated/.stamp: $(PROTOS) $(VENV)/.installed scripts/generate.py scripts/openapi.py
+generated/.stamp: $(PROTOS) $(VENV)/.installed scripts/generate.py scripts/openapi.py scripts/settings_page.py server/config/table.py
 	$(PY) scripts/generate.py
 	touch $@
 

@@ -1,7 +1,9 @@
-"""Generate Python code (messages, gRPC stubs and .pyi stubs) from proto/ into generated/.
+"""Generate Python code (messages, gRPC stubs and .pyi stubs) from proto/ into generated/,
+and docs/configuration.md from the settings table (server/config/table.py).
 
-`--check` regenerates into a temporary folder and fails if generated/ differs, so a
-proto change without `make generate` cannot land.
+`--check` regenerates into a temporary folder and fails if generated/ differs, and fails if
+the configuration page differs from the table, so a proto or settings change without
+`make generate` cannot land.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts import settings_page
 from scripts.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,15 +94,18 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             generate(Path(tmp))
             stale = differences(Path(tmp), OUT_DIR)
+        if not settings_page.is_fresh(ROOT):
+            stale.append(f"../{settings_page.PAGE} (from server/config/table.py)")
         if stale:
             print("generated/ is stale; run `make generate`. Differs:", *stale, sep="\n  ")
             return 1
-        print("generated/ is up to date")
+        print("generated/ and the configuration page are up to date")
         return 0
     if OUT_DIR.exists():
         shutil.rmtree(OUT_DIR)
     OUT_DIR.mkdir()
     generate(OUT_DIR)
+    settings_page.write(ROOT)
     return 0
 
 

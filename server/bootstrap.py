@@ -214,7 +214,7 @@ async def open_store(settings: Settings) -> Store:
 def _token_cipher(settings: Settings) -> TokenCipher:
     """The sealing keys: DISTRIBUTION_SECRET_KEYS (never shown), else the key file."""
     from_env = bool(settings.secret_keys.strip())
-    key_file = settings.secret_key_file
+    key_file = settings.key_file
     try:
         return TokenCipher(load_keys(settings.secret_keys, key_file))
     except SecretKeyError as err:
@@ -259,7 +259,7 @@ async def open_adapters(
             raise address_error("DISTRIBUTION_METRICS_LISTEN", settings.metrics_listen, err, can_be_off=True) from None
         stack.push_async_callback(stop_metrics)
     sandboxes = Sandboxes()
-    if media_inspector is None and settings.media_fetch != "off":
+    if media_inspector is None and settings.media_fetch_mode != "off":
         media_inspector = await _open_media_inspector(settings, stack, sandboxes)
     media_host = sandboxes.media.base_url if sandboxes.media is not None else ""
     if instagram is None:
@@ -305,7 +305,7 @@ async def _open_media_inspector(settings: Settings, stack: AsyncExitStack, sandb
         max_bytes=settings.media_fetch_max_bytes,
         concurrency=settings.media_fetch_concurrency,
     )
-    if settings.media_fetch == "sandbox":
+    if settings.media_fetch_mode == "sandbox":
         sandboxes.media = await _start_media_host(stack)
         inspector = HttpMediaInspector(SandboxFetcher(sandboxes.media.base_url, policy), limits)
     else:

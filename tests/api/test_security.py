@@ -180,7 +180,7 @@ async def test_no_token_in_database_file_logs_or_errors_after_publish_and_failur
         p.read_bytes() for p in settings.db_path.parent.iterdir() if p.name.startswith(settings.db_path.name)
     )
     assert TOKEN.encode() not in raw
-    assert oct(settings.secret_key_file.stat().st_mode & 0o777) == "0o600"
+    assert oct(settings.key_file.stat().st_mode & 0o777) == "0o600"
 
 
 async def test_tls(start_service, tmp_path):

@@ -41,7 +41,7 @@ async def test_tokens_are_sealed_at_rest(core, settings):
 
 
 async def test_secret_key_file_is_private(core, settings):
-    key_file = settings.secret_key_file
+    key_file = settings.key_file
     assert key_file.is_file()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     keys = load_keys("", key_file)
@@ -54,7 +54,7 @@ async def test_a_store_with_the_wrong_key_cannot_read_tokens(core, settings):
     db = Database(settings.db_path)
     await db.open()
     try:
-        right = AccountRepository(db, TokenCipher(load_keys("", settings.secret_key_file)))
+        right = AccountRepository(db, TokenCipher(load_keys("", settings.key_file)))
         credentials = await right.credentials(account.id)
         assert credentials is not None and credentials.access_token == ACCESS
 

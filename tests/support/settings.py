@@ -39,7 +39,8 @@ def tiktok_config(**overrides: Any) -> TikTokSandboxConfig:
 
 def fast_settings(workdir: Path, instagram_api_base: str, tiktok_api_base: str, **overrides: Any) -> Settings:
     """Settings for an in-process service over a database in `workdir`, on free loopback
-    ports (gRPC and metrics), polling and retrying on the fast schedules."""
+    ports (gRPC and metrics), polling and retrying on the fast schedules; no HTTP gateway
+    and no media inspection unless a test asks for them (`http_listen`, `media_fetch`)."""
     settings = Settings(
         listen="127.0.0.1:0",
         metrics_listen="127.0.0.1:0",
@@ -48,6 +49,8 @@ def fast_settings(workdir: Path, instagram_api_base: str, tiktok_api_base: str, 
         instagram_api_base=instagram_api_base,
         tiktok_api_base=tiktok_api_base,
         shutdown_grace=1.0,
+        http_listen="off",
+        media_fetch="off",
         instagram_poll=FAST_POLL,
         tiktok_poll=FAST_POLL,
         late_facts=FAST_LATE_FACTS,

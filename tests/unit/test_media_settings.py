@@ -10,12 +10,12 @@ from server.config import ConfigError, load_settings
 
 def test_defaults_follow_the_api_bases() -> None:
     sandbox = load_settings({})
-    assert (sandbox.media_fetch, sandbox.media_fetch_timeout, sandbox.media_fetch_max_bytes) == (
+    assert (sandbox.media_fetch_mode, sandbox.media_fetch_timeout, sandbox.media_fetch_max_bytes) == (
         "sandbox", 10.0, 1 << 20)
     assert (sandbox.media_fetch_concurrency, sandbox.media_fetch_allow, sandbox.media_inspection_max_age) == (
         16, (), 3600.0)
     real = load_settings({"DISTRIBUTION_INSTAGRAM_API_BASE": "https://graph.facebook.com/v23.0"})
-    assert real.media_fetch == "direct"  # a real platform never gets a made-up inspection
+    assert real.media_fetch_mode == "direct"  # a real platform never gets a made-up inspection
 
 
 def test_every_setting_is_read() -> None:
