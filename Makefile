@@ -11,7 +11,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak
+.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak replicas
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint      buf lint and breaking on proto/"
 	@echo "make check     the code's own checks: import contracts, ruff, mypy"
 	@echo "make generate  rebuild generated/ from proto/"
+	@echo "make replicas  two replicas on a fresh PostgreSQL database, shared emulators (docs/replicas.md)"
 	@echo "make mutate    mutation testing of the publish logic (slow; writes tests/mutation/REPORT.md)"
 
 # --- set-up -----------------------------------------------------------------
@@ -126,3 +127,13 @@ bench: $(VENV)/.installed generated/.stamp
 # prints the table, writes bench/results-history.md.
 bench-history: $(VENV)/.installed generated/.stamp
 	$(PY) -m bench.run --only history --out bench/results-history.md
+
+# --- a local cluster (docs/replicas.md) --------------------------------------------------
+
+.PHONY: replicas
+
+# A fresh database on the local PostgreSQL server, the sandbox emulators and media host as
+# processes, and two replicas on their own ports; prints the addresses, stops on Ctrl-C.
+# REPLICAS_ARGS="--lease-seconds 3 --grpc-port 0" passes options (python -m scripts.replicas --help).
+replicas: $(VENV)/.installed generated/.stamp
+	$(PY) -m scripts.replicas $(REPLICAS_ARGS)
