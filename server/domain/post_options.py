@@ -131,8 +131,9 @@ def instagram_option_violations(req: InstagramCarousel) -> list[FieldViolation]:
 
 
 def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:
-    """Disclosure rules TikTok states for photo posts (tiktok-content-posting-api.md §1 and its
-    guidelines): the toggles exist in direct mode only, and branded content cannot be private."""
+    """Disclosure rules TikTok states for photo posts (its photo post reference and content
+    sharing guidelines, docs/platforms.md): the toggles exist in direct mode only, and branded
+    content cannot be private."""
     violations: list[FieldViolation] = []
     branded = req.brand_content_toggle
     if req.post_mode != "DIRECT":

@@ -290,7 +290,8 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
     message.media_ids.extend(publish.media_ids)
     message.caption = publish.caption
     message.state = state_out(publish.state)
-    message.instagram_child_container_ids.extend([cid or "" for cid in publish.child_container_ids])
+    if any(publish.child_container_ids):  # none created yet (a scheduled publish): an empty list
+        message.instagram_child_container_ids.extend([cid or "" for cid in publish.child_container_ids])
     message.instagram_container_id = publish.container_id or ""
     message.ig_media_id = publish.ig_media_id or ""
     message.permalink = publish.permalink or ""

@@ -84,11 +84,13 @@ async def test_a_publish_scheduled_two_seconds_ahead_runs_once_at_its_time(
     assert waiting.publish.HasField("schedule_time")
     assert not waiting.publish.HasField("start_time")
     assert [e.type for e in waiting.events] == ["CREATED", "SCHEDULED"]
+    assert list(waiting.publish.instagram_child_container_ids) == []  # none created yet, none shown
     assert instagram_sandbox.posts(IG_USER) == []
     assert instagram_sandbox.calls.total() == 0  # not even a quota read: that waits for the time
 
     done = await until_state(publishing, publish_id, {publish_pb2.PUBLISH_STATE_PUBLISHED})
     publish = done.publish
+    assert len(publish.instagram_child_container_ids) == 2 and all(publish.instagram_child_container_ids)
     scheduled_at = publish.schedule_time.ToDatetime(tzinfo=UTC)
     started_at = publish.start_time.ToDatetime(tzinfo=UTC)
     assert started_at >= scheduled_at

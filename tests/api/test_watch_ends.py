@@ -1,5 +1,5 @@
 """When WatchPublish ends, and what its last message may still await: a public TikTok
-post's stream ends at PUBLISHED with tiktok_post_id pending, as the contract and the README
+post's stream ends at PUBLISHED with tiktok_post_id pending, as the contract and docs/walkthrough.md
 say."""
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ async def test_a_public_tiktok_post_watch_ends_at_published_with_the_post_id_pen
     assert messages[0].publish.tiktok_post_id and not messages[0].publish.pending_facts
 
 
-def test_the_contract_and_the_readme_say_so():
+def test_the_contract_and_the_walkthrough_say_so():
     proto = (ROOT / "proto" / "distribution" / "v1" / "publishing_service.proto").read_text()
     comment = re.search(r"((?:  //.*\n)+)  rpc WatchPublish", proto)
     assert comment is not None
     text = " ".join(line.strip().removeprefix("// ") for line in comment.group(1).splitlines())
     assert 'A public TikTok post ends at PUBLISHED with pending_facts ["tiktok_post_id"]' in text
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "walkthrough.md").read_text().split())
     assert (
         "a public TikTok post's watch ends at `PUBLISHED` with `pending_facts: [\"tiktok_post_id\"]`"
         in readme

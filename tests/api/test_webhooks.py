@@ -1,5 +1,5 @@
 """Signed webhooks over gRPC, delivered to a real receiver on loopback: every signature
-verified by the README's receiver example, a receiver failing half the time still gets every
+verified by the receiver example of docs/events.md, a receiver failing half the time still gets every
 event, private targets refused unless allowed, and the secret never in a log or a response."""
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ FAST = WebhookPolicy(retry_scale=0.0002, disable_after=1000, recheck=0.05)
 
 
 def readme_verify() -> Callable[[str, dict[str, str], bytes], dict[str, Any]]:
-    """The receiver example from the README, run as written."""
-    text = (ROOT / "README.md").read_text()
+    """The receiver example from docs/events.md, run as written."""
+    text = (ROOT / "docs" / "events.md").read_text()
     block = re.search(r"<!-- webhook-receiver-example -->\n```python\n(.*?)```", text, re.S)
-    assert block is not None, "the README lost its receiver example"
+    assert block is not None, "docs/events.md lost its receiver example"
     scope: dict[str, Any] = {}
     exec(block.group(1), scope)
     return scope["verify"]  # type: ignore[no-any-return]

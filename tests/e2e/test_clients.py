@@ -1,5 +1,6 @@
-"""Other clients against the real in-process server: the Node.js example client, the README's
-grpcurl walkthrough (run as written, so the docs cannot rot), buf curl, and the default client
+"""Other clients against the real in-process server: the Node.js example client, the grpcurl
+walkthrough (the README's block, then docs/walkthrough.md's and the scheduling example of
+docs/scheduling.md, run as written, so the docs cannot rot), buf curl, and the default client
 service config in a real channel.
 
 Every external tool runs as an asyncio subprocess (tests.support.tools.run), so the in-process
@@ -88,14 +89,22 @@ async def test_node_client_decodes_the_rich_error_of_a_one_item_carousel(service
     assert instagram_sandbox.calls.total() == 0
 
 
-# --- README walkthrough with grpcurl ------------------------------------------------
+# --- the grpcurl walkthrough: README, docs/walkthrough.md, docs/scheduling.md --------------
 
 
-def readme_grpcurl_blocks() -> list[str]:
+def bash_blocks(text: str) -> list[str]:
+    return re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def walkthrough_blocks() -> list[str]:
+    """The README's grpcurl block, the walkthrough's blocks that continue it in the same
+    shell, and the scheduling example (which continues it too)."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Try it with grpcurl\n", 1)[1]
     section = re.split(r"^## ", section, maxsplit=1, flags=re.MULTILINE)[0]
-    return re.findall(r"^```bash\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    tour = bash_blocks((ROOT / "docs" / "walkthrough.md").read_text())
+    scheduling = bash_blocks((ROOT / "docs" / "scheduling.md").read_text())
+    return bash_blocks(section)[:1] + tour + scheduling
 
 
 # Each block runs in its own bash, strictly. The variables and functions a block defines
@@ -118,10 +127,10 @@ BLOCK_EPILOGUE = """
 """
 
 
-async def test_readme_grpcurl_walkthrough_runs_as_written(service, tmp_path):
+async def test_the_grpcurl_walkthrough_runs_as_written(service, tmp_path):
     tool(GRPCURL, "run `make` (requirements-dev.txt installs grpcurl into .venv)")
-    blocks = [b.replace(README_ADDRESS, service.address) for b in readme_grpcurl_blocks()]
-    assert len(blocks) == 4, "README's grpcurl section changed shape: update this test with it"
+    blocks = [b.replace(README_ADDRESS, service.address) for b in walkthrough_blocks()]
+    assert len(blocks) == 5, "the walkthrough's blocks changed shape: update this test with them"
     env = {"WALKTHROUGH_STATE": str(tmp_path / "walkthrough.state")}
 
     async def bash(script: str, strict: bool = True) -> Completed:
@@ -169,6 +178,14 @@ async def test_readme_grpcurl_walkthrough_runs_as_written(service, tmp_path):
     assert "Code: InvalidArgument" in output, error.describe()
     assert "type.googleapis.com/google.rpc.BadRequest" in output, error.describe()
     assert '"field":"media_ids"' in output.replace(" ", ""), error.describe()
+
+    # 5. docs/scheduling.md: a carousel an hour ahead (the time printed portably), then listed.
+    later = await bash(blocks[4])
+    assert later.returncode == 0, later.describe()
+    assert later.stdout.count('"state": "PUBLISH_STATE_SCHEDULED"') == 2, later.describe()  # answer, list
+    assert '"schedule_time": "' in later.stdout, later.describe()
+    # Nothing was created on Instagram yet, and the record says so by listing no container.
+    assert "instagram_child_container_ids" not in later.stdout, later.describe()
 
 
 # --- buf curl ------------------------------------------------------------------------
@@ -265,7 +282,7 @@ def test_service_config_policy_per_method():
         entry = by_method.get(f"{service}/{method}") or by_service.get(service)
         assert entry is not None, (
             f"{service}/{method} has no timeout in clients/service_config.json: add the service "
-            "(and the method, if it is idempotent and should be retried) there and in README's Clients section"
+            "(and the method, if it is idempotent and should be retried) there and in docs/clients.md"
         )
         return entry
 

@@ -26,8 +26,8 @@ def run_recipes() -> list[str]:
 
 
 def test_make_run_installs_buf_before_starting_the_service():
-    readme = (ROOT / "README.md").read_text()
-    assert "node_modules/.bin/buf curl" in readme, "README's buf curl example changed: update this test with it"
+    clients = (ROOT / "docs" / "clients.md").read_text()
+    assert "node_modules/.bin/buf curl" in clients, "the buf curl example of docs/clients.md changed: update this test"
     recipes = run_recipes()
     serve = next(i for i, line in enumerate(recipes) if re.search(r"/python -m server$", line))
     assert any(line.startswith("npm ci") for line in recipes[:serve]), recipes

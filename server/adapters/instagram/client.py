@@ -2,7 +2,7 @@
 
 Only documented calls and parameters are used, so any Graph-API-compatible server
 works behind DISTRIBUTION_INSTAGRAM_API_BASE (e.g. https://graph.facebook.com/v23.0).
-See ../shared/reference/instagram-graph-api.md. Every failure is raised as a
+The calls are docs/platforms.md's "Instagram flow". Every failure is raised as a
 PlatformFailure judged by `errors`.
 """
 
@@ -64,7 +64,7 @@ class InstagramClient:
     async def create_image_container(
         self, token: str, ig_user_id: str, image_url: str, *, alt_text: str = "", user_tags: Sequence[UserTag] = ()
     ) -> str:
-        """An item container: alt_text and user_tags belong on items (instagram-graph-api.md §2)."""
+        """An item container: alt_text and user_tags belong on items (docs/platforms.md, "Instagram post options")."""
         body: dict[str, Any] = {"image_url": image_url, "is_carousel_item": True}
         if alt_text:
             body["alt_text"] = alt_text

@@ -1,7 +1,8 @@
 """What an Instagram Graph API failure means: the error table, and per endpoint whether the
 same call may be sent again and whether Instagram may have acted on it.
 
-Sources: ../shared/reference/instagram-graph-api.md §8 (codes, subcodes, retry advice).
+Sources: Meta's Instagram error codes and Graph API error handling pages, as
+docs/platforms.md ("Instagram errors") cites them.
 """
 
 from __future__ import annotations

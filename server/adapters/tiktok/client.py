@@ -5,8 +5,7 @@ works behind DISTRIBUTION_TIKTOK_API_BASE (e.g. https://open.tiktokapis.com).
 TikTok reports some errors with HTTP 200 and a non-"ok" error.code, so every
 response's code is checked, not only its HTTP status. Calls are paced per access token
 to TikTok's documented rate limits (waiting, not failing). Every failure is raised as a
-PlatformFailure judged by `errors`.
-See ../shared/reference/tiktok-content-posting-api.md.
+PlatformFailure judged by `errors`. The calls are docs/platforms.md's "TikTok flow".
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ from server.domain.ports import RateWindows
 @dataclass(frozen=True)
 class RateLimits:
     """Requests per minute per access token; calls beyond them wait (0 = no pacing).
-    TikTok's documented limits: tiktok-content-posting-api.md §1 (init 6, status 30,
-    creator_info 20 per minute per user token)."""
+    TikTok's documented limits (docs/platforms.md, "TikTok rate limits"): init 6, status
+    30, creator_info 20 per minute per user token."""
 
     init: int = 6
     status: int = 30

@@ -2,7 +2,8 @@
 status fail_reason values), and per endpoint whether the same call may be sent again and
 whether TikTok may have acted on it.
 
-Sources: ../shared/reference/tiktok-content-posting-api.md §1-§4.
+Sources: TikTok's photo post, post status, creator info and error handling pages, as
+docs/platforms.md ("TikTok errors") cites them.
 """
 
 from __future__ import annotations

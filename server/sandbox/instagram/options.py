@@ -1,6 +1,6 @@
-"""Post options on containers, checked as Graph checks them (instagram-graph-api.md §2 "Key
-parameters"; post-options-media-and-events.md): alt_text and user_tags on images, collaborators
-and location_id on the carousel container and never on its items."""
+"""Post options on containers, checked as Graph checks them (docs/platforms.md, "Instagram
+post options"): alt_text and user_tags on images, collaborators and location_id on the
+carousel container and never on its items."""
 
 from __future__ import annotations
 

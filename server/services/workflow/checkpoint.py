@@ -2,7 +2,8 @@
 
 Each step reads what earlier steps saved, makes at most one kind of platform call, and
 saves its result before the next step starts; so a retry or a restart resumes from the
-record and never repeats a step that took effect (../shared/design/publish-workflow.md).
+record and never repeats a step that took effect (docs/architecture.md, "The checkpointed
+workflow").
 """
 
 from __future__ import annotations
