@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=8061, help="the first replica's HTTP/JSON port (0: any)")
     parser.add_argument("--metrics-port", type=int, default=9461, help="the first replica's metrics port (0: any)")
     parser.add_argument("--emulator-port", type=int, default=8091,
-                        help="the Instagram emulator's port; TikTok's is the next, the media host's the one after (0: any)")
+                        help="the Instagram emulator's port; TikTok's is the next, the media host's after it (0: any)")
     parser.add_argument("--lease-seconds", type=float, default=5.0,
                         help="DISTRIBUTION_LEASE_SECONDS: how soon a dead replica's publishes are taken over")
     parser.add_argument("--processing-delay", type=float, default=3.0,

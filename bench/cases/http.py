@@ -7,7 +7,7 @@ GET /api/v1/publishes/{id}), at `scale.http_levels` concurrent; the rounds alter
 `scale.http_rounds` times and their CPU figures are averaged, so drift on a shared machine
 falls on both sides. Server CPU per call is utime+stime of the service process over each
 window divided by the calls completed in it. The baseline of each HTTP row is the same call
-over gRPC; the target is the issue's: HTTP adds at most 15% server CPU per publish.
+over gRPC; the target: HTTP adds at most 15% server CPU per publish.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def run(scale: Scale) -> CaseResult:
                f"{num(cpu, 2)} ms (worst level: {num(worst_cpu, 2)} ms)", cpu is not None and cpu <= 3.5)
     )
     # Absolute milliseconds differ ~2.7x between machines here: the ratio to the bare server's
-    # CPU per call, measured in the same run, is the figure that travels (issue 13's target).
+    # CPU per call, measured in the same run, is the figure that travels (and the target's unit).
     bare_cpu = b["server_cpu_ms_per_call"]
     result.targets.append(
         Target(NAME, f"server CPU per publish ≤ 9× the bare server's CPU per call (at {top} concurrent)",

@@ -90,9 +90,10 @@ class TikTokCarousel:
 
 CarouselRequest = InstagramCarousel | TikTokCarousel
 
-# Fields added after v1, by request type, with their defaults: left out of a request's
-# fingerprint while at their default, so a request_id recorded before they existed still
-# matches the same request sent again.
+# The post options beyond the spec's fields, by request type, with their defaults: left out
+# of a request's fingerprint while at their default, so a request that does not use them has
+# the fingerprint of its spec fields alone (a request_id recorded for it matches whichever
+# version of a client sends it again).
 OPTION_DEFAULTS: dict[type, dict[str, object]] = {
     InstagramCarousel: {"images": (), "collaborators": (), "location_id": "", "first_comment": ""},
     TikTokCarousel: {"brand_content_toggle": False, "brand_organic_toggle": False, "creator_consent_obtained": False},

@@ -1,6 +1,6 @@
 """Media rules: which URLs may be registered, what a URL tells about its media, the public
 form a platform fetches, and what an inspection of the bytes changes (the bytes, once read,
-decide the type and size: the URL's extension no longer does)."""
+decide the type and size over what the URL's extension suggests)."""
 
 from __future__ import annotations
 
@@ -127,13 +127,18 @@ def build_media(
     read = inspection if inspection is not None and inspection.ok else None
     given = draft.mime_type.strip().lower()
     mime_type = (read.mime_type if read else "") or given or infer_mime_type(draft.url)
+    # A type the caller did not send is the URL's doing (its bytes or its extension): a
+    # problem with it names `url`, the field the caller can change.
+    type_field = "mime_type" if given and not (read and read.mime_type) else "url"
     for name, value in (("width", draft.width), ("height", draft.height), ("size_bytes", draft.size_bytes)):
         if value < 0:
             violations.append(FieldViolation(name, f"must not be negative; got {value}"))
     malformed = next((m for m in (given, mime_type) if m and ("/" not in m or len(m) > MAX_MIME_TYPE_LENGTH)), "")
     if not mime_type:
         violations.append(
-            FieldViolation("mime_type", "cannot be inferred from the URL's extension; set it, e.g. image/jpeg")
+            FieldViolation(
+                "url", "has no extension that names a media type (e.g. .jpg); add one or set mime_type, e.g. image/jpeg"
+            )
         )
     elif malformed:
         # Echoed only in part: a status carrying a huge value would not fit grpc's metadata.
@@ -143,14 +148,23 @@ def build_media(
     inferred_kind = kind_of(mime_type) if mime_type else None
     kind = draft.kind or inferred_kind
     if mime_type and inferred_kind is None:
-        violations.append(FieldViolation("mime_type", f"must be an image/* or video/* type; got {mime_type}"))
+        if type_field == "mime_type":
+            problem = f"must be an image/* or video/* type; got {mime_type}"
+        elif read and read.mime_type:
+            problem = f"points at {mime_type} bytes, not an image or a video"
+        else:
+            problem = f"names a {mime_type} file by its extension, not an image or a video; set mime_type if it is one"
+        violations.append(FieldViolation(type_field, problem))
     elif draft.kind and inferred_kind and draft.kind != inferred_kind:
-        source = "the bytes are" if read and read.mime_type else "mime_type"
+        if read and read.mime_type:
+            source = "the bytes are"
+        else:
+            source = "mime_type is" if type_field == "mime_type" else "the URL's extension gives"
         violations.append(
             FieldViolation(
                 "kind",
-                f"is {draft.kind.value}, but {source} {mime_type} is {inferred_kind.value}; "
-                "leave kind unset to infer it from mime_type",
+                f"is {draft.kind.value}, but {source} {mime_type}, which is {inferred_kind.value}; "
+                "leave kind unset to infer it",
             )
         )
     if violations:

@@ -53,7 +53,9 @@ def check_id(field: str, value: str, what: str) -> str:
 
 
 def utf16_units(text: str) -> int:
-    """Length in UTF-16 code units, as TikTok (and JavaScript) count: an emoji counts 2."""
+    """Length in UTF-16 code units, as TikTok (and JavaScript's String.length) count: a
+    character outside the Basic Multilingual Plane (most emoji) counts 2, and an emoji joined
+    from several (with zero-width joiners, skin tones) counts all of its parts."""
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -95,22 +97,22 @@ def instagram_caption_violations(caption: str) -> list[FieldViolation]:
     return violations
 
 
+# How TikTok's count reads to a person: what a character costs in UTF-16 code units.
+_UTF16_COUNTING = "a letter counts 1, most emoji 2, a joined emoji more (the family emoji 👨‍👩‍👧‍👦 counts 11)"
+
+
 def tiktok_text_violations(caption: str, description: str) -> list[FieldViolation]:
     violations = []
-    units = utf16_units(caption)
-    if units > TIKTOK.title_max_utf16:
-        violations.append(
-            FieldViolation(
-                "caption",
-                f"must be at most {TIKTOK.title_max_utf16} UTF-16 code units (an emoji counts 2); got {units}",
+    for name, text, limit in (
+        ("caption", caption, TIKTOK.title_max_utf16),
+        ("description", description, TIKTOK.description_max_utf16),
+    ):
+        units = utf16_units(text)
+        if units > limit:
+            violations.append(
+                FieldViolation(
+                    name,
+                    f"must be at most {limit} UTF-16 code units, as TikTok counts ({_UTF16_COUNTING}); got {units}",
+                )
             )
-        )
-    units = utf16_units(description)
-    if units > TIKTOK.description_max_utf16:
-        violations.append(
-            FieldViolation(
-                "description",
-                f"must be at most {TIKTOK.description_max_utf16} UTF-16 code units; got {units}",
-            )
-        )
     return violations

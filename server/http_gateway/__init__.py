@@ -1,4 +1,4 @@
-"""The HTTP/JSON form of the gRPC API (issue 18): routes from the contract's
+"""The HTTP/JSON form of the gRPC API: routes from the contract's
 `google.api.http` annotations, served in process on DISTRIBUTION_HTTP_LISTEN."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ out and the rest may be in any letter case.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,6 +29,11 @@ _SCALAR_MESSAGES = {
     "google.protobuf.StringValue", "google.protobuf.Int32Value", "google.protobuf.Int64Value",
     "google.protobuf.BoolValue", "google.protobuf.Value", "google.protobuf.Struct",
 }  # fmt: skip
+
+
+# A Timestamp's JSON form (RFC 3339, as protobuf's JSON mapping takes it): date, time and zone.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+TIMESTAMP_EXAMPLE = "2027-01-15T09:30:00Z (UTC) or 2027-01-15T10:30:00+01:00"
 
 
 class BadRequest(Exception):
@@ -66,9 +72,23 @@ def enum_value(enum: descriptor.EnumDescriptor, given: str) -> str:
 def _normalise_value(field: descriptor.FieldDescriptor, value: Any, where: str) -> Any:
     if field.enum_type is not None and isinstance(value, str):
         return enum_value(field.enum_type, value)
+    if field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
+        _check_timestamp(value, where.rstrip("."))
     if field.message_type is not None and isinstance(value, dict) and not field.message_type.GetOptions().map_entry:
         return normalise(value, field.message_type, where)
     return value
+
+
+def _check_timestamp(value: Any, name: str) -> None:
+    """A time without its zone (or in another shape) is refused naming the field and what
+    would do, rather than with json_format's strptime message, which names neither."""
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise BadRequest(
+            f"{name} {shown!r} is not an RFC 3339 timestamp: give the date, the time and the zone, "
+            f"e.g. {TIMESTAMP_EXAMPLE}",
+            field=name,
+        )
 
 
 def normalise(data: dict[str, Any], message: descriptor.Descriptor, where: str = "") -> dict[str, Any]:

@@ -87,7 +87,7 @@ _STATE_TEXT = {
 
 
 def _options_set(request: CarouselRequest) -> dict[str, object]:
-    """The post options added after v1 that this request sets (not at their defaults)."""
+    """The post options beyond the spec's fields that this request sets (not at their defaults)."""
     defaults = OPTION_DEFAULTS[type(request)]
     fields = asdict(request)
     return {name: fields[name] for name, default in defaults.items() if getattr(request, name) != default}

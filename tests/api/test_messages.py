@@ -88,7 +88,7 @@ async def test_field_violations_name_the_value_they_got(accounts, media, publish
         media_service_pb2.RegisterMediaRequest(url="gs://b/x.jpg", kind=media_pb2.MEDIA_KIND_VIDEO)
     )))
     assert err.violations == {
-        "kind": "is VIDEO, but mime_type image/jpeg is IMAGE; leave kind unset to infer it from mime_type"
+        "kind": "is VIDEO, but the URL's extension gives image/jpeg, which is IMAGE; leave kind unset to infer it"
     }
 
     err = rich_error(await refused(publishing.ListPublishes(ListPublishesRequest(platform=99))))

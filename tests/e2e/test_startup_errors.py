@@ -391,7 +391,7 @@ def test_one_key_in_the_variable_and_the_file_is_refused(tmp_path):
 def test_a_keys_file_with_no_keys_is_refused(tmp_path, contents):
     keys_file = tmp_path / "keys"
     keys_file.write_text(contents)
-    # On loopback this used to start open, with authentication silently off.
+    # A key file without a key must not leave the service open, even on loopback.
     result = start(tmp_path, DISTRIBUTION_API_KEYS_FILE=str(keys_file))
     expect(
         result, BAD_SETTING,

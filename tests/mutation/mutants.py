@@ -1,4 +1,4 @@
-"""The five hand-written mutants of issue 20: small, meaningful changes to the publish logic
+"""Five hand-written mutants: small, meaningful changes to the publish logic
 that once left every non-sandbox test green. Each is a duplicate post or a lost outcome
 waiting to happen, so the fast layer (tests/unit) must fail for every one of them.
 

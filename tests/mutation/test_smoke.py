@@ -1,4 +1,4 @@
-"""Mutation smoke run, part of `make test`: each of issue 20's five mutants (mutants.py),
+"""Mutation smoke run, part of `make test`: each of the five hand-written mutants (mutants.py),
 applied to a copy of the checkout, must make the unit layer fail. The full mutation run
 is `make mutate` (report in tests/mutation/REPORT.md).
 

@@ -133,7 +133,8 @@ async def test_register_infers_type_kind_and_storage(
         (MediaDraft(url="https://host:99999/a.jpg"), ["url"]),
         (MediaDraft(url="https:///a.jpg"), ["url"]),
         (MediaDraft(url="https://host/a.jpg", mime_type="imagejpeg"), ["mime_type"]),
-        (MediaDraft(url="https://host/noext"), ["mime_type"]),
+        (MediaDraft(url="https://host/noext"), ["url"]),  # only a URL sent: its extension is the problem
+        (MediaDraft(url="https://host/notes.txt"), ["url"]),
         (MediaDraft(url="https://host/a.jpg", mime_type="text/plain"), ["mime_type"]),
         (MediaDraft(url="https://host/a.jpg", kind=MediaKind.VIDEO), ["kind"]),
         (MediaDraft(url="https://host/a.jpg", width=-1, size_bytes=-2), ["width", "size_bytes"]),
@@ -161,3 +162,25 @@ async def test_media_get_and_list(world: World) -> None:
     assert caught.value.reason == "MEDIA_NOT_FOUND"
     with pytest.raises(InvalidArgument):
         await library.get(world.workspace, "x")
+
+
+@pytest.mark.parametrize(
+    ("draft", "violation"),
+    [
+        (MediaDraft(url="https://host/photo"),
+         ("url", "has no extension that names a media type (e.g. .jpg); add one or set mime_type, e.g. image/jpeg")),
+        (MediaDraft(url="https://host/notes.txt"),
+         ("url", "names a text/plain file by its extension, not an image or a video; set mime_type if it is one")),
+        (MediaDraft(url="https://host/notes.txt", mime_type="text/plain"),
+         ("mime_type", "must be an image/* or video/* type; got text/plain")),
+        (MediaDraft(url="https://host/a.jpg", kind=MediaKind.VIDEO),
+         ("kind", "is VIDEO, but the URL's extension gives image/jpeg, which is IMAGE; leave kind unset to infer it")),
+    ],
+)
+async def test_a_type_problem_names_the_field_the_caller_sent(
+    world: World, draft: MediaDraft, violation: tuple[str, str]
+) -> None:
+    """Only a URL sent: the problem is the URL's, never a mime_type the caller did not send."""
+    with pytest.raises(InvalidArgument) as caught:
+        await world.services.media.register(world.workspace, draft)
+    assert [(v.field, v.description) for v in caught.value.field_violations] == [violation]

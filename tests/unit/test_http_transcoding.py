@@ -66,3 +66,21 @@ def test_an_unknown_field_inside_nested_options_is_a_400_naming_it() -> None:
         to_message(data, publishing_service_pb2.PublishInstagramCarouselRequest, {})
     assert caught.value.message.startswith("Invalid PublishInstagramCarouselRequest: ")
     assert '"colour"' in caught.value.message
+
+
+@pytest.mark.parametrize("given", ["2027-01", "2027-01-15T09:30:00", "2027-01-15 09:30:00Z", "tomorrow"])
+def test_a_time_without_its_zone_is_a_400_naming_the_field_and_the_form(given: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        to_message({"publishTime": given}, publishing_service_pb2.PublishInstagramCarouselRequest, {})
+    assert caught.value.field == "publishTime"
+    assert caught.value.message == (
+        f"publishTime {given!r} is not an RFC 3339 timestamp: give the date, the time and the zone, "
+        "e.g. 2027-01-15T09:30:00Z (UTC) or 2027-01-15T10:30:00+01:00"
+    )
+    assert "does not match format" not in caught.value.message
+
+
+@pytest.mark.parametrize("given", ["2027-01-15T09:30:00Z", "2027-01-15T10:30:00.25+01:00"])
+def test_a_time_with_its_zone_is_read(given: str) -> None:
+    request = to_message({"publish_time": given}, publishing_service_pb2.PublishInstagramCarouselRequest, {})
+    assert request.publish_time.ToJsonString().startswith("2027-01-15T09:30:00")
