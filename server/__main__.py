@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 # grpc's C core writes its own log lines (e.g. "I1129 ... Handshake failed") to stderr, not
-# JSON: quiet them unless the operator asks for them (README, "Metrics and logs"). The core
+# JSON: quiet them unless the operator asks for them (docs/operations.md). The core
 # reads this once, when grpc is first imported (by the imports below), so it is set first.
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
@@ -60,7 +60,7 @@ def banner(service: Service) -> str:
     if facts["health_listen"] != "off":
         lines.append(f"  Health probes:  {facts['health_listen']} (plaintext, grpc.health.v1 only)")
     tool = ".venv/bin/grpcurl -plaintext"
-    lines.append("Try it (README.md has the full walkthrough):")
+    lines.append("Try it (README.md, then docs/walkthrough.md):")
     if security != "plaintext":
         tool = ".venv/bin/grpcurl -cacert CA.pem"
         note = "CA.pem: the CA that signed DISTRIBUTION_TLS_CERT"

@@ -243,7 +243,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         if not key_ring.enabled:  # said once started: a start that fails says only why
             log.warning(
                 "authentication is off: every caller shares the default workspace (loopback only; "
-                "see README, Security)",
+                "see docs/security.md)",
                 extra={"listen": settings.listen},
             )
         await core.start()

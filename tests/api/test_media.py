@@ -162,7 +162,7 @@ async def test_every_violation_is_reported_at_once(media):
     err = await expect_error(
         media.RegisterMedia, RegisterMediaRequest(url="https://cdn.example.com/blob", width=-1, height=-1)
     )
-    assert {"width", "height", "mime_type"} <= set(err.violations)
+    assert {"width", "height", "url"} <= set(err.violations)  # only a URL sent: its extension names no type
 
 
 # --- GetMedia / ListMedia -------------------------------------------------------
