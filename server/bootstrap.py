@@ -137,7 +137,10 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     )
     policies: dict[type, PlatformPolicy] = {
         InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
-        TikTokCarousel: TikTokPolicy(adapters.tiktok, store.accounts, retrier),
+        TikTokCarousel: TikTokPolicy(
+            adapters.tiktok, store.accounts, retrier,
+            require_creator_consent=settings.tiktok_require_creator_consent,
+        ),
     }
     library = MediaLibrary(
         store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)

@@ -171,6 +171,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The TikTok app's client secret, sent with the refresh grant.", PLATFORMS, secret=True,
     ),
     Setting(
+        "DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "tiktok_require_creator_consent", Flag(), False,
+        "`true` refuses a TikTok direct post whose caller does not set `creator_consent_obtained: true` "
+        "(FAILED_PRECONDITION, TIKTOK_CONSENT_REQUIRED), for an app whose TikTok review asks for it. Off, "
+        "such a post is made, as the spec says, and the record keeps what was declared (see api.md, post "
+        "options).", PLATFORMS,
+    ),
+    Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,
         "Seconds the built-in emulators keep a container or photo post processing.", PLATFORMS,
     ),

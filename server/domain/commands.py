@@ -84,16 +84,18 @@ class TikTokCarousel:
     # Commercial content disclosure (direct mode only).
     brand_content_toggle: bool = False
     brand_organic_toggle: bool = False
-    # The caller states its app got the creator's express consent (required for direct posts).
-    creator_consent_obtained: bool = False
+    # What the caller declares about the creator's express consent to a direct post: True,
+    # False, or None when the request does not say. Required True only when the operator
+    # turns the rule on (TikTokPolicy's require_creator_consent).
+    creator_consent_obtained: bool | None = None
 
 
 CarouselRequest = InstagramCarousel | TikTokCarousel
 
 # The post options beyond the spec's fields, by request type, with their defaults: left out
-# of a request's fingerprint while at their default, so a request that does not use them has
-# the fingerprint of its spec fields alone (a request_id recorded for it matches whichever
-# version of a client sends it again).
+# of a request's fingerprint while at their default (or None: not stated), so a request that
+# does not use them has the fingerprint of its spec fields alone (a request_id recorded for it
+# matches whichever version of a client sends it again).
 OPTION_DEFAULTS: dict[type, dict[str, object]] = {
     InstagramCarousel: {"images": (), "collaborators": (), "location_id": "", "first_comment": ""},
     TikTokCarousel: {"brand_content_toggle": False, "brand_organic_toggle": False, "creator_consent_obtained": False},

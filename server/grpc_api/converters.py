@@ -242,7 +242,7 @@ def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) ->
         publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
         brand_content_toggle=req.brand_content_toggle,
         brand_organic_toggle=req.brand_organic_toggle,
-        creator_consent_obtained=req.creator_consent_obtained,
+        creator_consent_obtained=req.creator_consent_obtained if req.HasField("creator_consent_obtained") else None,
     )
 
 
@@ -323,7 +323,9 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
         out.auto_add_music = bool(options.get("auto_add_music", False))
         out.brand_content_toggle = bool(options.get("brand_content_toggle", False))
         out.brand_organic_toggle = bool(options.get("brand_organic_toggle", False))
-        out.creator_consent_obtained = bool(options.get("creator_consent_obtained", False))
+        declared = options.get("creator_consent_obtained")
+        if isinstance(declared, bool):  # unset when the request did not say
+            out.creator_consent_obtained = declared
         out.creator_nickname = str(options.get("creator_nickname", ""))
     elif publish.options:
         _instagram_options_out(publish.options, message.instagram_options)

@@ -90,7 +90,7 @@ def _options_set(request: CarouselRequest) -> dict[str, object]:
     """The post options beyond the spec's fields that this request sets (not at their defaults)."""
     defaults = OPTION_DEFAULTS[type(request)]
     fields = asdict(request)
-    return {name: fields[name] for name, default in defaults.items() if getattr(request, name) != default}
+    return {name: fields[name] for name, default in defaults.items() if fields[name] not in (default, None)}
 
 
 def fingerprint(request: CarouselRequest) -> str:
@@ -602,13 +602,20 @@ class InstagramPolicy:
 
 
 class TikTokPolicy:
+    """TikTok's rules. `require_creator_consent` (an operator's opt-in, off by default: the
+    spec takes a direct post without it) refuses a direct post whose caller does not declare
+    creator_consent_obtained; whatever the setting, what was declared is kept as evidence."""
+
     platform = Platform.TIKTOK
     account_field = "tiktok_account_id"
 
-    def __init__(self, tiktok: TikTokApi, accounts: AccountStore, retrier: Retrier) -> None:
+    def __init__(
+        self, tiktok: TikTokApi, accounts: AccountStore, retrier: Retrier, *, require_creator_consent: bool = False
+    ) -> None:
         self._tiktok = tiktok
         self._accounts = accounts
         self._retrier = retrier
+        self._require_creator_consent = require_creator_consent
 
     def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
         assert isinstance(req, TikTokCarousel)
@@ -646,7 +653,8 @@ class TikTokPolicy:
                 auto_add_music=req.auto_add_music,
                 brand_content_toggle=req.brand_content_toggle,
                 brand_organic_toggle=req.brand_organic_toggle,
-                # Audit evidence of TikTok's consent requirement, as the caller declared it.
+                # Audit evidence of TikTok's consent requirement, as the caller declared it
+                # (True, False, or None: the request did not say).
                 creator_consent_obtained=req.creator_consent_obtained,
             )
         return options
@@ -654,21 +662,22 @@ class TikTokPolicy:
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
     ) -> dict[str, object]:
-        """For a direct post: the caller's consent statement, then creator_info, refusing a
-        privacy level the creator may not use and comments the creator turned off, before init.
-        (A read: validate_only asks it too.) Returns the creator's nickname for the record."""
+        """For a direct post: the caller's consent statement when the operator requires it,
+        then creator_info, refusing a privacy level the creator may not use and comments the
+        creator turned off, before init. (A read: validate_only asks it too.) Returns the
+        creator's nickname for the record."""
         assert isinstance(req, TikTokCarousel)
         if req.post_mode != "DIRECT":
             return {}
-        if not req.creator_consent_obtained:
+        if self._require_creator_consent and req.creator_consent_obtained is not True:
             raise FailedPrecondition(
                 reason="TIKTOK_CONSENT_REQUIRED",
-                message="creator_consent_obtained: TikTok's content sharing guidelines require the app that "
-                "posts to show the creator a preview of the post, their TikTok nickname, the privacy and "
-                "commercial content disclosure choices, and to post only after the creator's express "
-                "consent. Set creator_consent_obtained once your app has done so (it is kept in the "
-                "publish record as evidence), or use POST_MODE_INBOX to let the creator finish the post "
-                "in TikTok's app",
+                message="creator_consent_obtained: this service requires it for direct posts "
+                "(DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT). TikTok's content sharing guidelines ask the app "
+                "that posts to show the creator a preview of the post, their TikTok nickname, the privacy and "
+                "commercial content disclosure choices, and to post only after the creator's express consent. "
+                "Set creator_consent_obtained once your app has done so (it is kept in the publish record as "
+                "evidence), or use POST_MODE_INBOX to let the creator finish the post in TikTok's app",
                 metadata={"field": "creator_consent_obtained"},
                 field_violations=[FieldViolation("creator_consent_obtained", "must be true for a direct post")],
             )

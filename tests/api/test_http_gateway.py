@@ -93,7 +93,6 @@ async def test_the_spec_tiktok_request_with_its_spellings(http, tiktok_sandbox):
     reply = await http.post(TIKTOK, {
         "mediaIds": media_ids, "tiktokAccountId": account, "caption": "Autumn",
         "privacyLevel": "PUBLIC_TO_EVERYONE", "postMode": "direct", "coverIndex": 1,
-        "creatorConsentObtained": True,  # a direct post states the creator's consent
     })
     assert reply.status == 200, reply.body
     # tiktokMediaId is printed although TikTok has not reported the post id yet.

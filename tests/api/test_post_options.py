@@ -9,7 +9,7 @@ import pytest
 from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 
-from tests.support.client import connect, images, register
+from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
 
 IG_USER = "17841400000000001"
@@ -147,14 +147,44 @@ async def test_tiktok_refusals_name_the_fields(accounts, media, publishing, tikt
     assert branded_private.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(rich_error(branded_private).violations) == {"brand_content_toggle", "privacy_level"}
 
-    no_consent = await refused(publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
-        media_ids=ids, tiktok_account_id=account.id,
-    )))
-    assert no_consent.code() == grpc.StatusCode.FAILED_PRECONDITION
-    error = rich_error(no_consent)
-    assert (error.reason, error.metadata["field"]) == ("TIKTOK_CONSENT_REQUIRED", "creator_consent_obtained")
-    assert "express consent" in no_consent.details()
     assert tiktok_sandbox.calls.counts.get("init", 0) == 0
+
+
+async def test_a_direct_post_without_a_consent_statement_is_made_and_its_record_says_not_stated(
+    accounts, media, publishing, tiktok_sandbox
+):
+    account = await tiktok_account(accounts)
+    ids = await register(media, *images(2))
+    unstated = await publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+        media_ids=ids, tiktok_account_id=account.id))
+    declared_false = await publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+        media_ids=ids, tiktok_account_id=account.id, creator_consent_obtained=False, allow_duplicate=True))
+    assert unstated.state == declared_false.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert tiktok_sandbox.calls.counts["init"] == 2
+    first = (await publishing.GetPublish(pb.GetPublishRequest(id=unstated.tiktok_publish_id))).publish
+    second = (await publishing.GetPublish(pb.GetPublishRequest(id=declared_false.tiktok_publish_id))).publish
+    assert not first.tiktok_options.HasField("creator_consent_obtained")  # not stated
+    assert second.tiktok_options.HasField("creator_consent_obtained")
+    assert second.tiktok_options.creator_consent_obtained is False
+    assert first.tiktok_options.creator_nickname == second.tiktok_options.creator_nickname == "Sandbox Creator"
+
+
+async def test_an_operator_can_require_the_consent_statement(start_service, tiktok_sandbox):
+    service = await start_service(tiktok_require_creator_consent=True)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        stubs = Stubs.on(channel)
+        account = await tiktok_account(stubs.accounts)
+        ids = await register(stubs.media, *images(2))
+        no_consent = await refused(stubs.publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+            media_ids=ids, tiktok_account_id=account.id)))
+        assert no_consent.code() == grpc.StatusCode.FAILED_PRECONDITION
+        error = rich_error(no_consent)
+        assert (error.reason, error.metadata["field"]) == ("TIKTOK_CONSENT_REQUIRED", "creator_consent_obtained")
+        assert "express consent" in no_consent.details()
+        assert tiktok_sandbox.calls.counts.get("init", 0) == 0
+        stated = await stubs.publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+            media_ids=ids, tiktok_account_id=account.id, creator_consent_obtained=True))
+        assert stated.state == publish_pb2.PUBLISH_STATE_PUBLISHED
 
 
 async def test_comments_a_creator_turned_off_are_refused(accounts, media, publishing, tiktok_sandbox):

@@ -124,8 +124,6 @@ class World:
 
     async def tiktok_request(self, count: int = 2, account: Account | None = None, **fields: Any) -> Any:
         account = account or await self.tiktok_account()
-        # A direct post states the creator's consent unless the test says otherwise.
-        fields = {"creator_consent_obtained": True, **fields}
         return TikTokCarousel(media_ids=await self.images(count), account_id=account.id, **fields)
 
     async def publish(self, request: InstagramCarousel | TikTokCarousel) -> Publish:

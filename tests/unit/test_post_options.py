@@ -10,13 +10,14 @@ from dataclasses import asdict
 
 import pytest
 
-from server.domain.commands import ImageOptions, InstagramCarousel
+from server.config import Settings
+from server.domain.commands import ImageOptions, InstagramCarousel, TikTokCarousel
 from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from server.domain.models import FirstComment, FirstCommentState, Platform, PublishEvent, PublishState
 from server.domain.platforms import UserTag
 from server.services.publishing import content_fingerprint, fingerprint
 from tests.fakes import Applied, IgFailure
-from tests.unit.conftest import IG_USER, World
+from tests.unit.conftest import IG_USER, World, make_world
 from tests.unit.helpers import instagram_timeline
 
 # --- Instagram: options reach the right containers ---------------------------------------
@@ -299,6 +300,7 @@ async def test_disclosure_and_consent_are_sent_and_kept_as_evidence(world: World
     world.tiktok.nickname = "Ada's Bakery"
     publish = await world.publish(await world.tiktok_request(
         2, privacy_level="PUBLIC_TO_EVERYONE", brand_content_toggle=True, brand_organic_toggle=True,
+        creator_consent_obtained=True,
     ))
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert (post.brand_content_toggle, post.brand_organic_toggle) == (True, True)
@@ -307,13 +309,44 @@ async def test_disclosure_and_consent_are_sent_and_kept_as_evidence(world: World
     assert (publish.options["brand_content_toggle"], publish.options["brand_organic_toggle"]) == (True, True)
 
 
-async def test_a_direct_post_without_consent_is_refused_before_any_call(world: World) -> None:
-    with pytest.raises(FailedPrecondition) as caught:
-        await world.publish(await world.tiktok_request(2, creator_consent_obtained=False))
-    assert caught.value.reason == "TIKTOK_CONSENT_REQUIRED"
-    assert caught.value.metadata["field"] == "creator_consent_obtained"
-    assert "express consent" in caught.value.message
-    assert world.tiktok.calls == []
+@pytest.mark.parametrize("declared", [None, False])
+async def test_a_direct_post_without_a_consent_statement_is_made_and_the_record_says_what_was_declared(
+    world: World, declared: bool | None
+) -> None:
+    """The spec's request (no consent field) is a valid direct post: the rule is an operator's opt-in."""
+    world.tiktok.nickname = "Ada's Bakery"
+    publish = await world.publish(await world.tiktok_request(2, creator_consent_obtained=declared))
+    assert publish.state == PublishState.PUBLISHED
+    assert world.tiktok.methods() == ["creator_info", "init_photo_post", "fetch_status"]
+    assert publish.options["creator_consent_obtained"] is declared
+    assert publish.options["creator_nickname"] == "Ada's Bakery"
+
+
+@pytest.mark.parametrize("declared", [None, False])
+async def test_an_operator_who_requires_consent_gets_a_direct_post_without_it_refused_before_any_call(
+    declared: bool | None,
+) -> None:
+    world = make_world(Settings(tiktok_require_creator_consent=True))
+    try:
+        with pytest.raises(FailedPrecondition) as caught:
+            await world.publish(await world.tiktok_request(2, creator_consent_obtained=declared))
+        assert caught.value.reason == "TIKTOK_CONSENT_REQUIRED"
+        assert caught.value.metadata["field"] == "creator_consent_obtained"
+        assert "express consent" in caught.value.message
+        assert "DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT" in caught.value.message
+        assert world.tiktok.calls == []
+        # Validated or scheduled, the same refusal; stated, the post is made; inbox needs none.
+        with pytest.raises(FailedPrecondition):
+            await world.services.publisher.validate(world.workspace, await world.tiktok_request(2))
+        with pytest.raises(FailedPrecondition):
+            await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+        made = await world.publish(await world.tiktok_request(2, creator_consent_obtained=True))
+        assert (made.state, made.options["creator_consent_obtained"]) == (PublishState.PUBLISHED, True)
+        inbox = await world.publish(await world.tiktok_request(2, post_mode="INBOX"))
+        assert inbox.state == PublishState.DELIVERED_TO_INBOX
+    finally:
+        await world.services.reconciler.stop()
+        await world.services.runner.stop(0)
 
 
 async def test_an_inbox_delivery_needs_no_consent_and_takes_no_disclosure(world: World) -> None:
@@ -356,6 +389,17 @@ def test_a_request_without_options_keeps_its_fingerprints_from_before_options() 
     assert content_fingerprint(Platform.INSTAGRAM, with_comment) != old_content
 
 
+def test_a_consent_not_stated_or_declared_false_keeps_the_fingerprint_of_a_request_that_never_had_the_field() -> None:
+    base = TikTokCarousel(media_ids=["m1", "m2"], account_id="a", post_mode="INBOX", request_id="r")
+    declared_false = TikTokCarousel(media_ids=["m1", "m2"], account_id="a", post_mode="INBOX", request_id="r",
+                                    creator_consent_obtained=False)
+    declared_true = TikTokCarousel(media_ids=["m1", "m2"], account_id="a", post_mode="INBOX", request_id="r",
+                                   creator_consent_obtained=True)
+    assert fingerprint(base) == fingerprint(declared_false) != fingerprint(declared_true)
+    # Consent is no part of what appears on the account.
+    assert len({content_fingerprint(Platform.TIKTOK, r) for r in (base, declared_false, declared_true)}) == 1
+
+
 async def test_the_duplicate_guard_and_request_ids_count_the_options(world: World) -> None:
     request = await world.instagram_request(2, first_comment="Hello")
     await world.publish(request)
@@ -383,11 +427,10 @@ async def test_validate_only_checks_the_options_and_writes_nothing(world: World)
     good = await world.instagram_request(2, first_comment="Hi", collaborators=("@alice",))
     preview = await world.services.publisher.validate(world.workspace, good)
     assert preview.publish.options == {"collaborators": ["alice"], "first_comment": "Hi"}
-    with pytest.raises(FailedPrecondition):
-        await world.services.publisher.validate(world.workspace, await world.tiktok_request(
-            2, creator_consent_obtained=False))
-    tiktok = await world.services.publisher.validate(world.workspace, await world.tiktok_request(2))
+    tiktok = await world.services.publisher.validate(world.workspace, await world.tiktok_request(
+        2, creator_consent_obtained=False))
     assert tiktok.publish.options["creator_nickname"] == "Creator"
+    assert tiktok.publish.options["creator_consent_obtained"] is False
     assert world.store.publishes.rows == {}
     assert set(world.instagram.methods()) == {"publishing_limit"}
     assert set(world.tiktok.methods()) == {"creator_info"}
@@ -396,9 +439,7 @@ async def test_validate_only_checks_the_options_and_writes_nothing(world: World)
 # --- scheduled publishes --------------------------------------------------------------------
 
 
-async def test_a_scheduled_direct_post_needs_consent_now_and_keeps_the_nickname_seen_now(world: World) -> None:
-    with pytest.raises(FailedPrecondition):
-        await world.publish(await world.tiktok_request(2, creator_consent_obtained=False, publish_time=world.at(60)))
+async def test_a_scheduled_direct_post_keeps_the_nickname_seen_when_scheduled(world: World) -> None:
     world.tiktok.nickname = "Seen when scheduled"
     publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
     assert publish.state == PublishState.SCHEDULED

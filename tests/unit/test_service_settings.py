@@ -83,14 +83,21 @@ def test_postgres_replicas_must_be_given_their_shared_sealing_keys() -> None:
 @pytest.mark.parametrize(("value", "expected"), [("yes", True), (" TRUE ", True), ("1", True), ("no", False),
                                                   ("", False), ("0", False)])
 def test_a_flag_takes_true_or_false_in_common_spellings(value: str, expected: bool) -> None:
-    settings = load_settings({"DISTRIBUTION_WEBHOOK_ALLOW_HTTP": value, "DISTRIBUTION_ALLOW_INSECURE": value})
-    assert (settings.webhook_allow_http, settings.allow_insecure) == (expected, expected)
+    settings = load_settings({"DISTRIBUTION_WEBHOOK_ALLOW_HTTP": value, "DISTRIBUTION_ALLOW_INSECURE": value,
+                              "DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT": value})
+    assert (settings.webhook_allow_http, settings.allow_insecure, settings.tiktok_require_creator_consent) == (
+        expected, expected, expected)
+
+
+def test_the_creator_consent_rule_is_off_unless_the_operator_turns_it_on() -> None:
+    assert load_settings({}).tiktok_require_creator_consent is False
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
         ("DISTRIBUTION_WEBHOOK_ALLOW_HTTP", "sometimes", "is not true or false"),
+        ("DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "maybe", "is not true or false"),
         ("DISTRIBUTION_EVENT_RETENTION_DAYS", "0", "leaves no event to resume from"),
         ("DISTRIBUTION_LEASE_SECONDS", "0.5", "is less than 1 second"),
         ("DISTRIBUTION_LISTEN", "50051", "is not HOST:PORT"),
