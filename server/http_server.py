@@ -10,21 +10,18 @@ from aiohttp import web
 
 
 class AppServer:
-    """Serves an aiohttp application on host:port (port 0 picks a free one): the emulators
-    and the /metrics endpoint."""
+    """Serves an aiohttp application (the emulators, the /metrics endpoint) or a low-level
+    aiohttp server (the HTTP gateway) on host:port (port 0 picks a free one)."""
 
     def __init__(
-        self, app: web.Application, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-        *, handler_cancellation: bool = False,
+        self, app: web.Application | web.Server, host: str = "127.0.0.1", port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._app = app
-        # Cancel a request's handler when its client disconnects (as gRPC cancels a call whose
-        # client went away), so a long stream ends with its caller instead of at its next write.
-        self._handler_cancellation = handler_cancellation
         self._ssl_context = ssl_context
         self._host = host
         self._port = port
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self.port: int | None = None
 
     async def start(self) -> str:
@@ -38,7 +35,10 @@ class AppServer:
         except BaseException:
             sock.close()
             raise
-        self._runner = web.AppRunner(self._app, access_log=None, handler_cancellation=self._handler_cancellation)
+        if isinstance(self._app, web.Server):
+            self._runner = web.ServerRunner(self._app, access_log=None)
+        else:
+            self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, ssl_context=self._ssl_context)
         await site.start()

@@ -63,7 +63,13 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        text = json.dumps(entry, default=str, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate a caller sent (an undecodable header): escaped
+                text = json.dumps(entry, default=str)
+        return text
 
 
 def configure(level: str = "INFO") -> None:

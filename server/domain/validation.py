@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 
 from server.domain.errors import FieldViolation, invalid
 from server.domain.limits import INSTAGRAM, MAX_ID_LENGTH, MAX_MEDIA_IDS, TIKTOK
@@ -116,3 +117,21 @@ def tiktok_text_violations(caption: str, description: str) -> list[FieldViolatio
                 )
             )
     return violations
+
+
+def text_violations(texts: Iterable[tuple[str, str]]) -> list[FieldViolation]:
+    """The one rule every text a caller sends obeys, whatever its field: no NUL (U+0000) and
+    no lone surrogate. No store keeps them alike (PostgreSQL refuses NUL in text, SQLite keeps
+    it) and no platform takes them, so they are refused where a request enters, before any
+    other check can misname them. `texts` are (field name, value) pairs, e.g.
+    ("images[2].alt_text", "..."); every offending field is named."""
+    violations = []
+    for field, value in texts:
+        if "\x00" in value:
+            violations.append(FieldViolation(field, "must not contain the NUL character (U+0000)"))
+        elif _LONE_SURROGATE.search(value):
+            violations.append(FieldViolation(field, "must be valid Unicode text (it holds a lone surrogate)"))
+    return violations
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.rpc import status_pb2
@@ -29,6 +29,12 @@ Metadata = tuple[tuple[str, str | bytes], ...]
 # Told when a method sends its initial metadata (a stream's "started", as gRPC's response
 # headers say it): an HTTP caller can send its response headers then.
 InitialMetadataSent = Callable[[Metadata], Awaitable[None]]
+
+
+class Authenticator(Protocol):
+    def admits(self, method: str, context: Any) -> bool:
+        """Whether the call's credentials are accepted for `method`."""
+        ...
 
 
 class CallFailed(Exception):
@@ -139,10 +145,21 @@ def _rich_status(status: grpc.Status) -> status_pb2.Status:
 class InProcessCalls:
     """Calls registered methods by full name (`/distribution.v1.PublishingService/GetPublish`)."""
 
-    def __init__(self, interceptors: Iterable[Any], handlers: Mapping[str, grpc.RpcMethodHandler]) -> None:
+    def __init__(
+        self, interceptors: Iterable[Any], handlers: Mapping[str, grpc.RpcMethodHandler],
+        authentication: Authenticator | None = None,
+    ) -> None:
         self._interceptors = tuple(interceptors)
         self._handlers = dict(handlers)
         self._chained: dict[str, grpc.RpcMethodHandler] = {}
+        self._authentication = authentication
+
+    async def authenticated(self, method: str, caller: Caller) -> bool:
+        """Whether the caller's credentials admit it to `method`, by the same check the
+        chain's authentication makes: a transport reads nothing more of a request (its
+        body) before this says yes. A no is answered by calling the method, whose chain
+        refuses it the one way every refusal goes (status, access log, metrics)."""
+        return self._authentication is None or self._authentication.admits(method, _Context(caller))
 
     @property
     def methods(self) -> tuple[str, ...]:

@@ -103,9 +103,10 @@ class HealthPort:
 def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer:
     """The server, bound to `options.listen` (port 0 picks a free one) but not started.
     Raises OSError when the address cannot be bound."""
+    authentication = Authentication(options.key_ring)
     interceptors = [
         AccessLog(options.observe),
-        Authentication(options.key_ring),
+        authentication,
         CallerLimits(options.max_concurrent_per_caller),
         RequestDecoding(),
     ]
@@ -135,7 +136,7 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable((*SERVICE_NAMES, health.SERVICE_NAME), server)
     port = _bind(server, options.listen, options.tls)
-    return GrpcServer(server, port, health_servicer, InProcessCalls(interceptors, registry.handlers))
+    return GrpcServer(server, port, health_servicer, InProcessCalls(interceptors, registry.handlers, authentication))
 
 
 def build_health_server(

@@ -45,8 +45,6 @@ async def serve_http(calls: InProcessCalls, listen: str, tls: HttpTls | None = N
     gateway = Gateway(calls, load_openapi(OPENAPI_FILE))
     context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
     host, _, port = listen.rpartition(":")
-    server = AppServer(
-        gateway.app, host=host.strip("[]"), port=int(port), ssl_context=context, handler_cancellation=True
-    )
+    server = AppServer(gateway.server(), host=host.strip("[]"), port=int(port), ssl_context=context)
     origin = await server.start()
     return HttpGateway(gateway, server, origin)

@@ -58,12 +58,14 @@ def retry_after_seconds(rich: status_pb2.Status) -> int | None:
     return None
 
 
-def error_body(rich: status_pb2.Status) -> dict[str, Any]:
+def error_body(rich: status_pb2.Status, status: int | None = None) -> dict[str, Any]:
     """`{"error": {"code": <HTTP status>, "message", "status": <code name>, "details": [...]}}`,
-    each detail with its `@type` (AIP-193's HTTP form)."""
+    each detail with its `@type` (AIP-193's HTTP form). `code` is always the HTTP status the
+    answer is sent with: the code's standard mapping, or `status` where the gateway answers
+    with one google/rpc/code.proto has no code for (404 for no route, 405, 413, 414, 431)."""
     return {
         "error": {
-            "code": http_status(rich.code),
+            "code": status if status is not None else http_status(rich.code),
             "message": rich.message,
             "status": code_pb2.Code.Name(rich.code) if rich.code in HTTP_STATUS else "UNKNOWN",
             "details": [json_format.MessageToDict(detail) for detail in rich.details],

@@ -12,6 +12,7 @@ caller accepts `text/event-stream`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
 from google.rpc import code_pb2, status_pb2
 
 from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
@@ -35,7 +36,16 @@ log = logging.getLogger("distribution.http")
 OPENAPI_PATH = "/api/v1/openapi.json"
 # As the gRPC port (server/grpc_api/server.py): requests are ids and short texts.
 MAX_REQUEST_BYTES = 1 * 1024 * 1024
+# aiohttp's own limits, told apart by their numbers when its parser refuses a request: a
+# request line (method, path and query) over MAX_REQUEST_LINE_BYTES is 414, a header line
+# over MAX_HEADER_FIELD_BYTES or more than MAX_HEADERS headers is 431.
+MAX_REQUEST_LINE_BYTES = 8190
+MAX_HEADER_FIELD_BYTES = 16380
+MAX_HEADERS = 128
 REQUEST_ID_HEADER = "X-Request-Id"
+# Headers that mean one thing each: sent twice, which one counts is anyone's guess (RFC 9110
+# section 5.3), so such a request is refused rather than read one way or the other.
+_SINGLE_HEADERS = ("Authorization", "Idempotency-Key", REQUEST_ID_HEADER)
 _JSON = "application/json"
 _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
@@ -50,11 +60,14 @@ class _MethodAnswer(web.Response):
 
 
 def error_response(
-    rich: status_pb2.Status, request_id: str, answer: type[web.Response] = web.Response, **headers: str
+    rich: status_pb2.Status, request_id: str, answer: type[web.Response] = web.Response, *,
+    status: int | None = None, headers: dict[str, str] | None = None,
 ) -> web.Response:
+    """The AIP-193 JSON answer for `rich`, sent with `status` (default: the code's standard
+    HTTP status); the body's `code` is always the status it is sent with."""
     response = answer(
-        text=_dumps(errors.error_body(rich)), status=errors.http_status(rich.code), content_type=_JSON,
-        headers={REQUEST_ID_HEADER: request_id, **headers},
+        text=_dumps(errors.error_body(rich, status)), status=status or errors.http_status(rich.code),
+        content_type=_JSON, headers={REQUEST_ID_HEADER: request_id, **(headers or {})},
     )
     retry_after = errors.retry_after_seconds(rich)
     if retry_after is not None:
@@ -62,14 +75,18 @@ def error_response(
     return response
 
 
-def _request_id(request: web.Request) -> str:
+def _refusal(status: int, code: int, message: str, reason: str, request_id: str, **headers: str) -> web.Response:
+    return error_response(errors.status(code, message, reason), request_id, status=status, headers=headers)
+
+
+def _request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-Id when it is a sensible one (as the gRPC access log takes
     x-request-id metadata), else a new one; sent back and on every log line of the call."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+    return given if 0 < len(given) <= 128 and given.isascii() and given.isprintable() else uuid.uuid4().hex
 
 
-def _common_names(request: web.Request) -> tuple[str, ...]:
+def _common_names(request: web.BaseRequest) -> tuple[str, ...]:
     """The client certificate's common names (mutual TLS), as grpc's auth context gives them."""
     transport = request.transport
     certificate = transport.get_extra_info("peercert") if transport is not None else None
@@ -80,15 +97,40 @@ def _common_names(request: web.Request) -> tuple[str, ...]:
     )
 
 
+def _shown(text: str, limit: int = 200) -> str:
+    """A caller's path or method as a log line or message may quote it: cut, never raw bytes."""
+    text = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class Gateway:
-    """The aiohttp application serving every annotated method of the registered services."""
+    """The HTTP server (aiohttp's low-level one: the gateway routes by the contract itself)
+    serving every annotated method of the registered services. Every answer, its own
+    refusals and those of aiohttp's HTTP parser included, is JSON google.rpc.Status."""
 
     def __init__(self, calls: InProcessCalls, openapi: bytes | None = None) -> None:
         self._calls = calls
         self._openapi = openapi
         self.routes: list[Route] = routes_for(service_descriptors(calls.methods))
-        self.app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    def server(self) -> web.Server:
+        """The aiohttp server to run (made on the event loop that will serve it). A handler
+        whose caller went away is cancelled, as gRPC cancels such a call: a closed tab does
+        not hold a watch stream open until its next event."""
+        loop = asyncio.get_running_loop()
+
+        def make_request(
+            message: Any, payload: Any, protocol: Any, writer: Any, task: asyncio.Task[None]
+        ) -> web.BaseRequest:
+            return web.BaseRequest(
+                message, payload, protocol, writer, task, loop, client_max_size=MAX_REQUEST_BYTES
+            )
+
+        return _Server(
+            self._handle, request_factory=make_request, handler_cancellation=True,
+            max_line_size=MAX_REQUEST_LINE_BYTES, max_field_size=MAX_HEADER_FIELD_BYTES, max_headers=MAX_HEADERS,
+            access_log=None,  # each call has its own `rpc` line, each refusal an `http request refused` line
+        )
 
     def _find(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | tuple[None, list[str]]:
         allowed: list[str] = []
@@ -101,7 +143,7 @@ class Gateway:
             allowed.append(route.verb)
         return None, allowed
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         request_id = _request_id(request)
         # Every log line of this request carries it (aiohttp runs each request in a task of its
         # own); a call that reaches a method logs its `rpc` line with it too (AccessLog).
@@ -110,11 +152,11 @@ class Gateway:
         if response.status >= 400 and not isinstance(response, _MethodAnswer):
             log.info(
                 "http request refused",
-                extra={"verb": request.method, "path": request.path, "status": response.status},
+                extra={"verb": _shown(request.method), "path": _shown(request.path), "status": response.status},
             )
         return response
 
-    async def _answer(self, request: web.Request, request_id: str) -> web.StreamResponse:
+    async def _answer(self, request: web.BaseRequest, request_id: str) -> web.StreamResponse:
         try:
             if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD") and self._openapi is not None:
                 return web.Response(body=self._openapi, content_type=_JSON)
@@ -123,12 +165,22 @@ class Gateway:
                 assert isinstance(found, list)
                 return self._no_route(request, found, request_id)
             assert isinstance(found, dict)
-            message = await self._request_message(request, route, found)
+            for name in _SINGLE_HEADERS:
+                if len(request.headers.getall(name, ())) > 1:
+                    raise BadRequest(f"The {name} header must be sent once; this request sends it more than once",
+                                     field=name)
             caller = Caller(
                 metadata=self._metadata(request, request_id),
                 common_names=_common_names(request),
                 peer=str(request.remote or ""),
             )
+            if await self._calls.authenticated(route.method, caller):
+                message = await self._request_message(request, route, found)
+            else:
+                # Refused before its query or body is read (a caller without a key learns no
+                # field name): the call is made without them, so the refusal takes the one
+                # path every refused call takes (access log, metrics) and answers 401.
+                message = route.request_class()
             if route.server_streaming:
                 return await self._stream(request, route, message, caller, request_id)
             response = await self._calls.unary(route.method, message, caller)
@@ -140,51 +192,40 @@ class Gateway:
                 errors.status(code_pb2.INVALID_ARGUMENT, bad.message, "MALFORMED_REQUEST", bad.field), request_id
             )
         except web.HTTPRequestEntityTooLarge:
-            message = f"The request body is larger than {MAX_REQUEST_BYTES} bytes"
-            response = error_response(
-                errors.status(code_pb2.INVALID_ARGUMENT, message, "REQUEST_TOO_LARGE", limit=str(MAX_REQUEST_BYTES)),
-                request_id,
+            response = _refusal(
+                413, code_pb2.INVALID_ARGUMENT, f"The request body is larger than {MAX_REQUEST_BYTES} bytes",
+                "REQUEST_TOO_LARGE", request_id, Connection="close",  # the rest of the body is not read
             )
-            response.set_status(413)
-            response.headers["Connection"] = "close"  # the rest of the body is not read
             return response
         except Exception:  # a bug: the caller gets a bare INTERNAL, the log the details
-            log.exception("unhandled error in the HTTP gateway", extra={"path": request.path})
+            log.exception("unhandled error in the HTTP gateway", extra={"path": _shown(request.path)})
             return error_response(
                 errors.status(code_pb2.INTERNAL, "Internal error; the service log has the details", "INTERNAL_ERROR"),
                 request_id,
             )
 
-    def _no_route(self, request: web.Request, allowed: list[str], request_id: str) -> web.Response:
+    def _no_route(self, request: web.BaseRequest, allowed: list[str], request_id: str) -> web.Response:
+        target = f"{_shown(request.method, 20)} {_shown(request.path)}"
         if allowed:
             verbs = ", ".join(sorted(set(allowed)))
-            response = error_response(
-                errors.status(
-                    code_pb2.UNIMPLEMENTED, f"{request.path} takes {verbs}, not {request.method}", "METHOD_NOT_ALLOWED"
-                ),
-                request_id,
-                Allow=verbs,
+            # 405 has no google.rpc code: UNIMPLEMENTED (as grpc-gateway answers it), sent as 405.
+            return _refusal(
+                405, code_pb2.UNIMPLEMENTED, f"{_shown(request.path)} takes {verbs}, not {_shown(request.method, 20)}",
+                "METHOD_NOT_ALLOWED", request_id, Allow=verbs,
             )
-            response.set_status(405)
-            return response
-        return error_response(
-            errors.status(
-                code_pb2.NOT_FOUND,
-                f"No API method at {request.method} {request.path}; the routes are listed at {OPENAPI_PATH}",
-                "ROUTE_NOT_FOUND",
-            ),
-            request_id,
+        return _refusal(
+            404, code_pb2.NOT_FOUND, f"No API method at {target}; the routes are listed at {OPENAPI_PATH}",
+            "ROUTE_NOT_FOUND", request_id,
         )
 
     @staticmethod
-    def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
-        metadata = [("x-request-id", request_id)]
-        authorization = request.headers.get("Authorization")
-        if authorization is not None:
-            metadata.append(("authorization", authorization))
-        return tuple(metadata)
+    def _metadata(request: web.BaseRequest, request_id: str) -> tuple[tuple[str, str], ...]:
+        return (
+            ("x-request-id", request_id),
+            *(("authorization", value) for value in request.headers.getall("Authorization", ())),
+        )
 
-    async def _request_message(self, request: web.Request, route: Route, bound: dict[str, str]) -> Any:
+    async def _request_message(self, request: web.BaseRequest, route: Route, bound: dict[str, str]) -> Any:
         data = query_fields(request.query.items(), route.request)
         if route.body:
             body = await request.read()
@@ -211,7 +252,7 @@ class Gateway:
         return to_message(data, route.request_class(), bound)
 
     async def _stream(
-        self, request: web.Request, route: Route, message: Any, caller: Caller, request_id: str
+        self, request: web.BaseRequest, route: Route, message: Any, caller: Caller, request_id: str
     ) -> web.StreamResponse:
         """A server-streaming method as newline-delimited JSON or server-sent events.
 
@@ -285,3 +326,62 @@ def load_openapi(path: Path | None) -> bytes | None:
 def routes_table(routes: Sequence[Route]) -> list[str]:
     """`VERB template -> method` lines, for the start log."""
     return [f"{r.verb} {r.template} -> {r.method}" for r in routes]
+
+
+class _Server(web.Server):
+    """aiohttp's low-level server, whose connections answer its parser's refusals as JSON."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._handler_options = {
+            k: v for k, v in kwargs.items() if k not in ("request_factory", "handler_cancellation", "loop")
+        }
+
+    def __call__(self) -> web.RequestHandler:
+        return _Connection(self, loop=asyncio.get_running_loop(), **self._handler_options)
+
+
+class _Connection(web.RequestHandler):
+    """One HTTP connection. aiohttp calls handle_error for a request its parser refuses
+    before any handler runs (a request line or header too long, too many headers, bytes that
+    are not HTTP/1.1, an unknown method name) and for a handler that failed; its own answer
+    is plain text and its log line a traceback. Here the answer is the same AIP-193 JSON as
+    every other, with a status that says what was wrong, and the log line one sentence."""
+
+    def handle_error(
+        self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        request_id = uuid.uuid4().hex
+        status, code, text, reason = _parser_refusal(status, exc)
+        log.info(
+            "http request refused", extra={"status": status, "reason": reason, "request_id": request_id},
+        )
+        response = _refusal(status, code, text, reason, request_id)
+        response.force_close()  # the rest of what was sent cannot be read as a request
+        return response
+
+
+def _parser_refusal(status: int, exc: BaseException | None) -> tuple[int, int, str, str]:
+    """(HTTP status, google.rpc code, message, reason) for a request aiohttp refused itself.
+    Never quotes what was sent: a malformed header could be someone's API key."""
+    if isinstance(exc, http_exceptions.LineTooLong):
+        limit = exc.args[1] if len(exc.args) > 1 else None
+        if limit == MAX_REQUEST_LINE_BYTES:
+            return (414, code_pb2.INVALID_ARGUMENT,
+                    f"The request line (method, path and query) is longer than {MAX_REQUEST_LINE_BYTES} bytes",
+                    "REQUEST_LINE_TOO_LONG")
+        return (431, code_pb2.INVALID_ARGUMENT,
+                f"A header line is longer than {MAX_HEADER_FIELD_BYTES} bytes", "HEADERS_TOO_LARGE")
+    if isinstance(exc, http_exceptions.BadHttpMessage) and "Too many headers" in str(exc):
+        return 431, code_pb2.INVALID_ARGUMENT, f"The request has more than {MAX_HEADERS} headers", "HEADERS_TOO_LARGE"
+    if isinstance(exc, http_exceptions.BadHttpMethod):
+        return (400, code_pb2.INVALID_ARGUMENT, "The request's method is not an HTTP method (or the request is not "
+                "HTTP: TLS sent to a plaintext port?)", "MALFORMED_HTTP")
+    if isinstance(exc, http_exceptions.BadHttpMessage) or status == 400:
+        what = type(exc).__name__ if exc is not None else "request"
+        return 400, code_pb2.INVALID_ARGUMENT, f"The request is not valid HTTP/1.1 ({what})", "MALFORMED_HTTP"
+    if status == 504:
+        return 504, code_pb2.DEADLINE_EXCEEDED, "The request was not answered in time", "TIMEOUT"
+    log.error("HTTP request failed outside the gateway's handler", exc_info=exc)
+    return 500, code_pb2.INTERNAL, "Internal error; the service log has the details", "INTERNAL_ERROR"

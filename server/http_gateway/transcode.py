@@ -112,18 +112,59 @@ def _parse_error(err: json_format.ParseError) -> str:
     return str(err).split("\n", 1)[0].strip().rstrip(".")
 
 
+# The contract's messages nest a few levels (a request, its images, their user tags): a body
+# nested deeper is no request of this API, and is refused before anything walks it.
+MAX_JSON_DEPTH = 32
+# A number no field of the contract can hold (int64 has 19 digits; a double is exact to 17
+# significant ones): longer literals are refused rather than converted, which for integers
+# costs time quadratic in their length (Python caps them at 4300 digits for that reason).
+MAX_NUMBER_CHARS = 40
+_TOO_DEEP = f"The request body is nested deeper than {MAX_JSON_DEPTH} levels; no request of this API is"
+
+
+def _number(kind: type) -> Any:
+    def parse(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise BadRequest(
+                f"The request body holds a number of {len(literal)} characters ({literal[:12]}...); numbers "
+                f"of this API have at most {MAX_NUMBER_CHARS}"
+            )
+        return kind(literal)
+
+    return parse
+
+
+def _depth(data: Any) -> int:
+    """How deep arrays and objects nest in parsed JSON (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a request body, or BadRequest saying what is wrong with it: not
+    UTF-8, not JSON, not an object, nested too deep, a number too long."""
     if not body.strip():
         return {}
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_int=_number(int), parse_float=_number(float))
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8 text; send JSON in UTF-8") from None
     except json.JSONDecodeError as err:
         where = f"line {err.lineno} column {err.colno}"
         raise BadRequest(f"The request body is not valid JSON ({err.msg} at {where})") from None
+    except RecursionError:  # the parser's own nesting limit, reached before ours could be
+        raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
         raise BadRequest(f"The request body must be a JSON object, not {type(data).__name__}")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest(_TOO_DEEP)
     return data
 
 

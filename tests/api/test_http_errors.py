@@ -187,6 +187,7 @@ async def test_a_body_over_the_limit_is_413(http, tiktok_sandbox):
     body = b'{"caption": "' + b"x" * MAX_REQUEST_BYTES + b'"}'
     reply = await http.call("POST", TIKTOK, data=body, headers={"Content-Type": "application/json"})
     assert reply.status == 413
+    assert reply.error["code"] == 413  # AIP-193: the code is the HTTP status
     assert reply.error["status"] == "INVALID_ARGUMENT" and reply.reason == "REQUEST_TOO_LARGE"
 
 
@@ -195,7 +196,7 @@ async def test_unknown_paths_are_404_and_wrong_verbs_405(http):
     assert_status(missing, 404, "NOT_FOUND", "ROUTE_NOT_FOUND")
     wrong = await http.call("DELETE", INSTAGRAM)
     assert wrong.status == 405 and wrong.headers["Allow"] == "POST"
-    assert wrong.error["status"] == "UNIMPLEMENTED"
+    assert (wrong.error["code"], wrong.error["status"]) == (405, "UNIMPLEMENTED")
 
 
 async def test_request_id_header_is_echoed_and_logged(http, caplog):

@@ -121,6 +121,17 @@ async def test_malformed_authorization_is_unauthenticated(keyed_channel):
     assert rich_error(info.value).reason == "API_KEY_MALFORMED"
 
 
+async def test_two_authorizations_are_unauthenticated_whichever_comes_first(keyed_channel):
+    """One call, one credential: with two, which one counts is not the caller's guess to make."""
+    stub = account_service_pb2_grpc.AccountServiceStub(keyed_channel)
+    for pair in ((f"Bearer {KEY_A}", "Bearer not-a-configured-key-000"), (f"Bearer {KEY_A}", f"Bearer {KEY_B}")):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.ListAccounts(account_service_pb2.ListAccountsRequest(),
+                                    metadata=tuple(("authorization", value) for value in pair))
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert rich_error(info.value).reason == "AUTHORIZATION_REPEATED"
+
+
 async def test_workspaces_are_isolated(keyed_channel, instagram_sandbox):
     alpha, beta = Client(keyed_channel, KEY_A), Client(keyed_channel, KEY_B)
     account = await alpha.connect()

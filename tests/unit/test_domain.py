@@ -6,6 +6,7 @@ import pytest
 
 from server.domain.models import Credentials, NewAccount, Platform
 from server.domain.platforms import TokenGrant
+from server.domain.validation import text_violations
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from tests.unit.conftest import World
 
@@ -32,3 +33,12 @@ async def test_a_workflow_must_name_its_steps(world: World) -> None:
 
     with pytest.raises(NotImplementedError):
         await bare.run(publish, PublishTarget(account, [], token))
+
+
+def test_no_text_field_may_hold_nul_or_a_lone_surrogate_and_each_offender_is_named() -> None:
+    violations = text_violations([
+        ("caption", "Autumn\x00"), ("images[2].alt_text", "ok"), ("media_ids[1]", "\udc80"), ("username", "émile 🍂"),
+    ])
+    assert [(v.field, "NUL" in v.description, "surrogate" in v.description) for v in violations] == [
+        ("caption", True, False), ("media_ids[1]", False, True),
+    ]

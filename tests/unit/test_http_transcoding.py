@@ -84,3 +84,22 @@ def test_a_time_without_its_zone_is_a_400_naming_the_field_and_the_form(given: s
 def test_a_time_with_its_zone_is_read(given: str) -> None:
     request = to_message({"publish_time": given}, publishing_service_pb2.PublishInstagramCarouselRequest, {})
     assert request.publish_time.ToJsonString().startswith("2027-01-15T09:30:00")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"[" * 100_000, "nested deeper than 32"),
+        (b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 32"),
+        (b'{"a": ' + b"1" * 41 + b"}", "number of 41 characters"),
+        (b'{"a": 1.' + b"5" * 40 + b"}", "number of 42 characters"),
+    ],
+)
+def test_a_body_nested_too_deep_or_holding_a_number_too_long_is_a_400_saying_so(body: bytes, says: str) -> None:
+    with pytest.raises(BadRequest, match=says):
+        parse_body(body)
+
+
+def test_a_body_within_the_limits_is_read() -> None:
+    assert parse_body(b'{"a": ' + b"[" * 31 + b"9" * 40 + b"]" * 31 + b"}")["a"][0][0]
+    assert parse_body(b'{"coverIndex": -9223372036854775808, "x": 1.7976931348623157e308}')["coverIndex"] < 0

@@ -28,6 +28,15 @@ class Authentication(WrappingInterceptor):
         super().__init__()
         self._ring = ring
 
+    def admits(self, method: str, context: grpc.aio.ServicerContext) -> bool:
+        """Whether `authenticate` would accept the call (for a transport that checks before
+        it reads a request's body)."""
+        try:
+            authenticate(self._ring, method, context)
+        except Unauthenticated:
+            return False
+        return True
+
     def wrap_unary(self, method: str, behavior: Unary) -> Unary:
         async def authenticated(request: Any, context: grpc.aio.ServicerContext) -> Any:
             current_workspace.set(authenticate(self._ring, method, context))
@@ -44,13 +53,25 @@ class Authentication(WrappingInterceptor):
         return authenticated
 
 
-def _bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
-    for key, value in metadata or ():
-        if key == "authorization":
-            text = value.decode() if isinstance(value, bytes) else value
-            scheme, _, credential = text.strip().partition(" ")
-            return credential.strip() if scheme.lower() == "bearer" else ""
-    return None
+_REPEATED = object()
+
+
+def _bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | object | None:
+    """The API key of `authorization: Bearer <key>`; "" when the value is malformed (another
+    scheme, or not printable ASCII text: an HTTP header may carry any bytes); _REPEATED when
+    the call carries more than one authorization (which one would count is anyone's guess);
+    None when it carries none."""
+    values = [value for key, value in metadata or () if key == "authorization"]
+    if not values:
+        return None
+    if len(values) > 1:
+        return _REPEATED
+    value = values[0]
+    text = value.decode("ascii", errors="replace") if isinstance(value, bytes) else value
+    if not (text.isascii() and text.isprintable()):
+        return ""
+    scheme, _, credential = text.strip().partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else ""
 
 
 def authenticate(ring: KeyRing, method: str, context: grpc.aio.ServicerContext) -> str:
@@ -60,7 +81,12 @@ def authenticate(ring: KeyRing, method: str, context: grpc.aio.ServicerContext) 
     if not ring.enabled:
         return DEFAULT_WORKSPACE
     key = _bearer(context.invocation_metadata())
-    if key:
+    if key is _REPEATED:
+        raise Unauthenticated(
+            reason="AUTHORIZATION_REPEATED",
+            message="The call carries more than one authorization; send exactly one 'Bearer <api key>'",
+        )
+    if isinstance(key, str) and key:
         workspace = ring.workspace_for_key(key)
         if workspace is None:
             raise Unauthenticated(

@@ -6,16 +6,23 @@ This interceptor gives every method with a single request message (unary and ser
 streaming) a deserializer that never raises, and answers what it could not decode with
 INVALID_ARGUMENT under the service's error contract (ErrorInfo reason MALFORMED_REQUEST).
 It is the innermost interceptor: authentication and per-caller limits apply first.
+
+A request that decodes is held to the one rule every text obeys (server.domain.validation.
+text_violations: no NUL, no lone surrogate), in every string field of the message at any
+depth, each offending field named as the domain names them (`images[2].alt_text`), before
+any servicer or store sees it: over gRPC and over the HTTP gateway alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor
 
-from server.domain.errors import InvalidArgument
+from server.domain.errors import InvalidArgument, invalid
+from server.domain.validation import text_violations
 from server.grpc_api.interceptors.wrapping import Stream, Unary, WrappingInterceptor, is_async_generator
 from server.grpc_api.status import to_grpc_status
 
@@ -65,6 +72,41 @@ def tolerant(deserialize: Deserializer) -> Deserializer:
     return decode
 
 
+_STRING = descriptor.FieldDescriptor.TYPE_STRING
+_MESSAGE = descriptor.FieldDescriptor.TYPE_MESSAGE
+
+
+def message_texts(message: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every string value set in `message` and its sub-messages, with its field path."""
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        if field.type == _STRING:
+            if field.is_repeated:
+                yield from ((f"{name}[{i}]", item) for i, item in enumerate(value))
+            else:
+                yield name, value
+        elif field.type == _MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                for key, item in value.items():
+                    if isinstance(key, str):
+                        yield f"{name}.key", key
+                    if isinstance(item, str):
+                        yield f"{name}[{key!r}]", item
+                    elif hasattr(item, "ListFields"):
+                        yield from message_texts(item, f"{name}[{key!r}].")
+            elif field.is_repeated:
+                for i, item in enumerate(value):
+                    yield from message_texts(item, f"{name}[{i}].")
+            else:
+                yield from message_texts(value, f"{name}.")
+
+
+def _check_texts(request: Any) -> None:
+    violations = text_violations(message_texts(request)) if hasattr(request, "ListFields") else []
+    if violations:
+        raise invalid(violations)
+
+
 class RequestDecoding(WrappingInterceptor):
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.request_deserializer is None or handler.request_streaming:
@@ -85,6 +127,7 @@ class RequestDecoding(WrappingInterceptor):
         async def decoded(request: Any, context: grpc.aio.ServicerContext) -> Any:
             if isinstance(request, Undecodable):
                 raise request.error()
+            _check_texts(request)
             return await behavior(request, context)
 
         return decoded
@@ -93,6 +136,7 @@ class RequestDecoding(WrappingInterceptor):
         async def decoded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             if isinstance(request, Undecodable):
                 raise request.error()
+            _check_texts(request)
             async for response in behavior(request, context):
                 yield response
 
