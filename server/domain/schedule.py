@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.domain.ending import ending
 from server.domain.errors import FieldViolation
 from server.domain.models import Publish, PublishError, PublishEvent, PublishState
 
@@ -78,8 +79,8 @@ MISSED_ERROR_REASON = "SCHEDULE_MISSED"
 def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tuple[dict[str, Any], list[PublishEvent]]:
     """What a due scheduled publish becomes when claimed at `now`: PROCESSING (its run
     starts, lateness recorded), or MISSED when its time is before `missed_before` (the
-    lateness limit passed; terminal, no platform call). The fields as in publish_changes,
-    plus `started_at`; and the timeline events."""
+    lateness limit passed; terminal, no platform call: ended by `ending`, as every end is).
+    The fields as in publish_changes, plus `started_at`; and the timeline events."""
     assert publish.schedule_time is not None
     lateness = max((now - publish.schedule_time).total_seconds(), 0.0)
     details = {"schedule_time": publish.schedule_time.isoformat(), "lateness_seconds": round(lateness, 3)}
@@ -93,7 +94,7 @@ def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tupl
             f"only start it {lateness:.0f} s late, past the limit of {limit:.0f} s; nothing was posted. "
             "Publish again (or schedule a new time) if it is still wanted",
         )
-        changes: dict[str, Any] = {"state": PublishState.MISSED, "error": error, "started_at": now}
+        changes: dict[str, Any] = {**ending(publish, PublishState.MISSED, error), "started_at": now}
         return changes, [PublishEvent(type="MISSED", state=PublishState.MISSED, message=error.message, details=details)]
     started = PublishEvent(
         type="SCHEDULE_DUE", state=PublishState.PROCESSING,

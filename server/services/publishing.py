@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, TikTokCarousel
+from server.domain.ending import ending
 from server.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -72,7 +73,6 @@ from server.services.history import found_publish
 from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
-from server.services.workflow.checkpoint import comment_not_posted
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.retry import Retrier
 from server.services.workflow.runner import PublishRunner, Ready
@@ -436,8 +436,7 @@ class Publisher:
             try:
                 return await self._log.record(
                     publish.id, "CANCELLED", "Cancelled before its scheduled time; nothing was posted",
-                    state=PublishState.CANCELLED,
-                    first_comment=comment_not_posted(publish, PublishState.CANCELLED),
+                    **ending(publish, PublishState.CANCELLED),
                 )
             except IllegalTransition:
                 publish = await self._scheduled(workspace_id, publish_id)  # the due claim won

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from server.domain.ending import FIRST_COMMENT_NOT_POSTED
 from server.domain.errors import IllegalTransition
-from server.domain.models import Account, Publish, PublishFilter, PublishState
+from server.domain.models import Account, FirstComment, FirstCommentState, Publish, PublishFilter, PublishState
 from server.domain.ports import Store
 from server.domain.schedule import MISSED_ERROR_REASON
 from tests.contracts.records import WORKSPACE, account_in, at, event, new_publish
@@ -92,6 +93,25 @@ async def test_a_schedule_found_past_the_lateness_limit_ends_missed_unowned(stor
     assert await store.publishes.recent_same_content(WORKSPACE, account.id, stale.content_fingerprint, at(-1)) == (
         await store.publishes.get(fresh.id)
     )
+
+
+async def test_a_missed_schedule_ends_its_first_comment_as_every_end_does(store: Store) -> None:
+    """The MISSED end writes what `ending` says, like every other end: a first comment that
+    waited for the post is FAILED (it was left PENDING forever), a started one is untouched."""
+    account = await account_in(store)
+    stale = await scheduled(store, account, 0, 100, first_comment=FirstComment(FirstCommentState.PENDING),
+                            options={"first_comment": "First!"})
+    started = await scheduled(store, account, 1, 3000, first_comment=FirstComment(FirstCommentState.PENDING),
+                              options={"first_comment": "Later"})
+    claimed = {p.id: p for p in await store.publishes.claim_due_schedules("me", at(9999), at(3700), at(2600), 10)}
+    missed = claimed[stale.id]
+    assert missed.state == PublishState.MISSED
+    assert missed.first_comment is not None and missed.first_comment.error is not None
+    assert (missed.first_comment.state, missed.first_comment.error.reason) == (
+        FirstCommentState.FAILED, FIRST_COMMENT_NOT_POSTED)
+    assert "ended MISSED" in missed.first_comment.error.message
+    assert await store.publishes.get(stale.id) == missed  # as written, not only as returned
+    assert claimed[started.id].first_comment == FirstComment(FirstCommentState.PENDING)  # posted after it is live
 
 
 async def test_concurrent_claims_take_each_due_schedule_once(store: Store) -> None:

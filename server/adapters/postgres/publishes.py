@@ -320,15 +320,22 @@ class PostgresPublishStore:
             for row in rows:
                 publish = _publish(row)
                 changes, new_events = due_change(publish, now, missed_before)
+                unknown = set(changes) - {"state", "error", "started_at", "first_comment", "pending_facts",
+                                          "reconcile_at"}
+                assert not unknown, f"due_change changed {unknown}, which this claim does not write"
                 started = changes["state"] == PublishState.PROCESSING
                 error = changes.get("error")
+                comment = changes.get("first_comment")
                 updates.append((
                     publish.id, changes["state"].value, error.to_dict() if error else None, now,
                     owner if started else None, lease_until if started else None,
+                    comment.to_dict() if comment else None, changes.get("pending_facts", publish.pending_facts),
+                    changes.get("reconcile_at", publish.reconcile_at),
                 ))
                 events.extend((publish.id, event) for event in new_events)
             await conn.executemany(
                 "UPDATE publishes SET state = $2, error = $3, started_at = $4, owner = $5, lease_until = $6,"
+                " first_comment = COALESCE($7, first_comment), pending_facts = $8, reconcile_at = $9,"
                 " updated_at = $4, revision = revision + 1 WHERE id = $1",
                 updates,
             )

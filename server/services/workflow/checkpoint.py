@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from server.domain.models import Account, FirstComment, FirstCommentState, Media, Publish, PublishError, PublishState
+from server.domain.ending import ending
+from server.domain.models import Account, Media, Publish, PublishError, PublishState
 from server.domain.ports import Clock
 from server.services.workflow.polling import PollPolicy
 from server.services.workflow.publish_log import PublishLog
@@ -81,22 +82,9 @@ class CheckpointedWorkflow(Generic[ClientT]):
     async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
         """Records the terminal state with its error, then ends the run (StepFailed)."""
         await self._log.record(
-            publish.id, state.value, error.message, state=state, error=error,
+            publish.id, state.value, error.message,
             details={"platform_code": error.platform_code, "platform_subcode": error.platform_subcode,
                      "trace_id": error.platform_trace_id}, last=True,
-            first_comment=comment_not_posted(publish, state),
+            **ending(publish, state, error),
         )
         raise StepFailed()
-
-
-def comment_not_posted(publish: Publish, state: PublishState) -> FirstComment | None:
-    """A first comment still waiting when the publish ends without going live: it is not
-    posted, and says why (None when there is no such comment)."""
-    comment = publish.first_comment
-    if comment is None or comment.state != FirstCommentState.PENDING:
-        return None
-    return FirstComment(FirstCommentState.FAILED, error=PublishError(
-        code="FAILED_PRECONDITION", reason="INSTAGRAM_FIRST_COMMENT_NOT_POSTED",
-        message=f"The first comment was not posted: the publish ended {state.value} before the post was "
-        "known to be live",
-    ))

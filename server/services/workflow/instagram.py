@@ -14,6 +14,7 @@ import asyncio
 import logging
 from datetime import UTC, timedelta
 
+from server.domain.ending import ending
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
 from server.domain.platforms import PlatformFailure
@@ -53,7 +54,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             # PUBLISHED today, but a record so found must not be left running.
             publish = await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {publish.ig_media_id}",
-                state=PublishState.PUBLISHED, published_at=self._clock.now(), call_in_flight=None,
+                **ending(publish, PublishState.PUBLISHED), published_at=self._clock.now(), call_in_flight=None,
                 pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
             )
         if publish.state == PublishState.PUBLISHED and needs_first_comment(publish):
@@ -166,7 +167,8 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             return await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {media_id}",
                 details={"ig_media_id": media_id, "creation_id": container_id},
-                state=PublishState.PUBLISHED, ig_media_id=media_id, published_at=started, call_in_flight=None,
+                **ending(publish, PublishState.PUBLISHED), ig_media_id=media_id, published_at=started,
+                call_in_flight=None,
                 # Read next (after the first comment, if any); should the service stop before,
                 # the reconciler does both after the restart.
                 pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
@@ -215,7 +217,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         )
         # With its media id known, the permalink is read next (by the reconciler after a restart).
         return await self._log.record(
-            publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
+            publish.id, "PUBLISHED", message, **ending(publish, PublishState.PUBLISHED),
             published_at=self._clock.now(), ig_media_id=media_id or None, call_in_flight=None,
             pending_facts=_after_live(publish, [PERMALINK]) if media_id else None,
             reconcile_at=self._log.first_late_check() if media_id else KEEP,

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from server.domain.ending import ending
 from server.domain.errors import DomainError, LeaseLost
 from server.domain.models import (
     Account,
@@ -35,7 +36,7 @@ from server.domain.models import (
 )
 from server.domain.ports import AccountStore, Clock, MediaStore, Metrics
 from server.services.tokens import AccountTokens
-from server.services.workflow.checkpoint import PublishTarget, Workflow, comment_not_posted
+from server.services.workflow.checkpoint import PublishTarget, Workflow
 from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.runner")
@@ -286,10 +287,8 @@ class PublishRunner:
         if latest is not None and latest.state.terminal:
             return latest
         state = PublishState.UNCONFIRMED if latest is not None and latest.may_have_posted else PublishState.FAILED
-        return await self._log.record(
-            publish_id, state.value, error.message, state=state, error=error, last=True,
-            first_comment=comment_not_posted(latest, state) if latest is not None else None,
-        )
+        changes = ending(latest, state, error) if latest is not None else {"state": state, "error": error}
+        return await self._log.record(publish_id, state.value, error.message, last=True, **changes)
 
     async def _target(self, publish: Publish) -> PublishTarget | None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)

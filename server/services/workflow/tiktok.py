@@ -11,6 +11,7 @@ risk a second post.
 
 from __future__ import annotations
 
+from server.domain.ending import ending
 from server.domain.errors import DomainError
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
@@ -124,7 +125,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             if status.status == "SEND_TO_USER_INBOX":
                 return await self._log.record(
                     publish.id, "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post",
-                    state=PublishState.DELIVERED_TO_INBOX, published_at=self._clock.now(), last=True,
+                    **ending(publish, PublishState.DELIVERED_TO_INBOX), published_at=self._clock.now(), last=True,
                 )
             if status.status == "PUBLISH_COMPLETE":
                 return await self._published(publish, status)
@@ -147,7 +148,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
         else:
             message = "Published; TikTok gives no public post id for posts that are not public"
         return await self._log.record(
-            publish.id, "PUBLISHED", message, state=PublishState.PUBLISHED,
+            publish.id, "PUBLISHED", message, **ending(publish, PublishState.PUBLISHED),
             published_at=self._clock.now(), tiktok_post_id=post_id,
             details={"post_ids": list(status.post_ids)},
             pending_facts=[TIKTOK_POST_ID] if expect_id else None,
