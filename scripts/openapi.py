@@ -7,6 +7,12 @@ operation; its request and response messages are schemas named after the proto m
 described by their proto comments. JSON follows protobuf's mapping: lowerCamelCase names,
 int64 as strings, enums by name (the unprefixed spelling is accepted too), Timestamps as
 RFC 3339 strings.
+
+The document states the constraints the service checks, from their one source each: a field
+is required where the contract's comment says "Required."; ids are UUIDs, and counts, lengths
+and bounds are the domain's own numbers (server/domain/limits.py, REQUEST_CONSTRAINTS below),
+so a generated client or a fuzzer driven by this document knows them. Enums list the
+contract's names and the unprefixed spellings the spec uses, in upper and lower case.
 """
 
 from __future__ import annotations
@@ -15,6 +21,15 @@ from typing import Any
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
+
+from server.domain.limits import (
+    INSTAGRAM,
+    MAX_ID_LENGTH,
+    MAX_TOKEN_LENGTH,
+    MAX_URL_LENGTH,
+    MAX_USERNAME_LENGTH,
+    TIKTOK,
+)
 
 _F = descriptor_pb2.FieldDescriptorProto
 _VERBS = ("get", "put", "post", "delete", "patch")
@@ -37,6 +52,10 @@ _SCALARS: dict[int, dict[str, Any]] = {
 }
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    # JSON's own values, as protobuf's JSON mapping prints them.
+    ".google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    ".google.protobuf.Value": {},
+    ".google.protobuf.ListValue": {"type": "array"},
     ".google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"},
     ".google.protobuf.Any": {
         "type": "object",
@@ -66,6 +85,82 @@ _ERROR_SCHEMA = {
     },
     "required": ["error"],
 }
+
+
+_UUID: dict[str, Any] = {"type": "string", "format": "uuid"}
+
+
+def _items(count: tuple[int, int], item: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"minItems": count[0], "maxItems": count[1], **({"items": item} if item else {})}
+
+
+def _request_constraints() -> dict[str, dict[str, Any]]:
+    """JSON Schema keywords per request field (full proto name), from the domain's numbers.
+    Each is what the service itself checks (server/domain/validation.py and friends); a
+    length is in characters here where the domain counts UTF-16 units (TikTok's texts), a
+    looser bound that the service's own check makes exact."""
+    ids = {f"distribution.v1.{m}.id": _UUID for m in (
+        "GetAccountRequest", "DisconnectAccountRequest", "GetMediaRequest", "GetPublishRequest",
+        "WatchPublishRequest", "CancelPublishRequest", "UpdatePublishScheduleRequest", "GetWebhookRequest",
+        "DeleteWebhookRequest",
+    )}
+    ig, tt = "distribution.v1.PublishInstagramCarouselRequest", "distribution.v1.PublishTikTokCarouselRequest"
+    return {
+        **ids,
+        "distribution.v1.ListWebhookDeliveriesRequest.webhook_id": _UUID,
+        "distribution.v1.ListPublishesRequest.account_id": _UUID,
+        "distribution.v1.WatchPublishesRequest.account_id": _UUID,
+        "distribution.v1.ListAccountsRequest.page_size": {"minimum": 0},
+        "distribution.v1.ListMediaRequest.page_size": {"minimum": 0},
+        "distribution.v1.ListPublishesRequest.page_size": {"minimum": 0},
+        "distribution.v1.ListWebhooksRequest.page_size": {"minimum": 0},
+        "distribution.v1.ListWebhookDeliveriesRequest.page_size": {"minimum": 0},
+        "distribution.v1.ConnectAccountRequest.external_account_id": {"minLength": 1, "maxLength": MAX_ID_LENGTH},
+        "distribution.v1.ConnectAccountRequest.username": {"maxLength": MAX_USERNAME_LENGTH},
+        "distribution.v1.ConnectAccountRequest.access_token": {"minLength": 1, "maxLength": MAX_TOKEN_LENGTH},
+        "distribution.v1.ConnectAccountRequest.refresh_token": {"maxLength": MAX_TOKEN_LENGTH},
+        "distribution.v1.RegisterMediaRequest.url": {"minLength": 1, "maxLength": MAX_URL_LENGTH},
+        "distribution.v1.CreateWebhookRequest.url": {"minLength": 1, "maxLength": MAX_URL_LENGTH},
+        f"{ig}.media_ids": _items((INSTAGRAM.min_items, INSTAGRAM.max_items), _UUID),
+        f"{ig}.instagram_account_id": _UUID,
+        f"{ig}.caption": {"maxLength": INSTAGRAM.caption_max_chars},
+        f"{ig}.request_id": _UUID,
+        f"{ig}.images": {"maxItems": INSTAGRAM.max_items},
+        # A username with its optional leading "@".
+        f"{ig}.collaborators": _items(
+            (0, INSTAGRAM.max_collaborators), {"maxLength": INSTAGRAM.username_max_chars + 1}
+        ),
+        f"{ig}.location_id": {"maxLength": INSTAGRAM.location_id_max_chars, "pattern": "^[0-9]*$"},
+        f"{ig}.first_comment": {"maxLength": INSTAGRAM.first_comment_max_chars},
+        "distribution.v1.InstagramImageOptions.alt_text": {"maxLength": INSTAGRAM.alt_text_max_chars},
+        "distribution.v1.InstagramImageOptions.user_tags": {"maxItems": INSTAGRAM.max_user_tags_per_image},
+        "distribution.v1.UserTag.x": {"minimum": 0, "maximum": 1},
+        "distribution.v1.UserTag.y": {"minimum": 0, "maximum": 1},
+        f"{tt}.media_ids": _items((TIKTOK.min_items, TIKTOK.max_items), _UUID),
+        f"{tt}.tiktok_account_id": _UUID,
+        f"{tt}.caption": {"maxLength": TIKTOK.title_max_utf16},
+        f"{tt}.description": {"maxLength": TIKTOK.description_max_utf16},
+        f"{tt}.cover_index": {"minimum": 0, "maximum": TIKTOK.max_items - 1},
+        f"{tt}.request_id": _UUID,
+    }
+
+
+REQUEST_CONSTRAINTS = _request_constraints()
+
+
+def _constrained(schema: dict[str, Any], rule: dict[str, Any] | None) -> dict[str, Any]:
+    """`schema` with the constraint keywords of `rule`; an array's item keywords on its items."""
+    if not rule:
+        return schema
+    out = {**schema}
+    for key, value in rule.items():
+        if key == "items" and "items" in out:
+            out["items"] = {**out["items"], **value}
+        elif out.get("type") == "array" and key not in ("minItems", "maxItems"):
+            out["items"] = {**out.get("items", {}), key: value}
+        else:
+            out[key] = value
+    return out
 
 
 def _clean(comment: str) -> str:
@@ -108,6 +203,11 @@ class _Index:
         self.comments[name] = locations.get(path, "")
 
 
+def _is_required(comment: str) -> bool:
+    """The contract marks a required field by starting its comment with "Required"."""
+    return comment.startswith("Required")
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name.lstrip('.')}"}
 
@@ -125,7 +225,11 @@ class _Builder:
         self.index = index
         self.schemas: dict[str, Any] = {}
 
-    def field_schema(self, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
+    def field_schema(self, field: descriptor_pb2.FieldDescriptorProto, full_name: str = "") -> dict[str, Any]:
+        """The field's schema, with the constraints the service checks on it (REQUEST_CONSTRAINTS)."""
+        return _constrained(self._field_schema(field), REQUEST_CONSTRAINTS.get(full_name))
+
+    def _field_schema(self, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
         if field.type in (_F.TYPE_MESSAGE, _F.TYPE_GROUP):
             entry = self.index.messages.get(field.type_name)
             if entry is not None and entry.options.map_entry:
@@ -160,7 +264,9 @@ class _Builder:
         for field in message.field:
             if field.name in skip:
                 continue
-            property_schema = self.field_schema(field)
+            property_schema = self.field_schema(field, f"{key}.{field.name}")
+            if _is_required(self.index.comments.get(f"{name}.{field.name}", "")):
+                schema.setdefault("required", []).append(field.json_name)
             if description := self.index.comments.get(f"{name}.{field.name}"):
                 property_schema = (
                     {"allOf": [property_schema], "description": description}
@@ -177,7 +283,8 @@ class _Builder:
         names = [value.name for value in self.index.enums[name].value]
         prefix = _enum_prefix(names)
         short = [n[len(prefix):] for n in names if prefix and n.startswith(prefix)]
-        schema: dict[str, Any] = {"type": "string", "enum": names + short}
+        # The spec's spellings: unprefixed, upper case ("SELF_ONLY") or lower ("direct", "inbox").
+        schema: dict[str, Any] = {"type": "string", "enum": names + short + [n.lower() for n in short]}
         description = self.index.comments.get(name, "")
         if short:
             description += f" The {prefix} prefix may be left out (any letter case), e.g. {short[-1].lower()}."
@@ -192,7 +299,12 @@ class _Builder:
                 continue
             if field.type == _F.TYPE_MESSAGE and field.type_name not in _WELL_KNOWN:
                 continue  # messages travel in a body only
-            parameter: dict[str, Any] = {"name": field.json_name, "in": "query", "schema": self.field_schema(field)}
+            parameter: dict[str, Any] = {
+                "name": field.json_name, "in": "query",
+                "schema": self.field_schema(field, f"{request.lstrip('.')}.{field.name}"),
+            }
+            if _is_required(self.index.comments.get(f"{request}.{field.name}", "")):
+                parameter["required"] = True
             if field.label == _F.LABEL_REPEATED:
                 parameter["explode"] = True
             if description := self.index.comments.get(f"{request}.{field.name}"):
@@ -219,7 +331,7 @@ def _operation(builder: _Builder, service: str, method: descriptor_pb2.MethodDes
     parameters: list[dict[str, Any]] = [
         {
             "name": name, "in": "path", "required": True,
-            "schema": builder.field_schema(request_fields[name]),
+            "schema": builder.field_schema(request_fields[name], f"{request.lstrip('.')}.{name}"),
             **({"description": d} if (d := index.comments.get(f"{request}.{name}")) else {}),
         }
         for name in path_fields

@@ -8,6 +8,7 @@ import json
 from google.protobuf import descriptor_pool
 from openapi_spec_validator import validate
 
+from server.domain.limits import INSTAGRAM, TIKTOK
 from server.grpc_api.server import SERVICE_NAMES
 from server.http_gateway import OPENAPI_FILE
 from server.http_gateway.routes import routes_for
@@ -52,3 +53,33 @@ def test_query_parameters_of_history_and_the_watch_stream():
     assert {"pageSize", "pageToken", "accountId", "platform", "state", "createTimeAfter", "createTimeBefore"} <= names
     watch = paths["/api/v1/publishes/{id}:watch"]["get"]["responses"]["200"]["content"]
     assert {"application/x-ndjson", "text/event-stream"} <= set(watch)
+
+
+def test_the_document_states_the_constraints_the_service_checks_with_the_domain_s_numbers():
+    schemas = document()["components"]["schemas"]
+    instagram = schemas["distribution.v1.PublishInstagramCarouselRequest"]
+    tiktok = schemas["distribution.v1.PublishTikTokCarouselRequest"]
+    assert instagram["required"] == ["mediaIds", "instagramAccountId"]  # the spec's "Required: Yes"
+    assert tiktok["required"] == ["mediaIds", "tiktokAccountId"]
+    for schema, limits in ((instagram, INSTAGRAM), (tiktok, TIKTOK)):
+        media_ids = schema["properties"]["mediaIds"]
+        assert (media_ids["minItems"], media_ids["maxItems"]) == (limits.min_items, limits.max_items)
+        assert media_ids["items"]["format"] == "uuid"
+    assert instagram["properties"]["caption"]["maxLength"] == INSTAGRAM.caption_max_chars
+    assert tiktok["properties"]["caption"]["maxLength"] == TIKTOK.title_max_utf16
+    assert tiktok["properties"]["coverIndex"]["maximum"] == TIKTOK.max_items - 1
+    for account in (instagram["properties"]["instagramAccountId"], tiktok["properties"]["tiktokAccountId"]):
+        assert account["format"] == "uuid"
+    # The spec's spellings of the enums, in its own letter case too.
+    assert {"SELF_ONLY", "PUBLIC_TO_EVERYONE"} <= set(schemas["distribution.v1.PrivacyLevel"]["enum"])
+    assert {"direct", "inbox", "POST_MODE_DIRECT"} <= set(schemas["distribution.v1.PostMode"]["enum"])
+    # Every path id is a UUID; every "Required." field of the contract is required.
+    for template, item in document()["paths"].items():
+        for operation in item.values():
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "path":
+                    assert parameter["schema"]["format"] == "uuid", (template, parameter)
+    assert schemas["distribution.v1.ConnectAccountRequest"]["required"] == ["platform", "externalAccountId",
+                                                                            "accessToken"]
+    # google.protobuf.Struct is printed as a plain JSON object (a timeline event's details).
+    assert schemas["distribution.v1.PublishEvent"]["properties"]["details"]["additionalProperties"] is True
