@@ -75,12 +75,14 @@ def is_grpc_size_limit(err: grpc.aio.AioRpcError) -> bool:
     return err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and bool(_SIZE_LIMIT.search(err.details() or ""))
 
 
-def check_call(world: World, rpc: Rpc, request: Any) -> grpc.aio.AioRpcError | None:
+def check_call(
+    world: World, rpc: Rpc, request: Any, metadata: tuple[tuple[str, Any], ...] = ()
+) -> grpc.aio.AioRpcError | None:
     """Makes the call and checks the property. After any call that may have changed
     something (even a failed one: a write may land before the failure), the fixed
     accounts are restored so that one bug does not cascade into every later RPC."""
     try:
-        outcome = check_once(world, rpc, request)
+        outcome = check_once(world, rpc, request, metadata)
     except BaseException:
         if not rpc.reads_only:
             with contextlib.suppress(Exception):  # the failure being raised is the news
@@ -91,12 +93,14 @@ def check_call(world: World, rpc: Rpc, request: Any) -> grpc.aio.AioRpcError | N
     return outcome
 
 
-def check_once(world: World, rpc: Rpc, request: Any) -> grpc.aio.AioRpcError | None:
+def check_once(
+    world: World, rpc: Rpc, request: Any, metadata: tuple[tuple[str, Any], ...] = ()
+) -> grpc.aio.AioRpcError | None:
     world.log.take()
     size = request.ByteSize()
-    response, err = world.call(rpc.path, request)
+    response, err = world.call(rpc.path, request, metadata=metadata)
     server_log = world.log.take()
-    where = f"{rpc} with {summary(request)} ({size} bytes)"
+    where = f"{rpc} with {summary(request)} ({size} bytes){f' and metadata {metadata!r}' if metadata else ''}"
     if err is None:
         OUTCOMES[str(rpc)]["OK"] += 1
         note_if_testing(f"{rpc}: OK")

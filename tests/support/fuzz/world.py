@@ -101,12 +101,14 @@ class World:
     connect_requests: list[Any] = field(default_factory=list)
     disconnected_id: str = ""
 
-    def call(self, path: str, request: Any, timeout: float = CALL_TIMEOUT) -> tuple[Any, grpc.aio.AioRpcError | None]:
+    def call(
+        self, path: str, request: Any, timeout: float = CALL_TIMEOUT, metadata: tuple[tuple[str, Any], ...] = ()
+    ) -> tuple[Any, grpc.aio.AioRpcError | None]:
         multicallable = self.calls[path]
 
         async def invoke() -> tuple[Any, grpc.aio.AioRpcError | None]:
             try:
-                return await multicallable(request, timeout=timeout), None
+                return await multicallable(request, timeout=timeout, metadata=metadata or None), None
             except grpc.aio.AioRpcError as err:
                 return None, err
 
