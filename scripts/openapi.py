@@ -138,7 +138,7 @@ def _request_constraints() -> dict[str, dict[str, Any]]:
         "distribution.v1.UserTag.y": {"minimum": 0, "maximum": 1},
         f"{tt}.media_ids": _items((TIKTOK.min_items, TIKTOK.max_items), _UUID),
         f"{tt}.tiktok_account_id": _UUID,
-        f"{tt}.caption": {"maxLength": TIKTOK.title_max_utf16},
+        f"{tt}.caption": {"maxLength": TIKTOK.caption_max_chars},
         f"{tt}.description": {"maxLength": TIKTOK.description_max_utf16},
         f"{tt}.cover_index": {"minimum": 0, "maximum": TIKTOK.max_items - 1},
         f"{tt}.request_id": _UUID,

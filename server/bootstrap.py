@@ -140,6 +140,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         TikTokCarousel: TikTokPolicy(
             adapters.tiktok, store.accounts, retrier,
             require_creator_consent=settings.tiktok_require_creator_consent,
+            require_caption_fits_title=settings.tiktok_require_caption_fits_title,
         ),
     }
     library = MediaLibrary(

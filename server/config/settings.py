@@ -45,6 +45,7 @@ class Settings:
     tiktok_client_key: str = default("tiktok_client_key")
     tiktok_client_secret: str = default("tiktok_client_secret")
     tiktok_require_creator_consent: bool = default("tiktok_require_creator_consent")
+    tiktok_require_caption_fits_title: bool = default("tiktok_require_caption_fits_title")
     shutdown_grace: float = default("shutdown_grace")
     sandbox_processing_delay: float = default("sandbox_processing_delay")
     log_level: str = default("log_level")

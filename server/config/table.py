@@ -178,6 +178,13 @@ SETTINGS: tuple[Setting, ...] = (
         "options).", PLATFORMS,
     ),
     Setting(
+        "DISTRIBUTION_TIKTOK_REQUIRE_CAPTION_FITS_TITLE", "tiktok_require_caption_fits_title", Flag(), False,
+        "`true` refuses a TikTok caption longer than TikTok's title holds (90 UTF-16 code units: most emoji "
+        "count 2) with INVALID_ARGUMENT naming `caption`. Off, any caption of up to 90 characters is taken, as "
+        "the spec says: one too long for the title is sent whole as the description, with a title cut from it "
+        "(see platforms.md, TikTok caption length).", PLATFORMS,
+    ),
+    Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,
         "Seconds the built-in emulators keep a container or photo post processing.", PLATFORMS,
     ),

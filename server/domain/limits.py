@@ -61,8 +61,11 @@ class InstagramLimits:
 class TikTokLimits:
     min_items: int = 2  # photo post: a carousel needs at least two
     max_items: int = 35  # photo_images "up to 35"
+    # The spec: "Optional caption, up to 90 characters", counted as Unicode code points.
+    caption_max_chars: int = 90
     # TikTok counts UTF-16 code units ("runes"): an emoji outside the BMP counts 2, a joined
-    # one the sum of its parts (docs/platforms.md, "TikTok caption length").
+    # one the sum of its parts (docs/platforms.md, "TikTok caption length"). A caption the
+    # spec takes but the title cannot hold is sent as the description (tiktok_text.py).
     title_max_utf16: int = 90  # post_info.title (photo)
     description_max_utf16: int = 4000  # post_info.description (photo)
     # "Formats": "WebP, JPEG only (so no PNG)" (file_format_check_failed). WebP is listed

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 
 from server.domain.errors import FieldViolation, invalid
-from server.domain.limits import INSTAGRAM, MAX_ID_LENGTH, MAX_MEDIA_IDS, TIKTOK
+from server.domain.limits import INSTAGRAM, MAX_ID_LENGTH, MAX_MEDIA_IDS
 
 _HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
@@ -53,13 +53,6 @@ def check_id(field: str, value: str, what: str) -> str:
     return value
 
 
-def utf16_units(text: str) -> int:
-    """Length in UTF-16 code units, as TikTok (and JavaScript's String.length) count: a
-    character outside the Basic Multilingual Plane (most emoji) counts 2, and an emoji joined
-    from several (with zero-width joiners, skin tones) counts all of its parts."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def media_ids_violations(media_ids: list[str], min_items: int, max_items: int, platform: str) -> list[FieldViolation]:
     count = len(media_ids)
     if count < min_items or count > max_items:
@@ -95,27 +88,6 @@ def instagram_caption_violations(caption: str) -> list[FieldViolation]:
         violations.append(
             FieldViolation("caption", f"must have at most {INSTAGRAM.caption_max_mentions} @mentions; got {mentions}")
         )
-    return violations
-
-
-# How TikTok's count reads to a person: what a character costs in UTF-16 code units.
-_UTF16_COUNTING = "a letter counts 1, most emoji 2, a joined emoji more (the family emoji 👨‍👩‍👧‍👦 counts 11)"
-
-
-def tiktok_text_violations(caption: str, description: str) -> list[FieldViolation]:
-    violations = []
-    for name, text, limit in (
-        ("caption", caption, TIKTOK.title_max_utf16),
-        ("description", description, TIKTOK.description_max_utf16),
-    ):
-        units = utf16_units(text)
-        if units > limit:
-            violations.append(
-                FieldViolation(
-                    name,
-                    f"must be at most {limit} UTF-16 code units, as TikTok counts ({_UTF16_COUNTING}); got {units}",
-                )
-            )
     return violations
 
 

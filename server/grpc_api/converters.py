@@ -327,6 +327,8 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
         if isinstance(declared, bool):  # unset when the request did not say
             out.creator_consent_obtained = declared
         out.creator_nickname = str(options.get("creator_nickname", ""))
+        out.platform_title = str(options.get("platform_title", ""))
+        out.platform_description = str(options.get("platform_description", ""))
     elif publish.options:
         _instagram_options_out(publish.options, message.instagram_options)
     if publish.first_comment is not None:

@@ -61,13 +61,13 @@ from server.domain.post_options import (
     tiktok_option_violations,
 )
 from server.domain.schedule import SchedulePolicy, is_later, publish_time_violation, scheduled_events
+from server.domain.tiktok_text import tiktok_text, tiktok_text_violations
 from server.domain.validation import (
     canonical_id,
     check_id,
     id_violation,
     instagram_caption_violations,
     media_ids_violations,
-    tiktok_text_violations,
 )
 from server.services.history import found_publish
 from server.services.media import MediaLibrary
@@ -601,26 +601,37 @@ class InstagramPolicy:
 
 
 class TikTokPolicy:
-    """TikTok's rules. `require_creator_consent` (an operator's opt-in, off by default: the
-    spec takes a direct post without it) refuses a direct post whose caller does not declare
-    creator_consent_obtained; whatever the setting, what was declared is kept as evidence."""
+    """TikTok's rules. Two operator's opt-ins, off by default because the spec takes the
+    requests they refuse: `require_creator_consent` refuses a direct post whose caller does
+    not declare creator_consent_obtained (whatever the setting, what was declared is kept as
+    evidence); `require_caption_fits_title` refuses a caption longer than TikTok's title
+    instead of sending it whole as the description (tiktok_text.py)."""
 
     platform = Platform.TIKTOK
     account_field = "tiktok_account_id"
 
     def __init__(
-        self, tiktok: TikTokApi, accounts: AccountStore, retrier: Retrier, *, require_creator_consent: bool = False
+        self,
+        tiktok: TikTokApi,
+        accounts: AccountStore,
+        retrier: Retrier,
+        *,
+        require_creator_consent: bool = False,
+        require_caption_fits_title: bool = False,
     ) -> None:
         self._tiktok = tiktok
         self._accounts = accounts
         self._retrier = retrier
         self._require_creator_consent = require_creator_consent
+        self._require_caption_fits_title = require_caption_fits_title
 
     def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
         assert isinstance(req, TikTokCarousel)
         violations = [
             *media_ids_violations(req.media_ids, TIKTOK.min_items, TIKTOK.max_items, "TikTok"),
-            *tiktok_text_violations(req.caption, req.description),
+            *tiktok_text_violations(
+                req.caption, req.description, caption_must_fit_title=self._require_caption_fits_title
+            ),
             *tiktok_option_violations(req),
         ]
         if not 0 <= req.cover_index < max(len(req.media_ids), 1):
@@ -645,6 +656,11 @@ class TikTokPolicy:
             "cover_index": req.cover_index,
             "description": req.description,
         }
+        sent = tiktok_text(req.caption, req.description)
+        if sent.fitted:
+            # What TikTok is sent instead of the caption and description as given, and why
+            # (the workflow sends these; GetPublish shows them).
+            options.update(platform_title=sent.title, platform_description=sent.description, text_fitted=sent.fitted)
         if req.post_mode == "DIRECT":
             options.update(
                 privacy_level=req.privacy_level,

@@ -66,7 +66,7 @@ def test_the_document_states_the_constraints_the_service_checks_with_the_domain_
         assert (media_ids["minItems"], media_ids["maxItems"]) == (limits.min_items, limits.max_items)
         assert media_ids["items"]["format"] == "uuid"
     assert instagram["properties"]["caption"]["maxLength"] == INSTAGRAM.caption_max_chars
-    assert tiktok["properties"]["caption"]["maxLength"] == TIKTOK.title_max_utf16
+    assert tiktok["properties"]["caption"]["maxLength"] == TIKTOK.caption_max_chars
     assert tiktok["properties"]["coverIndex"]["maximum"] == TIKTOK.max_items - 1
     for account in (instagram["properties"]["instagramAccountId"], tiktok["properties"]["tiktokAccountId"]):
         assert account["format"] == "uuid"

@@ -11,7 +11,7 @@ from distribution.v1 import account_pb2, media_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishTikTokCarouselRequest
 from google.protobuf import json_format
 
-from tests.support.client import connect, images, register
+from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
 
 TIKTOK = account_pb2.PLATFORM_TIKTOK
@@ -169,18 +169,36 @@ async def test_35_items_publish(accounts, media, publishing, tiktok_sandbox):
     assert len(tiktok_sandbox.posts()[0]["photo_images"]) == 35
 
 
-async def test_caption_counts_utf16_units(accounts, media, publishing, tiktok_sandbox):
+async def test_a_caption_counts_characters_and_the_title_tiktok_gets_fits_its_utf16_limit(
+    accounts, media, publishing, tiktok_sandbox
+):
     account = await tiktok_account(accounts)
     ids = await register(media, *images(2))
-    caption = "a" * 89 + "😀"  # 90 characters, 91 UTF-16 code units
-    err = await expect_error(
-        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids,
-            creator_consent_obtained=True, tiktok_account_id=account.id, caption=caption
-    )
-    assert "got 91" in err.violations["caption"]
-    ok = await publish(publishing, media_ids=ids,
-        creator_consent_obtained=True, tiktok_account_id=account.id, caption="a" * 88 + "😀")
+    too_long = "a" * 89 + "😀😀"  # 91 characters
+    err = await expect_error(publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids,
+                             tiktok_account_id=account.id, caption=too_long)
+    assert err.violations["caption"] == "must be at most 90 characters (Unicode code points); got 91"
+    assert tiktok_sandbox.calls.counts.get("init", 0) == 0
+    caption = "a" * 89 + "😀"  # 90 characters, 91 UTF-16 code units: one over TikTok's title
+    ok = await publish(publishing, media_ids=ids, tiktok_account_id=account.id, caption=caption)
     assert ok.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    [post] = tiktok_sandbox.posts()
+    assert (post["title"], post["description"]) == ("a" * 89 + "…", caption)
+
+
+async def test_an_operator_can_refuse_a_caption_tiktoks_title_cannot_hold(start_service, tiktok_sandbox):
+    service = await start_service(tiktok_require_caption_fits_title=True)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        stubs = Stubs.on(channel)
+        account = await tiktok_account(stubs.accounts)
+        ids = await register(stubs.media, *images(2))
+        err = await expect_error(stubs.publishing, grpc.StatusCode.INVALID_ARGUMENT, media_ids=ids,
+                                 tiktok_account_id=account.id, caption="a" * 89 + "😀")
+        assert "got 91" in err.violations["caption"]
+        assert tiktok_sandbox.calls.counts.get("init", 0) == 0
+        ok = await publish(stubs.publishing, media_ids=ids, tiktok_account_id=account.id, caption="a" * 88 + "😀")
+        assert ok.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+        assert tiktok_sandbox.posts()[0]["title"] == "a" * 88 + "😀"
 
 
 @pytest.mark.parametrize("cover_index", [2, -1])

@@ -4,7 +4,8 @@ TikTok photo carousel request tables and their responses), over HTTP and over gR
 Every request table is sent (a) with only its required fields and (b) with every field, in
 the spec's own names and spellings (`mediaIds`, `coverIndex`, `"SELF_ONLY"`, `"direct"`,
 `"inbox"`), at the limits the spec states (2 to 10 Instagram images, 2 to 35 TikTok ones,
-captions of 2200 and 90 characters). Each must be published, the defaults the spec states
+captions of 2200 and 90 characters, counted as characters even where the platform counts
+UTF-16 units or bytes). Each must be published, the defaults the spec states
 must reach the platform (read from the emulator's record of the calls it served, not from
 our own record: SELF_ONLY, a direct post, cover 0; privacy ignored in inbox mode), and each
 response must carry the spec's fields under exactly the spec's names.
@@ -109,6 +110,26 @@ async def test_http_instagram_with_every_field_at_the_spec_s_limits(http, instag
                                   for url in images(10, prefix="gs://spec/ig-full")]
 
 
+# The spec counts characters; a platform may count UTF-16 units (an emoji outside the BMP is 2)
+# or bytes. Captions at the spec's limit that are long in every other count.
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 7 characters, 11 UTF-16 units
+WIDE_CAPTIONS = {
+    "emoji": "🍂" * 90,
+    "joined-emoji": FAMILY * 12 + "🇫🇷" * 3,
+    "accents-and-skin-tones": "e\u0301" * 30 + "\U0001f44d\U0001f3fd" * 15,
+}
+
+
+async def test_http_instagram_caption_of_2200_characters_however_they_are_encoded(http, instagram_sandbox):
+    account = await http_account(http, "INSTAGRAM", INSTAGRAM_USER_ID, "sandbox-token")
+    media_ids = await http_media(http, 2, "gs://spec/ig-wide")
+    caption = "🍂" * 2199 + "a"  # 2200 characters, 4399 UTF-16 units, 8797 UTF-8 bytes
+    reply = await http.post(INSTAGRAM, {"mediaIds": media_ids, "instagramAccountId": account, "caption": caption})
+    assert reply.status == 200, reply.body
+    [post] = instagram_sandbox.posts(INSTAGRAM_USER_ID)
+    assert post["caption"] == caption
+
+
 # --- TikTok photo carousel publishing ----------------------------------------------------------
 
 
@@ -141,6 +162,31 @@ async def test_http_tiktok_with_every_field_in_the_spec_s_spellings(http, tiktok
     assert (post["post_mode"], post["privacy_level"], post["photo_cover_index"]) == (
         "DIRECT_POST", privacy_level, 34)
     assert post["title"] == caption and len(post["photo_images"]) == 35
+
+
+@pytest.mark.parametrize("kind", sorted(WIDE_CAPTIONS))
+async def test_http_tiktok_caption_of_90_characters_is_posted_whole_however_tiktok_counts_it(
+    http, tiktok_sandbox, kind
+):
+    """TikTok's title takes 90 UTF-16 units and the emulator refuses more with invalid_params,
+    as TikTok does: the caption reaches TikTok whole as the description, under a title that
+    fits; the record says what was sent."""
+    caption = WIDE_CAPTIONS[kind]
+    assert len(caption) <= 90 < len(caption.encode("utf-16-le")) // 2
+    account = await http_account(http, "TIKTOK", f"spec-wide-{kind}", "sandbox-tiktok-token")
+    media_ids = await http_media(http, 2, f"gs://spec/tt-wide-{kind}")
+    reply = await http.post(TIKTOK, {"mediaIds": media_ids, "tiktokAccountId": account, "caption": caption})
+    assert reply.status == 200, reply.body
+    assert_spec_response(reply.body, TIKTOK_RESPONSE, 2)
+    [post] = tiktok_sandbox.posts()
+    assert post["description"] == caption
+    title = post["title"]
+    assert len(title.encode("utf-16-le")) // 2 <= 90 and title.endswith("…")
+    assert caption.startswith(title.removesuffix("…"))
+    record = await http.get(f"/api/v1/publishes/{reply.body['tiktokPublishId']}")
+    options = record.body["publish"]["tiktokOptions"]
+    assert (record.body["publish"]["caption"], options["platformTitle"], options["platformDescription"]) == (
+        caption, title, caption)
 
 
 async def test_http_tiktok_inbox_ignores_the_privacy_level_as_the_spec_says(http, tiktok_sandbox):
@@ -207,7 +253,7 @@ async def test_grpc_tiktok_fullest(stubs, tiktok_sandbox, privacy_level):
                             external_account_id=f"grpc-{privacy_level.lower()}", access_token=token)
     fullest = await stubs.publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
         media_ids=await register(stubs.media, *images(35, prefix=f"gs://spec/grpc-tt-{privacy_level.lower()}")),
-        tiktok_account_id=account.id, caption="x" * 90,
+        tiktok_account_id=account.id, caption=WIDE_CAPTIONS["emoji"],
         privacy_level=publish_pb2.PrivacyLevel.Value(f"PRIVACY_LEVEL_{privacy_level}"),
         post_mode=publish_pb2.POST_MODE_DIRECT, cover_index=34,
     ))
@@ -216,6 +262,7 @@ async def test_grpc_tiktok_fullest(stubs, tiktok_sandbox, privacy_level):
     [post] = tiktok_sandbox.posts(token)
     assert (post["post_mode"], post["privacy_level"], post["photo_cover_index"]) == (
         "DIRECT_POST", privacy_level, 34)
+    assert (post["title"], post["description"]) == ("🍂" * 44 + "…", WIDE_CAPTIONS["emoji"])
 
 
 async def test_grpc_tiktok_inbox(stubs, tiktok_sandbox):

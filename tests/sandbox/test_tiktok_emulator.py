@@ -294,6 +294,13 @@ async def test_title_length_counts_utf16_units(api: Api) -> None:
     assert await api.publish_id(title="a" * 88 + "😀")  # 90 units
 
 
+async def test_description_length_counts_utf16_units(api: Api) -> None:
+    status, body = await api.init(description="🍂" * 2000 + "a")  # 4001 units, 2001 characters
+    assert_error(status, body, 400, "invalid_params")
+    assert "description" in body["error"]["message"]
+    assert await api.publish_id(description="🍂" * 2000)  # 4000 units
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [

@@ -6,7 +6,7 @@ import pytest
 
 from server.domain.models import Credentials, NewAccount, Platform
 from server.domain.platforms import TokenGrant
-from server.domain.validation import text_violations
+from server.domain.validation import instagram_caption_violations, text_violations
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from tests.unit.conftest import World
 
@@ -42,3 +42,12 @@ def test_no_text_field_may_hold_nul_or_a_lone_surrogate_and_each_offender_is_nam
     assert [(v.field, "NUL" in v.description, "surrogate" in v.description) for v in violations] == [
         ("caption", True, False), ("media_ids[1]", False, True),
     ]
+
+
+@pytest.mark.parametrize("caption", ["🍂" * 2200, "\U0001f468\u200d\U0001f469\u200d\U0001f467" * 440, "a" * 2200])
+def test_an_instagram_caption_of_2200_characters_is_taken_however_long_its_encodings(caption: str) -> None:
+    """The spec counts characters (code points), as Instagram's "2200 characters" is read."""
+    assert len(caption) == 2200
+    assert instagram_caption_violations(caption) == []
+    [violation] = instagram_caption_violations(caption + "a")
+    assert (violation.field, violation.description) == ("caption", "must be at most 2200 characters; got 2201")

@@ -73,7 +73,7 @@ async def test_a_malformed_instagram_request_is_invalid_naming_each_field(
     ("fields", "violations"),
     [
         pytest.param({"media_ids": some_ids(36)}, ["media_ids"], id="36-items"),
-        pytest.param({"caption": "🍂" * 46}, ["caption"], id="caption-over-90-utf16-units"),
+        pytest.param({"caption": "🍂" * 91}, ["caption"], id="caption-over-90-characters"),
         pytest.param({"description": "d" * 4001}, ["description"], id="description-too-long"),
         pytest.param({"cover_index": 2}, ["cover_index"], id="cover-past-the-end"),
         pytest.param({"cover_index": -1}, ["cover_index"], id="negative-cover"),

@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 
+from server.config import Settings
 from server.domain.commands import TikTokCarousel
 from server.domain.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from server.domain.models import AccountState, Platform, PublishState
 from server.domain.platforms import PhotoPost, PublishStatus
 from tests.fakes import NORMAL, Applied, TikTokFailure
 from tests.fakes.tiktok import status
-from tests.unit.conftest import World
+from tests.unit.conftest import World, make_world
 from tests.unit.helpers import error_of, publish_fails
 
 DIRECT = ["CREATED", "PROCESSING_STARTED", "TIKTOK_INIT_SENT", "TIKTOK_INIT_ACCEPTED", "TIKTOK_STATUS", "PUBLISHED"]
@@ -391,3 +392,72 @@ async def test_a_public_post_waiting_for_its_id_says_so(world: World) -> None:
         "Published; TikTok has not reported a public post id yet (it does after moderation); "
         "it will be asked again later"
     )
+
+
+# --- a caption the spec takes but TikTok's title cannot hold ---------------------------------
+
+LEAVES = "🍂" * 90  # 90 characters (the spec's limit), 180 UTF-16 units (TikTok's title takes 90)
+
+
+async def test_90_emoji_are_posted_whole_as_the_description_under_a_title_cut_to_fit(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, caption=LEAVES))
+    assert publish.state == PublishState.PUBLISHED
+    assert publish.caption == LEAVES  # the record keeps the caption as sent by the caller
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    assert (post.title, post.description) == ("🍂" * 44 + "…", LEAVES)
+    assert (publish.options["platform_title"], publish.options["platform_description"]) == (post.title, LEAVES)
+    assert publish.options["text_fitted"] == "CAPTION_OVER_TITLE_LIMIT"
+    sent = (await world.events(publish.id))[2]
+    assert sent.type == "TIKTOK_INIT_SENT"
+    assert sent.message == (
+        "Sending the post to TikTok (2 photos); the caption is 180 UTF-16 units and TikTok's title takes 90, "
+        "so the title is its first 89 units and the whole caption is the description"
+    )
+    assert sent.details == {"title": post.title, "title_utf16_units": 89, "description_utf16_units": 180,
+                            "changed": [sent.message.split("; ", 1)[1]]}
+
+
+async def test_the_callers_description_follows_a_caption_too_long_for_the_title(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, caption=LEAVES, description="Black Forest",
+                                                             post_mode="INBOX"))
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    assert post.description == LEAVES + "\n\nBlack Forest"
+    assert publish.options["description"] == "Black Forest"  # what the request said, beside what was sent
+
+
+async def test_a_caption_the_title_holds_is_sent_as_it_is_and_the_record_says_nothing_changed(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, caption="🍂" * 45, description="d"))
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    assert (post.title, post.description) == ("🍂" * 45, "d")
+    assert not {"platform_title", "platform_description", "text_fitted"} & set(publish.options)
+    assert "changed" not in (await world.events(publish.id))[2].details
+
+
+async def test_a_scheduled_caption_too_long_for_the_title_is_fitted_at_its_time(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, caption=LEAVES, publish_time=world.at(60)))
+    assert publish.state == PublishState.SCHEDULED
+    assert publish.options["platform_description"] == LEAVES
+    world.clock.advance(60)
+    [claimed] = await world.services.scheduler.run_due()
+    stored = await world.store.publishes.get(claimed.id)
+    assert stored is not None
+    assert (await world.services.runner.wait(stored)).state == PublishState.PUBLISHED
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    assert (post.title, post.description) == ("🍂" * 44 + "…", LEAVES)
+
+
+async def test_an_operator_who_requires_the_caption_to_fit_the_title_gets_it_refused_before_any_call() -> None:
+    world = make_world(Settings(tiktok_require_caption_fits_title=True))
+    try:
+        with pytest.raises(InvalidArgument) as caught:
+            await world.publish(await world.tiktok_request(2, caption="🍂" * 46))
+        assert [v.field for v in caught.value.field_violations] == ["caption"]
+        assert "DISTRIBUTION_TIKTOK_REQUIRE_CAPTION_FITS_TITLE" in caught.value.message
+        with pytest.raises(InvalidArgument):
+            await world.services.publisher.validate(world.workspace, await world.tiktok_request(2, caption=LEAVES))
+        assert world.tiktok.calls == []
+        fits = await world.publish(await world.tiktok_request(2, caption="🍂" * 45))
+        assert fits.state == PublishState.PUBLISHED
+    finally:
+        await world.services.reconciler.stop()
+        await world.services.runner.stop(0)

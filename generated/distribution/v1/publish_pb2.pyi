@@ -81,7 +81,7 @@ FIRST_COMMENT_STATE_FAILED: FirstCommentState
 FIRST_COMMENT_STATE_UNCONFIRMED: FirstCommentState
 
 class TikTokOptions(_message.Message):
-    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname")
+    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname", "platform_title", "platform_description")
     PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     POST_MODE_FIELD_NUMBER: _ClassVar[int]
     COVER_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,8 @@ class TikTokOptions(_message.Message):
     BRAND_ORGANIC_TOGGLE_FIELD_NUMBER: _ClassVar[int]
     CREATOR_CONSENT_OBTAINED_FIELD_NUMBER: _ClassVar[int]
     CREATOR_NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_TITLE_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     privacy_level: PrivacyLevel
     post_mode: PostMode
     cover_index: int
@@ -102,7 +104,9 @@ class TikTokOptions(_message.Message):
     brand_organic_toggle: bool
     creator_consent_obtained: bool
     creator_nickname: str
-    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ...) -> None: ...
+    platform_title: str
+    platform_description: str
+    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ..., platform_title: _Optional[str] = ..., platform_description: _Optional[str] = ...) -> None: ...
 
 class UserTag(_message.Message):
     __slots__ = ("username", "x", "y")

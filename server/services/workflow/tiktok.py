@@ -17,6 +17,7 @@ from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
 from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
 from server.domain.ports import TikTokApi
+from server.domain.tiktok_text import tiktok_text, utf16_units
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from server.services.workflow.polling import TIKTOK_POST_ID
 
@@ -31,14 +32,37 @@ def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
         post_mode=POST_MODES[options["post_mode"]],
         photo_urls=[public_url(m) for m in target.media],
         cover_index=int(options.get("cover_index", 0)),
-        title=publish.caption,
-        description=options.get("description", ""),
+        # A caption longer than TikTok's title goes whole into the description; the title
+        # and description sent are then on the record (TikTokPolicy.options).
+        title=options.get("platform_title") or publish.caption,
+        description=options.get("platform_description") or options.get("description", ""),
         privacy_level=options.get("privacy_level"),
         disable_comment=bool(options.get("disable_comment", False)),
         auto_add_music=bool(options.get("auto_add_music", False)),
         brand_content_toggle=bool(options.get("brand_content_toggle", False)),
         brand_organic_toggle=bool(options.get("brand_organic_toggle", False)),
     )
+
+
+def sent_as_changed(publish: Publish) -> list[str]:
+    """Why what is sent differs from what the request said, in words for the timeline."""
+    notes = []
+    if publish.options.get("text_fitted"):
+        sent = tiktok_text(publish.caption, str(publish.options.get("description", "")))
+        notes.append(sent.explained(publish.caption))
+    return notes
+
+
+def _sent(post: PhotoPost, notes: list[str]) -> dict[str, object]:
+    """The timeline's record of the text sent: its title, the lengths as TikTok counts them."""
+    details: dict[str, object] = {
+        "title": post.title,
+        "title_utf16_units": utf16_units(post.title),
+        "description_utf16_units": utf16_units(post.description),
+    }
+    if notes:
+        details["changed"] = notes
+    return details
 
 
 class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
@@ -60,9 +84,11 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             )
         post = photo_post(publish, target)
         token = await target.token()
+        notes = sent_as_changed(publish)
         await self._log.record(
-            publish.id, "TIKTOK_INIT_SENT", f"Sending the post to TikTok ({len(post.photo_urls)} photos)",
-            call_in_flight=INIT,
+            publish.id, "TIKTOK_INIT_SENT",
+            f"Sending the post to TikTok ({len(post.photo_urls)} photos)" + "".join(f"; {n}" for n in notes),
+            details=_sent(post, notes), call_in_flight=INIT,
         )
         try:
             # The adapter marks retryable only the init failures that prove nothing was
