@@ -141,6 +141,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
             adapters.tiktok, store.accounts, retrier,
             require_creator_consent=settings.tiktok_require_creator_consent,
             require_caption_fits_title=settings.tiktok_require_caption_fits_title,
+            require_disable_comment=settings.tiktok_require_disable_comment,
         ),
     }
     library = MediaLibrary(

@@ -185,6 +185,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(see platforms.md, TikTok caption length).", PLATFORMS,
     ),
     Setting(
+        "DISTRIBUTION_TIKTOK_REQUIRE_DISABLE_COMMENT", "tiktok_require_disable_comment", Flag(), False,
+        "`true` refuses a TikTok direct post that leaves comments on (no `disable_comment: true`) when the "
+        "creator turned comments off for their account (FAILED_PRECONDITION, "
+        "TIKTOK_COMMENTS_DISABLED_BY_CREATOR). Off, such a post is made, as the spec says, with "
+        "`disable_comment: true` sent and the record saying why (see api.md, post options).", PLATFORMS,
+    ),
+    Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,
         "Seconds the built-in emulators keep a container or photo post processing.", PLATFORMS,
     ),

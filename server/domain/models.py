@@ -395,12 +395,14 @@ def publish_changes(
     ids: dict[str, str | None] | None = None,
     release: bool = False,
     first_comment: FirstComment | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The fields one write changes, by name (the same names as the stores' columns), from
     PublishStore.update's arguments: None leaves a field as it is, and so does
     `reconcile_at=False` (None clears the schedule); `release` ends the writer's lease in the
-    same write. Every store builds its write from this, and a store that skips reading the
-    row back applies it to the caller's copy (`applied`)."""
+    same write; `options` replaces the post options the record keeps (what is sent at the
+    platform call). Every store builds its write from this, and a store that skips reading
+    the row back applies it to the caller's copy (`applied`)."""
     unknown = set(ids or ()) - PUBLISH_ID_FIELDS
     if unknown:
         raise ValueError(f"not a publish id column: {sorted(unknown)}")
@@ -419,6 +421,8 @@ def publish_changes(
         changes["published_at"] = published_at
     if first_comment is not None:
         changes["first_comment"] = first_comment
+    if options is not None:
+        changes["options"] = dict(options)
     if release:
         changes["owner"] = None
         changes["lease_until"] = None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
@@ -251,6 +251,7 @@ class PublishStore(Protocol):
         owner: str | None = None,
         release: bool = False,
         first_comment: FirstComment | None = None,
+        options: dict[str, Any] | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the record and appends `earlier` then `event`, in one write.
@@ -263,7 +264,8 @@ class PublishStore(Protocol):
         (its revision is the one before this write), a store may build the result from it
         instead of reading the row back; the result is the same either way. With `owner`, the
         write is made only while that owner holds the lease (else LeaseLost); `release` ends
-        the lease in the same write (the run's last write: it is done).
+        the lease in the same write (the run's last write: it is done). `options` replaces
+        the record's post options.
         """
         ...
 

@@ -16,6 +16,9 @@ from server.domain.limits import INSTAGRAM
 from server.domain.platforms import UserTag
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]+")
+# Why a TikTok direct post is sent with disable_comment true though its request did not ask:
+# a post cannot allow comments its creator turned off ("Allow Comment" greyed out).
+COMMENTS_OFF_BY_CREATOR = "the creator turned comments off for their account (creator_info comment_disabled)"
 _DIGITS = re.compile(r"[0-9]+")
 
 

@@ -329,6 +329,7 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
         out.creator_nickname = str(options.get("creator_nickname", ""))
         out.platform_title = str(options.get("platform_title", ""))
         out.platform_description = str(options.get("platform_description", ""))
+        out.comments_disabled_by_creator = bool(options.get("comments_disabled_by_creator", False))
     elif publish.options:
         _instagram_options_out(publish.options, message.instagram_options)
     if publish.first_comment is not None:

@@ -55,6 +55,7 @@ from server.domain.models import (
 from server.domain.platforms import CreatorInfo, PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
 from server.domain.post_options import (
+    COMMENTS_OFF_BY_CREATOR,
     instagram_option_violations,
     instagram_options_record,
     normal_instagram,
@@ -166,10 +167,19 @@ class PlatformPolicy(Protocol):
         like before_recording, what the record keeps in its options."""
         ...
 
-    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
+    async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         """A scheduled publish at its time: the preconditions checked again (they may have
-        gone stale), and what is counted at the start of a run counted now."""
+        gone stale), and what is counted at the start of a run counted now. Returns the
+        change its options need to be sent as the platform now requires, if any."""
         ...
+
+
+@dataclass(frozen=True)
+class OptionsChange:
+    """Post options a scheduled publish's record takes at its time, and why (its timeline)."""
+
+    options: dict[str, object]
+    why: str
 
 
 @dataclass(frozen=True)
@@ -478,9 +488,10 @@ class Publisher:
         publish_id = check_id("id", publish_id, "a publish id")
         return found_publish(publish_id, await self._log.store.get_in_workspace(workspace_id, publish_id))
 
-    async def recheck_due(self, publish: Publish, account: Account, token: str) -> None:
+    async def recheck_due(self, publish: Publish, account: Account, token: str) -> Publish:
         """At a scheduled publish's time, before its first platform call: what may have gone
-        stale since it was scheduled. A failure raises the DomainError its run ends with."""
+        stale since it was scheduled. A failure raises the DomainError its run ends with; a
+        change of what must be sent is recorded with its reason. Returns the record to run."""
         if account.state != AccountState.ACTIVE:
             raise FailedPrecondition(
                 reason="ACCOUNT_NOT_CONNECTED",
@@ -489,7 +500,13 @@ class Publisher:
                 metadata={"account_id": account.id, "account_state": account.state.value},
             )
         policy = next(p for p in self._policies.values() if p.platform == publish.platform)
-        await policy.before_run(account, token, publish)
+        change = await policy.before_run(account, token, publish)
+        if change is None:
+            return publish
+        return await self._log.record(
+            publish.id, "OPTIONS_CHANGED", change.why, details=dict(change.options),
+            options={**publish.options, **change.options}, known=publish,
+        )
 
 
 _ENDED_WITH_ERROR = (PublishState.FAILED, PublishState.UNCONFIRMED, PublishState.MISSED)
@@ -596,16 +613,19 @@ class InstagramPolicy:
         reserved then (before_run), not now."""
         return {}
 
-    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
+    async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         await self._quota.reserve(account.id, account.external_account_id, token)
+        return None
 
 
 class TikTokPolicy:
-    """TikTok's rules. Two operator's opt-ins, off by default because the spec takes the
+    """TikTok's rules. Three operator's opt-ins, off by default because the spec takes the
     requests they refuse: `require_creator_consent` refuses a direct post whose caller does
     not declare creator_consent_obtained (whatever the setting, what was declared is kept as
     evidence); `require_caption_fits_title` refuses a caption longer than TikTok's title
-    instead of sending it whole as the description (tiktok_text.py)."""
+    instead of sending it whole as the description (tiktok_text.py);
+    `require_disable_comment` refuses a direct post that leaves comments on when the creator
+    turned them off, instead of sending disable_comment true (`comments_off`)."""
 
     platform = Platform.TIKTOK
     account_field = "tiktok_account_id"
@@ -618,12 +638,14 @@ class TikTokPolicy:
         *,
         require_creator_consent: bool = False,
         require_caption_fits_title: bool = False,
+        require_disable_comment: bool = False,
     ) -> None:
         self._tiktok = tiktok
         self._accounts = accounts
         self._retrier = retrier
         self._require_creator_consent = require_creator_consent
         self._require_caption_fits_title = require_caption_fits_title
+        self._require_disable_comment = require_disable_comment
 
     def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
         assert isinstance(req, TikTokCarousel)
@@ -678,9 +700,10 @@ class TikTokPolicy:
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
     ) -> dict[str, object]:
         """For a direct post: the caller's consent statement when the operator requires it,
-        then creator_info, refusing a privacy level the creator may not use and comments the
-        creator turned off, before init. (A read: validate_only asks it too.) Returns the
-        creator's nickname for the record."""
+        then creator_info, refusing a privacy level the creator may not use, before init. (A
+        read: validate_only asks it too, and previews the same options.) Returns what the
+        record keeps from it: the creator's nickname, and comments turned off where the
+        creator turned them off (`comments_off`)."""
         assert isinstance(req, TikTokCarousel)
         if req.post_mode != "DIRECT":
             return {}
@@ -696,10 +719,8 @@ class TikTokPolicy:
                 metadata={"field": "creator_consent_obtained"},
                 field_violations=[FieldViolation("creator_consent_obtained", "must be true for a direct post")],
             )
-        creator = await self._check_creator(
-            account, token, req.privacy_level, req.disable_comment, validate_only=validate_only
-        )
-        return {"creator_nickname": creator.nickname}
+        creator = await self._check_creator(account, token, req.privacy_level, validate_only=validate_only)
+        return {"creator_nickname": creator.nickname, **self._comments(creator, requested=req.disable_comment)}
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
@@ -709,17 +730,51 @@ class TikTokPolicy:
         kept is the one seen now, when the caller declared the creator's consent."""
         return await self.before_recording(account, token, req, validate_only=validate_only)
 
-    async def before_run(self, account: Account, token: str, publish: Publish) -> None:
-        """creator_info again: the creator may have changed what they allow since."""
-        if str(publish.options.get("post_mode", "DIRECT")) != "DIRECT":
-            return
-        await self._check_creator(
-            account, token, str(publish.options.get("privacy_level", "")),
-            bool(publish.options.get("disable_comment", False)), validate_only=False,
+    async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
+        """creator_info again: the creator may have changed what they allow since. Comments
+        they turned off (or back on) since the publish was scheduled change what is sent."""
+        options = publish.options
+        if str(options.get("post_mode", "DIRECT")) != "DIRECT":
+            return None
+        creator = await self._check_creator(
+            account, token, str(options.get("privacy_level", "")), validate_only=False
+        )
+        by_creator = bool(options.get("comments_disabled_by_creator", False))
+        requested = bool(options.get("disable_comment", False)) and not by_creator
+        now = self._comments(creator, requested=requested)
+        if bool(now) == by_creator:
+            return None
+        if now:
+            return OptionsChange(
+                now, f"Comments turned off: {COMMENTS_OFF_BY_CREATOR} since this publish was scheduled"
+            )
+        return OptionsChange(
+            {"disable_comment": False, "comments_disabled_by_creator": False},
+            "Comments left on as requested: the creator turned comments back on for their account since this "
+            "publish was scheduled",
         )
 
+    def _comments(self, creator: CreatorInfo, *, requested: bool) -> dict[str, object]:
+        """What the record keeps about comments beyond the request's own disable_comment:
+        nothing while the creator allows comments or the request turned them off itself.
+        When the creator turned them off (creator_info comment_disabled), a post cannot allow
+        them: disable_comment is sent true and the record says why, unless the operator asked
+        for the refusal instead (FAILED_PRECONDITION naming disable_comment)."""
+        if not creator.comment_disabled or requested:
+            return {}
+        if self._require_disable_comment:
+            raise FailedPrecondition(
+                reason="TIKTOK_COMMENTS_DISABLED_BY_CREATOR",
+                message="disable_comment: this creator has turned comments off for their account (creator_info "
+                "comment_disabled), so a post cannot allow comments; set disable_comment to true (this service "
+                "refuses to turn it on for you: DISTRIBUTION_TIKTOK_REQUIRE_DISABLE_COMMENT)",
+                metadata={"field": "disable_comment"},
+                field_violations=[FieldViolation("disable_comment", "must be true: the creator turned comments off")],
+            )
+        return {"disable_comment": True, "comments_disabled_by_creator": True}
+
     async def _check_creator(
-        self, account: Account, token: str, privacy_level: str, disable_comment: bool, *, validate_only: bool
+        self, account: Account, token: str, privacy_level: str, *, validate_only: bool
     ) -> CreatorInfo:
         try:
             creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
@@ -737,13 +792,5 @@ class TikTokPolicy:
                 f"use one of {options}",
                 metadata={"field": "privacy_level", "allowed": ",".join(allowed)},
                 field_violations=[FieldViolation("privacy_level", f"must be one of {options}")],
-            )
-        if creator.comment_disabled and not disable_comment:
-            raise FailedPrecondition(
-                reason="TIKTOK_COMMENTS_DISABLED_BY_CREATOR",
-                message="disable_comment: this creator has turned comments off for their account (creator_info "
-                "comment_disabled), so a post cannot allow comments; set disable_comment to true",
-                metadata={"field": "disable_comment"},
-                field_violations=[FieldViolation("disable_comment", "must be true: the creator turned comments off")],
             )
         return creator

@@ -187,17 +187,33 @@ async def test_an_operator_can_require_the_consent_statement(start_service, tikt
         assert stated.state == publish_pb2.PUBLISH_STATE_PUBLISHED
 
 
-async def test_comments_a_creator_turned_off_are_refused(accounts, media, publishing, tiktok_sandbox):
+async def test_comments_a_creator_turned_off_are_turned_off_on_the_post(accounts, media, publishing, tiktok_sandbox):
     tiktok_sandbox.add_creator("tt-quiet-token", comment_disabled=True, nickname="Quiet")
     account = await tiktok_account(accounts, "tt-quiet-token")
     ids = await register(media, *images(2))
-    err = await refused(publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
-        media_ids=ids, tiktok_account_id=account.id, creator_consent_obtained=True,
-    )))
-    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert rich_error(err).metadata["field"] == "disable_comment"
     response = await publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
-        media_ids=ids, tiktok_account_id=account.id, creator_consent_obtained=True, disable_comment=True,
-    ))
+        media_ids=ids, tiktok_account_id=account.id))
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert tiktok_sandbox.posts("tt-quiet-token")[0]["disable_comment"] is True
+    record = (await publishing.GetPublish(pb.GetPublishRequest(id=response.tiktok_publish_id))).publish
+    assert (record.tiktok_options.disable_comment, record.tiktok_options.comments_disabled_by_creator) == (True, True)
+
+
+async def test_an_operator_can_refuse_a_post_that_leaves_on_comments_the_creator_turned_off(
+    start_service, tiktok_sandbox
+):
+    tiktok_sandbox.add_creator("tt-quiet-token", comment_disabled=True, nickname="Quiet")
+    service = await start_service(tiktok_require_disable_comment=True)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        stubs = Stubs.on(channel)
+        account = await tiktok_account(stubs.accounts, "tt-quiet-token")
+        ids = await register(stubs.media, *images(2))
+        err = await refused(stubs.publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+            media_ids=ids, tiktok_account_id=account.id)))
+        assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert rich_error(err).metadata["field"] == "disable_comment"
+        assert tiktok_sandbox.calls.counts.get("init", 0) == 0
+        response = await stubs.publishing.PublishTikTokCarousel(pb.PublishTikTokCarouselRequest(
+            media_ids=ids, tiktok_account_id=account.id, disable_comment=True))
+        assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+        assert tiktok_sandbox.posts("tt-quiet-token")[0]["disable_comment"] is True

@@ -12,7 +12,8 @@ response must carry the spec's fields under exactly the spec's names.
 
 A spec-valid request must never be refused by default. A future rule (a platform guideline,
 an issue's wish) that refuses one of these requests must fail this suite: make such a rule an
-operator's opt-in setting instead (as DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT is).
+operator's opt-in setting instead (as DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT,
+_REQUIRE_CAPTION_FITS_TITLE and _REQUIRE_DISABLE_COMMENT are).
 """
 
 from __future__ import annotations
@@ -187,6 +188,22 @@ async def test_http_tiktok_caption_of_90_characters_is_posted_whole_however_tikt
     options = record.body["publish"]["tiktokOptions"]
     assert (record.body["publish"]["caption"], options["platformTitle"], options["platformDescription"]) == (
         caption, title, caption)
+
+
+async def test_http_tiktok_smallest_request_is_made_for_a_creator_who_turned_comments_off(http, tiktok_sandbox):
+    """The spec has no disable_comment: a creator's own setting does not refuse its request.
+    The post is sent with comments off, which is all TikTok lets such a creator's post have."""
+    tiktok_sandbox.add_creator("spec-quiet-token", comment_disabled=True, nickname="Quiet")
+    account = await http_account(http, "TIKTOK", "spec-quiet", "spec-quiet-token")
+    media_ids = await http_media(http, 2, "gs://spec/tt-quiet")
+    reply = await http.post(TIKTOK, {"mediaIds": media_ids, "tiktokAccountId": account})
+    assert reply.status == 200, reply.body
+    assert_spec_response(reply.body, TIKTOK_RESPONSE, 2)
+    [post] = tiktok_sandbox.posts("spec-quiet-token")
+    assert (post["post_mode"], post["privacy_level"], post["disable_comment"]) == ("DIRECT_POST", "SELF_ONLY", True)
+    record = await http.get(f"/api/v1/publishes/{reply.body['tiktokPublishId']}")
+    options = record.body["publish"]["tiktokOptions"]
+    assert (options["disableComment"], options["commentsDisabledByCreator"]) == (True, True)
 
 
 async def test_http_tiktok_inbox_ignores_the_privacy_level_as_the_spec_says(http, tiktok_sandbox):

@@ -243,6 +243,17 @@ async def test_every_id_column_and_field_can_be_written(store: Store) -> None:
     assert await store.publishes.get(publish.id) == updated
 
 
+async def test_options_are_replaced_by_a_write_that_gives_them_and_kept_by_one_that_does_not(store: Store) -> None:
+    account = await account_in(store)
+    publish = await created(store, account)
+    options = {"post_mode": "DIRECT", "disable_comment": True, "comments_disabled_by_creator": True, "note": "🍂"}
+    changed = await store.publishes.update(publish.id, event("OPTIONS_CHANGED"), options=options, known=publish)
+    assert changed.options == options
+    assert (await store.publishes.get(publish.id)).options == options
+    kept = await store.publishes.update(publish.id, event("LATER"), call_in_flight=None)
+    assert kept.options == options
+
+
 async def test_an_id_written_as_none_is_cleared_and_one_left_out_is_kept(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)

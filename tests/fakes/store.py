@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
@@ -547,6 +547,7 @@ class FakePublishStore(_Table):
         owner: str | None = None,
         release: bool = False,
         first_comment: FirstComment | None = None,
+        options: dict[str, Any] | None = None,
         **ids: str | None,
     ) -> Publish:
         # `known` only lets a store skip reading the row back; the result is the same, so
@@ -554,7 +555,7 @@ class FakePublishStore(_Table):
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
-            first_comment=first_comment,
+            first_comment=first_comment, options=options,
         )
         await self._call()
         publish = self.rows.get(publish_id)

@@ -13,7 +13,7 @@ import pytest
 from server.config import Settings
 from server.domain.commands import ImageOptions, InstagramCarousel, TikTokCarousel
 from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
-from server.domain.models import FirstComment, FirstCommentState, Platform, PublishEvent, PublishState
+from server.domain.models import FirstComment, FirstCommentState, Platform, Publish, PublishEvent, PublishState
 from server.domain.platforms import UserTag
 from server.services.publishing import content_fingerprint, fingerprint
 from tests.fakes import Applied, IgFailure
@@ -364,14 +364,58 @@ async def test_branded_content_cannot_be_private_and_both_fields_are_named(world
     assert world.tiktok.calls == []
 
 
-async def test_comments_the_creator_turned_off_are_refused_naming_the_field(world: World) -> None:
+async def test_comments_the_creator_turned_off_are_turned_off_on_the_post_and_the_record_says_why(
+    world: World,
+) -> None:
+    """The spec's request (no disable_comment) is made: the post cannot allow comments anyway."""
     world.tiktok.comment_disabled = True
-    with pytest.raises(FailedPrecondition) as caught:
-        await world.publish(await world.tiktok_request(2))
-    assert caught.value.metadata["field"] == "disable_comment"
-    assert world.tiktok.methods() == ["creator_info"]
-    publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
+    publish = await world.publish(await world.tiktok_request(2))
     assert publish.state == PublishState.PUBLISHED
+    assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is True
+    assert (publish.options["disable_comment"], publish.options["comments_disabled_by_creator"]) == (True, True)
+    sent = (await world.events(publish.id))[2]
+    assert sent.message.endswith(
+        "; comments are off: the creator turned comments off for their account (creator_info comment_disabled)")
+    assert sent.details["changed"] == [sent.message.split("; ", 1)[1]]
+
+
+async def test_comments_the_request_turned_off_itself_are_not_put_down_to_the_creator(world: World) -> None:
+    world.tiktok.comment_disabled = True
+    publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
+    assert publish.options["disable_comment"] is True
+    assert "comments_disabled_by_creator" not in publish.options
+    assert "changed" not in (await world.events(publish.id))[2].details
+
+
+async def test_validate_only_previews_the_comments_a_publish_would_turn_off(world: World) -> None:
+    world.tiktok.comment_disabled = True
+    preview = await world.services.publisher.validate(world.workspace, await world.tiktok_request(2))
+    assert (preview.publish.options["disable_comment"], preview.publish.options["comments_disabled_by_creator"]) == (
+        True, True)
+    assert world.tiktok.methods() == ["creator_info"]
+    assert world.store.publishes.rows == {}
+
+
+@pytest.mark.parametrize("validate_only", [False, True])
+async def test_an_operator_who_requires_disable_comment_gets_the_refusal_naming_the_field(validate_only: bool) -> None:
+    world = make_world(Settings(tiktok_require_disable_comment=True))
+    try:
+        world.tiktok.comment_disabled = True
+        request = await world.tiktok_request(2)
+        with pytest.raises(FailedPrecondition) as caught:
+            if validate_only:
+                await world.services.publisher.validate(world.workspace, request)
+            else:
+                await world.publish(request)
+        assert (caught.value.reason, caught.value.metadata["field"]) == (
+            "TIKTOK_COMMENTS_DISABLED_BY_CREATOR", "disable_comment")
+        assert "DISTRIBUTION_TIKTOK_REQUIRE_DISABLE_COMMENT" in caught.value.message
+        assert world.tiktok.methods() == ["creator_info"]
+        publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
+        assert publish.state == PublishState.PUBLISHED
+    finally:
+        await world.services.reconciler.stop()
+        await world.services.runner.stop(0)
 
 
 # --- fingerprints -------------------------------------------------------------------------
@@ -446,17 +490,49 @@ async def test_a_scheduled_direct_post_keeps_the_nickname_seen_when_scheduled(wo
     assert publish.options["creator_nickname"] == "Seen when scheduled"
 
 
-async def test_comments_the_creator_turned_off_since_scheduling_fail_the_publish_before_init(world: World) -> None:
-    publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
-    world.tiktok.comment_disabled = True
+async def _run_due(world: World, publish_id: str) -> Publish:
     world.clock.advance(61)
     await world.services.scheduler.run_due()
-    stored = await world.store.publishes.get(publish.id)
+    stored = await world.store.publishes.get(publish_id)
     assert stored is not None
-    final = await world.services.runner.wait(stored)
-    assert final.state == PublishState.FAILED
-    assert final.error is not None and final.error.reason == "TIKTOK_COMMENTS_DISABLED_BY_CREATOR"
-    assert "init_photo_post" not in world.tiktok.methods()
+    return await world.services.runner.wait(stored)
+
+
+async def test_comments_the_creator_turned_off_since_scheduling_are_turned_off_at_its_time(world: World) -> None:
+    publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+    assert "comments_disabled_by_creator" not in publish.options
+    world.tiktok.comment_disabled = True
+    final = await _run_due(world, publish.id)
+    assert final.state == PublishState.PUBLISHED
+    assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is True
+    assert (final.options["disable_comment"], final.options["comments_disabled_by_creator"]) == (True, True)
+    changed = next(e for e in await world.events(publish.id) if e.type == "OPTIONS_CHANGED")
+    assert changed.message == ("Comments turned off: the creator turned comments off for their account "
+                               "(creator_info comment_disabled) since this publish was scheduled")
+    assert changed.details == {"disable_comment": True, "comments_disabled_by_creator": True}
+
+
+async def test_comments_the_creator_turned_back_on_since_scheduling_are_left_on_as_requested(world: World) -> None:
+    world.tiktok.comment_disabled = True
+    publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+    assert publish.options["comments_disabled_by_creator"] is True
+    world.tiktok.comment_disabled = False
+    final = await _run_due(world, publish.id)
+    assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is False
+    assert (final.options["disable_comment"], final.options["comments_disabled_by_creator"]) == (False, False)
+    assert "OPTIONS_CHANGED" in await world.timeline(publish.id)
+
+
+async def test_a_scheduled_post_whose_comments_stay_as_they_were_changes_nothing_at_its_time(world: World) -> None:
+    world.tiktok.comment_disabled = True
+    off = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
+    asked = await world.publish(await world.tiktok_request(2, publish_time=world.at(60), disable_comment=True,
+                                                           allow_duplicate=True))
+    for publish in (off, asked):
+        final = await _run_due(world, publish.id)
+        assert final.state == PublishState.PUBLISHED
+        assert "OPTIONS_CHANGED" not in await world.timeline(publish.id)
+    assert [c.args["post"].disable_comment for c in world.tiktok.calls_to("init_photo_post")] == [True, True]
 
 
 async def test_a_scheduled_instagram_publish_posts_its_first_comment_at_its_time(world: World) -> None:

@@ -81,7 +81,7 @@ FIRST_COMMENT_STATE_FAILED: FirstCommentState
 FIRST_COMMENT_STATE_UNCONFIRMED: FirstCommentState
 
 class TikTokOptions(_message.Message):
-    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname", "platform_title", "platform_description")
+    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname", "platform_title", "platform_description", "comments_disabled_by_creator")
     PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     POST_MODE_FIELD_NUMBER: _ClassVar[int]
     COVER_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class TikTokOptions(_message.Message):
     CREATOR_NICKNAME_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_TITLE_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    COMMENTS_DISABLED_BY_CREATOR_FIELD_NUMBER: _ClassVar[int]
     privacy_level: PrivacyLevel
     post_mode: PostMode
     cover_index: int
@@ -106,7 +107,8 @@ class TikTokOptions(_message.Message):
     creator_nickname: str
     platform_title: str
     platform_description: str
-    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ..., platform_title: _Optional[str] = ..., platform_description: _Optional[str] = ...) -> None: ...
+    comments_disabled_by_creator: bool
+    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ..., platform_title: _Optional[str] = ..., platform_description: _Optional[str] = ..., comments_disabled_by_creator: _Optional[bool] = ...) -> None: ...
 
 class UserTag(_message.Message):
     __slots__ = ("username", "x", "y")

@@ -408,13 +408,14 @@ class PostgresPublishStore:
         owner: str | None = None,
         release: bool = False,
         first_comment: FirstComment | None = None,
+        options: dict[str, Any] | None = None,
         **ids: str | None,
     ) -> Publish:
         now = utcnow()
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
-            first_comment=first_comment,
+            first_comment=first_comment, options=options,
         )
         params: list[Any] = [publish_id, now, *(_column_value(n, v) for n, v in changes.items())]
         sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))

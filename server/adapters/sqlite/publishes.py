@@ -40,7 +40,7 @@ from server.domain.schedule import due_change
 
 def _column_value(name: str, value: Any) -> Any:
     """A changed field's domain value as its column stores it."""
-    if name == "pending_facts":
+    if name in ("pending_facts", "options"):
         return dumps(value)
     if name in ("error", "first_comment"):
         return dumps(value.to_dict())
@@ -320,6 +320,7 @@ class SqlitePublishStore:
         owner: str | None = None,
         release: bool = False,
         first_comment: FirstComment | None = None,
+        options: dict[str, Any] | None = None,
         **ids: str | None,
     ) -> Publish:
         """Changes the publish (state, error, platform ids, reconciliation) and appends `event`
@@ -333,7 +334,7 @@ class SqlitePublishStore:
         changes = publish_changes(
             state=state, error=error, published_at=published_at, pending_facts=pending_facts,
             reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
-            first_comment=first_comment,
+            first_comment=first_comment, options=options,
         )
         columns = {name: _column_value(name, value) for name, value in changes.items()}
         result = await self._db.run(

@@ -78,6 +78,7 @@ class PublishLog:
         known: Publish | None = None,
         last: bool = False,
         first_comment: FirstComment | None = None,
+        options: dict[str, Any] | None = None,
         **ids: str | None,
     ) -> Publish:
         """Saves the change with its timeline event (see PublishStore.update), then announces
@@ -91,7 +92,8 @@ class PublishLog:
             publish_id, event, state=state, error=error, published_at=published_at,
             pending_facts=pending_facts, reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts,
             earlier=self._notes.pop(publish_id, ()), known=latest or known,
-            owner=self.owner if run else None, release=run and last, first_comment=first_comment, **ids,
+            owner=self.owner if run else None, release=run and last, first_comment=first_comment, options=options,
+            **ids,
         )
         if run and last:
             self._forget(publish_id)

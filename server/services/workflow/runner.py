@@ -90,7 +90,8 @@ class PublishRunner:
         self._metrics = metrics
         # Checked again at a scheduled publish's time, before its first platform call (the
         # account, its token, the platform's preconditions); a DomainError ends it FAILED.
-        self.recheck: Callable[[Publish, Account, str], Awaitable[None]] | None = None
+        # It returns the record to run (its options changed where the platform now needs it).
+        self.recheck: Callable[[Publish, Account, str], Awaitable[Publish]] | None = None
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
@@ -254,7 +255,7 @@ class PublishRunner:
                     ),
                 )
             if ready is None and publish.schedule_time is not None and publish.untouched and self.recheck:
-                await self.recheck(publish, target.account, await target.token())
+                publish = await self.recheck(publish, target.account, await target.token())
             final = await self._workflows[publish.platform].run(publish, target)
             if final.error is not None and final.error.token_rejected:
                 await self._accounts.mark_needs_reconnect(publish.account_id)

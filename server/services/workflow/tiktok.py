@@ -17,6 +17,7 @@ from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
 from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
 from server.domain.ports import TikTokApi
+from server.domain.post_options import COMMENTS_OFF_BY_CREATOR
 from server.domain.tiktok_text import tiktok_text, utf16_units
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from server.services.workflow.polling import TIKTOK_POST_ID
@@ -50,6 +51,8 @@ def sent_as_changed(publish: Publish) -> list[str]:
     if publish.options.get("text_fitted"):
         sent = tiktok_text(publish.caption, str(publish.options.get("description", "")))
         notes.append(sent.explained(publish.caption))
+    if publish.options.get("comments_disabled_by_creator"):
+        notes.append(f"comments are off: {COMMENTS_OFF_BY_CREATOR}")
     return notes
 
 
