@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -197,11 +198,20 @@ def make_world(settings: Settings | None = None) -> World:
     return World(clock, store, instagram, tiktok, metrics, settings, services)
 
 
+@asynccontextmanager
+async def world_with(settings: Settings | None = None) -> AsyncIterator[World]:
+    """A world with these settings, stopped afterwards: nothing a test started may outlive
+    it (runs still going are cancelled between steps, as at shutdown, and the reconciler and
+    the lease upkeep are stopped)."""
+    built = make_world(settings)
+    try:
+        yield built
+    finally:
+        await built.services.reconciler.stop()
+        await built.services.runner.stop(0)
+
+
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    built = make_world()
-    yield built
-    # Nothing a test started may outlive it: runs still going are cancelled between steps,
-    # as at shutdown, and the reconciler and the lease upkeep are stopped.
-    await built.services.reconciler.stop()
-    await built.services.runner.stop(0)
+    async with world_with() as built:
+        yield built

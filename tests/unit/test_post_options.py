@@ -17,7 +17,7 @@ from server.domain.models import FirstComment, FirstCommentState, Platform, Publ
 from server.domain.platforms import UserTag
 from server.services.publishing import content_fingerprint, fingerprint
 from tests.fakes import Applied, IgFailure
-from tests.unit.conftest import IG_USER, World, make_world
+from tests.unit.conftest import IG_USER, World, world_with
 from tests.unit.helpers import instagram_timeline
 
 # --- Instagram: options reach the right containers ---------------------------------------
@@ -326,8 +326,7 @@ async def test_a_direct_post_without_a_consent_statement_is_made_and_the_record_
 async def test_an_operator_who_requires_consent_gets_a_direct_post_without_it_refused_before_any_call(
     declared: bool | None,
 ) -> None:
-    world = make_world(Settings(tiktok_require_creator_consent=True))
-    try:
+    async with world_with(Settings(tiktok_require_creator_consent=True)) as world:
         with pytest.raises(FailedPrecondition) as caught:
             await world.publish(await world.tiktok_request(2, creator_consent_obtained=declared))
         assert caught.value.reason == "TIKTOK_CONSENT_REQUIRED"
@@ -344,9 +343,6 @@ async def test_an_operator_who_requires_consent_gets_a_direct_post_without_it_re
         assert (made.state, made.options["creator_consent_obtained"]) == (PublishState.PUBLISHED, True)
         inbox = await world.publish(await world.tiktok_request(2, post_mode="INBOX"))
         assert inbox.state == PublishState.DELIVERED_TO_INBOX
-    finally:
-        await world.services.reconciler.stop()
-        await world.services.runner.stop(0)
 
 
 async def test_an_inbox_delivery_needs_no_consent_and_takes_no_disclosure(world: World) -> None:
@@ -398,8 +394,7 @@ async def test_validate_only_previews_the_comments_a_publish_would_turn_off(worl
 
 @pytest.mark.parametrize("validate_only", [False, True])
 async def test_an_operator_who_requires_disable_comment_gets_the_refusal_naming_the_field(validate_only: bool) -> None:
-    world = make_world(Settings(tiktok_require_disable_comment=True))
-    try:
+    async with world_with(Settings(tiktok_require_disable_comment=True)) as world:
         world.tiktok.comment_disabled = True
         request = await world.tiktok_request(2)
         with pytest.raises(FailedPrecondition) as caught:
@@ -413,9 +408,6 @@ async def test_an_operator_who_requires_disable_comment_gets_the_refusal_naming_
         assert world.tiktok.methods() == ["creator_info"]
         publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
         assert publish.state == PublishState.PUBLISHED
-    finally:
-        await world.services.reconciler.stop()
-        await world.services.runner.stop(0)
 
 
 # --- fingerprints -------------------------------------------------------------------------

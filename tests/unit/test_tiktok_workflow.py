@@ -15,7 +15,7 @@ from server.domain.models import AccountState, Platform, PublishState
 from server.domain.platforms import PhotoPost, PublishStatus
 from tests.fakes import NORMAL, Applied, TikTokFailure
 from tests.fakes.tiktok import status
-from tests.unit.conftest import World, make_world
+from tests.unit.conftest import World, world_with
 from tests.unit.helpers import error_of, publish_fails
 
 DIRECT = ["CREATED", "PROCESSING_STARTED", "TIKTOK_INIT_SENT", "TIKTOK_INIT_ACCEPTED", "TIKTOK_STATUS", "PUBLISHED"]
@@ -447,8 +447,7 @@ async def test_a_scheduled_caption_too_long_for_the_title_is_fitted_at_its_time(
 
 
 async def test_an_operator_who_requires_the_caption_to_fit_the_title_gets_it_refused_before_any_call() -> None:
-    world = make_world(Settings(tiktok_require_caption_fits_title=True))
-    try:
+    async with world_with(Settings(tiktok_require_caption_fits_title=True)) as world:
         with pytest.raises(InvalidArgument) as caught:
             await world.publish(await world.tiktok_request(2, caption="🍂" * 46))
         assert [v.field for v in caught.value.field_violations] == ["caption"]
@@ -458,6 +457,3 @@ async def test_an_operator_who_requires_the_caption_to_fit_the_title_gets_it_ref
         assert world.tiktok.calls == []
         fits = await world.publish(await world.tiktok_request(2, caption="🍂" * 45))
         assert fits.state == PublishState.PUBLISHED
-    finally:
-        await world.services.reconciler.stop()
-        await world.services.runner.stop(0)
