@@ -26,6 +26,7 @@ from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
 from server.adapters.sqlite import SqliteStore, StoreOpenError
 from server.adapters.sqlite.store import DatabaseInUse
+from server.adapters.text import GraphemeSegmenter
 from server.adapters.tiktok import TikTokClient
 from server.adapters.tiktok.client import AppCredentials
 from server.adapters.webhook_sender import HttpWebhookSender
@@ -42,7 +43,16 @@ from server.config import (
 )
 from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.models import Platform
-from server.domain.ports import Clock, InstagramApi, MediaInspector, Metrics, Store, TikTokApi, WebhookSender
+from server.domain.ports import (
+    Clock,
+    InstagramApi,
+    MediaInspector,
+    Metrics,
+    Store,
+    TextSegmenter,
+    TikTokApi,
+    WebhookSender,
+)
 from server.services.accounts import Accounts
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
@@ -75,6 +85,8 @@ class Adapters:
     instagram: InstagramApi
     tiktok: TikTokApi
     clock: Clock
+    # Where a text may be cut (grapheme clusters): a caption too long for TikTok's title.
+    segmenter: TextSegmenter
     metrics: Metrics | None = None
     # None: media fetch is off (nothing is inspected).
     media_inspector: MediaInspector | None = None
@@ -138,7 +150,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     policies: dict[type, PlatformPolicy] = {
         InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
         TikTokCarousel: TikTokPolicy(
-            adapters.tiktok, store.accounts, retrier,
+            adapters.tiktok, store.accounts, retrier, adapters.segmenter,
             require_creator_consent=settings.tiktok_require_creator_consent,
             require_caption_fits_title=settings.tiktok_require_caption_fits_title,
             require_disable_comment=settings.tiktok_require_disable_comment,
@@ -243,6 +255,7 @@ async def open_adapters(
     instagram: InstagramApi | None = None,
     tiktok: TikTokApi | None = None,
     clock: Clock | None = None,
+    segmenter: TextSegmenter | None = None,
     metrics: PrometheusMetrics | None = None,
     media_inspector: MediaInspector | None = None,
     webhook_sender: WebhookSender | None = None,
@@ -295,8 +308,9 @@ async def open_adapters(
         stack.push_async_callback(sender.close)
         webhook_sender = sender
     adapters = Adapters(
-        store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(), metrics=metrics,
-        media_inspector=media_inspector, webhook_sender=webhook_sender,
+        store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(),
+        segmenter=segmenter or GraphemeSegmenter(), metrics=metrics, media_inspector=media_inspector,
+        webhook_sender=webhook_sender,
     )
     return adapters, metrics, sandboxes
 

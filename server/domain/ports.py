@@ -535,6 +535,18 @@ class Metrics(Protocol):
         ...
 
 
+class TextSegmenter(Protocol):
+    """Splits text into what a reader sees as one character each, so that a rule cutting text
+    (a title cut to fit a platform's limit) never cuts inside one."""
+
+    def graphemes(self, text: str) -> list[str]:
+        """`text` as its extended grapheme clusters (Unicode UAX #29), in order: joined back
+        they are `text`. A cluster is never split: an emoji joined by zero-width joiners, a
+        flag (two regional indicators), an emoji with its skin tone, a letter with its
+        combining accents each stay one. Empty text gives an empty list."""
+        ...
+
+
 class Clock(Protocol):
     """Time, so that the use cases' waits and deadlines can be run on a fake clock."""
 

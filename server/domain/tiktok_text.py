@@ -8,17 +8,17 @@ emoji outside the Basic Multilingual Plane is one character but two units, so a 
 spec takes can be too long for TikTok's title. Such a caption is sent whole as the
 description, with a title cut from it to fit, at a grapheme cluster boundary (a joined emoji,
 a flag or a letter with its accents is never split), unless the operator asked for the
-strict refusal instead (`caption_must_fit_title`).
+strict refusal instead (`caption_must_fit_title`). Where those boundaries lie is the
+TextSegmenter port's to say: the functions here take it as an argument and stay pure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import regex
-
 from server.domain.errors import FieldViolation
 from server.domain.limits import TIKTOK
+from server.domain.ports import TextSegmenter
 
 # What a title cut from a longer caption ends with: the reader sees it goes on (in the
 # description). One UTF-16 unit.
@@ -28,7 +28,6 @@ SEPARATOR = "\n\n"
 # Why the text sent differs from the caption and description the caller sent.
 CAPTION_OVER_TITLE_LIMIT = "CAPTION_OVER_TITLE_LIMIT"
 
-_GRAPHEME = regex.compile(r"\X")
 # How TikTok's count reads to a person: what a character costs in UTF-16 code units.
 _UTF16_COUNTING = "a letter counts 1, most emoji 2, a joined emoji more (the family emoji 👨‍👩‍👧‍👦 counts 11)"
 
@@ -60,26 +59,43 @@ class TikTokText:
         )
 
 
-def tiktok_text(caption: str, description: str) -> TikTokText:
+def tiktok_text(caption: str, description: str, segmenter: TextSegmenter) -> TikTokText:
     """The title and description to send for a caption the spec takes (at most 90 code
     points) and an optional description. A caption TikTok's title holds is sent as it is.
     A longer one is sent whole as the description, ahead of the caller's own description
     (after a blank line): nothing the caller wrote is dropped. Its title is the caption cut
-    at the last grapheme cluster boundary that leaves room for an ellipsis."""
-    if utf16_units(caption) <= TIKTOK.title_max_utf16:
+    at the last grapheme cluster boundary (as `segmenter` finds them) that leaves room for an
+    ellipsis."""
+    if fits_title(caption):
         return TikTokText(caption, description)
-    whole = f"{caption}{SEPARATOR}{description}" if description else caption
-    return TikTokText(title_cut(caption, TIKTOK.title_max_utf16), whole, CAPTION_OVER_TITLE_LIMIT)
+    return TikTokText(
+        title_cut(caption, TIKTOK.title_max_utf16, segmenter),
+        description_sent(caption, description),
+        CAPTION_OVER_TITLE_LIMIT,
+    )
 
 
-def title_cut(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-16 units, ellipsis included, between grapheme
-    clusters (never inside a surrogate pair, a joined emoji, a flag or a combined letter),
-    without the spaces the cut leaves at its end."""
+def fits_title(caption: str) -> bool:
+    """Whether TikTok's title holds the caption (90 UTF-16 units)."""
+    return utf16_units(caption) <= TIKTOK.title_max_utf16
+
+
+def description_sent(caption: str, description: str) -> str:
+    """What is sent as the description: the caller's, behind the whole caption when the
+    title cannot hold the caption."""
+    if fits_title(caption):
+        return description
+    return f"{caption}{SEPARATOR}{description}" if description else caption
+
+
+def title_cut(text: str, limit: int, segmenter: TextSegmenter) -> str:
+    """`text` cut to at most `limit` UTF-16 units, ellipsis included, between the grapheme
+    clusters `segmenter` finds (so never inside a surrogate pair, a joined emoji, a flag or
+    a combined letter), without the spaces the cut leaves at its end."""
     room = limit - utf16_units(ELLIPSIS)
     kept: list[str] = []
     used = 0
-    for cluster in _GRAPHEME.findall(text):
+    for cluster in segmenter.graphemes(text):
         units = utf16_units(cluster)
         if used + units > room:
             break
@@ -102,7 +118,7 @@ def tiktok_text_violations(caption: str, description: str, *, caption_must_fit_t
                 f"must be at most {TIKTOK.caption_max_chars} characters (Unicode code points); got {characters}",
             )
         )
-    elif caption_must_fit_title and utf16_units(caption) > TIKTOK.title_max_utf16:
+    elif caption_must_fit_title and not fits_title(caption):
         violations.append(
             FieldViolation(
                 "caption",
@@ -120,17 +136,15 @@ def tiktok_text_violations(caption: str, description: str, *, caption_must_fit_t
                 f"({_UTF16_COUNTING}); got {units}",
             )
         )
-    elif not violations and not caption_must_fit_title and description:
-        sent = tiktok_text(caption, description)
-        if sent.fitted and utf16_units(sent.description) > TIKTOK.description_max_utf16:
-            room = TIKTOK.description_max_utf16 - utf16_units(caption + SEPARATOR)
-            violations.append(
-                FieldViolation(
-                    "description",
-                    f"must be at most {room} UTF-16 code units with this caption: the caption "
-                    f"({utf16_units(caption)} units) is longer than TikTok's title takes "
-                    f"({TIKTOK.title_max_utf16}), so it goes whole at the head of the description, which TikTok "
-                    f"limits to {TIKTOK.description_max_utf16}; got {units}",
-                )
+    elif not violations and utf16_units(description_sent(caption, description)) > TIKTOK.description_max_utf16:
+        room = TIKTOK.description_max_utf16 - utf16_units(caption + SEPARATOR)
+        violations.append(
+            FieldViolation(
+                "description",
+                f"must be at most {room} UTF-16 code units with this caption: the caption "
+                f"({utf16_units(caption)} units) is longer than TikTok's title takes "
+                f"({TIKTOK.title_max_utf16}), so it goes whole at the head of the description, which TikTok "
+                f"limits to {TIKTOK.description_max_utf16}; got {units}",
             )
+        )
     return violations

@@ -53,7 +53,7 @@ from server.domain.models import (
     PublishState,
 )
 from server.domain.platforms import CreatorInfo, PlatformFailure
-from server.domain.ports import AccountStore, Clock, MediaStore, TikTokApi
+from server.domain.ports import AccountStore, Clock, MediaStore, TextSegmenter, TikTokApi
 from server.domain.post_options import (
     COMMENTS_OFF_BY_CREATOR,
     instagram_option_violations,
@@ -625,7 +625,8 @@ class TikTokPolicy:
     evidence); `require_caption_fits_title` refuses a caption longer than TikTok's title
     instead of sending it whole as the description (tiktok_text.py);
     `require_disable_comment` refuses a direct post that leaves comments on when the creator
-    turned them off, instead of sending disable_comment true (`comments_off`)."""
+    turned them off, instead of sending disable_comment true (`comments_off`). `segmenter`
+    finds where a caption too long for the title may be cut."""
 
     platform = Platform.TIKTOK
     account_field = "tiktok_account_id"
@@ -635,6 +636,7 @@ class TikTokPolicy:
         tiktok: TikTokApi,
         accounts: AccountStore,
         retrier: Retrier,
+        segmenter: TextSegmenter,
         *,
         require_creator_consent: bool = False,
         require_caption_fits_title: bool = False,
@@ -643,6 +645,7 @@ class TikTokPolicy:
         self._tiktok = tiktok
         self._accounts = accounts
         self._retrier = retrier
+        self._segmenter = segmenter
         self._require_creator_consent = require_creator_consent
         self._require_caption_fits_title = require_caption_fits_title
         self._require_disable_comment = require_disable_comment
@@ -678,7 +681,7 @@ class TikTokPolicy:
             "cover_index": req.cover_index,
             "description": req.description,
         }
-        sent = tiktok_text(req.caption, req.description)
+        sent = tiktok_text(req.caption, req.description, self._segmenter)
         if sent.fitted:
             # What TikTok is sent instead of the caption and description as given, and why
             # (the workflow sends these; GetPublish shows them).

@@ -11,6 +11,7 @@ from tests.fakes.media import FakeMediaInspector
 from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.scripted import NORMAL, Applied, Call, Hold
 from tests.fakes.store import FakeStore
+from tests.fakes.text import CodePointSegmenter
 from tests.fakes.tiktok import FakeTikTok, TikTokFailure
 from tests.fakes.webhooks import FakeWebhookSender
 
@@ -18,6 +19,7 @@ __all__ = [
     "NORMAL",
     "Applied",
     "Call",
+    "CodePointSegmenter",
     "FakeClock",
     "FakeInstagram",
     "FakeMediaInspector",

@@ -20,10 +20,12 @@ from typing import Any
 
 import pytest
 
+from server.adapters.text import GraphemeSegmenter
 from server.bootstrap import Adapters, Services, build_services
 from server.config import Settings
 from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
+from server.domain.ports import TextSegmenter
 from tests.fakes import FakeClock, FakeInstagram, FakeStore, FakeTikTok, RecordingMetrics
 
 WORKSPACE = "ws-unit"
@@ -84,6 +86,9 @@ class World:
     instagram: FakeInstagram
     tiktok: FakeTikTok
     metrics: RecordingMetrics
+    # The real segmenter: pure computation (no socket, thread or file), so titles are cut
+    # as the service cuts them.
+    segmenter: TextSegmenter
     settings: Settings
     services: Services
     workspace: str = WORKSPACE
@@ -191,11 +196,14 @@ def make_world(settings: Settings | None = None) -> World:
     instagram = FakeInstagram(clock)
     tiktok = FakeTikTok()
     metrics = RecordingMetrics()
+    segmenter = GraphemeSegmenter()
     settings = settings or Settings()
     services = build_services(
-        settings, Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, metrics=metrics), REPLICA
+        settings,
+        Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, segmenter=segmenter, metrics=metrics),
+        REPLICA,
     )
-    return World(clock, store, instagram, tiktok, metrics, settings, services)
+    return World(clock, store, instagram, tiktok, metrics, segmenter, settings, services)
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from server.adapters.text import GraphemeSegmenter
 from server.bootstrap import Adapters, build_services
 from server.config import Settings
 from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
@@ -28,14 +29,15 @@ async def inspecting() -> AsyncIterator[tuple[World, FakeMediaInspector]]:
     store = FakeStore(clock.now, clock.monotonic)
     instagram, tiktok, metrics = FakeInstagram(clock), FakeTikTok(), RecordingMetrics()
     inspector = FakeMediaInspector()
+    segmenter = GraphemeSegmenter()
     settings = Settings(media_inspection_max_age=3600.0)
     services = build_services(
         settings,
-        Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, metrics=metrics,
-                 media_inspector=inspector),
+        Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, segmenter=segmenter,
+                 metrics=metrics, media_inspector=inspector),
         REPLICA,
     )
-    world = World(clock, store, instagram, tiktok, metrics, settings, services)
+    world = World(clock, store, instagram, tiktok, metrics, segmenter, settings, services)
     yield world, inspector
     await services.reconciler.stop()
     await services.runner.stop(0)

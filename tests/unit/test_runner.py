@@ -146,8 +146,10 @@ async def test_stop_after_the_grace_period_leaves_the_publish_to_resume_at_next_
 
     # The next start: new use cases on the same store and platform. media_publish was in
     # flight and never answered: the container's status decides (it is still FINISHED).
-    restarted = build_services(world.settings, Adapters(world.store, world.instagram, world.tiktok, world.clock),
-                               "restarted-replica")
+    restarted = build_services(
+        world.settings, Adapters(world.store, world.instagram, world.tiktok, world.clock, world.segmenter),
+        "restarted-replica",
+    )
     assert await restarted.runner.resume_unfinished() == 1
     final = await restarted.runner.wait(stopped)
     assert final.state == PublishState.PUBLISHED

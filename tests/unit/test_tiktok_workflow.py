@@ -417,6 +417,17 @@ async def test_90_emoji_are_posted_whole_as_the_description_under_a_title_cut_to
                             "changed": [sent.message.split("; ", 1)[1]]}
 
 
+async def test_a_title_cut_from_joined_emoji_keeps_each_one_whole(world: World) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 7 code points, 11 units
+    caption = "aaa" + family * 9  # 66 characters, 102 units
+    publish = await world.publish(await world.tiktok_request(2, caption=caption))
+    post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
+    # Cut by code points, 9 more units of an eighth family would have fitted.
+    assert (post.title, post.description) == ("aaa" + family * 7 + "…", caption)
+    assert publish.options["platform_title"] == post.title
+    assert (await world.events(publish.id))[2].details["title_utf16_units"] == 81
+
+
 async def test_the_callers_description_follows_a_caption_too_long_for_the_title(world: World) -> None:
     publish = await world.publish(await world.tiktok_request(2, caption=LEAVES, description="Black Forest",
                                                              post_mode="INBOX"))

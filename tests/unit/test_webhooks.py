@@ -65,7 +65,7 @@ async def hooked() -> AsyncIterator[tuple[World, FakeWebhookSender]]:
         # min_interval 0: passes follow nudges at once (the unit layer lets no real time pass).
         Settings(webhooks=WebhookPolicy(retry_scale=0.0, disable_after=1000, min_interval=0.0)),
         Adapters(store=world.store, instagram=world.instagram, tiktok=world.tiktok, clock=world.clock,
-                 metrics=world.metrics, webhook_sender=sender),
+                 segmenter=world.segmenter, metrics=world.metrics, webhook_sender=sender),
         "unit-replica",
     )
     yield world, sender

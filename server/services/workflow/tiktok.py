@@ -18,7 +18,7 @@ from server.domain.models import Publish, PublishError, PublishState
 from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
 from server.domain.ports import TikTokApi
 from server.domain.post_options import COMMENTS_OFF_BY_CREATOR
-from server.domain.tiktok_text import tiktok_text, utf16_units
+from server.domain.tiktok_text import TikTokText, utf16_units
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from server.services.workflow.polling import TIKTOK_POST_ID
 
@@ -48,8 +48,11 @@ def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
 def sent_as_changed(publish: Publish) -> list[str]:
     """Why what is sent differs from what the request said, in words for the timeline."""
     notes = []
-    if publish.options.get("text_fitted"):
-        sent = tiktok_text(publish.caption, str(publish.options.get("description", "")))
+    options = publish.options
+    if options.get("text_fitted"):
+        # The text as fitted when the publish was recorded, which photo_post sends: the note
+        # describes what goes out, never a cut made again here.
+        sent = TikTokText(options["platform_title"], options["platform_description"], options["text_fitted"])
         notes.append(sent.explained(publish.caption))
     if publish.options.get("comments_disabled_by_creator"):
         notes.append(f"comments are off: {COMMENTS_OFF_BY_CREATOR}")
