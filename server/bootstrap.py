@@ -178,13 +178,16 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         media=library,
         publisher=publisher,
         history=PublishHistory(publish_log),
-        events=WorkspaceEvents(publish_log, clock, settings.stream),
+        events=WorkspaceEvents(publish_log, store.event_ids, clock, settings.stream),
         webhooks=(
-            Webhooks(store.webhooks, store.publishes, adapters.webhook_sender, clock)
+            Webhooks(store.webhooks, store.publishes, adapters.webhook_sender, store.event_ids, clock,
+                     settings.webhooks)
             if adapters.webhook_sender is not None else None
         ),
         dispatcher=(
-            WebhookDispatcher(store.webhooks, publish_log, adapters.webhook_sender, clock, settings.webhooks)
+            WebhookDispatcher(
+                store.webhooks, publish_log, adapters.webhook_sender, store.event_ids, clock, settings.webhooks
+            )
             if adapters.webhook_sender is not None else None
         ),
     )

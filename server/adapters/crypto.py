@@ -8,6 +8,8 @@ an old key stay readable and are re-sealed with the new key when next written.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -39,6 +41,12 @@ class TokenCipher:
                     f"make one with {NEW_KEY_COMMAND}",
                 ) from None
         self._fernet = MultiFernet(fernets)
+        self._keys = list(keys)
+
+    def derived_keys(self, purpose: bytes) -> list[bytes]:
+        """One 32-byte key per sealing key (the sealing key first), for another use: HMAC of
+        `purpose` under each, so no use learns the sealing keys or another use's keys."""
+        return [hmac.new(key, purpose, hashlib.sha256).digest() for key in self._keys]
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

@@ -455,4 +455,68 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        8,
+        "webhooks disabled by time, paced, re-enabled, their secrets rotated and deliveries redelivered",
+        (
+            # When the current unbroken run of failed attempts began (NULL: the last succeeded).
+            "ALTER TABLE webhooks ADD COLUMN failing_since TEXT",
+            # No attempt before this (a receiver's Retry-After, or a pause after it failed).
+            "ALTER TABLE webhooks ADD COLUMN paused_until TEXT",
+            # The secret before the last rotation, still signing until it expires.
+            "ALTER TABLE webhooks ADD COLUMN previous_secret_sealed TEXT",
+            "ALTER TABLE webhooks ADD COLUMN previous_secret_expires_at TEXT",
+            # Deliveries: an event may be queued again by hand (redelivery), so the table is
+            # rebuilt without its UNIQUE (webhook_id, event_id), which now holds for the
+            # deliveries the stream queued only; claimed_until marks an attempt in flight.
+            """
+            CREATE TABLE webhook_deliveries_v8 (
+                id TEXT PRIMARY KEY,
+                webhook_id TEXT NOT NULL,
+                workspace_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                publish_id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT,
+                last_attempt_at TEXT,
+                last_status_code INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL,
+                claimed_until TEXT,
+                redelivery INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "INSERT INTO webhook_deliveries_v8 (id, webhook_id, workspace_id, event_id, event_type, publish_id, body,"
+            " state, attempts, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at)"
+            " SELECT id, webhook_id, workspace_id, event_id, event_type, publish_id, body, state, attempts,"
+            " next_attempt_at, last_attempt_at, last_status_code, last_error, created_at FROM webhook_deliveries",
+            "DROP TABLE webhook_deliveries",
+            "ALTER TABLE webhook_deliveries_v8 RENAME TO webhook_deliveries",
+            "CREATE UNIQUE INDEX webhook_deliveries_queued ON webhook_deliveries (webhook_id, event_id)"
+            " WHERE redelivery = 0",
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at)"
+            " WHERE state = 'PENDING'",
+            """
+            CREATE INDEX webhook_deliveries_by_webhook
+                ON webhook_deliveries (webhook_id, created_at DESC, id DESC)
+            """,
+        ),
+        (
+            "ALTER TABLE webhooks ADD COLUMN failing_since timestamptz",
+            "ALTER TABLE webhooks ADD COLUMN paused_until timestamptz",
+            "ALTER TABLE webhooks ADD COLUMN previous_secret_sealed text",
+            "ALTER TABLE webhooks ADD COLUMN previous_secret_expires_at timestamptz",
+            "ALTER TABLE webhook_deliveries ADD COLUMN claimed_until timestamptz",
+            "ALTER TABLE webhook_deliveries ADD COLUMN redelivery boolean NOT NULL DEFAULT false",
+            "ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_webhook_id_event_id_key",
+            "CREATE UNIQUE INDEX webhook_deliveries_queued ON webhook_deliveries (webhook_id, event_id)"
+            " WHERE NOT redelivery",
+            "DROP INDEX webhook_deliveries_due",
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at)"
+            " WHERE state = 'PENDING'",
+        ),
+    ),
 )

@@ -3,11 +3,16 @@ egress guard (server/adapters/egress.py, the same one media fetching uses): no l
 private, link-local or metadata target unless the configuration allows it, the connection
 made only to addresses the guard checked, its peer checked again. Redirects are not
 followed (a 3xx is a failed attempt): a receiver says where it is when it is registered.
+A 429 or 503 answer's Retry-After (seconds or an HTTP date, RFC 9110 section 10.2.3) is
+passed on for the dispatcher to honour.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 import aiohttp
 from yarl import URL
@@ -35,6 +40,7 @@ class HttpWebhookSender:
         return None
 
     async def post(self, url: str, headers: dict[str, str], body: str) -> Attempt:
+        started = time.monotonic()
         try:
             target = check_url(url, self._policy, allow_http=self._allow_http)
             async with asyncio.timeout(self._time_limit):
@@ -43,9 +49,11 @@ class HttpWebhookSender:
                 ) as response:
                     check_peer(response, self._policy, URL(target))
                     await response.content.read(MAX_ANSWER_BYTES)
+                    took = time.monotonic() - started
                     if 200 <= response.status < 300:
-                        return Attempt(response.status)
-                    return Attempt(response.status, f"HTTP {response.status}")
+                        return Attempt(response.status, seconds=took)
+                    wait = retry_after(response.headers.get("retry-after")) if response.status in (429, 503) else None
+                    return Attempt(response.status, f"HTTP {response.status}", retry_after=wait, seconds=took)
         except EgressRefused as refused:
             return Attempt(0, f"refused: {refused}")
         except TimeoutError:
@@ -57,3 +65,20 @@ class HttpWebhookSender:
 
     async def close(self) -> None:
         await self._session.close()
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After value asks to wait (a number of seconds or an HTTP date); None
+    when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)

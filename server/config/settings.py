@@ -171,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def _policies(values: dict[str, Any]) -> dict[str, Any]:
     """The policies assembled from their rows (removed from `values`)."""
     ttl = values.pop("lease_seconds")
+    retention = timedelta(days=values.pop("event_retention_days"))
     return {
         # Renewed every third of its life; a dead replica's publishes are looked for every
         # second, or every fifth of the lease if that is shorter.
@@ -181,13 +182,16 @@ def _policies(values: dict[str, Any]) -> dict[str, Any]:
             horizon=timedelta(seconds=values.pop("schedule_horizon")),
             max_lateness=timedelta(seconds=values.pop("schedule_max_lateness")),
         ),
-        "stream": StreamPolicy(
-            retention=timedelta(days=values.pop("event_retention_days")), buffer=values.pop("watch_buffer")
-        ),
+        "stream": StreamPolicy(retention=retention, buffer=values.pop("watch_buffer")),
         "webhooks": WebhookPolicy(
             retry_scale=values.pop("webhook_retry_scale"),
-            disable_after=values.pop("webhook_disable_after"),
+            disable_window=timedelta(days=values.pop("webhook_disable_after_days")),
             concurrency=values.pop("webhook_concurrency"),
+            per_webhook=values.pop("webhook_concurrency_per_webhook"),
+            secret_overlap=timedelta(hours=values.pop("webhook_secret_overlap_hours")),
+            per_workspace=values.pop("webhooks_per_workspace"),
+            # Redelivery reaches as far back as events are kept.
+            redelivery_window=retention,
         ),
     }
 

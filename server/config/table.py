@@ -304,12 +304,30 @@ SETTINGS: tuple[Setting, ...] = (
         "Multiplies the webhook retry schedule (tests shrink it).", EVENTS,
     ),
     Setting(
-        "DISTRIBUTION_WEBHOOK_DISABLE_AFTER", "webhook_disable_after", Whole(), WebhookPolicy.disable_after,
-        "Failed attempts in a row that disable a webhook.", EVENTS,
+        "DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS", "webhook_disable_after_days",
+        Number(unit="days", above=True, too_small="would disable a webhook at its first failure"),
+        WebhookPolicy.disable_window / timedelta(days=1),
+        "Days every attempt to a webhook must have failed, an unbroken run counted from its first failure "
+        "(a success anywhere ends it), before the webhook is disabled; its pending deliveries then end "
+        "ABANDONED.", EVENTS,
     ),
     Setting(
         "DISTRIBUTION_WEBHOOK_CONCURRENCY", "webhook_concurrency", Whole(), WebhookPolicy.concurrency,
         "Webhook POSTs in flight at once, per replica.", EVENTS,
+    ),
+    Setting(
+        "DISTRIBUTION_WEBHOOK_CONCURRENCY_PER_WEBHOOK", "webhook_concurrency_per_webhook", Whole(),
+        WebhookPolicy.per_webhook,
+        "POSTs in flight at once to one webhook, counting every replica's.", EVENTS,
+    ),
+    Setting(
+        "DISTRIBUTION_WEBHOOK_SECRET_OVERLAP_HOURS", "webhook_secret_overlap_hours", Number(unit="hours"),
+        WebhookPolicy.secret_overlap / timedelta(hours=1),
+        "Hours a secret replaced by RotateWebhookSecret still signs each delivery beside the new one.", EVENTS,
+    ),
+    Setting(
+        "DISTRIBUTION_WEBHOOKS_PER_WORKSPACE", "webhooks_per_workspace", Whole(), WebhookPolicy.per_workspace,
+        "Webhooks one workspace may have; one more is RESOURCE_EXHAUSTED (WEBHOOK_LIMIT_REACHED).", EVENTS,
     ),
     Setting(
         "DISTRIBUTION_WEBHOOK_ALLOW", "webhook_allow", HostList(), (),

@@ -1,5 +1,6 @@
 """The workspace event stream's vocabulary: where an event stands in the stream (its
-position, shown to callers as an opaque, ordered event id) and what a reader asks for.
+position, shown to callers as an event id opaque per workspace: the EventIds port) and what
+a reader asks for.
 
 The stream is the publish timelines of a workspace (the `publish_events` rows every publish
 change writes in its own transaction), read in one total order that a reader can never see
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from server.domain.models import Platform, PublishEvent, PublishState
 
@@ -28,12 +30,13 @@ class EventPosition:
     id: int
 
     def token(self) -> str:
-        """The event id callers see: fixed width hex, so the strings sort as the positions."""
+        """The position in the clear, fixed width hex: the form event ids had before they were
+        opaque (EventIds issues them now). Still read, so a client holding one resumes."""
         return f"evt_{self.xid:016x}{self.id:016x}"
 
     @classmethod
     def parse(cls, token: str) -> EventPosition | None:
-        """The position an event id names; None when it is not one this service issues."""
+        """The position an id in the clear form names; None when it is not one."""
         matched = _TOKEN.fullmatch(token)
         if matched is None:
             return None
@@ -53,23 +56,21 @@ class WorkspaceEvent:
     platform: Platform
     event: PublishEvent
 
-    @property
-    def id(self) -> str:
-        return self.position.token()
-
 
 @dataclass(frozen=True)
 class EventFilter:
     """Filters combine with AND; `states` keeps only events that moved a publish into one of
-    them (empty: every event)."""
+    them (empty: every event); `since` only events that happened at or after it."""
 
     account_id: str | None = None
     platform: Platform | None = None
     states: frozenset[PublishState] = field(default_factory=frozenset)
+    since: datetime | None = None
 
     def matches(self, event: WorkspaceEvent) -> bool:
         return (
             (self.account_id is None or event.account_id == self.account_id)
             and (self.platform is None or event.platform == self.platform)
             and (not self.states or event.event.state in self.states)
+            and (self.since is None or (event.event.time is not None and event.event.time >= self.since))
         )

@@ -443,7 +443,10 @@ class PublishEvent:
     state: PublishState | None = None
     details: dict[str, Any] = field(default_factory=dict)
     time: datetime | None = None
+    # The store's row id: the order of events, internal (it counts every publish's events).
     id: int | None = None
+    # Its place in its publish's timeline, from 1: what callers see.
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,15 @@ from server.domain.platforms import (
     TokenGrant,
     UserTag,
 )
-from server.domain.webhooks import Attempt, Delivery, DueDelivery, NewDelivery, Webhook
+from server.domain.webhooks import (
+    Attempt,
+    Delivery,
+    DeliveryRules,
+    DueDelivery,
+    NewDelivery,
+    Webhook,
+    WebhookChanges,
+)
 
 # --- stores -------------------------------------------------------------------------------
 
@@ -298,8 +306,10 @@ class WebhookStore(Protocol):
     """Webhook registrations (secrets sealed at rest, like tokens), each with the stream
     position up to which its events are queued, and the deliveries queued for them."""
 
-    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition) -> None:
-        """Registers it; events after `cursor` will be queued for it."""
+    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition, limit: int) -> bool:
+        """Registers it; events after `cursor` will be queued for it. False (nothing written)
+        when its workspace has `limit` webhooks already, counted in the same step: concurrent
+        creates never pass the limit together."""
         ...
 
     async def get(self, workspace_id: str, webhook_id: str) -> Webhook | None: ...
@@ -312,6 +322,29 @@ class WebhookStore(Protocol):
         """Deletes it and its deliveries; False if there was none."""
         ...
 
+    async def update(
+        self, workspace_id: str, webhook_id: str, changes: WebhookChanges, cursor: EventPosition
+    ) -> Webhook | None:
+        """Applies `changes` in one write; None if there is no such webhook. Enabling a disabled
+        webhook clears its failures and pause and moves its queue position to `cursor` (events
+        from now on); disabling an enabled one ends its pending deliveries (ABANDONED)."""
+        ...
+
+    async def rotate_secret(
+        self, workspace_id: str, webhook_id: str, secret: str, previous_expires_at: datetime
+    ) -> Webhook | None:
+        """Makes `secret` the current one; the one it replaces keeps signing until
+        `previous_expires_at` (one before that is dropped). None if there is no such webhook."""
+        ...
+
+    async def signing_secrets(self, workspace_id: str, webhook_id: str, now: datetime) -> tuple[str, ...] | None:
+        """The secrets an attempt made now is signed with (server.domain.webhooks.signing_secrets)."""
+        ...
+
+    async def queue_position(self, webhook_id: str) -> EventPosition | None:
+        """The stream position up to which the webhook's events are queued."""
+        ...
+
     async def enabled(self) -> list[tuple[Webhook, EventPosition]]:
         """Every enabled webhook (all workspaces) with the position its queue has reached."""
         ...
@@ -321,22 +354,28 @@ class WebhookStore(Protocol):
         now: datetime,
     ) -> bool:
         """Queues `deliveries` and moves the webhook's position from `seen` to `to`, in one
-        step, only if it is still at `seen` (else another replica did it: nothing written, False).
-        An event is queued at most once per webhook."""
+        step, only if it is still at `seen` and the webhook is enabled (else nothing written,
+        False). An event is queued by the stream at most once per webhook."""
         ...
 
-    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[DueDelivery]:
-        """Pending deliveries of enabled webhooks due by `now`, oldest first, each claimed by
-        moving its next attempt to `hold_until` in the same step (one replica sends it; a
-        crash lets the claim lapse and it is sent again: at least once)."""
+    async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
+        """Queues `deliveries` again, each a new delivery (redelivery) due at `now`, whatever
+        was queued for the same events before."""
         ...
 
-    async def record_attempt(
-        self, delivery_id: str, attempt: Attempt, at: datetime, retry_at: datetime | None, disable_after: int
-    ) -> None:
-        """Logs one attempt: delivered (2xx), pending again until `retry_at`, or failed for good
-        (`retry_at` None); counts the webhook's failures in a row and disables it once they
-        reach `disable_after` (saying why), all in one write."""
+    async def get_delivery(self, workspace_id: str, webhook_id: str, delivery_id: str) -> Delivery | None: ...
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int, per_webhook: int) -> list[DueDelivery]:
+        """Up to `limit` pending deliveries of enabled, unpaused webhooks due by `now`, oldest
+        first, each claimed until `hold_until` in the same step (one replica sends it; a crash
+        lets the claim lapse and it is sent again: at least once), never more than
+        `per_webhook` claimed at once for one webhook, counting every replica's claims."""
+        ...
+
+    async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
+        """Logs one attempt and applies its outcome (server.domain.webhooks.settle_attempt) to
+        the delivery, the webhook and, when it disables the webhook, its pending deliveries,
+        all in one write; releases the claim."""
         ...
 
     async def list_deliveries(
@@ -408,6 +447,11 @@ class Store(Protocol):
 
     @property
     def webhooks(self) -> WebhookStore: ...
+
+    @property
+    def event_ids(self) -> EventIds:
+        """Event ids under this database's keys: every replica issues the same id for an event."""
+        ...
 
     @property
     def locks(self) -> Locks: ...
@@ -502,6 +546,18 @@ class MediaInspector(Protocol):
     async def inspect(self, url: str) -> Inspection:
         """What the bytes at `url` (https, or gs:// read at its public https form) are;
         `inspected_at` is left for the caller to set."""
+        ...
+
+
+class EventIds(Protocol):
+    """The event ids callers see: opaque per workspace, so no id tells how many events other
+    workspaces had; each names one stream position (server/domain/events.py)."""
+
+    def token(self, workspace_id: str, position: EventPosition) -> str: ...
+
+    def parse(self, workspace_id: str, token: str) -> EventPosition | None:
+        """The position a token of this workspace names (also an id in the form issued
+        before ids were opaque); None when it is not an event id at all."""
         ...
 
 

@@ -371,7 +371,7 @@ def _error_out(error: PublishError, failure: publish_pb2.PublishError) -> None:
 def event_out(event: PublishEvent, into: publish_pb2.PublishEvent | None = None) -> publish_pb2.PublishEvent:
     """The timeline event as a message; `into`, a new empty one, is filled in place (see publish_out)."""
     message = publish_pb2.PublishEvent() if into is None else into
-    message.sequence = event.id or 0
+    message.sequence = event.sequence
     if event.time is not None:
         _set_time(message.time, event.time)
     message.type = event.type

@@ -58,7 +58,7 @@ def event_filter(req: publishing_service_pb2.WatchPublishesRequest) -> EventFilt
 
 
 def stream_item_out(item: StreamItem) -> publishing_service_pb2.WatchPublishesResponse:
-    response = publishing_service_pb2.WatchPublishesResponse(event_id=item.event.id)
+    response = publishing_service_pb2.WatchPublishesResponse(event_id=item.event_id)
     event_out(item.event.event, response.event)
     publish_out(item.publish, response.publish)
     return response

@@ -27,7 +27,7 @@ from datetime import timedelta
 from server.domain.errors import FieldViolation, OutOfRange, ResourceExhausted, invalid
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Publish
-from server.domain.ports import Clock
+from server.domain.ports import Clock, EventIds
 from server.domain.validation import canonical_id, id_violation
 from server.services.workflow.publish_log import PublishLog
 
@@ -52,15 +52,20 @@ class StreamPolicy:
 class StreamItem:
     event: WorkspaceEvent
     publish: Publish
+    # The id callers see (opaque per workspace: the EventIds port).
+    event_id: str
 
 
 _OVERFLOW = object()
 
 
 class WorkspaceEvents:
-    def __init__(self, publish_log: PublishLog, clock: Clock, policy: StreamPolicy | None = None) -> None:
+    def __init__(
+        self, publish_log: PublishLog, event_ids: EventIds, clock: Clock, policy: StreamPolicy | None = None
+    ) -> None:
         self._log = publish_log
         self._store = publish_log.store
+        self._ids = event_ids
         self._clock = clock
         self.policy = policy or StreamPolicy()
 
@@ -69,7 +74,7 @@ class WorkspaceEvents:
         for an id this service never issues and OUT_OF_RANGE for one it no longer resumes from."""
         if not after_event_id:
             return await self._store.last_position()
-        position = EventPosition.parse(after_event_id)
+        position = self._ids.parse(workspace_id, after_event_id)
         if position is None:
             raise invalid([FieldViolation(
                 "after_event_id", "is not an event id from WatchPublishes; send an event_id unchanged, or none",
@@ -116,12 +121,14 @@ class WorkspaceEvents:
         except BaseException:
             stop_listening()
             raise
-        return self._follow(workspace_id, position, where, wake, stop_listening)
+        resume_from = after_event_id or self._ids.token(workspace_id, position)
+        return self._follow(workspace_id, position, resume_from, where, wake, stop_listening)
 
     async def _follow(
         self,
         workspace_id: str,
         position: EventPosition,
+        resume_from: str,
         where: EventFilter,
         wake: asyncio.Event,
         stop_listening: Callable[[], None],
@@ -131,7 +138,7 @@ class WorkspaceEvents:
             reader = asyncio.get_running_loop().create_task(
                 self._read(workspace_id, position, where, wake, queue), name=f"watch-{workspace_id}"
             )
-            last_given = position
+            last_given = resume_from
             try:
                 while True:
                     item = await queue.get()
@@ -141,7 +148,7 @@ class WorkspaceEvents:
                         raise item
                     assert isinstance(item, StreamItem)
                     yield item
-                    last_given = item.event.position
+                    last_given = item.event_id
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -169,7 +176,9 @@ class WorkspaceEvents:
                     for event in events:
                         try:
                             async with asyncio.timeout(self.policy.stall):
-                                await queue.put(StreamItem(event, records[event.publish_id]))
+                                await queue.put(StreamItem(
+                                    event, records[event.publish_id], self._ids.token(workspace_id, event.position)
+                                ))
                         except TimeoutError:
                             _drain(queue)
                             queue.put_nowait(_OVERFLOW)
@@ -192,8 +201,7 @@ def _drain(queue: asyncio.Queue[object]) -> None:
         queue.get_nowait()
 
 
-def _too_slow(last_given: EventPosition, policy: StreamPolicy) -> ResourceExhausted:
-    last = last_given.token()
+def _too_slow(last: str, policy: StreamPolicy) -> ResourceExhausted:
     return ResourceExhausted(
         reason="CONSUMER_TOO_SLOW",
         message=(

@@ -20,15 +20,18 @@ transaction).
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import dataclasses
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from server.adapters.event_ids import EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
@@ -53,14 +56,19 @@ from server.domain.pagination import Cursor, cursor_time
 from server.domain.ports import KEEP, CreateConflict
 from server.domain.schedule import due_change
 from server.domain.webhooks import (
+    MANUALLY_DISABLED,
     Attempt,
     Delivery,
+    DeliveryRules,
     DeliveryState,
     DueDelivery,
     NewDelivery,
     Webhook,
+    WebhookChanges,
+    WebhookHealth,
     WebhookState,
-    disabled_reason,
+    settle_attempt,
+    signing_secrets,
 )
 
 T = TypeVar("T")
@@ -611,7 +619,8 @@ class FakePublishStore(_Table):
             self._last_event_id += 1
             timeline.append(
                 dataclasses.replace(
-                    event, id=self._last_event_id, time=utc(event.time) if event.time else now,
+                    event, id=self._last_event_id, sequence=len(timeline) + 1,
+                    time=utc(event.time) if event.time else now,
                     details=_json(event.details),
                 )
             )
@@ -625,16 +634,21 @@ def _copy(publish: Publish | None) -> Publish | None:
 
 
 class FakeWebhookStore(_Table):
-    """Webhooks and deliveries in memory; the secret kept as given (sealing is the adapters')."""
+    """Webhooks and deliveries in memory; the secrets kept as given (sealing is the adapters')."""
 
     def __init__(self, owner: FakeStore) -> None:
         super().__init__(owner)
         self.rows: dict[str, tuple[Webhook, str, EventPosition]] = {}
+        self.previous_secrets: dict[str, str] = {}
         self.deliveries: dict[str, Delivery] = {}
+        self.claimed_until: dict[str, datetime] = {}
 
-    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition) -> None:
+    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition, limit: int) -> bool:
         await self._call()
+        if sum(1 for w, _, _ in self.rows.values() if w.workspace_id == webhook.workspace_id) >= limit:
+            return False
         self.rows[webhook.id] = (dataclasses.replace(webhook, created_at=utc(webhook.created_at)), secret, cursor)
+        return True
 
     async def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
         await self._call()
@@ -656,9 +670,84 @@ class FakeWebhookStore(_Table):
         self.deliveries = {k: d for k, d in self.deliveries.items() if d.webhook_id != webhook_id}
         return True
 
+    async def update(
+        self, workspace_id: str, webhook_id: str, changes: WebhookChanges, cursor: EventPosition
+    ) -> Webhook | None:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None or row[0].workspace_id != workspace_id:
+            return None
+        webhook, secret, position = row
+        if changes.url is not None:
+            webhook = dataclasses.replace(webhook, url=changes.url)
+        if changes.event_kinds is not None:
+            webhook = dataclasses.replace(webhook, event_kinds=changes.event_kinds)
+        if changes.description is not None:
+            webhook = dataclasses.replace(webhook, description=changes.description)
+        if changes.enabled is True and webhook.state == WebhookState.DISABLED:
+            webhook = dataclasses.replace(
+                webhook, state=WebhookState.ENABLED, disabled_reason="", consecutive_failures=0,
+                failing_since=None, paused_until=None,
+            )
+            position = cursor
+        if changes.enabled is False and webhook.state == WebhookState.ENABLED:
+            webhook = dataclasses.replace(
+                webhook, state=WebhookState.DISABLED, disabled_reason=MANUALLY_DISABLED, paused_until=None
+            )
+            self._abandon_pending(webhook_id)
+        self.rows[webhook_id] = (webhook, secret, position)
+        return webhook
+
+    def _abandon_pending(self, webhook_id: str) -> None:
+        for key, delivery in list(self.deliveries.items()):
+            if delivery.webhook_id == webhook_id and delivery.state == DeliveryState.PENDING:
+                self.deliveries[key] = dataclasses.replace(
+                    delivery, state=DeliveryState.ABANDONED, next_attempt_at=None
+                )
+
+    async def rotate_secret(
+        self, workspace_id: str, webhook_id: str, secret: str, previous_expires_at: datetime
+    ) -> Webhook | None:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None or row[0].workspace_id != workspace_id:
+            return None
+        webhook = dataclasses.replace(row[0], previous_secret_expires_at=utc(previous_expires_at))
+        self.previous_secrets[webhook_id] = row[1]
+        self.rows[webhook_id] = (webhook, secret, row[2])
+        return webhook
+
+    async def signing_secrets(self, workspace_id: str, webhook_id: str, now: datetime) -> tuple[str, ...] | None:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None or row[0].workspace_id != workspace_id:
+            return None
+        return self._secrets(webhook_id, now)
+
+    def _secrets(self, webhook_id: str, now: datetime) -> tuple[str, ...]:
+        webhook, secret, _ = self.rows[webhook_id]
+        return signing_secrets(
+            secret, self.previous_secrets.get(webhook_id), webhook.previous_secret_expires_at, utc(now)
+        )
+
+    async def queue_position(self, webhook_id: str) -> EventPosition | None:
+        await self._call()
+        row = self.rows.get(webhook_id)
+        return row[2] if row is not None else None
+
     async def enabled(self) -> list[tuple[Webhook, EventPosition]]:
         await self._call()
         return [(w, c) for w, _, c in self.rows.values() if w.state == WebhookState.ENABLED]
+
+    def _queue(self, webhook: Webhook, new: NewDelivery, now: datetime, redelivery: bool) -> Delivery:
+        delivery = Delivery(
+            id=str(uuid.uuid4()), webhook_id=webhook.id, workspace_id=webhook.workspace_id,
+            event_id=new.event_id, event_type=new.event_type, publish_id=new.publish_id, body=new.body,
+            state=DeliveryState.PENDING, attempts=0, created_at=utc(now), next_attempt_at=utc(now),
+            redelivery=redelivery,
+        )
+        self.deliveries[delivery.id] = delivery
+        return delivery
 
     async def advance(
         self, webhook_id: str, seen: EventPosition, to: EventPosition, deliveries: Sequence[NewDelivery],
@@ -666,62 +755,86 @@ class FakeWebhookStore(_Table):
     ) -> bool:
         await self._call()
         row = self.rows.get(webhook_id)
-        if row is None or row[2] != seen:
+        if row is None or row[2] != seen or row[0].state != WebhookState.ENABLED:
             return False
         self.rows[webhook_id] = (row[0], row[1], to)
-        queued = {(d.webhook_id, d.event_id) for d in self.deliveries.values()}
+        queued = {(d.webhook_id, d.event_id) for d in self.deliveries.values() if not d.redelivery}
         for new in deliveries:
-            if (webhook_id, new.event_id) in queued:
-                continue
-            delivery = Delivery(
-                id=str(uuid.uuid4()), webhook_id=webhook_id, workspace_id=row[0].workspace_id,
-                event_id=new.event_id, event_type=new.event_type, publish_id=new.publish_id, body=new.body,
-                state=DeliveryState.PENDING, attempts=0, created_at=utc(now), next_attempt_at=utc(now),
-            )
-            self.deliveries[delivery.id] = delivery
+            if (webhook_id, new.event_id) not in queued:
+                self._queue(row[0], new, now, redelivery=False)
         return True
 
-    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[DueDelivery]:
+    async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
         await self._call()
+        row = self.rows.get(webhook_id)
+        if row is None:
+            return []
+        return [self._queue(row[0], new, now, redelivery=True) for new in deliveries]
+
+    async def get_delivery(self, workspace_id: str, webhook_id: str, delivery_id: str) -> Delivery | None:
+        await self._call()
+        found = self.deliveries.get(delivery_id)
+        if found is None or found.webhook_id != webhook_id or found.workspace_id != workspace_id:
+            return None
+        return found
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int, per_webhook: int) -> list[DueDelivery]:
+        await self._call()  # no await between the read and the change: one atomic step
+        now = utc(now)
+
+        def claimed(d: Delivery) -> bool:
+            until = self.claimed_until.get(d.id)
+            return until is not None and until > now
+
         due = sorted(
             (
                 d for d in self.deliveries.values()
                 if d.state == DeliveryState.PENDING and d.next_attempt_at is not None and d.next_attempt_at <= now
-                and self.rows[d.webhook_id][0].state == WebhookState.ENABLED
+                and not claimed(d) and self.rows[d.webhook_id][0].state == WebhookState.ENABLED
+                and (self.rows[d.webhook_id][0].paused_until or now) <= now
             ),
             key=lambda d: (d.next_attempt_at or now, d.created_at, d.event_id),
-        )[:limit]
-        claimed = []
+        )
+        in_flight = collections.Counter(
+            d.webhook_id for d in self.deliveries.values() if d.state == DeliveryState.PENDING and claimed(d)
+        )
+        taken = []
         for delivery in due:
-            self.deliveries[delivery.id] = dataclasses.replace(delivery, next_attempt_at=utc(hold_until))
-            webhook, secret, _ = self.rows[delivery.webhook_id]
-            claimed.append(DueDelivery(delivery, webhook.url, secret))
-        return sorted(claimed, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
+            if len(taken) == limit:
+                break
+            if in_flight[delivery.webhook_id] >= per_webhook:
+                continue
+            in_flight[delivery.webhook_id] += 1
+            self.claimed_until[delivery.id] = utc(hold_until)
+            webhook = self.rows[delivery.webhook_id][0]
+            taken.append(DueDelivery(delivery, webhook.url, self._secrets(webhook.id, now)))
+        return sorted(taken, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
 
-    async def record_attempt(
-        self, delivery_id: str, attempt: Attempt, at: datetime, retry_at: datetime | None, disable_after: int
-    ) -> None:
+    async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
         await self._call()
         delivery = self.deliveries.get(delivery_id)
         if delivery is None:
             return
-        state = DeliveryState.DELIVERED if attempt.ok else DeliveryState.PENDING if retry_at else DeliveryState.FAILED
-        self.deliveries[delivery_id] = dataclasses.replace(
-            delivery, state=state, attempts=delivery.attempts + 1, last_attempt_at=utc(at),
-            last_status_code=attempt.status_code, last_error=attempt.error,
-            next_attempt_at=None if attempt.ok or retry_at is None else utc(retry_at),
-        )
         webhook, secret, cursor = self.rows[delivery.webhook_id]
-        if attempt.ok:
-            webhook = dataclasses.replace(webhook, consecutive_failures=0)
-        else:
-            failures = webhook.consecutive_failures + 1
-            webhook = dataclasses.replace(webhook, consecutive_failures=failures)
-            if failures >= disable_after and webhook.state == WebhookState.ENABLED:
-                webhook = dataclasses.replace(
-                    webhook, state=WebhookState.DISABLED, disabled_reason=disabled_reason(disable_after, attempt)
-                )
+        health = WebhookHealth(
+            webhook.state, webhook.disabled_reason, webhook.consecutive_failures, webhook.failing_since,
+            webhook.paused_until,
+        )
+        outcome = settle_attempt(health, delivery, attempt, utc(at), rules)
+        self.claimed_until.pop(delivery_id, None)
+        self.deliveries[delivery_id] = dataclasses.replace(
+            delivery, state=outcome.state, attempts=delivery.attempts + 1, last_attempt_at=utc(at),
+            last_status_code=attempt.status_code, last_error=attempt.error, next_attempt_at=outcome.next_attempt_at,
+        )
+        new = outcome.health
+        webhook = dataclasses.replace(
+            webhook, state=new.state, disabled_reason=new.disabled_reason,
+            consecutive_failures=new.consecutive_failures, failing_since=new.failing_since,
+            paused_until=new.paused_until,
+        )
         self.rows[delivery.webhook_id] = (webhook, secret, cursor)
+        if outcome.abandon_pending:
+            self._abandon_pending(webhook.id)
 
     async def list_deliveries(
         self, workspace_id: str, webhook_id: str, limit: int, cursor: Cursor | None
@@ -773,6 +886,8 @@ class FakeStore:
         self._quotas = LocalQuotas()
         self._changes = FakeChangeFeed()
         self._webhooks = FakeWebhookStore(self)
+        # Event ids are real code too, under a key of this store's own.
+        self._event_ids = EventIdCipher([os.urandom(32)])
 
     @property
     def accounts(self) -> FakeAccountStore:
@@ -789,6 +904,10 @@ class FakeStore:
     @property
     def webhooks(self) -> FakeWebhookStore:
         return self._webhooks
+
+    @property
+    def event_ids(self) -> EventIdCipher:
+        return self._event_ids
 
     @property
     def locks(self) -> LocalLocks:

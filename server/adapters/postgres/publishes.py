@@ -114,6 +114,11 @@ def _events_sql(first_param: int) -> str:
     return _EVENTS_FROM.format(*range(first_param, first_param + 5))
 
 
+# An event's place in its publish's timeline (from 1): what callers see as its sequence, a
+# count of that publish's events only, never a counter shared with other publishes.
+_ORDINAL = "(SELECT count(*) FROM publish_events x WHERE x.publish_id = e.publish_id AND x.id <= e.id) AS ordinal"
+
+
 class PostgresPublishStore:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -464,7 +469,9 @@ class PostgresPublishStore:
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         rows = await self._db.fetch(
-            "SELECT * FROM publish_events WHERE publish_id = $1 AND id > $2 ORDER BY id", publish_id, after
+            f"SELECT e.*, {_ORDINAL} FROM publish_events e"
+            " WHERE e.publish_id = $1 AND e.id > $2 ORDER BY e.id",
+            publish_id, after,
         )
         return [_event(r) for r in rows]
 
@@ -498,9 +505,13 @@ class PostgresPublishStore:
             if where.states:
                 params.append(sorted(s.value for s in where.states))
                 clauses.append(f"e.state = ANY(${len(params)}::text[])")
+            if where.since is not None:
+                params.append(where.since)
+                clauses.append(f"e.time >= ${len(params)}")
         params.append(limit)
         rows = await self._db.fetch(
-            "SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform"
+            "SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform,"
+            f" {_ORDINAL}"
             " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
             f" WHERE {' AND '.join(clauses)} ORDER BY e.xid, e.id LIMIT ${len(params)}",
             *params,
@@ -533,6 +544,6 @@ class PostgresPublishStore:
 
 def _event(r: asyncpg.Record) -> PublishEvent:
     return PublishEvent(
-        id=r["id"], time=r["time"], type=r["type"], state=_STATES[r["state"]] if r["state"] else None,
-        message=r["message"], details=r["details"],
+        id=r["id"], sequence=r["ordinal"], time=r["time"], type=r["type"],
+        state=_STATES[r["state"]] if r["state"] else None, message=r["message"], details=r["details"],
     )

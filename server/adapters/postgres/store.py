@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.event_ids import EVENT_ID_PURPOSE, EventIdCipher
 from server.adapters.postgres.accounts import PostgresAccountStore
 from server.adapters.postgres.coordination import PostgresLocks, PostgresQuotas, PostgresRateWindows
 from server.adapters.postgres.database import Database
@@ -22,6 +23,7 @@ class PostgresStore:
         self.media = PostgresMediaStore(database)
         self.publishes = PostgresPublishStore(database)
         self.webhooks = PostgresWebhookStore(database, cipher)
+        self.event_ids = EventIdCipher(cipher.derived_keys(EVENT_ID_PURPOSE))
         self.locks = PostgresLocks(database)
         self.rate_windows = PostgresRateWindows(database)
         self.quotas = PostgresQuotas(database)

@@ -1,6 +1,8 @@
 """Webhooks and their deliveries (the WebhookStore port) on PostgreSQL, shared by replicas:
-a webhook's queue position moves by compare-and-set (one replica queues each event), and due
-deliveries are claimed with FOR UPDATE SKIP LOCKED (one replica sends each attempt)."""
+a webhook's queue position moves by compare-and-set (one replica queues each event), due
+deliveries are claimed under the webhook's row lock (FOR UPDATE SKIP LOCKED: one replica
+claims for a webhook at a time, counting every replica's claims in flight, so its pacing
+holds across replicas), and each attempt's outcome is applied under the same lock."""
 
 from __future__ import annotations
 
@@ -17,15 +19,20 @@ from server.adapters.postgres.rows import keyset
 from server.domain.events import EventPosition
 from server.domain.pagination import Cursor, cursor_time
 from server.domain.webhooks import (
+    MANUALLY_DISABLED,
     Attempt,
     Delivery,
+    DeliveryRules,
     DeliveryState,
     DueDelivery,
     EventKind,
     NewDelivery,
     Webhook,
+    WebhookChanges,
+    WebhookHealth,
     WebhookState,
-    disabled_reason,
+    settle_attempt,
+    signing_secrets,
 )
 
 
@@ -40,6 +47,9 @@ def _webhook(row: asyncpg.Record) -> Webhook:
         state=WebhookState(row["state"]),
         disabled_reason=row["disabled_reason"],
         consecutive_failures=row["consecutive_failures"],
+        failing_since=row["failing_since"],
+        paused_until=row["paused_until"],
+        previous_secret_expires_at=row["previous_secret_expires_at"],
     )
 
 
@@ -59,7 +69,18 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         last_attempt_at=row["last_attempt_at"],
         last_status_code=row["last_status_code"],
         last_error=row["last_error"],
+        redelivery=row["redelivery"],
     )
+
+
+_INSERT_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, publish_id,"
+    " body, state, next_attempt_at, created_at, redelivery) VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $8, $9)"
+)
+_ABANDON_PENDING = (
+    "UPDATE webhook_deliveries SET state = 'ABANDONED', next_attempt_at = NULL"
+    " WHERE webhook_id = $1 AND state = 'PENDING'"
+)
 
 
 class PostgresWebhookStore:
@@ -67,14 +88,23 @@ class PostgresWebhookStore:
         self._db = database
         self._cipher = cipher
 
-    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition) -> None:
-        await self._db.execute(
-            "INSERT INTO webhooks (id, workspace_id, url, event_kinds, description, secret_sealed, state,"
-            " cursor_xid, cursor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            webhook.id, webhook.workspace_id, webhook.url, sorted(k.value for k in webhook.event_kinds),
-            webhook.description, self._cipher.seal(secret), webhook.state.value, cursor.xid, cursor.id,
-            webhook.created_at,
-        )
+    async def create(self, webhook: Webhook, secret: str, cursor: EventPosition, limit: int) -> bool:
+        async with self._db.connection() as conn, conn.transaction():
+            # One create per workspace at a time: the count and the insert are one step.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1, 0))", webhook.workspace_id
+            )
+            count = await conn.fetchval("SELECT count(*) FROM webhooks WHERE workspace_id = $1", webhook.workspace_id)
+            if count >= limit:
+                return False
+            await conn.execute(
+                "INSERT INTO webhooks (id, workspace_id, url, event_kinds, description, secret_sealed, state,"
+                " cursor_xid, cursor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                webhook.id, webhook.workspace_id, webhook.url, sorted(k.value for k in webhook.event_kinds),
+                webhook.description, self._cipher.seal(secret), webhook.state.value, cursor.xid, cursor.id,
+                webhook.created_at,
+            )
+        return True
 
     async def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
         row = await self._db.fetchrow(
@@ -100,6 +130,64 @@ class PostgresWebhookStore:
         )
         return done != "DELETE 0"
 
+    async def update(
+        self, workspace_id: str, webhook_id: str, changes: WebhookChanges, cursor: EventPosition
+    ) -> Webhook | None:
+        async with self._db.connection() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT * FROM webhooks WHERE id = $1 AND workspace_id = $2 FOR UPDATE", webhook_id, workspace_id
+            )
+            if row is None:
+                return None
+            sets: dict[str, Any] = {}
+            if changes.url is not None:
+                sets["url"] = changes.url
+            if changes.event_kinds is not None:
+                sets["event_kinds"] = sorted(k.value for k in changes.event_kinds)
+            if changes.description is not None:
+                sets["description"] = changes.description
+            if changes.enabled is True and row["state"] == WebhookState.DISABLED.value:
+                sets.update(
+                    state=WebhookState.ENABLED.value, disabled_reason="", consecutive_failures=0,
+                    failing_since=None, paused_until=None, cursor_xid=cursor.xid, cursor_id=cursor.id,
+                )
+            if changes.enabled is False and row["state"] == WebhookState.ENABLED.value:
+                sets.update(state=WebhookState.DISABLED.value, disabled_reason=MANUALLY_DISABLED, paused_until=None)
+                await conn.execute(_ABANDON_PENDING, webhook_id)
+            if sets:
+                assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(sets, 2))
+                row = await conn.fetchrow(
+                    f"UPDATE webhooks SET {assignments} WHERE id = $1 RETURNING *", webhook_id, *sets.values()
+                )
+            return _webhook(row)
+
+    async def rotate_secret(
+        self, workspace_id: str, webhook_id: str, secret: str, previous_expires_at: datetime
+    ) -> Webhook | None:
+        row = await self._db.fetchrow(
+            "UPDATE webhooks SET previous_secret_sealed = secret_sealed, secret_sealed = $3,"
+            " previous_secret_expires_at = $4 WHERE id = $1 AND workspace_id = $2 RETURNING *",
+            webhook_id, workspace_id, self._cipher.seal(secret), previous_expires_at,
+        )
+        return _webhook(row) if row else None
+
+    async def signing_secrets(self, workspace_id: str, webhook_id: str, now: datetime) -> tuple[str, ...] | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM webhooks WHERE id = $1 AND workspace_id = $2", webhook_id, workspace_id
+        )
+        return self._secrets(row, now) if row else None
+
+    def _secrets(self, row: asyncpg.Record, now: datetime) -> tuple[str, ...]:
+        previous = row["previous_secret_sealed"]
+        return signing_secrets(
+            self._cipher.open(row["secret_sealed"]), self._cipher.open(previous) if previous else None,
+            row["previous_secret_expires_at"], now,
+        )
+
+    async def queue_position(self, webhook_id: str) -> EventPosition | None:
+        row = await self._db.fetchrow("SELECT cursor_xid, cursor_id FROM webhooks WHERE id = $1", webhook_id)
+        return EventPosition(row["cursor_xid"], row["cursor_id"]) if row else None
+
     async def enabled(self) -> list[tuple[Webhook, EventPosition]]:
         rows = await self._db.fetch("SELECT * FROM webhooks WHERE state = 'ENABLED' ORDER BY created_at")
         return [(_webhook(r), EventPosition(r["cursor_xid"], r["cursor_id"])) for r in rows]
@@ -111,60 +199,108 @@ class PostgresWebhookStore:
         async with self._db.connection() as conn, conn.transaction():
             workspace_id = await conn.fetchval(
                 "UPDATE webhooks SET cursor_xid = $2, cursor_id = $3"
-                " WHERE id = $1 AND cursor_xid = $4 AND cursor_id = $5 RETURNING workspace_id",
+                " WHERE id = $1 AND cursor_xid = $4 AND cursor_id = $5 AND state = 'ENABLED' RETURNING workspace_id",
                 webhook_id, to.xid, to.id, seen.xid, seen.id,
             )
             if workspace_id is None:
                 return False
             await conn.executemany(
-                "INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, event_type, publish_id,"
-                " body, state, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $8)"
-                " ON CONFLICT (webhook_id, event_id) DO NOTHING",
+                _INSERT_DELIVERY + " ON CONFLICT (webhook_id, event_id) WHERE NOT redelivery DO NOTHING",
                 [
-                    (str(uuid.uuid4()), webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id, d.body, now)
+                    (str(uuid.uuid4()), webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id, d.body,
+                     now, False)
                     for d in deliveries
                 ],
             )
         return True
 
-    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[DueDelivery]:
-        rows = await self._db.fetch(
-            "WITH due AS (SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
-            " WHERE d.state = 'PENDING' AND d.next_attempt_at <= $1 AND w.state = 'ENABLED'"
-            " ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED)"
-            " UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM due, webhooks w"
-            " WHERE d.id = due.id AND w.id = d.webhook_id RETURNING d.*, w.url, w.secret_sealed",
-            now, hold_until, limit,
-        )
-        return [
-            DueDelivery(_delivery(r), r["url"], self._cipher.open(r["secret_sealed"]))
-            for r in sorted(rows, key=lambda r: (r["created_at"], r["event_id"]))
-        ]
-
-    async def record_attempt(
-        self, delivery_id: str, attempt: Attempt, at: datetime, retry_at: datetime | None, disable_after: int
-    ) -> None:
-        state = (
-            DeliveryState.DELIVERED if attempt.ok else DeliveryState.PENDING if retry_at else DeliveryState.FAILED
-        ).value
+    async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
         async with self._db.connection() as conn, conn.transaction():
-            webhook_id = await conn.fetchval(
-                "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, last_attempt_at = $3,"
-                " last_status_code = $4, last_error = $5, next_attempt_at = $6 WHERE id = $1 RETURNING webhook_id",
-                delivery_id, state, at, attempt.status_code, attempt.error, None if attempt.ok else retry_at,
+            workspace_id = await conn.fetchval("SELECT workspace_id FROM webhooks WHERE id = $1", webhook_id)
+            if workspace_id is None:
+                return []
+            ids = [str(uuid.uuid4()) for _ in deliveries]
+            await conn.executemany(
+                _INSERT_DELIVERY,
+                [
+                    (new_id, webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id, d.body, now, True)
+                    for new_id, d in zip(ids, deliveries, strict=True)
+                ],
             )
-            if webhook_id is None:
+            rows = await conn.fetch("SELECT * FROM webhook_deliveries WHERE id = ANY($1::uuid[])", ids)
+        order = {delivery_id: n for n, delivery_id in enumerate(ids)}
+        return sorted((_delivery(r) for r in rows), key=lambda d: order[d.id])
+
+    async def get_delivery(self, workspace_id: str, webhook_id: str, delivery_id: str) -> Delivery | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2 AND workspace_id = $3",
+            delivery_id, webhook_id, workspace_id,
+        )
+        return _delivery(row) if row else None
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int, per_webhook: int) -> list[DueDelivery]:
+        claimed: list[DueDelivery] = []
+        async with self._db.connection() as conn, conn.transaction():
+            # Webhooks another replica is claiming for right now are skipped, not waited for.
+            hooks = await conn.fetch(
+                "SELECT w.* FROM webhooks w WHERE w.state = 'ENABLED'"
+                " AND (w.paused_until IS NULL OR w.paused_until <= $1) AND EXISTS"
+                " (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'PENDING'"
+                " AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1))"
+                " ORDER BY w.created_at LIMIT $2 FOR UPDATE OF w SKIP LOCKED",
+                now, limit,
+            )
+            for hook in hooks:
+                in_flight = await conn.fetchval(
+                    "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND state = 'PENDING'"
+                    " AND claimed_until > $2",
+                    hook["id"], now,
+                )
+                room = min(per_webhook - in_flight, limit - len(claimed))
+                if room <= 0:
+                    continue
+                rows = await conn.fetch(
+                    "UPDATE webhook_deliveries SET claimed_until = $4 WHERE id IN (SELECT id FROM webhook_deliveries"
+                    " WHERE webhook_id = $1 AND state = 'PENDING' AND next_attempt_at <= $2"
+                    " AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, created_at"
+                    " LIMIT $3) RETURNING *",
+                    hook["id"], now, room, hold_until,
+                )
+                secrets = self._secrets(hook, now)
+                claimed.extend(DueDelivery(_delivery(r), hook["url"], secrets) for r in rows)
+        return sorted(claimed, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
+
+    async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
+        async with self._db.connection() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT * FROM webhook_deliveries WHERE id = $1", delivery_id)
+            if row is None:
                 return  # the webhook was deleted meanwhile
-            if attempt.ok:
-                await conn.execute("UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1", webhook_id)
+            hook = await conn.fetchrow("SELECT * FROM webhooks WHERE id = $1 FOR UPDATE", row["webhook_id"])
+            if hook is None:
                 return
-            await conn.execute(
-                "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,"
-                " state = CASE WHEN consecutive_failures + 1 >= $2 THEN 'DISABLED' ELSE state END,"
-                " disabled_reason = CASE WHEN consecutive_failures + 1 >= $2 AND state = 'ENABLED'"
-                " THEN $3 ELSE disabled_reason END WHERE id = $1",
-                webhook_id, disable_after, disabled_reason(disable_after, attempt),
+            health = WebhookHealth(
+                WebhookState(hook["state"]), hook["disabled_reason"], hook["consecutive_failures"],
+                hook["failing_since"], hook["paused_until"],
             )
+            # Read again under the webhook's lock: a disable may have ended it meanwhile.
+            row = await conn.fetchrow("SELECT * FROM webhook_deliveries WHERE id = $1", delivery_id)
+            if row is None:
+                return
+            outcome = settle_attempt(health, _delivery(row), attempt, at, rules)
+            await conn.execute(
+                "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, last_attempt_at = $3,"
+                " last_status_code = $4, last_error = $5, next_attempt_at = $6, claimed_until = NULL WHERE id = $1",
+                delivery_id, outcome.state.value, at, attempt.status_code, attempt.error, outcome.next_attempt_at,
+            )
+            new = outcome.health
+            await conn.execute(
+                "UPDATE webhooks SET state = $2, disabled_reason = $3, consecutive_failures = $4, failing_since = $5,"
+                " paused_until = $6 WHERE id = $1",
+                hook["id"], new.state.value, new.disabled_reason, new.consecutive_failures, new.failing_since,
+                new.paused_until,
+            )
+            if outcome.abandon_pending:
+                await conn.execute(_ABANDON_PENDING, hook["id"])
 
     async def list_deliveries(
         self, workspace_id: str, webhook_id: str, limit: int, cursor: Cursor | None

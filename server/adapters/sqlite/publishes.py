@@ -137,6 +137,11 @@ def _append_events(
     )
 
 
+# An event's place in its publish's timeline (from 1): what callers see as its sequence, a
+# count of that publish's events only, never a counter shared with other publishes.
+_ORDINAL = "(SELECT count(*) FROM publish_events x WHERE x.publish_id = e.publish_id AND x.id <= e.id) AS ordinal"
+
+
 class SqlitePublishStore:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -349,7 +354,9 @@ class SqlitePublishStore:
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
         rows = await self._db.run(
-            select, "SELECT * FROM publish_events WHERE publish_id = ? AND id > ? ORDER BY id", [publish_id, after]
+            select, f"SELECT e.*, {_ORDINAL} FROM publish_events e"
+            " WHERE e.publish_id = ? AND e.id > ? ORDER BY e.id",
+            [publish_id, after],
         )
         return [_event(r) for r in rows]
 
@@ -371,9 +378,13 @@ class SqlitePublishStore:
                 states = sorted(s.value for s in where.states)
                 clauses.append(f"e.state IN ({','.join('?' * len(states))})")
                 params.extend(states)
+            if where.since is not None:
+                clauses.append("e.time >= ?")
+                params.append(db_time(where.since))
         rows = await self._db.run(
             select,
-            "SELECT e.*, p.account_id, p.platform FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            f"SELECT e.*, p.account_id, p.platform, {_ORDINAL}"
+            " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
             f" WHERE {' AND '.join(clauses)} ORDER BY e.id LIMIT ?",
             [*params, limit],
         )
@@ -407,6 +418,7 @@ class SqlitePublishStore:
 def _event(r: dict[str, Any]) -> PublishEvent:
     return PublishEvent(
         id=r["id"],
+        sequence=r["ordinal"],
         time=py_time(r["time"]),
         type=r["type"],
         state=_STATES[r["state"]] if r["state"] else None,

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.event_ids import EVENT_ID_PURPOSE, EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows, NoChangeFeed
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.database import Database
@@ -36,6 +37,7 @@ class SqliteStore:
         self.media = SqliteMediaStore(database)
         self.publishes = SqlitePublishStore(database)
         self.webhooks = SqliteWebhookStore(database, cipher)
+        self.event_ids = EventIdCipher(cipher.derived_keys(EVENT_ID_PURPOSE))
         self.locks = LocalLocks()
         self.rate_windows = LocalRateWindows()
         self.quotas = LocalQuotas()
