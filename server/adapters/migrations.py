@@ -511,6 +511,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE webhooks ADD COLUMN previous_secret_expires_at timestamptz",
             "ALTER TABLE webhook_deliveries ADD COLUMN claimed_until timestamptz",
             "ALTER TABLE webhook_deliveries ADD COLUMN redelivery boolean NOT NULL DEFAULT false",
+            # The order deliveries were queued in (the stream's, within a pass): event ids are
+            # opaque, so they no longer give it. SQLite's rowid is this order already.
+            "ALTER TABLE webhook_deliveries ADD COLUMN seq bigserial",
             "ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_webhook_id_event_id_key",
             "CREATE UNIQUE INDEX webhook_deliveries_queued ON webhook_deliveries (webhook_id, event_id)"
             " WHERE NOT redelivery",

@@ -194,8 +194,9 @@ def settle_attempt(
     on the schedule (no sooner than a Retry-After), or FAILED once it is spent; one whose
     webhook is disabled is ABANDONED instead of waiting for a retry that will not come."""
     if attempt.ok:
+        # A pause the receiver asked for is waited out even when an attempt in flight got through.
         if health.state == WebhookState.ENABLED:
-            health = replace(health, consecutive_failures=0, failing_since=None, paused_until=None)
+            health = replace(health, consecutive_failures=0, failing_since=None)
         return AttemptOutcome(DeliveryState.DELIVERED, None, health, abandon_pending=False)
     abandon = False
     if health.state == WebhookState.ENABLED:

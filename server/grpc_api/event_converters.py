@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2
+from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2, webhook_service_pb2
 
 from server.domain.errors import FieldViolation, InvalidArgument, invalid
 from server.domain.events import EventFilter
@@ -10,6 +10,7 @@ from server.domain.models import Platform, PublishState
 from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState
 from server.grpc_api.converters import _set_time, enum_in, event_out, publish_out
 from server.services.events import StreamItem
+from server.services.webhooks import WebhookUpdate
 
 # More than every state there is cannot be a sensible filter (and would make an error too big to send).
 MAX_STATES = 32
@@ -27,6 +28,7 @@ _DELIVERY_STATES = {
     DeliveryState.PENDING: webhook_pb2.WEBHOOK_DELIVERY_STATE_PENDING,
     DeliveryState.DELIVERED: webhook_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED,
     DeliveryState.FAILED: webhook_pb2.WEBHOOK_DELIVERY_STATE_FAILED,
+    DeliveryState.ABANDONED: webhook_pb2.WEBHOOK_DELIVERY_STATE_ABANDONED,
 }
 
 
@@ -69,6 +71,15 @@ def event_kinds_in(values: list[int]) -> list[EventKind | None]:
     return [_KINDS_IN.get(value) for value in values]  # type: ignore[call-overload]
 
 
+def webhook_update_in(request: webhook_service_pb2.UpdateWebhookRequest) -> WebhookUpdate:
+    """UpdateWebhook's mask and values; the use case checks them."""
+    given = request.webhook
+    return WebhookUpdate(
+        paths=list(request.update_mask.paths), url=given.url, event_kinds=event_kinds_in(list(given.event_kinds)),
+        description=given.description, enabled=given.enabled,
+    )
+
+
 def webhook_out(webhook: Webhook) -> webhook_pb2.Webhook:
     message = webhook_pb2.Webhook(
         id=webhook.id,
@@ -78,8 +89,13 @@ def webhook_out(webhook: Webhook) -> webhook_pb2.Webhook:
         state=_WEBHOOK_STATES[webhook.state],
         disabled_reason=webhook.disabled_reason,
         consecutive_failures=webhook.consecutive_failures,
+        enabled=webhook.state == WebhookState.ENABLED,
     )
     _set_time(message.create_time, webhook.created_at)
+    if webhook.failing_since is not None:
+        _set_time(message.failing_since_time, webhook.failing_since)
+    if webhook.previous_secret_expires_at is not None:
+        _set_time(message.previous_secret_expire_time, webhook.previous_secret_expires_at)
     return message
 
 
@@ -94,6 +110,7 @@ def delivery_out(delivery: Delivery) -> webhook_pb2.WebhookDelivery:
         attempts=delivery.attempts,
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
+        redelivery=delivery.redelivery,
     )
     _set_time(message.create_time, delivery.created_at)
     if delivery.next_attempt_at is not None and delivery.state == DeliveryState.PENDING:

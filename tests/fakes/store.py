@@ -786,6 +786,7 @@ class FakeWebhookStore(_Table):
             until = self.claimed_until.get(d.id)
             return until is not None and until > now
 
+        order = {delivery_id: n for n, delivery_id in enumerate(self.deliveries)}  # queued order
         due = sorted(
             (
                 d for d in self.deliveries.values()
@@ -793,7 +794,7 @@ class FakeWebhookStore(_Table):
                 and not claimed(d) and self.rows[d.webhook_id][0].state == WebhookState.ENABLED
                 and (self.rows[d.webhook_id][0].paused_until or now) <= now
             ),
-            key=lambda d: (d.next_attempt_at or now, d.created_at, d.event_id),
+            key=lambda d: (d.next_attempt_at or now, order[d.id]),
         )
         in_flight = collections.Counter(
             d.webhook_id for d in self.deliveries.values() if d.state == DeliveryState.PENDING and claimed(d)
@@ -808,7 +809,7 @@ class FakeWebhookStore(_Table):
             self.claimed_until[delivery.id] = utc(hold_until)
             webhook = self.rows[delivery.webhook_id][0]
             taken.append(DueDelivery(delivery, webhook.url, self._secrets(webhook.id, now)))
-        return sorted(taken, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
+        return sorted(taken, key=lambda d: order[d.delivery.id])
 
     async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
         await self._call()

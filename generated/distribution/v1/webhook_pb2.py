@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/webhook.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x02\n\x07Webhook\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x03 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.WebhookState\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12\x1c\n\x14\x63onsecutive_failures\x18\x07 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x80\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x12\n\npublish_id\x18\x05 \x01(\t\x12\x34\n\x05state\x18\x06 \x01(\x0e\x32%.distribution.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_attempt_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x8c\x01\n\x10WebhookEventKind\x12\"\n\x1eWEBHOOK_EVENT_KIND_UNSPECIFIED\x10\x00\x12,\n(WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED\x10\x01\x12&\n\"WEBHOOK_EVENT_KIND_PUBLISH_UPDATED\x10\x02*d\n\x0cWebhookState\x12\x1d\n\x19WEBHOOK_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15WEBHOOK_STATE_ENABLED\x10\x01\x12\x1a\n\x16WEBHOOK_STATE_DISABLED\x10\x02*\xab\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12!\n\x1dWEBHOOK_DELIVERY_STATE_FAILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/webhook.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x03\n\x07Webhook\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x03 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.WebhookState\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12\x1c\n\x14\x63onsecutive_failures\x18\x07 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x36\n\x12\x66\x61iling_since_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x1bprevious_secret_expire_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x94\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x12\n\npublish_id\x18\x05 \x01(\t\x12\x34\n\x05state\x18\x06 \x01(\x0e\x32%.distribution.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_attempt_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nredelivery\x18\r \x01(\x08*\x8c\x01\n\x10WebhookEventKind\x12\"\n\x1eWEBHOOK_EVENT_KIND_UNSPECIFIED\x10\x00\x12,\n(WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED\x10\x01\x12&\n\"WEBHOOK_EVENT_KIND_PUBLISH_UPDATED\x10\x02*d\n\x0cWebhookState\x12\x1d\n\x19WEBHOOK_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15WEBHOOK_STATE_ENABLED\x10\x01\x12\x1a\n\x16WEBHOOK_STATE_DISABLED\x10\x02*\xd1\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12!\n\x1dWEBHOOK_DELIVERY_STATE_FAILED\x10\x03\x12$\n WEBHOOK_DELIVERY_STATE_ABANDONED\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.webhook_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WEBHOOKEVENTKIND']._serialized_start=735
-  _globals['_WEBHOOKEVENTKIND']._serialized_end=875
-  _globals['_WEBHOOKSTATE']._serialized_start=877
-  _globals['_WEBHOOKSTATE']._serialized_end=977
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=980
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=1151
+  _globals['_WEBHOOKEVENTKIND']._serialized_start=893
+  _globals['_WEBHOOKEVENTKIND']._serialized_end=1033
+  _globals['_WEBHOOKSTATE']._serialized_start=1035
+  _globals['_WEBHOOKSTATE']._serialized_end=1135
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=1138
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=1347
   _globals['_WEBHOOK']._serialized_start=84
-  _globals['_WEBHOOK']._serialized_end=345
-  _globals['_WEBHOOKDELIVERY']._serialized_start=348
-  _globals['_WEBHOOKDELIVERY']._serialized_end=732
+  _globals['_WEBHOOK']._serialized_end=483
+  _globals['_WEBHOOKDELIVERY']._serialized_start=486
+  _globals['_WEBHOOKDELIVERY']._serialized_end=890
 # @@protoc_insertion_point(module_scope)

@@ -24,9 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from distribution.v1 import webhook_pb2 as distribution_dot_v1_dot_webhook__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/webhook_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/webhook.proto\x1a\x1cgoogle/api/annotations.proto\"p\n\x14\x43reateWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x02 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"R\n\x15\x43reateWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12\x0e\n\x06secret\x18\x02 \x01(\t\"<\n\x13ListWebhooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListWebhooksResponse\x12*\n\x08webhooks\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x11GetWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\"\"\n\x14\x44\x65leteWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteWebhookResponse\"Y\n\x1cListWebhookDeliveriesRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1dListWebhookDeliveriesResponse\x12\x34\n\ndeliveries\x18\x01 \x03(\x0b\x32 .distribution.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa4\x05\n\x0eWebhookService\x12{\n\rCreateWebhook\x12%.distribution.v1.CreateWebhookRequest\x1a&.distribution.v1.CreateWebhookResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/webhooks:\x01*\x12u\n\x0cListWebhooks\x12$.distribution.v1.ListWebhooksRequest\x1a%.distribution.v1.ListWebhooksResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/webhooks\x12t\n\nGetWebhook\x12\".distribution.v1.GetWebhookRequest\x1a#.distribution.v1.GetWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/webhooks/{id}\x12}\n\rDeleteWebhook\x12%.distribution.v1.DeleteWebhookRequest\x1a&.distribution.v1.DeleteWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/api/v1/webhooks/{id}\x12\xa8\x01\n\x15ListWebhookDeliveries\x12-.distribution.v1.ListWebhookDeliveriesRequest\x1a..distribution.v1.ListWebhookDeliveriesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/api/v1/webhooks/{webhook_id}/deliveriesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/webhook_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/webhook.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"p\n\x14\x43reateWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x36\n\x0b\x65vent_kinds\x18\x02 \x03(\x0e\x32!.distribution.v1.WebhookEventKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"R\n\x15\x43reateWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12\x0e\n\x06secret\x18\x02 \x01(\t\"<\n\x13ListWebhooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListWebhooksResponse\x12*\n\x08webhooks\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x11GetWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\"\"\n\x14\x44\x65leteWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteWebhookResponse\"Y\n\x1cListWebhookDeliveriesRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1dListWebhookDeliveriesResponse\x12\x34\n\ndeliveries\x18\x01 \x03(\x0b\x32 .distribution.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x14UpdateWebhookRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12)\n\x07webhook\x18\x02 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"B\n\x15UpdateWebhookResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\"p\n\x1dRedeliverWebhookEventsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\nsince_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65livery_id\x18\x03 \x01(\t\"j\n\x1eRedeliverWebhookEventsResponse\x12\x14\n\x0cqueued_count\x18\x01 \x01(\x05\x12\x32\n\x08\x64\x65livery\x18\x02 \x01(\x0b\x32 .distribution.v1.WebhookDelivery\"(\n\x1aRotateWebhookSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\"X\n\x1bRotateWebhookSecretResponse\x12)\n\x07webhook\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Webhook\x12\x0e\n\x06secret\x18\x02 \x01(\t\")\n\x1bSendTestWebhookEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x94\x01\n\x1cSendTestWebhookEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\tdelivered\x18\x02 \x01(\x08\x12\x13\n\x0bstatus_code\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12+\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration2\x9d\n\n\x0eWebhookService\x12{\n\rCreateWebhook\x12%.distribution.v1.CreateWebhookRequest\x1a&.distribution.v1.CreateWebhookResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/webhooks:\x01*\x12u\n\x0cListWebhooks\x12$.distribution.v1.ListWebhooksRequest\x1a%.distribution.v1.ListWebhooksResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/webhooks\x12t\n\nGetWebhook\x12\".distribution.v1.GetWebhookRequest\x1a#.distribution.v1.GetWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/webhooks/{id}\x12\x86\x01\n\rUpdateWebhook\x12%.distribution.v1.UpdateWebhookRequest\x1a&.distribution.v1.UpdateWebhookResponse\"&\x82\xd3\xe4\x93\x02 2\x15/api/v1/webhooks/{id}:\x07webhook\x12}\n\rDeleteWebhook\x12%.distribution.v1.DeleteWebhookRequest\x1a&.distribution.v1.DeleteWebhookResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/api/v1/webhooks/{id}\x12\xa8\x01\n\x15ListWebhookDeliveries\x12-.distribution.v1.ListWebhookDeliveriesRequest\x1a..distribution.v1.ListWebhookDeliveriesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/api/v1/webhooks/{webhook_id}/deliveries\x12\xa5\x01\n\x16RedeliverWebhookEvents\x12..distribution.v1.RedeliverWebhookEventsRequest\x1a/.distribution.v1.RedeliverWebhookEventsResponse\"*\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/webhooks/{id}:redeliver:\x01*\x12\x9f\x01\n\x13RotateWebhookSecret\x12+.distribution.v1.RotateWebhookSecretRequest\x1a,.distribution.v1.RotateWebhookSecretResponse\"-\x82\xd3\xe4\x93\x02\'\"\"/api/v1/webhooks/{id}:rotateSecret:\x01*\x12\xa3\x01\n\x14SendTestWebhookEvent\x12,.distribution.v1.SendTestWebhookEventRequest\x1a-.distribution.v1.SendTestWebhookEventResponse\".\x82\xd3\xe4\x93\x02(\"#/api/v1/webhooks/{id}:sendTestEvent:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,30 +42,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._serialized_options = b'\202\323\344\223\002\022\022\020/api/v1/webhooks'
   _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._loaded_options = None
   _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._serialized_options = b'\202\323\344\223\002\027\022\025/api/v1/webhooks/{id}'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhook']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhook']._serialized_options = b'\202\323\344\223\002 2\025/api/v1/webhooks/{id}:\007webhook'
   _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._loaded_options = None
   _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._serialized_options = b'\202\323\344\223\002\027*\025/api/v1/webhooks/{id}'
   _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._loaded_options = None
   _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\202\323\344\223\002*\022(/api/v1/webhooks/{webhook_id}/deliveries'
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=119
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=231
-  _globals['_CREATEWEBHOOKRESPONSE']._serialized_start=233
-  _globals['_CREATEWEBHOOKRESPONSE']._serialized_end=315
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=317
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=377
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=379
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=470
-  _globals['_GETWEBHOOKREQUEST']._serialized_start=472
-  _globals['_GETWEBHOOKREQUEST']._serialized_end=503
-  _globals['_GETWEBHOOKRESPONSE']._serialized_start=505
-  _globals['_GETWEBHOOKRESPONSE']._serialized_end=568
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=570
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=604
-  _globals['_DELETEWEBHOOKRESPONSE']._serialized_start=606
-  _globals['_DELETEWEBHOOKRESPONSE']._serialized_end=629
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=631
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=720
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=722
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=832
-  _globals['_WEBHOOKSERVICE']._serialized_start=835
-  _globals['_WEBHOOKSERVICE']._serialized_end=1511
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RedeliverWebhookEvents']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RedeliverWebhookEvents']._serialized_options = b'\202\323\344\223\002$\"\037/api/v1/webhooks/{id}:redeliver:\001*'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._serialized_options = b'\202\323\344\223\002\'\"\"/api/v1/webhooks/{id}:rotateSecret:\001*'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['SendTestWebhookEvent']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['SendTestWebhookEvent']._serialized_options = b'\202\323\344\223\002(\"#/api/v1/webhooks/{id}:sendTestEvent:\001*'
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=218
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=330
+  _globals['_CREATEWEBHOOKRESPONSE']._serialized_start=332
+  _globals['_CREATEWEBHOOKRESPONSE']._serialized_end=414
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=416
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=476
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=478
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=569
+  _globals['_GETWEBHOOKREQUEST']._serialized_start=571
+  _globals['_GETWEBHOOKREQUEST']._serialized_end=602
+  _globals['_GETWEBHOOKRESPONSE']._serialized_start=604
+  _globals['_GETWEBHOOKRESPONSE']._serialized_end=667
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=669
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=703
+  _globals['_DELETEWEBHOOKRESPONSE']._serialized_start=705
+  _globals['_DELETEWEBHOOKRESPONSE']._serialized_end=728
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=730
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=819
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=821
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=931
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=933
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=1059
+  _globals['_UPDATEWEBHOOKRESPONSE']._serialized_start=1061
+  _globals['_UPDATEWEBHOOKRESPONSE']._serialized_end=1127
+  _globals['_REDELIVERWEBHOOKEVENTSREQUEST']._serialized_start=1129
+  _globals['_REDELIVERWEBHOOKEVENTSREQUEST']._serialized_end=1241
+  _globals['_REDELIVERWEBHOOKEVENTSRESPONSE']._serialized_start=1243
+  _globals['_REDELIVERWEBHOOKEVENTSRESPONSE']._serialized_end=1349
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=1351
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=1391
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_start=1393
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_end=1481
+  _globals['_SENDTESTWEBHOOKEVENTREQUEST']._serialized_start=1483
+  _globals['_SENDTESTWEBHOOKEVENTREQUEST']._serialized_end=1524
+  _globals['_SENDTESTWEBHOOKEVENTRESPONSE']._serialized_start=1527
+  _globals['_SENDTESTWEBHOOKEVENTRESPONSE']._serialized_end=1675
+  _globals['_WEBHOOKSERVICE']._serialized_start=1678
+  _globals['_WEBHOOKSERVICE']._serialized_end=2987
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,10 @@ if _version_not_supported:
 class WebhookServiceStub:
     """Signed webhooks: the workspace's publish events POSTed to a URL of the caller's, signed as
     the Standard Webhooks specification says (headers webhook-id, webhook-timestamp,
-    webhook-signature), retried with backoff, with a delivery log.
+    webhook-signature), retried with backoff, with a delivery log. A webhook is disabled only
+    after every attempt to it has failed for the disable window (5 days by default); it can be
+    enabled again with its secret, its missed events redelivered, and its secret rotated
+    without a gap.
     """
 
     def __init__(self, channel):
@@ -52,6 +55,11 @@ class WebhookServiceStub:
                 request_serializer=distribution_dot_v1_dot_webhook__service__pb2.GetWebhookRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.GetWebhookResponse.FromString,
                 _registered_method=True)
+        self.UpdateWebhook = channel.unary_unary(
+                '/distribution.v1.WebhookService/UpdateWebhook',
+                request_serializer=distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookResponse.FromString,
+                _registered_method=True)
         self.DeleteWebhook = channel.unary_unary(
                 '/distribution.v1.WebhookService/DeleteWebhook',
                 request_serializer=distribution_dot_v1_dot_webhook__service__pb2.DeleteWebhookRequest.SerializeToString,
@@ -62,16 +70,36 @@ class WebhookServiceStub:
                 request_serializer=distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.RedeliverWebhookEvents = channel.unary_unary(
+                '/distribution.v1.WebhookService/RedeliverWebhookEvents',
+                request_serializer=distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/distribution.v1.WebhookService/RotateWebhookSecret',
+                request_serializer=distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretResponse.FromString,
+                _registered_method=True)
+        self.SendTestWebhookEvent = channel.unary_unary(
+                '/distribution.v1.WebhookService/SendTestWebhookEvent',
+                request_serializer=distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventResponse.FromString,
+                _registered_method=True)
 
 
 class WebhookServiceServicer:
     """Signed webhooks: the workspace's publish events POSTed to a URL of the caller's, signed as
     the Standard Webhooks specification says (headers webhook-id, webhook-timestamp,
-    webhook-signature), retried with backoff, with a delivery log.
+    webhook-signature), retried with backoff, with a delivery log. A webhook is disabled only
+    after every attempt to it has failed for the disable window (5 days by default); it can be
+    enabled again with its secret, its missed events redelivered, and its secret rotated
+    without a gap.
     """
 
     def CreateWebhook(self, request, context):
         """Registers a webhook. The response carries its signing secret, the only time it is shown.
+        RESOURCE_EXHAUSTED (reason WEBHOOK_LIMIT_REACHED, metadata `limit`) once the workspace
+        has as many webhooks as it may (20 by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,6 +119,18 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateWebhook(self, request, context):
+        """Changes a webhook (AIP-134): the fields update_mask names, among url, event_kinds,
+        description and enabled (with no mask, the fields the request sets; `*`, all four).
+        enabled true enables a disabled webhook again: its secret is kept, its failures are
+        cleared, and it receives the events from then on (RedeliverWebhookEvents with the
+        failing_since_time it had recovers the ones before). enabled false disables it; its
+        pending deliveries end ABANDONED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteWebhook(self, request, context):
         """Deletes a webhook and its delivery log; nothing more is sent to it.
         """
@@ -100,6 +140,35 @@ class WebhookServiceServicer:
 
     def ListWebhookDeliveries(self, request, context):
         """Lists a webhook's deliveries, newest first (AIP-158): attempts, status codes, last error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhookEvents(self, request, context):
+        """Queues events again for one webhook, as new deliveries due now (each keeps its event's
+        id as `webhook-id`, so a receiver de-duplicates them): either every event of the workspace
+        that happened at or after since_time (of the kinds the webhook takes, within the event
+        retention window), or the one delivery delivery_id names. FAILED_PRECONDITION (reason
+        WEBHOOK_DISABLED) while the webhook is disabled: enable it first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """Gives the webhook a new signing secret, returned only here. For the overlap (24 hours by
+        default) every delivery's webhook-signature header carries two signatures, one by the new
+        secret and one by the old, so a receiver verifies with either while it switches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTestWebhookEvent(self, request, context):
+        """POSTs a signed event of type "webhook.test" to the webhook now, enabled or not, and
+        answers with what the receiver did: its status and how long it took. Nothing is queued
+        or retried, and the webhook's failure count does not change.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -123,6 +192,11 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.GetWebhookRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_webhook__service__pb2.GetWebhookResponse.SerializeToString,
             ),
+            'UpdateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhook,
+                    request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookResponse.SerializeToString,
+            ),
             'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteWebhook,
                     request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.DeleteWebhookRequest.FromString,
@@ -132,6 +206,21 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.ListWebhookDeliveries,
                     request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'RedeliverWebhookEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhookEvents,
+                    request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretResponse.SerializeToString,
+            ),
+            'SendTestWebhookEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestWebhookEvent,
+                    request_deserializer=distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -144,7 +233,10 @@ def add_WebhookServiceServicer_to_server(servicer, server):
 class WebhookService:
     """Signed webhooks: the workspace's publish events POSTed to a URL of the caller's, signed as
     the Standard Webhooks specification says (headers webhook-id, webhook-timestamp,
-    webhook-signature), retried with backoff, with a delivery log.
+    webhook-signature), retried with backoff, with a delivery log. A webhook is disabled only
+    after every attempt to it has failed for the disable window (5 days by default); it can be
+    enabled again with its secret, its missed events redelivered, and its secret rotated
+    without a gap.
     """
 
     @staticmethod
@@ -229,6 +321,33 @@ class WebhookService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.WebhookService/UpdateWebhook',
+            distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookRequest.SerializeToString,
+            distribution_dot_v1_dot_webhook__service__pb2.UpdateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def DeleteWebhook(request,
             target,
             options=(),
@@ -272,6 +391,87 @@ class WebhookService:
             '/distribution.v1.WebhookService/ListWebhookDeliveries',
             distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
             distribution_dot_v1_dot_webhook__service__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhookEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.WebhookService/RedeliverWebhookEvents',
+            distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsRequest.SerializeToString,
+            distribution_dot_v1_dot_webhook__service__pb2.RedeliverWebhookEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.WebhookService/RotateWebhookSecret',
+            distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+            distribution_dot_v1_dot_webhook__service__pb2.RotateWebhookSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestWebhookEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.WebhookService/SendTestWebhookEvent',
+            distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventRequest.SerializeToString,
+            distribution_dot_v1_dot_webhook__service__pb2.SendTestWebhookEventResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -239,7 +239,7 @@ class PostgresWebhookStore:
         return _delivery(row) if row else None
 
     async def claim_due(self, now: datetime, hold_until: datetime, limit: int, per_webhook: int) -> list[DueDelivery]:
-        claimed: list[DueDelivery] = []
+        claimed: list[tuple[int, DueDelivery]] = []
         async with self._db.connection() as conn, conn.transaction():
             # Webhooks another replica is claiming for right now are skipped, not waited for.
             hooks = await conn.fetch(
@@ -262,13 +262,13 @@ class PostgresWebhookStore:
                 rows = await conn.fetch(
                     "UPDATE webhook_deliveries SET claimed_until = $4 WHERE id IN (SELECT id FROM webhook_deliveries"
                     " WHERE webhook_id = $1 AND state = 'PENDING' AND next_attempt_at <= $2"
-                    " AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, created_at"
+                    " AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, seq"
                     " LIMIT $3) RETURNING *",
                     hook["id"], now, room, hold_until,
                 )
                 secrets = self._secrets(hook, now)
-                claimed.extend(DueDelivery(_delivery(r), hook["url"], secrets) for r in rows)
-        return sorted(claimed, key=lambda d: (d.delivery.created_at, d.delivery.event_id))
+                claimed.extend((r["seq"], DueDelivery(_delivery(r), hook["url"], secrets)) for r in rows)
+        return [due for _, due in sorted(claimed, key=lambda c: c[0])]
 
     async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
         async with self._db.connection() as conn, conn.transaction():

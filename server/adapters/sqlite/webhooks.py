@@ -169,7 +169,7 @@ class SqliteWebhookStore:
         claimed = await self._db.run(_claim_due, db_time(now), db_time(hold_until), limit, per_webhook)
         return [
             DueDelivery(_delivery(d), hook["url"], self._secrets(hook, now))
-            for d, hook in sorted(claimed, key=lambda c: (c[0]["created_at"], c[0]["event_id"]))
+            for d, hook in sorted(claimed, key=lambda c: c[0]["rowid"])
         ]
 
     async def record_attempt(self, delivery_id: str, attempt: Attempt, at: datetime, rules: DeliveryRules) -> None:
@@ -322,8 +322,8 @@ def _claim_due(
                 db,
                 "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN (SELECT id FROM webhook_deliveries"
                 " WHERE webhook_id = ? AND state = 'PENDING' AND next_attempt_at <= ?"
-                " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, created_at LIMIT ?)"
-                " RETURNING *",
+                " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, rowid LIMIT ?)"
+                " RETURNING rowid, *",
                 [hold_until, hook["id"], now, now, room],
             )
             claimed.extend((row, hook) for row in rows)
