@@ -51,6 +51,9 @@ class EventIdCipher:
         sealed = encryptor.update(block) + encryptor.finalize()
         return PREFIX + base64.b32encode(sealed).decode().rstrip("=").lower()
 
+    def well_formed(self, token: str) -> bool:
+        return EventPosition.parse(token) is not None or _TOKEN.fullmatch(token) is not None
+
     def parse(self, workspace_id: str, token: str) -> EventPosition | None:
         legacy = EventPosition.parse(token)
         if legacy is not None:

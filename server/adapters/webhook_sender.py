@@ -36,6 +36,25 @@ class HttpWebhookSender:
         try:
             check_url(url, self._policy, allow_http=self._allow_http)
         except EgressRefused as refused:
+            return str(refused)
+        return None
+
+    async def post(self, url: str, headers: dict[str, str], body: str) -> Attempt:
+        started = time.monotonic()
+        try:
+            target = check_url(url, self._policy, allow_http=self._allow_http)
+            async with asyncio.timeout(self._time_limit):
+                async with self._session.post(
+                    target, data=body.encode(), headers=headers, allow_redirects=False
+                ) as response:
+                    check_peer(response, self._policy, URL(target))
+                    await response.content.read(MAX_ANSWER_BYTES)
+                    took = time.monotonic() - started
+                    if 200 <= response.status < 300:
+                        return Attempt(response.status, seconds=took)
+                    wait = retry_after(response.headers.get("retry-after")) if response.status in (429, 503) else None
+                    return Attempt(response.status, f"HTTP {response.status}", retry_after=wait, seconds=took)
+        except EgressRefused as refused:
             return Attempt(0, f"refused: {refused}", seconds=time.monotonic() - started)
         except TimeoutError:
             return Attempt(0, f"no answer within {self._time_limit:g} s", seconds=time.monotonic() - started)

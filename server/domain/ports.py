@@ -557,7 +557,11 @@ class EventIds(Protocol):
 
     def parse(self, workspace_id: str, token: str) -> EventPosition | None:
         """The position a token of this workspace names (also an id in the form issued
-        before ids were opaque); None when it is not an event id at all."""
+        before ids were opaque); None for anything else (another workspace's id included)."""
+        ...
+
+    def well_formed(self, token: str) -> bool:
+        """Whether `token` has the form of an event id, of whichever workspace."""
         ...
 
 

@@ -75,11 +75,11 @@ class WorkspaceEvents:
         if not after_event_id:
             return await self._store.last_position()
         position = self._ids.parse(workspace_id, after_event_id)
-        if position is None:
+        if position is None and not self._ids.well_formed(after_event_id):
             raise invalid([FieldViolation(
                 "after_event_id", "is not an event id from WatchPublishes; send an event_id unchanged, or none",
             )])
-        at = await self._store.event_time(workspace_id, position)
+        at = await self._store.event_time(workspace_id, position) if position is not None else None
         if at is None or at < self._clock.now() - self.policy.retention:
             days = self.policy.retention / timedelta(days=1)
             raise OutOfRange(
@@ -90,6 +90,7 @@ class WorkspaceEvents:
                 ),
                 metadata={"after_event_id": after_event_id, "retention_days": f"{days:g}"},
             )
+        assert position is not None  # found: it has a time
         return position
 
     def check_filter(self, where: EventFilter) -> EventFilter:

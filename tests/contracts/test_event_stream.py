@@ -51,7 +51,7 @@ async def settled(store: Store, count: int, workspace: str = WORKSPACE) -> None:
     raise AssertionError(f"fewer than {count} events settled within a minute")
 
 
-async def test_events_come_in_one_order_with_ids_that_sort_as_strings(store: Store) -> None:
+async def test_events_come_in_one_order_with_ids_opaque_per_workspace(store: Store) -> None:
     assert await store.publishes.last_position() == START
     account = await account_in(store)
     first = await created(store, account)
@@ -63,10 +63,13 @@ async def test_events_come_in_one_order_with_ids_that_sort_as_strings(store: Sto
     assert [(e.publish_id, e.event.type) for e in found] == [
         (first.id, "CREATED"), (second.id, "CREATED"), (first.id, "PUBLISHED"), (second.id, "NOTE"),
     ]
-    ids = [e.id for e in found]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    ids = [store.event_ids.token(WORKSPACE, e.position) for e in found]
+    assert len(set(ids)) == len(ids)
     assert [e.position for e in found] == sorted(e.position for e in found)
-    assert all(EventPosition.parse(e.id) == e.position for e in found)
+    assert all(store.event_ids.parse(WORKSPACE, i) == e.position for i, e in zip(ids, found, strict=True))
+    assert [e.event.sequence for e in found] == [1, 1, 2, 2]  # each publish's timeline counted alone
+    assert [e.sequence for e in await store.publishes.events(first.id)] == [1, 2]
+    assert [e.sequence for e in await store.publishes.events(first.id, after=found[0].event.id or 0)] == [2]
     assert await store.publishes.last_position() == found[-1].position
     # Resuming after any event gives exactly the rest.
     for index, seen in enumerate(found):
@@ -145,7 +148,7 @@ async def test_a_reader_following_concurrent_writers_misses_and_repeats_nothing(
         await asyncio.wait_for(reader, 30)
         final = await everything(store)
         assert len(final) == 8 + 8 * 15
-        assert [e.id for e in collected] == [e.id for e in final]
+        assert [e.position for e in collected] == [e.position for e in final]
 
 
 async def test_an_event_committed_late_is_never_passed_over(store: Store) -> None:

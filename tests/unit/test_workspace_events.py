@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from server.domain.errors import InvalidArgument, OutOfRange, ResourceExhausted
-from server.domain.events import EventFilter, EventPosition
+from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Platform, PublishState
 from server.services.events import PAGE, StreamItem, StreamPolicy, WorkspaceEvents
 from tests.unit.conftest import World
@@ -52,17 +52,17 @@ async def test_a_consumer_resuming_at_random_points_sees_exactly_what_a_steady_o
     rng = random.Random(17)
     seen = [await resuming_first]
     await resuming.aclose()
-    last = seen[-1].event.id
+    last = seen[-1].event_id
     while len(seen) < total:
         stream = events.watch(world.workspace, last, EventFilter())
         seen += await take(stream, min(rng.randint(1, 7), total - len(seen)))
         await stream.aclose()  # a disconnect; the next watch resumes from the last id seen
-        last = seen[-1].event.id
+        last = seen[-1].event_id
 
-    assert [i.event.id for i in seen] == [i.event.id for i in reference]
+    assert [i.event_id for i in seen] == [i.event_id for i in reference]
     assert [i.event.event for i in seen] == [i.event.event for i in reference]
-    ids = [i.event.id for i in reference]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # ordered as strings too, no repeats
+    ids = [i.event_id for i in reference]
+    assert len(set(ids)) == len(ids)  # no repeats
 
 
 async def test_events_carry_the_publish_and_honour_the_filters(world: World) -> None:
@@ -70,7 +70,7 @@ async def test_events_carry_the_publish_and_honour_the_filters(world: World) -> 
     tiktok = await world.tiktok_account()
     ig = await world.publish(await world.instagram_request(2, account))
     tt = await world.publish(await world.tiktok_request(2, tiktok))
-    first_id = (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0].id
+    first_id = eid(world, (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0])
 
     async def collect(where: EventFilter, asked: EventFilter | None = None) -> list[StreamItem]:
         expected = len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000, where))
@@ -91,7 +91,7 @@ async def test_events_carry_the_publish_and_honour_the_filters(world: World) -> 
 
 async def test_another_workspace_sees_nothing_and_cannot_resume_from_its_ids(world: World) -> None:
     await world.publish(await world.instagram_request(2))
-    some_id = (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0].id
+    some_id = eid(world, (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0])
     assert await world.store.publishes.workspace_events("other", EventPosition(0, 0), 100) == []
     with pytest.raises(OutOfRange):
         await world.services.events.start_position("other", some_id)
@@ -107,10 +107,10 @@ async def test_a_malformed_event_id_is_invalid_naming_the_field(world: World, ba
 async def test_an_event_id_older_than_the_retention_window_is_out_of_range(world: World) -> None:
     await world.publish(await world.instagram_request(2))
     first = (await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1))[0]
-    assert await world.services.events.start_position(world.workspace, first.id) == first.position
+    assert await world.services.events.start_position(world.workspace, eid(world, first)) == first.position
     world.clock.advance(timedelta(days=7, seconds=1).total_seconds())
     with pytest.raises(OutOfRange) as caught:
-        await world.services.events.start_position(world.workspace, first.id)
+        await world.services.events.start_position(world.workspace, eid(world, first))
     assert caught.value.reason == "EVENT_ID_EXPIRED"
     assert caught.value.metadata["retention_days"] == "7"
     with pytest.raises(OutOfRange):  # never issued
@@ -118,7 +118,7 @@ async def test_an_event_id_older_than_the_retention_window_is_out_of_range(world
 
 
 async def test_a_consumer_that_stops_reading_is_ended_with_where_to_resume(world: World) -> None:
-    events = WorkspaceEvents(world.services.publish_log, world.clock, StreamPolicy(buffer=3, stall=0.05))
+    events = WorkspaceEvents(world.services.publish_log, world.store.event_ids, world.clock, StreamPolicy(buffer=3, stall=0.05))
     account = await world.instagram_account()
     start = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1)
     assert start == []
@@ -135,14 +135,14 @@ async def test_a_consumer_that_stops_reading_is_ended_with_where_to_resume(world
     assert len(got) == 2, f"the {backlog} buffered events were dropped, not given"
     assert caught.value.reason == "CONSUMER_TOO_SLOW"
     last = caught.value.metadata["last_event_id"]
-    assert last == got[-1].event.id
+    assert last == got[-1].event_id
     # Resuming from it gives the rest, none missed, none repeated.
     total = await total_events(world)
     resumed = events.watch(world.workspace, last, EventFilter())
     rest = await take(resumed, total - len(got))
     await resumed.aclose()
     everything = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
-    assert [i.event.id for i in got + rest] == [e.id for e in everything]
+    assert [i.event_id for i in got + rest] == [eid(world, e) for e in everything]
 
 
 async def _idle_then_read(stream: AsyncIterator[StreamItem], got: list[StreamItem]) -> None:
@@ -164,7 +164,7 @@ async def test_a_refused_start_leaves_no_listener_behind(world: World) -> None:
     world.clock.advance(timedelta(days=8).total_seconds())
     listeners = len(world.services.publish_log._change_listeners)
     with pytest.raises(OutOfRange):
-        await world.services.events.open(world.workspace, first.id, EventFilter())
+        await world.services.events.open(world.workspace, eid(world, first), EventFilter())
     assert len(world.services.publish_log._change_listeners) == listeners  # no stream left listening
 
 
@@ -172,10 +172,10 @@ async def test_a_backlog_longer_than_a_page_is_streamed_in_full_and_in_order(wor
     while len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)) <= PAGE + 1:
         await world.publish(await world.instagram_request(2))
     stored = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
-    stream = world.services.events.watch(world.workspace, stored[0].id, EventFilter())
+    stream = world.services.events.watch(world.workspace, eid(world, stored[0]), EventFilter())
     items = await take(stream, len(stored) - 1)
     await stream.aclose()
-    assert [i.event.id for i in items] == [e.id for e in stored[1:]]
+    assert [i.event_id for i in items] == [eid(world, e) for e in stored[1:]]
 
 
 async def test_a_store_failing_under_a_stream_ends_it_with_the_error(world: World) -> None:
@@ -194,3 +194,8 @@ async def test_a_store_failing_under_a_stream_ends_it_with_the_error(world: Worl
     assert caught.value is failure
     await stream.aclose()
     assert world.services.publish_log._change_listeners == set()
+
+
+def eid(world: World, event: WorkspaceEvent) -> str:
+    """The id callers see for an event of the world's workspace."""
+    return world.store.event_ids.token(world.workspace, event.position)
