@@ -18,7 +18,7 @@ import hmac
 import random
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from server.domain.models import PublishEvent
@@ -139,7 +139,7 @@ class Attempt:
     status_code: int
     error: str = ""
     retry_after: float | None = None
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, compare=False)
 
     @property
     def ok(self) -> bool:

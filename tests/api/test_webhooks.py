@@ -27,7 +27,7 @@ from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
 from tests.support.paths import ROOT
 
-FAST = WebhookPolicy(retry_scale=0.0002, disable_after=1000, recheck=0.05)
+FAST = WebhookPolicy(retry_scale=0.0002, recheck=0.05)
 
 
 def readme_verify() -> Callable[[str, dict[str, str], bytes], dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Webhook deliveries over HTTP (server/adapters/webhook_sender.py) against a receiver on
-loopback: what one attempt records (the status, and why it failed), redirects not followed,
-targets the egress guard refuses never asked, a receiver that does not answer in time."""
+loopback: what one attempt records (the status, why it failed, the Retry-After a 429 or 503
+asks for, how long it took), redirects not followed, targets the egress guard refuses never
+asked, a receiver that does not answer in time."""
 
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ class Receiver:
             return web.Response(status=302, headers={"Location": f"{self.origin}/ok"})
         if request.path == "/slow":
             await self.release.wait()
+        if request.path == "/later":
+            return web.Response(status=429, headers={"Retry-After": "120"})
+        if request.path == "/later-date":
+            return web.Response(status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+        if request.path == "/gone":
+            return web.Response(status=410, headers={"Retry-After": "120"})
         return web.Response(status=503, text="busy")
 
 
@@ -59,12 +66,20 @@ async def sender() -> AsyncIterator[HttpWebhookSender]:
 async def test_a_2xx_answer_is_a_delivery_and_the_body_and_headers_are_sent(receiver, sender) -> None:
     attempt = await sender.post(f"{receiver.origin}/ok", {"X-Signature": "t=1,v1=abc"}, '{"event":"x"}')
     assert attempt == Attempt(204)
-    assert attempt.ok
+    assert attempt.ok and 0 < attempt.seconds < 0.5
     assert receiver.received == [("/ok", "t=1,v1=abc", b'{"event":"x"}')]
 
 
 async def test_an_error_status_is_a_failed_attempt_naming_it(receiver, sender) -> None:
     assert await sender.post(f"{receiver.origin}/busy", {}, "{}") == Attempt(503, "HTTP 503")
+
+
+async def test_retry_after_on_a_429_or_503_is_passed_on_in_seconds(receiver, sender) -> None:
+    assert await sender.post(f"{receiver.origin}/later", {}, "{}") == Attempt(429, "HTTP 429", retry_after=120.0)
+    # an HTTP date in the past: retry at once
+    assert await sender.post(f"{receiver.origin}/later-date", {}, "{}") == Attempt(503, "HTTP 503", retry_after=0.0)
+    # other statuses' Retry-After means nothing to a webhook sender
+    assert await sender.post(f"{receiver.origin}/gone", {}, "{}") == Attempt(410, "HTTP 410")
 
 
 async def test_a_redirect_is_not_followed(receiver, sender) -> None:
