@@ -1,19 +1,21 @@
-"""The workspace event stream's filter and the webhook delivery message
+"""The workspace event stream's filter and the webhook messages
 (server/grpc_api/event_converters.py): every bad state named at once by its index, a
-filter longer than every state refused whole, and a delivery's times shown only when they
-mean something."""
+filter longer than every state refused whole, a delivery's times shown only when they
+mean something, a webhook's failing run and rotation overlap, UpdateWebhook's mask read."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2
+from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2, webhook_service_pb2
+from google.protobuf import field_mask_pb2
 
 from server.domain.errors import InvalidArgument
 from server.domain.models import Platform, PublishState
-from server.domain.webhooks import Delivery, DeliveryState
-from server.grpc_api.event_converters import MAX_STATES, delivery_out, event_filter
+from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState
+from server.grpc_api.event_converters import MAX_STATES, delivery_out, event_filter, webhook_out, webhook_update_in
 
 WatchRequest = publishing_service_pb2.WatchPublishesRequest
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -67,3 +69,36 @@ def test_a_finished_delivery_has_no_next_attempt_and_one_never_tried_no_last_att
     assert failed.HasField("last_attempt_time")
     fresh = delivery_out(delivery(DeliveryState.PENDING, next_attempt_at=T0))
     assert fresh.HasField("next_attempt_time") and not fresh.HasField("last_attempt_time")
+
+
+def test_an_abandoned_redelivery_shows_both() -> None:
+    message = delivery_out(dataclasses.replace(delivery(DeliveryState.ABANDONED), redelivery=True))
+    assert (message.state, message.redelivery) == (webhook_pb2.WEBHOOK_DELIVERY_STATE_ABANDONED, True)
+
+
+def test_a_webhook_shows_enabled_its_failing_run_and_its_rotation_overlap() -> None:
+    failing = Webhook(
+        id="wh_1", workspace_id="w", url="https://hooks.example.com", event_kinds=frozenset(), description="",
+        created_at=T0, consecutive_failures=3, failing_since=T0.replace(minute=2),
+        previous_secret_expires_at=T0.replace(day=2),
+    )
+    message = webhook_out(failing)
+    assert message.enabled and message.state == webhook_pb2.WEBHOOK_STATE_ENABLED
+    assert message.failing_since_time.ToDatetime(UTC) == T0.replace(minute=2)
+    assert message.previous_secret_expire_time.ToDatetime(UTC) == T0.replace(day=2)
+    off = webhook_out(dataclasses.replace(failing, state=WebhookState.DISABLED, failing_since=None,
+                                          previous_secret_expires_at=None))
+    assert not off.enabled
+    assert not off.HasField("failing_since_time") and not off.HasField("previous_secret_expire_time")
+
+
+def test_an_update_request_is_read_with_its_mask_and_unknown_kinds_left_for_the_use_case() -> None:
+    request = webhook_service_pb2.UpdateWebhookRequest(
+        id="wh_1", webhook=webhook_pb2.Webhook(url="https://x.example.com", event_kinds=[1, 99], enabled=True),
+        update_mask=field_mask_pb2.FieldMask(paths=["url", "event_kinds", "enabled"]),
+    )
+    update = webhook_update_in(request)
+    assert update.paths == ["url", "event_kinds", "enabled"]
+    assert (update.url, list(update.event_kinds), update.enabled) == (
+        "https://x.example.com", [EventKind.PUBLISH_STATE_CHANGED, None], True
+    )

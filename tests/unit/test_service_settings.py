@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import errno
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from server.config import ConfigError, address_error, load_settings, path_error
+from server.services.webhooks import WebhookPolicy
 
 KEYS = {"DISTRIBUTION_SECRET_KEYS": "k1"}  # PostgreSQL needs the sealing keys every replica shares
 
@@ -99,6 +101,9 @@ def test_the_creator_consent_rule_is_off_unless_the_operator_turns_it_on() -> No
         ("DISTRIBUTION_WEBHOOK_ALLOW_HTTP", "sometimes", "is not true or false"),
         ("DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "maybe", "is not true or false"),
         ("DISTRIBUTION_EVENT_RETENTION_DAYS", "0", "leaves no event to resume from"),
+        ("DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS", "0", "would disable a webhook at its first failure"),
+        ("DISTRIBUTION_WEBHOOKS_PER_WORKSPACE", "0", "is not a whole number of at least 1"),
+        ("DISTRIBUTION_WEBHOOK_CONCURRENCY_PER_WEBHOOK", "two", "is not a whole number of at least 1"),
         ("DISTRIBUTION_LEASE_SECONDS", "0.5", "is less than 1 second"),
         ("DISTRIBUTION_LISTEN", "50051", "is not HOST:PORT"),
         ("DISTRIBUTION_HTTP_LISTEN", "127.0.0.1:99999", "is not HOST:PORT"),
@@ -114,6 +119,23 @@ def test_a_bad_value_is_one_line_naming_the_variable_and_the_value(variable: str
 def test_an_api_base_with_credentials_is_refused_without_showing_it() -> None:
     message = refusal({"DISTRIBUTION_INSTAGRAM_API_BASE": "https://user:hunter2@graph.example.com"})
     assert message.startswith("DISTRIBUTION_INSTAGRAM_API_BASE (value not shown) carries credentials in its URL; ")
+
+
+def test_webhook_settings_and_their_defaults() -> None:
+    assert load_settings({}).webhooks == WebhookPolicy()
+    policy = load_settings({
+        "DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS": "0.5", "DISTRIBUTION_WEBHOOK_CONCURRENCY_PER_WEBHOOK": "1",
+        "DISTRIBUTION_WEBHOOK_SECRET_OVERLAP_HOURS": "0", "DISTRIBUTION_WEBHOOKS_PER_WORKSPACE": "3",
+        "DISTRIBUTION_EVENT_RETENTION_DAYS": "2",
+    }).webhooks
+    assert (policy.disable_window, policy.per_webhook, policy.secret_overlap, policy.per_workspace) == (
+        timedelta(hours=12), 1, timedelta(0), 3
+    )
+    assert policy.redelivery_window == timedelta(days=2)  # as far back as events are kept
+    defaults = WebhookPolicy()
+    assert (defaults.disable_window, defaults.secret_overlap, defaults.per_workspace) == (
+        timedelta(days=5), timedelta(hours=24), 20
+    )
 
 
 def test_a_lease_sets_how_often_it_is_renewed_and_swept() -> None:

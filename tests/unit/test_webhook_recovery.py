@@ -165,7 +165,7 @@ async def test_a_receiver_failing_past_the_window_is_disabled_and_its_pending_de
     hooked: tuple[World, FakeWebhookSender],
 ) -> None:
     world, sender = hooked
-    webhooks, dispatcher = parts(world)
+    webhooks, _ = parts(world)
     sender.answer = lambda _n: 500
     webhook, _ = await webhooks.create(world.workspace, URL, [], "")
     started = world.clock.now()
@@ -177,7 +177,8 @@ async def test_a_receiver_failing_past_the_window_is_disabled_and_its_pending_de
             break
         assert day < 5
     assert found.state == WebhookState.DISABLED
-    assert found.disabled_reason.startswith(f"every delivery attempt failed from {started.isoformat(timespec='seconds')}")
+    since = started.isoformat(timespec="seconds")
+    assert found.disabled_reason.startswith(f"every delivery attempt failed from {since}")
     assert found.disabled_reason.endswith("the last error: HTTP 500")
     page = await webhooks.deliveries(world.workspace, webhook.id, 1000, "")
     states = {d.state for d in page.items}
@@ -193,7 +194,7 @@ async def test_a_success_anywhere_keeps_a_flaky_webhook_enabled_for_weeks(
     hooked: tuple[World, FakeWebhookSender],
 ) -> None:
     world, sender = hooked
-    webhooks, dispatcher = parts(world)
+    webhooks, _ = parts(world)
     sender.answer = lambda n: 204 if n % 5 == 0 else 503  # one attempt in five gets through
     webhook, _ = await webhooks.create(world.workspace, URL, [], "")
     for _ in range(14):

@@ -26,7 +26,6 @@ from server.domain.webhooks import (
     DeliveryState,
     EventKind,
     Webhook,
-    WebhookState,
     next_attempt,
     secret_key,
     sign,
