@@ -1,7 +1,7 @@
 """Webhooks that survive a bad minute, end to end on a real receiver on loopback, every
-delivery verified twice: by the README's receiver code and by the official Standard Webhooks
+delivery verified twice: by docs/events.md's receiver code and by the official Standard Webhooks
 library (`standardwebhooks`, what receivers use). A receiver down for seconds under a burst
-keeps its webhook and gets every event; over HTTP, the README's recovery: disable, re-enable
+keeps its webhook and gets every event; over HTTP, the recovery docs/events.md shows: disable, re-enable
 with the same secret, redeliver since a time (exactly the events after it), rotate the secret
 (both secrets verify during the overlap, only the new one after), the test ping; Retry-After
 honoured; the cap per workspace."""
@@ -19,11 +19,10 @@ import grpc
 import pytest
 from aiohttp import web
 from distribution.v1 import publishing_service_pb2, webhook_pb2, webhook_service_pb2, webhook_service_pb2_grpc
-from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from server.services.webhooks import WebhookPolicy
-from tests.api.test_webhooks import publish_and_wait, readme_verify
+from tests.api.test_webhooks import publish_and_wait, readme_library_verify, readme_verify
 from tests.support.client import Stubs
 from tests.support.errors import rich_error
 from tests.support.http import HttpApi
@@ -75,10 +74,10 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def verifiers(secret: str) -> list[Callable[[dict[str, str], bytes], Any]]:
-    """The README's receiver code and the standardwebhooks library, each raising on a bad signature."""
-    readme = readme_verify()
-    library = StandardWebhook(secret)
-    return [lambda h, b: readme(secret, h, b), lambda h, b: library.verify(b, h)]
+    """docs/events.md's receiver code and its check with the standardwebhooks library, each raising
+    on a bad signature."""
+    readme, library = readme_verify(), readme_library_verify()
+    return [lambda h, b: readme(secret, h, b), lambda h, b: library(secret, h, b)]
 
 
 def verified_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -90,7 +89,7 @@ def verified_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
             results.append(True)
         except (ValueError, WebhookVerificationError):
             results.append(False)
-    assert results[0] == results[1], "the README's check and the library disagree"
+    assert results[0] == results[1], "the page's check and the library disagree"
     return results[0]
 
 
@@ -146,7 +145,7 @@ async def test_a_receiver_down_for_seconds_under_a_burst_keeps_its_webhook_and_g
         assert {d.state for d in page.deliveries} == {webhook_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED}
 
 
-async def test_recover_and_rotate_over_http_as_the_readme_shows(start_service: Any, receiver: Receiver) -> None:
+async def test_recover_and_rotate_over_http_as_the_docs_show(start_service: Any, receiver: Receiver) -> None:
     overlap = timedelta(seconds=2)
     policy = WebhookPolicy(retry_scale=0.0005, recheck=0.05, min_interval=0.05, secret_overlap=overlap)
     service = await start_service(webhooks=policy, http_listen="127.0.0.1:0", **ALLOW)
