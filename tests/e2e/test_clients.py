@@ -291,7 +291,8 @@ def test_service_config_policy_per_method():
             entry = effective(service, method)
             # Publishes wait until the post is live; a watch streams until the publish ends.
             long_running = method.startswith(("Publish", "Watch"))
-            expected_timeout = "600s" if long_running else "10s"
+            # The test ping waits for the receiver's answer (DISTRIBUTION_WEBHOOK_TIMEOUT, 10 s).
+            expected_timeout = "600s" if long_running else "30s" if method == "SendTestWebhookEvent" else "10s"
             assert entry["timeout"] == expected_timeout, f"{service}/{method}"
             if "retryPolicy" in entry:
                 assert entry["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"], f"{service}/{method}"
@@ -305,9 +306,14 @@ def test_service_config_policy_per_method():
             "PublishInstagramCarousel", "PublishTikTokCarousel", "GetPublish", "ListPublishes", "WatchPublish",
             "CancelPublish", "UpdatePublishSchedule",
         ],
+        # The same change again changes nothing.
+        "distribution.v1.WebhookService": ["GetWebhook", "ListWebhooks", "UpdateWebhook", "ListWebhookDeliveries"],
     }
     for service, methods in retried.items():
         for method in methods:
             assert "retryPolicy" in effective(service, method), f"{service}/{method} should be retried"
-    # Not idempotent: a retry after a lost response would register the media twice.
+    # Not idempotent: a retry after a lost response would register the media twice, register a
+    # second webhook, rotate a secret again or queue the events again.
     assert "retryPolicy" not in effective("distribution.v1.MediaService", "RegisterMedia")
+    for method in ("CreateWebhook", "RotateWebhookSecret", "RedeliverWebhookEvents", "SendTestWebhookEvent"):
+        assert "retryPolicy" not in effective("distribution.v1.WebhookService", method), method
