@@ -229,3 +229,12 @@ async def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(store:
     if isinstance(store, PostgresStore):
         rows = await store.database.fetch("SELECT * FROM webhooks")
         assert SECRET not in repr([dict(r) for r in rows]) and NEW_SECRET not in repr([dict(r) for r in rows])
+
+
+async def test_an_attempt_on_a_webhook_deleted_meanwhile_is_dropped_quietly(store: Store) -> None:
+    hook = await created(store, 1)
+    (due,) = await store.webhooks.claim_due(at(1), at(60), 10, 10)
+    assert await store.webhooks.delete(WORKSPACE, hook.id)
+    await store.webhooks.record_attempt(due.delivery.id, Attempt(200), at(2), RULES)  # nothing to record
+    assert await store.webhooks.redeliver(hook.id, deliveries(1), at(3)) == []
+    assert await store.webhooks.queue_position(hook.id) is None

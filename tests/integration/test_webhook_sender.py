@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from server.adapters.egress import EgressPolicy
-from server.adapters.webhook_sender import HttpWebhookSender
+from server.adapters.webhook_sender import HttpWebhookSender, retry_after
 from server.domain.webhooks import Attempt
 from server.http_server import AppServer
 
@@ -112,3 +112,13 @@ async def test_plain_http_is_refused_unless_allowed(receiver) -> None:
         await sender.close()
     assert attempt == Attempt(0, "refused: only https URLs are fetched, not http")
     assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, None), ("", None), (" 7 ", 7.0), ("soon", None), ("-3", None),
+     ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0), ("Wed, 21 Oct 2015 07:28:30", 30.0),
+     ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0)],
+)
+def test_retry_after_reads_seconds_or_a_date(value: str | None, seconds: float | None) -> None:
+    assert retry_after(value, now=1445412480.0) == seconds  # 07:28:00 GMT

@@ -30,7 +30,7 @@ from server.domain.webhooks import (
     WebhookState,
     settle_attempt,
 )
-from server.services.webhooks import WebhookPolicy, WebhookUpdate
+from server.services.webhooks import CLAIM_SECONDS, PAGE, WebhookPolicy, WebhookUpdate, new_deliveries
 from tests.fakes import FakeWebhookSender
 from tests.unit.conftest import World, make_world
 from tests.unit.helpers import until
@@ -430,3 +430,52 @@ async def test_event_ids_are_opaque_per_workspace_and_old_ids_still_resume(
     events = await world.store.publishes.workspace_events(world.workspace, START, 100)
     legacy = events[0].position.token()
     assert await world.services.events.start_position(world.workspace, legacy) == events[0].position
+
+
+async def test_a_replica_puts_no_more_attempts_in_flight_than_its_concurrency_and_a_stop_lets_claims_lapse(
+    hooked: tuple[World, FakeWebhookSender],
+) -> None:
+    world, sender = hooked
+    webhooks, dispatcher = parts(world)
+    dispatcher.policy = WebhookPolicy(min_interval=0.0, concurrency=3)
+    sender.gate = asyncio.Event()
+    for n in range(3):
+        await webhooks.create(world.workspace, f"{URL}/{n}", [], "")
+    await world.publish(await world.instagram_request(2))
+    dispatcher.start()
+    await until(lambda: sum(sender.in_flight.values()) == 3)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert sum(sender.in_flight.values()) == 3  # three webhooks could take six: the replica's limit holds
+    await dispatcher.stop()  # mid-attempt: the attempts end unrecorded
+    assert sum(sender.in_flight.values()) == 0
+    cut_short = {(p.url, p.headers["webhook-id"]) for p in sender.posts}
+    sender.gate.set()
+    sent = len(sender.posts)
+    await dispatcher.run_once()
+    again = {(p.url, p.headers["webhook-id"]) for p in sender.posts[sent:]}
+    assert not again & cut_short  # still claimed by the stopped replica (their slots held too)...
+    world.clock.advance(CLAIM_SECONDS)
+    await dispatcher.run_once()
+    delivered = {(p.url, p.headers["webhook-id"]) for p in sender.posts[sent:]}
+    assert delivered >= cut_short and len(delivered) == 3 * len(await all_events(world))  # ...until it lapses
+
+
+async def test_redelivery_since_a_time_covers_a_history_longer_than_a_page(
+    hooked: tuple[World, FakeWebhookSender],
+) -> None:
+    world, _ = hooked
+    webhooks, dispatcher = parts(world)
+    webhook, _ = await webhooks.create(world.workspace, URL, [EventKind.PUBLISH_UPDATED], "")
+    since = world.clock.now()
+    while len(await all_events(world)) <= PAGE:
+        await world.publish(await world.instagram_request(2))
+    await dispatcher.run_once()
+    events = await world.store.publishes.workspace_events(world.workspace, START, 10_000)
+    wanted = [e for e in events if e.event.state is None]
+    done = await webhooks.redeliver(world.workspace, webhook.id, since, "")
+    assert done.count == len(wanted)
+    # a webhook taking no kind of the events there are: nothing to queue
+    other, _ = await webhooks.create(world.workspace, URL + "/x", [EventKind.PUBLISH_UPDATED], "")
+    assert await new_deliveries(world.store.publishes, world.store.event_ids, other,
+                                [e for e in events if e.event.state is not None]) == []
