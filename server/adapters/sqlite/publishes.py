@@ -138,7 +138,8 @@ def _append_events(
 
 
 # An event's place in its publish's timeline (from 1): what callers see as its sequence, a
-# count of that publish's events only, never a counter shared with other publishes.
+# count of that publish's events only, never a counter shared with other publishes. (A whole
+# timeline numbers its rows in one scan instead: row_number() in `events`.)
 _ORDINAL = "(SELECT count(*) FROM publish_events x WHERE x.publish_id = e.publish_id AND x.id <= e.id) AS ordinal"
 
 
@@ -354,8 +355,8 @@ class SqlitePublishStore:
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
         rows = await self._db.run(
-            select, f"SELECT e.*, {_ORDINAL} FROM publish_events e"
-            " WHERE e.publish_id = ? AND e.id > ? ORDER BY e.id",
+            select, "SELECT * FROM (SELECT e.*, row_number() OVER (ORDER BY e.id) AS ordinal FROM publish_events e"
+            " WHERE e.publish_id = ?) AS timeline WHERE id > ? ORDER BY id",
             [publish_id, after],
         )
         return [_event(r) for r in rows]
