@@ -360,7 +360,8 @@ class WebhookStore(Protocol):
 
     async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
         """Queues `deliveries` again, each a new delivery (redelivery) due at `now`, whatever
-        was queued for the same events before."""
+        was queued for the same events before; nothing (an empty list) unless the webhook is
+        enabled, checked in the same step, so no delivery waits on a disabled webhook."""
         ...
 
     async def get_delivery(self, workspace_id: str, webhook_id: str, delivery_id: str) -> Delivery | None: ...

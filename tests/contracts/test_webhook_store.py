@@ -206,6 +206,7 @@ async def test_an_update_changes_fields_and_enabling_again_starts_from_now_with_
     assert off is not None and (off.state, off.disabled_reason) == (WebhookState.DISABLED, "disabled by UpdateWebhook")
     log = await store.webhooks.list_deliveries(WORKSPACE, hook.id, 10, None)
     assert {d.state for d, _ in log} == {DeliveryState.ABANDONED}
+    assert await store.webhooks.redeliver(hook.id, deliveries(1), at(1)) == []  # none waits on a disabled one
     on = await store.webhooks.update(WORKSPACE, hook.id, WebhookChanges(enabled=True), EventPosition(0, 9))
     assert on is not None and (on.state, on.disabled_reason, on.failing_since) == (WebhookState.ENABLED, "", None)
     assert await store.webhooks.queue_position(hook.id) == EventPosition(0, 9)

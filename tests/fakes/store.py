@@ -767,7 +767,7 @@ class FakeWebhookStore(_Table):
     async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
         await self._call()
         row = self.rows.get(webhook_id)
-        if row is None:
+        if row is None or row[0].state != WebhookState.ENABLED:
             return []
         return [self._queue(row[0], new, now, redelivery=True) for new in deliveries]
 

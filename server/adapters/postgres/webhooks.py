@@ -216,7 +216,10 @@ class PostgresWebhookStore:
 
     async def redeliver(self, webhook_id: str, deliveries: Sequence[NewDelivery], now: datetime) -> list[Delivery]:
         async with self._db.connection() as conn, conn.transaction():
-            workspace_id = await conn.fetchval("SELECT workspace_id FROM webhooks WHERE id = $1", webhook_id)
+            # Held until the deliveries are in: a disable meanwhile waits, then ends them too.
+            workspace_id = await conn.fetchval(
+                "SELECT workspace_id FROM webhooks WHERE id = $1 AND state = 'ENABLED' FOR SHARE", webhook_id
+            )
             if workspace_id is None:
                 return []
             ids = [str(uuid.uuid4()) for _ in deliveries]

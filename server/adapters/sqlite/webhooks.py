@@ -289,7 +289,7 @@ def _redeliver(
     db: sqlite_utils.Database, webhook_id: str, deliveries: list[NewDelivery], now: str
 ) -> list[dict[str, Any]]:
     with atomic(db):
-        hook = select_one(db, "SELECT workspace_id FROM webhooks WHERE id = ?", [webhook_id])
+        hook = select_one(db, "SELECT workspace_id FROM webhooks WHERE id = ? AND state = 'ENABLED'", [webhook_id])
         if hook is None:
             return []
         ids = _insert_deliveries(db, webhook_id, hook["workspace_id"], deliveries, now, redelivery=True)
