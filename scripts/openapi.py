@@ -57,6 +57,8 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Value": {},
     ".google.protobuf.ListValue": {"type": "array"},
     ".google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"},
+    # Its JSON form: the paths in lowerCamelCase, separated by commas (e.g. "url,eventKinds").
+    ".google.protobuf.FieldMask": {"type": "string"},
     ".google.protobuf.Any": {
         "type": "object",
         "properties": {"@type": {"type": "string"}},
@@ -352,6 +354,8 @@ def _operation(builder: _Builder, service: str, method: descriptor_pb2.MethodDes
         operation["requestBody"] = {
             "content": {"application/json": {"schema": builder.field_schema(request_fields[rule.body])}}
         }
+        # AIP-127: the fields neither the path nor the body binds are query parameters (update_mask).
+        parameters += builder.query_parameters(request, {*path_fields, rule.body})
     else:
         parameters += builder.query_parameters(request, set(path_fields))
     if "request_id" in request_fields:
