@@ -242,6 +242,40 @@ def disabled_reason(since: datetime, at: datetime, attempt: Attempt) -> str:
 MANUALLY_DISABLED = "disabled by UpdateWebhook"
 
 
+@dataclass(frozen=True)
+class ChangedWebhook:
+    """A webhook after UpdateWebhook's changes: whether its queue starts again from now (it was
+    enabled again) and whether its pending deliveries end (it was disabled)."""
+
+    webhook: Webhook
+    restart_queue: bool
+    abandon_pending: bool
+
+
+def apply_changes(current: Webhook, changes: WebhookChanges) -> ChangedWebhook:
+    """The one rule for what UpdateWebhook changes. Enabling a disabled webhook clears its run of
+    failures and its pause and starts it at the events of now (its secret is kept); disabling an
+    enabled one ends its pending deliveries; a new URL starts with a clean record (the failures
+    were the old receiver's)."""
+    webhook = current
+    if changes.url is not None and changes.url != current.url:
+        webhook = replace(webhook, url=changes.url, consecutive_failures=0, failing_since=None, paused_until=None)
+    if changes.event_kinds is not None:
+        webhook = replace(webhook, event_kinds=changes.event_kinds)
+    if changes.description is not None:
+        webhook = replace(webhook, description=changes.description)
+    restart = changes.enabled is True and current.state == WebhookState.DISABLED
+    if restart:
+        webhook = replace(
+            webhook, state=WebhookState.ENABLED, disabled_reason="", consecutive_failures=0, failing_since=None,
+            paused_until=None,
+        )
+    abandon = changes.enabled is False and current.state == WebhookState.ENABLED
+    if abandon:
+        webhook = replace(webhook, state=WebhookState.DISABLED, disabled_reason=MANUALLY_DISABLED, paused_until=None)
+    return ChangedWebhook(webhook, restart_queue=restart, abandon_pending=abandon)
+
+
 def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 

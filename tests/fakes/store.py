@@ -56,7 +56,6 @@ from server.domain.pagination import Cursor, cursor_time
 from server.domain.ports import KEEP, CreateConflict
 from server.domain.schedule import due_change
 from server.domain.webhooks import (
-    MANUALLY_DISABLED,
     Attempt,
     Delivery,
     DeliveryRules,
@@ -67,6 +66,7 @@ from server.domain.webhooks import (
     WebhookChanges,
     WebhookHealth,
     WebhookState,
+    apply_changes,
     settle_attempt,
     signing_secrets,
 )
@@ -678,25 +678,11 @@ class FakeWebhookStore(_Table):
         if row is None or row[0].workspace_id != workspace_id:
             return None
         webhook, secret, position = row
-        if changes.url is not None:
-            webhook = dataclasses.replace(webhook, url=changes.url)
-        if changes.event_kinds is not None:
-            webhook = dataclasses.replace(webhook, event_kinds=changes.event_kinds)
-        if changes.description is not None:
-            webhook = dataclasses.replace(webhook, description=changes.description)
-        if changes.enabled is True and webhook.state == WebhookState.DISABLED:
-            webhook = dataclasses.replace(
-                webhook, state=WebhookState.ENABLED, disabled_reason="", consecutive_failures=0,
-                failing_since=None, paused_until=None,
-            )
-            position = cursor
-        if changes.enabled is False and webhook.state == WebhookState.ENABLED:
-            webhook = dataclasses.replace(
-                webhook, state=WebhookState.DISABLED, disabled_reason=MANUALLY_DISABLED, paused_until=None
-            )
+        changed = apply_changes(webhook, changes)
+        if changed.abandon_pending:
             self._abandon_pending(webhook_id)
-        self.rows[webhook_id] = (webhook, secret, position)
-        return webhook
+        self.rows[webhook_id] = (changed.webhook, secret, cursor if changed.restart_queue else position)
+        return changed.webhook
 
     def _abandon_pending(self, webhook_id: str) -> None:
         for key, delivery in list(self.deliveries.items()):

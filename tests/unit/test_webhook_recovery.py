@@ -26,8 +26,11 @@ from server.domain.webhooks import (
     DeliveryRules,
     DeliveryState,
     EventKind,
+    Webhook,
+    WebhookChanges,
     WebhookHealth,
     WebhookState,
+    apply_changes,
     settle_attempt,
 )
 from server.services.webhooks import CLAIM_SECONDS, PAGE, WebhookPolicy, WebhookUpdate, new_deliveries
@@ -132,6 +135,26 @@ def test_retry_after_is_waited_within_the_schedule_and_pauses_the_webhook() -> N
     assert settle_attempt(HEALTHY, delivery(), Attempt(400, "HTTP 400"), t0, RULES).health.paused_until is None
     spent = settle_attempt(HEALTHY, delivery(len(RETRY_SCHEDULE)), Attempt(500, "HTTP 500"), t0, RULES)
     assert (spent.state, spent.next_attempt_at) == (DeliveryState.FAILED, None)
+
+
+def test_update_rules_reenable_clears_the_run_disable_ends_pending_and_a_new_url_starts_clean() -> None:
+    t0 = make_world().clock.now()
+    failing = Webhook(
+        id="w", workspace_id="ws", url=URL, event_kinds=frozenset(), description="", created_at=t0,
+        consecutive_failures=4, failing_since=t0, paused_until=t0 + timedelta(seconds=5),
+    )
+    same = apply_changes(failing, WebhookChanges(url=URL, description="d"))
+    assert (same.webhook.consecutive_failures, same.webhook.description) == (4, "d")  # the same URL: kept
+    moved = apply_changes(failing, WebhookChanges(url=URL + "/v2"))
+    assert (moved.webhook.consecutive_failures, moved.webhook.failing_since, moved.webhook.paused_until) == (
+        0, None, None
+    )
+    off = apply_changes(failing, WebhookChanges(enabled=False))
+    assert (off.webhook.state, off.abandon_pending, off.restart_queue) == (WebhookState.DISABLED, True, False)
+    on = apply_changes(off.webhook, WebhookChanges(enabled=True))
+    assert (on.webhook.state, on.webhook.disabled_reason, on.webhook.failing_since) == (WebhookState.ENABLED, "", None)
+    assert (on.restart_queue, on.abandon_pending) == (True, False)
+    assert not apply_changes(failing, WebhookChanges(enabled=True)).restart_queue  # already enabled
 
 
 # --- the dispatcher over time -------------------------------------------------------------

@@ -19,7 +19,6 @@ from server.adapters.postgres.rows import keyset
 from server.domain.events import EventPosition
 from server.domain.pagination import Cursor, cursor_time
 from server.domain.webhooks import (
-    MANUALLY_DISABLED,
     Attempt,
     Delivery,
     DeliveryRules,
@@ -31,6 +30,7 @@ from server.domain.webhooks import (
     WebhookChanges,
     WebhookHealth,
     WebhookState,
+    apply_changes,
     settle_attempt,
     signing_secrets,
 )
@@ -139,26 +139,22 @@ class PostgresWebhookStore:
             )
             if row is None:
                 return None
-            sets: dict[str, Any] = {}
-            if changes.url is not None:
-                sets["url"] = changes.url
-            if changes.event_kinds is not None:
-                sets["event_kinds"] = sorted(k.value for k in changes.event_kinds)
-            if changes.description is not None:
-                sets["description"] = changes.description
-            if changes.enabled is True and row["state"] == WebhookState.DISABLED.value:
-                sets.update(
-                    state=WebhookState.ENABLED.value, disabled_reason="", consecutive_failures=0,
-                    failing_since=None, paused_until=None, cursor_xid=cursor.xid, cursor_id=cursor.id,
-                )
-            if changes.enabled is False and row["state"] == WebhookState.ENABLED.value:
-                sets.update(state=WebhookState.DISABLED.value, disabled_reason=MANUALLY_DISABLED, paused_until=None)
+            changed = apply_changes(_webhook(row), changes)
+            new = changed.webhook
+            sets: dict[str, Any] = {
+                "url": new.url, "event_kinds": sorted(k.value for k in new.event_kinds),
+                "description": new.description, "state": new.state.value, "disabled_reason": new.disabled_reason,
+                "consecutive_failures": new.consecutive_failures, "failing_since": new.failing_since,
+                "paused_until": new.paused_until,
+            }
+            if changed.restart_queue:
+                sets.update(cursor_xid=cursor.xid, cursor_id=cursor.id)
+            if changed.abandon_pending:
                 await conn.execute(_ABANDON_PENDING, webhook_id)
-            if sets:
-                assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(sets, 2))
-                row = await conn.fetchrow(
-                    f"UPDATE webhooks SET {assignments} WHERE id = $1 RETURNING *", webhook_id, *sets.values()
-                )
+            assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(sets, 2))
+            row = await conn.fetchrow(
+                f"UPDATE webhooks SET {assignments} WHERE id = $1 RETURNING *", webhook_id, *sets.values()
+            )
             return _webhook(row)
 
     async def rotate_secret(

@@ -18,7 +18,6 @@ from server.adapters.sqlite.rows import db_time, dumps, keyset_clause, py_time, 
 from server.domain.events import EventPosition
 from server.domain.pagination import Cursor
 from server.domain.webhooks import (
-    MANUALLY_DISABLED,
     Attempt,
     Delivery,
     DeliveryRules,
@@ -30,6 +29,7 @@ from server.domain.webhooks import (
     WebhookChanges,
     WebhookHealth,
     WebhookState,
+    apply_changes,
     settle_attempt,
     signing_secrets,
 )
@@ -216,25 +216,21 @@ def _update(
         row = select_one(db, "SELECT * FROM webhooks WHERE id = ? AND workspace_id = ?", [webhook_id, workspace_id])
         if row is None:
             return None
-        sets: dict[str, Any] = {}
-        if changes.url is not None:
-            sets["url"] = changes.url
-        if changes.event_kinds is not None:
-            sets["event_kinds"] = dumps(sorted(k.value for k in changes.event_kinds))
-        if changes.description is not None:
-            sets["description"] = changes.description
-        if changes.enabled is True and row["state"] == WebhookState.DISABLED.value:
-            sets.update(
-                state=WebhookState.ENABLED.value, disabled_reason="", consecutive_failures=0, failing_since=None,
-                paused_until=None, cursor_xid=cursor.xid, cursor_id=cursor.id,
-            )
-        if changes.enabled is False and row["state"] == WebhookState.ENABLED.value:
-            sets.update(state=WebhookState.DISABLED.value, disabled_reason=MANUALLY_DISABLED, paused_until=None)
+        changed = apply_changes(_webhook(row), changes)
+        new = changed.webhook
+        sets: dict[str, Any] = {
+            "url": new.url, "event_kinds": dumps(sorted(k.value for k in new.event_kinds)),
+            "description": new.description, "state": new.state.value, "disabled_reason": new.disabled_reason,
+            "consecutive_failures": new.consecutive_failures, "failing_since": db_time(new.failing_since),
+            "paused_until": db_time(new.paused_until),
+        }
+        if changed.restart_queue:
+            sets.update(cursor_xid=cursor.xid, cursor_id=cursor.id)
+        if changed.abandon_pending:
             _abandon_pending(db, webhook_id)
-        if sets:
-            db.conn.execute(
-                f"UPDATE webhooks SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?", [*sets.values(), webhook_id]
-            )
+        db.conn.execute(
+            f"UPDATE webhooks SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?", [*sets.values(), webhook_id]
+        )
         return select_one(db, "SELECT * FROM webhooks WHERE id = ?", [webhook_id])
 
 
