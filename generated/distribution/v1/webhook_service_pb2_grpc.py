@@ -125,7 +125,8 @@ class WebhookServiceServicer:
         enabled true enables a disabled webhook again: its secret is kept, its failures are
         cleared, and it receives the events from then on (RedeliverWebhookEvents with the
         failing_since_time it had recovers the ones before). enabled false disables it; its
-        pending deliveries end ABANDONED.
+        pending deliveries end ABANDONED. A new url starts with no failures counted (they were the
+        old receiver's); pending deliveries go to the new url.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
