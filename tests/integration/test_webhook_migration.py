@@ -5,6 +5,7 @@ pause and no previous secret."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -101,3 +102,14 @@ async def test_postgres_webhooks_and_deliveries_survive_migration_8() -> None:
             await check_migrated(store, cipher)
         finally:
             await store.close()
+
+
+def test_every_index_name_is_created_once_per_engine() -> None:
+    # bench/history_data.py drops and rebuilds every index from these statements by name.
+    for engine in ("sqlite", "postgres"):
+        names = [
+            found.group(1)
+            for migration in MIGRATIONS for statement in getattr(migration, engine)
+            if (found := re.match(r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(\w+)", statement, re.I))
+        ]
+        assert len(names) == len(set(names)), engine
