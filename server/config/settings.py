@@ -192,6 +192,7 @@ def _policies(values: dict[str, Any]) -> dict[str, Any]:
             per_workspace=values.pop("webhooks_per_workspace"),
             # Redelivery reaches as far back as events are kept.
             redelivery_window=retention,
+            claim_seconds=max(30.0, 3 * values["webhook_timeout"]),
         ),
     }
 

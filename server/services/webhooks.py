@@ -8,7 +8,7 @@ Delivery, at least once, across replicas:
    position in the same write, only if no other replica moved it first (compare-and-set).
    A disabled webhook queues nothing; re-enabled, it starts from the events of that moment
    (RedeliverWebhookEvents recovers the ones before).
-2. Sending: due deliveries are claimed (each by one replica, for CLAIM_SECONDS), at most
+2. Sending: due deliveries are claimed (each by one replica, for `claim_seconds`), at most
    `per_webhook` in flight for one webhook across every replica, and none while the webhook
    is paused (a receiver's Retry-After, or a short pause after the receiver itself failed:
    an outage costs a few failed attempts, not one per queued event). Each is signed (Standard
@@ -66,8 +66,6 @@ log = logging.getLogger("distribution.webhooks")
 
 # Events queued per webhook per read.
 PAGE = 200
-# A claimed delivery is this replica's for so long; it is retried elsewhere after.
-CLAIM_SECONDS = 120.0
 # The fields UpdateWebhook changes (its update_mask paths).
 UPDATABLE = ("url", "event_kinds", "description", "enabled")
 # A since_time this far in the future is a mistake, not clock skew.
@@ -92,6 +90,10 @@ class WebhookPolicy:
     redelivery_window: timedelta = timedelta(days=7)
     # Seconds between passes while nothing nudges the dispatcher (due retries are found then).
     recheck: float = 1.0
+    # A claimed delivery is the replica's for so long (an attempt takes at most the POST's time
+    # limit); a replica that died mid-attempt holds the delivery, and its webhook's pace slot,
+    # until then. Set from DISTRIBUTION_WEBHOOK_TIMEOUT: three times it, at least 30 s.
+    claim_seconds: float = 30.0
     # Least seconds from one pass to the next: a publish makes several changes in quick
     # succession, and under load many publishes do; each change only nudges, so a burst costs
     # one pass (one read of the enabled webhooks) per interval, not one per change. Bounds the
@@ -469,7 +471,7 @@ class WebhookDispatcher:
     async def _claim(self, limit: int) -> list[DueDelivery]:
         now = self._clock.now()
         return await self._store.claim_due(
-            now, now + timedelta(seconds=CLAIM_SECONDS), limit, self.policy.per_webhook
+            now, now + timedelta(seconds=self.policy.claim_seconds), limit, self.policy.per_webhook
         )
 
     async def _queue(self, webhook: Webhook, cursor: EventPosition) -> None:

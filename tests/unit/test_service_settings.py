@@ -132,6 +132,7 @@ def test_webhook_settings_and_their_defaults() -> None:
         timedelta(hours=12), 1, timedelta(0), 3
     )
     assert policy.redelivery_window == timedelta(days=2)  # as far back as events are kept
+    assert load_settings({"DISTRIBUTION_WEBHOOK_TIMEOUT": "20"}).webhooks.claim_seconds == 60.0  # 3 x the POST
     defaults = WebhookPolicy()
     assert (defaults.disable_window, defaults.secret_overlap, defaults.per_workspace) == (
         timedelta(days=5), timedelta(hours=24), 20

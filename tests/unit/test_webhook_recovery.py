@@ -33,7 +33,7 @@ from server.domain.webhooks import (
     apply_changes,
     settle_attempt,
 )
-from server.services.webhooks import CLAIM_SECONDS, PAGE, WebhookPolicy, WebhookUpdate, new_deliveries
+from server.services.webhooks import PAGE, WebhookPolicy, WebhookUpdate, new_deliveries
 from tests.fakes import FakeWebhookSender
 from tests.unit.conftest import World, make_world
 from tests.unit.helpers import until
@@ -478,7 +478,7 @@ async def test_a_replica_puts_no_more_attempts_in_flight_than_its_concurrency_an
     await dispatcher.run_once()
     again = {(p.url, p.headers["webhook-id"]) for p in sender.posts[sent:]}
     assert not again & cut_short  # still claimed by the stopped replica (their slots held too)...
-    world.clock.advance(CLAIM_SECONDS)
+    world.clock.advance(dispatcher.policy.claim_seconds)
     await dispatcher.run_once()
     delivered = {(p.url, p.headers["webhook-id"]) for p in sender.posts[sent:]}
     assert delivered >= cut_short and len(delivered) == 3 * len(await all_events(world))  # ...until it lapses
