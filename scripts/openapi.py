@@ -104,12 +104,14 @@ def _request_constraints() -> dict[str, dict[str, Any]]:
     ids = {f"distribution.v1.{m}.id": _UUID for m in (
         "GetAccountRequest", "DisconnectAccountRequest", "GetMediaRequest", "GetPublishRequest",
         "WatchPublishRequest", "CancelPublishRequest", "UpdatePublishScheduleRequest", "GetWebhookRequest",
-        "DeleteWebhookRequest",
+        "DeleteWebhookRequest", "UpdateWebhookRequest", "RedeliverWebhookEventsRequest", "RotateWebhookSecretRequest",
+        "SendTestWebhookEventRequest",
     )}
     ig, tt = "distribution.v1.PublishInstagramCarouselRequest", "distribution.v1.PublishTikTokCarouselRequest"
     return {
         **ids,
         "distribution.v1.ListWebhookDeliveriesRequest.webhook_id": _UUID,
+        "distribution.v1.RedeliverWebhookEventsRequest.delivery_id": _UUID,
         "distribution.v1.ListPublishesRequest.account_id": _UUID,
         "distribution.v1.WatchPublishesRequest.account_id": _UUID,
         "distribution.v1.ListAccountsRequest.page_size": {"minimum": 0},

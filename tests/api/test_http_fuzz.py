@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from server.sandbox.instagram import InstagramSandbox
 from server.sandbox.tiktok import TikTokSandbox
+from tests.fakes import FakeWebhookSender
 from tests.support import settings as fast
 from tests.support.client import images
 from tests.support.fuzz.world import LoopThread, ServerLog
@@ -72,7 +73,9 @@ async def _start(workdir: Path, loop: LoopThread, log: ServerLog) -> HttpWorld:
         workdir, instagram.base_url, tiktok.base_url, tiktok_rate_limits=fast.NO_RATE_LIMITS,
         http_listen="127.0.0.1:0", api_keys=f"fuzz={KEY}",
     ))
-    service = await services.start()
+    # Webhooks the fuzzer registers, changes, redelivers or pings reach a receiver in memory:
+    # no POST leaves the machine, whatever URL a generated request names.
+    service = await services.start(adapters={"webhook_sender": FakeWebhookSender()})
     assert service.http is not None
     world = HttpWorld(loop, services, service.http.origin, log, {}, {})
     world.__dict__["emulators"] = (instagram, tiktok)
@@ -93,7 +96,10 @@ def _populate(world: HttpWorld) -> None:
                                         "username": "fuzz", "accessToken": "fuzz-token"})["account"]["id"]
     media = [post("/api/v1/media", {"url": url})["media"]["id"] for url in images(2, prefix="gs://fuzz/http")]
     publish = post("/api/v1/publish/instagram/carousel", {"mediaIds": media, "instagramAccountId": account})
-    world.real = {"account": account, "media": media[0], "publish": publish["instagramPublishId"]}
+    webhook = post("/api/v1/webhooks", {"url": "https://hooks.example.com/fuzz"})["webhook"]["id"]
+    world.real = {
+        "account": account, "media": media[0], "publish": publish["instagramPublishId"], "webhook": webhook,
+    }
     world.document = session.get(world.origin + "/api/v1/openapi.json", timeout=REQUEST_TIMEOUT).json()
     world.log.take()
 
@@ -134,7 +140,7 @@ OPERATIONS = _operations(_DOCUMENT)
 
 
 def _real_id(world: HttpWorld, path: str) -> str | None:
-    for kind in ("account", "media", "publish"):
+    for kind in ("account", "media", "publish", "webhook"):
         if f"/{kind}" in path:
             return world.real[kind]
     return None
