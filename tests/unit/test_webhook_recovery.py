@@ -49,7 +49,7 @@ async def hooked() -> AsyncIterator[tuple[World, FakeWebhookSender]]:
     world.services = build_services(
         Settings(webhooks=WebhookPolicy(min_interval=0.0)),
         Adapters(store=world.store, instagram=world.instagram, tiktok=world.tiktok, clock=world.clock,
-                 metrics=world.metrics, webhook_sender=sender),
+                 segmenter=world.segmenter, metrics=world.metrics, webhook_sender=sender),
         "unit-replica",
     )
     yield world, sender
