@@ -11,7 +11,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak replicas
+.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak replicas console-screenshots
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -21,6 +21,7 @@ help:
 	@echo "make generate  rebuild generated/ from proto/"
 	@echo "make replicas  two replicas on a fresh PostgreSQL database, shared emulators (docs/replicas.md)"
 	@echo "make mutate    mutation testing of the publish logic (slow; writes tests/mutation/REPORT.md)"
+	@echo "make console-screenshots  the console's pictures in docs/images/ (headless Chromium)"
 
 # --- set-up -----------------------------------------------------------------
 
@@ -35,6 +36,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
+
+# Debian's Chromium, which the console's browser tests (tests/browser/), its screenshots and its
+# benchmark drive through Playwright (pinned in requirements-dev.txt, never `playwright install`).
+# The browser itself is the stamp: installed once per machine, as root, when it is missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	test -x $@
 
 # The example Node.js client (clients/node), exercised by tests/e2e/test_clients.py.
 clients/node/node_modules/.installed: clients/node/package.json clients/node/package-lock.json
@@ -83,7 +93,7 @@ check: $(VENV)/.installed generated/.stamp
 TEST_WORKERS ?= 2
 COVERAGE_GATE ?= $(if $(PYTEST_ARGS),off,on)
 
-test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed lint check-generated check
+test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed $(CHROMIUM) lint check-generated check
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	status=0; $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m coverage combine -q; \
@@ -110,6 +120,11 @@ $(VENV)/.mutate-installed: requirements-mutate.txt $(VENV)/.installed
 soak: $(VENV)/.installed generated/.stamp
 	$(PY) -m scripts.soak $(SOAK_ARGS)
 
+# The console's screenshots (docs/images/console-*.png, linked from docs/console.md): the
+# service as `make run` starts it, a few publishes made over its API, each view in Chromium.
+console-screenshots: $(VENV)/.installed generated/.stamp $(CHROMIUM)
+	$(PY) -m scripts.console_screenshots --out docs/images
+
 clean:
 	rm -rf $(VENV) node_modules generated/.stamp .pytest_cache .coverage-data mutants
 
@@ -120,7 +135,7 @@ clean:
 # Every case (unary overhead, concurrency, upstream cost, history, media, HTTP gateway, scheduling,
 # PostgreSQL vs SQLite, replicas; the PostgreSQL ones where a server answers); prints the table and writes
 # bench/results.md (commit it). About 20 minutes on 2 cores.
-bench: $(VENV)/.installed generated/.stamp
+bench: $(VENV)/.installed generated/.stamp $(CHROMIUM)
 	$(PY) -m bench.run --out bench/results.md
 
 # Only the history case (one million records, on SQLite and, where a server answers, PostgreSQL):

@@ -57,6 +57,8 @@ def banner(service: Service) -> str:
     ]
     if facts["http"] != "off":
         lines.append(f"  HTTP/JSON:      {facts['http']} (OpenAPI: {facts['http']}/api/v1/openapi.json)")
+    if facts["console"] != "off":
+        lines.append(f"  Console:        {facts['console']} (in a browser)")
     if facts["health_listen"] != "off":
         lines.append(f"  Health probes:  {facts['health_listen']} (plaintext, grpc.health.v1 only)")
     tool = ".venv/bin/grpcurl -plaintext"

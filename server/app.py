@@ -175,6 +175,7 @@ class Service:
             "metrics": OFF if metrics_port is None else f"http://{join_host_port(metrics_host, metrics_port)}/metrics",
             "health_listen": self.health_address or OFF,
             "http": OFF if self.http is None else self.http.origin,
+            "console": OFF if self.http is None or not self.http.console_url else self.http.console_url,
         }
 
     async def stop(self, grace: float | None = None) -> None:
@@ -262,7 +263,7 @@ async def _start_http(settings: Settings, grpc_server: GrpcServer) -> HttpGatewa
     if settings.tls_cert:
         tls = HttpTls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
     try:
-        return await serve_http(grpc_server.calls, settings.http_listen, tls)
+        return await serve_http(grpc_server.calls, settings.http_listen, tls, console=settings.console)
     except OSError as err:
         raise address_error("DISTRIBUTION_HTTP_LISTEN", settings.http_listen, err, can_be_off=True) from None
 

@@ -66,6 +66,7 @@ class Settings:
     metrics_listen: str = default("metrics_listen")
     health_listen: str = default("health_listen")
     http_listen: str = default("http_listen")
+    console: bool = default("console")
     # "auto", "direct", "sandbox" or "off"; `media_fetch_mode` resolves "auto".
     media_fetch: str = default("media_fetch")
     media_fetch_timeout: float = default("media_fetch_timeout")

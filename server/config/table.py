@@ -96,6 +96,11 @@ SETTINGS: tuple[Setting, ...] = (
         "a non-loopback address needs authentication.", SERVICE,
     ),
     Setting(
+        "DISTRIBUTION_CONSOLE", "console", Flag(), True,
+        "Whether the HTTP gateway serves the console for people at `/console/` (static files that call the "
+        "HTTP API with the caller's own key; see console.md). `false` serves none.", SERVICE,
+    ),
+    Setting(
         "DISTRIBUTION_METRICS_LISTEN", "metrics_listen", Address("127.0.0.1:9464", can_be_off=True), "127.0.0.1:9464",
         "Where Prometheus metrics are served (`/metrics`), or `off`.", SERVICE,
     ),

@@ -9,6 +9,7 @@ from pathlib import Path
 import distribution
 
 from server.grpc_api.inprocess import InProcessCalls
+from server.http_gateway.console import PREFIX, Console
 from server.http_gateway.gateway import Gateway, load_openapi, tls_context
 from server.http_server import AppServer
 
@@ -30,6 +31,11 @@ class HttpGateway:
     origin: str
 
     @property
+    def console_url(self) -> str:
+        """Where the console is served; empty when it is off."""
+        return self.origin + PREFIX if self.gateway.console else ""
+
+    @property
     def port(self) -> int:
         assert self.server.port is not None
         return self.server.port
@@ -39,10 +45,12 @@ class HttpGateway:
         await self.server.stop(grace)
 
 
-async def serve_http(calls: InProcessCalls, listen: str, tls: HttpTls | None = None) -> HttpGateway:
-    """Starts the gateway on `listen` (HOST:PORT, port 0 picks one). Raises OSError when the
-    address cannot be bound."""
-    gateway = Gateway(calls, load_openapi(OPENAPI_FILE))
+async def serve_http(
+    calls: InProcessCalls, listen: str, tls: HttpTls | None = None, console: bool = True
+) -> HttpGateway:
+    """Starts the gateway on `listen` (HOST:PORT, port 0 picks one), with the console at
+    /console/ unless `console` is false. Raises OSError when the address cannot be bound."""
+    gateway = Gateway(calls, load_openapi(OPENAPI_FILE), Console() if console else None)
     context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
     host, _, port = listen.rpartition(":")
     server = AppServer(gateway.server(), host=host.strip("[]"), port=int(port), ssl_context=context)

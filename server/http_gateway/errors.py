@@ -4,6 +4,7 @@ status mapping (google/rpc/code.proto), and the gateway's own refusals in the sa
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import any_pb2, json_format
@@ -47,6 +48,21 @@ def status(code: int, message: str, reason: str, field: str = "", **metadata: st
         violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message, reason=reason)
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
     return status_pb2.Status(code=code, message=message, details=details)
+
+
+class Refused(Exception):
+    """A request the gateway answers itself, before any method: sent with HTTP `status` as
+    google.rpc.Status JSON with `code`, ErrorInfo `reason` and `headers`."""
+
+    def __init__(
+        self, status: int, code: int, message: str, reason: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.headers = dict(headers or {})
 
 
 def retry_after_seconds(rich: status_pb2.Status) -> int | None:

@@ -27,6 +27,7 @@ from google.rpc import code_pb2, status_pb2
 
 from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
 from server.http_gateway import errors
+from server.http_gateway.console import Console
 from server.http_gateway.routes import Route, routes_for, service_descriptors
 from server.http_gateway.transcode import BadRequest, parse_body, query_fields, to_json, to_message
 from server.logs import request_id as logged_request_id
@@ -105,12 +106,14 @@ def _shown(text: str, limit: int = 200) -> str:
 
 class Gateway:
     """The HTTP server (aiohttp's low-level one: the gateway routes by the contract itself)
-    serving every annotated method of the registered services. Every answer, its own
-    refusals and those of aiohttp's HTTP parser included, is JSON google.rpc.Status."""
+    serving every annotated method of the registered services, and with a Console, its
+    static files under /console/. Every refusal, those of the console and of aiohttp's HTTP
+    parser included, is JSON google.rpc.Status."""
 
-    def __init__(self, calls: InProcessCalls, openapi: bytes | None = None) -> None:
+    def __init__(self, calls: InProcessCalls, openapi: bytes | None = None, console: Console | None = None) -> None:
         self._calls = calls
         self._openapi = openapi
+        self.console = console
         self.routes: list[Route] = routes_for(service_descriptors(calls.methods))
 
     def server(self) -> web.Server:
@@ -158,6 +161,8 @@ class Gateway:
 
     async def _answer(self, request: web.BaseRequest, request_id: str) -> web.StreamResponse:
         try:
+            if self.console is not None and self.console.serves(request.path):
+                return self.console.answer(request)
             if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD") and self._openapi is not None:
                 return web.Response(body=self._openapi, content_type=_JSON)
             route, found = self._find(request.method, request.path)
@@ -187,6 +192,10 @@ class Gateway:
             return web.json_response(to_json(response), dumps=_dumps, headers={REQUEST_ID_HEADER: request_id})
         except CallFailed as failed:  # the method's own error, logged by AccessLog
             return error_response(failed.status, request_id, answer=_MethodAnswer)
+        except errors.Refused as refused:
+            return _refusal(
+                refused.status, refused.code, refused.message, refused.reason, request_id, **refused.headers
+            )
         except BadRequest as bad:
             return error_response(
                 errors.status(code_pb2.INVALID_ARGUMENT, bad.message, "MALFORMED_REQUEST", bad.field), request_id

@@ -102,6 +102,8 @@ def test_plaintext_open_service_says_so(tmp_path):
     http = f"http://{run.env['DISTRIBUTION_HTTP_LISTEN']}"
     assert started["http"] == http
     assert f"  HTTP/JSON:      {http} (OpenAPI: {http}/api/v1/openapi.json)" in banner
+    assert started["console"] == f"{http}/console/"
+    assert f"  Console:        {http}/console/ (in a browser)" in banner
     assert banner.splitlines()[0] == f"Distribution is listening on {run.address}"
     assert "  Transport:      plaintext" in banner
     assert "  Authentication: none: every caller shares one workspace (loopback only)" in banner

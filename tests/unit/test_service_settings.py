@@ -95,11 +95,17 @@ def test_the_creator_consent_rule_is_off_unless_the_operator_turns_it_on() -> No
     assert load_settings({}).tiktok_require_creator_consent is False
 
 
+@pytest.mark.parametrize(("value", "expected"), [("", True), ("true", True), ("no", False), ("0", False)])
+def test_the_console_is_on_unless_turned_off(value: str, expected: bool) -> None:
+    assert load_settings({"DISTRIBUTION_CONSOLE": value}).console is expected
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
         ("DISTRIBUTION_WEBHOOK_ALLOW_HTTP", "sometimes", "is not true or false"),
         ("DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "maybe", "is not true or false"),
+        ("DISTRIBUTION_CONSOLE", "maybe", "is not true or false"),
         ("DISTRIBUTION_EVENT_RETENTION_DAYS", "0", "leaves no event to resume from"),
         ("DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS", "0", "would disable a webhook at its first failure"),
         ("DISTRIBUTION_WEBHOOKS_PER_WORKSPACE", "0", "is not a whole number of at least 1"),

@@ -1,0 +1,132 @@
+"""The console's static files on the HTTP gateway's port: served at /console/ without a key
+(they hold no data) while every API route keeps its authentication; each answer carries the
+page's security headers; gzip and revalidation; only the shipped files, whatever the path."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+from aiohttp import ClientSession
+
+from server.http_gateway.console import CONTENT_SECURITY_POLICY, STATIC_DIR, load_files
+
+KEY = "console-test-key-0123456789"
+
+
+@pytest.fixture
+async def service(start_service):
+    return await start_service(http_listen="127.0.0.1:0", api_keys=f"alpha={KEY}")
+
+
+@pytest.fixture
+async def http():
+    async with ClientSession(auto_decompress=False) as session:
+        yield session
+
+
+def _security_headers_of(headers) -> None:
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_policy_allows_this_origin_only_and_no_inline_code():
+    directives = dict(d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; "))
+    assert directives["default-src"] == "'none'"
+    for name in ("script-src", "style-src", "img-src", "connect-src"):
+        assert directives[name] == "'self'", name
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["form-action"] == "'none'" and directives["base-uri"] == "'none'"
+    assert directives["require-trusted-types-for"] == "'script'"
+    assert "unsafe" not in CONTENT_SECURITY_POLICY and "http" not in CONTENT_SECURITY_POLICY
+
+
+def test_the_files_hold_no_inline_script_or_style_and_nothing_from_elsewhere():
+    for path in STATIC_DIR.rglob("*"):
+        if path.suffix not in (".html", ".js", ".css"):
+            continue
+        text = path.read_text()
+        assert not re.search(r"https?://", text), f"{path}: the console loads nothing from another origin"
+        if path.suffix == ".html":
+            assert not re.search(r"<script(?![^>]*\bsrc=)", text), f"{path}: inline script"
+            assert "<style" not in text and " style=" not in text and not re.search(r"\son[a-z]+=", text), path
+        if path.suffix == ".js":
+            # Values reach the page as text: no HTML string sink anywhere in the console.
+            for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+                assert sink not in text, f"{path}: {sink}"
+            # The key is kept for the tab only (sessionStorage), never where it outlives it.
+            assert not re.search(r"\blocalStorage\s*[.\[]|document\.cookie|indexedDB\.", text), path
+
+
+async def test_the_console_is_served_without_a_key_while_the_api_asks_for_one(service, http):
+    origin = service.http.origin
+    async with http.get(origin + "/console/") as page:
+        assert page.status == 200
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        _security_headers_of(page.headers)
+        assert "<title>Distribution console</title>" in gzip.decompress(await page.read()).decode()
+    async with http.get(origin + "/api/v1/publishes") as api:
+        assert api.status == 401
+        assert (await api.json())["error"]["status"] == "UNAUTHENTICATED"
+    async with http.get(origin + "/api/v1/publishes", headers={"Authorization": f"Bearer {KEY}"}) as api:
+        assert api.status == 200
+
+
+async def test_every_file_answers_with_its_type_gzip_and_a_validator(service, http):
+    origin = service.http.origin
+    files = load_files()
+    assert {"index.html", "console.css", "js/app.js", "js/api.js", "js/views/publishes.js"} <= set(files)
+    for name, shipped in files.items():
+        url = f"{origin}/console/{name}"
+        async with http.get(url, headers={"Accept-Encoding": "gzip, br"}) as response:
+            assert response.status == 200, name
+            _security_headers_of(response.headers)
+            body = await response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            assert body == shipped.body, name
+            assert response.headers["Content-Type"].split(";")[0] in (
+                "text/html", "text/javascript", "text/css", "image/svg+xml"), name
+            assert response.headers["Cache-Control"] == "no-cache"
+            etag = response.headers["ETag"]
+        async with http.get(url, headers={"If-None-Match": etag}) as again:
+            assert again.status == 304 and not await again.read(), name
+    async with http.get(origin + "/console/js/app.js", headers={"Accept-Encoding": "identity"}) as plain:
+        assert "Content-Encoding" not in plain.headers
+        assert await plain.read() == files["js/app.js"].body
+
+
+async def test_console_redirects_to_its_slash_and_takes_only_get_and_head(service, http):
+    origin = service.http.origin
+    async with http.get(origin + "/console", allow_redirects=False) as bare:
+        assert bare.status == 308 and bare.headers["Location"] == "/console/"
+    async with http.head(origin + "/console/") as head:
+        assert head.status == 200 and not await head.read()
+    async with http.post(origin + "/console/", data=b"x") as posted:
+        assert posted.status == 405 and posted.headers["Allow"] == "GET, HEAD"
+        assert (await posted.json())["error"]["code"] == 405
+
+
+@pytest.mark.parametrize("path", [
+    "/console/nope.js", "/console/../pyproject.toml", "/console/%2e%2e/%2e%2e/pyproject.toml",
+    "/console/js/../../__init__.py", "/console/__init__.py", "/console/static/index.html", "/console//etc/passwd",
+])
+async def test_only_the_shipped_files_are_served_whatever_the_path(service, http, path):
+    async with http.get(service.http.origin + path) as response:
+        text = await response.text()
+        if response.status == 200:  # a path that normalises to a shipped file
+            assert text in {f.body.decode() for f in load_files().values()}
+        else:
+            assert response.status == 404, (path, response.status)
+            assert "import" not in text and "[tool" not in text
+
+
+async def test_the_console_can_be_turned_off(start_service, http):
+    service = await start_service(http_listen="127.0.0.1:0", console=False)
+    assert service.facts()["console"] == "off"
+    async with http.get(service.http.origin + "/console/") as response:
+        assert response.status == 404
+        assert (await response.json())["error"]["details"][0]["reason"] == "ROUTE_NOT_FOUND"
