@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -36,3 +37,18 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what}: not within {within:.0f}s (last value {result!r})")
         await asyncio.sleep(every)
+
+
+def eventually_sync(
+    condition: Callable[[], T], what: str, *, within: float = DEFAULT_WITHIN, every: float = 0.05
+) -> T:
+    """`eventually` for a test without an event loop (the browser tests drive a synchronous
+    Playwright): blocks between polls."""
+    deadline = time.monotonic() + within
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within:.0f}s (last value {result!r})")
+        time.sleep(every)

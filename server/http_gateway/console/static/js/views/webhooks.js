@@ -25,9 +25,9 @@ async function availableActions() {
   return found;
 }
 
-function actionButtons(actions, webhook, delivery, after) {
-  if (!actions.length) return '';
-  const result = h('span', { class: 'action-message', role: 'status' });
+/** The buttons of the available actions for one delivery; `report(node)` shows the outcome
+ *  (above the table, which `after()` then reads again). */
+function actionButtons(actions, webhook, delivery, report, after) {
   return h('span', { class: 'actions' }, actions.map(({ operation, label, values }) => h('button', {
     type: 'button',
     class: 'secondary',
@@ -36,15 +36,14 @@ function actionButtons(actions, webhook, delivery, after) {
       event.target.disabled = true;
       try {
         await api.invoke(operation, values(webhook, delivery));
-        replace(result, notice('ok', `${label}: queued.`));
+        report(notice('ok', `${label}: delivery ${delivery.id} queued again.`));
         after();
       } catch (err) {
-        replace(result, notice('error', err.message));
-      } finally {
+        report(notice('error', `${label} of delivery ${delivery.id}: ${err.message}`));
         event.target.disabled = false;
       }
     },
-  }, label)), result);
+  }, label)));
 }
 
 const kinds = (w) => ((w.eventKinds || []).length ? w.eventKinds.map((k) => words(enumName(k, 'WEBHOOK_EVENT_KIND_'))).join(', ') : 'Every kind');
@@ -83,6 +82,8 @@ async function one(main, id) {
   }
   const actions = await availableActions();
   const holder = h('div', { class: 'table-holder' });
+  const outcome = h('div', { class: 'outcome', role: 'status' });
+  const report = (node) => replace(outcome, node);
   const pager = new Pager({
     load: (token) => api.get(`/webhooks/${api.seg(id)}/deliveries`, { pageSize: 50, pageToken: token }),
     count: (page) => (page.deliveries || []).length,
@@ -99,7 +100,9 @@ async function one(main, id) {
       ['Last attempt', (d) => time(d.lastAttemptTime)],
       ['Next attempt', (d) => time(d.nextAttemptTime)],
       ['Queued', (d) => time(d.createTime)],
-      ...(actions.length ? [['Actions', (d) => actionButtons(actions, webhook, d, () => pager.go(pager.tokens.length - 1))]] : []),
+      ...(actions.length
+        ? [['Actions', (d) => actionButtons(actions, webhook, d, report, () => pager.go(pager.tokens.length - 1))]]
+        : []),
     ], page.deliveries || [], { caption: 'Deliveries, newest first', empty: 'Nothing delivered yet.', rowAttrs: (d) => ({ 'data-id': d.id }) })),
   });
   replace(main,
@@ -115,6 +118,7 @@ async function one(main, id) {
       ['Created', time(webhook.createTime)],
     ])),
     h('h2', {}, 'Deliveries'),
+    outcome,
     pager.element,
     holder);
   await pager.go(0);
