@@ -60,18 +60,22 @@ async function show() {
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // Each view draws into a root of its own: one left behind (another view, the key form)
+  // goes on drawing into a detached root, never over what replaced it.
+  const root = h('div', { class: 'view' });
+  replace(main, root);
   main.setAttribute('aria-busy', 'true');
   try {
     const module = await VIEWS[view]();
-    const done = await module.render(main, params, { live, navigate, id });
+    const done = await module.render(root, params, { live, navigate, id });
     if (ticket === rendering) cleanup = done || (() => {});
     else if (done) done();
   } catch (err) {
     if (ticket === rendering && !(err instanceof api.ApiError && err.unauthenticated)) {
-      replace(main, notice('error', err.message || String(err)));
+      replace(root, notice('error', err.message || String(err)));
     }
   } finally {
-    main.removeAttribute('aria-busy');
+    if (ticket === rendering) main.removeAttribute('aria-busy');
   }
   document.title = `${main.querySelector('h1')?.textContent || 'Console'} · Distribution`;
 }
@@ -79,6 +83,7 @@ async function show() {
 /** The key form: the key stays in this tab (sessionStorage) and goes only into the Authorization header. */
 function askForKey(refused) {
   asking = true;
+  rendering += 1; // a view still loading is no longer shown
   live.stop();
   cleanup();
   cleanup = () => {};
@@ -93,32 +98,33 @@ function askForKey(refused) {
       + 'and is sent only in the Authorization header of the API calls.'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    api.auth.remember(input.value.trim());
+    const key = input.value.trim();
     input.value = '';
-    await start();
+    // One small call says whether the service takes the key (a refusal is answered here).
+    api.auth.remember(key);
+    try {
+      await api.get('/publishes', { pageSize: 1 });
+    } catch (err) {
+      if (err instanceof api.ApiError && err.unauthenticated) {
+        api.auth.forget();
+        askForKey(err.message);
+        return;
+      }
+    }
+    start();
   });
   replace(main, form);
   forget.hidden = true;
   input.focus();
 }
 
-/** Checks the key (or that none is needed) with one small call, then opens the console. */
-async function start() {
-  asking = true; // a refusal here is answered below, not by the 401 listener
-  try {
-    await api.get('/publishes', { pageSize: 1 });
-  } catch (err) {
-    if (err instanceof api.ApiError && err.unauthenticated) {
-      const had = api.auth.key;
-      api.auth.forget();
-      askForKey(had ? err.message : '');
-      return;
-    }
-  }
+/** Opens the console: the stream and the view of the URL. Where the API wants a key (or
+ *  refuses the tab's), its first 401 brings the key form instead. */
+function start() {
   asking = false;
   forget.hidden = !api.auth.key;
   live.start();
-  await show();
+  show();
 }
 
 api.onUnauthenticated((err) => {

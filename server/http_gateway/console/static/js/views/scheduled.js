@@ -12,7 +12,8 @@ import { accountName, loadAccounts } from './accounts.js';
 const LIMIT = 5000;
 
 export async function render(main, params, { live, navigate }) {
-  const accounts = await loadAccounts().catch(() => []);
+  const accountsLoading = loadAccounts().catch(() => []);
+  let accounts = [];
   const after = params.get('scheduleTimeAfter') || '';
   const before = params.get('scheduleTimeBefore') || '';
   const holder = h('div', { class: 'table-holder' });
@@ -47,8 +48,10 @@ export async function render(main, params, { live, navigate }) {
     let publishes;
     let more;
     try {
-      [publishes, more] = await api.all('/publishes', 'publishes',
-        { state: 'SCHEDULED', scheduleTimeAfter: after, scheduleTimeBefore: before }, LIMIT);
+      [[publishes, more], accounts] = await Promise.all([
+        api.all('/publishes', 'publishes', { state: 'SCHEDULED', scheduleTimeAfter: after, scheduleTimeBefore: before }, LIMIT),
+        accountsLoading,
+      ]);
     } catch (err) {
       replace(holder, notice('error', err.message));
       return;
