@@ -37,13 +37,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-# Debian's Chromium, which the console's browser tests (tests/browser/), its screenshots and its
-# benchmark drive through Playwright (pinned in requirements-dev.txt, never `playwright install`).
-# The browser itself is the stamp: installed once per machine, as root, when it is missing.
+# Debian packages: Chromium, which the console's browser tests (tests/browser/), its screenshots
+# and its benchmark drive through Playwright (pinned in requirements-dev.txt; never `playwright
+# install`), and curl, the console benchmark's baseline. Each program is its own stamp:
+# installed once per machine, as root, when it is missing (the package has the program's name).
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+CURL := /usr/bin/curl
+$(CHROMIUM) $(CURL):
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(notdir $@)
 	test -x $@
 
 # The example Node.js client (clients/node), exercised by tests/e2e/test_clients.py.
@@ -93,7 +95,7 @@ check: $(VENV)/.installed generated/.stamp
 TEST_WORKERS ?= 2
 COVERAGE_GATE ?= $(if $(PYTEST_ARGS),off,on)
 
-test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed $(CHROMIUM) lint check-generated check
+test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed $(CHROMIUM) $(CURL) lint check-generated check
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	status=0; $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m coverage combine -q; \
@@ -135,7 +137,7 @@ clean:
 # Every case (unary overhead, concurrency, upstream cost, history, media, HTTP gateway, scheduling,
 # PostgreSQL vs SQLite, replicas; the PostgreSQL ones where a server answers); prints the table and writes
 # bench/results.md (commit it). About 20 minutes on 2 cores.
-bench: $(VENV)/.installed generated/.stamp $(CHROMIUM)
+bench: $(VENV)/.installed generated/.stamp $(CHROMIUM) $(CURL)
 	$(PY) -m bench.run --out bench/results.md
 
 # Only the history case (one million records, on SQLite and, where a server answers, PostgreSQL):

@@ -15,6 +15,7 @@ Cases (see each module's docstring for the method):
 7. schedule    bench/cases/schedule.py     1,000 publishes scheduled for one second vs 1,000 at once
 8. postgres    bench/cases/postgres.py     the unary load on PostgreSQL (one replica) vs SQLite; database cost
 9. replicas    bench/cases/replicas.py     two replicas vs one on PostgreSQL at 64 callers; what saturates
+10. console    bench/cases/console.py      the console's first load; its list view over 10,000 publishes vs curl
 
 Cases 8 and 9 (and case 4's PostgreSQL half) need a PostgreSQL server (bench/pg.py); where none
 answers they report one line saying so.
@@ -38,6 +39,7 @@ from bench.cases import (
     SMOKE,
     Scale,
     concurrency,
+    console,
     history,
     http,
     media,
@@ -61,6 +63,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "schedule": (schedule.NAME, schedule.run),
     "postgres": (postgres.NAME, postgres.run),
     "replicas": (replicas.NAME, replicas.run),
+    "console": (console.NAME, console.run),
 }
 
 

@@ -47,6 +47,11 @@ class Scale:
     replicas_warmup: float = 3.0
     replicas_duration: float = 10.0
     replicas_rounds: int = 2  # runs of each (1, 2, 2, 1, ...): drift on a shared machine evens out
+    # 10. console: publishes in the store, first loads (each in a new browser context), draws
+    # of the list view per filter (and as many curl calls of the same URL)
+    console_rows: int = 10_000
+    console_loads: int = 5
+    console_samples: int = 30
 
 
 FULL = Scale("full")
@@ -80,4 +85,7 @@ SMOKE = Scale(
     replicas_warmup=0.3,
     replicas_duration=0.8,
     replicas_rounds=1,
+    console_rows=500,
+    console_loads=1,
+    console_samples=2,
 )

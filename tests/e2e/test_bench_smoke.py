@@ -12,7 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from bench.cases import SMOKE, concurrency, history, http, media, postgres, replicas, schedule, unary, upstream
+from bench.cases import (
+    SMOKE,
+    concurrency,
+    console,
+    history,
+    http,
+    media,
+    postgres,
+    replicas,
+    schedule,
+    unary,
+    upstream,
+)
 from bench.report import CaseResult
 from bench.run import CASES, run_and_write
 from tests.support.postgres import fresh_database
@@ -45,7 +57,7 @@ def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
     assert set(results) == {
         unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME,
-        postgres.NAME, replicas.NAME,
+        postgres.NAME, replicas.NAME, console.NAME,
     }
     for result in results.values():
         if result.data.get("skipped"):  # a PostgreSQL case where no server answers: its one line
@@ -132,6 +144,25 @@ def test_history_times_every_query_and_explains_its_plan(smoke):
     planned = {row[0] for row in data["plans"]}
     assert planned == set(measured)
     assert all(row[1] for row in data["plans"])  # an index name, or "none"
+
+
+def test_console_counts_its_first_load_and_times_each_list_view_beside_curl(smoke):
+    results, _ = smoke
+    result = results[console.NAME]
+    data = result.data
+    assert data["rows"] == SMOKE.console_rows
+    [load] = data["first_load"]
+    kinds = [kind for kind, _path, _size in load["requests"]]
+    assert kinds.count("stream") == 1 and "api" in kinds and kinds.count("file") >= 5
+    assert all(size > 0 for kind, _path, size in load["requests"] if kind != "stream")
+    paths = {path for _kind, path, _size in load["requests"]}
+    assert {"/console/", "/console/js/app.js", "/console/console.css"} <= paths
+    assert load["first_row_ms"] > 0
+    assert set(data["list_view"]) == {"no filter", "state FAILED", "platform TikTok", "one account"}
+    for figures in data["list_view"].values():
+        assert figures["console"]["n"] == figures["curl"]["n"] == SMOKE.console_samples
+        assert figures["bytes"] > 0
+    assert len(result.rows) == 5 and len(result.targets) == 2
 
 
 def test_report_is_markdown_with_the_machine_targets_and_results(smoke):

@@ -31,10 +31,14 @@ def console_service(workdir: Path, **overrides: str) -> Iterator[tuple[ServicePr
     service = ServiceProcess(settings, workdir / "service.log")
     service.start()
     try:
-        url = service.wait_for(_CONSOLE, 10).group(1)
-        yield service, url
+        yield service, console_url(service)
     finally:
         service.stop()
+
+
+def console_url(service: ServiceProcess) -> str:
+    """The console's URL, as the started service's banner names it."""
+    return service.wait_for(_CONSOLE, 10).group(1)
 
 
 class ApiError(Exception):
