@@ -28,7 +28,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from playwright.sync_api import Page, Request
@@ -122,7 +121,7 @@ def _first_load(page: Page, url: str, origin: str) -> Load:
     return load
 
 
-def _list_views(page: Page, routes: list[str], samples: int, origin: str) -> tuple[dict[str, list[float]], dict[str, str]]:
+def _list_views(page: Page, routes: list[str], samples: int) -> tuple[dict[str, list[float]], dict[str, str]]:
     """Milliseconds per redraw of each route, and the API URL each one requested."""
     times: dict[str, list[float]] = {route: [] for route in routes}
     urls: dict[str, str] = {}
@@ -187,7 +186,7 @@ def run(scale: Scale, workdir: Path | None = None) -> CaseResult:
                 page = context.new_page()
                 page.goto(url)
                 page.wait_for_selector(f"main tr[data-id]:nth-child({PAGE})")
-                console_times, api_urls = _list_views(page, list(routes.values()), scale.console_samples, origin)
+                console_times, api_urls = _list_views(page, list(routes.values()), scale.console_samples)
                 context.close()
             curl_times = {route: _curl(api_urls[route], scale.console_samples) for route in routes.values()}
             rss = peak_rss_mb(service.pid)

@@ -10,7 +10,7 @@ import re
 import pytest
 from aiohttp import ClientSession
 
-from server.http_gateway.console import CONTENT_SECURITY_POLICY, STATIC_DIR, load_files
+from server.http_gateway.console import CONTENT_SECURITY_POLICY, STATIC_DIR, Console, load_files
 
 KEY = "console-test-key-0123456789"
 
@@ -130,3 +130,16 @@ async def test_the_console_can_be_turned_off(start_service, http):
     async with http.get(service.http.origin + "/console/") as response:
         assert response.status == 404
         assert (await response.json())["error"]["details"][0]["reason"] == "ROUTE_NOT_FOUND"
+
+
+def test_an_install_without_the_files_says_so_and_answers_404(tmp_path, caplog):
+    assert load_files(tmp_path / "missing") == {}
+    console = Console(load_files(tmp_path))
+    assert console.files == {}
+    assert "the console's files are missing" in caplog.text
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)) * 4)
+    files = load_files(tmp_path)
+    assert files["index.html"].gzipped is None  # too small to be worth it
+    assert files["data.bin"].content_type == "application/octet-stream"
+    assert gzip.decompress(files["data.bin"].gzipped) == files["data.bin"].body

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from aiohttp import web
 from google.rpc import code_pb2
 
 from server.http_gateway import errors
+
+log = logging.getLogger("distribution.http")
 
 PREFIX = "/console/"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -70,7 +73,7 @@ class StaticFile:
 def load_files(directory: Path = STATIC_DIR) -> dict[str, StaticFile]:
     """Every file under `directory` by its path relative to it ("js/app.js")."""
     files: dict[str, StaticFile] = {}
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else ():
         body = path.read_bytes()
         content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         packed = gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= _GZIP_FROM_BYTES else None
@@ -94,6 +97,8 @@ class Console:
 
     def __init__(self, files: dict[str, StaticFile] | None = None) -> None:
         self.files = load_files() if files is None else files
+        if INDEX not in self.files:  # an install without the package data: say so once
+            log.warning("the console's files are missing; /console/ answers 404", extra={"directory": str(STATIC_DIR)})
 
     @staticmethod
     def serves(path: str) -> bool:
