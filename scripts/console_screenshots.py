@@ -32,7 +32,7 @@ def seed(api: Api, receiver_url: str) -> dict[str, str]:
     tiktok = api.tiktok_account("autumn_studio_tt")
     photos = api.images(3, "autumn")
     published = api.instagram(
-        instagram, photos, "Autumn in the sandbox 🍂 #demo", firstComment="More at our studio",
+        instagram, photos, "Autumn in the sandbox #demo", firstComment="More at our studio",
     )["instagramPublishId"]
     api.tiktok(tiktok, photos, "Autumn, three ways", coverIndex=1)
     try:

@@ -82,7 +82,13 @@ function mediaCard(media, index) {
       ])));
 }
 
+/** The options a publish used, or '' when it used none beyond the defaults. */
 function options(p) {
+  const shown = optionFacts(p);
+  return shown && shown.childElementCount ? shown : '';
+}
+
+function optionFacts(p) {
   const ig = p.instagramOptions;
   const tt = p.tiktokOptions;
   if (enumName(p.platform, 'PLATFORM_') === 'INSTAGRAM' && ig) {
@@ -162,7 +168,7 @@ function view(p, events, accounts, media, reload) {
       ['TikTok post id', code(p.tiktokPlatformPostId)],
     ]), (p.igMediaId || p.tiktokPlatformPublishId || p.instagramContainerId) ? '' : h('p', { class: 'muted' }, 'No platform id yet.')),
     firstComment(p),
-    section('Options', options(p) || h('p', { class: 'muted' }, 'Defaults.')),
+    section('Options', options(p) || h('p', { class: 'muted' }, 'None beyond the platform\'s defaults.')),
     section(`Media (${(p.mediaIds || []).length})`, h('div', { class: 'media-grid' },
       media.map((m, i) => (m.error ? notice('error', `Item ${i + 1} (${m.id}): ${m.error.message}`) : mediaCard(m, i))))),
     section('Timeline', h('div', { class: 'table-holder' }, timeline(events))),

@@ -27,7 +27,7 @@ export function columns(accounts) {
     ['Account', (p) => accountName(accounts, p.accountId)],
     ['Caption', (p) => h('span', { class: 'caption' }, excerpt(p.caption))],
     ['Media', (p) => String((p.mediaIds || []).length)],
-    ['Platform id', (p) => h('code', {}, platformIds(p))],
+    ['Platform id', (p) => (platformIds(p) ? h('code', {}, platformIds(p)) : '')],
     ['Why', (p) => (p.error && p.error.reason ? h('code', { class: 'reason' }, p.error.reason) : '')],
   ];
 }
