@@ -98,6 +98,7 @@ def test_a_publish_appears_live_changes_state_and_its_page_shows_the_timeline(wo
     expect(page.locator("main a.row-link").first).to_have_attribute("href", f"#/publishes/{publish_id}")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text(publish_id)
+    expect(page.locator("main")).to_be_focused()  # the keyboard follows to the new view
 
     record = world.api.get(f"/publishes/{publish_id}")
     publish, events = record["publish"], record["events"]
@@ -303,6 +304,15 @@ def _received(receiver: Receiver, event_id: str) -> int:
 
 def _operations(api: Api) -> list[dict[str, Any]]:
     return [op for item in api.get("/openapi.json")["paths"].values() for op in item.values()]
+
+
+def test_a_malformed_link_shows_the_api_s_answer_and_nothing_breaks(world: World, page: Page) -> None:
+    world.open(page, "/publishes/%E0%A4%A")
+    expect(page.locator("main .notice.error")).to_be_visible()
+    page.keyboard.press("g")
+    page.keyboard.press("s")
+    expect(page.locator("main h1")).to_have_text("Scheduled")
+    expect(page.locator("nav a[aria-current=page]")).to_have_text("Scheduled")
 
 
 def test_on_a_phone_every_view_fits_the_screen(world: World, browser: Any) -> None:

@@ -37,7 +37,13 @@ let asking = false;
 /** '#/publishes/ID?state=FAILED' -> { view: 'publish', id: 'ID', params } */
 function parse(hash) {
   const [path, search = ''] = hash.replace(/^#/, '').split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part; // a malformed escape: taken as written (the API will not know such an id)
+    }
+  });
   const params = new URLSearchParams(search);
   const [name = 'publishes', id = ''] = parts;
   if (name === 'publishes' && id) return { view: 'publish', id, params };
@@ -49,7 +55,7 @@ function navigate(path, params = new URLSearchParams()) {
   window.location.hash = path + (search ? `?${search}` : '');
 }
 
-async function show() {
+async function show(event) {
   if (asking) return;
   const ticket = ++rendering;
   const { view, id, params } = parse(window.location.hash);
@@ -78,6 +84,8 @@ async function show() {
     if (ticket === rendering) main.removeAttribute('aria-busy');
   }
   document.title = `${main.querySelector('h1')?.textContent || 'Console'} · Distribution`;
+  // A move to another view (a link, Enter on a row, a shortcut) takes the keyboard there too.
+  if (event && ticket === rendering && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 /** The key form: the key stays in this tab (sessionStorage) and goes only into the Authorization header. */
