@@ -105,9 +105,10 @@ async def test_console_redirects_to_its_slash_and_takes_only_get_and_head(servic
         assert bare.status == 308 and bare.headers["Location"] == "/console/"
     async with http.head(origin + "/console/") as head:
         assert head.status == 200 and not await head.read()
-    async with http.post(origin + "/console/", data=b"x") as posted:
-        assert posted.status == 405 and posted.headers["Allow"] == "GET, HEAD"
-        assert (await posted.json())["error"]["code"] == 405
+    for path in ("/console/", "/console", "/console/js/app.js"):
+        async with http.post(origin + path, data=b"x", allow_redirects=False) as posted:
+            assert posted.status == 405 and posted.headers["Allow"] == "GET, HEAD", path
+            assert (await posted.json())["error"]["code"] == 405
 
 
 @pytest.mark.parametrize("path", [
