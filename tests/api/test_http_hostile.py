@@ -8,12 +8,8 @@ traceback. (The schema-driven fuzzing is test_http_fuzz.py's.)"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,77 +18,12 @@ from server.http_gateway.transcode import MAX_JSON_DEPTH
 from tests.support.client import images
 from tests.support.http import HttpApi
 from tests.support.postgres import fresh_database
+from tests.support.raw_http import assert_aip193, raw, request
 
 KEY = "hostile-key-0123456789abcdef"
 UNKNOWN_ID = "9b2f8c1e-0000-4000-8000-000000000000"
 INSTAGRAM = "/api/v1/publish/instagram/carousel"
 TIKTOK = "/api/v1/publish/tiktok/carousel"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def error(self) -> dict[str, Any]:
-        assert isinstance(self.body, dict) and set(self.body) == {"error"}, self.body
-        error: dict[str, Any] = self.body["error"]
-        return error
-
-    def reason(self) -> str:
-        return str(next(d for d in self.error["details"] if d["@type"].endswith("ErrorInfo"))["reason"])
-
-    def violations(self) -> dict[str, str]:
-        for detail in self.error["details"]:
-            if detail["@type"].endswith("BadRequest"):
-                return {v["field"]: v["description"] for v in detail["fieldViolations"]}
-        raise AssertionError(f"no BadRequest in {self.error}")
-
-
-async def raw(origin: str, request: bytes) -> Answer:
-    """Sends `request` as is and reads one answer (by Content-Length, or to the close)."""
-    where = urlsplit(origin)
-    reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    try:
-        writer.write(request)
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-        length = headers.get("content-length")
-        body = await asyncio.wait_for(reader.readexactly(int(length)) if length else reader.read(), 20)
-    finally:
-        writer.close()
-    return Answer(status, headers, json.loads(body) if body else None)
-
-
-def request(verb: str, path: str, body: bytes = b"", headers: tuple[tuple[str, str | bytes], ...] = ()) -> bytes:
-    lines = [f"{verb} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close"]
-    for name, value in headers:
-        lines.append(name.encode() + b": " + (value if isinstance(value, bytes) else value.encode()))
-    if body:
-        lines += [b"Content-Type: application/json", f"Content-Length: {len(body)}".encode()]
-    return b"\r\n".join(lines) + b"\r\n\r\n" + body
-
-
-def assert_aip193(answer: Answer, status: int, code_name: str, reason: str | None = None) -> None:
-    assert answer.status == status, answer.body
-    assert answer.headers["content-type"].startswith("application/json"), answer.headers
-    assert (answer.error["code"], answer.error["status"]) == (status, code_name), answer.error
-    assert answer.error["message"]
-    if reason is not None:
-        assert answer.reason() == reason
-
-
-@pytest.fixture
-def no_traceback(caplog):
-    caplog.set_level(logging.INFO)
-    yield caplog
-    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    assert not tracebacks, [f"{r.name}: {r.getMessage()}" for r in tracebacks]
 
 
 @pytest.fixture

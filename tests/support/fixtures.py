@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -20,6 +21,16 @@ from tests.support.inprocess import Core, InProcessServices, open_core, running
 from tests.support.processes import EmulatorProcess
 
 ServiceFactory = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture
+def no_traceback(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Fails the test if the service logged a traceback or an error while it ran: client
+    input, however hostile, is one `http request refused` line."""
+    caplog.set_level(logging.INFO)
+    yield caplog
+    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not tracebacks, [f"{r.name}: {r.getMessage()}" for r in tracebacks]
 
 
 @pytest.fixture
