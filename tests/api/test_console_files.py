@@ -11,6 +11,9 @@ import pytest
 from aiohttp import ClientSession
 
 from server.http_gateway.console import CONTENT_SECURITY_POLICY, STATIC_DIR, Console, load_files
+from server.http_gateway.gateway import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
+from tests.support.http import HttpApi
+from tests.support.raw_http import assert_aip193, raw, request
 
 KEY = "console-test-key-0123456789"
 
@@ -144,3 +147,65 @@ def test_an_install_without_the_files_says_so_and_answers_404(tmp_path, caplog):
     assert files["index.html"].gzipped is None  # too small to be worth it
     assert files["data.bin"].content_type == "application/octet-stream"
     assert gzip.decompress(files["data.bin"].gzipped) == files["data.bin"].body
+
+
+# --- the gateway's edge holds for console paths too ---------------------------------------------
+
+
+async def test_console_paths_over_the_parser_limits_get_the_gateways_json(service, no_traceback):
+    origin = service.http.origin
+    long_line = await raw(origin, request("GET", "/console/?q=" + "a" * MAX_REQUEST_LINE_BYTES))
+    assert_aip193(long_line, 414, "INVALID_ARGUMENT", "REQUEST_LINE_TOO_LONG")
+    padding = ("X-Pad", "p" * (MAX_HEADER_FIELD_BYTES + 1))
+    long_header = await raw(origin, request("GET", "/console/", headers=(padding,)))
+    assert_aip193(long_header, 431, "INVALID_ARGUMENT", "HEADERS_TOO_LARGE")
+    many = await raw(origin, request("GET", "/console/js/app.js", headers=tuple((f"X-H{i}", "v") for i in range(200))))
+    assert_aip193(many, 431, "INVALID_ARGUMENT", "HEADERS_TOO_LARGE")
+    control = await raw(origin, b"GET /console/ HTTP/1.1\r\nHost: 127.0.0.1\r\nBad\x01Header: v\r\n\r\n")
+    assert_aip193(control, 400, "INVALID_ARGUMENT", "MALFORMED_HTTP")
+
+
+@pytest.mark.parametrize("verb", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PURGE"])
+async def test_console_paths_refuse_other_methods_as_json_naming_get_and_head(service, no_traceback, verb):
+    for path in ("/console", "/console/", "/console/js/app.js", "/console/nope"):
+        answer = await raw(service.http.origin, request(verb, path, body=b'{"a": 1}' if verb == "POST" else b""))
+        assert_aip193(answer, 405, "UNIMPLEMENTED", "METHOD_NOT_ALLOWED")
+        assert answer.headers["allow"] == "GET, HEAD"
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert answer.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", [
+    b"/console/%00", b"/console/js/app.js%00", b"/console/%0D%0ASet-Cookie:%20a=b", b"/console/%E2%80%AE",
+    b"/console/\xff\xfe", b"/console/%ff", b"/console/js/%1B%5B31m", b"/console/" + b"x" * 4000,
+])
+async def test_console_names_holding_control_or_invalid_bytes_get_a_json_404(service, no_traceback, path):
+    answer = await raw(service.http.origin, request("GET", path))
+    if answer.status == 400:  # bytes aiohttp's parser refuses before any handler
+        assert_aip193(answer, 400, "INVALID_ARGUMENT", "MALFORMED_HTTP")
+    else:
+        assert_aip193(answer, 404, "NOT_FOUND", "CONSOLE_FILE_NOT_FOUND")
+        assert "set-cookie" not in answer.headers
+        assert "\x00" not in answer.error["message"] and "Set-Cookie" not in answer.error["message"]
+
+
+@pytest.mark.parametrize("path", [
+    "/console/../api/v1/accounts", "/console/%2e%2e/api/v1/accounts", "/console/..%2Fapi%2Fv1%2Faccounts",
+    "/console//api/v1/accounts", "/console/api/v1/accounts", "/console/./../api/v1/accounts",
+    "/api/v1/accounts/../../../console/", "/api/v1/%2e%2e/%2e%2e/console/../api/v1/accounts",
+    "/console/../api/v1/openapi.json/../accounts", "/console%2F../api/v1/accounts", "/CONSOLE/../api/v1/accounts",
+])
+async def test_no_console_path_reaches_the_api_without_a_key(service, no_traceback, path):
+    """The console answers its own files and nothing else: a path that names it on the way to
+    an API route gets a console 404, a shipped file, or the API's own 401, never data."""
+    async with HttpApi(service.http.origin, {"Authorization": f"Bearer {KEY}"}) as api:
+        made = await api.post("/api/v1/accounts", {"platform": "INSTAGRAM", "externalAccountId": "178414777",
+                                                   "username": "only-with-the-key", "accessToken": "t"})
+        assert made.status == 200, made.body
+    answer = await raw(service.http.origin, request("GET", path))
+    assert b"only-with-the-key" not in answer.data
+    if answer.status == 200:
+        assert answer.data in {f.body for f in load_files().values()}
+    else:
+        assert answer.error["code"] == answer.status
+        assert answer.reason() in {"CONSOLE_FILE_NOT_FOUND", "ROUTE_NOT_FOUND", "CREDENTIALS_MISSING"}, answer.body
