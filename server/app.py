@@ -234,7 +234,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         if health_port is not None:
             await health_port.server.start()
             stack.push_async_callback(health_port.server.stop, 0)
-        http = await _start_http(settings, grpc_server)
+        http = await _start_http(settings, grpc_server, open_service=not key_ring.enabled)
         if http is not None:
             stack.push_async_callback(http.stop, 0)
         readiness = StoreHealth(core.adapters.store, grpc_server.health, SERVICE_NAMES)
@@ -254,16 +254,20 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         raise
 
 
-async def _start_http(settings: Settings, grpc_server: GrpcServer) -> HttpGateway | None:
+async def _start_http(settings: Settings, grpc_server: GrpcServer, open_service: bool) -> HttpGateway | None:
     """The HTTP/JSON gateway on DISTRIBUTION_HTTP_LISTEN (unless off), with the gRPC port's
-    TLS files, calling its methods in process (same keys, limits and validation)."""
+    TLS files, calling its methods in process (same keys, limits and validation); an open
+    service answers browsers only on its own hosts and origin (DISTRIBUTION_HTTP_ALLOWED_HOSTS)."""
     if settings.http_listen == OFF:
         return None
     tls = None
     if settings.tls_cert:
         tls = HttpTls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
     try:
-        return await serve_http(grpc_server.calls, settings.http_listen, tls, console=settings.console)
+        return await serve_http(
+            grpc_server.calls, settings.http_listen, tls, console=settings.console, open_service=open_service,
+            allowed_hosts=settings.http_allowed_hosts,
+        )
     except OSError as err:
         raise address_error("DISTRIBUTION_HTTP_LISTEN", settings.http_listen, err, can_be_off=True) from None
 

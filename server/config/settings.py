@@ -67,6 +67,7 @@ class Settings:
     health_listen: str = default("health_listen")
     http_listen: str = default("http_listen")
     console: bool = default("console")
+    http_allowed_hosts: tuple[str, ...] = default("http_allowed_hosts")
     # "auto", "direct", "sandbox" or "off"; `media_fetch_mode` resolves "auto".
     media_fetch: str = default("media_fetch")
     media_fetch_timeout: float = default("media_fetch_timeout")

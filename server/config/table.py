@@ -232,6 +232,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Allows running without authentication on a non-loopback address.", SECURITY,
     ),
     Setting(
+        "DISTRIBUTION_HTTP_ALLOWED_HOSTS", "http_allowed_hosts", HostList(), (),
+        "Host names, and networks for a `Host` written as an address, that the HTTP port of a service without "
+        "authentication answers besides `localhost`, `*.localhost`, loopback addresses and its listen address "
+        "(e.g. `dev-box.lan,10.0.0.0/8`); any other `Host` gets 403, against DNS rebinding (see security.md). "
+        "Unused with API keys or mutual TLS.", SECURITY,
+    ),
+    Setting(
         "DISTRIBUTION_SECRET_KEYS", "secret_keys", Text("comma-separated Fernet keys"), "",
         "Keys sealing platform tokens and webhook secrets at rest: the first seals, all open (rotation). "
         "Required with PostgreSQL, where every replica must open what the others sealed.", SECURITY, secret=True,

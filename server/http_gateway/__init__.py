@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import distribution
 
 from server.grpc_api.inprocess import InProcessCalls
+from server.http_gateway.browsers import BrowserGuard
 from server.http_gateway.console import PREFIX, Console
 from server.http_gateway.gateway import Gateway, load_openapi, tls_context
 from server.http_server import AppServer
@@ -46,13 +48,23 @@ class HttpGateway:
 
 
 async def serve_http(
-    calls: InProcessCalls, listen: str, tls: HttpTls | None = None, console: bool = True
+    calls: InProcessCalls, listen: str, tls: HttpTls | None = None, console: bool = True, *,
+    open_service: bool = False, allowed_hosts: Sequence[str] = (),
 ) -> HttpGateway:
     """Starts the gateway on `listen` (HOST:PORT, port 0 picks one), with the console at
-    /console/ unless `console` is false. Raises OSError when the address cannot be bound."""
-    gateway = Gateway(calls, load_openapi(OPENAPI_FILE), Console() if console else None)
-    context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
+    /console/ unless `console` is false. `open_service` (no API keys, no mutual TLS) turns on
+    the Host and Origin rules for browsers (browsers.py; mutual TLS turns on the Origin rule),
+    `allowed_hosts` being the operator's extra hosts. Raises OSError when the address cannot
+    be bound."""
     host, _, port = listen.rpartition(":")
+    guard = BrowserGuard.for_port(
+        open_service=open_service, mutual_tls=tls is not None and bool(tls.client_ca), tls=tls is not None,
+        listen_host=host, allowed=allowed_hosts,
+    )
+    gateway = Gateway(
+        calls, load_openapi(OPENAPI_FILE), Console() if console else None, guard if guard.active else None
+    )
+    context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
     server = AppServer(gateway.server(), host=host.strip("[]"), port=int(port), ssl_context=context)
     origin = await server.start()
     return HttpGateway(gateway, server, origin)

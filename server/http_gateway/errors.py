@@ -50,12 +50,20 @@ def status(code: int, message: str, reason: str, field: str = "", **metadata: st
     return status_pb2.Status(code=code, message=message, details=details)
 
 
+def shown(text: str, limit: int = 200) -> str:
+    """A caller's path, method or header as a log line or message may quote it: cut, never
+    raw bytes."""
+    text = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class Refused(Exception):
     """A request the gateway answers itself, before any method: sent with HTTP `status` as
-    google.rpc.Status JSON with `code`, ErrorInfo `reason` and `headers`."""
+    google.rpc.Status JSON with `code`, ErrorInfo `reason` and `metadata`, and `headers`."""
 
     def __init__(
-        self, status: int, code: int, message: str, reason: str, headers: Mapping[str, str] | None = None
+        self, status: int, code: int, message: str, reason: str, headers: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -63,6 +71,10 @@ class Refused(Exception):
         self.message = message
         self.reason = reason
         self.headers = dict(headers or {})
+        self.metadata = dict(metadata or {})
+
+    def rich(self) -> status_pb2.Status:
+        return status(self.code, self.message, self.reason, **self.metadata)
 
 
 def retry_after_seconds(rich: status_pb2.Status) -> int | None:

@@ -27,7 +27,9 @@ from google.rpc import code_pb2, status_pb2
 
 from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
 from server.http_gateway import errors
+from server.http_gateway.browsers import BrowserGuard
 from server.http_gateway.console import Console
+from server.http_gateway.errors import shown
 from server.http_gateway.routes import Route, routes_for, service_descriptors
 from server.http_gateway.transcode import BadRequest, parse_body, query_fields, to_json, to_message
 from server.logs import request_id as logged_request_id
@@ -98,22 +100,21 @@ def _common_names(request: web.BaseRequest) -> tuple[str, ...]:
     )
 
 
-def _shown(text: str, limit: int = 200) -> str:
-    """A caller's path or method as a log line or message may quote it: cut, never raw bytes."""
-    text = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 class Gateway:
     """The HTTP server (aiohttp's low-level one: the gateway routes by the contract itself)
     serving every annotated method of the registered services, and with a Console, its
-    static files under /console/. Every refusal, those of the console and of aiohttp's HTTP
-    parser included, is JSON google.rpc.Status."""
+    static files under /console/. A BrowserGuard, when given, checks Host and Origin before
+    anything else. Every refusal, those of the console and of aiohttp's HTTP parser included,
+    is JSON google.rpc.Status."""
 
-    def __init__(self, calls: InProcessCalls, openapi: bytes | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self, calls: InProcessCalls, openapi: bytes | None = None, console: Console | None = None,
+        browsers: BrowserGuard | None = None,
+    ) -> None:
         self._calls = calls
         self._openapi = openapi
         self.console = console
+        self._browsers = browsers
         self.routes: list[Route] = routes_for(service_descriptors(calls.methods))
 
     def server(self) -> web.Server:
@@ -155,12 +156,14 @@ class Gateway:
         if response.status >= 400 and not isinstance(response, _MethodAnswer):
             log.info(
                 "http request refused",
-                extra={"verb": _shown(request.method), "path": _shown(request.path), "status": response.status},
+                extra={"verb": shown(request.method), "path": shown(request.path), "status": response.status},
             )
         return response
 
     async def _answer(self, request: web.BaseRequest, request_id: str) -> web.StreamResponse:
         try:
+            if self._browsers is not None:  # every path: the console's files as the API
+                self._browsers.check(request)
             if self.console is not None and self.console.serves(request.path):
                 return self.console.answer(request)
             if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD") and self._openapi is not None:
@@ -193,9 +196,7 @@ class Gateway:
         except CallFailed as failed:  # the method's own error, logged by AccessLog
             return error_response(failed.status, request_id, answer=_MethodAnswer)
         except errors.Refused as refused:
-            return _refusal(
-                refused.status, refused.code, refused.message, refused.reason, request_id, **refused.headers
-            )
+            return error_response(refused.rich(), request_id, status=refused.status, headers=refused.headers)
         except BadRequest as bad:
             return error_response(
                 errors.status(code_pb2.INVALID_ARGUMENT, bad.message, "MALFORMED_REQUEST", bad.field), request_id
@@ -207,19 +208,19 @@ class Gateway:
             )
             return response
         except Exception:  # a bug: the caller gets a bare INTERNAL, the log the details
-            log.exception("unhandled error in the HTTP gateway", extra={"path": _shown(request.path)})
+            log.exception("unhandled error in the HTTP gateway", extra={"path": shown(request.path)})
             return error_response(
                 errors.status(code_pb2.INTERNAL, "Internal error; the service log has the details", "INTERNAL_ERROR"),
                 request_id,
             )
 
     def _no_route(self, request: web.BaseRequest, allowed: list[str], request_id: str) -> web.Response:
-        target = f"{_shown(request.method, 20)} {_shown(request.path)}"
+        target = f"{shown(request.method, 20)} {shown(request.path)}"
         if allowed:
             verbs = ", ".join(sorted(set(allowed)))
             # 405 has no google.rpc code: UNIMPLEMENTED (as grpc-gateway answers it), sent as 405.
             return _refusal(
-                405, code_pb2.UNIMPLEMENTED, f"{_shown(request.path)} takes {verbs}, not {_shown(request.method, 20)}",
+                405, code_pb2.UNIMPLEMENTED, f"{shown(request.path)} takes {verbs}, not {shown(request.method, 20)}",
                 "METHOD_NOT_ALLOWED", request_id, Allow=verbs,
             )
         return _refusal(

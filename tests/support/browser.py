@@ -30,12 +30,15 @@ PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager
-def chromium() -> Iterator[Browser]:
-    """A headless Chromium for the block; closed (its profile removed) after it."""
+def chromium(*flags: str) -> Iterator[Browser]:
+    """A headless Chromium for the block, with `flags` beside FLAGS; closed (its profile
+    removed) after it."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=list(FLAGS))
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*FLAGS, *flags]
+        )
         try:
             yield browser
         finally:

@@ -100,10 +100,18 @@ def test_the_console_is_on_unless_turned_off(value: str, expected: bool) -> None
     assert load_settings({"DISTRIBUTION_CONSOLE": value}).console is expected
 
 
+def test_the_http_ports_extra_hosts_are_names_and_networks() -> None:
+    assert load_settings({}).http_allowed_hosts == ()
+    given = load_settings({"DISTRIBUTION_HTTP_ALLOWED_HOSTS": " dev-box.lan, 10.0.0.0/8 ,"})
+    assert given.http_allowed_hosts == ("dev-box.lan", "10.0.0.0/8")
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
         ("DISTRIBUTION_WEBHOOK_ALLOW_HTTP", "sometimes", "is not true or false"),
+        ("DISTRIBUTION_HTTP_ALLOWED_HOSTS", "dev-box.lan,http://x",
+         "lists 'http://x', which is neither a network nor a host name"),
         ("DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "maybe", "is not true or false"),
         ("DISTRIBUTION_CONSOLE", "maybe", "is not true or false"),
         ("DISTRIBUTION_EVENT_RETENTION_DAYS", "0", "leaves no event to resume from"),
