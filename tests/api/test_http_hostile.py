@@ -135,11 +135,19 @@ async def test_nul_in_every_string_field_is_refused_naming_it_on_sqlite(keyed, n
     await _nul_in_every_string_field(keyed.http.origin)
 
 
-async def test_nul_in_every_string_field_is_refused_naming_it_on_postgresql(start_service, no_traceback):
+@pytest.fixture
+async def postgres_url():
+    """A database of its own, dropped only after the services a test started have stopped
+    (a fixture set up before start_service is torn down after it): dropped under a running
+    service, its last writes at stop would fail the test's teardown."""
     async with fresh_database() as url:
-        service = await start_service(http_listen="127.0.0.1:0", api_keys=f"hostile={KEY}", database_url=url,
-                                      secret_keys="")
-        await _nul_in_every_string_field(service.http.origin)
+        yield url
+
+
+async def test_nul_in_every_string_field_is_refused_naming_it_on_postgresql(postgres_url, start_service, no_traceback):
+    service = await start_service(http_listen="127.0.0.1:0", api_keys=f"hostile={KEY}", database_url=postgres_url,
+                                  secret_keys="")
+    await _nul_in_every_string_field(service.http.origin)
 
 
 # --- what aiohttp's parser refuses, and what no route serves ------------------------------------
