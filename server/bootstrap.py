@@ -57,10 +57,11 @@ from server.services.accounts import Accounts
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
-from server.services.publishing import InstagramPolicy, PlatformPolicy, Publisher, TikTokPolicy
+from server.services.publishing import InstagramPolicy, PlatformPolicy, Publisher, ScheduledRecheck, TikTokPolicy
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
 from server.services.webhooks import WebhookDispatcher, Webhooks
+from server.services.workflow.alarm import Alarms
 from server.services.workflow.instagram import InstagramCarouselWorkflow
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.reconciler import Reconciler
@@ -129,13 +130,28 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     retrier = Retrier(
         settings.retry, clock, (lambda f: metrics.platform_retry(f.platform, f.endpoint)) if metrics else None
     )
-    publish_log = PublishLog(store.publishes, clock, settings.late_facts, owner=replica or new_replica_name())
+    # The publish log is the only writer of publishes; every other use case reads them
+    # through the roles it needs. The loops it makes work for (the scheduler, the
+    # reconciler) are woken through the alarms both sides are given.
+    publishes = store.publishes
+    publish_log = PublishLog(
+        publishes, clock, settings.late_facts, owner=replica or new_replica_name(), alarms=Alarms()
+    )
     store.changes.subscribe(publish_log.changed_elsewhere)
     tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, store.locks, clock)
+    policies: dict[type, PlatformPolicy] = {
+        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
+        TikTokCarousel: TikTokPolicy(
+            adapters.tiktok, store.accounts, retrier, adapters.segmenter,
+            require_creator_consent=settings.tiktok_require_creator_consent,
+            require_caption_fits_title=settings.tiktok_require_caption_fits_title,
+            require_disable_comment=settings.tiktok_require_disable_comment,
+        ),
+    }
     runner = PublishRunner(
         {
             Platform.INSTAGRAM: InstagramCarouselWorkflow(
-                adapters.instagram, publish_log, settings.instagram_poll, retrier, clock
+                adapters.instagram, publish_log, publishes, settings.instagram_poll, retrier, clock
             ),
             Platform.TIKTOK: TikTokCarouselWorkflow(adapters.tiktok, publish_log, settings.tiktok_poll, retrier, clock),
         },
@@ -146,26 +162,16 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         clock,
         settings.leases,
         metrics,
+        recheck=ScheduledRecheck(policies, publish_log),
     )
-    policies: dict[type, PlatformPolicy] = {
-        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
-        TikTokCarousel: TikTokPolicy(
-            adapters.tiktok, store.accounts, retrier, adapters.segmenter,
-            require_creator_consent=settings.tiktok_require_creator_consent,
-            require_caption_fits_title=settings.tiktok_require_caption_fits_title,
-            require_disable_comment=settings.tiktok_require_disable_comment,
-        ),
-    }
     library = MediaLibrary(
         store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)
     )
     publisher = Publisher(
-        store.accounts, store.media, publish_log, runner, tokens, policies, clock, library=library,
+        store.accounts, store.media, publishes, publish_log, runner, tokens, policies, clock, library=library,
         schedule=settings.schedule,
     )
     scheduler = Scheduler(runner, clock, settings.schedule, sweep_every=settings.schedule_sweep_every, metrics=metrics)
-    publisher.on_scheduled = scheduler.poke
-    runner.recheck = publisher.recheck_due
     return Services(
         publish_log=publish_log,
         tokens=tokens,
@@ -177,16 +183,18 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         accounts=Accounts(store.accounts),
         media=library,
         publisher=publisher,
-        history=PublishHistory(publish_log),
-        events=WorkspaceEvents(publish_log, store.event_ids, clock, settings.stream),
+        history=PublishHistory(publishes, publishes, publish_log),
+        events=WorkspaceEvents(publishes, publishes, publish_log, store.event_ids, clock, settings.stream),
         webhooks=(
-            Webhooks(store.webhooks, store.publishes, adapters.webhook_sender, store.event_ids, clock,
-                     settings.webhooks)
+            Webhooks(
+                store.webhooks, publishes, publishes, adapters.webhook_sender, store.event_ids, clock, settings.webhooks
+            )
             if adapters.webhook_sender is not None else None
         ),
         dispatcher=(
             WebhookDispatcher(
-                store.webhooks, publish_log, adapters.webhook_sender, store.event_ids, clock, settings.webhooks
+                store.webhooks, publishes, publishes, publish_log, adapters.webhook_sender, store.event_ids, clock,
+                settings.webhooks,
             )
             if adapters.webhook_sender is not None else None
         ),

@@ -357,7 +357,8 @@ async def _service_statements(path: Path, history: History, depths: tuple[int, .
     captured: dict[str, list[str]] = {}
     try:
         await database.run(lambda db: db.conn.set_trace_callback(statements.append))
-        publish_history = PublishHistory(PublishLog(SqlitePublishStore(database), SystemClock()))
+        publishes = SqlitePublishStore(database)
+        publish_history = PublishHistory(publishes, publishes, PublishLog(publishes, SystemClock()))
 
         def take(name: str) -> None:
             captured[name] = [s for s in statements if s.lstrip().upper().startswith("SELECT")]

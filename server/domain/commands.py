@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from server.domain.models import MediaKind, Platform, Storage
-from server.domain.platforms import UserTag
+from server.domain.options import ImageOptions
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,6 @@ class MediaDraft:
     width: int = 0
     height: int = 0
     size_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class ImageOptions:
-    """One carousel image's options, sent on its item (child) container."""
-
-    alt_text: str = ""
-    user_tags: tuple[UserTag, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.alt_text and not self.user_tags
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ publish kept its first comment PENDING forever.
 
 from __future__ import annotations
 
-from typing import Any
-
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
 from server.domain.models import FirstComment, FirstCommentState, Publish, PublishError, PublishState
 
 # Ends at which the post exists on the platform: what waits for a live post still waits.
@@ -19,9 +18,9 @@ LIVE_ENDS = frozenset({PublishState.PUBLISHED, PublishState.DELIVERED_TO_INBOX})
 FIRST_COMMENT_NOT_POSTED = "INSTAGRAM_FIRST_COMMENT_NOT_POSTED"
 
 
-def ending(publish: Publish, state: PublishState, error: PublishError | None = None) -> dict[str, Any]:
-    """The fields that change when `publish` ends in `state` (with its `error`), named as
-    publish_changes names them, for the caller to write with the end's timeline event:
+def ending(publish: Publish, state: PublishState, error: PublishError | None = None) -> PublishChange:
+    """What changes when `publish` ends in `state` (with its `error`), for the caller to
+    write with the end's timeline event (adding what its own step found, `then`):
 
     - `state`, and `error` when one is given;
     - at a live end, what waits for the live post waits on: a PENDING first comment is
@@ -32,19 +31,18 @@ def ending(publish: Publish, state: PublishState, error: PublishError | None = N
     """
     if not state.terminal:
         raise ValueError(f"{state.value} does not end a publish")
-    changes: dict[str, Any] = {"state": state}
-    if error is not None:
-        changes["error"] = error
+    change = PublishChange(state=state, error=SetTo(error) if error is not None else KEEP)
     if state in LIVE_ENDS:
-        return changes
+        return change
     comment = publish.first_comment
     if comment is not None and comment.state == FirstCommentState.PENDING:
-        changes["first_comment"] = FirstComment(FirstCommentState.FAILED, error=PublishError(
+        not_posted = PublishError(
             code="FAILED_PRECONDITION", reason=FIRST_COMMENT_NOT_POSTED,
             message=f"The first comment was not posted: the publish ended {state.value} before the post was "
             "known to be live",
-        ))
+        )
+        failed = FirstComment(FirstCommentState.FAILED, error=not_posted)
+        change = change.then(PublishChange(first_comment=SetTo(failed)))
     if publish.pending_facts:
-        changes["pending_facts"] = []
-        changes["reconcile_at"] = None
-    return changes
+        change = change.then(PublishChange(pending_facts=(), reconcile_at=CLEAR))
+    return change

@@ -9,9 +9,12 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.domain.errors import ERROR_CLASSES, DomainError, FieldViolation
+
+if TYPE_CHECKING:  # options.py imports platforms.py, which imports this module
+    from server.domain.options import PostOptions
 
 
 def utcnow() -> datetime:
@@ -307,7 +310,7 @@ class Publish:
     account_id: str
     media_ids: list[str]
     caption: str
-    options: dict[str, Any]
+    options: PostOptions
     state: PublishState
     request_id: str | None
     created_at: datetime
@@ -376,62 +379,6 @@ class Publish:
         that posts was sent and its answer never recorded. Such a publish is never failed
         or sent again blindly; when the truth cannot be found it ends UNCONFIRMED."""
         return bool(self.ig_media_id or self.tiktok_publish_id or self.call_in_flight)
-
-
-# The platform id fields a write may set directly (PublishStore.update's `ids`).
-PUBLISH_ID_FIELDS = frozenset(
-    {"container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "call_in_flight"}
-)
-
-
-def publish_changes(
-    *,
-    state: PublishState | None = None,
-    error: PublishError | None = None,
-    published_at: datetime | None = None,
-    pending_facts: list[str] | None = None,
-    reconcile_at: datetime | bool | None = False,
-    reconcile_attempts: int | None = None,
-    ids: dict[str, str | None] | None = None,
-    release: bool = False,
-    first_comment: FirstComment | None = None,
-    options: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The fields one write changes, by name (the same names as the stores' columns), from
-    PublishStore.update's arguments: None leaves a field as it is, and so does
-    `reconcile_at=False` (None clears the schedule); `release` ends the writer's lease in the
-    same write; `options` replaces the post options the record keeps (what is sent at the
-    platform call). Every store builds its write from this, and a store that skips reading
-    the row back applies it to the caller's copy (`applied`)."""
-    unknown = set(ids or ()) - PUBLISH_ID_FIELDS
-    if unknown:
-        raise ValueError(f"not a publish id column: {sorted(unknown)}")
-    changes: dict[str, Any] = dict(ids or {})
-    if pending_facts is not None:
-        changes["pending_facts"] = list(pending_facts)
-    if reconcile_at is not False:
-        changes["reconcile_at"] = reconcile_at
-    if reconcile_attempts is not None:
-        changes["reconcile_attempts"] = reconcile_attempts
-    if state is not None:
-        changes["state"] = state
-    if error is not None:
-        changes["error"] = error
-    if published_at is not None:
-        changes["published_at"] = published_at
-    if first_comment is not None:
-        changes["first_comment"] = first_comment
-    if options is not None:
-        changes["options"] = dict(options)
-    if release:
-        changes["owner"] = None
-        changes["lease_until"] = None
-    return changes
-
-
-def applied(publish: Publish, changes: dict[str, Any], revision: int, updated_at: datetime) -> Publish:
-    """`publish` after a write of `changes` (from publish_changes) that gave it this revision."""
-    return dataclasses.replace(publish, revision=revision, updated_at=updated_at, **changes)
 
 
 @dataclass(frozen=True)

@@ -87,15 +87,6 @@ class IgMedia:
 
 
 @dataclass(frozen=True)
-class UserTag:
-    """A person tagged on an image, at (x, y) from its top-left corner, each 0.0 to 1.0."""
-
-    username: str
-    x: float
-    y: float
-
-
-@dataclass(frozen=True)
 class IgComment:
     """A comment on an IG media, as GET /{ig-media-id}/comments lists it; `from_id` is the
     IG user id of its author ("" when the API did not say)."""

@@ -11,24 +11,24 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from server.domain.changes import PublishChange
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     Account,
     Credentials,
-    FirstComment,
     Inspection,
     Media,
     NewAccount,
     Platform,
     Publish,
-    PublishError,
     PublishEvent,
     PublishFilter,
     PublishState,
     PublishVersion,
 )
+from server.domain.options import UserTag
 from server.domain.pagination import Cursor
 from server.domain.platforms import (
     ContainerStatus,
@@ -39,7 +39,6 @@ from server.domain.platforms import (
     PublishingLimit,
     PublishStatus,
     TokenGrant,
-    UserTag,
 )
 from server.domain.webhooks import (
     Attempt,
@@ -121,35 +120,23 @@ class MediaStore(Protocol):
         ...
 
 
-# What `PublishStore.update` leaves alone when passed: a schedule argument of False.
-KEEP: Literal[False] = False
-
-
 @dataclass(frozen=True)
 class CreateConflict:
-    """Why `PublishStore.create` wrote nothing: `existing` holds the request_id already
+    """Why `PublishWrites.create` wrote nothing: `existing` holds the request_id already
     ("request_id"), or published the same content to the same account lately ("duplicate")."""
 
     reason: Literal["request_id", "duplicate"]
     existing: Publish
 
 
-class PublishStore(Protocol):
-    """The publish log: one record per publish with every platform id, and its timeline.
+# The publish log is one table of records and one of their timelines, used in four roles.
+# One adapter class implements them all (PublishStore); each caller is given the role it
+# uses. Every write of a record goes through the unit of work (services: PublishLog), the
+# only holder of the writing roles, which announces each change it makes.
 
-    Every change to a record and the events describing it are written together
-    (all or nothing), and every change bumps the record's `revision`.
-    """
 
-    async def create(
-        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
-    ) -> CreateConflict | None:
-        """Inserts the publish (with its owner and lease, if set) and its first events, in
-        order, and returns None. Writes nothing and returns the conflict when the request_id
-        is already taken in the workspace, or (with `duplicate_since`, for a publish without
-        request_id) when a publish of the same content to the same account since then did
-        not fail. Check and insert are one atomic step, across replicas too."""
-        ...
+class PublishRecords(Protocol):
+    """Reading publish records."""
 
     async def get(self, publish_id: str) -> Publish | None: ...
 
@@ -178,112 +165,98 @@ class PublishStore(Protocol):
         """Which of these IG media ids other publishes of the account already recorded."""
         ...
 
-    async def unfinished(self) -> list[Publish]:
-        """Every publish not in a terminal state, oldest first."""
+
+class PublishWrites(Protocol):
+    """Writing publish records: a record and the events describing its change are written
+    together (all or nothing), and every change bumps the record's `revision`."""
+
+    async def create(
+        self, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None = None
+    ) -> CreateConflict | None:
+        """Inserts the publish (with its lease and schedule, if set) and its first events, in
+        order, and returns None. Writes nothing and returns the conflict when the request_id
+        is already taken in the workspace, or (with `duplicate_since`, for a publish without
+        request_id) when a publish of the same content to the same account since then did
+        not fail. Check and insert are one atomic step, across replicas too."""
         ...
 
-    # Leases: a run drives a publish only while its replica holds the publish's lease. Every
-    # write a run makes names its owner, and a write whose owner no longer holds the lease is
-    # refused (LeaseLost), so two replicas never drive one publish.
+    async def apply(
+        self,
+        publish_id: str,
+        change: PublishChange,
+        events: Sequence[PublishEvent],
+        *,
+        owner: str | None = None,
+        expected: Publish | None = None,
+    ) -> Publish:
+        """Writes `change` and appends `events` (in order; an event without a time happened
+        now), in one write, and returns the record after it.
+
+        The write is made only while the record is in a state `change.allowed_from()`
+        names (else IllegalTransition) and, with `owner`, only while that owner holds the
+        lease (else LeaseLost); a refused write writes nothing; no such publish is KeyError.
+        `expected` is the record as the caller last had it: when nothing else changed it
+        since (the write's revision is the one after it), a store may build the result from
+        it instead of reading the row back; the result is the same either way."""
+        ...
+
+
+class PublishLeases(Protocol):
+    """A run drives a publish only while its replica holds the publish's lease. Every write a
+    run makes names its owner (PublishWrites.apply), and a write whose owner no longer holds
+    the lease is refused, so two replicas never drive one publish. A run's last write clears
+    the lease (its change's `lease=CLEAR`)."""
 
     async def claim_orphans(self, owner: str, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
         """Takes over up to `limit` unfinished publishes that no run holds (no owner, or a
-        lease that ended before `now`), oldest first, and returns them as now owned."""
+        lease that ended before `now`), oldest first, and returns them as now owned. In the
+        same step, a finished publish whose lease ended before `now` (its run died after its
+        last write) is left unowned: done."""
         ...
 
     async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
-        """Extends the leases `owner` still holds among `publish_ids`; returns those ids."""
+        """Extends the leases `owner` still holds among `publish_ids`; returns those ids.
+        (The record's revision stays: a renewal changes nothing a reader is shown.)"""
         ...
 
-    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
-        """Ends `owner`'s lease on the publish (its run is over or handed back), with an
-        optional timeline event; None when `owner` did not hold it."""
-        ...
 
-    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
-        """Publishes whose late-fact check is due, soonest first, each claimed by moving its
-        check to `hold_until` in the same step, so that one replica checks it; the checker
-        then records the real next time (or a crash lets the claim lapse and it is retried)."""
-        ...
-
-    async def next_reconcile_at(self) -> datetime | None: ...
-
-    # Schedules: a SCHEDULED publish waits, unowned, for its schedule_time.
+class DueWork(Protocol):
+    """The two queues in the publish log: scheduled publishes waiting for their time, and
+    late facts waiting for their next check."""
 
     async def claim_due_schedules(
         self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
     ) -> list[Publish]:
         """Takes up to `limit` SCHEDULED publishes whose schedule_time is at or before `now`,
-        soonest first, each in one step with its events (server.domain.schedule.due_change):
-        one due at or after `missed_before` becomes PROCESSING, owned by `owner` until
-        `lease_until`, with `started_at` = now; an earlier one becomes MISSED (terminal, no
-        owner). Each due publish is claimed by exactly one caller, across replicas too, and
-        never together with a cancel or a reschedule (whichever writes first wins)."""
+        soonest first, each written in one step with its events as
+        server.domain.schedule.due_change decides (started, leased to `owner` until
+        `lease_until`; or MISSED). Each due publish is claimed by exactly one caller, across
+        replicas too, and never together with a cancel or a reschedule (whichever writes
+        first wins)."""
         ...
 
     async def next_schedule_time(self) -> datetime | None:
         """The earliest schedule_time of a SCHEDULED publish; None when none waits."""
         ...
 
-    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
-        """Moves a SCHEDULED publish's schedule_time and appends `event`, in one write made
-        only while it is still SCHEDULED; None (nothing written) when it is not."""
+    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
+        """Publishes whose late-fact check is due, soonest first, each claimed by moving its
+        check to `hold_until` in the same step, so that one replica checks it; the checker
+        then records the real next time (or a crash lets the claim lapse and it is retried).
+        (The revision stays: the claim is the queue's, not a change a reader is shown.)"""
         ...
 
-    async def save_child(
-        self,
-        publish_id: str,
-        index: int,
-        container_id: str,
-        event: PublishEvent,
-        earlier: Sequence[PublishEvent] = (),
-        owner: str | None = None,
-    ) -> Publish:
-        """Records carousel item `index`'s container id, safe from concurrent item writes.
-        With `owner`, only while that owner holds the lease (else LeaseLost)."""
-        ...
+    async def next_reconcile_at(self) -> datetime | None: ...
 
-    async def update(
-        self,
-        publish_id: str,
-        event: PublishEvent,
-        *,
-        state: PublishState | None = None,
-        error: PublishError | None = None,
-        published_at: datetime | None = None,
-        pending_facts: list[str] | None = None,
-        reconcile_at: datetime | Literal[False] | None = KEEP,
-        reconcile_attempts: int | None = None,
-        earlier: Sequence[PublishEvent] = (),
-        known: Publish | None = None,
-        owner: str | None = None,
-        release: bool = False,
-        first_comment: FirstComment | None = None,
-        options: dict[str, Any] | None = None,
-        **ids: str | None,
-    ) -> Publish:
-        """Changes the record and appends `earlier` then `event`, in one write.
 
-        `ids` are platform id columns (container_id, ig_media_id, permalink,
-        tiktok_publish_id, tiktok_post_id, call_in_flight). `reconcile_at=None` clears the
-        schedule; KEEP leaves it. A new `state` must be one the record's current state may
-        become (PublishState.may_become), else IllegalTransition and nothing is written.
-        `known` is the record as the caller last had it: when nothing else changed it since
-        (its revision is the one before this write), a store may build the result from it
-        instead of reading the row back; the result is the same either way. With `owner`, the
-        write is made only while that owner holds the lease (else LeaseLost); `release` ends
-        the lease in the same write (the run's last write: it is done). `options` replaces
-        the record's post options.
-        """
-        ...
+class EventLog(Protocol):
+    """The timelines, per publish and as one workspace stream (server/domain/events.py): every
+    timeline event of a workspace in one order in which no reader ever sees a later event
+    before an earlier one that commits after it."""
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The timeline, oldest first; `after` skips events up to that id."""
         ...
-
-    # The workspace event stream (server/domain/events.py): every timeline event of a
-    # workspace in one order in which no reader ever sees a later event before an earlier one
-    # that commits after it.
 
     async def workspace_events(
         self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
@@ -300,6 +273,10 @@ class PublishStore(Protocol):
         """The position of the last settled event (START when there is none): a stream that
         starts here sees every event settled after it."""
         ...
+
+
+class PublishStore(PublishRecords, PublishWrites, PublishLeases, DueWork, EventLog, Protocol):
+    """The publish log in every role, as one database implements it."""
 
 
 class WebhookStore(Protocol):

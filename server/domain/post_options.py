@@ -10,10 +10,10 @@ import dataclasses
 import math
 import re
 
-from server.domain.commands import ImageOptions, InstagramCarousel, TikTokCarousel
+from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.errors import FieldViolation
 from server.domain.limits import INSTAGRAM
-from server.domain.platforms import UserTag
+from server.domain.options import DIRECT, ImageOptions, InstagramOptions, TikTokOptions, UserTag
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]+")
 # Why a TikTok direct post is sent with disable_comment true though its request did not ask:
@@ -139,7 +139,7 @@ def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:
     content cannot be private."""
     violations: list[FieldViolation] = []
     branded = req.brand_content_toggle
-    if req.post_mode != "DIRECT":
+    if req.post_mode != DIRECT:
         for name in ("brand_content_toggle", "brand_organic_toggle"):
             if getattr(req, name):
                 violations.append(FieldViolation(
@@ -154,30 +154,26 @@ def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:
     return violations
 
 
-def instagram_options_record(req: InstagramCarousel) -> dict[str, object]:
-    """The options as the publish record keeps them (JSON), left out when unset."""
-    options: dict[str, object] = {}
-    if req.images:
-        options["images"] = [
-            {"alt_text": i.alt_text, "user_tags": [dataclasses.asdict(t) for t in i.user_tags]} for i in req.images
-        ]
-    if req.collaborators:
-        options["collaborators"] = list(req.collaborators)
-    if req.location_id:
-        options["location_id"] = req.location_id
-    if req.first_comment:
-        options["first_comment"] = req.first_comment
-    return options
-
-
-def image_options_of(options: dict[str, object], index: int) -> tuple[str, tuple[UserTag, ...]]:
-    """Item `index`'s alt text and user tags from a record's options."""
-    images = options.get("images")
-    if not isinstance(images, list) or index >= len(images) or not isinstance(images[index], dict):
-        return "", ()
-    image = images[index]
-    tags = tuple(
-        UserTag(str(t["username"]), float(t["x"]), float(t["y"]))
-        for t in image.get("user_tags") or () if isinstance(t, dict)
+def instagram_options(req: InstagramCarousel) -> InstagramOptions:
+    """The options the record keeps, from a request in its normal form (`normal_instagram`)."""
+    return InstagramOptions(
+        images=req.images, collaborators=req.collaborators, location_id=req.location_id,
+        first_comment=req.first_comment,
     )
-    return str(image.get("alt_text") or ""), tags
+
+
+def tiktok_options(req: TikTokCarousel) -> TikTokOptions:
+    """The options the record keeps: the direct-post ones only for a direct post (TikTok
+    takes them with DIRECT_POST only; an inbox delivery is finished in TikTok's app)."""
+    common = TikTokOptions(post_mode=req.post_mode, cover_index=req.cover_index, description=req.description)
+    if req.post_mode != DIRECT:
+        return common
+    return dataclasses.replace(
+        common,
+        privacy_level=req.privacy_level,
+        disable_comment=req.disable_comment,
+        auto_add_music=req.auto_add_music,
+        brand_content_toggle=req.brand_content_toggle,
+        brand_organic_toggle=req.brand_organic_toggle,
+        creator_consent_obtained=req.creator_consent_obtained,
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from server.domain.changes import Lease, PublishChange, SetTo
 from server.domain.ending import ending
 from server.domain.errors import FieldViolation
 from server.domain.models import Publish, PublishError, PublishEvent, PublishState
@@ -76,11 +76,13 @@ def scheduled_events(publish: Publish) -> list[PublishEvent]:
 MISSED_ERROR_REASON = "SCHEDULE_MISSED"
 
 
-def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tuple[dict[str, Any], list[PublishEvent]]:
-    """What a due scheduled publish becomes when claimed at `now`: PROCESSING (its run
-    starts, lateness recorded), or MISSED when its time is before `missed_before` (the
-    lateness limit passed; terminal, no platform call: ended by `ending`, as every end is).
-    The fields as in publish_changes, plus `started_at`; and the timeline events."""
+def due_change(
+    publish: Publish, now: datetime, missed_before: datetime, lease: Lease
+) -> tuple[PublishChange, list[PublishEvent]]:
+    """What a due scheduled publish becomes when claimed at `now`, and its timeline events:
+    PROCESSING (its run starts, held by `lease`, lateness recorded), or MISSED when its time
+    is before `missed_before` (the lateness limit passed; terminal, no platform call and no
+    run: ended by `ending`, as every end is). Either is made only while it is SCHEDULED."""
     assert publish.schedule_time is not None
     lateness = max((now - publish.schedule_time).total_seconds(), 0.0)
     details = {"schedule_time": publish.schedule_time.isoformat(), "lateness_seconds": round(lateness, 3)}
@@ -94,10 +96,16 @@ def due_change(publish: Publish, now: datetime, missed_before: datetime) -> tupl
             f"only start it {lateness:.0f} s late, past the limit of {limit:.0f} s; nothing was posted. "
             "Publish again (or schedule a new time) if it is still wanted",
         )
-        changes: dict[str, Any] = {**ending(publish, PublishState.MISSED, error), "started_at": now}
-        return changes, [PublishEvent(type="MISSED", state=PublishState.MISSED, message=error.message, details=details)]
+        change = ending(publish, PublishState.MISSED, error).then(_DUE.then(PublishChange(started_at=SetTo(now))))
+        return change, [PublishEvent(type="MISSED", state=PublishState.MISSED, message=error.message, details=details)]
     started = PublishEvent(
         type="SCHEDULE_DUE", state=PublishState.PROCESSING,
         message=f"Scheduled time reached; started {lateness:.3f} s after it", details=details,
     )
-    return {"state": PublishState.PROCESSING, "started_at": now}, [started]
+    change = PublishChange(state=PublishState.PROCESSING, started_at=SetTo(now), lease=SetTo(lease))
+    return change.then(_DUE), [started]
+
+
+# A due claim races a cancel and a reschedule: whichever writes first wins, the other finds
+# the publish no longer SCHEDULED.
+_DUE = PublishChange(only_from=frozenset({PublishState.SCHEDULED}))

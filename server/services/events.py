@@ -27,7 +27,7 @@ from datetime import timedelta
 from server.domain.errors import FieldViolation, OutOfRange, ResourceExhausted, invalid
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Publish
-from server.domain.ports import Clock, EventIds
+from server.domain.ports import Clock, EventIds, EventLog, PublishRecords
 from server.domain.validation import canonical_id, id_violation
 from server.services.workflow.publish_log import PublishLog
 
@@ -61,10 +61,12 @@ _OVERFLOW = object()
 
 class WorkspaceEvents:
     def __init__(
-        self, publish_log: PublishLog, event_ids: EventIds, clock: Clock, policy: StreamPolicy | None = None
+        self, events: EventLog, records: PublishRecords, publish_log: PublishLog, event_ids: EventIds, clock: Clock,
+        policy: StreamPolicy | None = None,
     ) -> None:
+        self._events = events
+        self._records = records
         self._log = publish_log
-        self._store = publish_log.store
         self._ids = event_ids
         self._clock = clock
         self.policy = policy or StreamPolicy()
@@ -73,13 +75,13 @@ class WorkspaceEvents:
         """Where a stream asked to start after `after_event_id` starts; raises INVALID_ARGUMENT
         for an id this service never issues and OUT_OF_RANGE for one it no longer resumes from."""
         if not after_event_id:
-            return await self._store.last_position()
+            return await self._events.last_position()
         position = self._ids.parse(workspace_id, after_event_id)
         if position is None and not self._ids.well_formed(after_event_id):
             raise invalid([FieldViolation(
                 "after_event_id", "is not an event id from WatchPublishes; send an event_id unchanged, or none",
             )])
-        at = await self._store.event_time(workspace_id, position) if position is not None else None
+        at = await self._events.event_time(workspace_id, position) if position is not None else None
         if at is None or at < self._clock.now() - self.policy.retention:
             days = self.policy.retention / timedelta(days=1)
             raise OutOfRange(
@@ -168,11 +170,11 @@ class WorkspaceEvents:
         try:
             while True:
                 wake.clear()
-                events = await self._store.workspace_events(workspace_id, position, PAGE, where)
+                events = await self._events.workspace_events(workspace_id, position, PAGE, where)
                 if events:
                     records = {
                         p.id: p
-                        for p in await self._store.get_many(workspace_id, sorted({e.publish_id for e in events}))
+                        for p in await self._records.get_many(workspace_id, sorted({e.publish_id for e in events}))
                     }
                     for event in events:
                         try:

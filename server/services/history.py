@@ -9,21 +9,23 @@ from collections.abc import AsyncIterator, Sequence
 from server.domain.errors import FieldViolation, NotFound, invalid
 from server.domain.models import Page, Publish, PublishEvent, PublishFilter, PublishVersion
 from server.domain.pagination import decode_token, encode_token, page_size
+from server.domain.ports import EventLog, PublishRecords
 from server.domain.validation import canonical_id, check_id, id_violation
 from server.services.workflow.publish_log import PublishLog
 
 
 class PublishHistory:
-    def __init__(self, publish_log: PublishLog) -> None:
+    def __init__(self, records: PublishRecords, events: EventLog, publish_log: PublishLog) -> None:
+        self._records = records
+        self._events = events
         self._log = publish_log
-        self._store = publish_log.store
 
     async def get(self, workspace_id: str, publish_id: str) -> tuple[Publish, list[PublishEvent]]:
         publish_id = check_id("id", publish_id, "a publish id")
         # Asked together, the record and its timeline cost one store round trip (and come
         # from one transaction); the timeline is only returned once the record is found.
         publish, events = await asyncio.gather(
-            self._store.get_in_workspace(workspace_id, publish_id), self._store.events(publish_id)
+            self._records.get_in_workspace(workspace_id, publish_id), self._events.events(publish_id)
         )
         return found_publish(publish_id, publish), events
 
@@ -55,7 +57,7 @@ class PublishHistory:
         if where.scheduled_before:
             filters["scheduled_before"] = where.scheduled_before.isoformat()
         cursor = decode_token(token, filters)
-        rows = await self._store.list_page(workspace_id, size + 1, cursor, where)
+        rows = await self._records.list_page(workspace_id, size + 1, cursor, where)
         items = [version for version, _ in rows[:size]]
         next_token = encode_token(rows[size - 1][1], filters) if len(rows) > size else ""
         return Page(items, next_token)
@@ -63,7 +65,7 @@ class PublishHistory:
     async def records(self, workspace_id: str, versions: Sequence[PublishVersion]) -> list[Publish]:
         """The records of a page's publishes, in page order. Each is read now, so it may be at
         a later revision than the page found; a caller keeping copies keys them by the record's."""
-        found = {p.id: p for p in await self._store.get_many(workspace_id, [v.id for v in versions])}
+        found = {p.id: p for p in await self._records.get_many(workspace_id, [v.id for v in versions])}
         return [found[v.id] for v in versions if v.id in found]
 
     async def watch(self, workspace_id: str, publish_id: str) -> AsyncIterator[tuple[Publish, list[PublishEvent]]]:
@@ -73,7 +75,7 @@ class PublishHistory:
         the reconciler (minutes to days) do not hold the stream open. Woken by the publish
         log, never by polling the database."""
         publish_id = check_id("id", publish_id, "a publish id")
-        found_publish(publish_id, await self._store.get_in_workspace(workspace_id, publish_id))
+        found_publish(publish_id, await self._records.get_in_workspace(workspace_id, publish_id))
         updates = self._log.subscribe(publish_id)  # before reading, so no change falls in between
         try:
             publish, events = await self.get(workspace_id, publish_id)
@@ -85,7 +87,7 @@ class PublishHistory:
                 publish = await updates.get()
                 while not updates.empty():
                     publish = updates.get_nowait()
-                new = await self._store.events(publish_id, after=last or 0)
+                new = await self._events.events(publish_id, after=last or 0)
                 if new:
                     last = new[-1].id
                 if new or publish.revision != shown:  # the run's end repeats its last record

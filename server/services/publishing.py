@@ -22,11 +22,11 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from server.domain.changes import PublishChange
 from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, TikTokCarousel
 from server.domain.ending import ending
 from server.domain.errors import (
@@ -52,14 +52,16 @@ from server.domain.models import (
     PublishKind,
     PublishState,
 )
+from server.domain.options import PostOptions, TikTokOptions
 from server.domain.platforms import CreatorInfo, PlatformFailure
-from server.domain.ports import AccountStore, Clock, MediaStore, TextSegmenter, TikTokApi
+from server.domain.ports import AccountStore, Clock, MediaStore, PublishRecords, TextSegmenter, TikTokApi
 from server.domain.post_options import (
     COMMENTS_OFF_BY_CREATOR,
     instagram_option_violations,
-    instagram_options_record,
+    instagram_options,
     normal_instagram,
     tiktok_option_violations,
+    tiktok_options,
 )
 from server.domain.schedule import SchedulePolicy, is_later, publish_time_violation, scheduled_events
 from server.domain.tiktok_text import tiktok_text, tiktok_text_violations
@@ -147,24 +149,26 @@ class PlatformPolicy(Protocol):
         """Refuses media the platform does not take, naming every offending item."""
         ...
 
-    def options(self, req: CarouselRequest) -> dict[str, object]:
+    def options(self, req: CarouselRequest) -> PostOptions:
         """The platform options saved on the record (the workflow reads them)."""
         ...
 
     async def before_recording(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
         """The platform's own preconditions, checked with the account's token. With
         `validate_only`, by platform reads only, and nothing is counted or written. Returns
-        what the checks learnt that the record keeps in its options (audit evidence)."""
+        `options` with what the checks learnt that the record keeps (audit evidence)."""
         ...
 
     async def before_scheduling(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
         """The preconditions a publish for later can be checked against now (platform reads
         only: nothing is counted against a quota that will have moved on by then). Returns,
-        like before_recording, what the record keeps in its options."""
+        like before_recording, the options the record keeps."""
         ...
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
@@ -176,10 +180,12 @@ class PlatformPolicy(Protocol):
 
 @dataclass(frozen=True)
 class OptionsChange:
-    """Post options a scheduled publish's record takes at its time, and why (its timeline)."""
+    """Post options a scheduled publish's record takes at its time, why (its timeline), and
+    the options changed (the timeline event's details)."""
 
-    options: dict[str, object]
+    options: PostOptions
     why: str
+    changed: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,7 @@ class Publisher:
         self,
         accounts: AccountStore,
         media: MediaStore,
+        records: PublishRecords,
         publish_log: PublishLog,
         runner: PublishRunner,
         tokens: AccountTokens,
@@ -206,6 +213,7 @@ class Publisher:
     ) -> None:
         self._accounts = accounts
         self._media = media
+        self._records = records
         self._log = publish_log
         self._runner = runner
         self._tokens = tokens
@@ -214,8 +222,6 @@ class Publisher:
         # Inspects media again before a publish when their inspection is too old.
         self._library = library
         self.schedule = schedule
-        # Told of each schedule added or moved here, so this replica's timer wakes for it.
-        self.on_scheduled: Callable[[datetime], None] = lambda _at: None
 
     async def publish(self, workspace_id: str, req: CarouselRequest) -> Publish:
         """Publishes the carousel and returns its record once it is live (or in the inbox);
@@ -247,9 +253,9 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            publish.options.update(await policy.before_scheduling(account, token, req))
+            publish.options = await policy.before_scheduling(account, token, req, publish.options)
             return await self._record_scheduled(publish, req.publish_time, guarded)
-        publish.options.update(await policy.before_recording(account, token, req))
+        publish.options = await policy.before_recording(account, token, req, publish.options)
         return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
     async def validate(self, workspace_id: str, req: CarouselRequest) -> Preview:
@@ -266,7 +272,7 @@ class Publisher:
         now = self._clock.now()
         _check_shape(policy, req, now, self.schedule)
         if req.request_id:
-            existing = await self._log.store.find_by_request_id(workspace_id, req.request_id)
+            existing = await self._records.find_by_request_id(workspace_id, req.request_id)
             if existing is not None:
                 _same_request(existing, fingerprint(req), req.request_id)
         account, media = await self._account_and_media(workspace_id, req, policy)
@@ -279,9 +285,9 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            publish.options.update(await policy.before_scheduling(account, token, req, validate_only=True))
+            publish.options = await policy.before_scheduling(account, token, req, publish.options, validate_only=True)
         else:
-            publish.options.update(await policy.before_recording(account, token, req, validate_only=True))
+            publish.options = await policy.before_recording(account, token, req, publish.options, validate_only=True)
         return Preview(publish, media)
 
     async def _account_and_media(
@@ -304,7 +310,7 @@ class Publisher:
         return account, media
 
     async def _recent_same_content(self, publish: Publish) -> Publish | None:
-        return await self._log.store.recent_same_content(
+        return await self._records.recent_same_content(
             publish.workspace_id, publish.account_id, publish.content_fingerprint,
             publish.created_at - DUPLICATE_WINDOW,
         )
@@ -374,7 +380,7 @@ class Publisher:
         """AIP-155: a request_id seen before returns that publish's outcome (waiting if in flight)."""
         if not req.request_id:
             return None
-        existing = await self._log.store.find_by_request_id(workspace_id, req.request_id)
+        existing = await self._records.find_by_request_id(workspace_id, req.request_id)
         if existing is None:
             return None
         _same_request(existing, fingerprint(req), req.request_id)
@@ -397,7 +403,7 @@ class Publisher:
         publish.owner = self._runner.owner
         publish.lease_until = publish.created_at + self._runner.lease_until()
         conflict = await self._log.create(
-            publish, created_event, started_event,
+            publish, [created_event, started_event],
             duplicate_since=publish.created_at - DUPLICATE_WINDOW if guarded else None,
         )
         if conflict is None:
@@ -416,11 +422,10 @@ class Publisher:
         publish.state = PublishState.SCHEDULED
         publish.schedule_time = at.astimezone(UTC)
         conflict = await self._log.create(
-            publish, *scheduled_events(publish),
+            publish, scheduled_events(publish),
             duplicate_since=publish.created_at - DUPLICATE_WINDOW if guarded else None,
         )
         if conflict is None:
-            self.on_scheduled(publish.schedule_time)
             return publish
         if conflict.reason == "duplicate":
             raise _duplicate(conflict.existing)
@@ -446,7 +451,7 @@ class Publisher:
             try:
                 return await self._log.record(
                     publish.id, "CANCELLED", "Cancelled before its scheduled time; nothing was posted",
-                    **ending(publish, PublishState.CANCELLED),
+                    ending(publish, PublishState.CANCELLED),
                 )
             except IllegalTransition:
                 publish = await self._scheduled(workspace_id, publish_id)  # the due claim won
@@ -477,21 +482,28 @@ class Publisher:
             details={"from": publish.schedule_time.isoformat() if publish.schedule_time else None,
                      "schedule_time": at.isoformat()},
         )
-        moved = await self._log.store.reschedule(publish.id, at, event)
+        moved = await self._log.reschedule(publish.id, at, event)
         if moved is None:
             raise _not_scheduled(await self._scheduled(workspace_id, publish_id), "rescheduled")
-        self._log.changed_elsewhere(moved.id)
-        self.on_scheduled(at)
         return moved
 
     async def _scheduled(self, workspace_id: str, publish_id: str) -> Publish:
         publish_id = check_id("id", publish_id, "a publish id")
-        return found_publish(publish_id, await self._log.store.get_in_workspace(workspace_id, publish_id))
+        return found_publish(publish_id, await self._records.get_in_workspace(workspace_id, publish_id))
 
-    async def recheck_due(self, publish: Publish, account: Account, token: str) -> Publish:
-        """At a scheduled publish's time, before its first platform call: what may have gone
-        stale since it was scheduled. A failure raises the DomainError its run ends with; a
-        change of what must be sent is recorded with its reason. Returns the record to run."""
+
+class ScheduledRecheck:
+    """At a scheduled publish's time, before its first platform call: what may have gone
+    stale since it was scheduled (the account, the platform's preconditions). Given to the
+    runner, which calls it for a scheduled publish's run. A change of what must be sent is
+    written through the publish log with its reason."""
+
+    def __init__(self, policies: dict[type, PlatformPolicy], publish_log: PublishLog) -> None:
+        self._policies = policies
+        self._log = publish_log
+
+    async def __call__(self, publish: Publish, account: Account, token: str) -> Publish:
+        """The record to run; a failure raises the DomainError the run ends with."""
         if account.state != AccountState.ACTIVE:
             raise FailedPrecondition(
                 reason="ACCOUNT_NOT_CONNECTED",
@@ -504,8 +516,8 @@ class Publisher:
         if change is None:
             return publish
         return await self._log.record(
-            publish.id, "OPTIONS_CHANGED", change.why, details=dict(change.options),
-            options={**publish.options, **change.options}, known=publish,
+            publish.id, "OPTIONS_CHANGED", change.why, PublishChange(options=change.options),
+            details=change.changed, expected=publish,
         )
 
 
@@ -593,25 +605,27 @@ class InstagramPolicy:
         if problems:
             raise media_error(problems)
 
-    def options(self, req: CarouselRequest) -> dict[str, object]:
+    def options(self, req: CarouselRequest) -> PostOptions:
         assert isinstance(req, InstagramCarousel)
-        return instagram_options_record(req)
+        return instagram_options(req)
 
     async def before_recording(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
         if validate_only:
             await self._quota.check(account.external_account_id, token)
-            return {}
+            return options
         await self._quota.reserve(account.id, account.external_account_id, token)
-        return {}
+        return options
 
     async def before_scheduling(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
         """Nothing: the 24-hour publishing quota is about the time of posting, so it is
         reserved then (before_run), not now."""
-        return {}
+        return options
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         await self._quota.reserve(account.id, account.external_account_id, token)
@@ -625,7 +639,7 @@ class TikTokPolicy:
     evidence); `require_caption_fits_title` refuses a caption longer than TikTok's title
     instead of sending it whole as the description (tiktok_text.py);
     `require_disable_comment` refuses a direct post that leaves comments on when the creator
-    turned them off, instead of sending disable_comment true (`comments_off`). `segmenter`
+    turned them off, instead of sending disable_comment true (`_comments_off`). `segmenter`
     finds where a caption too long for the title may be cut."""
 
     platform = Platform.TIKTOK
@@ -674,42 +688,30 @@ class TikTokPolicy:
         if problems:
             raise media_error(problems)
 
-    def options(self, req: CarouselRequest) -> dict[str, object]:
+    def options(self, req: CarouselRequest) -> PostOptions:
         assert isinstance(req, TikTokCarousel)
-        options: dict[str, object] = {
-            "post_mode": req.post_mode,
-            "cover_index": req.cover_index,
-            "description": req.description,
-        }
+        options = tiktok_options(req)
         sent = tiktok_text(req.caption, req.description, self._segmenter)
         if sent.fitted:
             # What TikTok is sent instead of the caption and description as given, and why
             # (the workflow sends these; GetPublish shows them).
-            options.update(platform_title=sent.title, platform_description=sent.description, text_fitted=sent.fitted)
-        if req.post_mode == "DIRECT":
-            options.update(
-                privacy_level=req.privacy_level,
-                disable_comment=req.disable_comment,
-                auto_add_music=req.auto_add_music,
-                brand_content_toggle=req.brand_content_toggle,
-                brand_organic_toggle=req.brand_organic_toggle,
-                # Audit evidence of TikTok's consent requirement, as the caller declared it
-                # (True, False, or None: the request did not say).
-                creator_consent_obtained=req.creator_consent_obtained,
+            options = dataclasses.replace(
+                options, platform_title=sent.title, platform_description=sent.description, text_fitted=sent.fitted
             )
         return options
 
     async def before_recording(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
         """For a direct post: the caller's consent statement when the operator requires it,
         then creator_info, refusing a privacy level the creator may not use, before init. (A
-        read: validate_only asks it too, and previews the same options.) Returns what the
-        record keeps from it: the creator's nickname, and comments turned off where the
-        creator turned them off (`comments_off`)."""
-        assert isinstance(req, TikTokCarousel)
-        if req.post_mode != "DIRECT":
-            return {}
+        read: validate_only asks it too, and previews the same options.) Returns the options
+        with what the record keeps from it: the creator's nickname, and comments turned off
+        where the creator turned them off (`_comments_off`)."""
+        assert isinstance(req, TikTokCarousel) and isinstance(options, TikTokOptions)
+        if not options.direct:
+            return options
         if self._require_creator_consent and req.creator_consent_obtained is not True:
             raise FailedPrecondition(
                 reason="TIKTOK_CONSENT_REQUIRED",
@@ -723,48 +725,54 @@ class TikTokPolicy:
                 field_violations=[FieldViolation("creator_consent_obtained", "must be true for a direct post")],
             )
         creator = await self._check_creator(account, token, req.privacy_level, validate_only=validate_only)
-        return {"creator_nickname": creator.nickname, **self._comments(creator, requested=req.disable_comment)}
+        options = dataclasses.replace(options, creator_nickname=creator.nickname)
+        if self._comments_off(creator, requested=req.disable_comment):
+            options = dataclasses.replace(options, disable_comment=True, comments_disabled_by_creator=True)
+        return options
 
     async def before_scheduling(
-        self, account: Account, token: str, req: CarouselRequest, *, validate_only: bool = False
-    ) -> dict[str, object]:
-        """creator_info now (a read), so a privacy level the creator may not use, or comments
-        they turned off, are refused at once rather than at the scheduled time. The nickname
-        kept is the one seen now, when the caller declared the creator's consent."""
-        return await self.before_recording(account, token, req, validate_only=validate_only)
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
+        """creator_info now (a read), so a privacy level the creator may not use is refused at
+        once rather than at the scheduled time. The nickname kept is the one seen now, when
+        the caller declared the creator's consent."""
+        return await self.before_recording(account, token, req, options, validate_only=validate_only)
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         """creator_info again: the creator may have changed what they allow since. Comments
         they turned off (or back on) since the publish was scheduled change what is sent."""
         options = publish.options
-        if str(options.get("post_mode", "DIRECT")) != "DIRECT":
+        assert isinstance(options, TikTokOptions)
+        if not options.direct:
             return None
-        creator = await self._check_creator(
-            account, token, str(options.get("privacy_level", "")), validate_only=False
-        )
-        by_creator = bool(options.get("comments_disabled_by_creator", False))
-        requested = bool(options.get("disable_comment", False)) and not by_creator
-        now = self._comments(creator, requested=requested)
-        if bool(now) == by_creator:
+        creator = await self._check_creator(account, token, options.privacy_level or "", validate_only=False)
+        by_creator = options.comments_disabled_by_creator
+        requested = options.disable_comment and not by_creator
+        off = self._comments_off(creator, requested=requested)
+        if off == by_creator:
             return None
-        if now:
+        if off:
             return OptionsChange(
-                now, f"Comments turned off: {COMMENTS_OFF_BY_CREATOR} since this publish was scheduled"
+                dataclasses.replace(options, disable_comment=True, comments_disabled_by_creator=True),
+                f"Comments turned off: {COMMENTS_OFF_BY_CREATOR} since this publish was scheduled",
+                {"disable_comment": True, "comments_disabled_by_creator": True},
             )
         return OptionsChange(
-            {"disable_comment": False, "comments_disabled_by_creator": False},
+            dataclasses.replace(options, disable_comment=False, comments_disabled_by_creator=False),
             "Comments left on as requested: the creator turned comments back on for their account since this "
             "publish was scheduled",
+            {"disable_comment": False, "comments_disabled_by_creator": False},
         )
 
-    def _comments(self, creator: CreatorInfo, *, requested: bool) -> dict[str, object]:
-        """What the record keeps about comments beyond the request's own disable_comment:
-        nothing while the creator allows comments or the request turned them off itself.
-        When the creator turned them off (creator_info comment_disabled), a post cannot allow
-        them: disable_comment is sent true and the record says why, unless the operator asked
-        for the refusal instead (FAILED_PRECONDITION naming disable_comment)."""
+    def _comments_off(self, creator: CreatorInfo, *, requested: bool) -> bool:
+        """Whether the record turns comments off beyond the request's own disable_comment:
+        not while the creator allows comments or the request turned them off itself. When the
+        creator turned them off (creator_info comment_disabled), a post cannot allow them:
+        disable_comment is sent true and the record says why, unless the operator asked for
+        the refusal instead (FAILED_PRECONDITION naming disable_comment)."""
         if not creator.comment_disabled or requested:
-            return {}
+            return False
         if self._require_disable_comment:
             raise FailedPrecondition(
                 reason="TIKTOK_COMMENTS_DISABLED_BY_CREATOR",
@@ -774,7 +782,7 @@ class TikTokPolicy:
                 metadata={"field": "disable_comment"},
                 field_violations=[FieldViolation("disable_comment", "must be true: the creator turned comments off")],
             )
-        return {"disable_comment": True, "comments_disabled_by_creator": True}
+        return True
 
     async def _check_creator(
         self, account: Account, token: str, privacy_level: str, *, validate_only: bool

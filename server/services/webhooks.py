@@ -39,7 +39,7 @@ from server.domain.errors import FailedPrecondition, FieldViolation, NotFound, R
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Page, Publish
 from server.domain.pagination import decode_token, encode_token, page_size
-from server.domain.ports import Clock, EventIds, PublishStore, WebhookSender, WebhookStore
+from server.domain.ports import Clock, EventIds, EventLog, PublishRecords, WebhookSender, WebhookStore
 from server.domain.validation import canonical_id, check_id, id_violation
 from server.domain.webhooks import (
     DISABLE_WINDOW,
@@ -139,14 +139,16 @@ class Webhooks:
     def __init__(
         self,
         store: WebhookStore,
-        publishes: PublishStore,
+        events: EventLog,
+        records: PublishRecords,
         sender: WebhookSender,
         event_ids: EventIds,
         clock: Clock,
         policy: WebhookPolicy | None = None,
     ) -> None:
         self._store = store
-        self._publishes = publishes
+        self._events = events
+        self._records = records
         self._sender = sender
         self._ids = event_ids
         self._clock = clock
@@ -174,7 +176,7 @@ class Webhooks:
         secret = new_secret()
         # Events from now on: a new webhook is not sent the workspace's past.
         limit = self.policy.per_workspace
-        if not await self._store.create(webhook, secret, await self._publishes.last_position(), limit):
+        if not await self._store.create(webhook, secret, await self._events.last_position(), limit):
             raise ResourceExhausted(
                 reason="WEBHOOK_LIMIT_REACHED",
                 message=(
@@ -238,7 +240,7 @@ class Webhooks:
             description=request.description if "description" in paths else None,
             enabled=request.enabled if "enabled" in paths else None,
         )
-        cursor = await self._publishes.last_position() if changes.enabled else START
+        cursor = await self._events.last_position() if changes.enabled else START
         return _found(webhook_id, await self._store.update(workspace_id, webhook_id, changes, cursor))
 
     async def delete(self, workspace_id: str, webhook_id: str) -> None:
@@ -316,11 +318,11 @@ class Webhooks:
         bound = await self._store.queue_position(webhook.id)
         position, count = START, 0
         while bound is not None:
-            events = await self._publishes.workspace_events(
+            events = await self._events.workspace_events(
                 webhook.workspace_id, position, PAGE, EventFilter(since=since)
             )
             within = [e for e in events if e.position <= bound]
-            deliveries = await new_deliveries(self._publishes, self._ids, webhook, within)
+            deliveries = await new_deliveries(self._records, self._ids, webhook, within)
             count += len(await self._store.redeliver(webhook.id, deliveries, now)) if deliveries else 0
             if len(within) < len(events) or len(events) < PAGE:
                 break
@@ -385,6 +387,8 @@ class WebhookDispatcher:
     def __init__(
         self,
         store: WebhookStore,
+        events: EventLog,
+        records: PublishRecords,
         publish_log: PublishLog,
         sender: WebhookSender,
         event_ids: EventIds,
@@ -392,8 +396,9 @@ class WebhookDispatcher:
         policy: WebhookPolicy | None = None,
     ) -> None:
         self._store = store
+        self._events = events
+        self._records = records
         self._log = publish_log
-        self._publishes = publish_log.store
         self._sender = sender
         self._ids = event_ids
         self._clock = clock
@@ -476,10 +481,10 @@ class WebhookDispatcher:
 
     async def _queue(self, webhook: Webhook, cursor: EventPosition) -> None:
         while True:
-            events = await self._publishes.workspace_events(webhook.workspace_id, cursor, PAGE)
+            events = await self._events.workspace_events(webhook.workspace_id, cursor, PAGE)
             if not events:
                 return
-            deliveries = await new_deliveries(self._publishes, self._ids, webhook, events)
+            deliveries = await new_deliveries(self._records, self._ids, webhook, events)
             if not await self._store.advance(webhook.id, cursor, events[-1].position, deliveries, self._clock.now()):
                 return  # another replica queued these
             cursor = events[-1].position
@@ -504,7 +509,7 @@ class WebhookDispatcher:
 
 
 async def new_deliveries(
-    publishes: PublishStore, event_ids: EventIds, webhook: Webhook, events: Sequence[WorkspaceEvent]
+    publishes: PublishRecords, event_ids: EventIds, webhook: Webhook, events: Sequence[WorkspaceEvent]
 ) -> list[NewDelivery]:
     """One delivery per event of a kind the webhook wants, its body built from the publish as
     read now."""

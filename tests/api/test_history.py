@@ -13,6 +13,7 @@ from distribution.v1 import account_pb2, publish_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 from google.protobuf import json_format, timestamp_pb2
 
+from server.domain.changes import PublishChange, SetTo
 from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
 from tests.support.settings import FAST_LATE_FACTS
@@ -333,7 +334,7 @@ async def test_reconciler_resumes_after_a_restart(start_service, tiktok_sandbox,
     await first.stop(0)
 
     second = await start_service(late_facts=slow)
-    stored = await second.services.publish_log.store.get(done.tiktok_publish_id)
+    stored = await second.services.publish_log.get(done.tiktok_publish_id)
     assert stored.tiktok_post_id is None  # not fetched before the restart
     assert stored.reconcile_at is not None and list(stored.pending_facts) == ["tiktok_post_id"]
     async with grpc.aio.insecure_channel(second.address) as channel:
@@ -376,7 +377,7 @@ async def test_the_record_a_run_announces_is_the_stored_record(
     assert len(announced) > 1
     revisions = [p.revision for p in announced]
     assert revisions == sorted(set(revisions))  # each announcement is a newer record than the last
-    assert announced[-1] == await publish_log.store.get(publish_id)
+    assert announced[-1] == await publish_log.get(publish_id)
 
 
 async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_plan(
@@ -391,12 +392,15 @@ async def test_a_scheduled_check_wakes_the_reconciler_only_if_sooner_than_its_pl
     await service.services.reconciler.stop()
     publish_log = service.services.publish_log
     planned = datetime.now(UTC) + timedelta(hours=1)
-    publish_log.reconcile_scheduled.clear()
-    publish_log.reconciler_wakes_at = planned  # as a sleeping reconciler with a check due in an hour
-    await publish_log.record(done.instagram_publish_id, "TEST", "later", reconcile_at=planned + timedelta(minutes=1))
-    assert not publish_log.reconcile_scheduled.is_set()  # its planned pass comes first anyway
-    await publish_log.record(done.instagram_publish_id, "TEST", "sooner", reconcile_at=planned - timedelta(minutes=59))
-    assert publish_log.reconcile_scheduled.is_set()
+    alarm = publish_log.alarms.late_facts
+    alarm.reset()
+    alarm.wakes_at = planned  # as a sleeping reconciler with a check due in an hour
+    later = PublishChange(reconcile_at=SetTo(planned + timedelta(minutes=1)))
+    await publish_log.record(done.instagram_publish_id, "TEST", "later", later)
+    assert not alarm.rung  # its planned pass comes first anyway
+    sooner = PublishChange(reconcile_at=SetTo(planned - timedelta(minutes=59)))
+    await publish_log.record(done.instagram_publish_id, "TEST", "sooner", sooner)
+    assert alarm.rung
 
 
 @pytest.mark.parametrize("cache_entries", [10_000, 0])
@@ -464,7 +468,7 @@ async def test_a_listed_publish_shows_each_change_at_once(accounts, media, publi
 async def test_every_change_to_a_record_bumps_its_revision(service, accounts, media, publishing):
     account = await connect(accounts)
     done = await instagram_publish(publishing, media, account.id, n=2)
-    repository = service.services.publish_log.store
+    repository = service.services.publish_log
     publish = await repository.get(done.instagram_publish_id)
     # Created at 0, then one revision per stored change: two child ids, the carousel id, the
     # in-flight mark, the media id and the permalink, at least.

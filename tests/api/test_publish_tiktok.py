@@ -88,7 +88,7 @@ async def test_public_post_with_options_and_a_post_id_that_arrives_late(
     # Moderation has not finished when TikTok reports PUBLISH_COMPLETE: no post id yet,
     # and the record says why instead of leaving it blank without a reason.
     assert response.tiktok_media_id == ""
-    events = await service.services.publish_log.store.events(response.tiktok_publish_id)
+    events = await service.adapters.store.publishes.events(response.tiktok_publish_id)
     published = [e for e in events if e.type == "PUBLISHED"]
     assert published and "not reported a public post id yet" in published[0].message
 

@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
+from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
     Account,
     Media,
@@ -19,6 +21,7 @@ from server.domain.models import (
     PublishState,
     Storage,
 )
+from server.domain.options import InstagramOptions, TikTokOptions, options_from_record
 from server.domain.ports import Store
 
 WORKSPACE = "ws-1"
@@ -80,7 +83,7 @@ def new_publish(account: Account, created_at: datetime = T0, **fields: Any) -> P
         "account_id": account.id,
         "media_ids": [str(uuid.uuid4()), str(uuid.uuid4())],
         "caption": "Autumn #demo",
-        "options": {},
+        "options": InstagramOptions() if account.platform == Platform.INSTAGRAM else TikTokOptions(),
         "state": PublishState.PENDING,
         "request_id": None,
         "created_at": created_at,
@@ -90,6 +93,8 @@ def new_publish(account: Account, created_at: datetime = T0, **fields: Any) -> P
         "child_container_ids": [None, None] if account.platform == Platform.INSTAGRAM else [],
     }
     values.update(fields)
+    if isinstance(values["options"], dict):  # the record form, as stored
+        values["options"] = options_from_record(account.platform.value, values["options"])
     return Publish(**values)
 
 
@@ -104,7 +109,7 @@ async def account_in(store: Store, **fields: Any) -> Account:
 async def created(store: Store, account: Account, created_at: datetime = T0, **fields: Any) -> Publish:
     """A publish the store holds (PENDING, with its CREATED event)."""
     publish = new_publish(account, created_at, **fields)
-    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING)) is None
+    assert await store.publishes.create(publish, [event("CREATED", PublishState.PENDING)]) is None
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     return stored
@@ -121,19 +126,58 @@ async def in_state(store: Store, publish: Publish, state: PublishState) -> Publi
             schedule_time=publish.created_at + timedelta(hours=1),
         )
         assert await store.publishes.create(
-            copy, event("CREATED", PublishState.PENDING), event("SCHEDULED", PublishState.SCHEDULED)
+            copy, [event("CREATED", PublishState.PENDING), event("SCHEDULED", PublishState.SCHEDULED)],
         ) is None
         current = await store.publishes.get(copy.id)  # type: ignore[assignment]
         if state == PublishState.SCHEDULED:
             return current
-        return await store.publishes.update(current.id, event(state.value, state), state=state)
+        return await store.publishes.apply(current.id, change(state=state), [event(state.value, state)])
     if state != PublishState.PENDING:
         if state != PublishState.PROCESSING:
-            return await store.publishes.update(current.id, event(state.value, state), state=state)
-        current = await store.publishes.update(current.id, event("PROCESSING_STARTED", state), state=state)
+            return await store.publishes.apply(current.id, change(state=state), [event(state.value, state)])
+        current = await store.publishes.apply(current.id, change(state=state), [event("PROCESSING_STARTED", state)])
     return current
 
 
 def without(publish: Publish, *names: str) -> dict[str, Any]:
     """The record's fields but `names` (those a write is expected to change)."""
     return {k: v for k, v in dataclasses.asdict(publish).items() if k not in names}
+
+
+def change(**fields: Any) -> PublishChange:
+    """A change from the fields a test names: a field that the record may hold empty is set
+    to its value, cleared by None (KEEP leaves it); `release=True` clears the lease."""
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "release":
+            if value:
+                values["lease"] = CLEAR
+        elif name in ("state", "reconcile_attempts"):
+            values[name] = value
+        elif name == "pending_facts":
+            values[name] = tuple(value)
+        elif value is KEEP or value is False:
+            values[name] = KEEP
+        else:
+            values[name] = CLEAR if value is None else SetTo(value)
+    return PublishChange(**values)
+
+
+async def release(store: Store, owner: str, publish_id: str, ev: PublishEvent | None = None) -> Publish | None:
+    """Ends `owner`'s lease with an optional event (a run's last write); None when it did not hold it."""
+    try:
+        return await store.publishes.apply(
+            publish_id, PublishChange(lease=CLEAR), [ev] if ev is not None else [], owner=owner
+        )
+    except (LeaseLost, KeyError):
+        return None
+
+
+async def reschedule(store: Store, publish_id: str, at: datetime, ev: PublishEvent) -> Publish | None:
+    """Moves a SCHEDULED publish's time with its event; None (nothing written) when it is not SCHEDULED."""
+    try:
+        return await store.publishes.apply(
+            publish_id, PublishChange(schedule_time=SetTo(at), only_from=frozenset({PublishState.SCHEDULED})), [ev]
+        )
+    except IllegalTransition:
+        return None

@@ -16,7 +16,7 @@ from server.adapters.postgres import PostgresStore
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Platform, PublishState
 from server.domain.ports import Store
-from tests.contracts.records import OTHER_WORKSPACE, WORKSPACE, account_in, created, event, in_state
+from tests.contracts.records import OTHER_WORKSPACE, WORKSPACE, account_in, change, created, event, in_state
 
 
 @asynccontextmanager
@@ -57,7 +57,7 @@ async def test_events_come_in_one_order_with_ids_opaque_per_workspace(store: Sto
     first = await created(store, account)
     second = await created(store, account)
     await in_state(store, first, PublishState.PUBLISHED)
-    await store.publishes.update(second.id, event("NOTE"))
+    await store.publishes.apply(second.id, change(), [event("NOTE")])
     await settled(store, 4)
     found = await everything(store)
     assert [(e.publish_id, e.event.type) for e in found] == [
@@ -120,7 +120,7 @@ async def test_a_reader_following_concurrent_writers_misses_and_repeats_nothing(
 
         async def write(on: Store, publish_id: str, count: int) -> None:
             for n in range(count):
-                await on.publishes.update(publish_id, event(f"STEP_{n}"))
+                await on.publishes.apply(publish_id, change(), [event(f"STEP_{n}")])
                 if rng.random() < 0.3:
                     await asyncio.sleep(0)
 
@@ -168,7 +168,7 @@ async def test_an_event_committed_late_is_never_passed_over(store: Store) -> Non
             "INSERT INTO publish_events (publish_id, time, type, message) VALUES ($1, now(), 'SLOW', 'late')",
             uuid.UUID(slow.id),
         )
-        await store.publishes.update(fast.id, event("FAST"))  # takes the next id, commits first
+        await store.publishes.apply(fast.id, change(), [event("FAST")])  # takes the next id, commits first
         assert await store.publishes.workspace_events(WORKSPACE, seen, 10) == []
         await transaction.commit()
     await settled(store, 4)

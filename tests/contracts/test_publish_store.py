@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from server.domain.changes import KEEP, ChildContainer, PublishChange
 from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
     FirstComment,
@@ -22,17 +23,20 @@ from server.domain.models import (
     PublishState,
     PublishVersion,
 )
-from server.domain.ports import KEEP, Store
+from server.domain.options import InstagramOptions, TikTokOptions
+from server.domain.ports import Store
 from tests.contracts.records import (
     OTHER_WORKSPACE,
     T0,
     WORKSPACE,
     account_in,
     at,
+    change,
     created,
     event,
     in_state,
     new_publish,
+    release,
     without,
 )
 
@@ -48,7 +52,7 @@ ERROR = PublishError(
 async def test_create_stores_a_pending_record_with_its_first_event(store: Store) -> None:
     account = await account_in(store)
     publish = new_publish(account, options={"post_mode": "DIRECT", "cover_index": 1}, request_id=str(uuid.uuid4()))
-    assert await store.publishes.create(publish, event("CREATED", PublishState.PENDING, details={"n": 2})) is None
+    assert await store.publishes.create(publish, [event("CREATED", PublishState.PENDING, details={"n": 2})]) is None
     stored = await store.publishes.get(publish.id)
     assert stored == publish  # every field as given, revision 0, updated_at = created_at
     events = await store.publishes.events(publish.id)
@@ -63,7 +67,7 @@ async def test_create_writes_a_running_publish_with_its_lease_and_first_events_i
     account = await account_in(store)
     publish = new_publish(account, state=PublishState.PROCESSING, owner="replica-a", lease_until=at(15))
     assert await store.publishes.create(
-        publish, event("CREATED", PublishState.PENDING), event("PROCESSING_STARTED", PublishState.PROCESSING)
+        publish, [event("CREATED", PublishState.PENDING), event("PROCESSING_STARTED", PublishState.PROCESSING)],
     ) is None
     stored = await store.publishes.get(publish.id)
     assert stored == publish
@@ -82,7 +86,7 @@ async def test_create_writes_a_new_record_whatever_the_object_carries(store: Sto
         pending_facts=["permalink"], reconcile_at=at(5), reconcile_attempts=3, published_at=at(1),
         updated_at=at(50),
     )
-    assert await store.publishes.create(publish, event()) is None
+    assert await store.publishes.create(publish, [event()]) is None
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     assert (stored.container_id, stored.ig_media_id, stored.permalink, stored.error, stored.call_in_flight) == (
@@ -97,14 +101,14 @@ async def test_a_request_id_is_taken_once_per_workspace(store: Store) -> None:
     foreign = await account_in(store, workspace_id=OTHER_WORKSPACE)
     request_id = str(uuid.uuid4())
     first = new_publish(account, request_id=request_id)
-    assert await store.publishes.create(first, event()) is None
+    assert await store.publishes.create(first, [event()]) is None
     second = new_publish(account, at(1), request_id=request_id, caption="other")
-    conflict = await store.publishes.create(second, event(), duplicate_since=at(-100))
+    conflict = await store.publishes.create(second, [event()], duplicate_since=at(-100))
     assert conflict is not None
     assert (conflict.reason, conflict.existing) == ("request_id", await store.publishes.get(first.id))
     assert await store.publishes.get(second.id) is None
     assert await store.publishes.events(second.id) == []
-    assert await store.publishes.create(new_publish(foreign, request_id=request_id), event()) is None
+    assert await store.publishes.create(new_publish(foreign, request_id=request_id), [event()]) is None
     found = await store.publishes.find_by_request_id(WORKSPACE, request_id)
     assert found is not None
     assert found.id == first.id
@@ -114,7 +118,7 @@ async def test_a_request_id_is_taken_once_per_workspace(store: Store) -> None:
 async def test_publishes_without_request_id_never_collide(store: Store) -> None:
     account = await account_in(store)
     for i in range(3):
-        assert await store.publishes.create(new_publish(account, at(i)), event()) is None
+        assert await store.publishes.create(new_publish(account, at(i)), [event()]) is None
     assert len(await store.publishes.list_page(WORKSPACE, 10, None, PublishFilter())) == 3
 
 
@@ -122,7 +126,7 @@ async def test_concurrent_creates_with_one_request_id_let_exactly_one_in(store: 
     account = await account_in(store)
     request_id = str(uuid.uuid4())
     publishes = [new_publish(account, at(i), request_id=request_id) for i in range(5)]
-    results = await asyncio.gather(*(store.publishes.create(p, event()) for p in publishes))
+    results = await asyncio.gather(*(store.publishes.create(p, [event()]) for p in publishes))
     assert results.count(None) == 1
     winner = publishes[results.index(None)]
     assert {c.existing.id for c in results if c is not None} == {winner.id}
@@ -136,30 +140,30 @@ async def test_create_refuses_the_same_content_since_a_time_when_asked(store: St
     account = await account_in(store)
     earlier = await created(store, account, at(0))
     again = new_publish(account, at(10))
-    conflict = await store.publishes.create(again, event(), duplicate_since=at(0))
+    conflict = await store.publishes.create(again, [event()], duplicate_since=at(0))
     assert conflict is not None
     assert (conflict.reason, conflict.existing.id) == ("duplicate", earlier.id)
     assert await store.publishes.get(again.id) is None
     # Not asked, outside the window, another content, or a request_id: written.
-    assert await store.publishes.create(new_publish(account, at(11)), event()) is None
-    assert await store.publishes.create(new_publish(account, at(12)), event(), duplicate_since=at(12)) is None
+    assert await store.publishes.create(new_publish(account, at(11)), [event()]) is None
+    assert await store.publishes.create(new_publish(account, at(12)), [event()], duplicate_since=at(12)) is None
     other_content = new_publish(account, at(13), content_fingerprint="other")
-    assert await store.publishes.create(other_content, event(), duplicate_since=at(-100)) is None
+    assert await store.publishes.create(other_content, [event()], duplicate_since=at(-100)) is None
     with_request_id = new_publish(account, at(14), request_id=str(uuid.uuid4()))
-    assert await store.publishes.create(with_request_id, event(), duplicate_since=at(-100)) is None
+    assert await store.publishes.create(with_request_id, [event()], duplicate_since=at(-100)) is None
 
 
 async def test_a_failed_publish_is_no_duplicate(store: Store) -> None:
     account = await account_in(store)
     await in_state(store, await created(store, account, at(0)), PublishState.FAILED)
-    assert await store.publishes.create(new_publish(account, at(1)), event(), duplicate_since=at(-100)) is None
+    assert await store.publishes.create(new_publish(account, at(1)), [event()], duplicate_since=at(-100)) is None
 
 
 async def test_concurrent_creates_of_the_same_content_let_exactly_one_in(store: Store) -> None:
     account = await account_in(store)
     publishes = [new_publish(account, at(i)) for i in range(4)]
     results = await asyncio.gather(
-        *(store.publishes.create(p, event(), duplicate_since=at(-100)) for p in publishes)
+        *(store.publishes.create(p, [event()], duplicate_since=at(-100)) for p in publishes)
     )
     assert results.count(None) == 1
     assert all(c.reason == "duplicate" for c in results if c is not None)
@@ -186,16 +190,15 @@ async def test_returned_records_are_copies(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account, child_container_ids=[None, None])
     publish.child_container_ids[0] = "changed"
-    publish.options["x"] = 1
     publish.state = PublishState.FAILED
-    updated = await store.publishes.update(publish.id, event("X"), container_id="c1")
+    updated = await store.publishes.apply(publish.id, change(container_id="c1"), [event("X")])
     updated.media_ids.append("more")
     events = await store.publishes.events(publish.id)
     events[0].details["changed"] = True
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     assert stored.child_container_ids == [None, None]
-    assert stored.options == {}
+    assert stored.options == InstagramOptions()
     assert stored.state == PublishState.PENDING
     assert len(stored.media_ids) == 2
     assert (await store.publishes.events(publish.id))[0].details == {}
@@ -207,9 +210,9 @@ async def test_returned_records_are_copies(store: Store) -> None:
 async def test_update_changes_the_record_and_appends_its_event_in_one_write(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)
-    updated = await store.publishes.update(
-        publish.id, event("PROCESSING_STARTED", PublishState.PROCESSING, details={"a": [1, 2]}),
-        state=PublishState.PROCESSING,
+    updated = await store.publishes.apply(
+        publish.id, change(state=PublishState.PROCESSING),
+        [event("PROCESSING_STARTED", PublishState.PROCESSING, details={"a": [1, 2]})],
     )
     assert updated.state == PublishState.PROCESSING
     assert updated.revision == publish.revision + 1
@@ -230,10 +233,13 @@ async def test_every_id_column_and_field_can_be_written(store: Store) -> None:
         "container_id": "17890000000000001", "ig_media_id": "17900000000000001", "permalink": "https://p/1/",
         "tiktok_publish_id": "v_pub_1", "tiktok_post_id": "7300000000000000001", "call_in_flight": "media_publish",
     }
-    updated = await store.publishes.update(
-        publish.id, event("PUBLISHED", PublishState.PUBLISHED), state=PublishState.PUBLISHED, error=ERROR,
-        published_at=at(60), pending_facts=["permalink", "tiktok_post_id"], reconcile_at=at(90),
-        reconcile_attempts=2, **ids,
+    updated = await store.publishes.apply(
+        publish.id,
+        change(
+            state=PublishState.PUBLISHED, error=ERROR, published_at=at(60),
+            pending_facts=["permalink", "tiktok_post_id"], reconcile_at=at(90), reconcile_attempts=2, **ids,
+        ),
+        [event("PUBLISHED", PublishState.PUBLISHED)],
     )
     for column, value in ids.items():
         assert getattr(updated, column) == value
@@ -244,52 +250,55 @@ async def test_every_id_column_and_field_can_be_written(store: Store) -> None:
 
 
 async def test_options_are_replaced_by_a_write_that_gives_them_and_kept_by_one_that_does_not(store: Store) -> None:
-    account = await account_in(store)
+    account = await account_in(store, external_account_id="open-id", platform=Platform.TIKTOK)
     publish = await created(store, account)
-    options = {"post_mode": "DIRECT", "disable_comment": True, "comments_disabled_by_creator": True, "note": "🍂"}
-    changed = await store.publishes.update(publish.id, event("OPTIONS_CHANGED"), options=options, known=publish)
+    options = TikTokOptions(disable_comment=True, comments_disabled_by_creator=True, description="Autumn 🍂")
+    changed = await store.publishes.apply(
+        publish.id, PublishChange(options=options), [event("OPTIONS_CHANGED")], expected=publish
+    )
     assert changed.options == options
     assert (await store.publishes.get(publish.id)).options == options
-    kept = await store.publishes.update(publish.id, event("LATER"), call_in_flight=None)
+    kept = await store.publishes.apply(publish.id, change(call_in_flight=None), [event("LATER")])
     assert kept.options == options
 
 
 async def test_an_id_written_as_none_is_cleared_and_one_left_out_is_kept(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)
-    await store.publishes.update(publish.id, event("SENT"), call_in_flight="media_publish", container_id="c1")
-    cleared = await store.publishes.update(publish.id, event("DONE"), call_in_flight=None)
+    await store.publishes.apply(publish.id, change(call_in_flight="media_publish", container_id="c1"), [event("SENT")])
+    cleared = await store.publishes.apply(publish.id, change(call_in_flight=None), [event("DONE")])
     assert (cleared.call_in_flight, cleared.container_id) == (None, "c1")
 
 
 async def test_reconcile_schedule_is_kept_set_or_cleared(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)
-    scheduled = await store.publishes.update(publish.id, event("A"), reconcile_at=at(30), pending_facts=["permalink"])
+    scheduled = await store.publishes.apply(
+        publish.id, change(reconcile_at=at(30), pending_facts=["permalink"]), [event("A")],
+    )
     assert scheduled.reconcile_at == at(30)
-    kept = await store.publishes.update(publish.id, event("B"), reconcile_at=KEEP)
+    kept = await store.publishes.apply(publish.id, change(reconcile_at=KEEP), [event("B")])
     assert (kept.reconcile_at, kept.pending_facts) == (at(30), ["permalink"])
-    kept_by_default = await store.publishes.update(publish.id, event("C"))
+    kept_by_default = await store.publishes.apply(publish.id, change(), [event("C")])
     assert kept_by_default.reconcile_at == at(30)
-    cleared = await store.publishes.update(publish.id, event("D"), reconcile_at=None, pending_facts=[])
+    cleared = await store.publishes.apply(publish.id, change(reconcile_at=None, pending_facts=[]), [event("D")])
     assert (cleared.reconcile_at, cleared.pending_facts) == (None, [])
 
 
 async def test_an_error_once_recorded_stays_when_a_change_gives_none(store: Store) -> None:
     account = await account_in(store)
     publish = await in_state(store, await created(store, account), PublishState.PROCESSING)
-    failed = await store.publishes.update(publish.id, event("FAILED"), state=PublishState.FAILED, error=ERROR)
-    later = await store.publishes.update(publish.id, event("NOTE"))
+    failed = await store.publishes.apply(publish.id, change(state=PublishState.FAILED, error=ERROR), [event("FAILED")])
+    later = await store.publishes.apply(publish.id, change(), [event("NOTE")])
     assert later.error == failed.error == ERROR
 
 
 async def test_earlier_events_are_written_first_with_their_own_times(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)
-    updated = await store.publishes.update(
-        publish.id, event("CAROUSEL_CONTAINER_CREATED"),
-        earlier=[event("CHILDREN_FINISHED", time=at(10)), event("NOTE_WITHOUT_TIME")],
-        container_id="c",
+    updated = await store.publishes.apply(
+        publish.id, change(container_id="c"),
+        [*[event("CHILDREN_FINISHED", time=at(10)), event("NOTE_WITHOUT_TIME")], event("CAROUSEL_CONTAINER_CREATED")],
     )
     events = await store.publishes.events(publish.id)
     assert [e.type for e in events] == [
@@ -302,20 +311,11 @@ async def test_earlier_events_are_written_first_with_their_own_times(store: Stor
     assert len(set(ids)) == 4
 
 
-async def test_update_refuses_an_unknown_id_column_and_writes_nothing(store: Store) -> None:
-    account = await account_in(store)
-    publish = await created(store, account)
-    with pytest.raises(ValueError, match="not a publish id column"):
-        await store.publishes.update(publish.id, event("X"), caption="changed")
-    assert await store.publishes.get(publish.id) == publish
-    assert len(await store.publishes.events(publish.id)) == 1
-
-
 async def test_update_of_an_unknown_publish_is_a_key_error(store: Store) -> None:
     with pytest.raises(KeyError):
-        await store.publishes.update(str(uuid.uuid4()), event("X"), container_id="c")
+        await store.publishes.apply(str(uuid.uuid4()), change(container_id="c"), [event("X")])
     with pytest.raises(KeyError):
-        await store.publishes.update(str(uuid.uuid4()), event("X"), state=PublishState.PROCESSING)
+        await store.publishes.apply(str(uuid.uuid4()), change(state=PublishState.PROCESSING), [event("X")])
 
 
 def _illegal() -> list[tuple[PublishState, PublishState]]:
@@ -330,7 +330,7 @@ async def test_a_state_it_may_not_become_is_refused_and_nothing_is_written(
     publish = await in_state(store, await created(store, account), old)
     events = await store.publishes.events(publish.id)
     with pytest.raises(IllegalTransition, match=f"is {old.value} and cannot become {new.value}") as refused:
-        await store.publishes.update(publish.id, event(new.value, new), state=new, container_id="never")
+        await store.publishes.apply(publish.id, change(state=new, container_id="never"), [event(new.value, new)])
     assert refused.value.reason == "ILLEGAL_STATE_CHANGE"
     assert await store.publishes.get(publish.id) == publish
     assert await store.publishes.events(publish.id) == events
@@ -344,13 +344,13 @@ async def test_a_state_it_may_not_become_is_refused_and_nothing_is_written(
 async def test_every_allowed_transition_is_taken(store: Store, old: PublishState, new: PublishState) -> None:
     account = await account_in(store)
     publish = await in_state(store, await created(store, account), old)
-    assert (await store.publishes.update(publish.id, event(new.value, new), state=new)).state == new
+    assert (await store.publishes.apply(publish.id, change(state=new), [event(new.value, new)])).state == new
 
 
 async def test_a_finished_record_still_takes_changes_without_a_state(store: Store) -> None:
     account = await account_in(store)
     publish = await in_state(store, await created(store, account), PublishState.PUBLISHED)
-    late = await store.publishes.update(publish.id, event("PERMALINK_READ"), permalink="https://p/")
+    late = await store.publishes.apply(publish.id, change(permalink="https://p/"), [event("PERMALINK_READ")])
     assert (late.state, late.permalink, late.revision) == (PublishState.PUBLISHED, "https://p/", publish.revision + 1)
 
 
@@ -358,8 +358,8 @@ async def test_concurrent_competing_transitions_let_exactly_one_in(store: Store)
     account = await account_in(store)
     publish = await in_state(store, await created(store, account), PublishState.PROCESSING)
     results = await asyncio.gather(
-        store.publishes.update(publish.id, event("PUBLISHED"), state=PublishState.PUBLISHED),
-        store.publishes.update(publish.id, event("FAILED"), state=PublishState.FAILED, error=ERROR),
+        store.publishes.apply(publish.id, change(state=PublishState.PUBLISHED), [event("PUBLISHED")]),
+        store.publishes.apply(publish.id, change(state=PublishState.FAILED, error=ERROR), [event("FAILED")]),
         return_exceptions=True,
     )
     assert sum(isinstance(r, IllegalTransition) for r in results) == 1
@@ -372,7 +372,7 @@ async def test_concurrent_competing_transitions_let_exactly_one_in(store: Store)
 async def test_concurrent_changes_are_all_counted(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account)
-    await asyncio.gather(*(store.publishes.update(publish.id, event(f"E{i}")) for i in range(10)))
+    await asyncio.gather(*(store.publishes.apply(publish.id, change(), [event(f"E{i}")]) for i in range(10)))
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     assert stored.revision == 10
@@ -385,9 +385,9 @@ async def test_concurrent_changes_are_all_counted(store: Store) -> None:
 async def test_save_child_records_one_item_and_its_events(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account, child_container_ids=[None, None, None])
-    saved = await store.publishes.save_child(
-        publish.id, 1, "child-b", event("CHILD_CONTAINER_CREATED", details={"index": 1}),
-        earlier=[event("NOTE", time=at(3))],
+    saved = await store.publishes.apply(
+        publish.id, PublishChange(child=ChildContainer(1, "child-b")),
+        [*[event("NOTE", time=at(3))], event("CHILD_CONTAINER_CREATED", details={"index": 1})],
     )
     assert saved.child_container_ids == [None, "child-b", None]
     assert saved.revision == publish.revision + 1
@@ -401,7 +401,9 @@ async def test_concurrent_save_child_of_different_items_keeps_every_id(store: St
     account = await account_in(store)
     publish = await created(store, account, child_container_ids=[None] * 5)
     await asyncio.gather(
-        *(store.publishes.save_child(publish.id, i, f"child-{i}", event("CHILD_CONTAINER_CREATED")) for i in range(5))
+        *(store.publishes.apply(
+            publish.id, PublishChange(child=ChildContainer(i, f"child-{i}")), [event("CHILD_CONTAINER_CREATED")],
+        ) for i in range(5))
     )
     stored = await store.publishes.get(publish.id)
     assert stored is not None
@@ -412,14 +414,14 @@ async def test_concurrent_save_child_of_different_items_keeps_every_id(store: St
 async def test_save_child_just_past_the_end_appends(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account, child_container_ids=[])
-    first = await store.publishes.save_child(publish.id, 0, "child-0", event())
-    second = await store.publishes.save_child(publish.id, 1, "child-1", event())
+    first = await store.publishes.apply(publish.id, PublishChange(child=ChildContainer(0, "child-0")), [event()])
+    second = await store.publishes.apply(publish.id, PublishChange(child=ChildContainer(1, "child-1")), [event()])
     assert (first.child_container_ids, second.child_container_ids) == (["child-0"], ["child-0", "child-1"])
 
 
 async def test_save_child_of_an_unknown_publish_is_a_key_error(store: Store) -> None:
     with pytest.raises(KeyError):
-        await store.publishes.save_child(str(uuid.uuid4()), 0, "c", event())
+        await store.publishes.apply(str(uuid.uuid4()), PublishChange(child=ChildContainer(0, "c")), [event()])
 
 
 # --- timeline ---------------------------------------------------------------------------------
@@ -429,8 +431,8 @@ async def test_events_are_per_publish_with_ids_increasing_across_publishes(store
     account = await account_in(store)
     one = await created(store, account)
     two = await created(store, account, at(1))
-    await store.publishes.update(one.id, event("ONE"))
-    await store.publishes.update(two.id, event("TWO"))
+    await store.publishes.apply(one.id, change(), [event("ONE")])
+    await store.publishes.apply(two.id, change(), [event("TWO")])
     first, second = await store.publishes.events(one.id), await store.publishes.events(two.id)
     assert [e.type for e in first] == ["CREATED", "ONE"]
     assert [e.type for e in second] == ["CREATED", "TWO"]
@@ -448,7 +450,7 @@ async def test_list_pages_newest_first_as_ids_and_revisions(store: Store) -> Non
     account = await account_in(store)
     publishes = [await created(store, account, at(i)) for i in range(5)]
     publishes += [await created(store, account, at(2)) for _ in range(2)]
-    changed = await store.publishes.update(publishes[0].id, event("X"))
+    changed = await store.publishes.apply(publishes[0].id, change(), [event("X")])
     expected = [p.id for p in sorted(publishes, key=lambda p: (p.created_at, p.id), reverse=True)]
     seen: list[PublishVersion] = []
     cursor = None
@@ -510,7 +512,7 @@ async def test_recent_same_content_is_the_newest_that_did_not_fail(store: Store)
     assert await recent(10) == newer.id  # since is inclusive
     assert await recent(10.5) is None
     assert await store.publishes.recent_same_content(OTHER_WORKSPACE, account.id, "content-fp", at(-100)) is None
-    await store.publishes.update(newer.id, event("X"))
+    await store.publishes.apply(newer.id, change(), [event("X")])
     assert await recent(0) == newer.id
     assert old.id != newer.id
 
@@ -520,21 +522,10 @@ async def test_claimed_ig_media_ids_are_those_the_account_recorded(store: Store)
     other = await account_in(store, external_account_id="2")
     mine = await created(store, account)
     theirs = await created(store, other)
-    await store.publishes.update(mine.id, event("X"), ig_media_id="m1")
-    await store.publishes.update(theirs.id, event("X"), ig_media_id="m2")
+    await store.publishes.apply(mine.id, change(ig_media_id="m1"), [event("X")])
+    await store.publishes.apply(theirs.id, change(ig_media_id="m2"), [event("X")])
     assert await store.publishes.claimed_ig_media_ids(account.id, ["m1", "m2", "m3"]) == {"m1"}
     assert await store.publishes.claimed_ig_media_ids(account.id, []) == set()
-
-
-async def test_unfinished_are_pending_and_processing_oldest_first(store: Store) -> None:
-    account = await account_in(store)
-    processing = await in_state(store, await created(store, account, at(20)), PublishState.PROCESSING)
-    pending = await created(store, account, at(10))
-    for i, state in enumerate([PublishState.PUBLISHED, PublishState.DELIVERED_TO_INBOX, PublishState.FAILED,
-                               PublishState.UNCONFIRMED]):
-        await in_state(store, await created(store, account, at(i)), state)
-    assert [p.id for p in await store.publishes.unfinished()] == [pending.id, processing.id]
-    assert (await store.publishes.unfinished())[1] == processing
 
 
 async def test_due_checks_are_claimed_soonest_first_within_the_limit(store: Store) -> None:
@@ -542,7 +533,7 @@ async def test_due_checks_are_claimed_soonest_first_within_the_limit(store: Stor
     assert await store.publishes.next_reconcile_at() is None
     publishes = [await created(store, account, at(i)) for i in range(4)]
     for publish, due in zip(publishes, [300, 100, 200, 900], strict=True):
-        await store.publishes.update(publish.id, event("X"), reconcile_at=at(due), pending_facts=["permalink"])
+        await store.publishes.apply(publish.id, change(reconcile_at=at(due), pending_facts=["permalink"]), [event("X")])
     assert await store.publishes.next_reconcile_at() == at(100)
     assert await store.publishes.claim_due_for_reconcile(at(99), at(1000), 10) == []
     claimed = await store.publishes.claim_due_for_reconcile(at(300), at(420), 2)
@@ -556,7 +547,7 @@ async def test_due_checks_are_claimed_soonest_first_within_the_limit(store: Stor
     assert await store.publishes.claim_due_for_reconcile(at(300), at(420), 10) == []  # claimed once
     assert await store.publishes.next_reconcile_at() == at(420)
     for publish in publishes:
-        await store.publishes.update(publish.id, event("Z"), reconcile_at=None)
+        await store.publishes.apply(publish.id, change(reconcile_at=None), [event("Z")])
     assert await store.publishes.next_reconcile_at() is None
 
 
@@ -564,7 +555,7 @@ async def test_concurrent_claims_of_due_checks_take_each_once(store: Store) -> N
     account = await account_in(store)
     for i in range(6):
         publish = await created(store, account, at(i))
-        await store.publishes.update(publish.id, event("X"), reconcile_at=at(i))
+        await store.publishes.apply(publish.id, change(reconcile_at=at(i)), [event("X")])
     batches = await asyncio.gather(*(store.publishes.claim_due_for_reconcile(at(100), at(500), 2) for _ in range(4)))
     ids = [p.id for batch in batches for p in batch]
     assert len(ids) == len(set(ids)) == 6
@@ -622,17 +613,17 @@ async def test_leases_are_renewed_only_by_their_owner(store: Store) -> None:
 async def test_a_released_lease_leaves_the_publish_done_or_free(store: Store) -> None:
     account = await account_in(store)
     publish = await created(store, account, at(0), owner="me", lease_until=at(10))
-    assert await store.publishes.release_lease("them", publish.id) is None
-    assert await store.publishes.release_lease("me", str(uuid.uuid4())) is None
-    released = await store.publishes.release_lease("me", publish.id, event("RUN_HANDED_BACK"))
+    assert await release(store, "them", publish.id) is None
+    assert await release(store, "me", str(uuid.uuid4())) is None
+    released = await release(store, "me", publish.id, event("RUN_HANDED_BACK"))
     assert released is not None
     assert (released.owner, released.lease_until, released.revision) == (None, None, publish.revision + 1)
     assert released.updated_at > publish.updated_at
     assert await store.publishes.get(publish.id) == released
     assert [e.type for e in await store.publishes.events(publish.id)] == ["CREATED", "RUN_HANDED_BACK"]
-    assert await store.publishes.release_lease("me", publish.id) is None  # released once
+    assert await release(store, "me", publish.id) is None  # released once
     quiet = await created(store, account, at(1), owner="me", lease_until=at(10))
-    assert await store.publishes.release_lease("me", quiet.id) is not None
+    assert await release(store, "me", quiet.id) is not None
     assert len(await store.publishes.events(quiet.id)) == 1  # no event asked for, none written
     finished = await in_state(store, quiet, PublishState.PUBLISHED)
     assert finished.done
@@ -644,40 +635,44 @@ async def test_a_write_by_an_owner_that_lost_the_lease_is_refused_and_writes_not
     taken = await store.publishes.claim_orphans("them", at(200), at(100), 10)
     assert [p.id for p in taken] == [publish.id]
     with pytest.raises(LeaseLost) as lost:
-        await store.publishes.update(publish.id, event("X"), owner="me", container_id="c")
+        await store.publishes.apply(publish.id, change(container_id="c"), [event("X")], owner="me")
     assert lost.value.reason == "LEASE_LOST"
     with pytest.raises(LeaseLost):  # the lease is checked before the state
-        await store.publishes.update(publish.id, event("X"), owner="me", state=PublishState.PENDING)
+        await store.publishes.apply(publish.id, change(state=PublishState.PENDING), [event("X")], owner="me")
     with pytest.raises(LeaseLost):
-        await store.publishes.save_child(publish.id, 0, "c", event(), owner="me")
+        await store.publishes.apply(publish.id, PublishChange(child=ChildContainer(0, "c")), [event()], owner="me")
     stored = await store.publishes.get(publish.id)
     assert stored is not None
     assert (stored.container_id, stored.child_container_ids, stored.revision) == (None, [None], 0)
     assert len(await store.publishes.events(publish.id)) == 1
-    written = await store.publishes.update(publish.id, event("Y"), owner="them", container_id="c")
+    written = await store.publishes.apply(publish.id, change(container_id="c"), [event("Y")], owner="them")
     assert written.container_id == "c"
-    child = await store.publishes.save_child(publish.id, 0, "child", event(), owner="them")
+    child = await store.publishes.apply(
+        publish.id, PublishChange(child=ChildContainer(0, "child")), [event()], owner="them",
+    )
     assert child.child_container_ids == ["child"]
     with pytest.raises(KeyError):
-        await store.publishes.save_child(str(uuid.uuid4()), 0, "c", event(), owner="them")
+        await store.publishes.apply(
+            str(uuid.uuid4()), PublishChange(child=ChildContainer(0, "c")), [event()], owner="them",
+        )
     with pytest.raises(KeyError):
-        await store.publishes.update(str(uuid.uuid4()), event(), owner="them", container_id="c")
+        await store.publishes.apply(str(uuid.uuid4()), change(container_id="c"), [event()], owner="them")
 
 
 async def test_an_update_from_a_known_copy_gives_the_record_as_stored(store: Store) -> None:
     account = await account_in(store)
     publish = await in_state(store, await created(store, account, child_container_ids=[None, None]),
                              PublishState.PROCESSING)
-    changed = await store.publishes.update(
-        publish.id, event("A"), known=publish, container_id="c", pending_facts=["permalink"], reconcile_at=at(5),
-        reconcile_attempts=1,
+    changed = await store.publishes.apply(
+        publish.id, change(container_id="c", pending_facts=["permalink"], reconcile_at=at(5), reconcile_attempts=1),
+        [event("A")], expected=publish,
     )
     assert changed == await store.publishes.get(publish.id)
     # A copy that is stale (another write came between) still gives the record as stored.
-    await store.publishes.save_child(publish.id, 1, "child-1", event())
-    after = await store.publishes.update(
-        publish.id, event("PUBLISHED"), known=changed, state=PublishState.PUBLISHED, ig_media_id="m", error=ERROR,
-        published_at=at(9),
+    await store.publishes.apply(publish.id, PublishChange(child=ChildContainer(1, "child-1")), [event()])
+    after = await store.publishes.apply(
+        publish.id, change(state=PublishState.PUBLISHED, ig_media_id="m", error=ERROR, published_at=at(9)),
+        [event("PUBLISHED")], expected=changed,
     )
     assert after == await store.publishes.get(publish.id)
     assert after.child_container_ids == [None, "child-1"]
@@ -690,11 +685,12 @@ async def test_a_first_comment_is_stored_with_the_record_and_changed_with_its_ev
     account = await account_in(store)
     pending = FirstComment(FirstCommentState.PENDING)
     publish = new_publish(account, options={"first_comment": "Hello 👋"}, first_comment=pending)
-    assert await store.publishes.create(publish, event()) is None
+    assert await store.publishes.create(publish, [event()]) is None
     assert (await store.publishes.get(publish.id)) == publish
     failed = FirstComment(FirstCommentState.FAILED, sends=2, error=ERROR)
-    updated = await store.publishes.update(
-        publish.id, event("FIRST_COMMENT_FAILED"), first_comment=failed, pending_facts=["permalink"], known=publish,
+    updated = await store.publishes.apply(
+        publish.id, change(first_comment=failed, pending_facts=["permalink"]), [event("FIRST_COMMENT_FAILED")],
+        expected=publish,
     )
     assert updated.first_comment == failed
     stored = await store.publishes.get(publish.id)
@@ -702,6 +698,6 @@ async def test_a_first_comment_is_stored_with_the_record_and_changed_with_its_ev
     assert (stored.first_comment, stored.pending_facts, stored.revision) == (failed, ["permalink"], 1)
     assert [e.type for e in await store.publishes.events(publish.id)] == ["CREATED", "FIRST_COMMENT_FAILED"]
     # A write that does not name it leaves it as it is.
-    await store.publishes.update(publish.id, event("NOTE"))
+    await store.publishes.apply(publish.id, change(), [event("NOTE")])
     again = await store.publishes.get(publish.id)
     assert again is not None and again.first_comment == failed

@@ -14,13 +14,13 @@ from server.domain.errors import IllegalTransition
 from server.domain.models import Account, FirstComment, FirstCommentState, Publish, PublishFilter, PublishState
 from server.domain.ports import Store
 from server.domain.schedule import MISSED_ERROR_REASON
-from tests.contracts.records import WORKSPACE, account_in, at, event, new_publish
+from tests.contracts.records import WORKSPACE, account_in, at, change, event, new_publish, reschedule
 
 
 async def scheduled(store: Store, account: Account, created_at_s: float, due_s: float, **fields: Any) -> Publish:
     publish = new_publish(account, at(created_at_s), state=PublishState.SCHEDULED, schedule_time=at(due_s), **fields)
     assert await store.publishes.create(
-        publish, event("CREATED", PublishState.PENDING), event("SCHEDULED", PublishState.SCHEDULED)
+        publish, [event("CREATED", PublishState.PENDING), event("SCHEDULED", PublishState.SCHEDULED)],
     ) is None
     stored = await store.publishes.get(publish.id)
     assert stored is not None
@@ -28,8 +28,8 @@ async def scheduled(store: Store, account: Account, created_at_s: float, due_s: 
 
 
 async def cancel(store: Store, publish: Publish) -> Publish:
-    return await store.publishes.update(
-        publish.id, event("CANCELLED", PublishState.CANCELLED), state=PublishState.CANCELLED
+    return await store.publishes.apply(
+        publish.id, change(state=PublishState.CANCELLED), [event("CANCELLED", PublishState.CANCELLED)],
     )
 
 
@@ -43,9 +43,10 @@ async def test_a_scheduled_publish_is_stored_unowned_with_its_time(store: Store)
     )
     assert await store.publishes.next_schedule_time() == at(300)
     # Neither unfinished work to resume nor an orphan to take over: it waits for its time.
-    assert await store.publishes.unfinished() == []
     assert await store.publishes.claim_orphans("me", at(1000), at(1000), 10) == []
-    await store.publishes.update(sooner.id, event("CANCELLED", PublishState.CANCELLED), state=PublishState.CANCELLED)
+    await store.publishes.apply(
+        sooner.id, change(state=PublishState.CANCELLED), [event("CANCELLED", PublishState.CANCELLED)],
+    )
     assert await store.publishes.next_schedule_time() == at(500)
 
 
@@ -129,7 +130,9 @@ async def test_cancel_and_claim_have_exactly_one_outcome(store: Store) -> None:
     account = await account_in(store)
     cancelled = await scheduled(store, account, 0, 100)
     claimed = await scheduled(store, account, 1, 100)
-    await store.publishes.update(cancelled.id, event("CANCELLED", PublishState.CANCELLED), state=PublishState.CANCELLED)
+    await store.publishes.apply(
+        cancelled.id, change(state=PublishState.CANCELLED), [event("CANCELLED", PublishState.CANCELLED)],
+    )
     assert [p.id for p in await store.publishes.claim_due_schedules("me", at(500), at(200), at(0), 10)] == [claimed.id]
     with pytest.raises(IllegalTransition):  # once claimed, a cancel writes nothing
         await cancel(store, claimed)
@@ -140,7 +143,7 @@ async def test_cancel_and_claim_have_exactly_one_outcome(store: Store) -> None:
 async def test_reschedule_moves_only_a_scheduled_publish(store: Store) -> None:
     account = await account_in(store)
     publish = await scheduled(store, account, 0, 100)
-    moved = await store.publishes.reschedule(publish.id, at(700), event("RESCHEDULED", PublishState.SCHEDULED))
+    moved = await reschedule(store, publish.id, at(700), event("RESCHEDULED", PublishState.SCHEDULED))
     assert moved is not None
     assert (moved.schedule_time, moved.state, moved.revision) == (at(700), PublishState.SCHEDULED, publish.revision + 1)
     assert await store.publishes.get(publish.id) == moved
@@ -148,17 +151,17 @@ async def test_reschedule_moves_only_a_scheduled_publish(store: Store) -> None:
     assert await store.publishes.claim_due_schedules("me", at(900), at(200), at(0), 10) == []  # no longer due
     await store.publishes.claim_due_schedules("me", at(900), at(800), at(0), 10)
     before = await store.publishes.events(publish.id)
-    assert await store.publishes.reschedule(publish.id, at(1000), event("RESCHEDULED")) is None  # started
+    assert await reschedule(store, publish.id, at(1000), event("RESCHEDULED")) is None  # started
     assert await store.publishes.events(publish.id) == before  # nothing written
     other = await cancel(store, await scheduled(store, account, 1, 100))
-    assert await store.publishes.reschedule(other.id, at(1000), event("RESCHEDULED")) is None
+    assert await reschedule(store, other.id, at(1000), event("RESCHEDULED")) is None
 
 
 async def test_list_filters_by_schedule_time_and_the_new_states(store: Store) -> None:
     account = await account_in(store)
     early = await scheduled(store, account, 0, 100)
     late = await scheduled(store, account, 1, 500)
-    await store.publishes.create(new_publish(account, at(2)), event())  # not scheduled: never matches a time
+    await store.publishes.create(new_publish(account, at(2)), [event()])  # not scheduled: never matches a time
     cancelled = await cancel(store, await scheduled(store, account, 3, 300))
 
     async def ids(where: PublishFilter) -> list[str]:
@@ -184,7 +187,7 @@ async def test_cancels_and_reschedules_racing_the_claim_each_have_exactly_one_ou
     results = await asyncio.gather(
         store.publishes.claim_due_schedules("me", at(500), at(200), at(0), 100),
         *(cancel_or_none(p) for p in cancels),
-        *(store.publishes.reschedule(p.id, at(900), event("RESCHEDULED", PublishState.SCHEDULED)) for p in moves),
+        *(reschedule(store, p.id, at(900), event("RESCHEDULED", PublishState.SCHEDULED)) for p in moves),
     )
     claimed = {p.id for p in results[0]}  # type: ignore[union-attr]
     outcomes = dict(zip([p.id for p in made], results[1:], strict=True))

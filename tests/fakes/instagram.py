@@ -21,7 +21,8 @@ from typing import Any
 
 from server.adapters.http import NoUsableAnswer
 from server.adapters.instagram.errors import bad_answer, container_error, graph_failure, no_answer_failure
-from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PlatformFailure, PublishingLimit, UserTag
+from server.domain.options import UserTag
+from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PlatformFailure, PublishingLimit
 from tests.fakes.clock import FakeClock
 from tests.fakes.scripted import ScriptedApi
 

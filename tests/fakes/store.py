@@ -29,17 +29,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 from server.adapters.event_ids import EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
+from server.domain.changes import Lease, PublishChange, applied
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     Account,
     AccountState,
     Credentials,
-    FirstComment,
     Media,
     NewAccount,
     Platform,
@@ -49,11 +49,10 @@ from server.domain.models import (
     PublishFilter,
     PublishState,
     PublishVersion,
-    applied,
-    publish_changes,
 )
+from server.domain.options import options_from_record
 from server.domain.pagination import Cursor, cursor_time
-from server.domain.ports import KEEP, CreateConflict
+from server.domain.ports import CreateConflict
 from server.domain.schedule import due_change
 from server.domain.webhooks import (
     Attempt,
@@ -74,6 +73,7 @@ from server.domain.webhooks import (
 T = TypeVar("T")
 
 UNFINISHED = (PublishState.PENDING, PublishState.PROCESSING)
+FINISHED = tuple(s for s in PublishState if s.terminal)
 
 
 def utc(value: datetime) -> datetime:
@@ -343,11 +343,6 @@ class FakePublishStore(_Table):
             if p.account_id == account_id and p.ig_media_id is not None and p.ig_media_id in wanted
         }
 
-    async def unfinished(self) -> list[Publish]:
-        await self._call()
-        rows = [p for p in self.rows.values() if p.state in UNFINISHED]
-        return [copy.deepcopy(p) for p in sorted(rows, key=lambda p: cursor_time(p.created_at))]
-
     async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
         await self._call()
         due = [p for p in self.rows.values() if p.reconcile_at is not None and p.reconcile_at <= utc(now)]
@@ -358,6 +353,12 @@ class FakePublishStore(_Table):
 
     async def claim_orphans(self, owner: str, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
         await self._call()
+        for publish in self.rows.values():  # a finished publish whose run died after its last write is done
+            if publish.state in FINISHED and publish.owner is not None and publish.lease_until is not None \
+                    and publish.lease_until < utc(now):
+                publish.owner = publish.lease_until = None
+                publish.revision += 1
+                publish.updated_at = utc(now)
         orphans = [
             p for p in self.rows.values()
             if p.state in UNFINISHED and (p.owner is None or (p.lease_until is not None and p.lease_until < utc(now)))
@@ -374,19 +375,6 @@ class FakePublishStore(_Table):
             self.rows[pid].lease_until = utc(lease_until)
         return held
 
-    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
-        await self._call()
-        publish = self.rows.get(publish_id)
-        if publish is None or publish.owner != owner:
-            return None
-        now = self._now()
-        publish.owner = publish.lease_until = None
-        publish.updated_at = now
-        publish.revision += 1
-        if event is not None:
-            self._append(publish_id, [event], now)
-        return copy.deepcopy(publish)
-
     async def next_reconcile_at(self) -> datetime | None:
         await self._call()
         return min((p.reconcile_at for p in self.rows.values() if p.reconcile_at is not None), default=None)
@@ -401,13 +389,8 @@ class FakePublishStore(_Table):
         ]
         claimed = []
         for publish in sorted(due, key=lambda p: (p.schedule_time, p.id))[:limit]:
-            changes, events = due_change(publish, utc(now), utc(missed_before))
-            if changes["state"] == PublishState.PROCESSING:
-                changes.update(owner=owner, lease_until=utc(lease_until))
-            updated = applied(publish, changes, publish.revision + 1, utc(now))
-            self.rows[publish.id] = updated
-            self._append(publish.id, events, utc(now))
-            claimed.append(copy.deepcopy(updated))
+            change, events = due_change(publish, utc(now), utc(missed_before), Lease(owner, utc(lease_until)))
+            claimed.append(self._apply(publish.id, change, events, None, utc(now)))
         return claimed
 
     async def next_schedule_time(self) -> datetime | None:
@@ -417,18 +400,6 @@ class FakePublishStore(_Table):
              if p.state == PublishState.SCHEDULED and p.schedule_time is not None),
             default=None,
         )
-
-    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
-        await self._call()
-        publish = self.rows.get(publish_id)
-        if publish is None or publish.state != PublishState.SCHEDULED:
-            return None
-        now = self._now()
-        publish.schedule_time = utc(schedule_time)
-        publish.updated_at = now
-        publish.revision += 1
-        self._append(publish_id, [event], now)
-        return copy.deepcopy(publish)
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         await self._call()
@@ -471,7 +442,7 @@ class FakePublishStore(_Table):
     # writes
 
     async def create(
-        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
+        self, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None = None
     ) -> CreateConflict | None:
         await self._call()
         if publish.request_id:
@@ -497,7 +468,7 @@ class FakePublishStore(_Table):
             account_id=publish.account_id,
             media_ids=_json(publish.media_ids),
             caption=publish.caption,
-            options=_json(publish.options),
+            options=options_from_record(publish.platform.value, _json(publish.options.to_record())),
             state=publish.state,
             request_id=publish.request_id,
             request_fingerprint=publish.request_fingerprint,
@@ -513,78 +484,51 @@ class FakePublishStore(_Table):
         self._append(publish.id, events, created_at)
         return None
 
-    async def save_child(
+    async def apply(
         self,
         publish_id: str,
-        index: int,
-        container_id: str,
-        event: PublishEvent,
-        earlier: Sequence[PublishEvent] = (),
-        owner: str | None = None,
-    ) -> Publish:
-        await self._call()
-        publish = self.rows.get(publish_id)
-        if publish is None:
-            raise KeyError(publish_id)
-        self._fence(publish, owner)
-        children = publish.child_container_ids
-        # SQLite's json_set: replaces an item, appends just past the end, ignores beyond it.
-        if index < len(children):
-            children[index] = container_id
-        elif index == len(children):
-            children.append(container_id)
-        now = self._now()
-        publish.updated_at = now
-        publish.revision += 1
-        self._append(publish_id, [*earlier, event], now)
-        return copy.deepcopy(publish)
-
-    async def update(
-        self,
-        publish_id: str,
-        event: PublishEvent,
+        change: PublishChange,
+        events: Sequence[PublishEvent],
         *,
-        state: PublishState | None = None,
-        error: PublishError | None = None,
-        published_at: datetime | None = None,
-        pending_facts: list[str] | None = None,
-        reconcile_at: datetime | Literal[False] | None = KEEP,
-        reconcile_attempts: int | None = None,
-        earlier: Sequence[PublishEvent] = (),
-        known: Publish | None = None,
         owner: str | None = None,
-        release: bool = False,
-        first_comment: FirstComment | None = None,
-        options: dict[str, Any] | None = None,
-        **ids: str | None,
+        expected: Publish | None = None,
     ) -> Publish:
-        # `known` only lets a store skip reading the row back; the result is the same, so
+        # `expected` only lets a store skip reading the row back; the result is the same, so
         # the fake always returns the record itself.
-        changes = publish_changes(
-            state=state, error=error, published_at=published_at, pending_facts=pending_facts,
-            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
-            first_comment=first_comment, options=options,
-        )
         await self._call()
+        return self._apply(publish_id, change, events, owner, self._now())
+
+    def _apply(
+        self, publish_id: str, change: PublishChange, events: Sequence[PublishEvent], owner: str | None,
+        now: datetime,
+    ) -> Publish:
         publish = self.rows.get(publish_id)
         if publish is None:
             raise KeyError(publish_id)
         self._fence(publish, owner)
-        if state is not None and not publish.state.may_become(state):
+        allowed = change.allowed_from()
+        if allowed is not None and publish.state not in allowed:
             raise IllegalTransition(
                 reason="ILLEGAL_STATE_CHANGE",
-                message=f"publish {publish_id} is {publish.state.value} and cannot become {state.value}",
+                message=f"publish {publish_id} is {publish.state.value} and cannot become "
+                f"{change.state.value if change.state else 'changed'}",
             )
-        # As a store would: times kept in UTC, an error as it reads back from its column.
-        for name, value in changes.items():
-            if isinstance(value, datetime):
-                changes[name] = utc(value)
-        if error is not None:
-            changes["error"] = PublishError.from_dict(_json(error.to_dict()))
-        publish = applied(publish, copy.deepcopy(changes), publish.revision + 1, self._now())
-        self.rows[publish_id] = publish
-        self._append(publish_id, [*earlier, event], publish.updated_at)
-        return copy.deepcopy(publish)
+        if change.child is not None and change.child.index > len(publish.child_container_ids):
+            change = dataclasses.replace(change, child=None)  # as SQLite's json_set: beyond the end is ignored
+        # As a store would: times kept in UTC, JSON values as they read back from their columns.
+        updated = applied(publish, change, publish.revision + 1, now)
+        for name in ("reconcile_at", "published_at", "lease_until", "schedule_time", "started_at"):
+            value = getattr(updated, name)
+            if value is not None:
+                setattr(updated, name, utc(value))
+        if updated.error is not None:
+            updated.error = PublishError.from_dict(_json(updated.error.to_dict()))
+        if change.options is not None:
+            updated.options = options_from_record(updated.platform.value, _json(updated.options.to_record()))
+        updated = copy.deepcopy(updated)
+        self.rows[publish_id] = updated
+        self._append(publish_id, events, now)
+        return copy.deepcopy(updated)
 
     # helpers
 

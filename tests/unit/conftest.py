@@ -23,6 +23,7 @@ import pytest
 from server.adapters.text import GraphemeSegmenter
 from server.bootstrap import Adapters, Services, build_services
 from server.config import Settings
+from server.domain.changes import ChildContainer, PublishChange, SetTo
 from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
 from server.domain.ports import TextSegmenter
@@ -169,14 +170,18 @@ class World:
         policy = publisher._policies[type(request)]  # the record exactly as the publisher shapes it
         publish = publisher._new_publish(self.workspace, policy, request)
         created = PublishEvent("CREATED", "seeded", PublishState.PENDING)
-        assert await self.store.publishes.create(publish, created) is None
+        assert await self.store.publishes.create(publish, [created]) is None
         if state != PublishState.PENDING:
-            await self.store.publishes.update(publish.id, PublishEvent("SEEDED", state.value, state), state=state)
+            await self.store.publishes.apply(
+                publish.id, PublishChange(state=state), [PublishEvent("SEEDED", state.value, state)]
+            )
         for index, container_id in enumerate(children or []):
             if container_id:
-                await self.store.publishes.save_child(publish.id, index, container_id, PublishEvent("SEEDED", ""))
+                await self.store.publishes.apply(
+                    publish.id, PublishChange(child=ChildContainer(index, container_id)), [PublishEvent("SEEDED", "")]
+                )
         if changes:
-            await self.store.publishes.update(publish.id, PublishEvent("SEEDED", "changes"), **changes)
+            await self.store.publishes.apply(publish.id, setting(**changes), [PublishEvent("SEEDED", "changes")])
         self._seeded[publish.id] = len(await self.events(publish.id))
         found = await self.store.publishes.get(publish.id)
         assert found is not None
@@ -185,6 +190,20 @@ class World:
     async def new_events(self, publish_id: str) -> list[str]:
         """The timeline after what `seed` wrote."""
         return (await self.timeline(publish_id))[self._seeded.get(publish_id, 0):]
+
+
+def setting(**fields: Any) -> PublishChange:
+    """A change that sets each named field of the record to its value (a test's shorthand:
+    an id or a time as it is, a list of pending facts, a state)."""
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ("state", "reconcile_attempts"):
+            values[name] = value
+        elif name == "pending_facts":
+            values[name] = tuple(value)
+        else:
+            values[name] = SetTo(value)
+    return PublishChange(**values)
 
 
 REPLICA = "unit-replica"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from server.domain.changes import NO_CHANGE
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.models import Platform, Publish, PublishEvent, PublishFilter, PublishState, PublishVersion
 from tests.unit.conftest import World
@@ -148,7 +149,7 @@ async def test_a_page_token_from_other_filters_or_a_negative_size_is_invalid(wor
 async def test_records_come_in_page_order_at_their_latest_revision(world: World) -> None:
     made, _, _ = await _publishes(world)
     page = await world.services.history.list_page(world.workspace, 50, "", PublishFilter())
-    await world.store.publishes.update(made[0].id, PublishEvent("NOTE", "a later change"))
+    await world.store.publishes.apply(made[0].id, NO_CHANGE, [PublishEvent("NOTE", "a later change")])
     versions = [*page.items, PublishVersion(str(uuid.uuid4()), 0)]
     records = await world.services.history.records(world.workspace, versions)
     assert [r.id for r in records] == [v.id for v in page.items]

@@ -166,7 +166,7 @@ async def test_tiktok_validate_only_asks_creator_info_and_never_inits_or_refresh
     account = await world.tiktok_account(access_token_expires_at=world.clock.now() + timedelta(minutes=1))
     request = await world.tiktok_request(2, account=account, privacy_level="PUBLIC_TO_EVERYONE")
     preview = await world.services.publisher.validate(world.workspace, request)
-    assert preview.publish.options["privacy_level"] == "PUBLIC_TO_EVERYONE"
+    assert preview.publish.options.privacy_level == "PUBLIC_TO_EVERYONE"
     assert world.tiktok.methods() == ["creator_info"]
     assert world.store.publishes.rows == {}
 

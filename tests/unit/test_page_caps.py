@@ -15,7 +15,7 @@ async def _publishes(world: World, count: int) -> None:
     account = await world.store.accounts.upsert(new_account(workspace_id=WORKSPACE))
     for n in range(count):
         publish = new_publish(account, world.clock.now() + timedelta(seconds=n), workspace_id=WORKSPACE)
-        assert await world.store.publishes.create(publish, event()) is None
+        assert await world.store.publishes.create(publish, [event()]) is None
 
 
 async def test_a_page_of_publishes_larger_than_the_cap_holds_the_cap(world: World) -> None:

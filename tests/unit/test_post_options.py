@@ -11,13 +11,13 @@ from dataclasses import asdict
 import pytest
 
 from server.config import Settings
-from server.domain.commands import ImageOptions, InstagramCarousel, TikTokCarousel
+from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from server.domain.models import FirstComment, FirstCommentState, Platform, Publish, PublishEvent, PublishState
-from server.domain.platforms import UserTag
+from server.domain.options import ImageOptions, InstagramOptions, UserTag
 from server.services.publishing import content_fingerprint, fingerprint
 from tests.fakes import Applied, IgFailure
-from tests.unit.conftest import IG_USER, World, world_with
+from tests.unit.conftest import IG_USER, World, setting, world_with
 from tests.unit.helpers import instagram_timeline
 
 # --- Instagram: options reach the right containers ---------------------------------------
@@ -41,7 +41,7 @@ async def test_item_options_go_on_items_and_carousel_options_on_the_carousel(wor
     assert all("collaborators" not in c.args and "location_id" not in c.args for c in items)
     carousel = world.instagram.calls_to("create_carousel_container")[0].args
     assert (carousel["collaborators"], carousel["location_id"]) == (["alice", "bob_2"], "110843418940484")
-    assert publish.options == {
+    assert publish.options.to_record() == {
         "images": [
             {"alt_text": "A red leaf", "user_tags": [{"username": "friend.one", "x": 0.25, "y": 1.0}]},
             {"alt_text": "", "user_tags": []},
@@ -195,10 +195,13 @@ async def test_the_reconciler_finishes_a_comment_a_crash_left_sending(world: Wor
     if not arrived:
         world.instagram.comments_on.clear()
     # As a run killed after saving SENDING leaves it (the call's outcome unknown).
-    await world.store.publishes.update(
-        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="sending"),
-        first_comment=FirstComment(FirstCommentState.SENDING, sends=1),
-        pending_facts=["first_comment"], reconcile_at=world.clock.now(),
+    await world.store.publishes.apply(
+        publish.id,
+        setting(
+            first_comment=FirstComment(FirstCommentState.SENDING, sends=1), pending_facts=["first_comment"],
+            reconcile_at=world.clock.now(),
+        ),
+        [PublishEvent(type="FIRST_COMMENT_SENT", message="sending")],
     )
     await world.services.reconciler.run_once()
     final = await world.store.publishes.get(publish.id)
@@ -252,10 +255,13 @@ async def test_a_comment_of_an_account_without_a_token_is_given_up_with_the_othe
 ) -> None:
     publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
     # As a run killed before the comment was final leaves it, with the permalink also unread.
-    await world.store.publishes.update(
-        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="crashed"),
-        first_comment=FirstComment(left, sends=1 if left == FirstCommentState.SENDING else 0),
-        pending_facts=["first_comment", "permalink"], reconcile_at=world.clock.now(),
+    await world.store.publishes.apply(
+        publish.id,
+        setting(
+            first_comment=FirstComment(left, sends=1 if left == FirstCommentState.SENDING else 0),
+            pending_facts=["first_comment", "permalink"], reconcile_at=world.clock.now(),
+        ),
+        [PublishEvent(type="FIRST_COMMENT_SENT", message="crashed")],
     )
     await world.store.accounts.disconnect(world.workspace, publish.account_id)
     await world.services.reconciler.run_once()
@@ -274,10 +280,13 @@ async def test_a_comment_of_an_account_without_a_token_is_given_up_with_the_othe
 
 async def test_the_reconciler_leaves_a_comment_to_the_live_run_that_holds_the_publish(world: World) -> None:
     publish = await world.publish(await world.instagram_request(2, first_comment="Hello"))
-    await world.store.publishes.update(
-        publish.id, PublishEvent(type="FIRST_COMMENT_SENT", message="sending"),
-        first_comment=FirstComment(FirstCommentState.SENDING, sends=1),
-        pending_facts=["first_comment"], reconcile_at=world.clock.now(),
+    await world.store.publishes.apply(
+        publish.id,
+        setting(
+            first_comment=FirstComment(FirstCommentState.SENDING, sends=1), pending_facts=["first_comment"],
+            reconcile_at=world.clock.now(),
+        ),
+        [PublishEvent(type="FIRST_COMMENT_SENT", message="sending")],
     )
     row = world.store.publishes.rows[publish.id]
     row.owner, row.lease_until = "another-replica", world.at(60)  # its run is still going there
@@ -304,9 +313,9 @@ async def test_disclosure_and_consent_are_sent_and_kept_as_evidence(world: World
     ))
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert (post.brand_content_toggle, post.brand_organic_toggle) == (True, True)
-    assert publish.options["creator_consent_obtained"] is True
-    assert publish.options["creator_nickname"] == "Ada's Bakery"
-    assert (publish.options["brand_content_toggle"], publish.options["brand_organic_toggle"]) == (True, True)
+    assert publish.options.creator_consent_obtained is True
+    assert publish.options.creator_nickname == "Ada's Bakery"
+    assert (publish.options.brand_content_toggle, publish.options.brand_organic_toggle) == (True, True)
 
 
 @pytest.mark.parametrize("declared", [None, False])
@@ -318,8 +327,8 @@ async def test_a_direct_post_without_a_consent_statement_is_made_and_the_record_
     publish = await world.publish(await world.tiktok_request(2, creator_consent_obtained=declared))
     assert publish.state == PublishState.PUBLISHED
     assert world.tiktok.methods() == ["creator_info", "init_photo_post", "fetch_status"]
-    assert publish.options["creator_consent_obtained"] is declared
-    assert publish.options["creator_nickname"] == "Ada's Bakery"
+    assert publish.options.creator_consent_obtained is declared
+    assert publish.options.creator_nickname == "Ada's Bakery"
 
 
 @pytest.mark.parametrize("declared", [None, False])
@@ -340,7 +349,7 @@ async def test_an_operator_who_requires_consent_gets_a_direct_post_without_it_re
         with pytest.raises(FailedPrecondition):
             await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
         made = await world.publish(await world.tiktok_request(2, creator_consent_obtained=True))
-        assert (made.state, made.options["creator_consent_obtained"]) == (PublishState.PUBLISHED, True)
+        assert (made.state, made.options.creator_consent_obtained) == (PublishState.PUBLISHED, True)
         inbox = await world.publish(await world.tiktok_request(2, post_mode="INBOX"))
         assert inbox.state == PublishState.DELIVERED_TO_INBOX
 
@@ -368,7 +377,7 @@ async def test_comments_the_creator_turned_off_are_turned_off_on_the_post_and_th
     publish = await world.publish(await world.tiktok_request(2))
     assert publish.state == PublishState.PUBLISHED
     assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is True
-    assert (publish.options["disable_comment"], publish.options["comments_disabled_by_creator"]) == (True, True)
+    assert (publish.options.disable_comment, publish.options.comments_disabled_by_creator) == (True, True)
     sent = (await world.events(publish.id))[2]
     assert sent.message.endswith(
         "; comments are off: the creator turned comments off for their account (creator_info comment_disabled)")
@@ -378,15 +387,16 @@ async def test_comments_the_creator_turned_off_are_turned_off_on_the_post_and_th
 async def test_comments_the_request_turned_off_itself_are_not_put_down_to_the_creator(world: World) -> None:
     world.tiktok.comment_disabled = True
     publish = await world.publish(await world.tiktok_request(2, disable_comment=True))
-    assert publish.options["disable_comment"] is True
-    assert "comments_disabled_by_creator" not in publish.options
+    assert publish.options.disable_comment is True
+    assert publish.options.comments_disabled_by_creator is False
+    assert "comments_disabled_by_creator" not in publish.options.to_record()
     assert "changed" not in (await world.events(publish.id))[2].details
 
 
 async def test_validate_only_previews_the_comments_a_publish_would_turn_off(world: World) -> None:
     world.tiktok.comment_disabled = True
     preview = await world.services.publisher.validate(world.workspace, await world.tiktok_request(2))
-    assert (preview.publish.options["disable_comment"], preview.publish.options["comments_disabled_by_creator"]) == (
+    assert (preview.publish.options.disable_comment, preview.publish.options.comments_disabled_by_creator) == (
         True, True)
     assert world.tiktok.methods() == ["creator_info"]
     assert world.store.publishes.rows == {}
@@ -462,11 +472,11 @@ async def test_validate_only_checks_the_options_and_writes_nothing(world: World)
         await world.services.publisher.validate(world.workspace, bad)
     good = await world.instagram_request(2, first_comment="Hi", collaborators=("@alice",))
     preview = await world.services.publisher.validate(world.workspace, good)
-    assert preview.publish.options == {"collaborators": ["alice"], "first_comment": "Hi"}
+    assert preview.publish.options == InstagramOptions(collaborators=("alice",), first_comment="Hi")
     tiktok = await world.services.publisher.validate(world.workspace, await world.tiktok_request(
         2, creator_consent_obtained=False))
-    assert tiktok.publish.options["creator_nickname"] == "Creator"
-    assert tiktok.publish.options["creator_consent_obtained"] is False
+    assert tiktok.publish.options.creator_nickname == "Creator"
+    assert tiktok.publish.options.creator_consent_obtained is False
     assert world.store.publishes.rows == {}
     assert set(world.instagram.methods()) == {"publishing_limit"}
     assert set(world.tiktok.methods()) == {"creator_info"}
@@ -479,7 +489,7 @@ async def test_a_scheduled_direct_post_keeps_the_nickname_seen_when_scheduled(wo
     world.tiktok.nickname = "Seen when scheduled"
     publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
     assert publish.state == PublishState.SCHEDULED
-    assert publish.options["creator_nickname"] == "Seen when scheduled"
+    assert publish.options.creator_nickname == "Seen when scheduled"
 
 
 async def _run_due(world: World, publish_id: str) -> Publish:
@@ -492,12 +502,13 @@ async def _run_due(world: World, publish_id: str) -> Publish:
 
 async def test_comments_the_creator_turned_off_since_scheduling_are_turned_off_at_its_time(world: World) -> None:
     publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
-    assert "comments_disabled_by_creator" not in publish.options
+    assert publish.options.comments_disabled_by_creator is False
+    assert "comments_disabled_by_creator" not in publish.options.to_record()
     world.tiktok.comment_disabled = True
     final = await _run_due(world, publish.id)
     assert final.state == PublishState.PUBLISHED
     assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is True
-    assert (final.options["disable_comment"], final.options["comments_disabled_by_creator"]) == (True, True)
+    assert (final.options.disable_comment, final.options.comments_disabled_by_creator) == (True, True)
     changed = next(e for e in await world.events(publish.id) if e.type == "OPTIONS_CHANGED")
     assert changed.message == ("Comments turned off: the creator turned comments off for their account "
                                "(creator_info comment_disabled) since this publish was scheduled")
@@ -507,11 +518,11 @@ async def test_comments_the_creator_turned_off_since_scheduling_are_turned_off_a
 async def test_comments_the_creator_turned_back_on_since_scheduling_are_left_on_as_requested(world: World) -> None:
     world.tiktok.comment_disabled = True
     publish = await world.publish(await world.tiktok_request(2, publish_time=world.at(60)))
-    assert publish.options["comments_disabled_by_creator"] is True
+    assert publish.options.comments_disabled_by_creator is True
     world.tiktok.comment_disabled = False
     final = await _run_due(world, publish.id)
     assert world.tiktok.calls_to("init_photo_post")[0].args["post"].disable_comment is False
-    assert (final.options["disable_comment"], final.options["comments_disabled_by_creator"]) == (False, False)
+    assert (final.options.disable_comment, final.options.comments_disabled_by_creator) == (False, False)
     assert "OPTIONS_CHANGED" in await world.timeline(publish.id)
 
 

@@ -12,7 +12,7 @@ from server.domain.models import Publish, PublishEvent, PublishState
 from server.services.workflow.polling import ReconcileSchedule
 from tests.fakes import IgFailure, TikTokFailure
 from tests.fakes.tiktok import status
-from tests.unit.conftest import World, make_world
+from tests.unit.conftest import World, make_world, setting
 from tests.unit.helpers import until
 
 
@@ -138,9 +138,9 @@ async def test_a_transient_token_failure_postpones_the_check(world: World) -> No
 
 async def test_facts_it_cannot_read_stay_pending_and_one_that_arrives_is_kept(world: World) -> None:
     publish = await permalink_pending(world)
-    await world.store.publishes.update(
-        publish.id, _note(), pending_facts=["permalink", "tiktok_post_id", "something_else"],
-        reconcile_at=world.clock.now(),
+    await world.store.publishes.apply(
+        publish.id, setting(pending_facts=["permalink", "tiktok_post_id", "something_else"],
+                            reconcile_at=world.clock.now()), [_note()],
     )
     await world.services.reconciler.run_once()
     final = await stored(world, publish)
@@ -169,17 +169,18 @@ async def test_a_full_batch_says_more_may_be_due_now() -> None:
 async def test_the_loop_wakes_for_a_check_scheduled_sooner_and_records_it(world: World) -> None:
     reconciler, log = world.services.reconciler, world.services.publish_log
     reconciler.start()
-    await until(lambda: not log.reconcile_scheduled.is_set())
+    alarm = log.alarms.late_facts
+    await until(lambda: not alarm.rung)
     publish = await permalink_pending(world)  # schedules a check 30 s ahead: wakes the loop
-    await until(lambda: log.reconciler_wakes_at == publish.reconcile_at)
+    await until(lambda: alarm.wakes_at == publish.reconcile_at)
     # The loop now waits on the event loop's own clock (asyncio.wait_for), not the Clock port:
     # a test moves virtual time and wakes it by hand (see the unit layer's README).
     world.clock.advance(30)
     updates = log.subscribe(publish.id)
-    log.reconcile_scheduled.set()
+    alarm.ring(world.clock.now())
     changed = await updates.get()
     assert changed.permalink == "https://www.instagram.com/p/Post1/"
-    await until(lambda: log.reconciler_wakes_at is None and not log.reconcile_scheduled.is_set())
+    await until(lambda: alarm.wakes_at is None and not alarm.rung)
     await reconciler.stop()
     await reconciler.stop()  # stopping twice is harmless
 
@@ -194,8 +195,8 @@ async def test_the_loop_goes_on_after_a_failed_pass(world: World, monkeypatch: p
 
     monkeypatch.setattr(world.store.publishes, "claim_due_for_reconcile", broken)
     world.services.reconciler.start()
-    await until(lambda: log.reconciler_wakes_at is not None)
-    assert log.reconciler_wakes_at == world.at(30)  # tries again after the first delay
+    await until(lambda: log.alarms.late_facts.wakes_at is not None)
+    assert log.alarms.late_facts.wakes_at == world.at(30)  # tries again after the first delay
     assert len(failures) == 1
     await world.services.reconciler.stop()
 
@@ -210,7 +211,7 @@ async def test_the_loop_runs_full_batches_back_to_back() -> None:
         world.clock.advance(30)
         world.services.reconciler.start()
         await until(lambda: all(p.permalink for p in world.store.publishes.rows.values()))
-        await until(lambda: log.reconciler_wakes_at is None and not log.reconcile_scheduled.is_set())
+        await until(lambda: log.alarms.late_facts.wakes_at is None and not log.alarms.late_facts.rung)
         assert world.instagram.count("media") == 2 + 2
     finally:
         await world.services.reconciler.stop()

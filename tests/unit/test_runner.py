@@ -10,10 +10,11 @@ import uuid
 import pytest
 
 from server.bootstrap import Adapters, build_services
+from server.domain.changes import CLEAR, PublishChange
 from server.domain.errors import DomainError, StoreUnavailable
 from server.domain.models import Platform, Publish, PublishEvent, PublishState
 from tests.fakes import Hold, IgFailure
-from tests.unit.conftest import World
+from tests.unit.conftest import World, setting
 from tests.unit.helpers import instagram_timeline, until
 
 
@@ -172,11 +173,11 @@ async def _running_with_held(world: World, method: str) -> tuple[asyncio.Task[Pu
 
 async def _finished_elsewhere(world: World, publish: Publish, owner: str = "other-replica") -> None:
     """Another replica ends the publish and releases it; its commit reaches us by the feed."""
-    await world.store.publishes.update(
-        publish.id, PublishEvent("PUBLISHED", "published by another replica", PublishState.PUBLISHED),
-        state=PublishState.PUBLISHED, ig_media_id="1790000000000077", owner=owner,
+    await world.store.publishes.apply(
+        publish.id, setting(state=PublishState.PUBLISHED, ig_media_id="1790000000000077"),
+        [PublishEvent("PUBLISHED", "published by another replica", PublishState.PUBLISHED)], owner=owner,
     )
-    await world.store.publishes.release_lease(owner, publish.id)
+    await world.store.publishes.apply(publish.id, PublishChange(lease=CLEAR), [], owner=owner)
     world.store.changes.notify(publish.id)
 
 

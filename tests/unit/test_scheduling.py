@@ -299,7 +299,7 @@ async def test_the_timer_wakes_for_a_schedule_added_on_this_replica(world: World
         publish = await world.publish(await world.instagram_request(2, publish_time=world.at(0.2)))
         assert publish.state == PublishState.SCHEDULED
         world.clock.advance(0.3)  # the fake clock says it is due; the timer re-reads at its wake-up
-        sched.poke(world.clock.now())
+        world.services.publish_log.alarms.schedules.ring(world.clock.now())
         await until(lambda: world.instagram.count("publish") == 1, steps=5000)
     finally:
         await sched.stop()
@@ -330,7 +330,7 @@ async def test_the_timer_outlives_a_failed_pass(world: World, caplog: pytest.Log
                                 for r in caplog.records))
         assert world.instagram.count("publish") == 0
         world.store.closed = False
-        sched.poke(world.clock.now())  # sooner than the next sweep: wakes the timer now
+        world.services.publish_log.alarms.schedules.ring(world.clock.now())  # sooner than the next sweep
         await until(lambda: world.instagram.count("publish") == 1, steps=5000)
     finally:
         await sched.stop()
@@ -381,7 +381,8 @@ async def test_the_sleeping_timer_wakes_by_itself_at_the_next_schedule_not_the_n
     sched = Scheduler(world.services.runner, world.clock, world.settings.schedule, sweep_every=60.0)
     sched.start()
     try:
-        await until(lambda: sched._wakes_at is not None)  # its first pass is over: it sleeps
+        alarm = world.services.publish_log.alarms.schedules
+        await until(lambda: alarm.wakes_at is not None)  # its first pass is over: it sleeps
         assert world.instagram.count("publish") == 0
         world.clock.advance(0.2)  # due now; nothing pokes the timer
         await eventually(lambda: world.instagram.count("publish") == 1, "the timer to start the due publish",

@@ -12,6 +12,7 @@ from server.config import Settings
 from server.domain.commands import TikTokCarousel
 from server.domain.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from server.domain.models import AccountState, Platform, PublishState
+from server.domain.options import TikTokOptions
 from server.domain.platforms import PhotoPost, PublishStatus
 from tests.fakes import NORMAL, Applied, TikTokFailure
 from tests.fakes.tiktok import status
@@ -65,7 +66,8 @@ async def test_a_public_post_id_given_at_once_is_recorded(world: World) -> None:
 async def test_an_inbox_upload_is_delivered_without_privacy_or_creator_info(world: World) -> None:
     publish = await world.publish(await world.tiktok_request(2, post_mode="INBOX", privacy_level="PUBLIC_TO_EVERYONE"))
     assert publish.state == PublishState.DELIVERED_TO_INBOX
-    assert publish.options == {"post_mode": "INBOX", "cover_index": 0, "description": ""}
+    assert publish.options == TikTokOptions(post_mode="INBOX")
+    assert publish.options.to_record() == {"post_mode": "INBOX", "cover_index": 0, "description": ""}
     assert world.tiktok.methods() == ["init_photo_post", "fetch_status"]
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert (post.post_mode, post.privacy_level) == ("MEDIA_UPLOAD", None)
@@ -405,8 +407,8 @@ async def test_90_emoji_are_posted_whole_as_the_description_under_a_title_cut_to
     assert publish.caption == LEAVES  # the record keeps the caption as sent by the caller
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert (post.title, post.description) == ("🍂" * 44 + "…", LEAVES)
-    assert (publish.options["platform_title"], publish.options["platform_description"]) == (post.title, LEAVES)
-    assert publish.options["text_fitted"] == "CAPTION_OVER_TITLE_LIMIT"
+    assert (publish.options.platform_title, publish.options.platform_description) == (post.title, LEAVES)
+    assert publish.options.text_fitted == "CAPTION_OVER_TITLE_LIMIT"
     sent = (await world.events(publish.id))[2]
     assert sent.type == "TIKTOK_INIT_SENT"
     assert sent.message == (
@@ -433,21 +435,22 @@ async def test_the_callers_description_follows_a_caption_too_long_for_the_title(
                                                              post_mode="INBOX"))
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert post.description == LEAVES + "\n\nBlack Forest"
-    assert publish.options["description"] == "Black Forest"  # what the request said, beside what was sent
+    assert publish.options.description == "Black Forest"  # what the request said, beside what was sent
 
 
 async def test_a_caption_the_title_holds_is_sent_as_it_is_and_the_record_says_nothing_changed(world: World) -> None:
     publish = await world.publish(await world.tiktok_request(2, caption="🍂" * 45, description="d"))
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     assert (post.title, post.description) == ("🍂" * 45, "d")
-    assert not {"platform_title", "platform_description", "text_fitted"} & set(publish.options)
+    assert not {"platform_title", "platform_description", "text_fitted"} & set(publish.options.to_record())
+    assert (publish.options.platform_title, publish.options.text_fitted) == ("", "")
     assert "changed" not in (await world.events(publish.id))[2].details
 
 
 async def test_a_scheduled_caption_too_long_for_the_title_is_fitted_at_its_time(world: World) -> None:
     publish = await world.publish(await world.tiktok_request(2, caption=LEAVES, publish_time=world.at(60)))
     assert publish.state == PublishState.SCHEDULED
-    assert publish.options["platform_description"] == LEAVES
+    assert publish.options.platform_description == LEAVES
     world.clock.advance(60)
     [claimed] = await world.services.scheduler.run_due()
     stored = await world.store.publishes.get(claimed.id)

@@ -213,8 +213,9 @@ async def test_two_replicas_dispatching_at_once_send_each_event_once(hooked: tup
     assert world.services.webhooks is not None and world.services.dispatcher is not None
     await world.services.webhooks.create(world.workspace, URL, [], "")
     await world.publish(await world.instagram_request(2))
-    other = WebhookDispatcher(world.store.webhooks, world.services.publish_log, sender, world.store.event_ids,
-                              world.clock, WebhookPolicy(retry_scale=0.0))
+    other = WebhookDispatcher(world.store.webhooks, world.store.publishes, world.store.publishes,
+                              world.services.publish_log, sender, world.store.event_ids, world.clock,
+                              WebhookPolicy(retry_scale=0.0))
     await asyncio.gather(world.services.dispatcher.run_once(), other.run_once())
     events = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
     assert sorted(p.headers["webhook-id"] for p in sender.posts) == sorted(ids(world, events))

@@ -23,7 +23,8 @@ from server.adapters.instagram.errors import (
     graph_failure,
     no_answer_failure,
 )
-from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PublishingLimit, UserTag
+from server.domain.options import UserTag
+from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PublishingLimit
 
 # Graph accepts up to 50 ids in one multi-id read.
 MAX_IDS_PER_READ = 50

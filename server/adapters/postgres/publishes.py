@@ -1,9 +1,12 @@
-"""Publishes table (the PublishStore port) on PostgreSQL: one row per publish with every
+"""The publish log on PostgreSQL (the PublishStore roles): one row per publish with every
 platform id, its timeline of events, and the leases that let one replica drive it.
 
 A change and its events are one statement (a CTE updates the row, appends the events and,
 through the row's trigger, notifies every replica at commit), so one round trip. Claims take
 rows with FOR UPDATE SKIP LOCKED: replicas sweeping at the same moment take different rows.
+
+The record's columns, a change's columns, the history filter and why a write was refused
+are the mapping both databases share (server/adapters/publish_rows.py).
 """
 
 from __future__ import annotations
@@ -11,38 +14,75 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
 from server.adapters.postgres.database import Database
-from server.adapters.postgres.rows import keyset
-from server.domain.errors import IllegalTransition, LeaseLost
-from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
-from server.domain.models import (
-    FirstComment,
-    Platform,
-    Publish,
-    PublishError,
-    PublishEvent,
-    PublishFilter,
-    PublishKind,
-    PublishState,
-    PublishVersion,
-    applied,
-    publish_changes,
-    states_before,
-    utcnow,
+from server.adapters.publish_rows import (
+    FINISHED,
+    ORDINAL,
+    PLATFORMS,
+    POSTED_NOTHING,
+    SCHEDULED,
+    UNFINISHED,
+    allowed_states,
+    change_columns,
+    event_columns,
+    event_from_row,
+    history_clauses,
+    new_row,
+    publish_from_row,
+    refusal,
+    sql_list,
+    timeline_sql,
 )
-from server.domain.pagination import Cursor, cursor_time
-from server.domain.ports import KEEP, CreateConflict
+from server.domain.changes import Lease, PublishChange, applied
+from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.models import Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
+from server.domain.pagination import Cursor, cursor_datetime, cursor_time
+from server.domain.ports import CreateConflict
 from server.domain.schedule import due_change
 
-_PLATFORMS = {m.value: m for m in Platform}
-_KINDS = {m.value: m for m in PublishKind}
-_STATES = {m.value: m for m in PublishState}
-_ALLOWED_BEFORE = {state: sorted(s.value for s in states_before(state)) for state in PublishState}
-_UNFINISHED = ("PENDING", "PROCESSING")
+
+class PostgresValues:
+    """asyncpg takes and gives times, lists (text[]) and JSON (the pool's codec) as they are."""
+
+    @staticmethod
+    def time_in(value: datetime | None) -> datetime | None:
+        return value
+
+    @staticmethod
+    def time_out(value: datetime | None) -> datetime | None:
+        return value
+
+    @staticmethod
+    def json_in(value: Any) -> Any:
+        return value
+
+    @staticmethod
+    def json_out(value: Any) -> Any:
+        return value
+
+    @staticmethod
+    def list_in(value: list[Any]) -> list[Any]:
+        return value
+
+    @staticmethod
+    def list_out(value: list[Any]) -> list[Any]:
+        return list(value)
+
+
+VALUES = PostgresValues()
+
+
+def _mark(n: int) -> str:
+    return f"${n}"
+
+
+_UNFINISHED = sql_list(UNFINISHED)
+_FINISHED = sql_list(FINISHED)
+_POSTED_NOTHING = sql_list(POSTED_NOTHING)
 
 # Appends the events given as parallel arrays ($E+0 .. $E+4) after the row change `upd`.
 _EVENTS_FROM = (
@@ -53,124 +93,82 @@ _EVENTS_FROM = (
 )
 
 
-def _publish(row: asyncpg.Record) -> Publish:
-    error = row["error"]
-    return Publish(
-        id=str(row["id"]),
-        workspace_id=row["workspace_id"],
-        platform=_PLATFORMS[row["platform"]],
-        kind=_KINDS[row["kind"]],
-        account_id=str(row["account_id"]),
-        media_ids=list(row["media_ids"]),
-        caption=row["caption"],
-        options=row["options"],
-        state=_STATES[row["state"]],
-        request_id=row["request_id"],
-        request_fingerprint=row["request_fingerprint"],
-        content_fingerprint=row["content_fingerprint"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        child_container_ids=list(row["child_container_ids"]),
-        container_id=row["container_id"],
-        ig_media_id=row["ig_media_id"],
-        permalink=row["permalink"],
-        tiktok_publish_id=row["tiktok_publish_id"],
-        tiktok_post_id=row["tiktok_post_id"],
-        error=PublishError.from_dict(error) if error else None,
-        published_at=row["published_at"],
-        pending_facts=list(row["pending_facts"]),
-        reconcile_at=row["reconcile_at"],
-        reconcile_attempts=row["reconcile_attempts"],
-        call_in_flight=row["call_in_flight"],
-        revision=row["revision"],
-        owner=row["owner"],
-        lease_until=row["lease_until"],
-        schedule_time=row["schedule_time"],
-        started_at=row["started_at"],
-        first_comment=FirstComment.from_dict(row["first_comment"]) if row["first_comment"] else None,
-    )
-
-
-def _event_arrays(events: Sequence[PublishEvent], now: datetime) -> list[list[Any]]:
-    return [
-        [e.time or now for e in events],
-        [e.type for e in events],
-        [e.state.value if e.state else None for e in events],
-        [e.message for e in events],
-        [json.dumps(e.details, separators=(",", ":"), ensure_ascii=False) for e in events],
-    ]
-
-
-def _column_value(name: str, value: Any) -> Any:
-    """A changed field's domain value as its column takes it."""
-    if name == "state":
-        return value.value
-    if name in ("error", "first_comment"):
-        return value.to_dict()
-    return value
-
-
 def _events_sql(first_param: int) -> str:
     return _EVENTS_FROM.format(*range(first_param, first_param + 5))
 
 
-# An event's place in its publish's timeline (from 1): what callers see as its sequence, a
-# count of that publish's events only, never a counter shared with other publishes. (A whole
-# timeline numbers its rows in one scan instead: row_number() in `events`.)
-_ORDINAL = "(SELECT count(*) FROM publish_events x WHERE x.publish_id = e.publish_id AND x.id <= e.id) AS ordinal"
+def _event_arrays(events: Sequence[PublishEvent], now: datetime) -> list[list[Any]]:
+    """The events as five parallel arrays; details as JSON text (the arrays are text[])."""
+    rows = [event_columns(e, now, VALUES) for e in events]
+    return [
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        [_json_text(r[4]) for r in rows],
+    ]
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _publish(row: asyncpg.Record) -> Publish:
+    return publish_from_row(row, VALUES)
+
+
+def _event(row: asyncpg.Record) -> PublishEvent:
+    return event_from_row(row, VALUES)
+
+
+def _apply_sql(change: PublishChange, owner: str | None, whole: bool) -> tuple[str, list[Any]]:
+    """The one statement of a change: the row's UPDATE (guarded by the states it may come
+    from and the lease) and its events' INSERT, as a CTE; with the parameters from $3 on
+    ($1 the publish id, $2 the time) and before the five event arrays."""
+    columns = change_columns(change, VALUES)
+    params: list[Any] = list(columns.values())
+    sets = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
+    if change.child is not None:
+        # Arrays are 1-based; a slot beyond the array's end is filled with NULLs up to it.
+        params += [change.child.index + 1, change.child.container_id]
+        sets.append(f"child_container_ids[${len(params) + 1}] = ${len(params) + 2}")
+    guard = ""
+    allowed = allowed_states(change)
+    if allowed is not None:
+        params.append(allowed)
+        guard += f" AND state = ANY(${len(params) + 2}::text[])"
+    if owner is not None:
+        params.append(owner)
+        guard += f" AND owner = ${len(params) + 2}"
+    sql = (
+        f"WITH upd AS (UPDATE publishes SET {''.join(s + ', ' for s in sets)}updated_at = $2,"
+        f" revision = revision + 1 WHERE id = $1{guard} RETURNING {'*' if whole else 'id, revision'}),"
+        f" ev AS ({_events_sql(len(params) + 3)}) SELECT * FROM upd"
+    )
+    return sql, params
+
+
+async def _apply(
+    conn: asyncpg.Connection, publish_id: str, change: PublishChange, events: Sequence[PublishEvent],
+    owner: str | None, expected: Publish | None, now: datetime,
+) -> Publish:
+    sql, params = _apply_sql(change, owner, whole=expected is None)
+    row = await conn.fetchrow(sql, publish_id, now, *params, *_event_arrays(events, now))
+    if row is None:
+        current = await conn.fetchrow("SELECT state, owner FROM publishes WHERE id = $1", publish_id)
+        raise refusal(publish_id, None if current is None else (current["state"], current["owner"]), change, owner)
+    if expected is None:
+        return _publish(row)
+    if row["revision"] != expected.revision + 1:
+        # Another writer changed the record after the caller's copy: read it whole.
+        latest = await conn.fetchrow("SELECT * FROM publishes WHERE id = $1", publish_id)
+        assert latest is not None
+        return _publish(latest)
+    return applied(expected, change, row["revision"], now)
 
 
 class PostgresPublishStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(
-        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
-    ) -> CreateConflict | None:
-        row = [
-            publish.id, publish.workspace_id, publish.platform.value, publish.kind.value, publish.account_id,
-            publish.media_ids, publish.caption, publish.options, publish.state.value, publish.request_id,
-            publish.request_fingerprint, publish.content_fingerprint, publish.child_container_ids,
-            publish.created_at, publish.owner, publish.lease_until, publish.schedule_time,
-            publish.first_comment.to_dict() if publish.first_comment else None,
-        ]
-        insert = (
-            "WITH upd AS (INSERT INTO publishes (id, workspace_id, platform, kind, account_id, media_ids, caption,"
-            " options, state, request_id, request_fingerprint, content_fingerprint, child_container_ids,"
-            " created_at, updated_at, owner, lease_until, schedule_time, first_comment)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18)"
-            " ON CONFLICT (workspace_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING id),"
-            f" ev AS ({_events_sql(19)}) SELECT count(*) FROM upd"
-        )
-        params = [*row, *_event_arrays(events, publish.created_at)]
-        async with self._db.connection() as conn:
-            if duplicate_since is None or publish.request_id:
-                inserted = await conn.fetchval(insert, *params)
-            else:
-                async with conn.transaction():
-                    # Two replicas checking the same content at once: one waits for the other.
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                        f"{publish.workspace_id}/{publish.account_id}/{publish.content_fingerprint}",
-                    )
-                    earlier = await conn.fetchrow(
-                        "SELECT * FROM publishes WHERE workspace_id = $1 AND account_id = $2"
-                        " AND content_fingerprint = $3 AND created_at >= $4"
-                        " AND state NOT IN ('FAILED', 'CANCELLED', 'MISSED')"
-                        " ORDER BY created_at DESC LIMIT 1",
-                        publish.workspace_id, publish.account_id, publish.content_fingerprint, duplicate_since,
-                    )
-                    if earlier is not None:
-                        return CreateConflict("duplicate", _publish(earlier))
-                    inserted = await conn.fetchval(insert, *params)
-            if inserted:
-                return None
-            taken = await conn.fetchrow(
-                "SELECT * FROM publishes WHERE workspace_id = $1 AND request_id = $2",
-                publish.workspace_id, publish.request_id,
-            )
-        assert taken is not None
-        return CreateConflict("request_id", _publish(taken))
+    # --- records ----------------------------------------------------------------------------
 
     async def get(self, publish_id: str) -> Publish | None:
         row = await self._db.fetchrow("SELECT * FROM publishes WHERE id = $1", publish_id)
@@ -189,29 +187,7 @@ class PostgresPublishStore:
     async def list_page(
         self, workspace_id: str, limit: int, cursor: Cursor | None, where: PublishFilter
     ) -> list[tuple[PublishVersion, Cursor]]:
-        params: list[Any] = [workspace_id]
-        clauses = ["workspace_id = $1"]
-        for column, value in (
-            ("account_id", where.account_id),
-            ("platform", where.platform.value if where.platform else None),
-            ("state", where.state.value if where.state else None),
-        ):
-            if value is not None:
-                params.append(value)
-                clauses.append(f"{column} = ${len(params)}")
-        if where.created_after is not None:
-            params.append(where.created_after)
-            clauses.append(f"created_at >= ${len(params)}")
-        if where.created_before is not None:
-            params.append(where.created_before)
-            clauses.append(f"created_at < ${len(params)}")
-        if where.scheduled_after is not None:
-            params.append(where.scheduled_after)
-            clauses.append(f"schedule_time >= ${len(params)}")
-        if where.scheduled_before is not None:
-            params.append(where.scheduled_before)
-            clauses.append(f"schedule_time < ${len(params)}")
-        clauses.extend(keyset(cursor, params))
+        clauses, params = history_clauses(workspace_id, where, cursor, _mark, VALUES, cursor_datetime)
         params.append(limit)
         rows = await self._db.fetch(
             f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)}"
@@ -232,11 +208,7 @@ class PostgresPublishStore:
     async def recent_same_content(
         self, workspace_id: str, account_id: str, content_fingerprint: str, since: datetime
     ) -> Publish | None:
-        row = await self._db.fetchrow(
-            "SELECT * FROM publishes WHERE workspace_id = $1 AND account_id = $2 AND content_fingerprint = $3"
-            " AND created_at >= $4 AND state NOT IN ('FAILED', 'CANCELLED', 'MISSED') ORDER BY created_at DESC LIMIT 1",
-            workspace_id, account_id, content_fingerprint, since,
-        )
+        row = await self._db.fetchrow(_RECENT_SAME_CONTENT, workspace_id, account_id, content_fingerprint, since)
         return _publish(row) if row else None
 
     async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
@@ -248,11 +220,58 @@ class PostgresPublishStore:
         )
         return {r["ig_media_id"] for r in rows}
 
-    async def unfinished(self) -> list[Publish]:
-        rows = await self._db.fetch(
-            "SELECT * FROM publishes WHERE state IN ('PENDING', 'PROCESSING') ORDER BY created_at"
+    # --- writes -----------------------------------------------------------------------------
+
+    async def create(
+        self, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None = None
+    ) -> CreateConflict | None:
+        row = new_row(publish, VALUES)
+        columns = ", ".join(row)
+        marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+        insert = (
+            f"WITH upd AS (INSERT INTO publishes ({columns}) VALUES ({marks})"
+            " ON CONFLICT (workspace_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING id),"
+            f" ev AS ({_events_sql(len(row) + 1)}) SELECT count(*) FROM upd"
         )
-        return [_publish(r) for r in rows]
+        params = [*row.values(), *_event_arrays(events, publish.created_at)]
+        async with self._db.connection() as conn:
+            if duplicate_since is None or publish.request_id:
+                inserted = await conn.fetchval(insert, *params)
+            else:
+                async with conn.transaction():
+                    # Two replicas checking the same content at once: one waits for the other
+                    # (a transaction lock: nothing is left on the session).
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                        f"{publish.workspace_id}/{publish.account_id}/{publish.content_fingerprint}",
+                    )
+                    earlier = await conn.fetchrow(
+                        _RECENT_SAME_CONTENT, publish.workspace_id, publish.account_id, publish.content_fingerprint,
+                        duplicate_since,
+                    )
+                    if earlier is not None:
+                        return CreateConflict("duplicate", _publish(earlier))
+                    inserted = await conn.fetchval(insert, *params)
+            if inserted:
+                return None
+            taken = await conn.fetchrow(
+                "SELECT * FROM publishes WHERE workspace_id = $1 AND request_id = $2",
+                publish.workspace_id, publish.request_id,
+            )
+        assert taken is not None
+        return CreateConflict("request_id", _publish(taken))
+
+    async def apply(
+        self,
+        publish_id: str,
+        change: PublishChange,
+        events: Sequence[PublishEvent],
+        *,
+        owner: str | None = None,
+        expected: Publish | None = None,
+    ) -> Publish:
+        async with self._db.connection() as conn:
+            return await _apply(conn, publish_id, change, events, owner, expected, utcnow())
 
     # --- leases -------------------------------------------------------------------------------
 
@@ -260,10 +279,9 @@ class PostgresPublishStore:
         rows = await self._db.fetch(
             # A finished publish whose run died after its last write is simply done.
             "WITH done AS (UPDATE publishes SET owner = NULL, lease_until = NULL, revision = revision + 1,"
-            " updated_at = $3 WHERE owner IS NOT NULL AND lease_until < $3"
-            " AND state NOT IN ('PENDING', 'PROCESSING')),"
+            f" updated_at = $3 WHERE owner IS NOT NULL AND lease_until < $3 AND state IN ({_FINISHED})),"
             " claimed AS (UPDATE publishes SET owner = $1, lease_until = $2 WHERE id IN ("
-            " SELECT id FROM publishes WHERE state IN ('PENDING', 'PROCESSING')"
+            f" SELECT id FROM publishes WHERE state IN ({_UNFINISHED})"
             " AND (owner IS NULL OR lease_until < $3) ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
             " RETURNING *) SELECT * FROM claimed ORDER BY created_at",
             owner, lease_until, now, limit,
@@ -279,16 +297,34 @@ class PostgresPublishStore:
         )
         return {str(r["id"]) for r in rows}
 
-    async def release_lease(self, owner: str, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
-        now = utcnow()
-        events = [event] if event is not None else []
-        row = await self._db.fetchrow(
-            "WITH upd AS (UPDATE publishes SET owner = NULL, lease_until = NULL, updated_at = $3,"
-            " revision = revision + 1 WHERE id = $1 AND owner = $2 RETURNING *),"
-            f" ev AS ({_events_sql(4)}) SELECT * FROM upd",
-            publish_id, owner, now, *_event_arrays(events, now),
+    # --- due work -----------------------------------------------------------------------------
+
+    async def claim_due_schedules(
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        """One transaction: the due rows are locked as read (SKIP LOCKED: a replica claiming at
+        the same moment takes others), then each is written as due_change decides, with its
+        events. A cancel or a reschedule of a locked row waits, then finds it no longer
+        SCHEDULED."""
+        lease = Lease(owner, lease_until)
+        async with self._db.connection() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT * FROM publishes WHERE state = '{SCHEDULED}' AND schedule_time <= $1"
+                " ORDER BY schedule_time, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now, limit,
+            )
+            claimed = []
+            for row in rows:
+                publish = _publish(row)
+                change, events = due_change(publish, now, missed_before, lease)
+                claimed.append(await _apply(conn, publish.id, change, events, None, publish, now))
+        return claimed
+
+    async def next_schedule_time(self) -> datetime | None:
+        value: datetime | None = await self._db.fetchval(
+            f"SELECT min(schedule_time) FROM publishes WHERE state = '{SCHEDULED}'"
         )
-        return _publish(row) if row else None
+        return value
 
     async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
         rows = await self._db.fetch(
@@ -305,178 +341,13 @@ class PostgresPublishStore:
         )
         return value
 
-    # --- schedules ----------------------------------------------------------------------------
-
-    async def claim_due_schedules(
-        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
-    ) -> list[Publish]:
-        """One transaction: the due rows are locked as read (SKIP LOCKED: a replica claiming at
-        the same moment takes others), changed, and their events appended. A cancel or a
-        reschedule of a locked row waits, then finds it no longer SCHEDULED."""
-        async with self._db.connection() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT * FROM publishes WHERE state = 'SCHEDULED' AND schedule_time <= $1"
-                " ORDER BY schedule_time, id LIMIT $2 FOR UPDATE SKIP LOCKED",
-                now, limit,
-            )
-            if not rows:
-                return []
-            updates: list[tuple[Any, ...]] = []
-            events: list[tuple[str, PublishEvent]] = []
-            for row in rows:
-                publish = _publish(row)
-                changes, new_events = due_change(publish, now, missed_before)
-                unknown = set(changes) - {"state", "error", "started_at", "first_comment", "pending_facts",
-                                          "reconcile_at"}
-                assert not unknown, f"due_change changed {unknown}, which this claim does not write"
-                started = changes["state"] == PublishState.PROCESSING
-                error = changes.get("error")
-                comment = changes.get("first_comment")
-                updates.append((
-                    publish.id, changes["state"].value, error.to_dict() if error else None, now,
-                    owner if started else None, lease_until if started else None,
-                    comment.to_dict() if comment else None, changes.get("pending_facts", publish.pending_facts),
-                    changes.get("reconcile_at", publish.reconcile_at),
-                ))
-                events.extend((publish.id, event) for event in new_events)
-            await conn.executemany(
-                "UPDATE publishes SET state = $2, error = $3, started_at = $4, owner = $5, lease_until = $6,"
-                " first_comment = COALESCE($7, first_comment), pending_facts = $8, reconcile_at = $9,"
-                " updated_at = $4, revision = revision + 1 WHERE id = $1",
-                updates,
-            )
-            await conn.execute(
-                "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
-                " SELECT e.publish_id, $2, e.type, e.state, e.message, e.details::jsonb"
-                " FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
-                " WITH ORDINALITY AS e(publish_id, type, state, message, details, n) ORDER BY e.n",
-                [pid for pid, _ in events], now, [e.type for _, e in events],
-                [e.state.value if e.state else None for _, e in events], [e.message for _, e in events],
-                [json.dumps(e.details, separators=(",", ":")) for _, e in events],
-            )
-            claimed = await conn.fetch(
-                "SELECT * FROM publishes WHERE id = ANY($1::uuid[]) ORDER BY schedule_time, id",
-                [u[0] for u in updates],
-            )
-        return [_publish(r) for r in claimed]
-
-    async def next_schedule_time(self) -> datetime | None:
-        value: datetime | None = await self._db.fetchval(
-            "SELECT min(schedule_time) FROM publishes WHERE state = 'SCHEDULED'"
-        )
-        return value
-
-    async def reschedule(self, publish_id: str, schedule_time: datetime, event: PublishEvent) -> Publish | None:
-        now = utcnow()
-        row = await self._db.fetchrow(
-            "WITH upd AS (UPDATE publishes SET schedule_time = $2, updated_at = $3, revision = revision + 1"
-            f" WHERE id = $1 AND state = 'SCHEDULED' RETURNING *), ev AS ({_events_sql(4)}) SELECT * FROM upd",
-            publish_id, schedule_time, now, *_event_arrays([event], now),
-        )
-        return _publish(row) if row else None
-
-    # --- changes ------------------------------------------------------------------------------
-
-    async def save_child(
-        self,
-        publish_id: str,
-        index: int,
-        container_id: str,
-        event: PublishEvent,
-        earlier: Sequence[PublishEvent] = (),
-        owner: str | None = None,
-    ) -> Publish:
-        now = utcnow()
-        # Arrays are 1-based; a slot beyond the array's end is filled with NULLs up to it.
-        row = await self._db.fetchrow(
-            "WITH upd AS (UPDATE publishes SET child_container_ids[$2] = $3, updated_at = $4,"
-            " revision = revision + 1 WHERE id = $1 AND ($5::text IS NULL OR owner = $5) RETURNING *),"
-            f" ev AS ({_events_sql(6)}) SELECT * FROM upd",
-            publish_id, index + 1, container_id, now, owner, *_event_arrays([*earlier, event], now),
-        )
-        if row is None:
-            raise await self._missing(publish_id, None, owner)
-        return _publish(row)
-
-    async def update(
-        self,
-        publish_id: str,
-        event: PublishEvent,
-        *,
-        state: PublishState | None = None,
-        error: PublishError | None = None,
-        published_at: datetime | None = None,
-        pending_facts: list[str] | None = None,
-        reconcile_at: datetime | Literal[False] | None = KEEP,
-        reconcile_attempts: int | None = None,
-        earlier: Sequence[PublishEvent] = (),
-        known: Publish | None = None,
-        owner: str | None = None,
-        release: bool = False,
-        first_comment: FirstComment | None = None,
-        options: dict[str, Any] | None = None,
-        **ids: str | None,
-    ) -> Publish:
-        now = utcnow()
-        changes = publish_changes(
-            state=state, error=error, published_at=published_at, pending_facts=pending_facts,
-            reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts, ids=ids, release=release,
-            first_comment=first_comment, options=options,
-        )
-        params: list[Any] = [publish_id, now, *(_column_value(n, v) for n, v in changes.items())]
-        sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
-        guard = ""
-        if state is not None:
-            params.append(_ALLOWED_BEFORE[state])
-            guard += f" AND state = ANY(${len(params)}::text[])"
-        if owner is not None:
-            params.append(owner)
-            guard += f" AND owner = ${len(params)}"
-        returning = "*" if known is None else "id, revision"
-        sql = (
-            f"WITH upd AS (UPDATE publishes SET {sets}{', ' if sets else ''}updated_at = $2,"
-            f" revision = revision + 1 WHERE id = $1{guard} RETURNING {returning}),"
-            f" ev AS ({_events_sql(len(params) + 1)}) SELECT * FROM upd"
-        )
-        row = await self._db.fetchrow(sql, *params, *_event_arrays([*earlier, event], now))
-        if row is None:
-            raise await self._missing(publish_id, state, owner)
-        if known is None:
-            return _publish(row)
-        if row["revision"] != known.revision + 1:
-            # Another writer changed the record after the caller's copy: read it whole.
-            latest = await self.get(publish_id)
-            assert latest is not None
-            return latest
-        return applied(known, changes, row["revision"], now)
-
-    async def _missing(self, publish_id: str, state: PublishState | None, owner: str | None) -> Exception:
-        """Why a change matched no row: no such publish, a lease the writer lost, or a state
-        it may not move to."""
-        current = await self._db.fetchrow("SELECT state, owner FROM publishes WHERE id = $1", publish_id)
-        if current is None:
-            return KeyError(publish_id)
-        if owner is not None and current["owner"] != owner:
-            return LeaseLost(
-                reason="LEASE_LOST",
-                message=f"publish {publish_id} is driven by another replica now; this run stops",
-            )
-        if state is None:
-            return KeyError(publish_id)
-        return IllegalTransition(
-            reason="ILLEGAL_STATE_CHANGE",
-            message=f"publish {publish_id} is {current['state']} and cannot become {state.value}",
-        )
+    # --- the event log ------------------------------------------------------------------------
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
-        rows = await self._db.fetch(
-            "SELECT * FROM (SELECT e.*, row_number() OVER (ORDER BY e.id) AS ordinal FROM publish_events e"
-            " WHERE e.publish_id = $1) AS timeline WHERE id > $2 ORDER BY id",
-            publish_id, after,
-        )
+        rows = await self._db.fetch(timeline_sql(_mark), publish_id, after)
         return [_event(r) for r in rows]
 
-    # --- the workspace event stream --------------------------------------------------------
+    # The workspace event stream.
     #
     # bigserial ids are taken in one order and committed in another: a reader could see id
     # N+1 committed while N is still in flight, move past it, and miss N for good. So each
@@ -511,8 +382,7 @@ class PostgresPublishStore:
                 clauses.append(f"e.time >= ${len(params)}")
         params.append(limit)
         rows = await self._db.fetch(
-            "SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform,"
-            f" {_ORDINAL}"
+            f"SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform, {ORDINAL}"
             " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
             f" WHERE {' AND '.join(clauses)} ORDER BY e.xid, e.id LIMIT ${len(params)}",
             *params,
@@ -522,7 +392,7 @@ class PostgresPublishStore:
                 position=EventPosition(int(r["xid_text"]), r["id"]),
                 publish_id=str(r["publish_id"]),
                 account_id=str(r["account_id"]),
-                platform=_PLATFORMS[r["platform"]],
+                platform=PLATFORMS[r["platform"]],
                 event=_event(r),
             )
             for r in rows
@@ -543,8 +413,7 @@ class PostgresPublishStore:
         return EventPosition(int(row["xid_text"]), row["id"]) if row else START
 
 
-def _event(r: asyncpg.Record) -> PublishEvent:
-    return PublishEvent(
-        id=r["id"], sequence=r["ordinal"], time=r["time"], type=r["type"],
-        state=_STATES[r["state"]] if r["state"] else None, message=r["message"], details=r["details"],
-    )
+_RECENT_SAME_CONTENT = (
+    "SELECT * FROM publishes WHERE workspace_id = $1 AND account_id = $2 AND content_fingerprint = $3"
+    f" AND created_at >= $4 AND state NOT IN ({_POSTED_NOTHING}) ORDER BY created_at DESC LIMIT 1"
+)

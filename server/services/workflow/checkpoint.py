@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from server.domain.changes import PublishChange
 from server.domain.ending import ending
 from server.domain.models import Account, Media, Publish, PublishError, PublishState
 from server.domain.ports import Clock
@@ -68,11 +69,11 @@ class CheckpointedWorkflow(Generic[ClientT]):
         try:
             if publish.state == PublishState.PENDING:
                 publish = await self._log.record(
-                    publish.id, "PROCESSING_STARTED", self.started_message, state=PublishState.PROCESSING
+                    publish.id, "PROCESSING_STARTED", self.started_message, PublishChange(state=PublishState.PROCESSING)
                 )
             return await self._steps(publish, target)
         except StepFailed:
-            latest = await self._log.store.get(publish.id)
+            latest = await self._log.get(publish.id)
             assert latest is not None
             return latest
 
@@ -82,9 +83,8 @@ class CheckpointedWorkflow(Generic[ClientT]):
     async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
         """Records the terminal state with its error, then ends the run (StepFailed)."""
         await self._log.record(
-            publish.id, state.value, error.message,
+            publish.id, state.value, error.message, ending(publish, state, error),
             details={"platform_code": error.platform_code, "platform_subcode": error.platform_subcode,
                      "trace_id": error.platform_trace_id}, last=True,
-            **ending(publish, state, error),
         )
         raise StepFailed()

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
 from server.domain.models import FirstComment, FirstCommentState, Publish, PublishError
+from server.domain.options import InstagramOptions
 from server.domain.platforms import PlatformFailure
-from server.domain.ports import KEEP, InstagramApi
+from server.domain.ports import InstagramApi
 from server.services.workflow.polling import FIRST_COMMENT
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.retry import Retrier
@@ -36,7 +38,7 @@ MAX_SENDS = 2
 
 
 def first_comment_text(publish: Publish) -> str:
-    return str(publish.options.get("first_comment") or "")
+    return publish.options.first_comment if isinstance(publish.options, InstagramOptions) else ""
 
 
 def needs_first_comment(publish: Publish) -> bool:
@@ -97,7 +99,7 @@ class FirstCommentStep:
             state = FirstComment(FirstCommentState.SENDING, sends=state.sends + 1)
             publish = await self._log.record(
                 publish.id, "FIRST_COMMENT_SENT", f"Posting the first comment on IG media {media_id}",
-                details={"ig_media_id": media_id, "send": state.sends}, first_comment=state,
+                PublishChange(first_comment=SetTo(state)), details={"ig_media_id": media_id, "send": state.sends},
             )
             try:
                 comment_id = await self._client.comment(token, media_id, text)
@@ -168,9 +170,9 @@ class FirstCommentStep:
         *, details: dict[str, str] | None = None, message: str = "",
     ) -> Publish:
         """Records the comment's final state; it no longer waits among the pending facts."""
-        still = [f for f in publish.pending_facts if f != FIRST_COMMENT]
+        still = tuple(f for f in publish.pending_facts if f != FIRST_COMMENT)
         return await self._log.record(
             publish.id, type, message or (comment.error.message if comment.error else type),
-            details=details, first_comment=comment, pending_facts=still,
-            reconcile_at=KEEP if still else None,
+            PublishChange(first_comment=SetTo(comment), pending_facts=still, reconcile_at=KEEP if still else CLEAR),
+            details=details,
         )

@@ -14,31 +14,50 @@ import asyncio
 import logging
 from datetime import UTC, timedelta
 
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
 from server.domain.ending import ending
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
+from server.domain.options import InstagramOptions
 from server.domain.platforms import PlatformFailure
-from server.domain.ports import KEEP, InstagramApi
-from server.domain.post_options import image_options_of
+from server.domain.ports import Clock, InstagramApi, PublishRecords
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
 from server.services.workflow.first_comment import FirstCommentStep, needs_first_comment
-from server.services.workflow.polling import FIRST_COMMENT, PERMALINK
+from server.services.workflow.polling import FIRST_COMMENT, PERMALINK, PollPolicy
+from server.services.workflow.publish_log import PublishLog
+from server.services.workflow.retry import Retrier
 
 log = logging.getLogger("distribution.workflow.instagram")
 
+# The call in flight while media_publish is sent and not answered.
+MEDIA_PUBLISH = "media_publish"
 # How many times media_publish may be sent after the container was seen unpublished.
 MAX_PUBLISH_ATTEMPTS = 3
 # How many of the account's newest posts are searched for a publish whose media id was lost.
 RECENT_MEDIA_SEARCHED = 25
 
 
-def _after_live(publish: Publish, facts: list[str]) -> list[str]:
+def _after_live(publish: Publish, facts: tuple[str, ...]) -> tuple[str, ...]:
     """What remains to do once the post is live: the facts to read, and the first comment."""
-    return [*facts, FIRST_COMMENT] if needs_first_comment(publish) else facts
+    return (*facts, FIRST_COMMENT) if needs_first_comment(publish) else facts
+
+
+def _options(publish: Publish) -> InstagramOptions:
+    options = publish.options
+    assert isinstance(options, InstagramOptions), f"publish {publish.id} has no Instagram options"
+    return options
 
 
 class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
     started_message = "Creating Instagram containers"
+
+    def __init__(
+        self, client: InstagramApi, publish_log: PublishLog, records: PublishRecords, poll: PollPolicy,
+        retrier: Retrier, clock: Clock,
+    ) -> None:
+        super().__init__(client, publish_log, poll, retrier, clock)
+        # Which media ids other publishes recorded (finding a post whose media id was lost).
+        self._records = records
 
     async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
         if publish.ig_media_id is None:
@@ -54,8 +73,11 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             # PUBLISHED today, but a record so found must not be left running.
             publish = await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {publish.ig_media_id}",
-                **ending(publish, PublishState.PUBLISHED), published_at=self._clock.now(), call_in_flight=None,
-                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
+                ending(publish, PublishState.PUBLISHED).then(PublishChange(
+                    published_at=SetTo(self._clock.now()), call_in_flight=CLEAR,
+                    pending_facts=_after_live(publish, (PERMALINK,)),
+                    reconcile_at=SetTo(self._log.first_late_check()),
+                )),
             )
         if publish.state == PublishState.PUBLISHED and needs_first_comment(publish):
             # Its own step: whatever happens to it, the publish stays PUBLISHED.
@@ -76,11 +98,12 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
 
         async def create(index: int) -> Publish:
             url = public_url(target.media[index])
-            alt_text, user_tags = image_options_of(publish.options, index)
+            image = _options(publish).image(index)
             # Creating a container is safe to repeat: an orphan container is never seen and expires.
             container_id = await self._retrier.run(
                 lambda: self._client.create_image_container(
-                    token, target.account.external_account_id, url, alt_text=alt_text, user_tags=user_tags
+                    token, target.account.external_account_id, url, alt_text=image.alt_text,
+                    user_tags=image.user_tags,
                 )
             )
             return await self._log.record_child(publish.id, index, container_id)
@@ -111,22 +134,21 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             container_id = await self._retrier.run(
                 lambda: self._client.create_carousel_container(
                     token, target.account.external_account_id, children, publish.caption,
-                    collaborators=[str(c) for c in publish.options.get("collaborators") or ()],
-                    location_id=str(publish.options.get("location_id") or ""),
+                    collaborators=_options(publish).collaborators, location_id=_options(publish).location_id,
                 )
             )
         except PlatformFailure as failure:
             await self._end(publish, PublishState.FAILED, failure.error)
         return await self._log.record(
             publish.id, "CAROUSEL_CONTAINER_CREATED", f"Carousel container {container_id} created",
-            details={"container_id": container_id}, container_id=container_id,
+            PublishChange(container_id=SetTo(container_id)), details={"container_id": container_id},
         )
 
     async def _wait_carousel_then_publish(self, publish: Publish, target: PublishTarget) -> Publish:
         container_id = publish.container_id
         assert container_id
         # A run resumed after a crash with media_publish in flight does not know its outcome.
-        outcome_unknown = publish.call_in_flight == "media_publish"
+        outcome_unknown = publish.call_in_flight == MEDIA_PUBLISH
         for attempt in range(MAX_PUBLISH_ATTEMPTS + 1):
             statuses = await self._wait_finished(
                 publish, target, [container_id], "carousel",
@@ -140,7 +162,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             started = self._clock.now()
             await self._log.record(
                 publish.id, "PUBLISH_SENT", f"Publishing carousel container {container_id}",
-                call_in_flight="media_publish",
+                PublishChange(call_in_flight=SetTo(MEDIA_PUBLISH)),
             )
             try:
                 media_id = await self._client.publish(
@@ -166,12 +188,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 await self._end(publish, PublishState.FAILED, failure.error)
             return await self._log.record(
                 publish.id, "PUBLISHED", f"Published as IG media {media_id}",
+                ending(publish, PublishState.PUBLISHED).then(PublishChange(
+                    ig_media_id=SetTo(media_id), published_at=SetTo(started), call_in_flight=CLEAR,
+                    # Read next (after the first comment, if any); should the service stop
+                    # before, the reconciler does both after the restart.
+                    pending_facts=_after_live(publish, (PERMALINK,)),
+                    reconcile_at=SetTo(self._log.first_late_check()),
+                )),
                 details={"ig_media_id": media_id, "creation_id": container_id},
-                **ending(publish, PublishState.PUBLISHED), ig_media_id=media_id, published_at=started,
-                call_in_flight=None,
-                # Read next (after the first comment, if any); should the service stop before,
-                # the reconciler does both after the restart.
-                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(),
             )
         # Every attempt failed and the container, looked at after each, was never published.
         await self._end(
@@ -203,7 +227,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 if m.timestamp[:19] >= since.strftime("%Y-%m-%dT%H:%M:%S")
                 and (m.caption is None or m.caption == publish.caption)
             ]
-            claimed = await self._log.store.claimed_ig_media_ids(publish.account_id, [m.id for m in candidates])
+            claimed = await self._records.claimed_ig_media_ids(publish.account_id, [m.id for m in candidates])
             candidates = [m for m in candidates if m.id not in claimed]
             if len(candidates) == 1:
                 media_id = candidates[0].id
@@ -216,11 +240,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             "account's recent posts"
         )
         # With its media id known, the permalink is read next (by the reconciler after a restart).
+        found = PublishChange(
+            published_at=SetTo(self._clock.now()), call_in_flight=CLEAR,
+            ig_media_id=SetTo(media_id) if media_id else KEEP,
+            pending_facts=_after_live(publish, (PERMALINK,)) if media_id else None,
+            reconcile_at=SetTo(self._log.first_late_check()) if media_id else KEEP,
+        )
         return await self._log.record(
-            publish.id, "PUBLISHED", message, **ending(publish, PublishState.PUBLISHED),
-            published_at=self._clock.now(), ig_media_id=media_id or None, call_in_flight=None,
-            pending_facts=_after_live(publish, [PERMALINK]) if media_id else None,
-            reconcile_at=self._log.first_late_check() if media_id else KEEP,
+            publish.id, "PUBLISHED", message, ending(publish, PublishState.PUBLISHED).then(found),
             # With no media id there is no permalink to read (nor a post to comment on): the
             # run is over (the runner releases it) once the first comment, if any, is marked FAILED.
             last=not media_id and not needs_first_comment(publish),
@@ -236,20 +263,28 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 publish.id, "PERMALINK_PENDING",
                 f"The post is live but its permalink could not be read yet ({failure.error.message}); "
                 "it will be read again later",
-                details=failure.summary(),
-                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(), last=True,
+                self._read_later(publish), details=failure.summary(), last=True,
             )
         if not media.permalink:
             return await self._log.record(
                 publish.id, "PERMALINK_PENDING", "The post is live; Instagram has not given its permalink yet",
-                pending_facts=_after_live(publish, [PERMALINK]), reconcile_at=self._log.first_late_check(), last=True,
+                self._read_later(publish), last=True,
             )
         # A first comment whose check is still pending stays with the reconciler.
-        still = _after_live(publish, [])
+        still = _after_live(publish, ())
         return await self._log.record(
             publish.id, "PERMALINK_READ", f"Permalink {media.permalink}",
-            details={"permalink": media.permalink, "shortcode": media.shortcode}, permalink=media.permalink,
-            pending_facts=still, reconcile_at=self._log.first_late_check() if still else None, last=True,
+            PublishChange(
+                permalink=SetTo(media.permalink), pending_facts=still,
+                reconcile_at=SetTo(self._log.first_late_check()) if still else CLEAR,
+            ),
+            details={"permalink": media.permalink, "shortcode": media.shortcode}, last=True,
+        )
+
+    def _read_later(self, publish: Publish) -> PublishChange:
+        """The permalink (and the first comment, if any) left to the reconciler."""
+        return PublishChange(
+            pending_facts=_after_live(publish, (PERMALINK,)), reconcile_at=SetTo(self._log.first_late_check())
         )
 
     # --- helpers -------------------------------------------------------------

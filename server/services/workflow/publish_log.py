@@ -1,5 +1,9 @@
-"""The publish log as the use cases see it: every change is saved with its timeline event,
-then announced to subscribers in this process (RPCs waiting on a publish, watchers).
+"""The publish log as the use cases see it: the unit of work, and the only writer of
+publishes. Every write (a new record, a workflow step, a claim, a reschedule, a cancel, a
+lease's renewal or release) goes through it, is saved with its timeline events in one
+store write, and is then announced here: to subscribers of that publish (RPCs waiting on
+it, watchers), to listeners of any change (the workspace event stream, webhooks), and to the
+background loop it makes work for sooner (alarms: the scheduler, the reconciler).
 
 Changes made by other replicas reach the subscribers here through the store's change feed:
 the log reads the record again and announces it, once per revision.
@@ -9,17 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from server.domain.models import FirstComment, Publish, PublishError, PublishEvent, PublishState
-from server.domain.ports import ANYTHING_CHANGED, KEEP, Clock, CreateConflict, PublishStore
+from server.domain.changes import CLEAR, NO_CHANGE, ChildContainer, PublishChange, SetTo
+from server.domain.errors import IllegalTransition, LeaseLost
+from server.domain.models import Publish, PublishEvent, PublishState
+from server.domain.ports import ANYTHING_CHANGED, Clock, CreateConflict, PublishStore
+from server.services.workflow.alarm import Alarms
 from server.services.workflow.polling import ReconcileSchedule
 
 # How long a waiter trusts the change feed before reading the record again anyway: a safety
 # net for a notification lost while a replica reconnected to the database.
 RECHECK_SECONDS = 5.0
+
+_SCHEDULED_ONLY = frozenset({PublishState.SCHEDULED})
 
 
 class PublishLog:
@@ -29,12 +38,14 @@ class PublishLog:
         clock: Clock,
         late_facts: ReconcileSchedule | None = None,
         owner: str = "local",
+        alarms: Alarms | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self.clock = clock
         self.late_facts = late_facts or ReconcileSchedule()
         # This replica's name in leases: the runs it drives write as this owner.
         self.owner = owner
+        self.alarms = alarms or Alarms()
         self._subscribers: dict[str, set[asyncio.Queue[Publish]]] = {}
         # Told of every change to any publish (the workspace event stream, webhooks): a
         # nudge to read the store again, never the content.
@@ -45,21 +56,18 @@ class PublishLog:
         # The latest record of each publish a run here drives (see `track`): handed to the
         # store with each write, so it need not read the row back.
         self._latest: dict[str, Publish] = {}
-        # Set when a late-fact check is scheduled before the reconciler's next planned pass
-        # (`reconciler_wakes_at`, None while it is mid-pass or has nothing planned), so it
-        # wakes for it, and only then: most checks are cleared again a moment later.
-        self.reconcile_scheduled = asyncio.Event()
-        self.reconciler_wakes_at: datetime | None = None
 
     # --- writes ---------------------------------------------------------------------------
 
     async def create(
-        self, publish: Publish, *events: PublishEvent, duplicate_since: datetime | None = None
+        self, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None = None
     ) -> CreateConflict | None:
-        """Records a new publish with its first events (see PublishStore.create)."""
-        conflict = await self.store.create(publish, *events, duplicate_since=duplicate_since)
+        """Records a new publish with its first events (see PublishWrites.create)."""
+        conflict = await self._store.create(publish, events, duplicate_since)
         if conflict is None:
             self._changed()
+            if publish.schedule_time is not None and publish.state == PublishState.SCHEDULED:
+                self.alarms.schedules.ring(publish.schedule_time)
         return conflict
 
     async def record(
@@ -67,57 +75,62 @@ class PublishLog:
         publish_id: str,
         type: str,
         message: str,
+        change: PublishChange = NO_CHANGE,
         *,
         details: dict[str, Any] | None = None,
-        state: PublishState | None = None,
-        error: PublishError | None = None,
-        published_at: datetime | None = None,
-        pending_facts: list[str] | None = None,
-        reconcile_at: datetime | Literal[False] | None = KEEP,
-        reconcile_attempts: int | None = None,
-        known: Publish | None = None,
         last: bool = False,
-        first_comment: FirstComment | None = None,
-        options: dict[str, Any] | None = None,
-        **ids: str | None,
+        expected: Publish | None = None,
     ) -> Publish:
-        """Saves the change with its timeline event (see PublishStore.update), then announces
-        it. A write of a run driven here is made as this replica's lease (LeaseLost if another
-        replica took the publish over); `last` says it is the run's last write, which ends the
-        lease with it (no write of its own to release). `known` is the caller's latest copy."""
-        event = PublishEvent(type=type, message=message, state=state, details=details or {})
-        latest = self._latest.get(publish_id)
-        run = latest is not None
-        publish = await self.store.update(
-            publish_id, event, state=state, error=error, published_at=published_at,
-            pending_facts=pending_facts, reconcile_at=reconcile_at, reconcile_attempts=reconcile_attempts,
-            earlier=self._notes.pop(publish_id, ()), known=latest or known,
-            owner=self.owner if run else None, release=run and last, first_comment=first_comment, options=options,
-            **ids,
-        )
+        """Saves `change` with its timeline event (of `type`, saying `message`, in the
+        change's new state, after the notes waiting for a change), then announces it. A write
+        of a run driven here is made as this replica's lease (LeaseLost if another replica
+        took the publish over); `last` says it is the run's last write, which ends the lease
+        with it. `expected` is the caller's latest copy of the record."""
+        event = PublishEvent(type=type, message=message, state=change.state, details=details or {})
+        run = publish_id in self._latest
+        if run and last:
+            change = change.then(PublishChange(lease=CLEAR))
+        publish = await self._write(publish_id, change, [event], expected)
         if run and last:
             self._forget(publish_id)
-        elif run and publish_id in self._latest:
-            self._latest[publish_id] = publish
-        if reconcile_at and (self.reconciler_wakes_at is None or reconcile_at < self.reconciler_wakes_at):
-            self.reconcile_scheduled.set()
-        self._announce(publish)
         return publish
 
     async def record_child(self, publish_id: str, index: int, container_id: str) -> Publish:
+        """Saves carousel item `index`'s container id, safe from the other items' saves."""
         event = PublishEvent(
             type="CHILD_CONTAINER_CREATED",
             message=f"Container {container_id} created for media_ids[{index}]",
             details={"index": index, "container_id": container_id},
         )
+        return await self._write(publish_id, PublishChange(child=ChildContainer(index, container_id)), [event], None)
+
+    async def reschedule(self, publish_id: str, at: datetime, event: PublishEvent) -> Publish | None:
+        """Moves a SCHEDULED publish to `at` with `event`, made only while it is still
+        SCHEDULED; None (nothing written) when it is not."""
+        change = PublishChange(schedule_time=SetTo(at), only_from=_SCHEDULED_ONLY)
+        try:
+            return await self._write(publish_id, change, [event], None)
+        except IllegalTransition:
+            return None
+
+    async def _write(
+        self, publish_id: str, change: PublishChange, events: list[PublishEvent], expected: Publish | None
+    ) -> Publish:
         latest = self._latest.get(publish_id)
-        publish = await self.store.save_child(
-            publish_id, index, container_id, event, earlier=self._notes.pop(publish_id, ()),
-            owner=self.owner if latest is not None else None,
+        run = latest is not None
+        # Concurrent item saves of a run may return out of order: only the store's copy is
+        # sure to be the latest then.
+        publish = await self._store.apply(
+            publish_id, change, [*self._notes.pop(publish_id, ()), *events],
+            owner=self.owner if run else None, expected=(latest if change.child is None else None) or expected,
         )
-        latest = self._latest.get(publish_id)
-        if latest is not None and latest.revision < publish.revision:
-            self._latest[publish_id] = publish  # concurrent item saves may return out of order
+        current = self._latest.get(publish_id)
+        if current is not None and current.revision < publish.revision:
+            self._latest[publish_id] = publish
+        if isinstance(change.reconcile_at, SetTo):
+            self.alarms.late_facts.ring(change.reconcile_at.value)
+        if isinstance(change.schedule_time, SetTo):
+            self.alarms.schedules.ring(change.schedule_time.value)
         self._announce(publish)
         return publish
 
@@ -133,20 +146,42 @@ class PublishLog:
         """When the reconciler first asks for a fact a run ended without."""
         return self.clock.now() + timedelta(seconds=self.late_facts.first_delay)
 
-    # --- runs -----------------------------------------------------------------------------
+    # --- reads ----------------------------------------------------------------------------
+
+    async def get(self, publish_id: str) -> Publish | None:
+        """The record as stored now."""
+        return await self._store.get(publish_id)
+
+    # --- runs and leases ------------------------------------------------------------------
 
     def track(self, publish: Publish) -> None:
         """A run here starts driving `publish` (the record as stored, leased to this
         replica): its writes go through this log, as this owner, until `release`."""
         self._latest[publish.id] = publish
 
+    async def claim_orphans(self, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
+        """Takes over orphaned unfinished publishes for runs here (PublishLeases.claim_orphans)."""
+        claimed = await self._store.claim_orphans(self.owner, lease_until, now, limit)
+        for publish in claimed:
+            self._announce(publish)
+        return claimed
+
+    async def renew_leases(self, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        """Extends this replica's leases among `publish_ids`; returns those it still holds."""
+        return await self._store.renew_leases(self.owner, publish_ids, lease_until)
+
     async def release(self, publish_id: str, event: PublishEvent | None = None) -> Publish | None:
         """The run here is over (or handed back at shutdown): ends this replica's lease, so
-        the publish is done (or free for another replica to take over), and announces it."""
+        the publish is done (or free for another replica to take over), and announces it;
+        None when this replica no longer held it."""
         self._forget(publish_id)
-        publish = await self.store.release_lease(self.owner, publish_id, event)
-        if publish is not None:
-            self._announce(publish)
+        try:
+            publish = await self._store.apply(
+                publish_id, PublishChange(lease=CLEAR), [event] if event is not None else [], owner=self.owner
+            )
+        except (LeaseLost, KeyError):
+            return None
+        self._announce(publish)
         return publish
 
     def forget(self, publish_id: str) -> None:
@@ -157,6 +192,27 @@ class PublishLog:
     def _forget(self, publish_id: str) -> None:
         self._notes.pop(publish_id, None)
         self._latest.pop(publish_id, None)
+
+    # --- due work -------------------------------------------------------------------------
+
+    async def claim_due_schedules(
+        self, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    ) -> list[Publish]:
+        """Claims due scheduled publishes for runs here (DueWork.claim_due_schedules): each
+        started (leased to this replica) or MISSED, and announced."""
+        claimed = await self._store.claim_due_schedules(self.owner, lease_until, now, missed_before, limit)
+        for publish in claimed:
+            self._announce(publish)
+        return claimed
+
+    async def next_schedule_time(self) -> datetime | None:
+        return await self._store.next_schedule_time()
+
+    async def claim_due_for_reconcile(self, now: datetime, hold_until: datetime, limit: int) -> list[Publish]:
+        return await self._store.claim_due_for_reconcile(now, hold_until, limit)
+
+    async def next_reconcile_at(self) -> datetime | None:
+        return await self._store.next_reconcile_at()
 
     # --- subscribers ----------------------------------------------------------------------
 
@@ -187,7 +243,7 @@ class PublishLog:
         """The record once the publish is done, whichever replica drives it."""
         async with self._watching(publish_id) as updates:
             while True:
-                publish = await self.store.get(publish_id)
+                publish = await self._store.get(publish_id)
                 if publish is None or publish.done:
                     assert publish is not None, f"publish {publish_id} vanished"
                     return publish
@@ -214,7 +270,7 @@ class PublishLog:
 
     async def _refresh(self, publish_id: str) -> None:
         try:
-            publish = await self.store.get(publish_id)
+            publish = await self._store.get(publish_id)
         finally:
             self._refreshing.discard(publish_id)
         if publish is not None:

@@ -12,10 +12,10 @@ so it resumes after a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
 from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Publish
 from server.domain.platforms import PlatformFailure
@@ -61,10 +61,9 @@ class Reconciler:
         await self._background.stop()
 
     async def _run(self) -> None:
-        wake = self._log.reconcile_scheduled
+        alarm = self._log.alarms.late_facts
         while True:
-            wake.clear()
-            self._log.reconciler_wakes_at = None  # mid-pass: any newly scheduled check wakes it again
+            alarm.reset()  # mid-pass: any newly scheduled check wakes it again
             try:
                 next_at = await self.run_once()
             except Exception:  # keep reconciling other publishes whatever one of them does
@@ -72,10 +71,8 @@ class Reconciler:
                 next_at = self._clock.now() + timedelta(seconds=self._schedule.first_delay)
             if next_at is not None and next_at <= self._clock.now():
                 continue  # a full batch was due: more may be
-            self._log.reconciler_wakes_at = next_at
             timeout = None if next_at is None else max((next_at - self._clock.now()).total_seconds(), 0.0)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout)
+            await alarm.sleep_until(next_at, timeout)
 
     async def run_once(self) -> datetime | None:
         """Checks one batch of due publishes; returns when the next check is due (now, if
@@ -83,11 +80,11 @@ class Reconciler:
         check is claimed as it is taken, so across replicas it runs once."""
         now = self._clock.now()
         hold = now + timedelta(seconds=CLAIM_SECONDS)
-        due = await self._log.store.claim_due_for_reconcile(now, hold, self._schedule.batch)
+        due = await self._log.claim_due_for_reconcile(now, hold, self._schedule.batch)
         await asyncio.gather(*(self.check(p) for p in due))
         if len(due) == self._schedule.batch:
             return now
-        return await self._log.store.next_reconcile_at()
+        return await self._log.next_reconcile_at()
 
     async def check(self, publish: Publish) -> None:
         """Asks the platform once for the publish's pending facts and records the outcome."""
@@ -124,13 +121,16 @@ class Reconciler:
                 found[fact] = value
         still = [f for f in publish.pending_facts if f not in found]
         if found:
+            arrived = PublishChange(
+                pending_facts=tuple(still), reconcile_at=SetTo(self._next(publish)) if still else CLEAR,
+                reconcile_attempts=publish.reconcile_attempts + 1,
+                permalink=SetTo(found[PERMALINK]) if PERMALINK in found else KEEP,
+                tiktok_post_id=SetTo(found[TIKTOK_POST_ID]) if TIKTOK_POST_ID in found else KEEP,
+            )
             await self._log.record(
                 publish.id, "LATE_FACTS_ARRIVED",
                 "Late result from the platform: " + ", ".join(f"{k} {v}" for k, v in found.items()),
-                details=found, pending_facts=still,
-                reconcile_at=self._next(publish) if still else None, reconcile_attempts=publish.reconcile_attempts + 1,
-                permalink=found.get(PERMALINK, publish.permalink),
-                tiktok_post_id=found.get(TIKTOK_POST_ID, publish.tiktok_post_id), known=publish,
+                arrived, details=found, expected=publish,
             )
             return
         await self._still_pending(publish, still, problems)
@@ -144,7 +144,8 @@ class Reconciler:
         await self._log.record(
             publish.id, "LATE_FACTS_PENDING",
             f"Still waiting for {', '.join(still)}" + (f" ({'; '.join(problems)})" if problems else ""),
-            reconcile_at=self._next(publish), reconcile_attempts=publish.reconcile_attempts + 1, known=publish,
+            PublishChange(reconcile_at=SetTo(self._next(publish)), reconcile_attempts=publish.reconcile_attempts + 1),
+            expected=publish,
         )
 
     def _run_holds(self, publish: Publish) -> bool:
@@ -170,5 +171,5 @@ class Reconciler:
                 return
         await self._log.record(
             publish.id, "LATE_FACTS_ABANDONED", f"Stopped waiting for {', '.join(publish.pending_facts)}: {why}",
-            pending_facts=[], reconcile_at=None, known=publish,
+            PublishChange(pending_facts=(), reconcile_at=CLEAR), expected=publish,
         )

@@ -54,6 +54,12 @@ class LeasePolicy:
     batch: int = 50
 
 
+# What a scheduled publish is checked against at its time: the publish, its account and the
+# account's token; returns the record to run (its options changed where the platform now
+# needs it), or raises the DomainError its run ends with.
+Recheck = Callable[[Publish, Account, str], Awaitable[Publish]]
+
+
 @dataclass(frozen=True)
 class Ready:
     """What the Publisher loaded while checking a new publish: its account, its media in
@@ -76,6 +82,7 @@ class PublishRunner:
         clock: Clock,
         leases: LeasePolicy = LeasePolicy(),
         metrics: Metrics | None = None,
+        recheck: Recheck | None = None,
     ) -> None:
         self._workflows = workflows
         self._log = publish_log
@@ -90,8 +97,7 @@ class PublishRunner:
         self._metrics = metrics
         # Checked again at a scheduled publish's time, before its first platform call (the
         # account, its token, the platform's preconditions); a DomainError ends it FAILED.
-        # It returns the record to run (its options changed where the platform now needs it).
-        self.recheck: Callable[[Publish, Account, str], Awaitable[Publish]] | None = None
+        self._recheck = recheck
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
@@ -169,7 +175,7 @@ class PublishRunner:
 
     async def _claim(self) -> list[Publish]:
         now = self._clock.now()
-        claimed = await self._log.store.claim_orphans(self.owner, now + self.lease_until(), now, self.leases.batch)
+        claimed = await self._log.claim_orphans(now + self.lease_until(), now, self.leases.batch)
         for publish in claimed:
             log.info("resuming publish", extra={"publish_id": publish.id, "state": publish.state.value})
             self.submit(publish)
@@ -191,7 +197,7 @@ class PublishRunner:
         running = list(self._tasks)
         if not running:
             return
-        held = await self._log.store.renew_leases(self.owner, running, self._clock.now() + self.lease_until())
+        held = await self._log.renew_leases(running, self._clock.now() + self.lease_until())
         for publish_id in set(running) - held:
             task = self._tasks.get(publish_id)
             if task is not None:
@@ -233,7 +239,7 @@ class PublishRunner:
         except LeaseLost:
             log.warning("lease lost; this run stops", extra={"publish_id": publish.id})
             self._log.forget(publish.id)
-            latest = await self._log.store.get(publish.id)
+            latest = await self._log.get(publish.id)
             assert latest is not None
             return latest
         released = final if final.owner is None else (await self._log.release(publish.id) or final)
@@ -254,8 +260,8 @@ class PublishRunner:
                         "reconnect it with ConnectAccount",
                     ),
                 )
-            if ready is None and publish.schedule_time is not None and publish.untouched and self.recheck:
-                publish = await self.recheck(publish, target.account, await target.token())
+            if ready is None and publish.schedule_time is not None and publish.untouched and self._recheck:
+                publish = await self._recheck(publish, target.account, await target.token())
             final = await self._workflows[publish.platform].run(publish, target)
             if final.error is not None and final.error.token_rejected:
                 await self._accounts.mark_needs_reconnect(publish.account_id)
@@ -284,12 +290,12 @@ class PublishRunner:
     async def _end_interrupted(self, publish_id: str, error: PublishError) -> Publish:
         """Ends a publish whose workflow stopped on an error it did not record itself:
         UNCONFIRMED if a platform-changing call may have gone through, else FAILED."""
-        latest = await self._log.store.get(publish_id)
-        if latest is not None and latest.state.terminal:
+        latest = await self._log.get(publish_id)
+        assert latest is not None, f"publish {publish_id} vanished"
+        if latest.state.terminal:
             return latest
-        state = PublishState.UNCONFIRMED if latest is not None and latest.may_have_posted else PublishState.FAILED
-        changes = ending(latest, state, error) if latest is not None else {"state": state, "error": error}
-        return await self._log.record(publish_id, state.value, error.message, last=True, **changes)
+        state = PublishState.UNCONFIRMED if latest.may_have_posted else PublishState.FAILED
+        return await self._log.record(publish_id, state.value, error.message, ending(latest, state, error), last=True)
 
     async def _target(self, publish: Publish) -> PublishTarget | None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)

@@ -13,10 +13,8 @@ needs another's schedules when that one is down, and then the lease sweep takes 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from server.domain.models import Publish, PublishState
 from server.domain.ports import Clock, Metrics
@@ -40,28 +38,22 @@ class Scheduler:
     ) -> None:
         self._runner = runner
         self._log = runner.publish_log
+        # Rung by the publish log when a schedule is added or moved here.
+        self._alarm = self._log.alarms.schedules
         self._clock = clock
         self._policy = policy
         self._sweep_every = sweep_every
         self._batch = batch
         self._metrics = metrics
-        self._wake = asyncio.Event()
-        self._wakes_at: datetime | None = None
         self._background = BackgroundLoop("scheduler", self._loop)
-
-    def poke(self, at: datetime) -> None:
-        """A schedule was added or moved here: wake earlier if it is due before the timer."""
-        if self._wakes_at is None or at < self._wakes_at:
-            self._wake.set()
 
     async def run_due(self) -> list[Publish]:
         """Claims every publish due now and starts each (or records it MISSED); returns them."""
         claimed: list[Publish] = []
         while True:
             now = self._clock.now()
-            batch = await self._log.store.claim_due_schedules(
-                self._runner.owner, now + self._runner.lease_until(), now,
-                now - self._policy.max_lateness, self._batch,
+            batch = await self._log.claim_due_schedules(
+                now + self._runner.lease_until(), now, now - self._policy.max_lateness, self._batch
             )
             for publish in batch:
                 self._started(publish)
@@ -82,7 +74,6 @@ class Scheduler:
         else:
             log.info("scheduled publish due", extra={"publish_id": publish.id, "lateness": lateness.total_seconds()})
             self._runner.submit(publish)
-        self._log.changed_elsewhere(publish.id)  # watchers here see it leave SCHEDULED
 
     # --- the timer --------------------------------------------------------------------------
 
@@ -94,17 +85,14 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while True:
-            self._wake.clear()  # before reading: a poke from here on wakes the next wait
+            self._alarm.reset()  # before reading: a ring from here on wakes the next wait
             delay = self._sweep_every
             try:
                 await self.run_due()
-                next_at = await self._log.store.next_schedule_time()
+                next_at = await self._log.next_schedule_time()
                 if next_at is not None:
                     # A floor: a due row another replica holds locked is not spun on.
                     delay = min(max((next_at - self._clock.now()).total_seconds(), 0.01), delay)
             except Exception:  # the database away for a moment: try again at the next sweep
                 log.exception("scheduler pass failed; trying again at the next sweep")
-            self._wakes_at = self._clock.now() + timedelta(seconds=delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wakes_at = None
+            await self._alarm.sleep_until(self._clock.now() + timedelta(seconds=delay), delay)

@@ -11,10 +11,12 @@ risk a second post.
 
 from __future__ import annotations
 
+from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo, edit_of
 from server.domain.ending import ending
 from server.domain.errors import DomainError
 from server.domain.media import public_url
 from server.domain.models import Publish, PublishError, PublishState
+from server.domain.options import TikTokOptions
 from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
 from server.domain.ports import TikTokApi
 from server.domain.post_options import COMMENTS_OFF_BY_CREATOR
@@ -26,35 +28,41 @@ POST_MODES = {"DIRECT": "DIRECT_POST", "INBOX": "MEDIA_UPLOAD"}
 INIT = "tiktok_init"
 
 
+def _options(publish: Publish) -> TikTokOptions:
+    options = publish.options
+    assert isinstance(options, TikTokOptions), f"publish {publish.id} has no TikTok options"
+    return options
+
+
 def photo_post(publish: Publish, target: PublishTarget) -> PhotoPost:
     """The init body for a publish, from the options saved on its record."""
-    options = publish.options
+    options = _options(publish)
     return PhotoPost(
-        post_mode=POST_MODES[options["post_mode"]],
+        post_mode=POST_MODES[options.post_mode],
         photo_urls=[public_url(m) for m in target.media],
-        cover_index=int(options.get("cover_index", 0)),
+        cover_index=options.cover_index,
         # A caption longer than TikTok's title goes whole into the description; the title
-        # and description sent are then on the record (TikTokPolicy.options).
-        title=options.get("platform_title") or publish.caption,
-        description=options.get("platform_description") or options.get("description", ""),
-        privacy_level=options.get("privacy_level"),
-        disable_comment=bool(options.get("disable_comment", False)),
-        auto_add_music=bool(options.get("auto_add_music", False)),
-        brand_content_toggle=bool(options.get("brand_content_toggle", False)),
-        brand_organic_toggle=bool(options.get("brand_organic_toggle", False)),
+        # and description sent are then on the record (post_options.tiktok_options).
+        title=options.platform_title or publish.caption,
+        description=options.platform_description or options.description,
+        privacy_level=options.privacy_level,
+        disable_comment=options.disable_comment,
+        auto_add_music=options.auto_add_music,
+        brand_content_toggle=options.brand_content_toggle,
+        brand_organic_toggle=options.brand_organic_toggle,
     )
 
 
 def sent_as_changed(publish: Publish) -> list[str]:
     """Why what is sent differs from what the request said, in words for the timeline."""
+    options = _options(publish)
     notes = []
-    options = publish.options
-    if options.get("text_fitted"):
+    if options.text_fitted:
         # The text as fitted when the publish was recorded, which photo_post sends: the note
         # describes what goes out, never a cut made again here.
-        sent = TikTokText(options["platform_title"], options["platform_description"], options["text_fitted"])
+        sent = TikTokText(options.platform_title, options.platform_description, options.text_fitted)
         notes.append(sent.explained(publish.caption))
-    if publish.options.get("comments_disabled_by_creator"):
+    if options.comments_disabled_by_creator:
         notes.append(f"comments are off: {COMMENTS_OFF_BY_CREATOR}")
     return notes
 
@@ -94,7 +102,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
         await self._log.record(
             publish.id, "TIKTOK_INIT_SENT",
             f"Sending the post to TikTok ({len(post.photo_urls)} photos)" + "".join(f"; {n}" for n in notes),
-            details=_sent(post, notes), call_in_flight=INIT,
+            PublishChange(call_in_flight=SetTo(INIT)), details=_sent(post, notes),
         )
         try:
             # The adapter marks retryable only the init failures that prove nothing was
@@ -112,8 +120,8 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(why))
         return await self._log.record(
             publish.id, "TIKTOK_INIT_ACCEPTED", f"TikTok accepted the post as {publish_id}",
+            PublishChange(tiktok_publish_id=SetTo(publish_id), call_in_flight=CLEAR),
             details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
-            tiktok_publish_id=publish_id, call_in_flight=None,
         )
 
     async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
@@ -155,9 +163,10 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             if status.status == "FAILED":
                 await self._end(publish, PublishState.FAILED, status.failure or _failed_without_reason(status))
             if status.status == "SEND_TO_USER_INBOX":
+                delivered = ending(publish, PublishState.DELIVERED_TO_INBOX)
                 return await self._log.record(
                     publish.id, "DELIVERED_TO_INBOX", "Delivered to the creator's TikTok inbox to finish and post",
-                    **ending(publish, PublishState.DELIVERED_TO_INBOX), published_at=self._clock.now(), last=True,
+                    delivered.then(PublishChange(published_at=SetTo(self._clock.now()))), last=True,
                 )
             if status.status == "PUBLISH_COMPLETE":
                 return await self._published(publish, status)
@@ -171,7 +180,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
     async def _published(self, publish: Publish, status: PublishStatus) -> Publish:
         post_id = status.post_ids[0] if status.post_ids else None
         # Only public posts ever get a post id, after moderation: wait for it in the background.
-        expect_id = not post_id and publish.options.get("privacy_level") == "PUBLIC_TO_EVERYONE"
+        expect_id = not post_id and _options(publish).public
         if post_id:
             message = f"Published; public post id {post_id}"
         elif expect_id:
@@ -179,12 +188,14 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
                        "moderation); it will be asked again later")
         else:
             message = "Published; TikTok gives no public post id for posts that are not public"
+        found = PublishChange(
+            published_at=SetTo(self._clock.now()), tiktok_post_id=edit_of(post_id),
+            pending_facts=(TIKTOK_POST_ID,) if expect_id else None,
+            reconcile_at=SetTo(self._log.first_late_check()) if expect_id else KEEP,
+        )
         return await self._log.record(
-            publish.id, "PUBLISHED", message, **ending(publish, PublishState.PUBLISHED),
-            published_at=self._clock.now(), tiktok_post_id=post_id,
-            details={"post_ids": list(status.post_ids)},
-            pending_facts=[TIKTOK_POST_ID] if expect_id else None,
-            reconcile_at=self._log.first_late_check() if expect_id else False, last=True,
+            publish.id, "PUBLISHED", message, ending(publish, PublishState.PUBLISHED).then(found),
+            details={"post_ids": list(status.post_ids)}, last=True,
         )
 
 
