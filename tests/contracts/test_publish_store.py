@@ -580,6 +580,24 @@ async def test_orphans_are_claimed_oldest_first_and_held_ones_are_not(store: Sto
     assert await store.publishes.claim_orphans("other", at(200), at(100), 10) == []
 
 
+async def test_a_live_lease_is_never_taken_even_one_that_ends_before_the_claimers_would(store: Store) -> None:
+    """The boundaries of a claim: a lease is live until the moment it ends (taken only once
+    `now` is past it), whatever lease the claimer would take for itself."""
+    account = await account_in(store)
+    held = await created(store, account, owner="alive", lease_until=at(50))
+    # Live at 10, and ending (50) before the claimer's would-be lease (100): still not taken.
+    assert await store.publishes.claim_orphans("me", at(100), at(10), 10) == []
+    # Ending exactly now is not over yet.
+    assert await store.publishes.claim_orphans("me", at(100), at(50), 10) == []
+    stored = await store.publishes.get(held.id)
+    assert stored is not None
+    assert (stored.owner, stored.lease_until) == ("alive", at(50))
+    # Past its end: taken, once.
+    [taken] = await store.publishes.claim_orphans("me", at(100), at(50.000001), 10)
+    assert (taken.id, taken.owner, taken.lease_until) == (held.id, "me", at(100))
+    assert await store.publishes.claim_orphans("other", at(200), at(60), 10) == []
+
+
 async def test_a_claim_takes_at_most_its_limit(store: Store) -> None:
     account = await account_in(store)
     made = [await created(store, account, at(i)) for i in range(3)]

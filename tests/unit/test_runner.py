@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -187,6 +190,45 @@ async def test_the_upkeep_renews_the_leases_of_running_publishes(world: World) -
     assert first_lease is not None
     world.services.runner.start()
     await until(lambda: (world.store.publishes.rows[publish.id].lease_until or first_lease) > first_lease)
+    held.release()
+    assert (await caller).state == PublishState.PUBLISHED
+
+
+async def test_a_run_held_for_three_ttls_keeps_a_live_lease_at_every_moment(world: World) -> None:
+    """On the virtual clock, with only the upkeep's sleeps moving time: from the run's first
+    write to three lease lengths later, its lease never ends, and each renewal comes at most
+    `renew_every` after the one before (the first counts from when the lease was taken)."""
+    leases = world.services.runner.leases
+    store = world.store.publishes
+    renewed_at: list[datetime] = []
+    renew = store.renew_leases
+
+    async def renewing(owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        renewed_at.append(world.clock.now())
+        return await renew(owner, publish_ids, lease_until)
+
+    store.renew_leases = renewing  # type: ignore[method-assign]
+    world.services.runner.start()
+    caller, publish, held = await _running_with_held(world, "publish")
+    assert publish.lease_until is not None
+    taken_at = publish.lease_until - timedelta(seconds=leases.ttl)
+    lapsed: list[datetime] = []
+    advance = world.clock.advance
+
+    def watched(seconds: float) -> None:
+        advance(seconds)
+        lease = store.rows[publish.id].lease_until
+        if lease is None or lease <= world.clock.now():
+            lapsed.append(world.clock.now())
+
+    world.clock.advance = watched  # type: ignore[method-assign]
+    end = taken_at + timedelta(seconds=3 * leases.ttl)
+    await until(lambda: world.clock.now() >= end, steps=100_000)
+    assert lapsed == []
+    times = [taken_at, *renewed_at]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert len(gaps) >= 3 * leases.ttl / leases.renew_every - 1
+    assert max(gaps) <= leases.renew_every
     held.release()
     assert (await caller).state == PublishState.PUBLISHED
 
