@@ -11,7 +11,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 PYTEST_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test mutate lint check generate check-generated clean contract-baseline soak replicas console-screenshots
+.PHONY: help run test test-model mutate lint check generate check-generated clean contract-baseline soak replicas console-screenshots
 
 help:
 	@echo "make run       start the service on the built-in sandbox (127.0.0.1:50051)"
@@ -22,6 +22,7 @@ help:
 	@echo "make replicas  two replicas on a fresh PostgreSQL database, shared emulators (docs/replicas.md)"
 	@echo "make mutate    mutation testing of the publish logic (slow; writes tests/mutation/REPORT.md)"
 	@echo "make console-screenshots  the console's pictures in docs/images/ (headless Chromium)"
+	@echo "make test-model  the publish log against its model, many random sequences on every store (minutes)"
 
 # --- set-up -----------------------------------------------------------------
 
@@ -105,6 +106,13 @@ test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed $
 	if [ "$(COVERAGE_GATE)" = on ]; then $(PY) -m scripts.coverage_gate .coverage-data/coverage.json || status=1; \
 	else $(PY) -m scripts.coverage_gate .coverage-data/coverage.json || true; fi; \
 	exit $$status
+
+# The publish log's model-based test (tests/contracts/test_publish_log_model.py) at length:
+# MODEL_EXAMPLES random sequences of 50 steps per store, new seeds each run. `make test` runs
+# it bounded, with a fixed seed.
+MODEL_EXAMPLES ?= 300
+test-model: $(VENV)/.installed generated/.stamp
+	DISTRIBUTION_MODEL_EXAMPLES=$(MODEL_EXAMPLES) $(PY) -m pytest -p no:xdist -p no:timeout -q tests/contracts/test_publish_log_model.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt) of the workflows and retry
 # code, the domain, and the platform error tables against the fast layers (unit + contracts
