@@ -4,11 +4,17 @@ survives the server dropping its connection (as on a database restart or failove
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import asyncpg
 import pytest
+from cryptography.fernet import Fernet
 
+from server.adapters.crypto import TokenCipher
 from server.adapters.migrations import MIGRATIONS
-from server.adapters.postgres.database import CHANGES_CHANNEL, Database
+from server.adapters.postgres import PostgresStore
+from server.adapters.postgres.database import CHANGES_CHANNEL, Database, SessionConnection
 from server.domain.ports import ANYTHING_CHANGED
 from tests.support.postgres import fresh_database
 from tests.support.waiting import eventually
@@ -68,3 +74,62 @@ async def test_the_change_feed_listens_again_after_its_connection_is_dropped() -
         finally:
             await admin.close()
             await db.close()
+
+
+# --- handing connections back to the pool -------------------------------------------------------
+
+
+async def test_a_connection_goes_back_to_the_pool_without_a_reset_round_trip() -> None:
+    """asyncpg's default reset sends pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL
+    at every release; this service leaves none of that state, so a release sends nothing."""
+    async with fresh_database(migrated=True) as url:
+        db = Database(url, pool_size=1)
+        await db.open()
+        try:
+            sent: list[str] = []
+            async with db.connection() as conn:
+                conn.add_query_logger(lambda record: sent.append(record.query))
+            for _ in range(3):
+                assert await db.fetchval("SELECT 1") == 1
+            assert sent == ["SELECT 1"] * 3
+        finally:
+            await db.close()
+
+
+async def test_a_session_lock_left_by_a_cancelled_holder_is_released_with_its_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A holder cancelled while it holds the lock (its own unlock never ran) leaves no lock
+    behind: handing that connection back releases its session locks."""
+    async with fresh_database(migrated=True) as url:
+        store = await PostgresStore.open(url, TokenCipher([Fernet.generate_key()]), pool_size=1)
+        other = await asyncpg.connect(url)
+        try:
+            held = asyncio.Event()
+
+            async def holder() -> None:
+                async with store.locks.hold("account-1"):
+                    held.set()
+                    await asyncio.Event().wait()
+
+            task = asyncio.create_task(holder())
+            await held.wait()
+            taken = "SELECT pg_try_advisory_lock(hashtextextended('account-1', 1))"
+            assert await other.fetchval(taken) is False
+            async def unlock_lost(self: asyncpg.Connection, query: str, *args: object, **kwargs: object) -> str:
+                if "pg_advisory_unlock(" in query:  # the holder's own unlock is cancelled in its turn
+                    raise asyncio.CancelledError
+                return await asyncpg.Connection.execute(self, query, *args, **kwargs)  # type: ignore[no-any-return]
+
+            monkeypatch.setattr(SessionConnection, "execute", unlock_lost)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert await other.fetchval(taken) is True
+            await other.execute("SELECT pg_advisory_unlock_all()")
+            monkeypatch.undo()
+            async with store.locks.hold("account-1"):  # and the pool's one connection is usable again
+                assert await other.fetchval(taken) is False
+        finally:
+            await other.close()
+            await store.close()

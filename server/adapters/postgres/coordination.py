@@ -21,11 +21,13 @@ class PostgresLocks:
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         async with self._db.connection() as conn:
+            conn.may_lock()  # until unlocked, its release to the pool releases the lock too
             await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 1))", key)
             try:
                 yield
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 1))", key)
+                conn.unlocked()
 
 
 class PostgresRateWindows:

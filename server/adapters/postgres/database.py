@@ -5,7 +5,8 @@ is not there" to StoreUnavailable.
 asyncpg, not psycopg 3: in the same run, a write transaction cost its client about 400 us
 of CPU with asyncpg and about 500-670 us with psycopg's async pool (16 and 1 concurrent);
 see bench/README.md. Writes are single statements where they can be (a CTE updates the row
-and appends its events): one round trip and no explicit transaction.
+and appends its events): one round trip and no explicit transaction. A connection goes back
+to the pool without a reset round trip unless it may hold a session lock (SessionConnection).
 """
 
 from __future__ import annotations
@@ -59,6 +60,34 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class SessionConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection that knows whether it may hold a session-level advisory lock, the
+    one session state this service ever leaves on a pooled connection (it sets no variable,
+    opens no cursor, and LISTENs on a connection of its own). Handing it back to the pool
+    costs a round trip only then (`reset_session`): asyncpg's default reset sends
+    pg_advisory_unlock_all, CLOSE ALL, UNLISTEN * and RESET ALL at every release, one round
+    trip per checkout for nothing."""
+
+    session_locked = False
+
+    def may_lock(self) -> None:
+        """Called before a session lock is asked for (a lock cancelled while it waited may
+        still have been granted)."""
+        self.session_locked = True
+
+    def unlocked(self) -> None:
+        """Its session locks were all released."""
+        self.session_locked = False
+
+
+async def reset_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset at release, after asyncpg's own (an open transaction rolled back,
+    listeners dropped): releases session locks a holder may have left, else sends nothing."""
+    if isinstance(conn, SessionConnection) and conn.session_locked:
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+        conn.unlocked()
+
+
 def _setter(event: asyncio.Event) -> Callable[[Any], None]:
     return lambda _connection: event.set()
 
@@ -78,6 +107,7 @@ class Database:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=1, max_size=self.pool_size, init=_init_connection,
                 command_timeout=self.timeout, timeout=self.timeout,
+                connection_class=SessionConnection, reset=reset_session,
             )
             await self._migrate()
         except _UNAVAILABLE as exc:
@@ -131,6 +161,7 @@ class Database:
     async def _migrate(self) -> None:
         async with self.connection() as conn:
             # Replicas starting together: one migrates, the others wait, then find nothing to do.
+            conn.may_lock()
             await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
             try:
                 await conn.execute(
@@ -151,6 +182,7 @@ class Database:
                     log.info("database migrated", extra={"version": migration.version})
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+                conn.unlocked()
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
