@@ -133,6 +133,26 @@ async def test_concurrent_calls_share_commits_and_a_failed_call_leaves_nothing(t
         await db.close()
 
 
+async def test_reads_alone_run_without_a_transaction_and_among_writes_share_theirs(tmp_path):
+    """A read-only call costs no BEGIN and COMMIT of its own; batched with writes it reads
+    inside their transaction (and sees what they wrote before it)."""
+    db = Database(tmp_path / "store.db")
+    await db.open()
+    sent: list[str] = []
+    await db.run(lambda conn: conn.conn.set_trace_callback(lambda sql: sent.append(sql.split()[0].upper())))
+    count = "SELECT count(*) AS n FROM media"
+    try:
+        sent.clear()
+        assert await asyncio.gather(*(db.read(select, count) for _ in range(3))) == [[{"n": 0}]] * 3
+        assert sent == ["SELECT"] * 3
+        sent.clear()
+        written, read = await asyncio.gather(db.run(insert_media("w1")), db.read(select, count))
+        assert (written, read) == ("w1", [{"n": 1}])
+        assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and "SELECT" in sent
+    finally:
+        await db.close()
+
+
 async def test_a_lone_failing_call_is_rolled_back(tmp_path):
     db = Database(tmp_path / "store.db")
     await db.open()

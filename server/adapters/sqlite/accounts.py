@@ -43,7 +43,7 @@ class SqliteAccountStore:
         return await self._db.run(_upsert, new, sealed_access, sealed_refresh)
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
-        row = await self._db.run(
+        row = await self._db.read(
             select_one,
             "SELECT * FROM accounts WHERE id = ? AND workspace_id = ?",
             [account_id, workspace_id],
@@ -51,7 +51,7 @@ class SqliteAccountStore:
         return _account(row) if row else None
 
     async def credentials(self, account_id: str) -> Credentials | None:
-        row = await self._db.run(
+        row = await self._db.read(
             select_one,
             "SELECT access_token_sealed, refresh_token_sealed FROM accounts WHERE id = ?",
             [account_id],
@@ -85,7 +85,7 @@ class SqliteAccountStore:
             f"SELECT * FROM accounts WHERE {where}{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(select, sql, [*params, *extra, limit])
+        rows = await self._db.read(select, sql, [*params, *extra, limit])
         return [(_account(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
     async def save_tokens(

@@ -40,7 +40,10 @@ log = logging.getLogger("distribution.store")
 # Most calls taken into one transaction: bounds how long the first of them waits for its commit.
 MAX_BATCH = 256
 
-_Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+# (fn, args, kwargs, future, loop, writes): a call that only reads says so (`Database.read`).
+_Job = tuple[
+    Callable[..., Any], tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool
+]
 _STOP: Any = object()
 
 
@@ -66,7 +69,15 @@ class Database:
         """Runs fn(db, *args, **kwargs) on the store thread and returns its result."""
         if self._db is None:
             raise RuntimeError("database is not open")
-        return await self._submit(fn, self._db, *args, **kwargs)
+        return await self._submit(fn, (self._db, *args), kwargs)
+
+    async def read(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """As `run`, for a call that only reads: a batch of reads alone runs without a
+        transaction (each statement reads one consistent snapshot), saving its BEGIN and
+        COMMIT; among writes it joins their transaction."""
+        if self._db is None:
+            raise RuntimeError("database is not open")
+        return await self._submit(fn, (self._db, *args), kwargs, writes=False)
 
     async def close(self) -> None:
         if self._thread is None:
@@ -80,10 +91,13 @@ class Database:
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
 
-    def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+    def _submit(
+        self, fn: Callable[..., T], args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
+        writes: bool = True,
+    ) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, args, kwargs, future, loop))
+        self._jobs.put((fn, args, kwargs or {}, future, loop, writes))
         return future
 
     # --- the store thread -----------------------------------------------------
@@ -111,7 +125,7 @@ class Database:
             return [(job, False, exc) for job in batch]
 
     def _run_in_transaction(self, batch: list[_Job]) -> list[tuple[_Job, bool, Any]]:
-        if self._db is None:  # opening: nothing to wrap yet
+        if self._db is None or not any(job[5] for job in batch):  # opening, or reads only: no transaction
             return [self._run_one(job) for job in batch]
         conn = self._db.conn
         conn.execute("BEGIN")
@@ -148,7 +162,7 @@ class Database:
 
     @staticmethod
     def _run_one(job: _Job) -> tuple[_Job, bool, Any]:
-        fn, args, kwargs, _, _ = job
+        fn, args, kwargs, _, _, _ = job
         try:
             return job, True, fn(*args, **kwargs)
         except BaseException as exc:
@@ -157,7 +171,7 @@ class Database:
     @staticmethod
     def _answer(outcomes: list[tuple[_Job, bool, Any]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_, _, _, future, loop), ok, value in outcomes:
+        for (_, _, _, future, loop, _), ok, value in outcomes:
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, answers in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more

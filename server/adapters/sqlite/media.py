@@ -85,7 +85,7 @@ class SqliteMediaStore:
         await self._db.run(lambda db: db.conn.execute(sql, [*columns.values(), media.id]))
 
     async def get(self, workspace_id: str, media_id: str) -> Media | None:
-        rows = await self._db.run(
+        rows = await self._db.read(
             select, "SELECT * FROM media WHERE id = ? AND workspace_id = ?", [media_id, workspace_id]
         )
         return _media(rows[0]) if rows else None
@@ -93,7 +93,7 @@ class SqliteMediaStore:
     async def get_many(self, workspace_id: str, media_ids: Sequence[str]) -> dict[str, Media]:
         """The media among media_ids that exist in the workspace, by id (one query)."""
         unique = list(dict.fromkeys(media_ids))
-        return await self._db.run(_get_many, workspace_id, unique)
+        return await self._db.read(_get_many, workspace_id, unique)
 
     async def list_page(self, workspace_id: str, limit: int, cursor: Cursor | None) -> list[tuple[Media, Cursor]]:
         clause, extra = keyset_clause(cursor)
@@ -101,7 +101,7 @@ class SqliteMediaStore:
             f"SELECT * FROM media WHERE workspace_id = ?{clause} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(select, sql, [workspace_id, *extra, limit])
+        rows = await self._db.read(select, sql, [workspace_id, *extra, limit])
         return [(_media(r), Cursor(r["created_at"], r["id"])) for r in rows]
 
 

@@ -135,10 +135,10 @@ class SqlitePublishStore:
     # --- records ----------------------------------------------------------------------------
 
     async def get(self, publish_id: str) -> Publish | None:
-        return await self._db.run(_get, publish_id)
+        return await self._db.read(_get, publish_id)
 
     async def get_in_workspace(self, workspace_id: str, publish_id: str) -> Publish | None:
-        publish = await self._db.run(_get, publish_id)
+        publish = await self._db.read(_get, publish_id)
         return publish if publish is not None and publish.workspace_id == workspace_id else None
 
     async def list_page(
@@ -151,7 +151,7 @@ class SqlitePublishStore:
             f"SELECT id, revision, created_at FROM publishes WHERE {' AND '.join(clauses)} "
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        rows = await self._db.run(select_tuples, sql, [*params, limit])
+        rows = await self._db.read(select_tuples, sql, [*params, limit])
         return [(PublishVersion(id, revision), Cursor(created_at, id)) for id, revision, created_at in rows]
 
     async def get_many(self, workspace_id: str, publish_ids: Sequence[str]) -> list[Publish]:
@@ -161,11 +161,11 @@ class SqlitePublishStore:
         marks = ",".join("?" * len(publish_ids))
         # The workspace is checked here, not in SQL: given `workspace_id = ?` too, SQLite may
         # walk the workspace's index (a million rows) instead of looking up 50 primary keys.
-        rows = await self._db.run(select, f"SELECT * FROM publishes WHERE id IN ({marks})", list(publish_ids))
+        rows = await self._db.read(select, f"SELECT * FROM publishes WHERE id IN ({marks})", list(publish_ids))
         return [_publish(r) for r in rows if r["workspace_id"] == workspace_id]
 
     async def find_by_request_id(self, workspace_id: str, request_id: str) -> Publish | None:
-        rows = await self._db.run(
+        rows = await self._db.read(
             select, "SELECT * FROM publishes WHERE workspace_id = ? AND request_id = ?", [workspace_id, request_id]
         )
         return _publish(rows[0]) if rows else None
@@ -175,14 +175,14 @@ class SqlitePublishStore:
     ) -> Publish | None:
         """The newest publish of the same content to the same account since `since` that
         did not fail (a failed publish posted nothing, so publishing again is no duplicate)."""
-        return await self._db.run(_recent_same_content, workspace_id, account_id, content_fingerprint, since)
+        return await self._db.read(_recent_same_content, workspace_id, account_id, content_fingerprint, since)
 
     async def claimed_ig_media_ids(self, account_id: str, candidates: Sequence[str]) -> set[str]:
         """Which of these IG media ids other publishes of the account already recorded."""
         if not candidates:
             return set()
         marks = ",".join("?" * len(candidates))
-        rows = await self._db.run(
+        rows = await self._db.read(
             select_tuples,
             f"SELECT ig_media_id FROM publishes WHERE account_id = ? AND ig_media_id IN ({marks})",
             [account_id, *candidates],
@@ -248,7 +248,7 @@ class SqlitePublishStore:
         return await self._db.run(_claim_due, owner, lease_until, now, missed_before, limit)
 
     async def next_schedule_time(self) -> datetime | None:
-        rows = await self._db.run(
+        rows = await self._db.read(
             select_tuples, f"SELECT MIN(schedule_time) FROM publishes WHERE state = '{SCHEDULED}'"
         )
         return py_time(rows[0][0]) if rows else None
@@ -264,7 +264,7 @@ class SqlitePublishStore:
         return [_publish(r) for r in rows]
 
     async def next_reconcile_at(self) -> datetime | None:
-        rows = await self._db.run(
+        rows = await self._db.read(
             select_tuples, "SELECT MIN(reconcile_at) FROM publishes WHERE reconcile_at IS NOT NULL"
         )
         return py_time(rows[0][0]) if rows else None
@@ -273,7 +273,7 @@ class SqlitePublishStore:
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The publish's timeline, oldest first; `after` skips events up to that id."""
-        rows = await self._db.run(select, timeline_sql(_mark), [publish_id, after])
+        rows = await self._db.read(select, timeline_sql(_mark), [publish_id, after])
         return [_event(r) for r in rows]
 
     # The workspace event stream: SQLite has one writer (the store thread), so the events'
@@ -297,7 +297,7 @@ class SqlitePublishStore:
             if where.since is not None:
                 clauses.append("e.time >= ?")
                 params.append(db_time(where.since))
-        rows = await self._db.run(
+        rows = await self._db.read(
             select,
             f"SELECT e.*, p.account_id, p.platform, {ORDINAL}"
             " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
@@ -318,7 +318,7 @@ class SqlitePublishStore:
     async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
         if position.xid != 0:
             return None
-        rows = await self._db.run(
+        rows = await self._db.read(
             select_tuples,
             "SELECT e.time FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
             " WHERE e.id = ? AND p.workspace_id = ?",
@@ -327,7 +327,7 @@ class SqlitePublishStore:
         return py_time(rows[0][0]) if rows else None
 
     async def last_position(self) -> EventPosition:
-        rows = await self._db.run(select_tuples, "SELECT max(id) FROM publish_events")
+        rows = await self._db.read(select_tuples, "SELECT max(id) FROM publish_events")
         return EventPosition(0, rows[0][0]) if rows and rows[0][0] is not None else START
 
 
