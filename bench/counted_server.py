@@ -1,17 +1,16 @@
 """`python -m bench.counted_server OUT.json`: runs the service (`python -m server`, same
-environment) with every PostgreSQL round trip its asyncpg connections make counted, for the
-PostgreSQL cases. The service's code is untouched; this only launches it.
+environment) with every statement it sends to its database counted: the round trips of its
+asyncpg connections on PostgreSQL, the statements its SQLite connection runs. The service's
+code is untouched; this only launches it.
 
-A round trip is a statement sent and its answer awaited: each execute / fetch / fetchrow /
-fetchval / executemany / COPY, plus a Parse when a statement is not in the connection's
-statement cache yet. They are counted by kind: the service's statements, transaction control
-(BEGIN / COMMIT / ROLLBACK) and the pool's reset of a connection handed back (asyncpg runs
-one at every release). On SIGUSR1 a thread writes the counts so far to OUT.json as
-{"seq": n, "counts": {...}}, atomically; `read_counts` sends the signal and waits for them.
-
-`--skip-pool-reset` (a what-if, bench only) gives the pools a reset that sends nothing, to
-measure what asyncpg's reset query at every release costs; the service's pools reset as
-usual otherwise.
+A PostgreSQL round trip is a statement sent and its answer awaited: each execute / fetch /
+fetchrow / fetchval / executemany / COPY, plus a Parse when a statement is not in the
+connection's statement cache yet. They are counted by kind: the service's statements,
+transaction control (BEGIN / COMMIT / ROLLBACK) and a pool reset of a connection handed back
+(asyncpg's default reset query, if a pool sends it). A SQLite statement is one the library
+runs (sqlite3's trace callback: every statement, BEGIN and COMMIT included), by the same
+kinds. On SIGUSR1 a thread writes the counts so far to OUT.json as {"seq": n, "counts":
+{...}}, atomically; `read_counts` sends the signal and waits for them.
 """
 
 from __future__ import annotations
@@ -64,18 +63,23 @@ def _counting_prepares(method: Callable[..., Any]) -> Callable[..., Any]:
     return counted
 
 
-def _skip_pool_reset() -> None:
-    import asyncpg  # noqa: PLC0415
+def _count_sqlite() -> None:
+    """Every SQLite connection the service opens reports each statement it runs."""
+    import sqlite3  # noqa: PLC0415
 
-    async def keep_session(_conn: Any) -> None:
-        """asyncpg still rolls back an open transaction and drops listeners; no query is sent."""
+    connect = sqlite3.connect
 
-    create_pool = asyncpg.create_pool
+    def counted_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
 
-    def create_pool_without_reset(*args: Any, **kwargs: Any) -> Any:
-        return create_pool(*args, **{"reset": keep_session, **kwargs})
+        def trace(sql: str) -> None:
+            kind = "transaction control" if sql.lstrip()[:20].upper().startswith(_TRANSACTION) else "statements"
+            COUNTS[f"SQLite {kind}"] += 1
 
-    asyncpg.create_pool = create_pool_without_reset
+        conn.set_trace_callback(trace)
+        return conn
+
+    sqlite3.connect = counted_connect  # type: ignore[assignment]
 
 
 def _instrument() -> None:
@@ -119,14 +123,12 @@ def read_counts(pid: int, out: Path, timeout: float = 10.0) -> dict[str, int]:
 
 def main() -> None:
     out = Path(sys.argv.pop(1))
-    if len(sys.argv) > 1 and sys.argv[1] == "--skip-pool-reset":
-        sys.argv.pop(1)
-        _skip_pool_reset()
     # Blocked here, SIGUSR1 stays blocked in every thread started later (the service's too),
     # so only the sigwait below receives it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     threading.Thread(target=_dump_on_signal, args=(out,), name="round-trip-counts", daemon=True).start()
     _instrument()
+    _count_sqlite()
     sys.argv[0] = "server"
     runpy.run_module("server", run_name="__main__", alter_sys=True)
 

@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import tempfile
+import time
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,63 @@ def status_kb(pid: int, key: str) -> int:
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the peak resident set size since the process started."""
     return status_kb(pid, "VmHWM") / 1024
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core: user, nice,
+    system, irq, softirq and steal; not idle or waiting on I/O)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def tree_cpu_seconds(root: int | None = None) -> float:
+    """CPU seconds of `root` (this process by default) and every process under it, the live
+    ones read now and those already gone as their parents' reaped children's time."""
+    root = os.getpid() if root is None else root
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        # utime, stime, and the reaped children's cutime, cstime
+        times[pid] = sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+# Other processes using more than this share of one core during a case make it contended:
+# its figures are reported, marked, and not used for a verdict.
+CONTENDED_SHARE = 0.20
+
+
+class OtherLoad:
+    """The CPU that processes outside the benchmark took while a case ran: the machine's busy
+    time less the benchmark's own process tree (and less what a case says its database server
+    spent for it, `own_elsewhere_s`, such as the PostgreSQL backends serving its database)."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._busy = machine_busy_seconds()
+        self._ours = tree_cpu_seconds()
+
+    def share(self, own_elsewhere_s: float = 0.0) -> float:
+        """Others' CPU over the case, as a share of one core."""
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        others = machine_busy_seconds() - self._busy - (tree_cpu_seconds() - self._ours) - own_elsewhere_s
+        return max(others, 0.0) / elapsed
 
 
 def machine() -> dict[str, str]:

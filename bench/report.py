@@ -42,6 +42,14 @@ class CaseResult:
     targets: list[Target] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)  # extra Markdown (tables, findings)
     data: dict[str, Any] = field(default_factory=dict)  # raw figures, for tests and debugging
+    # CPU other processes took while the case ran, as a share of one core (bench.harness.OtherLoad).
+    others_share: float | None = None
+
+    @property
+    def contended(self) -> bool:
+        from bench.harness import CONTENDED_SHARE  # noqa: PLC0415 - the report module stands alone otherwise
+
+        return self.others_share is not None and self.others_share > CONTENDED_SHARE
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -85,17 +93,30 @@ def results_table(results: list[CaseResult]) -> str:
 
 def targets_table(results: list[CaseResult]) -> str:
     rows = [
-        [t.case, t.target, t.measured, "✅ met" if t.met else "❌ missed"]
+        [t.case, t.target, t.measured,
+         ("⚠️ contended, no verdict (" if result.contended else "") + ("✅ met" if t.met else "❌ missed")
+         + (")" if result.contended else "")]
         for result in results
         for t in result.targets
     ]
     return table(["Case", "Target", "Measured", "Met?"], rows)
 
 
+def load_table(results: list[CaseResult]) -> str:
+    """Each case's machine: the CPU other processes took while it ran."""
+    rows = [
+        [r.name, "–" if r.others_share is None else f"{r.others_share:.0%} of one core",
+         "contended: figures not used for a verdict; rerun it on a quiet machine" if r.contended else "quiet"]
+        for r in results
+    ]
+    return table(["Case", "Other processes' CPU during the case", "Verdict"], rows)
+
+
 def render(results: list[CaseResult], machine: dict[str, str], command: str, elapsed_s: float,
            profiles: list[tuple[Path, str]] | None = None) -> str:
-    met = sum(t.met for r in results for t in r.targets)
-    total = sum(len(r.targets) for r in results)
+    met = sum(t.met for r in results if not r.contended for t in r.targets)
+    total = sum(len(r.targets) for r in results if not r.contended)
+    contended = [r.name for r in results if r.contended]
     parts = [
         "# Distribution benchmarks",
         "",
@@ -106,7 +127,17 @@ def render(results: list[CaseResult], machine: dict[str, str], command: str, ela
         "",
         table(["", ""], [[k, v] for k, v in machine.items()]),
         "",
-        f"## Targets ({met} of {total} met)",
+        "## Load beside each case",
+        "",
+        "CPU that processes outside the benchmark took while each case ran (the machine's busy time less the "
+        "benchmark's own processes and the database work it caused). A case where others took more than 20% "
+        "of one core is contended: its figures are shown but give no verdict.",
+        "",
+        load_table(results),
+        "",
+        f"## Targets ({met} of {total} met on quiet cases"
+        + (f"; {len(contended)} contended case(s) without a verdict: {', '.join(contended)}" if contended else "")
+        + ")",
         "",
         targets_table(results),
         "",

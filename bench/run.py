@@ -49,7 +49,7 @@ from bench.cases import (
     unary,
     upstream,
 )
-from bench.harness import machine
+from bench.harness import OtherLoad, machine
 from bench.report import CaseResult, Target, render, results_table, targets_table
 from tests.support.paths import ROOT as REPO
 
@@ -73,6 +73,7 @@ def run_cases(names: list[str], scale: Scale, log: Callable[[str], None] = print
         title, case = CASES[name]
         log(f"== {title} ({scale.name})")
         started = time.perf_counter()
+        load = OtherLoad()
         try:
             result = case(scale)
         except Exception as exc:
@@ -80,7 +81,9 @@ def run_cases(names: list[str], scale: Scale, log: Callable[[str], None] = print
             log(traceback.format_exc())
             result = CaseResult(title, targets=[Target(title, "the case ran", f"crashed: {exc!r}", False)])
         result.data["seconds"] = time.perf_counter() - started
-        log(f"   {result.data['seconds']:.0f} s")
+        result.others_share = load.share(float(result.data.get("database_cpu_s", 0.0)))
+        log(f"   {result.data['seconds']:.0f} s; other processes took {result.others_share:.0%} of one core"
+            + (" (contended: no verdict)" if result.contended else ""))
         results.append(result)
     return results, ok
 

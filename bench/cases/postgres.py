@@ -16,7 +16,8 @@ its runs:
   the PostgreSQL backends serving the database (`pg_stat_activity` of the database: the pool
   and the change-feed listener), the server's own background processes (WAL writer,
   checkpointer, ...; shared with any other database on the server), and the load client;
-* round trips to PostgreSQL per publish, counted on the client side by kind;
+* round trips to PostgreSQL per publish, and statements per publish on SQLite, counted on
+  the service's side by kind (bench/counted_server.py);
 * transactions committed per publish (pg_stat_database.xact_commit, read once the backends
   have reported; pg_stat_statements needs shared_preload_libraries, a server restart, so it
   is not used).
@@ -92,10 +93,9 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def deploy(ps: Processes, store: str, replicas: int = 1, skip_pool_reset: bool = False) -> Iterator[Deployment]:
+def deploy(ps: Processes, store: str, replicas: int = 1) -> Iterator[Deployment]:
     """Emulators of their own, then `replicas` services on a fresh store, set up for the load
-    (an account, media, one publish end to end); the PostgreSQL database is dropped at exit.
-    `skip_pool_reset`: the what-if of bench/counted_server.py (no reset query at release)."""
+    (an account, media, one publish end to end); the PostgreSQL database is dropped at exit."""
     with pg.fresh_database() if store == "PostgreSQL" else contextlib.nullcontext() as url:
         dep = Deployment(store, url, ps.instagram(processing_delay=0), ps.tiktok(processing_delay=0))
         key = Fernet.generate_key().decode()
@@ -105,8 +105,7 @@ def deploy(ps: Processes, store: str, replicas: int = 1, skip_pool_reset: bool =
             counts = ps.workdir / f"round-trips-{len(ps.started)}-{i}.json"
             replica = ps.service(dep.instagram, dep.tiktok, db_path=None if url else sqlite_file,
                                  extra_env={"DISTRIBUTION_SECRET_KEYS": key, **db},
-                                 args=["-m", "bench.counted_server", str(counts),
-                                       *(["--skip-pool-reset"] if skip_pool_reset else [])])
+                                 args=["-m", "bench.counted_server", str(counts)])
             dep.replicas.append(replica)
             dep.counts.append(counts)
         dep.request = asyncio.run(_setup(dep.replicas[0].address))
@@ -233,11 +232,15 @@ def run(scale: Scale) -> CaseResult:
             with deploy(ps, store) as dep:
                 for lv in scale.pg_levels:
                     runs[store].setdefault(lv, []).append(measure(ps, dep, lv, scale.pg_warmup, scale.pg_duration))
-        # What-if: the same at the top level with the pools' reset query at release skipped.
-        with deploy(ps, "PostgreSQL", skip_pool_reset=True) as dep:
-            what_if = measure(ps, dep, top, scale.pg_warmup, scale.pg_duration)
     measured = {store: {lv: combine(r) for lv, r in by_level.items()} for store, by_level in runs.items()}
-    result.data = {"measured": measured, "what_if_no_pool_reset": what_if, "order": order}
+    result.data = {
+        "measured": measured, "order": order,
+        # The PostgreSQL server's work for this case: not other load on the machine.
+        "database_cpu_s": sum(
+            s or 0.0 for by_level in runs.values() for rs in by_level.values() for r in rs
+            for name, s in r["cpu_s"].items() if name.startswith((BACKEND, BACKGROUND))
+        ),
+    }
     sqlite, postgres = measured["SQLite"], measured["PostgreSQL"]
     for level in scale.pg_levels:
         p, s = postgres[level], sqlite[level]
@@ -254,7 +257,8 @@ def run(scale: Scale) -> CaseResult:
             if s["throughput"] and s["service_ms"] else "",
             notes=f"service CPU {num(p['service_ms'], 2)} ms/publish (SQLite {num(s['service_ms'], 2)}, "
             f"its database work included); PostgreSQL backends {num(p['backends_ms'], 2)} ms/publish; "
-            f"round trips {trips_text(p)}; {num(p['commits_per_publish'], 1)} commits/publish; "
+            f"round trips {trips_text(p)}; SQLite statements {trips_text(s)}; "
+            f"{num(p['commits_per_publish'], 1)} commits/publish; "
             f"{p['completed']} publishes, {sum(p['errors'].values())} errors",
         ))
     p, s = postgres[top], sqlite[top]
@@ -277,18 +281,12 @@ def run(scale: Scale) -> CaseResult:
                   num(m["background_ms"], 2), num(m["service_ms"], 2), num(m["throughput"])]
                  for lv, m in postgres.items()])
     )
-    w = what_if
     result.sections.append(
-        f"What-if, bench only (bench/counted_server.py --skip-pool-reset): asyncpg's pool sends a reset query "
-        "(`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`) at every release, one round trip "
-        f"per statement the store runs. With the pools given a reset that sends nothing, at {top} concurrent: "
-        f"{num(w['throughput'])} publishes/s (with the reset {num(p['throughput'])}), service CPU "
-        f"{num(w['service_ms'], 2)} ms/publish (with {num(p['service_ms'], 2)}; SQLite {num(s['service_ms'], 2)}: "
-        f"{w['service_ms'] / s['service_ms']:.2f}×), backends {num(w['backends_ms'], 2)} ms/publish "
-        f"(with {num(p['backends_ms'], 2)}), round trips {trips_text(w)}, "
-        f"{sum(w['errors'].values())} errors. Not applied to the service: the reset also releases session "
-        "advisory locks (server/adapters/postgres/coordination.py PostgresLocks holds one per named lock and "
-        "unlocks it in `finally`), so skipping it safely needs a reset that runs only after such a hold."
+        "Statements per publish on SQLite, from the same windows (sqlite3's trace callback in the service: "
+        "every statement the store thread runs, BEGIN and COMMIT of its group commits included):\n\n"
+        + table(["Concurrent", "SQLite statements/publish (by kind)", "Service CPU ms/publish", "Publishes/s"],
+                [[str(lv), trips_text(m), num(m["service_ms"], 2), num(m["throughput"])]
+                 for lv, m in sqlite.items()])
     )
     result.sections.append(
         f"CPU by process at {top} concurrent (measured window; the machine has {__import__('os').cpu_count()} "

@@ -99,7 +99,12 @@ def run(scale: Scale) -> CaseResult:
             with deploy(ps, "PostgreSQL", replicas=n) as dep:
                 runs[n].append(measure(ps, dep, callers, scale.replicas_warmup, scale.replicas_duration))
     measured = {n: combine(r) for n, r in runs.items()}
-    result.data = {"measured": measured, "order": order}
+    result.data = {
+        "measured": measured, "order": order,
+        # The PostgreSQL server's work for this case: not other load on the machine.
+        "database_cpu_s": sum(s or 0.0 for rs in runs.values() for r in rs for name, s in r["cpu_s"].items()
+                              if name.startswith((BACKEND, BACKGROUND))),
+    }
     one, two = measured[1], measured[2]
     cores = os.cpu_count() or 1
     ratio = two["throughput"] / one["throughput"] if one["throughput"] else 0.0
