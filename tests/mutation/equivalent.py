@@ -9,19 +9,11 @@ from __future__ import annotations
 
 _UNREACHABLE = ("after `self._end(...)`, which always raises: the line is never run (it only tells mypy "
                 "the function does not fall through)")
-_OPTIONS_ALWAYS_SET = ("the publisher saves `cover_index` and `description` in every TikTok publish's options "
-                       "(tests/unit/test_tiktok_workflow.py checks the saved options), so the default is never read")
 _FALSY = "None and False are both falsy and the value is only ever tested for truth"
 
 EQUIVALENT: dict[str, str] = {
     'raise AssertionError("XXunreachableXX")': _UNREACHABLE,
     "raise AssertionError(None)": _UNREACHABLE,
-    'cover_index=int(options.get("cover_index", None)),': _OPTIONS_ALWAYS_SET,
-    'cover_index=int(options.get("cover_index", )),': _OPTIONS_ALWAYS_SET,
-    'cover_index=int(options.get("cover_index", 1)),': _OPTIONS_ALWAYS_SET,
-    'description=options.get("description", None),': _OPTIONS_ALWAYS_SET,
-    'description=options.get("description", ),': _OPTIONS_ALWAYS_SET,
-    'description=options.get("description", "XXXX"),': _OPTIONS_ALWAYS_SET,
     "refreshed = None": _FALSY,
     'media_id = None': "the variable is only read as `media_id or None` and `if media_id`: None and \"\" read alike",
     'if m.timestamp[:20] >= since.strftime("%Y-%m-%dT%H:%M:%S")': (
@@ -38,15 +30,7 @@ _LOOP_BOUND = ("the loop leaves at `attempt == MAX_PUBLISH_ATTEMPTS` (break) bef
 _PUBLISHED_REFUSED_FIRST = ("with accept_published False a PUBLISHED container ends the publish in _container_error "
                             "before `done` is looked at")
 _NO_CAROUSEL_INDEX = "index_of holds only item container ids: looking up the carousel's id gives None as before"
-_BOOL_DEFAULT = "bool(None) and bool() are False like the default they replace"
 
-for _line in (
-    'disable_comment=bool(options.get("disable_comment", None)),',
-    'disable_comment=bool(options.get("disable_comment", )),',
-    'auto_add_music=bool(options.get("auto_add_music", None)),',
-    'auto_add_music=bool(options.get("auto_add_music", )),',
-):
-    EQUIVALENT[_line] = _BOOL_DEFAULT
 for _line in (
     'last_failure: PlatformFailure | None = ""',
     "codes: dict[str, str] = None",
