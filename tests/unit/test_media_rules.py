@@ -169,3 +169,33 @@ def test_a_failed_inspection_is_the_items_one_problem_on_both_platforms(
         assert reasons(problems) == [("media_ids[1]", reason)]
         assert problems[0].precondition is precondition
         assert media_error(problems).reason == error_reason
+
+
+def test_a_failed_or_wrong_item_never_stops_the_items_after_it_from_being_judged() -> None:
+    unreachable = build_media(
+        "m", "w", MediaDraft(url="gs://b/a.jpg"), NOW,
+        Inspection(InspectionOutcome.UNREACHABLE, detail="HTTP 404", inspected_at=NOW),
+    )
+    assert reasons(instagram_problems([unreachable, image(mime="video/mp4"), image(319, 300)])) == [
+        ("media_ids[0]", "UNREACHABLE"), ("media_ids[1]", "NOT_AN_IMAGE"), ("media_ids[2]", "WIDTH"),
+    ]
+    assert reasons(tiktok_problems([unreachable, image(mime="image/png"), image(size=20_000_001), image(1200, 1300)]))\
+        == [("media_ids[0]", "UNREACHABLE"), ("media_ids[1]", "FORMAT"), ("media_ids[2]", "SIZE"),
+            ("media_ids[3]", "PICTURE_SIZE")]
+
+
+def test_tiktok_says_what_it_refused_and_why() -> None:
+    assert [p.description for p in tiktok_problems([image(mime="image/png"), image(size=20_000_001)])] == [
+        "is image/png; TikTok carousels take JPEG or WebP images only",
+        "is 20,000,001 bytes; TikTok takes at most 20,000,000 bytes (20 MB)",
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 5000), (5000, 0)])
+def test_a_size_known_on_one_side_only_is_not_judged(width: int, height: int) -> None:
+    assert instagram_problems([image(width, height)]) == []
+    assert tiktok_problems([image(width, height)]) == []
+
+
+def test_a_one_pixel_image_is_judged_like_any_other() -> None:
+    assert reasons(instagram_problems([image(1, 1)])) == [("media_ids[0]", "WIDTH")]
