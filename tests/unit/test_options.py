@@ -103,3 +103,18 @@ def test_a_request_becomes_the_options_its_record_keeps() -> None:
     carousel = InstagramCarousel(media_ids=["m", "n"], account_id="a", collaborators=("c",), first_comment="Hi")
     assert instagram_options(carousel) == InstagramOptions(collaborators=("c",), first_comment="Hi")
     assert instagram_options(carousel).image(1) == ImageOptions()
+
+
+def test_what_tiktok_is_sent_instead_and_comments_off_by_the_creator_are_kept_only_when_they_apply() -> None:
+    fitted = TikTokOptions(
+        privacy_level="SELF_ONLY", platform_title="", platform_description="A long caption\n\nmore",
+        text_fitted="CAPTION_OVER_TITLE_LIMIT", disable_comment=True, comments_disabled_by_creator=True,
+    )
+    record = fitted.to_record()
+    assert (record["platform_description"], record["text_fitted"], record["comments_disabled_by_creator"]) == (
+        "A long caption\n\nmore", "CAPTION_OVER_TITLE_LIMIT", True
+    )
+    assert options_from_record("TIKTOK", record) == fitted
+    assert not {"platform_title", "platform_description", "text_fitted", "comments_disabled_by_creator"} & set(
+        TikTokOptions(privacy_level="SELF_ONLY").to_record()
+    )
