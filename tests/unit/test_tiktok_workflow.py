@@ -426,7 +426,7 @@ async def test_a_title_cut_from_joined_emoji_keeps_each_one_whole(world: World) 
     post = world.tiktok.calls_to("init_photo_post")[0].args["post"]
     # Cut by code points, 9 more units of an eighth family would have fitted.
     assert (post.title, post.description) == ("aaa" + family * 7 + "…", caption)
-    assert publish.options["platform_title"] == post.title
+    assert publish.options.platform_title == post.title
     assert (await world.events(publish.id))[2].details["title_utf16_units"] == 81
 
 
