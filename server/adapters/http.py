@@ -117,3 +117,12 @@ def retry_after_seconds(headers: dict[str, str]) -> float | None:
     except ValueError:
         return None
     return seconds if 0 <= seconds < float("inf") else None  # NaN compares False too
+
+
+def limit_wait(canonical: str, stated: float | None, window: float | None) -> float | None:
+    """RetryInfo's delay for a platform's error: for a limit (RESOURCE_EXHAUSTED, all of which
+    free with time) the wait the platform stated (Retry-After), else what its window implies;
+    None for any other error."""
+    if canonical != "RESOURCE_EXHAUSTED":
+        return None
+    return stated if stated is not None else window

@@ -20,14 +20,28 @@ class FieldViolation:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class QuotaViolation:
+    """A cap the caller has reached that frees only by its own action (google.rpc.QuotaFailure):
+    `subject` is whose cap (e.g. "workspace:alpha"), `quota_id` names it, `quota_value` is
+    its value, `description` says what to do."""
+
+    subject: str
+    description: str
+    quota_id: str
+    quota_value: int
+
+
 @dataclass
 class DomainError(Exception):
     reason: str
     message: str
     metadata: dict[str, str] = field(default_factory=dict)
     field_violations: list[FieldViolation] = field(default_factory=list)
-    # Seconds the caller should wait before retrying (RetryInfo), when known.
+    # Seconds the caller should wait before retrying (RetryInfo): only for what frees with time.
     retry_after: float | None = None
+    # Caps the caller reached that only its own action frees (QuotaFailure).
+    quota_violations: list[QuotaViolation] = field(default_factory=list)
 
     # Canonical status code name (google.rpc.Code), set per subclass.
     code: ClassVar[str] = "INTERNAL"
@@ -56,7 +70,32 @@ class FailedPrecondition(DomainError):
 
 
 class ResourceExhausted(DomainError):
+    """A limit was reached, and the error says which kind, because a client's retry depends
+    on it (AIP-193):
+
+    - a rate limit or a quota that frees with time (calls in flight, a platform's rate window
+      or rolling daily cap) carries `retry_after` (RetryInfo, and Retry-After over HTTP):
+      the delay the limit states where it is known, else a first wait that fits its window;
+    - a cap that frees only by the caller's own action (how many webhooks a workspace may
+      have) carries no retry_after, so no client retries it on a timer, and names the cap in
+      `quota_violations` (QuotaFailure).
+
+    `frees_with_time` and `cap_reached` build each kind.
+    """
+
     code = "RESOURCE_EXHAUSTED"
+
+    @classmethod
+    def frees_with_time(
+        cls, reason: str, message: str, retry_after: float, metadata: dict[str, str] | None = None
+    ) -> ResourceExhausted:
+        return cls(reason=reason, message=message, metadata=dict(metadata or {}), retry_after=retry_after)
+
+    @classmethod
+    def cap_reached(
+        cls, reason: str, message: str, violation: QuotaViolation, metadata: dict[str, str] | None = None
+    ) -> ResourceExhausted:
+        return cls(reason=reason, message=message, metadata=dict(metadata or {}), quota_violations=[violation])
 
 
 class PermissionDenied(DomainError):

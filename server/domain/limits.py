@@ -96,3 +96,8 @@ MAX_URL_LENGTH = 2048
 MAX_USERNAME_LENGTH = 256
 MAX_TOKEN_LENGTH = 4096
 MAX_MEDIA_IDS = 64
+
+# A platform cap counted over a rolling 24 hours (Instagram's posts per account, TikTok's
+# posts per creator, pending shares, active creators per app) frees as its oldest entry ages
+# out, which neither platform says: an hour is the first wait RetryInfo suggests.
+ROLLING_DAY_RETRY_AFTER_SECONDS = 3600.0

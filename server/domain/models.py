@@ -224,6 +224,9 @@ class PublishError:
     item_index: int | None = None  # offending carousel item, when known
     # The platform no longer accepts the account's token: the account needs a reconnect.
     token_rejected: bool = False
+    # A platform limit that frees with time (RESOURCE_EXHAUSTED): seconds after the failure
+    # until the same publish may succeed, as the platform said or its window implies.
+    retry_after: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -254,6 +257,7 @@ class PublishError:
             message=self.message,
             metadata=metadata,
             field_violations=violations if cls.code == "INVALID_ARGUMENT" else [],
+            retry_after=self.retry_after,
         )
 
 

@@ -1,4 +1,7 @@
-"""Domain errors to google.rpc.Status (AIP-193): ErrorInfo always, BadRequest and RetryInfo when they apply."""
+"""Domain errors to google.rpc.Status (AIP-193): ErrorInfo always; BadRequest, QuotaFailure
+and RetryInfo when the error carries them. RetryInfo only when the error says when to come
+back: a RESOURCE_EXHAUSTED that frees only by the caller's own action has none (see
+ResourceExhausted)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from grpc_status import rpc_status
 from server.domain.errors import DomainError
 
 ERROR_DOMAIN = "distribution"
-# RESOURCE_EXHAUSTED always tells the caller when to come back; this is the fallback.
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
 def _pack(message: object) -> any_pb2.Any:
@@ -37,12 +38,23 @@ def to_grpc_status(err: DomainError) -> grpc.Status:
                 )
             )
         )
-    retry_after = err.retry_after
-    if retry_after is None and err.code == "RESOURCE_EXHAUSTED":
-        retry_after = DEFAULT_RETRY_AFTER_SECONDS
-    if retry_after is not None:
+    if err.quota_violations:
+        details.append(
+            _pack(
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(
+                            subject=v.subject, description=v.description, quota_id=v.quota_id,
+                            quota_value=v.quota_value,
+                        )
+                        for v in err.quota_violations
+                    ]
+                )
+            )
+        )
+    if err.retry_after is not None:
         delay = duration_pb2.Duration()
-        delay.FromNanoseconds(int(retry_after * 1e9))
+        delay.FromNanoseconds(int(err.retry_after * 1e9))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=err.message, details=details)
     return rpc_status.to_status(status)

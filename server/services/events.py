@@ -205,12 +205,13 @@ def _drain(queue: asyncio.Queue[object]) -> None:
 
 
 def _too_slow(last: str, policy: StreamPolicy) -> ResourceExhausted:
-    return ResourceExhausted(
+    # Watching again at once succeeds (a new stream starts with an empty buffer): RetryInfo 0 s.
+    return ResourceExhausted.frees_with_time(
         reason="CONSUMER_TOO_SLOW",
         message=(
             f"the stream was ended: {policy.buffer} events waited {policy.stall:g} s for this consumer to "
             f"read them; watch again with after_event_id {last}"
         ),
-        metadata={"last_event_id": last, "buffer": str(policy.buffer)},
         retry_after=0.0,
+        metadata={"last_event_id": last, "buffer": str(policy.buffer)},
     )

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 
 from server.domain.errors import ResourceExhausted
+from server.domain.limits import ROLLING_DAY_RETRY_AFTER_SECONDS
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import Clock, InstagramApi, QuotaReading, QuotaStore
 from server.services.workflow.retry import Retrier
@@ -22,10 +23,6 @@ log = logging.getLogger("distribution.quota")
 
 # How long a quota reading is trusted.
 FRESH_SECONDS = 300.0
-# What RetryInfo suggests when the quota is used up: the rolling window frees a slot when
-# the oldest post of the last 24 hours ages out, which the API does not say; an hour is a
-# conservative first wait.
-RETRY_AFTER_SECONDS = 3600.0
 
 
 class InstagramQuota:
@@ -74,10 +71,10 @@ class InstagramQuota:
 
 
 def _used_up(usage: int, total: int) -> ResourceExhausted:
-    return ResourceExhausted(
+    return ResourceExhausted.frees_with_time(
         reason="INSTAGRAM_PUBLISH_LIMIT_REACHED",
         message=f"This Instagram account has used its {total} API posts of the last 24 hours; "
         "publish again once older posts leave the window",
+        retry_after=ROLLING_DAY_RETRY_AFTER_SECONDS,
         metadata={"quota_usage": str(usage), "quota_total": str(total)},
-        retry_after=RETRY_AFTER_SECONDS,
     )

@@ -35,7 +35,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from server.domain.errors import FailedPrecondition, FieldViolation, NotFound, ResourceExhausted, invalid
+from server.domain.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    NotFound,
+    QuotaViolation,
+    ResourceExhausted,
+    invalid,
+)
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Page, Publish
 from server.domain.pagination import decode_token, encode_token, page_size
@@ -177,11 +184,20 @@ class Webhooks:
         # Events from now on: a new webhook is not sent the workspace's past.
         limit = self.policy.per_workspace
         if not await self._store.create(webhook, secret, await self._events.last_position(), limit):
-            raise ResourceExhausted(
+            # A cap only the caller frees (by deleting a webhook): no RetryInfo, the cap named.
+            raise ResourceExhausted.cap_reached(
                 reason="WEBHOOK_LIMIT_REACHED",
                 message=(
                     f"This workspace has {limit} webhooks, the most it may have "
                     f"(DISTRIBUTION_WEBHOOKS_PER_WORKSPACE={limit}); delete one with DeleteWebhook first"
+                ),
+                violation=QuotaViolation(
+                    subject=f"workspace:{workspace_id}",
+                    description=(
+                        f"webhooks per workspace: at most {limit}; delete one with DeleteWebhook to add another"
+                    ),
+                    quota_id="DISTRIBUTION_WEBHOOKS_PER_WORKSPACE",
+                    quota_value=limit,
                 ),
                 metadata={"limit": str(limit)},
             )

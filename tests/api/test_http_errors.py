@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from server.http_gateway.gateway import MAX_REQUEST_BYTES
+from server.services.webhooks import WebhookPolicy
 from tests.support.client import images
 from tests.support.http import HttpApi
 from tests.support.tls import make_pki
@@ -118,8 +119,27 @@ async def test_quota_used_up_is_429_with_retry_after(http, instagram_sandbox):
     ids = await register(http, *images(2, prefix="gs://b/next"))
     reply = await http.post(INSTAGRAM, {"mediaIds": ids, "instagramAccountId": account})
     assert_status(reply, 429, "RESOURCE_EXHAUSTED", "INSTAGRAM_PUBLISH_LIMIT_REACHED")
-    delay = reply.detail("RetryInfo")["retryDelay"]
-    assert int(reply.headers["Retry-After"]) >= 1 and delay.endswith("s")
+    # A rolling 24-hour quota frees with time: a first wait of an hour, the same in both forms.
+    assert reply.detail("RetryInfo")["retryDelay"] == "3600s"
+    assert reply.headers["Retry-After"] == "3600"
+
+
+async def test_a_cap_only_the_caller_frees_is_429_without_retry_after_and_names_the_cap(start_service):
+    service = await start_service(http_listen="127.0.0.1:0", webhooks=WebhookPolicy(per_workspace=1))
+    async with HttpApi(service.http.origin) as http:
+        first = await http.post("/api/v1/webhooks", {"url": "https://hooks.example.com/0"})
+        assert first.status == 200, first.body
+        reply = await http.post("/api/v1/webhooks", {"url": "https://hooks.example.com/1"})
+    assert_status(reply, 429, "RESOURCE_EXHAUSTED", "WEBHOOK_LIMIT_REACHED")
+    # Waiting frees nothing (deleting a webhook does): no Retry-After, no RetryInfo.
+    assert "Retry-After" not in reply.headers
+    assert [d["@type"].rsplit(".", 1)[1] for d in reply.error["details"]] == ["ErrorInfo", "QuotaFailure"]
+    assert reply.detail("QuotaFailure")["violations"] == [{
+        "subject": "workspace:default",
+        "description": "webhooks per workspace: at most 1; delete one with DeleteWebhook to add another",
+        "quotaId": "DISTRIBUTION_WEBHOOKS_PER_WORKSPACE",
+        "quotaValue": "1",
+    }]
 
 
 async def test_platform_failing_transiently_is_503(http, instagram_sandbox):

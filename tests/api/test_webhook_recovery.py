@@ -241,3 +241,6 @@ async def test_webhooks_per_workspace_are_capped_and_the_error_names_the_cap(sta
     assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert (error.reason, error.metadata) == ("WEBHOOK_LIMIT_REACHED", {"limit": "2"})
     assert "has 2 webhooks" in error.message
+    # Only deleting a webhook frees it: no RetryInfo, and a QuotaFailure naming the cap.
+    assert error.retry_delay_seconds is None
+    assert [v[:3] for v in error.quota_violations] == [("workspace:default", "DISTRIBUTION_WEBHOOKS_PER_WORKSPACE", 2)]

@@ -30,6 +30,8 @@ class RichError:
     metadata: dict[str, str] = field(default_factory=dict)
     violations: dict[str, str] = field(default_factory=dict)
     retry_delay_seconds: float | None = None
+    # QuotaFailure's violations: (subject, quota_id, quota_value, description) each.
+    quota_violations: list[tuple[str, str, int, str]] = field(default_factory=list)
 
 
 def read_status(err: grpc.aio.AioRpcError) -> RichError:
@@ -74,4 +76,10 @@ def _decode(code: grpc.StatusCode, message: str, status: status_pb2.Status | Non
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
             result.retry_delay_seconds = retry.retry_delay.ToTimedelta().total_seconds()
+        elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+            quota = error_details_pb2.QuotaFailure()
+            detail.Unpack(quota)
+            result.quota_violations = [
+                (v.subject, v.quota_id, v.quota_value, v.description) for v in quota.violations
+            ]
     return result

@@ -13,10 +13,12 @@ from datetime import timedelta
 import pytest
 
 from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from server.domain.limits import ROLLING_DAY_RETRY_AFTER_SECONDS
 from server.domain.models import AccountState, Platform, Publish, PublishState
 from server.domain.schedule import MISSED_ERROR_REASON
 from server.services.workflow.scheduler import Scheduler
 from tests.fakes.tiktok import TikTokFailure
+from tests.support.errors import rich_error_of
 from tests.support.waiting import eventually
 from tests.unit.conftest import World
 from tests.unit.helpers import error_of, instagram_calls, until
@@ -257,6 +259,17 @@ async def test_a_disconnected_account_at_the_time_fails_the_publish(world: World
     final = await outcome(world, publish)
     assert error_of(final) == {"code": "FAILED_PRECONDITION", "reason": "ACCOUNT_DISCONNECTED"}
     assert world.instagram.calls == []
+
+
+async def test_a_quota_used_up_at_the_time_fails_the_publish_keeping_when_to_retry(world: World) -> None:
+    publish = await scheduled_instagram(world)
+    world.instagram.quota_usage = 50
+    await due(world, 61)
+    final = await outcome(world, publish)
+    assert error_of(final) == {"code": "RESOURCE_EXHAUSTED", "reason": "INSTAGRAM_PUBLISH_LIMIT_REACHED"}
+    assert final.error is not None and final.error.retry_after == ROLLING_DAY_RETRY_AFTER_SECONDS
+    assert rich_error_of(final.error.as_exception(final.id)).retry_delay_seconds == ROLLING_DAY_RETRY_AFTER_SECONDS
+    assert world.instagram.methods() == ["publishing_limit"]
 
 
 async def test_a_privacy_level_the_creator_no_longer_allows_fails_the_publish_before_init(world: World) -> None:

@@ -35,6 +35,7 @@ from server.domain.webhooks import (
 )
 from server.services.webhooks import PAGE, WebhookPolicy, WebhookUpdate, new_deliveries
 from tests.fakes import FakeWebhookSender
+from tests.support.errors import rich_error_of
 from tests.unit.conftest import World, make_world
 from tests.unit.helpers import until
 
@@ -436,6 +437,13 @@ async def test_webhooks_per_workspace_are_capped_naming_the_cap(hooked: tuple[Wo
         await webhooks.create(world.workspace, URL, [], "")
     assert caught.value.reason == "WEBHOOK_LIMIT_REACHED" and caught.value.metadata == {"limit": str(cap)}
     assert f"has {cap} webhooks" in caught.value.message
+    # Only deleting a webhook frees the cap: no RetryInfo to retry on, a QuotaFailure naming it.
+    sent = rich_error_of(caught.value)
+    assert sent.retry_delay_seconds is None
+    assert sent.quota_violations == [
+        (f"workspace:{world.workspace}", "DISTRIBUTION_WEBHOOKS_PER_WORKSPACE", cap,
+         f"webhooks per workspace: at most {cap}; delete one with DeleteWebhook to add another"),
+    ]
     await webhooks.create("another-workspace", URL, [], "")  # the cap is per workspace
 
 

@@ -99,7 +99,8 @@ class WebhookServiceServicer:
     def CreateWebhook(self, request, context):
         """Registers a webhook. The response carries its signing secret, the only time it is shown.
         RESOURCE_EXHAUSTED (reason WEBHOOK_LIMIT_REACHED, metadata `limit`) once the workspace
-        has as many webhooks as it may (20 by default).
+        has as many webhooks as it may (20 by default): only deleting one frees it, so the error
+        carries a QuotaFailure naming the cap and no RetryInfo.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

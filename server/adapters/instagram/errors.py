@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server.adapters.http import NoUsableAnswer, retry_after_seconds
+from server.adapters.http import NoUsableAnswer, limit_wait, retry_after_seconds
+from server.domain.limits import ROLLING_DAY_RETRY_AFTER_SECONDS
 from server.domain.models import PublishError
 from server.domain.platforms import PlatformFailure
 
@@ -67,6 +68,15 @@ _BY_CODE: dict[str, _Rule] = {
     "25": ("FAILED_PRECONDITION", "INSTAGRAM_ACCOUNT_RESTRICTED", False),
 }
 
+# How long each limit (RESOURCE_EXHAUSTED) takes to free when Graph's answer does not say
+# (a Retry-After, when sent, wins). Every one frees with time: Graph's rate limits count calls
+# in a rolling hour "until enough time has passed for the call count to drop below the limit"
+# (a few minutes is a first wait); the publishing limit counts posts over a rolling 24 hours.
+_FREES_AFTER: dict[str, float] = {
+    "INSTAGRAM_RATE_LIMITED": 300.0,
+    "INSTAGRAM_PUBLISH_LIMIT_REACHED": ROLLING_DAY_RETRY_AFTER_SECONDS,
+}
+
 # The Graph table's "retry" rows (besides is_transient and HTTP 5xx). Rate limits count:
 # waiting them out is a retry.
 _TRANSIENT_CODES = frozenset({"1", "2", "-1", "-2", "4", "17", "32", "613", "80002"})
@@ -97,6 +107,7 @@ def graph_failure(endpoint: str, status: int, payload: dict[str, Any], headers: 
     )
     canonical, reason, retry_publish = rule
     detail = str(error.get("error_user_msg", "") or "") or str(error.get("message", f"HTTP {status}"))
+    stated = retry_after_seconds(headers)
     publish_error = PublishError(
         code=canonical,
         reason=reason,
@@ -106,6 +117,7 @@ def graph_failure(endpoint: str, status: int, payload: dict[str, Any], headers: 
         platform_trace_id=str(error.get("fbtrace_id", "") or ""),
         retryable=retry_publish or graph_transient,
         token_rejected=code in _TOKEN_REJECTED_CODES,
+        retry_after=limit_wait(canonical, stated, _FREES_AFTER.get(reason)),
     )
     if endpoint == PUBLISH_ENDPOINT:
         # media_publish: only "not ready" proves nothing was published, so only it may be
@@ -120,7 +132,7 @@ def graph_failure(endpoint: str, status: int, payload: dict[str, Any], headers: 
         retryable, maybe_applied = transient, False
     return PlatformFailure(
         PLATFORM, endpoint, publish_error, retryable=retryable, maybe_applied=maybe_applied,
-        retry_after=retry_after_seconds(headers), http_status=status,
+        retry_after=stated, http_status=status,
     )
 
 
@@ -163,4 +175,5 @@ def container_error(status_text: str) -> PublishError:
         message=f"Instagram could not process the container: {status_text or 'ERROR'}",
         platform_subcode=subcode,
         retryable=retryable,
+        retry_after=limit_wait(canonical, None, _FREES_AFTER.get(reason)),
     )

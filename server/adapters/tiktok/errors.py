@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.adapters.http import NoUsableAnswer, retry_after_seconds
+from server.adapters.http import NoUsableAnswer, limit_wait, retry_after_seconds
+from server.domain.limits import ROLLING_DAY_RETRY_AFTER_SECONDS
 from server.domain.models import PublishError
 from server.domain.platforms import PlatformFailure
 
@@ -61,6 +62,17 @@ _ADVICE = {
     "access_token_invalid": "the account's TikTok token is invalid or expired; reconnect the account",
 }
 
+# How long each limit (RESOURCE_EXHAUSTED) takes to free when TikTok's answer does not say
+# (its Retry-After, when sent, wins). Every one frees with time: the rate limit counts calls
+# in a one-minute sliding window; the caps count posts, pending shares and active creators
+# over a rolling 24 hours.
+_FREES_AFTER: dict[str, float] = {
+    "TIKTOK_RATE_LIMITED": 60.0,
+    "TIKTOK_DAILY_POST_CAP": ROLLING_DAY_RETRY_AFTER_SECONDS,
+    "TIKTOK_PENDING_SHARE_CAP": ROLLING_DAY_RETRY_AFTER_SECONDS,
+    "TIKTOK_ACTIVE_USER_CAP": ROLLING_DAY_RETRY_AFTER_SECONDS,
+}
+
 # Codes and fail reasons meaning TikTok no longer accepts the token: the account needs a reconnect.
 _TOKEN_REJECTED = frozenset({"access_token_invalid", "auth_removed"})
 # Codes meaning "try again later" (rate limits are waited out by a retry).
@@ -88,9 +100,11 @@ def api_failure(
     text = f"TikTok refused {endpoint}: {code}" + (f" ({message})" if message else "")
     if advice := _ADVICE.get(code):
         text += f"; {advice}"
+    stated = retry_after_seconds(headers)
     error = PublishError(
         code=canonical, reason=reason, message=text, platform_code=code, platform_trace_id=log_id,
         retryable=retry_publish or transient, token_rejected=code in _TOKEN_REJECTED,
+        retry_after=limit_wait(canonical, stated, _FREES_AFTER.get(reason)),
     )
     if endpoint == INIT_ENDPOINT:
         # Only a rate-limit answer proves nothing was created; a 5xx or internal_error may
@@ -104,7 +118,7 @@ def api_failure(
         retryable, maybe_applied = transient, False
     return PlatformFailure(
         PLATFORM, endpoint, error, retryable=retryable, maybe_applied=maybe_applied,
-        retry_after=retry_after_seconds(headers), http_status=status,
+        retry_after=stated, http_status=status,
     )
 
 
@@ -156,4 +170,5 @@ def fail_reason_error(fail_reason: str, log_id: str) -> PublishError:
         platform_trace_id=log_id,
         retryable=retryable,
         token_rejected=fail_reason in _TOKEN_REJECTED,
+        retry_after=limit_wait(canonical, None, _FREES_AFTER.get(reason)),
     )

@@ -23,11 +23,12 @@ class CallerLimits(WrappingInterceptor):
     def _acquire(self) -> str:
         workspace = current_workspace.get() or ""
         if self._in_flight[workspace] >= self.limit:
-            raise ResourceExhausted(
+            # Frees as the caller's calls in flight end: a short RetryInfo.
+            raise ResourceExhausted.frees_with_time(
                 reason="CALLER_CONCURRENCY_LIMIT",
                 message=f"Too many concurrent calls from this caller (limit {self.limit}); retry shortly",
-                metadata={"limit": str(self.limit)},
                 retry_after=1.0,
+                metadata={"limit": str(self.limit)},
             )
         self._in_flight[workspace] += 1
         return workspace

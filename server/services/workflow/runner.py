@@ -273,7 +273,8 @@ class PublishRunner:
         except DomainError as err:
             # E.g. the account was disconnected or its token refresh refused mid-publish.
             return await self._end_interrupted(
-                publish.id, PublishError(code=err.code, reason=err.reason, message=err.message)
+                publish.id,
+                PublishError(code=err.code, reason=err.reason, message=err.message, retry_after=err.retry_after),
             )
         except Exception:
             # A bug, not a platform answer. Record it so the publish does not hang in PROCESSING.
