@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.config.table import SECTIONS, SETTINGS, Setting
+from server.config.unknown import TOOLING_PREFIX
 
 PAGE = Path("docs") / "configuration.md"
 
@@ -34,11 +35,26 @@ A secret's value is never shown: the line reads `VARIABLE (value not shown) ...`
 code is 2 for a malformed value and 1 for something a well-formed value names that cannot
 be used. Settings marked **secret** below never appear in a log line, an error or the start
 banner.
+
+A `DISTRIBUTION_*` variable that is none of the settings below (a typo, in any case, or a
+setting's old name) does not stop the start, but it does nothing, so the start logs one
+WARNING per such variable, never its value: its `variable` field names it and
+`did_you_mean` the setting it probably meant (empty when none is close). For the old name of
+the webhook disable window the message reads "DISTRIBUTION_WEBHOOK_DISABLE_AFTER is not a
+setting of this service and is ignored; did you mean DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS?".
 """
 
 OUTRO = """\
 ## Not settings of the service
 
+- `{tooling}*`: the test suite's and tools' own variables (`{tooling}POSTGRES`, the
+  PostgreSQL server the tests and benchmarks may create databases on;
+  `{tooling}FUZZ_EXAMPLES`, the HTTP fuzz run's budget). No setting is named so, and the
+  service never warns about them.
+- `DISTRIBUTION_ADDRESS`, `DISTRIBUTION_API_KEY`, `DISTRIBUTION_ACCESS_TOKEN`: the example
+  Node.js client's ([its README](../clients/node/README.md)); a service started where they
+  are set warns about them like any other unknown name (`DISTRIBUTION_API_KEY` is one letter from the service's
+  `DISTRIBUTION_API_KEYS`, a typo that would leave the service open).
 - `GRPC_VERBOSITY`, `GRPC_TRACE`: grpc's own log lines, which are not JSON. `python -m server`
   sets `GRPC_VERBOSITY=NONE` unless it is set; see [operations](operations.md#grpcs-own-log-lines).
 - Polling intervals, the retry policy for transient platform errors and TikTok's per-token
@@ -65,7 +81,7 @@ def render() -> str:
         rows = [s for s in SETTINGS if s.section == section]
         parts.append(f"## {section}\n\n| Variable | Default | Takes | Meaning |\n|---|---|---|---|")
         parts.append("\n".join(_row(s) for s in rows) + "\n")
-    parts.append(OUTRO)
+    parts.append(OUTRO.format(tooling=TOOLING_PREFIX))
     return "\n".join(parts)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import uvloop
 
 from server.app import Service, start_service
-from server.config import Settings, StartError, load_settings
+from server.config import SETTINGS, Settings, StartError, load_settings, unknown_variables
 from server.logs import configure
 
 log = logging.getLogger("distribution")
@@ -109,12 +109,20 @@ def _refuse(err: StartError) -> int:
     return err.exit_code
 
 
+def warn_unknown_variables() -> None:
+    """One WARNING per DISTRIBUTION_* variable that is no setting (a typo, an old name): the
+    start goes on, as it did without it. Its value is never logged."""
+    for unknown in unknown_variables(os.environ, (setting.env for setting in SETTINGS)):
+        log.warning(unknown.message(), extra={"variable": unknown.name, "did_you_mean": unknown.meant or ""})
+
+
 def main() -> int:
     try:
         settings = load_settings()
     except StartError as err:
         return _refuse(err)
     configure(settings.log_level)
+    warn_unknown_variables()
     loop_factory = uvloop.new_event_loop if settings.event_loop == "uvloop" else None
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:

@@ -3,7 +3,8 @@ stop a start.
 
 `table.py` lists every DISTRIBUTION_* setting once (variable, parser, default, meaning,
 secret or not); `settings.py` holds `Settings` and `load_settings`, a loop over the table;
-`parsers.py` reads one variable each; `errors.py` is the one-line StartError. The table
+`parsers.py` reads one variable each; `errors.py` is the one-line StartError; `unknown.py`
+finds the DISTRIBUTION_* variables that are no setting (warned about at start). The table
 also generates docs/configuration.md (scripts/settings_page.py, run by `make generate`).
 """
 
@@ -18,6 +19,7 @@ from server.config.settings import (
     load_settings,
 )
 from server.config.table import MEDIA_FETCH_MODES, SETTINGS, Setting
+from server.config.unknown import TOOLING_PREFIX, UnknownVariable, unknown_variables
 
 __all__ = [
     "MEDIA_FETCH_MODES",
@@ -25,10 +27,12 @@ __all__ = [
     "OFF",
     "SANDBOX",
     "SETTINGS",
+    "TOOLING_PREFIX",
     "ConfigError",
     "Setting",
     "Settings",
     "StartError",
+    "UnknownVariable",
     "address_error",
     "check_secure",
     "host_of",
@@ -37,4 +41,5 @@ __all__ = [
     "load_settings",
     "path_error",
     "shown_url",
+    "unknown_variables",
 ]

@@ -10,7 +10,7 @@ server's log must hold no traceback. A streaming answer (a watch) is read up to 
 Hostile bytes a schema cannot express (non-UTF-8 headers and bodies, deep nesting, huge
 numbers, NUL in every string field, oversized request lines and headers, unknown methods)
 are test_http_hostile.py's. Size: FUZZ_EXAMPLES per operation, mode and caller (a longer run:
-DISTRIBUTION_FUZZ_EXAMPLES=500 make test PYTEST_ARGS=tests/api/test_http_fuzz.py)."""
+DISTRIBUTION_TEST_FUZZ_EXAMPLES=500 make test PYTEST_ARGS=tests/api/test_http_fuzz.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from tests.support.fuzz.world import LoopThread, ServerLog
 from tests.support.inprocess import InProcessServices
 
 SEED = 24
-FUZZ_EXAMPLES = int(os.environ.get("DISTRIBUTION_FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("DISTRIBUTION_TEST_FUZZ_EXAMPLES", "25"))
 KEY = "fuzz-key-0123456789abcdef"
 WITH_KEY = {"Authorization": f"Bearer {KEY}"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -177,3 +177,32 @@ def test_a_failed_tls_handshake_leaves_only_json_lines_on_stderr(tmp_path):
         assert run.proc.wait(20) == 0
     messages = [entry["message"] for entry in run.logs()]  # every line parses as JSON
     assert messages[-1] == "stopped", run.stderr
+
+
+def unknown_variable_warnings(run: Run) -> list[dict[str, Any]]:
+    return [entry for entry in run.logs() if entry["level"] == "WARNING" and "variable" in entry]
+
+
+def test_an_unknown_distribution_variable_is_a_warning_naming_it_never_its_value(tmp_path):
+    """A renamed setting or a typo would do nothing, silently: the start says so and goes on."""
+    secret = "not-a-setting-secret-0123456789"
+    with service(
+        tmp_path,
+        DISTRIBUTION_WEBHOOK_DISABLE_AFTER="7",  # the old name of DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS
+        DISTRIBUTION_API_KEY=secret,  # one letter short of DISTRIBUTION_API_KEYS
+        DISTRIBUTION_COLOUR="blue",
+        DISTRIBUTION_TEST_POSTGRES="postgresql://127.0.0.1:5432/test",  # the test suite's, not the service's
+    ) as run:
+        run.started()
+        warnings = unknown_variable_warnings(run)
+    assert [(w["variable"], w["did_you_mean"]) for w in warnings] == [
+        ("DISTRIBUTION_API_KEY", "DISTRIBUTION_API_KEYS"),
+        ("DISTRIBUTION_COLOUR", ""),
+        ("DISTRIBUTION_WEBHOOK_DISABLE_AFTER", "DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS"),
+    ]
+    assert warnings[2]["message"] == (
+        "DISTRIBUTION_WEBHOOK_DISABLE_AFTER is not a setting of this service and is ignored; "
+        "did you mean DISTRIBUTION_WEBHOOK_DISABLE_AFTER_DAYS?"
+    )
+    assert secret not in run.stdout + run.stderr and "blue" not in run.stderr
+
