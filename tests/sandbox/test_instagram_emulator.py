@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig
+from tests.support.processing import LONG, finish_instagram_processing
 
 USER = "17841405822304914"
 OTHER_USER = "17841400000000001"
@@ -108,17 +109,6 @@ def graph(base_url: str, session: aiohttp.ClientSession) -> Graph:
     return Graph(session, base_url)
 
 
-# Processing long enough that no test outlives it by accident, however loaded the machine:
-# a test ends processing itself when it wants the next status (no sleep racing a short delay).
-LONG = 60.0
-
-
-def finish_processing(sandbox: InstagramSandbox, *container_ids: str) -> None:
-    """Ends these containers' processing now, as if their processing time had passed."""
-    for container_id in container_ids:
-        sandbox.state.containers[container_id].ready_at = 0.0
-
-
 # --- happy path ------------------------------------------------------------------------------
 
 
@@ -130,7 +120,7 @@ async def test_carousel_happy_path(sandbox: InstagramSandbox, graph: Graph) -> N
     status, body = await graph.get(children[0], fields="status_code,status")
     assert (status, body["status_code"]) == (200, "IN_PROGRESS")
     assert set(body) == {"status_code", "status", "id"} and body["id"] == children[0]
-    finish_processing(sandbox, *children)
+    finish_instagram_processing(sandbox, *children)
     status, body = await graph.get(children[0], fields="status_code,status")
     assert body == {
         "status_code": "FINISHED",
@@ -140,7 +130,7 @@ async def test_carousel_happy_path(sandbox: InstagramSandbox, graph: Graph) -> N
 
     carousel = await graph.carousel(children, caption="Fruit #candies @friend")
     assert await graph.status_code(carousel) == "IN_PROGRESS"
-    finish_processing(sandbox, carousel)
+    finish_instagram_processing(sandbox, carousel)
     assert await graph.status_code(carousel) == "FINISHED"
 
     status, body = await graph.post(f"{USER}/media_publish", creation_id=carousel)
@@ -347,7 +337,7 @@ async def test_unfetchable_images_end_in_error(
     sandbox.config.processing_delay = LONG
     child = await graph.child(url)
     assert await graph.status_code(child) == "IN_PROGRESS"
-    finish_processing(sandbox, child)
+    finish_instagram_processing(sandbox, child)
     status, body = await graph.get(child, fields="status_code,status")
     assert body["status_code"] == "ERROR"
     assert body["status"] == f"Error: Media upload has failed with error code {subcode}"

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from server.sandbox.tiktok import TikTokSandbox, TikTokSandboxConfig
+from tests.support.processing import LONG, finish_tiktok_moderation, finish_tiktok_processing
 
 REPO = Path(__file__).resolve().parents[2]
 GCS = "https://storage.googleapis.com/bucket/"
@@ -186,8 +187,8 @@ async def test_creator_info_rate_limit(api: Api) -> None:
 async def test_direct_public_post_completes_then_gets_a_post_id_after_moderation(
     sandbox: TikTokSandbox, api: Api
 ) -> None:
-    sandbox.config.processing_delay = 0.15
-    sandbox.config.moderation_delay = 0.15
+    sandbox.config.processing_delay = LONG
+    sandbox.config.moderation_delay = LONG
     publish_id = await api.publish_id()
     assert re.fullmatch(r"p_pub_url~v2\.\d+", publish_id) and len(publish_id) <= 64
 
@@ -195,12 +196,12 @@ async def test_direct_public_post_completes_then_gets_a_post_id_after_moderation
     assert data["status"] == "PROCESSING_DOWNLOAD"
     assert "fail_reason" not in data and data["publicaly_available_post_id"] == []
 
-    await asyncio.sleep(0.17)
+    finish_tiktok_processing(sandbox, publish_id)
     data = await api.status_data(publish_id)
     assert data["status"] == "PUBLISH_COMPLETE"
-    assert data["publicaly_available_post_id"] == [] and data["downloaded_bytes"] > 0
+    assert data["publicaly_available_post_id"] == [] and data["downloaded_bytes"] > 0  # in moderation
 
-    await asyncio.sleep(0.17)
+    finish_tiktok_moderation(sandbox, publish_id)
     _, raw = await api.status(publish_id)
     (post_id,) = raw["data"]["publicaly_available_post_id"]
     assert isinstance(post_id, int) and post_id > 2**53 and len(str(post_id)) == 19
@@ -208,8 +209,11 @@ async def test_direct_public_post_completes_then_gets_a_post_id_after_moderation
 
 
 async def test_self_only_post_never_gets_a_post_id(sandbox: TikTokSandbox, api: Api) -> None:
+    sandbox.config.processing_delay = LONG
+    sandbox.config.moderation_delay = LONG
     publish_id = await api.publish_id(privacy="SELF_ONLY")
-    await asyncio.sleep(0.05)
+    finish_tiktok_processing(sandbox, publish_id)
+    finish_tiktok_moderation(sandbox, publish_id)  # what gives a public post its id
     data = await api.status_data(publish_id)
     assert data["status"] == "PUBLISH_COMPLETE"
     assert data["publicaly_available_post_id"] == []
