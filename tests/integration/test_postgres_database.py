@@ -53,8 +53,12 @@ async def test_the_change_feed_listens_again_after_its_connection_is_dropped() -
         admin = await asyncpg.connect(url)
         try:
             async def listener_pid() -> int | None:
+                # The LISTEN done, not just begun: pg_stat_activity shows a statement from its
+                # start (state 'active'), but "LISTEN takes effect at transaction commit"
+                # (PostgreSQL's LISTEN page): a NOTIFY sent before then never reaches it.
                 return await admin.fetchval(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN%' AND state = 'idle'"
                 )
 
             old = await eventually(listener_pid, "the change feed connection LISTENs")
