@@ -33,12 +33,11 @@ async def total_events(world: World) -> int:
 
 async def test_a_consumer_resuming_at_random_points_sees_exactly_what_a_steady_one_sees(world: World) -> None:
     events = world.services.events
-    steady = events.watch(world.workspace, "", EventFilter())
-    first = asyncio.ensure_future(steady.__anext__())  # the stream starts (its position taken) now
+    steady = await events.open(world.workspace, "", EventFilter())  # its position taken now
+    first = asyncio.ensure_future(steady.__anext__())
     # The resuming consumer's first connection starts at the same moment.
-    resuming = events.watch(world.workspace, "", EventFilter())
+    resuming = await events.open(world.workspace, "", EventFilter())
     resuming_first = asyncio.ensure_future(resuming.__anext__())
-    await asyncio.sleep(0.01)
     account = await world.instagram_account()
     tiktok = await world.tiktok_account()
     requests = [await world.instagram_request(2, account) for _ in range(3)]
@@ -125,9 +124,8 @@ async def test_a_consumer_that_stops_reading_is_ended_with_where_to_resume(world
     account = await world.instagram_account()
     start = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1)
     assert start == []
-    stream = events.watch(world.workspace, "", EventFilter())
+    stream = await events.open(world.workspace, "", EventFilter())  # its position taken now
     first = asyncio.ensure_future(stream.__anext__())
-    await asyncio.sleep(0)
     await world.publish(await world.instagram_request(3, account))  # far more than 3 events
     got = [await first]
     got.append(await stream.__anext__())  # a reading consumer is never ended: the buffer waits
@@ -149,7 +147,10 @@ async def test_a_consumer_that_stops_reading_is_ended_with_where_to_resume(world
 
 
 async def _idle_then_read(stream: AsyncIterator[StreamItem], got: list[StreamItem]) -> None:
-    await asyncio.sleep(0.3)  # the consumer is busy elsewhere (stall is 0.05 s)
+    # The consumer is busy elsewhere until the stream's reader has waited out the stall and
+    # given up on it (a fixed sleep could end first on a loaded machine).
+    [reader] = [t for t in asyncio.all_tasks() if t.get_name().startswith("watch-")]
+    await reader
     async for item in stream:
         got.append(item)
 
