@@ -14,6 +14,7 @@ from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselReque
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.client import APP_SERVICES, connect, images, register
+from tests.support.processing import LONG, finish_instagram_processing
 from tests.support.waiting import eventually
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -84,22 +85,28 @@ async def test_stop_tells_watchers_not_serving_before_the_port_closes(service, h
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_stop_lets_an_in_flight_publish_finish(service, accounts, media, publishing, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.3
+async def test_stop_lets_an_in_flight_publish_finish(service, accounts, media, publishing, health, instagram_sandbox):
+    instagram_sandbox.config.processing_delay = LONG  # in flight until the stop has begun
     account = await connect(accounts)
     ids = await register(media, *images(2))
 
     async def publish():
         return await publishing.PublishInstagramCarousel(
-            PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id), timeout=15
+            PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id), timeout=30
         )
 
     call = asyncio.create_task(publish())
-    await eventually(lambda: instagram_sandbox.calls.total() or call.done(), "the publish to reach Instagram")
-    assert not call.done()
-    assert instagram_sandbox.calls.total() > 0  # the publish is under way
+    await eventually(instagram_sandbox.calls.total, "the publish to reach Instagram")
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
+    assert (await asyncio.wait_for(watch.read(), 5)).status == SERVING
+    stopping = asyncio.create_task(service.stop(10.0))
+    assert (await asyncio.wait_for(watch.read(), 5)).status == NOT_SERVING  # the stop has begun
+    watch.cancel()
+    assert not call.done()  # the publish is under way
 
-    await asyncio.wait_for(service.stop(10.0), 15)
+    instagram_sandbox.config.processing_delay = 0.0
+    finish_instagram_processing(instagram_sandbox)
+    await asyncio.wait_for(stopping, 15)
     response = await asyncio.wait_for(call, 5)
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert len(instagram_sandbox.posts()) == 1

@@ -16,6 +16,7 @@ from google.protobuf import json_format, timestamp_pb2
 from server.domain.changes import PublishChange, SetTo
 from tests.support.client import Stubs, connect, images, register
 from tests.support.errors import rich_error
+from tests.support.processing import LONG, finish_instagram_processing
 from tests.support.settings import FAST_LATE_FACTS
 from tests.support.waiting import eventually as wait_until
 
@@ -218,7 +219,7 @@ async def test_page_size_is_capped_at_1000(publishing):
 
 
 async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, publishing, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.3
+    instagram_sandbox.config.processing_delay = LONG  # PROCESSING until the watcher has seen it
     account = await connect(accounts)
     ids = await register(media, *images(2))
     publish_call = publishing.PublishInstagramCarousel(
@@ -229,6 +230,9 @@ async def test_watch_sees_every_transition_of_a_live_publish(accounts, media, pu
     async for message in publishing.WatchPublish(pb.WatchPublishRequest(id=publish_id)):
         records.append(message.publish)
         types += [e.type for e in message.events]
+        if message.publish.state == publish_pb2.PUBLISH_STATE_PROCESSING:
+            instagram_sandbox.config.processing_delay = 0.0
+            finish_instagram_processing(instagram_sandbox)
     done = await publish_call
     states = [r.state for r in records]
     assert states[-1] == PUBLISHED

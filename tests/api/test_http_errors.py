@@ -15,7 +15,9 @@ from server.http_gateway.gateway import MAX_REQUEST_BYTES
 from server.services.webhooks import WebhookPolicy
 from tests.support.client import images
 from tests.support.http import HttpApi
+from tests.support.processing import LONG, finish_instagram_processing
 from tests.support.tls import make_pki
+from tests.support.waiting import eventually
 
 INSTAGRAM = "/api/v1/publish/instagram/carousel"
 TIKTOK = "/api/v1/publish/tiktok/carousel"
@@ -255,17 +257,23 @@ async def test_api_keys_and_workspaces_as_on_grpc(start_service, caplog):
 
 
 async def test_per_caller_limit_is_shared_with_grpc_and_429(start_service, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.4
+    instagram_sandbox.config.processing_delay = LONG  # the publishes stay in flight until finished below
     service = await start_service(http_listen="127.0.0.1:0", max_concurrent_per_caller=2)
     async with HttpApi(service.http.origin) as http:
         account = await connect(http)
         ids = await register(http, *images(2))
         body = {"mediaIds": ids, "instagramAccountId": account, "allowDuplicate": True}
-        replies = await asyncio.gather(*(http.post(INSTAGRAM, body) for _ in range(3)))
-    refused = [r for r in replies if r.status != 200]
-    assert len(refused) == 1
-    assert_status(refused[0], 429, "RESOURCE_EXHAUSTED", "CALLER_CONCURRENCY_LIMIT")
-    assert refused[0].headers["Retry-After"] == "1"
+        calls = [asyncio.ensure_future(http.post(INSTAGRAM, body)) for _ in range(3)]
+        [refused] = await eventually(lambda: [c for c in calls if c.done()], "one publish to be refused at once")
+        assert_status(refused.result(), 429, "RESOURCE_EXHAUSTED", "CALLER_CONCURRENCY_LIMIT")
+        assert refused.result().headers["Retry-After"] == "1"
+
+        def admitted_done() -> bool:
+            finish_instagram_processing(instagram_sandbox)  # the carousel containers too, once made
+            return all(c.done() for c in calls)
+
+        await eventually(admitted_done, "the admitted publishes to finish")
+    assert [c.result().status for c in calls if c is not refused] == [200, 200]
 
 
 async def test_tls_and_mutual_tls(start_service, tmp_path):

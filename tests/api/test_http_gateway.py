@@ -16,6 +16,7 @@ from server.http_gateway import OPENAPI_FILE
 from server.http_gateway.routes import routes_for, service_descriptors, unannotated
 from tests.support.client import INSTAGRAM_USER_ID, images
 from tests.support.http import HttpApi
+from tests.support.processing import LONG, finish_instagram_processing
 
 INSTAGRAM = "/api/v1/publish/instagram/carousel"
 TIKTOK = "/api/v1/publish/tiktok/carousel"
@@ -195,7 +196,7 @@ async def test_watch_streams_newline_delimited_json_or_server_sent_events(http):
 
 
 async def test_watch_streams_a_running_publish_change_by_change(http, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.3
+    instagram_sandbox.config.processing_delay = LONG  # not PUBLISHED until the watch has begun
     account = await connect(http)
     body = {"mediaIds": await register(http, *images(2)), "instagramAccountId": account}
     publishing = asyncio.create_task(http.post(INSTAGRAM, body))
@@ -206,9 +207,13 @@ async def test_watch_streams_a_running_publish_change_by_change(http, instagram_
         if not listed:
             await asyncio.sleep(0.02)
     assert listed, "the publish was never recorded"
-    _, _, lines = await http.lines(f"/api/v1/publishes/{listed[0]['id']}:watch")
+    messages = []
+    async for line in http.each_line(f"/api/v1/publishes/{listed[0]['id']}:watch"):
+        messages.append(json.loads(line))
+        if len(messages) == 1:  # the current state sent: let the run go on
+            instagram_sandbox.config.processing_delay = 0.0
+            finish_instagram_processing(instagram_sandbox)
     published = await publishing
-    messages = [json.loads(line) for line in lines]
     assert len(messages) > 1, messages  # the current state, then each change as it happened
     assert messages[0]["publish"]["state"] != "PUBLISH_STATE_PUBLISHED"
     assert messages[-1]["publish"]["state"] == "PUBLISH_STATE_PUBLISHED"

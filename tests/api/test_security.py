@@ -13,6 +13,7 @@ from distribution.v1 import (
     account_service_pb2_grpc,
     media_service_pb2,
     media_service_pb2_grpc,
+    publish_pb2,
     publishing_service_pb2,
     publishing_service_pb2_grpc,
     webhook_service_pb2,
@@ -22,7 +23,9 @@ from distribution.v1 import (
 from server.config import ConfigError
 from tests.support.client import images
 from tests.support.errors import rich_error
+from tests.support.processing import LONG, finish_instagram_processing
 from tests.support.tls import make_pki
+from tests.support.waiting import eventually
 
 KEY_A = "key-for-workspace-a-0123456789"
 KEY_B = "key-for-workspace-b-9876543210"
@@ -238,22 +241,30 @@ async def test_refuses_to_start_open_on_a_non_loopback_address(start_service):
 
 
 async def test_one_caller_cannot_exhaust_the_server(start_service, instagram_sandbox):
-    instagram_sandbox.config.processing_delay = 0.4
+    instagram_sandbox.config.processing_delay = LONG  # the publishes stay in flight until finished below
     service = await start_service(api_keys=f"alpha={KEY_A},beta={KEY_B}", max_concurrent_per_caller=2)
     async with grpc.aio.insecure_channel(service.address) as channel:
         alpha, beta = Client(channel, KEY_A), Client(channel, KEY_B)
         account = await alpha.connect()
         media_ids = await alpha.register(*images(2))
-        results = await asyncio.gather(
-            *(alpha.publish(account.id, media_ids, allow_duplicate=True) for _ in range(3)), return_exceptions=True
-        )
-        refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
-        assert len(refused) == 1
-        assert refused[0].code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        err = rich_error(refused[0])
-        assert err.reason == "CALLER_CONCURRENCY_LIMIT" and err.retry_delay_seconds
+        calls = [
+            asyncio.ensure_future(alpha.publish(account.id, media_ids, allow_duplicate=True)) for _ in range(3)
+        ]
+        [refused] = await eventually(lambda: [c for c in calls if c.done()], "one publish to be refused at once")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            refused.result()
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        err = rich_error(caught.value)
+        assert err.reason == "CALLER_CONCURRENCY_LIMIT" and err.retry_delay_seconds == 1.0
         # Another caller is still served meanwhile.
         assert (await beta.connect(token="b", external_id="17841400000000099")).id
+
+        def admitted_done() -> bool:
+            finish_instagram_processing(instagram_sandbox)  # the carousel containers too, once made
+            return all(c.done() for c in calls)
+
+        await eventually(admitted_done, "the admitted publishes to finish")
+        assert [c.result().state for c in calls if c is not refused] == [publish_pb2.PUBLISH_STATE_PUBLISHED] * 2
 
 
 async def test_webhooks_and_the_event_stream_need_a_key_and_stay_in_their_workspace(

@@ -17,6 +17,7 @@ from server.domain.models import AccountState, Platform, PublishState
 from tests.support.client import images
 from tests.support.errors import rich_error_of
 from tests.support.inprocess import WORKSPACE
+from tests.support.processing import LONG, finish_tiktok_processing
 from tests.support.waiting import eventually
 
 
@@ -89,11 +90,12 @@ async def test_refused_refresh_marks_the_account_and_later_publishes_fail_fast(c
 
 
 async def test_token_rejected_mid_publish_is_refreshed_without_restarting(core, tiktok_sandbox):
-    tiktok_sandbox.config.processing_delay = 0.6
+    tiktok_sandbox.config.processing_delay = LONG  # TikTok processes until the token is revoked
     account = await tiktok_account(core, tiktok_sandbox, expires_in=3600)  # not expiring: no early refresh
     call = asyncio.create_task(publish(core, account.id))
     await eventually(tiktok_sandbox.posts, "TikTok to accept the post")
     tiktok_sandbox.revoke_token("tt-old-access")  # expires while TikTok is still processing
+    finish_tiktok_processing(tiktok_sandbox)
     result = await call
     assert result.state == PublishState.PUBLISHED
     assert len(tiktok_sandbox.posts()) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,15 @@ class HttpApi:
 
     async def post(self, path: str, json_body: Any = None, **kwargs: Any) -> Reply:
         return await self.call("POST", path, json_body, **kwargs)
+
+    async def each_line(self, path: str) -> AsyncIterator[str]:
+        """A streaming GET's non-empty lines as they come (a 200 answer is insisted on)."""
+        assert self._session is not None
+        async with self._session.get(self.origin + path, headers=self.headers) as response:
+            assert response.status == 200, await response.text()
+            async for raw in response.content:
+                if line := raw.decode().strip():
+                    yield line
 
     async def lines(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
         """A streaming GET read to its end: status, content type and its non-empty lines."""
