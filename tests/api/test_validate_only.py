@@ -45,7 +45,8 @@ class Stubs:
 
 @pytest.fixture
 async def api(start_service) -> AsyncIterator[Stubs]:
-    service = await start_service(media_fetch="sandbox", media_fetch_timeout=0.5)
+    # Ample for any fetch from the loopback media host on a loaded machine; only its `slow` files reach it.
+    service = await start_service(media_fetch="sandbox", media_fetch_timeout=2.0)
     async with grpc.aio.insecure_channel(service.address) as channel:
         yield Stubs(service, channel)
 
@@ -124,7 +125,7 @@ async def test_unreachable_and_not_image_items_are_refused_naming_them(api: Stub
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION
     assert err.reason == "MEDIA_UNREACHABLE"
     assert err.violations["media_ids[1]"] == "cannot be fetched: the host answered HTTP 404"
-    assert "within 0.5 s" in err.violations["media_ids[2]"]
+    assert "within 2 s" in err.violations["media_ids[2]"]
     err = await refused(instagram(api, GOOD[0], "gs://demo-bucket/page-as-text.jpg", "gs://demo-bucket/meta-2mib.jpg",
                                   validate_only=True))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT

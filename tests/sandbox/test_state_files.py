@@ -89,25 +89,31 @@ async def test_instagram_world_survives_a_restart(tmp_path):
 
 async def test_instagram_processing_and_ttl_go_on_in_wall_clock_time_across_a_restart(tmp_path):
     path = tmp_path / "ig.json"
-    first = InstagramSandbox(InstagramSandboxConfig(processing_delay=0.5, container_ttl=1.5), state_file=path)
+    first = InstagramSandbox(InstagramSandboxConfig(processing_delay=0.5, container_ttl=600), state_file=path)
     async with aiohttp.ClientSession() as session:
         http = Http(session, await first.start())
         _, body = await http.call("POST", f"/{IG_USER}/media", data={"image_url": IMAGE})
         container = body["id"]
+        created = first.state.containers[container]
         await first.stop()
 
-    # Restarted with other delays: the container keeps the times it was created with.
-    second = InstagramSandbox(InstagramSandboxConfig(processing_delay=60, container_ttl=1.5), state_file=path)
+    # Restarted with other delays: the container keeps the times it was created with, so it
+    # finishes half a second after its creation (not a minute after the restart) and expires
+    # when the first world said (its creation time kept, not the restart's).
+    second = InstagramSandbox(InstagramSandboxConfig(processing_delay=60, container_ttl=600), state_file=path)
     await second.start()
     try:
+        kept = second.state.containers[container]
+        assert (kept.created_wall, kept.ready_at) == (created.created_wall, created.ready_at)
+
         async def status() -> str:
             record = second.container(container)
             assert record is not None
             return str(record["status_code"])
 
-        assert await status() in ("IN_PROGRESS", "FINISHED")
         await until(lambda: _is(status, "FINISHED"))
-        await until(lambda: _is(status, "EXPIRED"))
+        second.config.container_ttl = time.time() - created.created_wall  # as if 600 s had passed
+        assert await status() == "EXPIRED"
     finally:
         await second.stop()
 
