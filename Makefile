@@ -112,7 +112,7 @@ test: $(VENV)/.installed generated/.stamp clients/node/node_modules/.installed $
 # it bounded, with a fixed seed.
 MODEL_EXAMPLES ?= 300
 test-model: $(VENV)/.installed generated/.stamp
-	DISTRIBUTION_MODEL_EXAMPLES=$(MODEL_EXAMPLES) $(PY) -m pytest -p no:xdist --timeout=0 -q tests/contracts/test_publish_log_model.py
+	DISTRIBUTION_TEST_MODEL_EXAMPLES=$(MODEL_EXAMPLES) $(PY) -m pytest -p no:xdist --timeout=0 -q tests/contracts/test_publish_log_model.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt) of the workflows and retry
 # code, the domain, and the platform error tables against the fast layers (unit + contracts

@@ -49,8 +49,8 @@ OUTRO = """\
 
 - `{tooling}*`: the test suite's and tools' own variables (`{tooling}POSTGRES`, the
   PostgreSQL server the tests and benchmarks may create databases on;
-  `{tooling}FUZZ_EXAMPLES`, the HTTP fuzz run's budget). No setting is named so, and the
-  service never warns about them.
+  `{tooling}FUZZ_EXAMPLES` and `{tooling}MODEL_EXAMPLES`, the budgets of the HTTP fuzz run
+  and of `make test-model`). No setting is named so, and the service never warns about them.
 - `DISTRIBUTION_ADDRESS`, `DISTRIBUTION_API_KEY`, `DISTRIBUTION_ACCESS_TOKEN`: the example
   Node.js client's ([its README](../clients/node/README.md)); a service started where they
   are set warns about them like any other unknown name (`DISTRIBUTION_API_KEY` is one letter from the service's

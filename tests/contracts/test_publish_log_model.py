@@ -11,7 +11,7 @@ model's events in the model's order. Throughout: no claim takes a live lease, so
 replicas ever own a publish at once.
 
 `make test` runs a bounded number of sequences with a fixed seed (derandomized); `make
-test-model` runs many more (DISTRIBUTION_MODEL_EXAMPLES, random seeds).
+test-model` runs many more (DISTRIBUTION_TEST_MODEL_EXAMPLES, random seeds).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ REPLICAS = ("replica-a", "replica-b", "replica-c")
 TTL = timedelta(seconds=15)
 LATENESS = timedelta(seconds=60)
 UNFINISHED = (PublishState.PENDING, PublishState.PROCESSING)
-LONG_RUN = os.environ.get("DISTRIBUTION_MODEL_EXAMPLES")
+LONG_RUN = os.environ.get("DISTRIBUTION_TEST_MODEL_EXAMPLES")
 ERROR = PublishError(code="FAILED_PRECONDITION", reason="MODEL", message="ended by the model")
 
 

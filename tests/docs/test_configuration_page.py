@@ -28,6 +28,6 @@ def test_every_variable_the_tests_and_tools_read_is_a_setting_or_the_toolings() 
     """A developer's shell that exports them for the tests starts `make run` without a warning."""
     sources = [ROOT / "Makefile", *(p for d in ("tests", "bench", "scripts") for p in (ROOT / d).rglob("*.py"))]
     read = {name for path in sources for name in _READ.findall(path.read_text(encoding="utf-8"))}
-    assert read >= {f"{TOOLING_PREFIX}POSTGRES", f"{TOOLING_PREFIX}FUZZ_EXAMPLES"}
+    assert read >= {f"{TOOLING_PREFIX}POSTGRES", f"{TOOLING_PREFIX}FUZZ_EXAMPLES", f"{TOOLING_PREFIX}MODEL_EXAMPLES"}
     settings = {s.env for s in SETTINGS}
     assert {name for name in read if name not in settings and not name.startswith(TOOLING_PREFIX)} == set()
