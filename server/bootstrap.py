@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,9 @@ from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
 from server.adapters.egress import EgressPolicy
 from server.adapters.http import new_session
 from server.adapters.instagram import InstagramClient
+from server.adapters.instagram.oauth import AUTH_BASE as INSTAGRAM_AUTH_BASE
+from server.adapters.instagram.oauth import OAUTH_BASE as INSTAGRAM_OAUTH_BASE
+from server.adapters.instagram.oauth import InstagramConnector
 from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaInspector, SandboxFetcher
 from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
@@ -29,6 +32,8 @@ from server.adapters.sqlite.store import DatabaseInUse
 from server.adapters.text import GraphemeSegmenter
 from server.adapters.tiktok import TikTokClient
 from server.adapters.tiktok.client import AppCredentials
+from server.adapters.tiktok.oauth import AUTH_BASE as TIKTOK_AUTH_BASE
+from server.adapters.tiktok.oauth import TikTokConnector
 from server.adapters.webhook_sender import HttpWebhookSender
 from server.config import (
     NOT_SHOWN,
@@ -42,8 +47,10 @@ from server.config import (
     shown_url,
 )
 from server.domain.commands import InstagramCarousel, TikTokCarousel
+from server.domain.connections import PkceMethod
 from server.domain.models import Platform
 from server.domain.ports import (
+    AccountConnector,
     Clock,
     InstagramApi,
     MediaInspector,
@@ -54,6 +61,7 @@ from server.domain.ports import (
     WebhookSender,
 )
 from server.services.accounts import Accounts
+from server.services.connections import ConnectionPolicy, Connections
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
@@ -71,6 +79,8 @@ from server.services.workflow.scheduler import Scheduler
 from server.services.workflow.tiktok import TikTokCarouselWorkflow
 
 if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
+    import aiohttp
+
     from server.sandbox.instagram import InstagramSandbox
     from server.sandbox.media import MediaHost
     from server.sandbox.tiktok import TikTokSandbox
@@ -93,6 +103,9 @@ class Adapters:
     media_inspector: MediaInspector | None = None
     # None: webhooks cannot be registered or sent (unit tests that do not need them).
     webhook_sender: WebhookSender | None = None
+    # Each platform's consent screen and code exchange; a platform missing cannot be connected
+    # through StartAccountConnection (ConnectAccount still can).
+    connectors: dict[Platform, AccountConnector] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +132,7 @@ class Services:
     publisher: Publisher
     history: PublishHistory
     events: WorkspaceEvents
+    connections: Connections
     webhooks: Webhooks | None = None
     dispatcher: WebhookDispatcher | None = None
 
@@ -181,6 +195,15 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
             publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
         ),
         accounts=Accounts(store.accounts),
+        connections=Connections(
+            store.connections, store.accounts, adapters.connectors, clock,
+            ConnectionPolicy(
+                state_ttl=timedelta(seconds=settings.connect_state_ttl),
+                allowed_redirect_prefixes=tuple(
+                    p.strip() for p in settings.connect_redirect_uris.split(",") if p.strip()
+                ),
+            ),
+        ),
         media=library,
         publisher=publisher,
         history=PublishHistory(publishes, publishes, publish_log),
@@ -270,6 +293,7 @@ async def open_adapters(
     metrics: PrometheusMetrics | None = None,
     media_inspector: MediaInspector | None = None,
     webhook_sender: WebhookSender | None = None,
+    connectors: dict[Platform, AccountConnector] | None = None,
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
     """Opens what is not handed in: the store, the media inspector (starting the sandbox
     media host for DISTRIBUTION_MEDIA_FETCH=sandbox), the platform clients (starting an
@@ -291,6 +315,7 @@ async def open_adapters(
     if media_inspector is None and settings.media_fetch_mode != "off":
         media_inspector = await _open_media_inspector(settings, stack, sandboxes)
     media_host = sandboxes.media.base_url if sandboxes.media is not None else ""
+    built_connectors: dict[Platform, AccountConnector] = {}
     if instagram is None:
         base = settings.instagram_api_base
         if base == SANDBOX:
@@ -299,6 +324,7 @@ async def open_adapters(
         session = new_session()
         stack.push_async_callback(session.close)
         instagram = InstagramClient(session, base, metrics.platform_call)
+        built_connectors[Platform.INSTAGRAM] = _instagram_connector(settings, session, base, sandboxes, metrics)
     if tiktok is None:
         base = settings.tiktok_api_base
         if base == SANDBOX:
@@ -306,10 +332,16 @@ async def open_adapters(
             base = sandboxes.tiktok.base_url
         session = new_session()
         stack.push_async_callback(session.close)
+        credentials = _tiktok_app(settings, sandboxes)
         tiktok = TikTokClient(
-            session, base, store.rate_windows, settings.tiktok_rate_limits,
-            AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret),
+            session, base, store.rate_windows, settings.tiktok_rate_limits, credentials,
             metrics.platform_call, metrics.rate_limit_wait,
+        )
+        built_connectors[Platform.TIKTOK] = TikTokConnector(
+            session, api_base=base,
+            auth_base=settings.tiktok_auth_base or (sandboxes.tiktok.origin if sandboxes.tiktok else TIKTOK_AUTH_BASE),
+            client_key=credentials.client_key, client_secret=credentials.client_secret,
+            pkce=PkceMethod(settings.tiktok_pkce), observe=metrics.platform_call,
         )
     if webhook_sender is None:
         sender = HttpWebhookSender(
@@ -322,8 +354,37 @@ async def open_adapters(
         store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(),
         segmenter=segmenter or GraphemeSegmenter(), metrics=metrics, media_inspector=media_inspector,
         webhook_sender=webhook_sender,
+        connectors=connectors if connectors is not None else built_connectors,
     )
     return adapters, metrics, sandboxes
+
+
+# The app the built-in emulators stand for, when no real app is configured: they accept any
+# credentials, and `make run` then connects accounts with no set-up.
+SANDBOX_APP_ID = "sandbox-app"
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+
+
+def _tiktok_app(settings: Settings, sandboxes: Sandboxes) -> AppCredentials:
+    if sandboxes.tiktok is not None and not settings.tiktok_client_key:
+        return AppCredentials(SANDBOX_APP_ID, settings.tiktok_client_secret or SANDBOX_APP_SECRET)
+    return AppCredentials(settings.tiktok_client_key, settings.tiktok_client_secret)
+
+
+def _instagram_connector(
+    settings: Settings, session: aiohttp.ClientSession, base: str, sandboxes: Sandboxes, metrics: PrometheusMetrics
+) -> InstagramConnector:
+    """Business Login for Instagram, on the emulator's host while the API base is `sandbox`."""
+    sandbox = sandboxes.instagram
+    app_id, app_secret = settings.instagram_app_id, settings.instagram_app_secret
+    if sandbox is not None and not app_id:
+        app_id, app_secret = SANDBOX_APP_ID, app_secret or SANDBOX_APP_SECRET
+    return InstagramConnector(
+        session, graph_base=base,
+        auth_base=settings.instagram_auth_base or (sandbox.origin if sandbox else INSTAGRAM_AUTH_BASE),
+        oauth_base=settings.instagram_oauth_base or (sandbox.origin if sandbox else INSTAGRAM_OAUTH_BASE),
+        app_id=app_id, app_secret=app_secret, observe=metrics.platform_call,
+    )
 
 
 async def _open_media_inspector(settings: Settings, stack: AsyncExitStack, sandboxes: Sandboxes) -> MediaInspector:

@@ -521,4 +521,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE state = 'PENDING'",
         ),
     ),
+    Migration(
+        9,
+        "account connections in progress (OAuth state), each redeemed once",
+        (
+            """
+            CREATE TABLE account_connections (
+                nonce TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                redirect_uri TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                account_id TEXT NOT NULL DEFAULT '',
+                pkce TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at TEXT
+            )
+            """,
+            "CREATE INDEX account_connections_by_expiry ON account_connections (expires_at)",
+        ),
+        (
+            """
+            CREATE TABLE account_connections (
+                nonce text PRIMARY KEY,
+                workspace_id text NOT NULL,
+                platform text NOT NULL,
+                redirect_uri text NOT NULL,
+                scopes text NOT NULL,
+                account_id text NOT NULL DEFAULT '',
+                pkce text NOT NULL,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                used_at timestamptz
+            )
+            """,
+            "CREATE INDEX account_connections_by_expiry ON account_connections (expires_at)",
+        ),
+    ),
 )

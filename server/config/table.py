@@ -169,11 +169,58 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "DISTRIBUTION_TIKTOK_CLIENT_KEY", "tiktok_client_key", Text("the app's client key"), "",
-        "The TikTok app's client key, sent with the refresh grant to renew access tokens.", PLATFORMS,
+        "The TikTok app's client key, sent with the refresh grant to renew access tokens and used by "
+        "StartAccountConnection (empty with a `sandbox` API base: the sandbox's app).", PLATFORMS,
     ),
     Setting(
         "DISTRIBUTION_TIKTOK_CLIENT_SECRET", "tiktok_client_secret", Text("the app's client secret"), "",
-        "The TikTok app's client secret, sent with the refresh grant.", PLATFORMS, secret=True,
+        "The TikTok app's client secret, sent with the refresh grant and the connect flow's code exchange.",
+        PLATFORMS, secret=True,
+    ),
+    Setting(
+        "DISTRIBUTION_TIKTOK_AUTH_BASE", "tiktok_auth_base", ApiBase("https://www.tiktok.com"), "",
+        "Where TikTok's consent screen lives (its `/v2/auth/authorize/`), for StartAccountConnection.", PLATFORMS,
+        shown_default="`https://www.tiktok.com` (the sandbox's with a `sandbox` API base)",
+    ),
+    Setting(
+        "DISTRIBUTION_TIKTOK_PKCE", "tiktok_pkce", Choice(("off", "s256", "hex")), "off",
+        "PKCE in TikTok's connect flow, which TikTok asks of desktop and mobile apps: `s256` sends RFC 7636's "
+        "base64url SHA-256 code_challenge, `hex` the same digest in hexadecimal as TikTok's desktop guide "
+        "shows; `off` (web apps) sends none. The code_verifier never leaves the service but for the "
+        "token exchange.", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_INSTAGRAM_APP_ID", "instagram_app_id", Text("the Instagram app id"), "",
+        "The Instagram app's id (Business Login for Instagram), for StartAccountConnection (empty with a "
+        "`sandbox` API base: the sandbox's app).", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_INSTAGRAM_APP_SECRET", "instagram_app_secret", Text("the Instagram app secret"), "",
+        "The Instagram app's secret, sent with the connect flow's code and long-lived token exchanges.",
+        PLATFORMS, secret=True,
+    ),
+    Setting(
+        "DISTRIBUTION_INSTAGRAM_AUTH_BASE", "instagram_auth_base", ApiBase("https://www.instagram.com"), "",
+        "Where Instagram's consent screen lives (its `/oauth/authorize`), for StartAccountConnection.", PLATFORMS,
+        shown_default="`https://www.instagram.com` (the sandbox's with a `sandbox` API base)",
+    ),
+    Setting(
+        "DISTRIBUTION_INSTAGRAM_OAUTH_BASE", "instagram_oauth_base", ApiBase("https://api.instagram.com"), "",
+        "Where Instagram exchanges an authorization code (its `/oauth/access_token`). The long-lived token "
+        "and the profile are read on DISTRIBUTION_INSTAGRAM_API_BASE's host, which connected accounts need "
+        "to be `https://graph.instagram.com/<version>`.", PLATFORMS,
+        shown_default="`https://api.instagram.com` (the sandbox's with a `sandbox` API base)",
+    ),
+    Setting(
+        "DISTRIBUTION_CONNECT_STATE_TTL", "connect_state_ttl", Number(minimum=1.0, too_small="is less than a second"),
+        600.0,
+        "Seconds a StartAccountConnection's `state` may be completed in; later it is refused as expired.",
+        PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_CONNECT_REDIRECT_URIS", "connect_redirect_uris", Text("comma-separated URL prefixes"), "",
+        "Redirect URIs StartAccountConnection takes (each must start with one of these), e.g. "
+        "`https://app.example.com/oauth/`. Empty: any https URL, or http on a loopback host.", PLATFORMS,
     ),
     Setting(
         "DISTRIBUTION_TIKTOK_REQUIRE_CREATOR_CONSENT", "tiktok_require_creator_consent", Flag(), False,

@@ -133,6 +133,9 @@ class NewAccount:
     refresh_token: str | None
     access_token_expires_at: datetime | None
     refresh_token_expires_at: datetime | None
+    # A reconnect whose grant carries no refresh token keeps the stored one (and its expiry)
+    # instead of erasing it: losing it would force the next reconnect early.
+    keep_refresh_token: bool = False
 
     def __repr__(self) -> str:  # tokens never reach a log through a repr
         return f"NewAccount(platform={self.platform}, external_account_id={self.external_account_id!r})"

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from server.domain.changes import PublishChange
+from server.domain.connections import AuthorizationRequest, Claim, ConnectedIdentity, PendingConnection, PkceMethod
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
     Account,
@@ -98,6 +99,27 @@ class AccountStore(Protocol):
 
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
         """Erases the tokens and marks it DISCONNECTED (idempotent); None if not found."""
+        ...
+
+
+class ConnectionStore(Protocol):
+    """Connections in progress (StartAccountConnection to CompleteAccountConnection). Each is
+    claimed once, across every replica sharing the database: a `state` is single-use."""
+
+    @property
+    def signing_keys(self) -> Sequence[bytes]:
+        """Keys a `state` is signed under: the first signs, all verify (so a key rotation
+        leaves no connection in progress unreadable). Every replica has the same."""
+        ...
+
+    async def add(self, pending: PendingConnection) -> None:
+        """Keeps a new connection in progress; forgets those expired before its creation."""
+        ...
+
+    async def claim(self, workspace_id: str, nonce: str, now: datetime) -> Claim:
+        """Marks the workspace's connection `nonce` used at `now` and returns it; at most one
+        of any number of concurrent claims gets it. A used one comes back as
+        `Claim(None, already_used=True)`, an unknown one (or another workspace's) as `Claim(None)`."""
         ...
 
 
@@ -443,6 +465,9 @@ class Store(Protocol):
     @property
     def changes(self) -> ChangeFeed: ...
 
+    @property
+    def connections(self) -> ConnectionStore: ...
+
     async def ping(self) -> None:
         """Raises StoreUnavailable when the database cannot be reached."""
         ...
@@ -514,6 +539,34 @@ class TikTokApi(Protocol):
 
 
 # --- media bytes --------------------------------------------------------------------------
+
+
+class AccountConnector(Protocol):
+    """One platform's consent screen and code exchange (its OAuth 2.0 authorization code flow)."""
+
+    @property
+    def default_scopes(self) -> tuple[str, ...]:
+        """What a connection asks for when the caller names no scopes: enough to publish."""
+        ...
+
+    @property
+    def pkce(self) -> PkceMethod:
+        """Whether (and how) the consent screen is sent a PKCE code_challenge."""
+        ...
+
+    @property
+    def missing_setting(self) -> str:
+        """The setting an operator must give before accounts can connect ("" when ready)."""
+        ...
+
+    def authorize_url(self, request: AuthorizationRequest) -> str:
+        """The consent screen's URL for this app."""
+        ...
+
+    async def exchange(self, code: str, redirect_uri: str, code_verifier: str) -> ConnectedIdentity:
+        """Exchanges an authorization code for tokens (long-lived ones where the platform has
+        them) and reads who consented. Raises ExchangeFailure."""
+        ...
 
 
 class MediaInspector(Protocol):

@@ -102,6 +102,8 @@ class Emulator(Generic[ConfigT]):
         server = AppServer(self.app, port=port)
         origin = await server.start()
         self._server = server
+        # The host root: where the platforms' consent screens and OAuth endpoints are served.
+        self.origin = origin
         self.base_url = self._base_url(origin)
         return self.base_url
 

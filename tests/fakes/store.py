@@ -34,6 +34,7 @@ from typing import TypeVar
 from server.adapters.event_ids import EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
 from server.domain.changes import Lease, PublishChange, applied
+from server.domain.connections import Claim, PendingConnection
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import (
@@ -136,6 +137,7 @@ class FakeAccountStore(_Table):
             ),
             None,
         )
+        kept = existing is not None and new.keep_refresh_token and not new.refresh_token
         account = Account(
             id=existing.account.id if existing else str(uuid.uuid4()),
             workspace_id=new.workspace_id,
@@ -143,13 +145,15 @@ class FakeAccountStore(_Table):
             external_account_id=new.external_account_id,
             username=new.username,
             state=AccountState.ACTIVE,
-            has_refresh_token=bool(new.refresh_token),
+            has_refresh_token=existing.account.has_refresh_token if kept and existing else bool(new.refresh_token),
             access_token_expires_at=_maybe_utc(new.access_token_expires_at),
-            refresh_token_expires_at=_maybe_utc(new.refresh_token_expires_at),
+            refresh_token_expires_at=existing.account.refresh_token_expires_at if kept and existing
+            else _maybe_utc(new.refresh_token_expires_at),
             created_at=existing.account.created_at if existing else now,
             updated_at=now,
         )
-        self.rows[account.id] = _AccountRow(account, new.access_token, new.refresh_token or None)
+        refresh = existing.refresh_token if kept and existing else new.refresh_token or None
+        self.rows[account.id] = _AccountRow(account, new.access_token, refresh)
         return account
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
@@ -797,6 +801,35 @@ class FakeChangeFeed:
 # --- the store ------------------------------------------------------------------------------
 
 
+# --- connections in progress ------------------------------------------------------------------
+
+
+class FakeConnectionStore(_Table):
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self._keys = (os.urandom(32),)
+        self.rows: dict[str, tuple[PendingConnection, datetime | None]] = {}
+
+    @property
+    def signing_keys(self) -> Sequence[bytes]:
+        return self._keys
+
+    async def add(self, pending: PendingConnection) -> None:
+        await self._call()
+        self.rows = {n: row for n, row in self.rows.items() if row[0].expires_at >= pending.created_at}
+        self.rows[pending.nonce] = (pending, None)
+
+    async def claim(self, workspace_id: str, nonce: str, now: datetime) -> Claim:
+        await self._call()
+        row = self.rows.get(nonce)
+        if row is None or row[0].workspace_id != workspace_id:
+            return Claim(None)
+        if row[1] is not None:
+            return Claim(None, already_used=True)
+        self.rows[nonce] = (row[0], now)
+        return Claim(row[0])
+
+
 class FakeStore:
     """The three fake stores, as one database. `clock` gives the time of each write (the
     SQLite store uses the wall clock) and `monotonic` paces the rate windows; hand them a
@@ -819,6 +852,7 @@ class FakeStore:
         self._webhooks = FakeWebhookStore(self)
         # Event ids are real code too, under a key of this store's own.
         self._event_ids = EventIdCipher([os.urandom(32)])
+        self._connections = FakeConnectionStore(self)
 
     @property
     def accounts(self) -> FakeAccountStore:
@@ -855,6 +889,10 @@ class FakeStore:
     @property
     def changes(self) -> FakeChangeFeed:
         return self._changes
+
+    @property
+    def connections(self) -> FakeConnectionStore:
+        return self._connections
 
     async def ping(self) -> None:
         await self._publishes._call()

@@ -94,7 +94,8 @@ async def fresh_database(migrated: bool = False) -> AsyncIterator[str]:
 
 # The tables a store writes, emptied between tests that share one migrated database.
 _TABLES = (
-    "webhook_deliveries, webhooks, publish_events, publishes, media, accounts, rate_window_calls, instagram_quota"
+    "webhook_deliveries, webhooks, publish_events, publishes, media, accounts, rate_window_calls, instagram_quota,"
+    " account_connections"
 )
 
 

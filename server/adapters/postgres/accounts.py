@@ -46,12 +46,16 @@ class PostgresAccountStore:
             " ON CONFLICT (workspace_id, platform, external_account_id) DO UPDATE SET"
             " username = EXCLUDED.username, state = 'ACTIVE',"
             " access_token_sealed = EXCLUDED.access_token_sealed,"
-            " refresh_token_sealed = EXCLUDED.refresh_token_sealed,"
+            " refresh_token_sealed = CASE WHEN $11 AND EXCLUDED.refresh_token_sealed IS NULL"
+            " THEN accounts.refresh_token_sealed ELSE EXCLUDED.refresh_token_sealed END,"
             " access_token_expires_at = EXCLUDED.access_token_expires_at,"
-            " refresh_token_expires_at = EXCLUDED.refresh_token_expires_at, updated_at = EXCLUDED.updated_at"
+            " refresh_token_expires_at = CASE WHEN $11 AND EXCLUDED.refresh_token_sealed IS NULL"
+            " THEN accounts.refresh_token_expires_at ELSE EXCLUDED.refresh_token_expires_at END,"
+            " updated_at = EXCLUDED.updated_at"
             " RETURNING *",
             str(uuid.uuid4()), new.workspace_id, new.platform.value, new.external_account_id, new.username,
             sealed_access, sealed_refresh, new.access_token_expires_at, new.refresh_token_expires_at, utcnow(),
+            new.keep_refresh_token,
         )
         assert row is not None
         return _account(row)

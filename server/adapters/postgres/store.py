@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from server.adapters.connection_keys import CONNECTION_STATE_PURPOSE
 from server.adapters.crypto import TokenCipher
 from server.adapters.event_ids import EVENT_ID_PURPOSE, EventIdCipher
 from server.adapters.postgres.accounts import PostgresAccountStore
+from server.adapters.postgres.connections import PostgresConnectionStore
 from server.adapters.postgres.coordination import PostgresLocks, PostgresQuotas, PostgresRateWindows
 from server.adapters.postgres.database import Database
 from server.adapters.postgres.media import PostgresMediaStore
@@ -24,6 +26,7 @@ class PostgresStore:
         self.publishes = PostgresPublishStore(database)
         self.webhooks = PostgresWebhookStore(database, cipher)
         self.event_ids = EventIdCipher(cipher.derived_keys(EVENT_ID_PURPOSE))
+        self.connections = PostgresConnectionStore(database, cipher.derived_keys(CONNECTION_STATE_PURPOSE))
         self.locks = PostgresLocks(database)
         self.rate_windows = PostgresRateWindows(database)
         self.quotas = PostgresQuotas(database)

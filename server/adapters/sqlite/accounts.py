@@ -152,6 +152,8 @@ def _upsert(
         }
         if existing:
             account_id = existing["id"]
+            if new.keep_refresh_token and sealed_refresh is None:
+                del values["refresh_token_sealed"], values["refresh_token_expires_at"]
             db.table("accounts").update(account_id, values)
         else:
             account_id = str(uuid.uuid4())

@@ -8,10 +8,12 @@ import os
 import sqlite3
 from pathlib import Path
 
+from server.adapters.connection_keys import CONNECTION_STATE_PURPOSE
 from server.adapters.crypto import TokenCipher
 from server.adapters.event_ids import EVENT_ID_PURPOSE, EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows, NoChangeFeed
 from server.adapters.sqlite.accounts import SqliteAccountStore
+from server.adapters.sqlite.connections import SqliteConnectionStore
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.media import SqliteMediaStore
 from server.adapters.sqlite.publishes import SqlitePublishStore
@@ -38,6 +40,7 @@ class SqliteStore:
         self.publishes = SqlitePublishStore(database)
         self.webhooks = SqliteWebhookStore(database, cipher)
         self.event_ids = EventIdCipher(cipher.derived_keys(EVENT_ID_PURPOSE))
+        self.connections = SqliteConnectionStore(database, cipher.derived_keys(CONNECTION_STATE_PURPOSE))
         self.locks = LocalLocks()
         self.rate_windows = LocalRateWindows()
         self.quotas = LocalQuotas()
