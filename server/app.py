@@ -208,7 +208,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
             grpc_server = build_grpc_server(
                 UseCases(
                     services.accounts, services.media, services.publisher, services.history, services.events,
-                    services.webhooks,
+                    services.webhooks, connections=services.connections,
                 ),
                 ServerOptions(
                     listen=settings.listen,

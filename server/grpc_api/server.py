@@ -30,6 +30,7 @@ from server.grpc_api.servicers.media import MediaServicer
 from server.grpc_api.servicers.publishing import PublishingServicer
 from server.grpc_api.servicers.webhooks import WebhookServicer
 from server.services.accounts import Accounts
+from server.services.connections import Connections
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
@@ -61,6 +62,8 @@ class UseCases:
     history: PublishHistory
     events: WorkspaceEvents
     webhooks: Webhooks | None = None
+    # None: accounts connect only with ConnectAccount (a server built without the connect flows).
+    connections: Connections | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,9 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
         ],
     )
     registry = HandlerRegistry(server)  # keeps each method's handler for in-process calls
-    account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(use_cases.accounts), registry)
+    account_service_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountServicer(use_cases.accounts, use_cases.connections), registry
+    )
     media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(use_cases.media), registry)
     publishing_service_pb2_grpc.add_PublishingServiceServicer_to_server(
         PublishingServicer(

@@ -27,7 +27,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/account_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x15\x43onnectAccountRequest\x12+\n\x08platform\x18\x01 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x04 \x01(\t\x12\x15\n\rrefresh_token\x18\x05 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x16\x43onnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x1f\n\x11GetAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x84\x01\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x08platform\x18\x03 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x19\n\x11show_disconnected\x18\x04 \x01(\x08\"[\n\x14ListAccountsResponse\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18\x44isconnectAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x19\x44isconnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account2\x97\x04\n\x0e\x41\x63\x63ountService\x12~\n\x0e\x43onnectAccount\x12&.distribution.v1.ConnectAccountRequest\x1a\'.distribution.v1.ConnectAccountResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/accounts:\x01*\x12t\n\nGetAccount\x12\".distribution.v1.GetAccountRequest\x1a#.distribution.v1.GetAccountResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/accounts/{id}\x12u\n\x0cListAccounts\x12$.distribution.v1.ListAccountsRequest\x1a%.distribution.v1.ListAccountsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/accounts\x12\x97\x01\n\x11\x44isconnectAccount\x12).distribution.v1.DisconnectAccountRequest\x1a*.distribution.v1.DisconnectAccountResponse\"+\x82\xd3\xe4\x93\x02%\" /api/v1/accounts/{id}:disconnect:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distribution/v1/account_service.proto\x12\x0f\x64istribution.v1\x1a\x1d\x64istribution/v1/account.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x1dStartAccountConnectionRequest\x12+\n\x08platform\x18\x01 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x14\n\x0credirect_uri\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\"\x8b\x01\n\x1eStartAccountConnectionResponse\x12\x19\n\x11\x61uthorization_url\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scopes\x18\x04 \x03(\t\"i\n CompleteAccountConnectionRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x19\n\x11\x65rror_description\x18\x04 \x01(\t\"c\n!CompleteAccountConnectionResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\x12\x13\n\x0breconnected\x18\x02 \x01(\x08\"\x9d\x02\n\x15\x43onnectAccountRequest\x12+\n\x08platform\x18\x01 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x04 \x01(\t\x12\x15\n\rrefresh_token\x18\x05 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x16\x43onnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x1f\n\x11GetAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x12GetAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account\"\x84\x01\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12+\n\x08platform\x18\x03 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x19\n\x11show_disconnected\x18\x04 \x01(\x08\"[\n\x14ListAccountsResponse\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x18.distribution.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x18\x44isconnectAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x19\x44isconnectAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.distribution.v1.Account2\xf5\x06\n\x0e\x41\x63\x63ountService\x12~\n\x0e\x43onnectAccount\x12&.distribution.v1.ConnectAccountRequest\x1a\'.distribution.v1.ConnectAccountResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/v1/accounts:\x01*\x12t\n\nGetAccount\x12\".distribution.v1.GetAccountRequest\x1a#.distribution.v1.GetAccountResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/accounts/{id}\x12u\n\x0cListAccounts\x12$.distribution.v1.ListAccountsRequest\x1a%.distribution.v1.ListAccountsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/accounts\x12\x97\x01\n\x11\x44isconnectAccount\x12).distribution.v1.DisconnectAccountRequest\x1a*.distribution.v1.DisconnectAccountResponse\"+\x82\xd3\xe4\x93\x02%\" /api/v1/accounts/{id}:disconnect:\x01*\x12\xa6\x01\n\x16StartAccountConnection\x12..distribution.v1.StartAccountConnectionRequest\x1a/.distribution.v1.StartAccountConnectionResponse\"+\x82\xd3\xe4\x93\x02%\" /api/v1/accounts:startConnection:\x01*\x12\xb2\x01\n\x19\x43ompleteAccountConnection\x12\x31.distribution.v1.CompleteAccountConnectionRequest\x1a\x32.distribution.v1.CompleteAccountConnectionResponse\".\x82\xd3\xe4\x93\x02(\"#/api/v1/accounts:completeConnection:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,22 +42,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTSERVICE'].methods_by_name['ListAccounts']._serialized_options = b'\202\323\344\223\002\022\022\020/api/v1/accounts'
   _globals['_ACCOUNTSERVICE'].methods_by_name['DisconnectAccount']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['DisconnectAccount']._serialized_options = b'\202\323\344\223\002%\" /api/v1/accounts/{id}:disconnect:\001*'
-  _globals['_CONNECTACCOUNTREQUEST']._serialized_start=153
-  _globals['_CONNECTACCOUNTREQUEST']._serialized_end=438
-  _globals['_CONNECTACCOUNTRESPONSE']._serialized_start=440
-  _globals['_CONNECTACCOUNTRESPONSE']._serialized_end=507
-  _globals['_GETACCOUNTREQUEST']._serialized_start=509
-  _globals['_GETACCOUNTREQUEST']._serialized_end=540
-  _globals['_GETACCOUNTRESPONSE']._serialized_start=542
-  _globals['_GETACCOUNTRESPONSE']._serialized_end=605
-  _globals['_LISTACCOUNTSREQUEST']._serialized_start=608
-  _globals['_LISTACCOUNTSREQUEST']._serialized_end=740
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=742
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=833
-  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_start=835
-  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_end=873
-  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_start=875
-  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_end=945
-  _globals['_ACCOUNTSERVICE']._serialized_start=948
-  _globals['_ACCOUNTSERVICE']._serialized_end=1483
+  _globals['_ACCOUNTSERVICE'].methods_by_name['StartAccountConnection']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['StartAccountConnection']._serialized_options = b'\202\323\344\223\002%\" /api/v1/accounts:startConnection:\001*'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['CompleteAccountConnection']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['CompleteAccountConnection']._serialized_options = b'\202\323\344\223\002(\"#/api/v1/accounts:completeConnection:\001*'
+  _globals['_STARTACCOUNTCONNECTIONREQUEST']._serialized_start=153
+  _globals['_STARTACCOUNTCONNECTIONREQUEST']._serialized_end=287
+  _globals['_STARTACCOUNTCONNECTIONRESPONSE']._serialized_start=290
+  _globals['_STARTACCOUNTCONNECTIONRESPONSE']._serialized_end=429
+  _globals['_COMPLETEACCOUNTCONNECTIONREQUEST']._serialized_start=431
+  _globals['_COMPLETEACCOUNTCONNECTIONREQUEST']._serialized_end=536
+  _globals['_COMPLETEACCOUNTCONNECTIONRESPONSE']._serialized_start=538
+  _globals['_COMPLETEACCOUNTCONNECTIONRESPONSE']._serialized_end=637
+  _globals['_CONNECTACCOUNTREQUEST']._serialized_start=640
+  _globals['_CONNECTACCOUNTREQUEST']._serialized_end=925
+  _globals['_CONNECTACCOUNTRESPONSE']._serialized_start=927
+  _globals['_CONNECTACCOUNTRESPONSE']._serialized_end=994
+  _globals['_GETACCOUNTREQUEST']._serialized_start=996
+  _globals['_GETACCOUNTREQUEST']._serialized_end=1027
+  _globals['_GETACCOUNTRESPONSE']._serialized_start=1029
+  _globals['_GETACCOUNTRESPONSE']._serialized_end=1092
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=1095
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=1227
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=1229
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=1320
+  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_start=1322
+  _globals['_DISCONNECTACCOUNTREQUEST']._serialized_end=1360
+  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_start=1362
+  _globals['_DISCONNECTACCOUNTRESPONSE']._serialized_end=1432
+  _globals['_ACCOUNTSERVICE']._serialized_start=1435
+  _globals['_ACCOUNTSERVICE']._serialized_end=2320
 # @@protoc_insertion_point(module_scope)

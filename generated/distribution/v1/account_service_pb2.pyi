@@ -11,6 +11,50 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class StartAccountConnectionRequest(_message.Message):
+    __slots__ = ("platform", "redirect_uri", "scopes", "account_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    REDIRECT_URI_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: _account_pb2.Platform
+    redirect_uri: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    account_id: str
+    def __init__(self, platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., redirect_uri: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., account_id: _Optional[str] = ...) -> None: ...
+
+class StartAccountConnectionResponse(_message.Message):
+    __slots__ = ("authorization_url", "state", "expire_time", "scopes")
+    AUTHORIZATION_URL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    authorization_url: str
+    state: str
+    expire_time: _timestamp_pb2.Timestamp
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, authorization_url: _Optional[str] = ..., state: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CompleteAccountConnectionRequest(_message.Message):
+    __slots__ = ("state", "code", "error", "error_description")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    code: str
+    error: str
+    error_description: str
+    def __init__(self, state: _Optional[str] = ..., code: _Optional[str] = ..., error: _Optional[str] = ..., error_description: _Optional[str] = ...) -> None: ...
+
+class CompleteAccountConnectionResponse(_message.Message):
+    __slots__ = ("account", "reconnected")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    RECONNECTED_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    reconnected: bool
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., reconnected: _Optional[bool] = ...) -> None: ...
+
 class ConnectAccountRequest(_message.Message):
     __slots__ = ("platform", "external_account_id", "username", "access_token", "refresh_token", "access_token_expire_time", "refresh_token_expire_time")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]

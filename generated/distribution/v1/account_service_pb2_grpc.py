@@ -55,6 +55,16 @@ class AccountServiceStub:
                 request_serializer=distribution_dot_v1_dot_account__service__pb2.DisconnectAccountRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_account__service__pb2.DisconnectAccountResponse.FromString,
                 _registered_method=True)
+        self.StartAccountConnection = channel.unary_unary(
+                '/distribution.v1.AccountService/StartAccountConnection',
+                request_serializer=distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionResponse.FromString,
+                _registered_method=True)
+        self.CompleteAccountConnection = channel.unary_unary(
+                '/distribution.v1.AccountService/CompleteAccountConnection',
+                request_serializer=distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -92,6 +102,26 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartAccountConnection(self, request, context):
+        """Starts connecting an account through the platform's own consent screen (OAuth 2.0
+        authorization code flow): answers the URL to send the user to. After consent the
+        platform redirects the user to redirect_uri with `code` and `state` (or `error`); pass
+        them to CompleteAccountConnection. No token is ever handled by the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteAccountConnection(self, request, context):
+        """Completes a connection started by StartAccountConnection: verifies and spends the
+        state (each is good once), exchanges the code for the platform's tokens, reads who
+        consented and creates the account, or reconnects the existing one of that platform
+        user (keeping its id, history and stored refresh token when the new grant has none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +144,16 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.DisconnectAccount,
                     request_deserializer=distribution_dot_v1_dot_account__service__pb2.DisconnectAccountRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_account__service__pb2.DisconnectAccountResponse.SerializeToString,
+            ),
+            'StartAccountConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartAccountConnection,
+                    request_deserializer=distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionResponse.SerializeToString,
+            ),
+            'CompleteAccountConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteAccountConnection,
+                    request_deserializer=distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +265,60 @@ class AccountService:
             '/distribution.v1.AccountService/DisconnectAccount',
             distribution_dot_v1_dot_account__service__pb2.DisconnectAccountRequest.SerializeToString,
             distribution_dot_v1_dot_account__service__pb2.DisconnectAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartAccountConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.AccountService/StartAccountConnection',
+            distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionRequest.SerializeToString,
+            distribution_dot_v1_dot_account__service__pb2.StartAccountConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteAccountConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.AccountService/CompleteAccountConnection',
+            distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionRequest.SerializeToString,
+            distribution_dot_v1_dot_account__service__pb2.CompleteAccountConnectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,14 +6,17 @@ import grpc
 from distribution.v1 import account_service_pb2 as pb
 from distribution.v1 import account_service_pb2_grpc
 
-from server.grpc_api import converters
+from server.domain.errors import FailedPrecondition
+from server.grpc_api import connection_converters, converters
 from server.grpc_api.caller import workspace_of
 from server.services.accounts import Accounts
+from server.services.connections import Connections
 
 
 class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, connections: Connections | None) -> None:
         self._accounts = accounts
+        self._connections = connections
 
     async def ConnectAccount(
         self, request: pb.ConnectAccountRequest, context: grpc.aio.ServicerContext
@@ -46,3 +49,27 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     ) -> pb.DisconnectAccountResponse:
         account = await self._accounts.disconnect(workspace_of(context), request.id)
         return pb.DisconnectAccountResponse(account=converters.account_out(account))
+
+    async def StartAccountConnection(
+        self, request: pb.StartAccountConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartAccountConnectionResponse:
+        started = await self._connect_flows().start(workspace_of(context), connection_converters.start_request(request))
+        return connection_converters.start_response(started)
+
+    async def CompleteAccountConnection(
+        self, request: pb.CompleteAccountConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CompleteAccountConnectionResponse:
+        done = await self._connect_flows().complete(
+            workspace_of(context), connection_converters.complete_request(request)
+        )
+        return pb.CompleteAccountConnectionResponse(
+            account=converters.account_out(done.account), reconnected=done.reconnected
+        )
+
+    def _connect_flows(self) -> Connections:
+        if self._connections is None:
+            raise FailedPrecondition(
+                reason="CONNECTION_NOT_CONFIGURED",
+                message="This server has no connect flows; connect accounts with ConnectAccount",
+            )
+        return self._connections
