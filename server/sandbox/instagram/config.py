@@ -16,3 +16,7 @@ class InstagramSandboxConfig:
     publish_quota: int = 50  # content_publishing_limit quota_total per 24 h, per IG user
     api_version: str = "v23.0"  # version prefix of the base URL start() returns
     container_quota: int = 400  # containers one IG user may create per rolling 24 h
+    # Business Login: an authorization code is good for 1 hour, once; the short-lived token it
+    # gives lives 1 hour, the long-lived one 60 days. 0 makes every code expired at once.
+    authorization_code_ttl: float = 3600.0
+    short_lived_token_ttl: float = 3600.0

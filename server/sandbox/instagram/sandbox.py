@@ -13,6 +13,8 @@ from server.sandbox.instagram.api import ENDPOINTS, GraphApi, fault_response
 from server.sandbox.instagram.config import InstagramSandboxConfig
 from server.sandbox.instagram.control import add_control_routes
 from server.sandbox.instagram.errors import ScriptedError
+from server.sandbox.instagram.oauth import ENDPOINTS as LOGIN_ENDPOINTS
+from server.sandbox.instagram.oauth import InstagramLogin
 from server.sandbox.instagram.state import InstagramState
 from server.sandbox.media import ImageProbe
 
@@ -36,12 +38,15 @@ class InstagramSandbox(Emulator[InstagramSandboxConfig]):
     ) -> None:
         """`media_host`: the sandbox media host's origin, whose real bytes decide an image's
         format, size and aspect ratio; without one, the URL convention it serves decides."""
-        super().__init__(config if config is not None else InstagramSandboxConfig(), ENDPOINTS, state_file)
+        super().__init__(
+            config if config is not None else InstagramSandboxConfig(), ENDPOINTS + LOGIN_ENDPOINTS, state_file
+        )
         self.state = InstagramState(self.config)
         self._scripted: ScriptedAnswers[ScriptedError] = ScriptedAnswers(ENDPOINTS)
         self.probe = ImageProbe(media_host)
         self.app = web.Application(middlewares=[self.faults.middleware(fault_response), self.persistence])
         add_control_routes(self.app.router, self)
+        InstagramLogin(self.config, self.calls).add_routes(self.app.router)
         # Last: the Graph routes catch every path the control routes do not claim.
         GraphApi(self.state, self.calls, self.faults, self._scripted, self.probe).add_routes(self.app.router)
 

@@ -104,9 +104,10 @@ class Accounts:
         grant = self._refresh.pop(token_key(refresh_token), None)
         if grant is None or time.time() >= grant.expires_at:
             raise OAuthError("invalid_grant", "Refresh token is invalid or expired.")
-        return self._issue_tokens(grant.open_id)
+        return self.issue_tokens(grant.open_id)
 
-    def _issue_tokens(self, open_id: str) -> dict[str, Any]:
+    def issue_tokens(self, open_id: str) -> dict[str, Any]:
+        """A new access and refresh token pair for the creator (a grant's answer)."""
         now = time.time()
         access_token = "act." + secrets.token_urlsafe(36)
         refresh_token = "rft." + secrets.token_urlsafe(36)

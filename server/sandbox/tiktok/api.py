@@ -23,10 +23,11 @@ from server.sandbox.tiktok import endpoints
 from server.sandbox.tiktok.accounts import TOKEN_INVALID, Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
 from server.sandbox.tiktok.errors import ApiError, OAuthError, ScriptedError, invalid
+from server.sandbox.tiktok.oauth import TikTokLogin
 from server.sandbox.tiktok.publishes import Publishes
 from server.sandbox.tiktok.ratelimit import SlidingWindowLimiter
 
-ENDPOINTS = ("creator_info", "init", "status", "token")
+ENDPOINTS = ("creator_info", "init", "status", "token", "authorize", "user_info")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -44,8 +45,10 @@ class TikTokApi:
         faults: FaultPlan,
         scripted: ScriptedAnswers[ScriptedError],
         probe: ImageProbe | None = None,
+        login: TikTokLogin | None = None,
     ) -> None:
         self._config = config
+        self._login = login or TikTokLogin(config, accounts)
         # Downloads the photos the way TikTok pulls them.
         self._probe = probe or ImageProbe()
         self._accounts = accounts
@@ -60,6 +63,8 @@ class TikTokApi:
         router.add_post("/v2/post/publish/content/init/", self._init)
         router.add_post("/v2/post/publish/status/fetch/", self._status)
         router.add_post("/v2/oauth/token/", self._token)
+        router.add_get("/v2/auth/authorize/", self._authorize)
+        router.add_get("/v2/user/info/", self._user_info)
 
     async def _creator_info(self, request: web.Request) -> web.Response:
         creator = self._begin(request, "creator_info", self._config.creator_info_limit_per_minute)
@@ -93,8 +98,19 @@ class TikTokApi:
         self._faults.inject(request, "token")
         if request.content_type != _FORM_TYPE:
             raise OAuthError("invalid_request", f"Content-Type must be {_FORM_TYPE}.")
-        tokens = endpoints.token(self._accounts, await request.post())
+        tokens = endpoints.token(self._accounts, self._login, await request.post())
         return _json(tokens, 200, new_log_id())
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        self._calls.record("authorize")
+        return self._login.authorize(request.query)
+
+    async def _user_info(self, request: web.Request) -> web.Response:
+        creator = self._begin(request, "user_info", self._config.user_info_limit_per_minute)
+        try:
+            return envelope(self._login.user_info(creator, request.query.get("fields", "")))
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
 
     def _begin(self, request: web.Request, endpoint: str, limit: int) -> Creator:
         """Counts the call, applies fail_next, authenticates, injects faults, rate-limits."""

@@ -12,7 +12,12 @@ class TikTokSandboxConfig:
     init_limit_per_minute: int = 6  # per access token; 0 disables the limit
     status_limit_per_minute: int = 30
     creator_info_limit_per_minute: int = 20
+    # The sandbox's choice: TikTok's pages read do not give user/info's limit.
+    user_info_limit_per_minute: int = 600
     # URL prefixes ("https://host/path/") or domain properties ("example.com") the app verified.
     verified_url_prefixes: tuple[str, ...] = ("https://storage.googleapis.com/",)
     access_token_ttl: int = 86400  # seconds an access token issued by /v2/oauth/token/ lives
     refresh_token_ttl: int = 31536000
+    # Seconds an authorization code from /v2/auth/authorize/ may be exchanged in (the sandbox's
+    # choice: TikTok's pages read do not state it); 0 makes every code expired at once.
+    authorization_code_ttl: float = 600.0

@@ -13,6 +13,7 @@ from typing import Any
 from server.sandbox.media import ImageFacts
 from server.sandbox.tiktok.accounts import Accounts, Creator
 from server.sandbox.tiktok.errors import ApiError, OAuthError, invalid
+from server.sandbox.tiktok.oauth import TikTokLogin
 from server.sandbox.tiktok.parse import DIRECT_POST, parse_init
 from server.sandbox.tiktok.publishes import Publishes, state_at
 from server.sandbox.tiktok.rules import is_verified_url
@@ -89,13 +90,15 @@ def status(publishes: Publishes, creator: Creator, body: dict[str, Any]) -> dict
     return data
 
 
-def token(accounts: Accounts, form: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /v2/oauth/token/ (form-encoded): only ``grant_type=refresh_token``."""
+def token(accounts: Accounts, login: TikTokLogin, form: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /v2/oauth/token/ (form-encoded): ``grant_type=refresh_token`` or ``authorization_code``."""
     missing = [n for n in ("client_key", "client_secret", "grant_type") if n not in form]
     if missing:
         raise OAuthError("invalid_request", f"Missing required parameter: {missing[0]}.")
+    if form["grant_type"] == "authorization_code":
+        return login.exchange(form)
     if form["grant_type"] != "refresh_token":
-        raise OAuthError("unsupported_grant_type", "The sandbox supports only refresh_token.")
+        raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
     refresh_token = form.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
         raise OAuthError("invalid_request", "Missing required parameter: refresh_token.")
