@@ -49,7 +49,8 @@ async def http(service):
 
 
 async def start(http: HttpApi, platform: str, **fields) -> Reply:
-    return await http.post("/api/v1/accounts:startConnection", {"platform": platform, "redirectUri": REDIRECT, **fields})
+    body = {"platform": platform, "redirectUri": REDIRECT, **fields}
+    return await http.post("/api/v1/accounts:startConnection", body)
 
 
 async def consent(authorization_url: str, **choices: str) -> dict[str, str]:
@@ -299,7 +300,7 @@ async def test_over_grpc_too(accounts, tiktok_sandbox):
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def test_secrets_codes_and_tokens_never_reach_an_answer_or_a_log(http, caplog, tiktok_sandbox):
+async def test_secrets_and_codes_never_reach_an_answer_or_a_log(http, caplog):
     caplog.set_level(logging.DEBUG)
     started = await start(http, "PLATFORM_TIKTOK")
     back = await consent(started.body["authorizationUrl"])
@@ -310,8 +311,6 @@ async def test_secrets_codes_and_tokens_never_reach_an_answer_or_a_log(http, cap
     logged = "\n".join(
         f"{r.getMessage()} {r.__dict__}" for r in caplog.records
     )
-    issued = tiktok_sandbox.accounts  # the sandbox keeps only token hashes: check by the secrets we know
-    assert issued is not None
     for secret in (IG_SECRET, TT_SECRET, back["code"]):
         assert secret not in answers
         assert secret not in logged
