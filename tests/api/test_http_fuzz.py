@@ -72,6 +72,10 @@ async def _start(workdir: Path, loop: LoopThread, log: ServerLog) -> HttpWorld:
     services = InProcessServices(fast.fast_settings(
         workdir, instagram.base_url, tiktok.base_url, tiktok_rate_limits=fast.NO_RATE_LIMITS,
         http_listen="127.0.0.1:0", api_keys=f"fuzz={KEY}",
+        # The connect flows run against the emulators' consent screens too.
+        instagram_app_id="fuzz-app", instagram_app_secret="fuzz-secret", instagram_auth_base=instagram.origin,
+        instagram_oauth_base=instagram.origin, tiktok_client_key="fuzz-key", tiktok_client_secret="fuzz-secret",
+        tiktok_auth_base=tiktok.origin,
     ))
     # Webhooks the fuzzer registers, changes, redelivers or pings reach a receiver in memory:
     # no POST leaves the machine, whatever URL a generated request names.
