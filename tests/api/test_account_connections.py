@@ -12,10 +12,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import grpc
 import pytest
-from distribution.v1 import account_pb2, account_service_pb2
+from distribution.v1 import account_pb2, account_service_pb2, publish_pb2
+from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest, PublishTikTokCarouselRequest
 
 from server.sandbox.instagram.oauth import InstagramLogin
 from server.sandbox.tiktok.oauth import TikTokLogin
+from tests.support.client import images, register
 from tests.support.http import HttpApi, Reply
 
 REDIRECT = "https://app.example.com/oauth/callback"
@@ -125,13 +127,23 @@ async def test_tiktok_connects_with_pkce(start_service, instagram_sandbox, tikto
     assert account["accessTokenExpireTime"] and account["refreshTokenExpireTime"]
 
 
-async def test_a_connected_tiktok_account_publishes_with_its_tokens(http, accounts, tiktok_sandbox):
-    done = await connect(http, "PLATFORM_TIKTOK")
-    assert done.status == 200, done.body
-    # The issued token names the consenting creator: creator_info answers for it.
-    got = await accounts.GetAccount(account_service_pb2.GetAccountRequest(id=done.body["account"]["id"]))
-    assert got.account.external_account_id == TikTokLogin.open_id("sandbox_creator")
-    assert tiktok_sandbox.calls.counts["user_info"] == 1
+async def test_connected_accounts_publish_with_the_tokens_they_were_given(
+    http, media, publishing, tiktok_sandbox, instagram_sandbox
+):
+    tiktok = (await connect(http, "PLATFORM_TIKTOK", sandbox_user="maple")).body["account"]
+    instagram = (await connect(http, "PLATFORM_INSTAGRAM", sandbox_user="autumn.shop")).body["account"]
+    # TikTok's emulator knows which creator each token it issued names: the post is maple's.
+    posted = await publishing.PublishTikTokCarousel(PublishTikTokCarouselRequest(
+        media_ids=await register(media, *images(2)), tiktok_account_id=tiktok["id"], creator_consent_obtained=True,
+    ))
+    assert posted.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert [p["open_id"] for p in tiktok_sandbox.posts()] == [TikTokLogin.open_id("maple")]
+    posted = await publishing.PublishInstagramCarousel(PublishInstagramCarouselRequest(
+        media_ids=await register(media, *images(2, prefix="gs://demo-bucket/connect/ig")),
+        instagram_account_id=instagram["id"],
+    ))
+    assert posted.state == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert len(instagram_sandbox.posts(InstagramLogin.user_id("autumn.shop"))) == 1
 
 
 async def test_tiktok_without_pkce_sends_no_challenge(http):
@@ -300,8 +312,17 @@ async def test_over_grpc_too(accounts, tiktok_sandbox):
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def test_secrets_and_codes_never_reach_an_answer_or_a_log(http, caplog):
+async def test_secrets_and_codes_never_reach_an_answer_or_a_log(http, caplog, tiktok_sandbox):
     caplog.set_level(logging.DEBUG)
+    issued: list[str] = []
+    issue = tiktok_sandbox.accounts.issue_tokens
+
+    def recording(open_id: str) -> dict:
+        tokens = issue(open_id)
+        issued.extend([tokens["access_token"], tokens["refresh_token"]])
+        return tokens
+
+    tiktok_sandbox.accounts.issue_tokens = recording  # the emulator tells the test what it issued
     started = await start(http, "PLATFORM_TIKTOK")
     back = await consent(started.body["authorizationUrl"])
     done = await complete(http, state=back["state"], code=back["code"])
@@ -311,6 +332,7 @@ async def test_secrets_and_codes_never_reach_an_answer_or_a_log(http, caplog):
     logged = "\n".join(
         f"{r.getMessage()} {r.__dict__}" for r in caplog.records
     )
-    for secret in (IG_SECRET, TT_SECRET, back["code"]):
+    assert len(issued) == 2
+    for secret in (IG_SECRET, TT_SECRET, back["code"], *issued):
         assert secret not in answers
         assert secret not in logged
