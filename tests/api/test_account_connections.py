@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import grpc
 import pytest
+from cryptography.fernet import Fernet
 from distribution.v1 import account_pb2, account_service_pb2, publish_pb2
 from distribution.v1.publishing_service_pb2 import PublishInstagramCarouselRequest, PublishTikTokCarouselRequest
 
@@ -19,10 +20,12 @@ from server.sandbox.instagram.oauth import InstagramLogin
 from server.sandbox.tiktok.oauth import TikTokLogin
 from tests.support.client import images, register
 from tests.support.http import HttpApi, Reply
+from tests.support.postgres import fresh_database
 
 REDIRECT = "https://app.example.com/oauth/callback"
 IG_SECRET = "ig-app-secret-never-shown-0123456789"
 TT_SECRET = "tt-client-secret-never-shown-0123456789"
+KEYS = Fernet.generate_key().decode()
 
 
 def app_settings(instagram_sandbox, tiktok_sandbox, **overrides):
@@ -336,3 +339,24 @@ async def test_secrets_and_codes_never_reach_an_answer_or_a_log(http, caplog, ti
     for secret in (IG_SECRET, TT_SECRET, back["code"], *issued):
         assert secret not in answers
         assert secret not in logged
+
+
+@pytest.fixture
+async def postgres_url():
+    """A database of its own, dropped after the services a test started have stopped."""
+    async with fresh_database() as url:
+        yield url
+
+
+async def test_two_replicas_share_the_state_started_on_either(postgres_url, start_service, instagram_sandbox,
+                                                               tiktok_sandbox):
+    # Replicas sharing the database and its sealing keys: what one started, the other completes, once.
+    settings = app_settings(instagram_sandbox, tiktok_sandbox, database_url=postgres_url, secret_keys=KEYS)
+    one, two = await start_service(**settings), await start_service(**settings)
+    async with HttpApi(one.http.origin) as first, HttpApi(two.http.origin) as second:
+        started = await start(first, "PLATFORM_TIKTOK")
+        back = await consent(started.body["authorizationUrl"])
+        done = await complete(second, state=back["state"], code=back["code"])
+        assert done.status == 200, done.body
+        again = await complete(first, state=back["state"], code=back["code"])
+        assert again.status == 400 and again.reason == "CONNECTION_STATE_USED"
