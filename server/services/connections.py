@@ -45,7 +45,7 @@ from server.domain.errors import (
 from server.domain.limits import MAX_ID_LENGTH, MAX_TOKEN_LENGTH
 from server.domain.models import Account, NewAccount, Platform
 from server.domain.ports import AccountConnector, AccountStore, Clock, ConnectionStore
-from server.domain.validation import check_id
+from server.domain.validation import canonical_id, id_violation
 from server.services.accounts import account_not_found
 
 log = logging.getLogger("distribution.connections")
@@ -175,6 +175,10 @@ class Connections:
                     f"scopes[{i}]", f"must be a platform scope name (e.g. video.publish): 1 to {MAX_SCOPE_LENGTH} "
                     "printable ASCII characters without spaces or commas",
                 ))
+        if req.account_id:
+            violation = id_violation("account_id", canonical_id(req.account_id), "an account id")
+            if violation is not None:
+                violations.append(violation)
         return violations
 
     def _redirect_problem(self, uri: str) -> str:
@@ -212,7 +216,7 @@ class Connections:
         return connector
 
     async def _reconnected_account(self, workspace_id: str, platform: Platform, account_id: str) -> str:
-        account_id = check_id("account_id", account_id, "an account id")
+        account_id = canonical_id(account_id)
         account = await self._accounts.get(workspace_id, account_id)
         if account is None:
             raise account_not_found(account_id, "account_id")

@@ -66,6 +66,15 @@ async def test_tiktok_exchange_reads_the_grant_and_the_creator(session, tiktok_s
     assert "secret" not in repr(identity) and identity.access_token not in repr(identity)
 
 
+async def test_tiktok_without_user_info_scope_connects_by_open_id(session, tiktok_sandbox):
+    connector = tiktok(session, tiktok_sandbox)
+    url = connector.authorize_url(AuthorizationRequest(REDIRECT, ("video.publish",), "st"))
+    async with session.get(url, allow_redirects=False) as response:
+        code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+    identity = await connector.exchange(code, REDIRECT, "")
+    assert identity.external_account_id == TikTokLogin.open_id("sandbox_creator") and identity.username == ""
+
+
 async def test_tiktok_refusals(session, tiktok_sandbox):
     connector = tiktok(session, tiktok_sandbox)
     code = await code_for(session, connector)

@@ -108,7 +108,11 @@ class TikTokConnector:
         user = data.get("user") if isinstance(data, dict) else None
         raw_error = payload.get("error")
         error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-        if status >= 400 or not isinstance(user, dict) or str(error.get("code", "ok")) != "ok":
+        outcome = str(error.get("code", "ok"))
+        if outcome == "scope_not_authorized":
+            # The consent left out user.info.basic: the creator is known by open_id alone.
+            user = {}
+        elif status >= 400 or not isinstance(user, dict) or outcome != "ok":
             raise ExchangeFailure(
                 ExchangeProblem.CODE_REJECTED, f"user info: {text(error.get('message')) or f'HTTP {status}'}",
                 str(error.get("code", status)),

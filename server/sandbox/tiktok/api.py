@@ -107,8 +107,9 @@ class TikTokApi:
 
     async def _user_info(self, request: web.Request) -> web.Response:
         creator = self._begin(request, "user_info", self._config.user_info_limit_per_minute)
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
         try:
-            return envelope(self._login.user_info(creator, request.query.get("fields", "")))
+            return envelope(self._login.user_info(token, creator, request.query.get("fields", "")))
         except ValueError as exc:
             raise invalid(str(exc)) from None
 

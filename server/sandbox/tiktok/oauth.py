@@ -19,9 +19,10 @@ from typing import Any
 from aiohttp import web
 
 from server.sandbox import consent
+from server.sandbox.persist import token_key
 from server.sandbox.tiktok.accounts import Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
-from server.sandbox.tiktok.errors import OAuthError
+from server.sandbox.tiktok.errors import ApiError, OAuthError
 
 USER_FIELDS = ("open_id", "union_id", "avatar_url", "display_name")
 
@@ -31,6 +32,9 @@ class TikTokLogin:
         self._config = config
         self._accounts = accounts
         self._codes = consent.CodeBook()
+        # Scopes granted with each access token a consent gave (by its hash): user/info needs
+        # user.info.basic. Tokens from elsewhere (set-up, refreshes) may read it.
+        self._scopes: dict[str, set[str]] = {}
 
     @staticmethod
     def open_id(user: str) -> str:
@@ -82,10 +86,13 @@ class TikTokLogin:
             self._accounts.creators[open_id] = Creator(open_id=open_id, username=issued.user, nickname=issued.user)
         tokens = self._accounts.issue_tokens(open_id)
         tokens["scope"] = issued.scopes
+        self._scopes[token_key(tokens["access_token"])] = set(issued.scopes.split(","))
         return tokens
 
-    @staticmethod
-    def user_info(creator: Creator, fields: str) -> dict[str, Any]:
+    def user_info(self, token: str, creator: Creator, fields: str) -> dict[str, Any]:
+        if "user.info.basic" not in self._scopes.get(token_key(token), {"user.info.basic"}):
+            raise ApiError(401, "scope_not_authorized", "The user did not authorize the scope required for "
+                           "completing this request.")
         asked = [f for f in fields.split(",") if f]
         unknown = [f for f in asked if f not in USER_FIELDS]
         if not asked or unknown:
