@@ -8,8 +8,8 @@ the code exchange and the account's profile (docs/accounts.md, "Connecting an ac
    the long-lived token (60 days), which the service later refreshes with ig_refresh_token.
 4. GET {graph base}/me?fields=user_id,username names the professional account publishing uses.
 
-The app secret is sent only in those calls' form or query, as Meta documents them; the
-short-lived token, in the query of step 3 as documented, never outlives this exchange.
+The app secret is sent only in those calls' form or query, as Meta documents them; tokens
+travel in the Authorization header, as every Graph call's do.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ class InstagramConnector:
 
     async def exchange(self, code: str, redirect_uri: str, code_verifier: str) -> ConnectedIdentity:
         short = await self._short_lived(code, redirect_uri)
+        # The short-lived token travels in the Authorization header like every Graph call's;
+        # the app secret only where Meta documents it, this GET's query.
         status, payload = await oauth_call(
-            self._session, PLATFORM, "token_exchange", "GET", f"{self._graph_root}/access_token",
-            params={"grant_type": "ig_exchange_token", "client_secret": self._app_secret, "access_token": short},
-            observe=self._observe,
+            self._session, PLATFORM, "token_exchange", "GET", f"{self._graph_root}/access_token", token=short,
+            params={"grant_type": "ig_exchange_token", "client_secret": self._app_secret}, observe=self._observe,
         )
         if status >= 400 or not payload.get("access_token"):
             raise _graph_refusal("the long-lived token exchange", status, payload)

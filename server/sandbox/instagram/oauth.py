@@ -104,7 +104,7 @@ class InstagramLogin:
         query = request.query
         if query.get("grant_type") != "ig_exchange_token" or not query.get("client_secret"):
             return _graph_error(100, "(#100) grant_type must be ig_exchange_token, with client_secret")
-        holder = self._tokens.get(token_key(query.get("access_token", "")))
+        holder = self._tokens.get(token_key(_token_of(request)))
         if holder is None or holder.expires_at is None or time.time() >= holder.expires_at:
             return _graph_error(190, "Error validating access token: the token is not a valid short-lived token",
                                 subcode=463)
@@ -114,8 +114,7 @@ class InstagramLogin:
 
     async def _me(self, request: web.Request) -> web.Response:
         self._calls.record("oauth_me")
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        token = value.strip() if scheme.lower() in ("bearer", "oauth") else request.query.get("access_token", "")
+        token = _token_of(request)
         holder = self._tokens.get(token_key(token)) if token else None
         if holder is None:
             return _graph_error(190, "Invalid OAuth access token - Cannot parse access token")
@@ -134,6 +133,14 @@ class InstagramLogin:
         token = "IGAA" + secrets.token_urlsafe(40)
         self._tokens[token_key(token)] = _Holder(user_id, username, expires_at)
         return token
+
+
+def _token_of(request: web.Request) -> str:
+    """The token of a Graph call: the Authorization header's, else the access_token parameter."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and value.strip():
+        return value.strip()
+    return request.query.get("access_token", "")
 
 
 def _oauth_error(message: str) -> web.Response:
