@@ -259,7 +259,7 @@ async def test_without_app_credentials_the_setting_is_named(start_service, insta
     assert "DISTRIBUTION_INSTAGRAM_APP_ID" in reply.error["message"]
 
 
-async def test_reconnect_keeps_the_id_history_and_stored_refresh_token(http, accounts):
+async def test_reconnect_keeps_the_id_history_and_stored_refresh_token(http, accounts, media, publishing):
     # An Instagram account connected by hand with a refresh token, then through the consent
     # screen (whose grant has none): same account, refresh token kept.
     user_id = InstagramLogin.user_id("sandbox_creator")
@@ -267,10 +267,17 @@ async def test_reconnect_keeps_the_id_history_and_stored_refresh_token(http, acc
         platform=account_pb2.PLATFORM_INSTAGRAM, external_account_id=user_id, username="old",
         access_token="old-token", refresh_token="kept-refresh-token",
     ))
+    before = await publishing.PublishInstagramCarousel(PublishInstagramCarouselRequest(
+        media_ids=await register(media, *images(2)), instagram_account_id=first.account.id,
+    ))
     started = await start(http, "PLATFORM_INSTAGRAM", accountId=first.account.id)
     back = await consent(started.body["authorizationUrl"])
     done = await complete(http, state=back["state"], code=back["code"])
     assert done.status == 200, done.body
+    history = await http.get("/api/v1/publishes")
+    assert [(p["id"], p["accountId"]) for p in history.body["publishes"]] == [
+        (before.instagram_publish_id, first.account.id)
+    ]
     account = done.body["account"]
     assert done.body["reconnected"] is True
     assert account["id"] == first.account.id
