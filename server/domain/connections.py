@@ -154,15 +154,23 @@ def sign_state(key: bytes, nonce: str, expires_at: datetime) -> str:
     return f"{body}.{_mac(key, body)}"
 
 
-def read_state(keys: Sequence[bytes], state: str) -> tuple[str, datetime] | None:
-    """(nonce, expiry) of a state signed under any of `keys`; None if it is not one."""
+@dataclass(frozen=True)
+class ReadState:
+    nonce: str
+    expires_at: datetime
+    key: bytes  # the key that signed it: the connection's PKCE verifier is derived under it too
+
+
+def read_state(keys: Sequence[bytes], state: str) -> ReadState | None:
+    """What a state signed under any of `keys` says; None if it is not one."""
     parts = state.split(".")
     if len(parts) != 4 or parts[0] != STATE_VERSION or not parts[2].isdigit() or len(parts[2]) > 12:
         return None
     body = ".".join(parts[:3])
-    if not any(hmac.compare_digest(_mac(key, body), parts[3]) for key in keys):
+    key = next((k for k in keys if hmac.compare_digest(_mac(k, body), parts[3])), None)
+    if key is None:
         return None
-    return parts[1], datetime.fromtimestamp(int(parts[2]), UTC)
+    return ReadState(parts[1], datetime.fromtimestamp(int(parts[2]), UTC), key)
 
 
 def pkce_verifier(key: bytes, nonce: str) -> str:

@@ -118,14 +118,14 @@ class Connections:
         violations = _complete_violations(req)
         if violations:
             raise invalid(violations)
-        pending = await self._redeem(workspace_id, req.state)
+        pending, key = await self._redeem(workspace_id, req.state)
         if req.error:
             log.info("account connection refused at the consent screen",
                      extra={"platform": pending.platform.value, "error": req.error[:40]})
             raise _consent_refused(req)
         connector = self._connector(pending.platform)
         uses_pkce = pending.pkce is not PkceMethod.NONE
-        verifier = pkce_verifier(self._store.signing_keys[0], pending.nonce) if uses_pkce else ""
+        verifier = pkce_verifier(key, pending.nonce) if uses_pkce else ""
         try:
             identity = await connector.exchange(req.code, pending.redirect_uri, verifier)
         except ExchangeFailure as failure:
@@ -229,11 +229,12 @@ class Connections:
 
     # --- complete ---------------------------------------------------------------------------
 
-    async def _redeem(self, workspace_id: str, state: str) -> PendingConnection:
+    async def _redeem(self, workspace_id: str, state: str) -> tuple[PendingConnection, bytes]:
+        """The connection `state` names, spent, and the key that signed it."""
         read = read_state(self._store.signing_keys, state)
         if read is None:
             raise _bad_state("is not a state this service issued (it must be passed back exactly as issued)")
-        nonce, expires_at = read
+        nonce, expires_at = read.nonce, read.expires_at
         if expires_at <= self._clock.now():
             raise FailedPrecondition(
                 reason="CONNECTION_STATE_EXPIRED",
@@ -253,7 +254,7 @@ class Connections:
             )
         if claim.pending is None:
             raise _bad_state("was not issued to this workspace (or its connection is long gone)")
-        return claim.pending
+        return claim.pending, read.key
 
     async def _previous(
         self, workspace_id: str, pending: PendingConnection, identity: ConnectedIdentity

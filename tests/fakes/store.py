@@ -814,6 +814,10 @@ class FakeConnectionStore(_Table):
     def signing_keys(self) -> Sequence[bytes]:
         return self._keys
 
+    def rotate(self, key: bytes) -> None:
+        """A new first key, the old ones kept after it (as DISTRIBUTION_SECRET_KEYS rotates)."""
+        self._keys = (key, *self._keys)
+
     async def add(self, pending: PendingConnection) -> None:
         await self._call()
         self.rows = {n: row for n, row in self.rows.items() if row[0].expires_at >= pending.created_at}

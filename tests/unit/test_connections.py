@@ -100,8 +100,10 @@ def test_a_state_reads_back_under_its_key_and_any_listed_one(clock: FakeClock) -
     old, new = b"o" * 32, b"n" * 32
     expires = clock.now() + timedelta(minutes=10)
     state = sign_state(old, "nonce-1", expires)
-    assert read_state([old], state) == ("nonce-1", expires.replace(microsecond=0))
-    assert read_state([new, old], state) is not None  # a rotation keeps states in flight good
+    read = read_state([old], state)
+    assert read is not None and (read.nonce, read.expires_at) == ("nonce-1", expires.replace(microsecond=0))
+    rotated = read_state([new, old], state)  # a rotation keeps states in flight good
+    assert rotated is not None and rotated.key == old  # and their PKCE verifiers: derived under `old`
     assert read_state([new], state) is None
 
 
@@ -183,6 +185,18 @@ async def test_the_exchange_sends_the_verifier_of_the_challenge_it_showed(store,
     digest = hashlib.sha256(verifier.encode()).digest()
     assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == challenge
     assert redirect_uri == REDIRECT
+
+
+async def test_a_key_rotation_mid_connection_keeps_its_verifier(store, clock) -> None:
+    connector = FakeConnector(PkceMethod.S256)
+    connector.grants.append(grant())
+    flows = Connections(store.connections, store.accounts, {Platform.TIKTOK: connector}, clock)
+    started = await flows.start(WORKSPACE, StartConnection(Platform.TIKTOK, REDIRECT, ()))
+    challenge = parse_qs(urlsplit(started.authorization_url).query)["code_challenge"][0]
+    store.connections.rotate(b"n" * 32)  # a new sealing key goes first; the old one still opens
+    await flows.complete(WORKSPACE, CompleteConnection(started.state, "code"))
+    (_, _, verifier), = connector.exchanges
+    assert pkce_challenge(verifier, PkceMethod.S256) == challenge
 
 
 # --- reconnects --------------------------------------------------------------------------------
