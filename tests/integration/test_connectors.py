@@ -111,6 +111,13 @@ async def test_instagram_exchange_gives_the_long_lived_token_and_the_account(ses
     assert instagram_sandbox.calls.counts["oauth_token_exchange"] == 1
 
 
+async def test_instagram_on_facebook_logins_host_cannot_connect(session):
+    connector = InstagramConnector(session, graph_base="https://graph.facebook.com/v23.0", app_id="1", app_secret="s")
+    assert connector.missing_setting.startswith("DISTRIBUTION_INSTAGRAM_API_BASE")
+    ready = InstagramConnector(session, graph_base="https://graph.instagram.com/v23.0", app_id="1", app_secret="s")
+    assert ready.missing_setting == ""
+
+
 async def test_instagram_refusals(session, instagram_sandbox):
     connector = instagram(session, instagram_sandbox)
     code = await code_for(session, connector)

@@ -35,6 +35,7 @@ from server.domain.connections import (
 DEFAULT_SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
 AUTH_BASE = "https://www.instagram.com"
 OAUTH_BASE = "https://api.instagram.com"
+FACEBOOK_GRAPH_HOST = "graph.facebook.com"
 
 
 class InstagramConnector:
@@ -72,6 +73,10 @@ class InstagramConnector:
 
     @property
     def missing_setting(self) -> str:
+        if urlsplit(self._graph).hostname == FACEBOOK_GRAPH_HOST:
+            # Facebook Login's host has no ig_exchange_token nor Instagram Login's /me: say so
+            # at the start rather than after the user consented.
+            return "DISTRIBUTION_INSTAGRAM_API_BASE to Instagram Login's host (https://graph.instagram.com/<version>)"
         if not self._app_id:
             return "DISTRIBUTION_INSTAGRAM_APP_ID"
         return "" if self._app_secret else "DISTRIBUTION_INSTAGRAM_APP_SECRET"
