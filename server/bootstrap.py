@@ -156,7 +156,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     policies: dict[type, PlatformPolicy] = {
         InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
         TikTokCarousel: TikTokPolicy(
-            adapters.tiktok, store.accounts, retrier, adapters.segmenter,
+            adapters.tiktok, store.accounts, tokens, retrier, adapters.segmenter,
             require_creator_consent=settings.tiktok_require_creator_consent,
             require_caption_fits_title=settings.tiktok_require_caption_fits_title,
             require_disable_comment=settings.tiktok_require_disable_comment,

@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -256,6 +257,9 @@ class Publisher:
             publish.options = await policy.before_scheduling(account, token, req, publish.options)
             return await self._record_scheduled(publish, req.publish_time, guarded)
         publish.options = await policy.before_recording(account, token, req, publish.options)
+        # The run starts with the token as stored now: a check above may have replaced a
+        # rejected one (refreshed it), and the old one would only be rejected again.
+        token = await self._tokens.stored_token(account)
         return await self._record_and_run(publish, Ready(account, media, token), guarded)
 
     async def validate(self, workspace_id: str, req: CarouselRequest) -> Preview:
@@ -649,6 +653,7 @@ class TikTokPolicy:
         self,
         tiktok: TikTokApi,
         accounts: AccountStore,
+        tokens: AccountTokens,
         retrier: Retrier,
         segmenter: TextSegmenter,
         *,
@@ -658,6 +663,8 @@ class TikTokPolicy:
     ) -> None:
         self._tiktok = tiktok
         self._accounts = accounts
+        # A token rejected at creator_info is replaced once (refreshed) before the account is marked.
+        self._tokens = tokens
         self._retrier = retrier
         self._segmenter = segmenter
         self._require_creator_consent = require_creator_consent
@@ -787,8 +794,12 @@ class TikTokPolicy:
     async def _check_creator(
         self, account: Account, token: str, privacy_level: str, *, validate_only: bool
     ) -> CreatorInfo:
+        def ask(token: str) -> Awaitable[CreatorInfo]:
+            return self._retrier.run(lambda: self._tiktok.creator_info(token))
+
         try:
-            creator = await self._retrier.run(lambda: self._tiktok.creator_info(token))
+            # validate_only never refreshes (a refresh grant is a platform write).
+            creator = await (ask(token) if validate_only else self._tokens.call(account, token, ask))
         except PlatformFailure as failure:
             # validate_only leaves the account as it is: it did not refresh the token first.
             if failure.error.token_rejected and not validate_only:

@@ -8,12 +8,21 @@ serialised across replicas (a lock held in the store), and a refresh in the midd
 publish only swaps the token the next call uses: the publish itself is never restarted.
 When the platform refuses the refresh, the account is marked NEEDS_RECONNECT and
 publishes to it fail fast with FAILED_PRECONDITION.
+
+A token the platform rejects before its known expiry (or with no expiry known) is
+replaced on rejection (`after_rejection`): the stored token, when another task or replica
+has already replaced it (compared under the refresh lock, so of any number of replicas
+rejected at once exactly one refreshes), else a refresh with the stored refresh token.
+`call` sends a platform call once, and once more with the replacement when the platform
+rejected the token and did nothing; the caller marks the account only when that fails too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Account, Platform
@@ -21,6 +30,8 @@ from server.domain.platforms import PlatformFailure
 from server.domain.ports import AccountStore, Clock, InstagramApi, Locks, TikTokApi
 
 log = logging.getLogger("distribution.tokens")
+
+T = TypeVar("T")
 
 # Refresh this long before the access token expires.
 REFRESH_MARGIN = timedelta(minutes=10)
@@ -70,6 +81,38 @@ class AccountTokens:
             assert credentials.refresh_token
             return await self._refresh_tiktok(current, credentials.refresh_token, credentials.access_token)
 
+    async def after_rejection(self, account: Account, rejected: str) -> str | None:
+        """A token to use instead of `rejected`, which the platform just refused: the one
+        stored now when it differs (another task or replica replaced it), else a new one from
+        the refresh grant; None when the account has no refresh token (nothing to try).
+        Raises FailedPrecondition (and marks the account) when the platform refuses the
+        refresh, Unavailable when it cannot refresh just now."""
+        credentials = await self._accounts.credentials(account.id)
+        if credentials is None:
+            raise _disconnected(account)
+        if credentials.access_token != rejected:
+            return credentials.access_token
+        if not credentials.refresh_token:
+            return None
+        async with self._locks.hold(f"token-refresh:{account.id}"):
+            current = await self._accounts.get(account.workspace_id, account.id)
+            credentials = await self._accounts.credentials(account.id)
+            if current is None or credentials is None:
+                raise _disconnected(account)
+            # Compare and set on the token itself: whoever held the lock before this task
+            # has replaced the rejected token, and its refresh token with it.
+            if credentials.access_token != rejected:
+                return credentials.access_token
+            if not credentials.refresh_token:
+                return None
+            log.info("token rejected before its expiry; refreshing", extra={"account_id": account.id})
+            return await self._refresh_tiktok(current, credentials.refresh_token, rejected, rejected=True)
+
+    async def call(self, account: Account, token: str, send: Callable[[str], Awaitable[T]]) -> T:
+        """`send(token)`, and once more with `after_rejection`'s token when the platform
+        rejected this one (resend_on_rejection)."""
+        return await resend_on_rejection(token, send, lambda rejected: self.after_rejection(account, rejected))
+
     async def stored_token(self, account: Account) -> str:
         """The account's access token as stored, never refreshed: for checks that must make
         no platform write (validate_only), a refresh grant being one."""
@@ -114,19 +157,23 @@ class AccountTokens:
         log.info("instagram token refreshed", extra={"account_id": account.id, "expires_in": expires_in})
         return new_token
 
-    async def _refresh_tiktok(self, account: Account, refresh_token: str, old_access_token: str) -> str:
+    async def _refresh_tiktok(
+        self, account: Account, refresh_token: str, old_access_token: str, *, rejected: bool = False
+    ) -> str:
+        """The refresh grant; `rejected`: the platform already refused the old access token,
+        so it is no fallback while the refresh is unavailable."""
         try:
             grant = await self._tiktok.refresh(refresh_token)
         except PlatformFailure as failure:
             if failure.retryable:
-                if not self._expired(account):
+                if not rejected and not self._expired(account):
                     log.warning("token refresh failed transiently; using the current token",
                                 extra={"account_id": account.id})
                     return old_access_token
                 raise Unavailable(
                     reason="TIKTOK_TOKEN_REFRESH_UNAVAILABLE",
-                    message=f"The TikTok token of account {account.id} expired and TikTok could not refresh "
-                    "it just now; try again later",
+                    message=f"The TikTok token of account {account.id} expired or was rejected and TikTok "
+                    "could not refresh it just now; try again later",
                     metadata={"account_id": account.id},
                 ) from None
             await self._needs_reconnect(account)
@@ -147,6 +194,31 @@ class AccountTokens:
     async def _needs_reconnect(self, account: Account) -> None:
         await self._accounts.mark_needs_reconnect(account.id)
         log.warning("token refresh refused; account needs a reconnect", extra={"account_id": account.id})
+
+
+async def resend_on_rejection(
+    token: str,
+    send: Callable[[str], Awaitable[T]],
+    replace: Callable[[str], Awaitable[str | None]],
+    replaced: Callable[[PlatformFailure], Awaitable[None]] | None = None,
+) -> T:
+    """`send(token)`; when the platform rejected the token and surely did nothing, `send`
+    once more with `replace(token)` (after `replaced(failure)`, e.g. a timeline entry). A
+    call whose outcome is unknown (maybe_applied: an init whose answer was lost) is never
+    sent again; a second rejection, or a first with no replacement, is raised as it came,
+    for the caller to mark the account."""
+    try:
+        return await send(token)
+    except PlatformFailure as failure:
+        if not failure.error.token_rejected or failure.maybe_applied:
+            raise
+        fresh = await replace(token)
+        if fresh is None or fresh == token:
+            raise
+        rejection = failure
+    if replaced is not None:
+        await replaced(rejection)
+    return await send(fresh)
 
 
 def _refresh_refused(account: Account, platform: str, failure: PlatformFailure) -> FailedPrecondition:

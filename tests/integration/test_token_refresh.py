@@ -1,11 +1,13 @@
 """Token refresh against the platforms' token endpoints, with the tokens kept in the store:
 TikTok ahead of expiry with the rotated refresh token saved, never restarting a publish, a
-refused refresh marking the account for reconnection; Instagram long-lived tokens in their
-last week."""
+refused refresh marking the account for reconnection; a token rejected before any known
+expiry refreshed once (across two PostgreSQL replicas too) and the rejected call sent once
+more; Instagram long-lived tokens in their last week."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -16,7 +18,8 @@ from server.domain.errors import DomainError
 from server.domain.models import AccountState, Platform, PublishState
 from tests.support.client import images
 from tests.support.errors import rich_error_of
-from tests.support.inprocess import WORKSPACE
+from tests.support.inprocess import WORKSPACE, open_core
+from tests.support.postgres import fresh_database
 from tests.support.processing import LONG, finish_tiktok_processing
 from tests.support.waiting import eventually
 
@@ -103,6 +106,72 @@ async def test_token_rejected_mid_publish_is_refreshed_without_restarting(core, 
     assert tiktok_sandbox.calls.counts["token"] == 1
     _, events = await core.services.history.get(WORKSPACE, result.id)
     assert "TOKEN_REFRESHED" in [e.type for e in events]
+
+
+async def expired_without_expiry_known(core, tiktok_sandbox, open_id="oid-silent"):
+    """A TikTok account connected with no access_token_expire_time whose access token has
+    since expired on TikTok (revoked: TikTok answers access_token_invalid alike)."""
+    tiktok_sandbox.add_creator("tt-silent", open_id=open_id)
+    tiktok_sandbox.add_refresh_token("tt-silent-refresh", "tt-silent")
+    tiktok_sandbox.revoke_token("tt-silent")
+    return await core.connect(
+        platform=Platform.TIKTOK, external_account_id=open_id, access_token="tt-silent",
+        refresh_token="tt-silent-refresh",
+    )
+
+
+async def publish_inbox(core, account_id, prefix):
+    media_ids = await core.register(*images(2, prefix=prefix))
+    return await core.publish(TikTokCarousel(media_ids=media_ids, account_id=account_id, post_mode="INBOX"))
+
+
+@pytest.mark.parametrize("post_mode", ["DIRECT", "INBOX"])
+async def test_a_token_rejected_with_no_expiry_known_is_refreshed_once_and_the_call_sent_again(
+    core, tiktok_sandbox, post_mode
+):
+    account = await expired_without_expiry_known(core, tiktok_sandbox)
+    media_ids = await core.register(*images(2))
+    result = await core.publish(TikTokCarousel(
+        media_ids=media_ids, account_id=account.id, post_mode=post_mode, creator_consent_obtained=True,
+    ))
+    assert result.state in (PublishState.PUBLISHED, PublishState.DELIVERED_TO_INBOX)
+    assert tiktok_sandbox.calls.counts["token"] == 1
+    assert len(tiktok_sandbox.posts()) == 1
+    # DIRECT: creator_info is the call rejected (before the publish is recorded); INBOX: init.
+    assert tiktok_sandbox.calls.counts["init"] == (1 if post_mode == "DIRECT" else 2)
+    stored = await core.account(account.id)
+    assert stored.state == AccountState.ACTIVE
+    assert stored.access_token_expires_at is not None  # the grant's lifetime is known from now on
+
+
+async def test_a_rejected_token_whose_refresh_token_is_spent_marks_the_account(core, tiktok_sandbox):
+    tiktok_sandbox.add_creator("tt-lost", open_id="oid-lost")
+    tiktok_sandbox.revoke_token("tt-lost")
+    account = await core.connect(platform=Platform.TIKTOK, external_account_id="oid-lost",
+                                 access_token="tt-lost", refresh_token="never-issued")
+    with pytest.raises(DomainError) as info:
+        await publish_inbox(core, account.id, "gs://b/lost")
+    assert rich_error_of(info.value).reason == "ACCOUNT_REFRESH_FAILED"
+    assert tiktok_sandbox.calls.counts["token"] == 1
+    assert (await core.account(account.id)).state == AccountState.NEEDS_RECONNECT
+    assert tiktok_sandbox.posts() == []
+
+
+async def test_two_postgresql_replicas_rejected_at_once_refresh_once(settings, tiktok_sandbox):
+    async with fresh_database() as url:
+        shared = dataclasses.replace(settings, database_url=url)
+        async with open_core(shared) as first, open_core(shared) as second:
+            account = await expired_without_expiry_known(first, tiktok_sandbox)
+            results = await asyncio.gather(
+                *(publish_inbox(replica, account.id, f"gs://b/replica{n}-")
+                  for n, replica in enumerate((first, second, first, second)))
+            )
+            assert [r.state for r in results] == [PublishState.DELIVERED_TO_INBOX] * 4
+            # The refresh token rotates: a second refresh would have spent a dead one and
+            # marked the account; exactly one was made, and every replica used its token.
+            assert tiktok_sandbox.calls.counts["token"] == 1
+            assert len(tiktok_sandbox.posts()) == 4
+            assert (await second.account(account.id)).state == AccountState.ACTIVE
 
 
 async def test_instagram_long_lived_token_is_refreshed_in_its_last_week(core, instagram_sandbox):

@@ -231,11 +231,17 @@ async def test_creator_info_refused_for_good_is_the_callers_error(world: World) 
     assert "publish_id" not in error.metadata
 
 
-async def test_creator_info_rejecting_the_token_marks_the_account(world: World) -> None:
-    account = await world.tiktok_account()
-    world.tiktok.script("creator_info", TikTokFailure.token_rejected("creator_info"))
+@pytest.mark.parametrize(("refresh_token", "creator_infos"), [(None, 1), ("tt-refresh", 2)])
+async def test_creator_info_rejecting_the_token_marks_the_account(
+    world: World, refresh_token: str | None, creator_infos: int
+) -> None:
+    account = await world.tiktok_account(refresh_token=refresh_token)
+    # With a refresh token: rejected, refreshed once, rejected again.
+    world.tiktok.script("creator_info", *[TikTokFailure.token_rejected("creator_info")] * creator_infos)
     error = await refused_before_recording(world, await world.tiktok_request(2, account), FailedPrecondition)
     assert error.reason == "TIKTOK_TOKEN_INVALID"
+    assert world.tiktok.count("creator_info") == creator_infos
+    assert world.tiktok.count("refresh") == creator_infos - 1
     stored = await world.store.accounts.get(world.workspace, account.id)
     assert stored is not None
     assert stored.state == AccountState.NEEDS_RECONNECT

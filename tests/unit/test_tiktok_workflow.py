@@ -189,14 +189,75 @@ async def test_an_init_whose_answer_was_lost_says_so(world: World) -> None:
     )
 
 
-async def test_a_token_rejected_by_init_fails_and_marks_the_account(world: World) -> None:
-    account = await world.tiktok_account()
+async def test_a_token_rejected_by_init_without_a_refresh_token_fails_and_marks_the_account(world: World) -> None:
+    account = await world.tiktok_account(refresh_token=None)
     world.tiktok.script("init_photo_post", TikTokFailure.token_rejected("init_photo_post"))
     _, publish = await publish_fails(world, await world.tiktok_request(2, account), FailedPrecondition)
     assert error_of(publish) == {"code": "FAILED_PRECONDITION", "reason": "TIKTOK_TOKEN_INVALID"}
+    assert world.tiktok.count("init_photo_post") == 1
     stored = await world.store.accounts.get(world.workspace, account.id)
     assert stored is not None
     assert stored.state == AccountState.NEEDS_RECONNECT
+
+
+async def test_a_token_rejected_by_init_is_refreshed_once_and_init_sent_once_more(world: World) -> None:
+    account = await world.tiktok_account(access_token_expires_at=None)  # no expiry known: no early refresh
+    world.tiktok.script("init_photo_post", TikTokFailure.token_rejected("init_photo_post"))
+    publish = await world.publish(await world.tiktok_request(2, account))
+    assert publish.state == PublishState.PUBLISHED
+    assert world.tiktok.methods() == ["creator_info", "init_photo_post", "refresh", "init_photo_post", "fetch_status"]
+    assert [c.args["token"] for c in world.tiktok.calls_to("init_photo_post")] == ["tt-token", "tt-access-1"]
+    assert [c.args["token"] for c in world.tiktok.calls_to("fetch_status")] == ["tt-access-1"]
+    assert await world.timeline(publish.id) == [*DIRECT[:3], "TOKEN_REFRESHED", *DIRECT[3:]]
+    refreshed = (await world.events(publish.id))[3]
+    assert refreshed.message == "The platform rejected the access token at init; sending init once more with a new one"
+    assert refreshed.details["code"] == "access_token_invalid"
+    stored = await world.store.accounts.get(world.workspace, account.id)
+    assert stored is not None
+    assert stored.state == AccountState.ACTIVE
+
+
+async def test_a_token_rejected_again_after_its_refresh_fails_init_and_marks_the_account(world: World) -> None:
+    account = await world.tiktok_account()
+    world.tiktok.script("init_photo_post", *[TikTokFailure.token_rejected("init_photo_post")] * 2)
+    _, publish = await publish_fails(world, await world.tiktok_request(2, account), FailedPrecondition)
+    assert error_of(publish) == {"code": "FAILED_PRECONDITION", "reason": "TIKTOK_TOKEN_INVALID"}
+    assert (world.tiktok.count("refresh"), world.tiktok.count("init_photo_post")) == (1, 2)
+    stored = await world.store.accounts.get(world.workspace, account.id)
+    assert stored is not None
+    assert stored.state == AccountState.NEEDS_RECONNECT
+
+
+async def test_an_init_resent_after_a_refresh_whose_answer_is_lost_is_never_sent_a_third_time(world: World) -> None:
+    world.tiktok.script("init_photo_post", TikTokFailure.token_rejected("init_photo_post"),
+                        TikTokFailure.timed_out("init_photo_post"))
+    _, publish = await publish_fails(world, await world.tiktok_request(2), DeadlineExceeded)
+    assert publish.state == PublishState.UNCONFIRMED
+    assert world.tiktok.count("init_photo_post") == 2
+    assert world.tiktok.count("refresh") == 1
+
+
+async def test_an_init_rejected_whose_refresh_is_refused_fails_as_nothing_was_posted(world: World) -> None:
+    account = await world.tiktok_account()
+    world.tiktok.script("init_photo_post", TikTokFailure.token_rejected("init_photo_post"))
+    world.tiktok.script("refresh", TikTokFailure.refresh_refused())
+    _, publish = await publish_fails(world, await world.tiktok_request(2, account), FailedPrecondition)
+    assert publish.state == PublishState.FAILED  # not UNCONFIRMED: a rejected init posts nothing
+    assert error_of(publish) == {"code": "FAILED_PRECONDITION", "reason": "ACCOUNT_REFRESH_FAILED"}
+    assert world.tiktok.count("init_photo_post") == 1
+    stored = await world.store.accounts.get(world.workspace, account.id)
+    assert stored is not None
+    assert stored.state == AccountState.NEEDS_RECONNECT
+
+
+async def test_a_token_rejected_by_creator_info_is_refreshed_before_the_publish_is_recorded(world: World) -> None:
+    account = await world.tiktok_account(access_token_expires_at=None)
+    world.tiktok.script("creator_info", TikTokFailure.token_rejected("creator_info"))
+    publish = await world.publish(await world.tiktok_request(2, account))
+    assert publish.state == PublishState.PUBLISHED
+    # init finds the stored token already replaced: no second refresh.
+    assert world.tiktok.methods() == ["creator_info", "refresh", "creator_info", "init_photo_post", "fetch_status"]
+    assert [c.args["token"] for c in world.tiktok.calls_to("init_photo_post")] == ["tt-access-1"]
 
 
 # --- polling ----------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ account (server/services/tokens.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from server.domain.errors import FailedPrecondition, Unavailable
 from server.domain.models import Account, AccountState, Credentials
-from server.domain.platforms import TokenGrant
+from server.domain.platforms import PlatformFailure, TokenGrant
 from tests.fakes import IgFailure, TikTokFailure
 from tests.unit.conftest import World
 
@@ -205,3 +206,75 @@ async def test_an_account_disconnected_while_waiting_for_the_lock_has_no_token(w
     with pytest.raises(FailedPrecondition) as caught:
         await second
     assert caught.value.reason == "ACCOUNT_NOT_CONNECTED"
+
+
+# --- a token the platform rejected before its expiry -------------------------------------------
+
+
+async def test_a_rejected_token_with_no_expiry_known_is_refreshed_once_for_every_caller_rejected_at_once(
+    world: World,
+) -> None:
+    account = await world.tiktok_account(access_token_expires_at=None)
+    replaced = await asyncio.gather(*(world.services.tokens.after_rejection(account, "tt-token") for _ in range(5)))
+    assert replaced == ["tt-access-1"] * 5
+    assert world.tiktok.count("refresh") == 1
+
+
+async def test_a_rejected_token_already_replaced_elsewhere_is_not_refreshed_again(world: World) -> None:
+    account = await world.tiktok_account()
+    assert await world.services.tokens.after_rejection(account, "tt-token") == "tt-access-1"
+    # A caller still holding the old token (another replica's run) is given the stored one.
+    assert await world.services.tokens.after_rejection(account, "tt-token") == "tt-access-1"
+    assert world.tiktok.count("refresh") == 1
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "instagram"])
+async def test_a_rejected_token_with_nothing_to_refresh_it_has_no_replacement(world: World, platform: str) -> None:
+    if platform == "tiktok":
+        account = await world.tiktok_account(refresh_token=None)
+        rejected = "tt-token"
+    else:
+        account = await world.instagram_account()
+        rejected = "ig-token"
+    assert await world.services.tokens.after_rejection(account, rejected) is None
+    assert world.tiktok.calls == world.instagram.calls == []
+    assert await state_of(world, account) == AccountState.ACTIVE  # the caller marks it, if it must
+
+
+async def test_a_rejected_token_whose_refresh_is_unavailable_is_no_fallback(world: World) -> None:
+    account = await world.tiktok_account()  # twelve hours left: the old token would be a fallback
+    world.tiktok.script("refresh", TikTokFailure.server_error("refresh"))
+    with pytest.raises(Unavailable) as caught:
+        await world.services.tokens.after_rejection(account, "tt-token")
+    assert caught.value.reason == "TIKTOK_TOKEN_REFRESH_UNAVAILABLE"
+    assert await state_of(world, account) == AccountState.ACTIVE
+
+
+async def test_a_call_rejected_is_sent_once_more_with_the_refreshed_token(world: World) -> None:
+    account = await world.tiktok_account()
+    sent: list[str] = []
+
+    async def send(token: str) -> str:
+        sent.append(token)
+        if token == "tt-token":
+            raise TikTokFailure.token_rejected("creator_info")
+        return "answer"
+
+    assert await world.services.tokens.call(account, "tt-token", send) == "answer"
+    assert sent == ["tt-token", "tt-access-1"]
+
+
+async def test_a_call_whose_outcome_is_unknown_is_never_sent_again(world: World) -> None:
+    account = await world.tiktok_account()
+    lost = TikTokFailure.timed_out("init_photo_post")
+    lost.error = dataclasses.replace(lost.error, token_rejected=True)  # even if it also said so
+    sent: list[str] = []
+
+    async def send(token: str) -> str:
+        sent.append(token)
+        raise lost
+
+    with pytest.raises(PlatformFailure):
+        await world.services.tokens.call(account, "tt-token", send)
+    assert sent == ["tt-token"]
+    assert world.tiktok.count("refresh") == 0

@@ -15,12 +15,15 @@ from typing import Generic, Protocol, TypeVar
 from server.domain.changes import PublishChange
 from server.domain.ending import ending
 from server.domain.models import Account, Media, Publish, PublishError, PublishState
+from server.domain.platforms import PlatformFailure
 from server.domain.ports import Clock
+from server.services.tokens import resend_on_rejection
 from server.services.workflow.polling import PollPolicy
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.retry import Retrier
 
 ClientT = TypeVar("ClientT")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,25 @@ class CheckpointedWorkflow(Generic[ClientT]):
 
     async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
         raise NotImplementedError
+
+    async def _send(
+        self, publish: Publish, target: PublishTarget, what: str, send: Callable[[str], Awaitable[T]]
+    ) -> T:
+        """`send(token)`, and once more with a replaced token when the platform rejected the
+        account's token and did nothing (resend_on_rejection), noted on the timeline. Raises
+        the DomainError of a refresh the platform refused or cannot make now."""
+
+        async def replace(rejected: str) -> str | None:
+            return await target.token(refresh=True)
+
+        async def replaced(failure: PlatformFailure) -> None:
+            await self._log.record(
+                publish.id, "TOKEN_REFRESHED",
+                f"The platform rejected the access token at {what}; sending {what} once more with a new one",
+                details=failure.summary(),
+            )
+
+        return await resend_on_rejection(await target.token(), send, replace, replaced)
 
     async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
         """Records the terminal state with its error, then ends the run (StepFailed)."""

@@ -129,14 +129,13 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
 
     async def _create_carousel(self, publish: Publish, target: PublishTarget) -> Publish:
         children = [cid for cid in publish.child_container_ids if cid]
-        token = await target.token()
         try:
-            container_id = await self._retrier.run(
+            container_id = await self._send(publish, target, "the carousel container", lambda token: self._retrier.run(
                 lambda: self._client.create_carousel_container(
                     token, target.account.external_account_id, children, publish.caption,
                     collaborators=_options(publish).collaborators, location_id=_options(publish).location_id,
                 )
-            )
+            ))
         except PlatformFailure as failure:
             await self._end(publish, PublishState.FAILED, failure.error)
         return await self._log.record(
@@ -165,8 +164,11 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 PublishChange(call_in_flight=SetTo(MEDIA_PUBLISH)),
             )
             try:
-                media_id = await self._client.publish(
-                    await target.token(), target.account.external_account_id, container_id
+                # A token rejected (e.g. replaced by a reconnect meanwhile) proves nothing was
+                # published: sent once more with the stored token.
+                media_id = await self._send(
+                    publish, target, "media_publish",
+                    lambda token: self._client.publish(token, target.account.external_account_id, container_id),
                 )
             except PlatformFailure as failure:
                 if failure.maybe_applied:

@@ -311,7 +311,8 @@ class PublishRunner:
 
 class _TokenForRun:
     """The account's token for one workflow run: read (and refreshed if due) once, then
-    reused by every step; read again only when the platform rejected it (refresh=True)."""
+    reused by every step; replaced only when the platform rejected it (refresh=True), and
+    then left as it was when there is nothing to replace it with."""
 
     def __init__(self, tokens: AccountTokens, account: Account, token: str | None = None) -> None:
         self._tokens = tokens
@@ -319,6 +320,9 @@ class _TokenForRun:
         self._token = token
 
     async def __call__(self, refresh: bool = False) -> str:
-        if self._token is None or refresh:
-            self._token = await self._tokens.access_token(self._account, refresh=refresh)
+        if self._token is None:
+            self._token = await self._tokens.access_token(self._account)
+        elif refresh:
+            # Another replica may have replaced the token already; else a refresh, if any.
+            self._token = await self._tokens.after_rejection(self._account, self._token) or self._token
         return self._token

@@ -97,7 +97,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
                              "offers no lookup to tell whether it was accepted"),
             )
         post = photo_post(publish, target)
-        token = await target.token()
+        await target.token()  # a token refused before anything is sent leaves nothing in flight
         notes = sent_as_changed(publish)
         await self._log.record(
             publish.id, "TIKTOK_INIT_SENT",
@@ -107,7 +107,17 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
         try:
             # The adapter marks retryable only the init failures that prove nothing was
             # created (a rate-limit answer, a connection never made).
-            publish_id = await self._retrier.run(lambda: self._client.init_photo_post(token, post))
+            # A rejected token (which proves nothing was created) is replaced and init sent
+            # once more; an init whose outcome is unknown never is.
+            publish_id = await self._send(
+                publish, target, "init",
+                lambda token: self._retrier.run(lambda: self._client.init_photo_post(token, post)),
+            )
+        except DomainError as err:
+            # The token was rejected, so nothing was posted, and could not be replaced.
+            await self._end(publish, PublishState.FAILED, PublishError(
+                code=err.code, reason=err.reason, message=err.message, retry_after=err.retry_after,
+            ))
         except PlatformFailure as failure:
             if not failure.maybe_applied:
                 await self._end(publish, PublishState.FAILED, failure.error)
