@@ -335,7 +335,7 @@ async def open_adapters(
         credentials = _tiktok_app(settings, sandboxes)
         tiktok = TikTokClient(
             session, base, store.rate_windows, settings.tiktok_rate_limits, credentials,
-            metrics.platform_call, metrics.rate_limit_wait,
+            metrics.platform_call, metrics.rate_limit_wait, metrics.rate_limit_answer,
         )
         built_connectors[Platform.TIKTOK] = TikTokConnector(
             session, api_base=base,

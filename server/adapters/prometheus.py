@@ -45,6 +45,9 @@ class PrometheusMetrics:
         self.rate_limit_wait_seconds = Counter("distribution_rate_limit_wait_seconds",
                                                "Time spent waiting for rate-limit slots",
                                                ["platform", "endpoint"], registry=r)
+        self.rate_limited = Counter("distribution_platform_rate_limited",
+                                    "Platform answers that a rate limit was exceeded, despite the pacing",
+                                    ["platform", "endpoint"], registry=r)
 
         self.schedule_lateness = Histogram(
             "distribution_schedule_start_lateness_seconds",
@@ -81,6 +84,9 @@ class PrometheusMetrics:
     def rate_limit_wait(self, platform: str, endpoint: str, seconds: float) -> None:
         self.rate_limit_waits.labels(platform, endpoint).inc()
         self.rate_limit_wait_seconds.labels(platform, endpoint).inc(seconds)
+
+    def rate_limit_answer(self, platform: str, endpoint: str) -> None:
+        self.rate_limited.labels(platform, endpoint).inc()
 
     async def serve(self, listen: str) -> Callable[[], Awaitable[None]]:
         """Starts the /metrics endpoint; returns its stop coroutine function."""

@@ -92,13 +92,14 @@ class Settings:
     schedule: SchedulePolicy = SchedulePolicy()
     stream: StreamPolicy = field(default_factory=StreamPolicy)
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    # TikTok's per-token request limits (kept by waiting), with DISTRIBUTION_TIKTOK_PACING_MARGIN.
+    tiktok_rate_limits: RateLimits = RateLimits()
     # Set only in code: how often platform processing is polled, the backoff for transient
-    # platform errors, TikTok's per-token request limits (kept by waiting), and how often a
-    # replica looks for schedules other replicas recorded (its own wake it at their time).
+    # platform errors, and how often a replica looks for schedules other replicas recorded
+    # (its own wake it at their time).
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
     tiktok_poll: PollPolicy = TIKTOK_STATUS
     retry: RetryPolicy = DEFAULT_RETRY
-    tiktok_rate_limits: RateLimits = RateLimits()
     schedule_sweep_every: float = 5.0
 
     @property
@@ -183,6 +184,7 @@ def _policies(values: dict[str, Any]) -> dict[str, Any]:
     ttl = values.pop("lease_seconds")
     retention = timedelta(days=values.pop("event_retention_days"))
     return {
+        "tiktok_rate_limits": RateLimits(margin=values.pop("tiktok_pacing_margin")),
         # Renewed every third of its life; a dead replica's publishes are looked for every
         # second, or every fifth of the lease if that is shorter.
         "leases": LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5)),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from server.adapters.tiktok import RateLimits
 from server.config.errors import OFF
 from server.config.parsers import (
     SANDBOX,
@@ -242,6 +243,14 @@ SETTINGS: tuple[Setting, ...] = (
         "creator turned comments off for their account (FAILED_PRECONDITION, "
         "TIKTOK_COMMENTS_DISABLED_BY_CREATOR). Off, such a post is made, as the spec says, with "
         "`disable_comment: true` sent and the record saying why (see api.md, post options).", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_TIKTOK_PACING_MARGIN", "tiktok_pacing_margin", Number(maximum=60.0), RateLimits.margin,
+        "Seconds added to TikTok's one-minute windows when pacing calls per token (6 inits, 20 creator_info, "
+        "30 status reads a minute): TikTok counts a call when it arrives, later than it was let go, so a burst "
+        "paced to the exact minute can still draw `rate_limit_exceeded`. The default covers a slow connection "
+        "to TikTok; raise it when `distribution_platform_rate_limited_total` grows (see platforms.md, TikTok "
+        "rate limits).", PLATFORMS,
     ),
     Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,

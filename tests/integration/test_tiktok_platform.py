@@ -109,7 +109,7 @@ async def test_init_calls_are_paced_per_token_instead_of_failing(settings, tikto
     """Over TikTok's per-token init limit, calls queue for their turn rather than fail."""
     tiktok_sandbox.config.init_limit_per_minute = 0  # the limit under test is ours
     paced = dataclasses.replace(
-        settings, tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.3)
+        settings, tiktok_rate_limits=RateLimits(init=1, status=100, creator_info=100, window=0.3, margin=0.0)
     )
     async with open_core(paced) as core:
         account = await tiktok_account(core)
@@ -122,6 +122,53 @@ async def test_init_calls_are_paced_per_token_instead_of_failing(settings, tikto
         assert len(tiktok_sandbox.posts()) == 3
         pacer = core.adapters.tiktok.pacers["init"]
         assert pacer.waits == 2
+
+
+async def test_twenty_publishes_on_one_account_draw_no_rate_limit_from_a_server_counting_at_arrival(
+    settings, tiktok_sandbox
+):
+    """TikTok counts a call when it arrives, the pacer when it lets it go: with the margin,
+    no window of the emulator's (counted at arrival, shortened to a second here) ever holds
+    more than six inits. The emulator's own records say so: every init it saw was admitted."""
+    window = 1.0
+    tiktok_sandbox.config.rate_window = window
+    tiktok_sandbox.config.init_limit_per_minute = 6
+    tiktok_sandbox.config.status_limit_per_minute = tiktok_sandbox.config.creator_info_limit_per_minute = 0
+    # A margin in proportion to the shortened window: a loaded test machine's event loop
+    # delays some calls more than others, as a network does.
+    paced = dataclasses.replace(
+        settings, tiktok_rate_limits=RateLimits(init=6, status=0, creator_info=0, window=window, margin=0.25)
+    )
+    async with open_core(paced) as core:
+        account = await tiktok_account(core)
+        batches = [await core.register(*images(2, prefix=f"gs://b/burst{i}-")) for i in range(20)]
+        results = await asyncio.gather(
+            *(core.publish(TikTokCarousel(
+                creator_consent_obtained=True, media_ids=ids, account_id=account.id)) for ids in batches)
+        )
+        assert [r.state for r in results] == [PublishState.PUBLISHED] * 20
+        assert tiktok_sandbox.rate_limited() == {}
+        assert tiktok_sandbox.calls.counts["init"] == 20  # none refused, none sent again
+        assert len(tiktok_sandbox.posts()) == 20
+        assert limited_answers(core, "init") == 0
+
+
+def limited_answers(core, endpoint: str) -> float:
+    metrics = core.adapters.metrics
+    assert metrics is not None
+    value = metrics.registry.get_sample_value(
+        "distribution_platform_rate_limited_total", {"platform": "tiktok", "endpoint": endpoint}
+    )
+    return value or 0.0
+
+
+async def test_a_rate_limit_answer_that_still_comes_is_counted(core, tiktok_sandbox):
+    account = await tiktok_account(core)
+    tiktok_sandbox.fail_next("init", http_status=429, code="rate_limit_exceeded", count=2)
+    result = await core.publish(await two_images(core, account))
+    assert result.state == PublishState.PUBLISHED  # retried after TikTok's answers
+    assert limited_answers(core, "init") == 2
+    assert limited_answers(core, "status") == 0
 
 
 async def test_revoked_token_fails_precondition(core, tiktok_sandbox):

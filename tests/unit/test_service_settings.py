@@ -185,3 +185,11 @@ def test_a_path_that_cannot_be_used_names_the_file_that_failed() -> None:
     same = OSError(errno.ENOSPC, "No space left on device", "/data/main.db")
     assert "(No space left on device)" in str(path_error("DISTRIBUTION_DB", "/data/main.db", same, "free space"))
     assert "(is locked)" in str(path_error("DISTRIBUTION_DB", "/data/main.db", "is locked", "stop the other"))
+
+
+def test_the_tiktok_pacing_margin_widens_every_tiktok_window() -> None:
+    assert load_settings({}).tiktok_rate_limits.margin == 2.0
+    limits = load_settings({"DISTRIBUTION_TIKTOK_PACING_MARGIN": "0.5"}).tiktok_rate_limits
+    assert (limits.init, limits.window, limits.margin) == (6, 60.0, 0.5)
+    assert "DISTRIBUTION_TIKTOK_PACING_MARGIN" in refusal({"DISTRIBUTION_TIKTOK_PACING_MARGIN": "-1"})
+    assert "DISTRIBUTION_TIKTOK_PACING_MARGIN" in refusal({"DISTRIBUTION_TIKTOK_PACING_MARGIN": "61"})

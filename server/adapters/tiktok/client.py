@@ -19,6 +19,7 @@ import aiohttp
 from server.adapters.http import NoUsableAnswer, Observer, request_json
 from server.adapters.tiktok.errors import (
     PLATFORM,
+    RATE_LIMITED,
     api_failure,
     bad_answer,
     fail_reason_error,
@@ -28,6 +29,11 @@ from server.adapters.tiktok.errors import (
 from server.adapters.tiktok.pacing import Pacer
 from server.domain.platforms import CreatorInfo, PhotoPost, PublishStatus, TokenGrant
 from server.domain.ports import RateWindows
+
+# The default margin: the spread of grant-to-arrival times measured on loopback under load
+# (scripts/pacing_margin.py: a spread of 4 to 16 ms, SQLite and PostgreSQL alike),
+# widened for a TLS connection to a distant server and a busy replica.
+PACING_MARGIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class RateLimits:
     status: int = 30
     creator_info: int = 20
     window: float = 60.0
+    # Seconds added to the window: the most by which the time from letting a call go to its
+    # arrival at TikTok may differ between two calls (pacing.py). Measured with
+    # scripts/pacing_margin.py; docs/platforms.md, "TikTok rate limits".
+    margin: float = PACING_MARGIN
 
 
 @dataclass(frozen=True)
@@ -92,16 +102,19 @@ class TikTokClient:
         app: AppCredentials = AppCredentials(),
         observe: Observer | None = None,
         on_wait: Callable[[str, str, float], None] | None = None,
+        on_limited: Callable[[str, str], None] | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         self._app = app
         self._observe = observe
         self._on_wait = on_wait
+        # A rate-limit answer despite the pacing: the margin is too small for this network.
+        self._on_limited = on_limited
         self.pacers = {
-            "init": Pacer(windows, "init", limits.init, limits.window),
-            "status": Pacer(windows, "status", limits.status, limits.window),
-            "creator_info": Pacer(windows, "creator_info", limits.creator_info, limits.window),
+            endpoint: Pacer(windows, endpoint, limit, limits.window, limits.margin)
+            for endpoint, limit in (("init", limits.init), ("status", limits.status),
+                                    ("creator_info", limits.creator_info))
         }
 
     async def _call(
@@ -122,6 +135,8 @@ class TikTokClient:
         code = str(error.get("code", "") or ("ok" if status < 400 else ""))
         log_id = str(error.get("log_id", "") or "")
         if status >= 400 or code != "ok":
+            if (status == 429 or code == RATE_LIMITED) and self._on_limited is not None:
+                self._on_limited(PLATFORM, endpoint)
             message = str(error.get("message", "") or f"HTTP {status}")
             raise api_failure(endpoint, status, code or f"http_{status}", message, log_id, headers)
         data = payload.get("data")

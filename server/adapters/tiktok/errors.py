@@ -75,8 +75,9 @@ _FREES_AFTER: dict[str, float] = {
 
 # Codes and fail reasons meaning TikTok no longer accepts the token: the account needs a reconnect.
 _TOKEN_REJECTED = frozenset({"access_token_invalid", "auth_removed"})
+RATE_LIMITED = "rate_limit_exceeded"
 # Codes meaning "try again later" (rate limits are waited out by a retry).
-_TRANSIENT_CODES = frozenset({"internal_error", "rate_limit_exceeded"})
+_TRANSIENT_CODES = frozenset({"internal_error", RATE_LIMITED})
 # The call that creates a post. TikTok offers no lookup, so after any failure that may come
 # after the post was accepted (a 5xx, internal_error, a lost answer) it must not be resent.
 INIT_ENDPOINT = "init"
@@ -109,7 +110,7 @@ def api_failure(
     if endpoint == INIT_ENDPOINT:
         # Only a rate-limit answer proves nothing was created; a 5xx or internal_error may
         # come after TikTok accepted the post (the duplicate trap).
-        rate_limited = status == 429 or code == "rate_limit_exceeded"
+        rate_limited = status == 429 or code == RATE_LIMITED
         retryable, maybe_applied = rate_limited, transient and not rate_limited
     elif endpoint == TOKEN_ENDPOINT:
         # An answered refusal (invalid_grant) is final; an overloaded server is not.

@@ -58,6 +58,11 @@ class TikTokApi:
         self._scripted = scripted
         self._limiter = SlidingWindowLimiter()
 
+    @property
+    def rate_limited(self) -> dict[str, int]:
+        """How many calls per endpoint were answered 429 rate_limit_exceeded by the limits."""
+        return dict(self._limiter.refused)
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v2/post/publish/creator_info/query/", self._creator_info)
         router.add_post("/v2/post/publish/content/init/", self._init)
@@ -126,7 +131,9 @@ class TikTokApi:
         creator = self._accounts.authenticate(token)
         # After the token check and before the limiter: a before-serving fault uses no budget.
         self._faults.inject(request, endpoint)
-        if not self._limiter.admit(f"{endpoint}:{token}", limit, time.monotonic()):
+        # Counted at arrival, the moment TikTok's servers see the call.
+        arrived = time.monotonic()
+        if not self._limiter.admit(f"{endpoint}:{token}", limit, arrived, self._config.rate_window, endpoint):
             raise ApiError(
                 429, "rate_limit_exceeded", f"The API rate limit ({limit}/minute) was exceeded."
             )

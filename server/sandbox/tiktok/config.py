@@ -14,6 +14,9 @@ class TikTokSandboxConfig:
     creator_info_limit_per_minute: int = 20
     # The sandbox's choice: TikTok's pages read do not give user/info's limit.
     user_info_limit_per_minute: int = 600
+    # The length of the limits' sliding window in seconds: TikTok's minute, shortened by
+    # tests so a burst beyond a limit is seen in seconds.
+    rate_window: float = 60.0
     # URL prefixes ("https://host/path/") or domain properties ("example.com") the app verified.
     verified_url_prefixes: tuple[str, ...] = ("https://storage.googleapis.com/",)
     access_token_ttl: int = 86400  # seconds an access token issued by /v2/oauth/token/ lives

@@ -47,7 +47,7 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
         # as a call has taken effect.
         middlewares = [self.faults.middleware(fault_response), error_middleware, self.persistence]
         self.app = web.Application(middlewares=middlewares)
-        api = TikTokApi(
+        self._api = api = TikTokApi(
             self.config,
             accounts=self.accounts,
             publishes=self.publishes,
@@ -137,6 +137,11 @@ class TikTokSandbox(Emulator[TikTokSandboxConfig]):
         M counts every publish but the first of each group.
         """
         return self.publishes.stats()
+
+    def rate_limited(self) -> dict[str, int]:
+        """Calls answered 429 ``rate_limit_exceeded`` by the per-token limits, per endpoint
+        (counted at arrival; injected faults and scripted errors are not in it)."""
+        return self._api.rate_limited
 
     def publish(self, publish_id: str) -> dict[str, Any] | None:
         """One publish as ``posts()`` reports it, or None if unknown."""
