@@ -61,7 +61,8 @@ class Core:
 
     async def start(self) -> None:
         """Starts the background work: late-fact checks, the publishes left unfinished
-        (resumed from their last saved step), the runner's lease upkeep."""
+        (resumed from their last saved step), the runner's lease upkeep, the accounts'
+        health check."""
         services = self.services
         services.reconciler.start()
         self.stack.push_async_callback(services.reconciler.stop)  # stops before what it uses
@@ -73,6 +74,8 @@ class Core:
         # After the runner: publishes due while the service was down start (or are MISSED) now.
         services.scheduler.start()
         self.stack.push_async_callback(services.scheduler.stop)
+        services.account_health.start()
+        self.stack.push_async_callback(services.account_health.stop)
         if resumed:
             log.info("resumed unfinished publishes", extra={"count": resumed})
 

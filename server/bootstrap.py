@@ -60,6 +60,7 @@ from server.domain.ports import (
     TikTokApi,
     WebhookSender,
 )
+from server.services.account_health import AccountHealthCheck, AccountHealthReader
 from server.services.accounts import Accounts
 from server.services.connections import ConnectionPolicy, Connections
 from server.services.events import WorkspaceEvents
@@ -133,6 +134,7 @@ class Services:
     history: PublishHistory
     events: WorkspaceEvents
     connections: Connections
+    account_health: AccountHealthCheck
     webhooks: Webhooks | None = None
     dispatcher: WebhookDispatcher | None = None
 
@@ -153,8 +155,9 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     )
     store.changes.subscribe(publish_log.changed_elsewhere)
     tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, store.locks, clock)
+    quota = InstagramQuota(adapters.instagram, store.quotas, retrier, clock)
     policies: dict[type, PlatformPolicy] = {
-        InstagramCarousel: InstagramPolicy(InstagramQuota(adapters.instagram, store.quotas, retrier, clock)),
+        InstagramCarousel: InstagramPolicy(quota),
         TikTokCarousel: TikTokPolicy(
             adapters.tiktok, store.accounts, tokens, retrier, adapters.segmenter,
             require_creator_consent=settings.tiktok_require_creator_consent,
@@ -194,7 +197,9 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         reconciler=Reconciler(
             publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
         ),
-        accounts=Accounts(store.accounts),
+        accounts=Accounts(
+            store.accounts, AccountHealthReader(store.account_health, store.quotas, clock, settings.account_health)
+        ),
         connections=Connections(
             store.connections, store.accounts, adapters.connectors, clock,
             ConnectionPolicy(
@@ -208,6 +213,10 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         publisher=publisher,
         history=PublishHistory(publishes, publishes, publish_log),
         events=WorkspaceEvents(publishes, publishes, publish_log, store.event_ids, clock, settings.stream),
+        account_health=AccountHealthCheck(
+            store.accounts, store.account_health, tokens, quota, adapters.tiktok, retrier, clock,
+            settings.account_health,
+        ),
         webhooks=(
             Webhooks(
                 store.webhooks, publishes, publishes, adapters.webhook_sender, store.event_ids, clock, settings.webhooks

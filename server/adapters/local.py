@@ -8,9 +8,10 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
+from server.domain.health import QuotaStatus
 from server.domain.ports import QuotaReading
 
 
@@ -61,6 +62,13 @@ class LocalQuotas:
 
     async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None:
         self._readings[account_id] = (reading, read_at)
+
+    async def latest(self, account_ids: Sequence[str]) -> dict[str, QuotaStatus]:
+        kept = ((account_id, self._readings.get(account_id)) for account_id in account_ids)
+        return {
+            account_id: QuotaStatus(reading.usage, reading.total, read_at)
+            for account_id, (reading, read_at) in ((a, k) for a, k in kept if k is not None)
+        }
 
 
 class NoChangeFeed:

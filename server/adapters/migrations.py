@@ -559,4 +559,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX account_connections_by_expiry ON account_connections (expires_at)",
         ),
     ),
+    Migration(
+        10,
+        "account health: when each account is checked next, what TikTok's creator_info said, the last failure",
+        (
+            """
+            CREATE TABLE account_health (
+                account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+                checked_at TEXT,
+                next_check_at TEXT,
+                creator_read_at TEXT,
+                creator_can_post INTEGER,
+                creator_cannot_post_reason TEXT NOT NULL DEFAULT '',
+                creator_privacy_level_options TEXT NOT NULL DEFAULT '',
+                creator_comment_disabled INTEGER,
+                creator_max_video_post_duration_sec INTEGER,
+                failure_code TEXT NOT NULL DEFAULT '',
+                failure_message TEXT NOT NULL DEFAULT '',
+                failure_at TEXT
+            )
+            """,
+        ),
+        (
+            """
+            CREATE TABLE account_health (
+                account_id uuid PRIMARY KEY REFERENCES accounts (id),
+                checked_at timestamptz,
+                next_check_at timestamptz,
+                creator_read_at timestamptz,
+                creator_can_post boolean,
+                creator_cannot_post_reason text NOT NULL DEFAULT '',
+                creator_privacy_level_options text NOT NULL DEFAULT '',
+                creator_comment_disabled boolean,
+                creator_max_video_post_duration_sec integer,
+                failure_code text NOT NULL DEFAULT '',
+                failure_message text NOT NULL DEFAULT '',
+                failure_at timestamptz
+            )
+            """,
+        ),
+    ),
 )

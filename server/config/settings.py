@@ -20,6 +20,7 @@ from server.adapters.tiktok import RateLimits
 from server.config.errors import OFF, ConfigError, shown_url
 from server.config.parsers import SANDBOX
 from server.config.table import DEFAULT_DB, SETTINGS, default
+from server.domain.health import HealthPolicy
 from server.domain.schedule import SchedulePolicy
 from server.services.events import StreamPolicy
 from server.services.webhooks import WebhookPolicy
@@ -92,6 +93,7 @@ class Settings:
     schedule: SchedulePolicy = SchedulePolicy()
     stream: StreamPolicy = field(default_factory=StreamPolicy)
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    account_health: HealthPolicy = HealthPolicy()
     # TikTok's per-token request limits (kept by waiting), with DISTRIBUTION_TIKTOK_PACING_MARGIN.
     tiktok_rate_limits: RateLimits = RateLimits()
     # Set only in code: how often platform processing is polled, the backoff for transient
@@ -185,6 +187,11 @@ def _policies(values: dict[str, Any]) -> dict[str, Any]:
     retention = timedelta(days=values.pop("event_retention_days"))
     return {
         "tiktok_rate_limits": RateLimits(margin=values.pop("tiktok_pacing_margin")),
+        "account_health": HealthPolicy(
+            expiring_within=timedelta(days=values.pop("account_expiry_warning_days")),
+            quota_low_remaining=values.pop("account_quota_low_remaining"),
+            check_every=values.pop("account_check_seconds"),
+        ),
         # Renewed every third of its life; a dead replica's publishes are looked for every
         # second, or every fifth of the lease if that is shorter.
         "leases": LeasePolicy(ttl=ttl, renew_every=ttl / 3, sweep_every=min(LeasePolicy.sweep_every, ttl / 5)),

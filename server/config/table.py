@@ -30,6 +30,7 @@ from server.config.parsers import (
     Whole,
     shown,
 )
+from server.domain.health import HealthPolicy
 from server.domain.schedule import SchedulePolicy
 from server.services.events import StreamPolicy
 from server.services.webhooks import WebhookPolicy
@@ -251,6 +252,25 @@ SETTINGS: tuple[Setting, ...] = (
         "paced to the exact minute can still draw `rate_limit_exceeded`. The default covers a slow connection "
         "to TikTok; raise it when `distribution_platform_rate_limited_total` grows (see platforms.md, TikTok "
         "rate limits).", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_ACCOUNT_CHECK_SECONDS", "account_check_seconds", Number(), HealthPolicy.check_every,
+        "How often each connected account's health is checked in the background (one replica checks each): "
+        "a token that would expire before the next check is refreshed, Instagram's publishing quota or "
+        "TikTok's creator_info is read, and a failure is recorded (see accounts.md, Account health). `0` "
+        "checks none; the health shown then comes from publishes alone.", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_ACCOUNT_EXPIRY_WARNING_DAYS", "account_expiry_warning_days", Number(unit="days"),
+        HealthPolicy.expiring_within.days,
+        "An account shows health `EXPIRING` this many days before a token Distribution cannot renew "
+        "expires (a TikTok refresh token, or an access token with no refresh token).", PLATFORMS,
+    ),
+    Setting(
+        "DISTRIBUTION_ACCOUNT_QUOTA_LOW_REMAINING", "account_quota_low_remaining", Whole(minimum=0),
+        HealthPolicy.quota_low_remaining,
+        "An Instagram account shows health `QUOTA_LOW` when at most this many API posts of its 24-hour "
+        "quota are left.", PLATFORMS,
     ),
     Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,

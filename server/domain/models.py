@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from server.domain.errors import ERROR_CLASSES, DomainError, FieldViolation
 
-if TYPE_CHECKING:  # options.py imports platforms.py, which imports this module
+if TYPE_CHECKING:  # options.py imports platforms.py, which imports this module; health.py imports it
+    from server.domain.health import AccountHealth
     from server.domain.options import PostOptions
 
 
@@ -119,6 +120,9 @@ class Account:
     refresh_token_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # What its owner must do soon (server/domain/health.py), stated by the read that
+    # returns the account to a caller; None where no caller sees it.
+    health: AccountHealth | None = None
 
 
 @dataclass(frozen=True)

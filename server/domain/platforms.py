@@ -112,6 +112,7 @@ class CreatorInfo:
     nickname: str
     privacy_level_options: tuple[str, ...]
     comment_disabled: bool
+    max_video_post_duration_sec: int | None = None  # None: TikTok did not say
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from server.domain.changes import PublishChange
 from server.domain.connections import AuthorizationRequest, Claim, ConnectedIdentity, PendingConnection, PkceMethod
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
+from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote, QuotaStatus
 from server.domain.models import (
     Account,
     Credentials,
@@ -419,6 +420,36 @@ class QuotaStore(Protocol):
 
     async def record(self, account_id: str, reading: QuotaReading, read_at: datetime) -> None: ...
 
+    async def latest(self, account_ids: Sequence[str]) -> dict[str, QuotaStatus]:
+        """The last reading of each account that has one (with the publishes counted since)."""
+        ...
+
+
+class AccountHealthStore(Protocol):
+    """What is known of each account's health besides its tokens (server/domain/health.py),
+    and when each is checked next (shared by every replica)."""
+
+    async def facts(self, account_ids: Sequence[str]) -> dict[str, HealthFacts]:
+        """The facts of each account that has any."""
+        ...
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` ACTIVE accounts whose check is due (never checked, or due at or
+        before `now`), as (workspace id, account id), each marked due at `hold_until`, so no
+        other replica takes it meanwhile; never checked first, then the longest overdue."""
+        ...
+
+    async def record_check(
+        self, account_id: str, checked_at: datetime, next_check_at: datetime, creator: CreatorStatus | None
+    ) -> None:
+        """A check made: when, when the next is due, and what creator_info said (None keeps
+        what was said before)."""
+        ...
+
+    async def record_failure(self, account_id: str, failure: PlatformFailureNote) -> None:
+        """The last platform call for the account that failed."""
+        ...
+
 
 # What a change feed passes instead of a publish id when it was interrupted (its connection
 # lost, say): changes made meanwhile were not heard, so any publish may have changed.
@@ -461,6 +492,9 @@ class Store(Protocol):
 
     @property
     def quotas(self) -> QuotaStore: ...
+
+    @property
+    def account_health(self) -> AccountHealthStore: ...
 
     @property
     def changes(self) -> ChangeFeed: ...

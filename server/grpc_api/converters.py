@@ -18,6 +18,7 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from server.domain.commands import ConnectRequest, InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.errors import FieldViolation, invalid
+from server.domain.health import AccountHealth
 from server.domain.models import (
     Account,
     FirstComment,
@@ -119,7 +120,7 @@ def connect_request(req: account_service_pb2.ConnectAccountRequest) -> ConnectRe
 
 
 def account_out(account: Account) -> account_pb2.Account:
-    return account_pb2.Account(
+    message = account_pb2.Account(
         id=account.id,
         platform=enum_out(account_pb2.Platform, "PLATFORM_", account.platform),
         external_account_id=account.external_account_id,
@@ -131,6 +132,35 @@ def account_out(account: Account) -> account_pb2.Account:
         create_time=timestamp_out(account.created_at),
         update_time=timestamp_out(account.updated_at),
     )
+    if account.health is not None:
+        _health_out(message, account.health)
+    return message
+
+
+def _health_out(message: account_pb2.Account, health: AccountHealth) -> None:
+    """The account's health fields (11-30); those unknown are left unset."""
+    message.health_state = enum_out(account_pb2.AccountHealthState, "ACCOUNT_HEALTH_STATE_", health.state)
+    facts = health.facts
+    if facts.checked_at is not None:
+        _set_time(message.health_check_time, facts.checked_at)
+    if health.quota is not None:
+        message.instagram_quota_usage = health.quota.usage
+        message.instagram_quota_total = health.quota.total
+        _set_time(message.instagram_quota_read_time, health.quota.read_at)
+    creator = facts.creator
+    if creator is not None:
+        message.tiktok_can_post = creator.can_post
+        message.tiktok_cannot_post_reason = creator.cannot_post_reason
+        message.tiktok_privacy_level_options.extend(creator.privacy_level_options)
+        if creator.comment_disabled is not None:
+            message.tiktok_comment_disabled = creator.comment_disabled
+        if creator.max_video_post_duration_sec is not None:
+            message.tiktok_max_video_post_duration_sec = creator.max_video_post_duration_sec
+    failure = facts.last_failure
+    if failure is not None:
+        message.last_failure.CopyFrom(account_pb2.AccountFailure(
+            platform_code=failure.platform_code, message=failure.message, time=timestamp_out(failure.time),
+        ))
 
 
 def platform_filter(value: int) -> Platform | None:

@@ -9,6 +9,7 @@ from server.domain.models import Account, NewAccount, Page, Platform
 from server.domain.pagination import decode_token, encode_token, page_size
 from server.domain.ports import AccountStore
 from server.domain.validation import check_id
+from server.services.account_health import AccountHealthReader
 
 
 def _connect_violations(req: ConnectRequest) -> list[FieldViolation]:
@@ -54,15 +55,18 @@ def account_not_found(account_id: str, field: str = "id") -> NotFound:
 
 
 class Accounts:
-    def __init__(self, store: AccountStore) -> None:
+    """Every account returned carries its health as of the call (AccountHealthReader)."""
+
+    def __init__(self, store: AccountStore, health: AccountHealthReader) -> None:
         self._store = store
+        self._health = health
 
     async def connect(self, workspace_id: str, req: ConnectRequest) -> Account:
         violations = _connect_violations(req)
         if violations:
             raise invalid(violations)
         assert req.platform is not None
-        return await self._store.upsert(
+        account = await self._store.upsert(
             NewAccount(
                 workspace_id=workspace_id,
                 platform=req.platform,
@@ -74,13 +78,14 @@ class Accounts:
                 refresh_token_expires_at=req.refresh_token_expires_at,
             )
         )
+        return await self._health.attach_one(account)
 
     async def get(self, workspace_id: str, account_id: str, field: str = "id") -> Account:
         account_id = check_id(field, account_id, "an account id")
         account = await self._store.get(workspace_id, account_id)
         if account is None:
             raise account_not_found(account_id, field)
-        return account
+        return await self._health.attach_one(account)
 
     async def list_page(
         self,
@@ -94,7 +99,7 @@ class Accounts:
         filters = {"platform": platform.value if platform else None, "show_disconnected": show_disconnected}
         cursor = decode_token(token, filters)
         rows = await self._store.list_page(workspace_id, size + 1, cursor, platform, show_disconnected)
-        items = [account for account, _ in rows[:size]]
+        items = await self._health.attach([account for account, _ in rows[:size]])
         next_token = encode_token(rows[size - 1][1], filters) if len(rows) > size else ""
         return Page(items, next_token)
 
@@ -103,4 +108,4 @@ class Accounts:
         account = await self._store.disconnect(workspace_id, account_id)
         if account is None:
             raise account_not_found(account_id)
-        return account
+        return await self._health.attach_one(account)

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 
 from server.domain.errors import ResourceExhausted
+from server.domain.health import QuotaStatus
 from server.domain.limits import ROLLING_DAY_RETRY_AFTER_SECONDS
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import Clock, InstagramApi, QuotaReading, QuotaStore
@@ -57,6 +58,14 @@ class InstagramQuota:
             await self._readings.record(account_id, QuotaReading(usage, total), now)
             raise _used_up(usage, total)
         await self._readings.record(account_id, QuotaReading(usage + 1, total), now)  # this publish counted
+
+    async def read(self, account_id: str, ig_user_id: str, token: str) -> QuotaStatus:
+        """Reads the quota from Instagram and keeps the reading (counting nothing), for the
+        account's health. Raises the PlatformFailure when it cannot be read."""
+        limit = await self._retrier.run(lambda: self._client.publishing_limit(token, ig_user_id))
+        now = self._clock.now()
+        await self._readings.record(account_id, QuotaReading(limit.quota_usage, limit.quota_total), now)
+        return QuotaStatus(limit.quota_usage, limit.quota_total, now)
 
     async def check(self, ig_user_id: str, token: str) -> None:
         """Refuses with RESOURCE_EXHAUSTED when the account's quota is used up, counting

@@ -55,14 +55,15 @@ class AccountTokens:
         self._clock = clock
         self._margin = margin
 
-    async def access_token(self, account: Account, refresh: bool = False) -> str:
+    async def access_token(self, account: Account, refresh: bool = False, ahead: timedelta = timedelta(0)) -> str:
         """The account's current access token; refreshed first when it is about to expire
-        (or when `refresh` says the platform just rejected it)."""
+        (or when `refresh` says the platform just rejected it). `ahead`: refresh a token that
+        expires within it too (the health check, which comes back only that much later)."""
         credentials = await self._accounts.credentials(account.id)
         if credentials is None:
             raise _disconnected(account)
         refreshable = account.platform == Platform.INSTAGRAM or bool(credentials.refresh_token)
-        if not refreshable or (not refresh and not self._expiring(account)):
+        if not refreshable or (not refresh and not self._expiring(account, ahead)):
             return credentials.access_token
         # One refresh per account at a time, across replicas: a rotated refresh token must
         # never be spent twice.
@@ -72,9 +73,9 @@ class AccountTokens:
             if current is None or credentials is None:
                 raise _disconnected(account)
             # Another task may have refreshed while this one waited for the lock.
-            if current.updated_at > account.updated_at and not self._expiring(current):
+            if current.updated_at > account.updated_at and not self._expiring(current, ahead):
                 return credentials.access_token
-            if not refresh and not self._expiring(current):
+            if not refresh and not self._expiring(current, ahead):
                 return credentials.access_token
             if current.platform == Platform.INSTAGRAM:
                 return await self._refresh_instagram(current, credentials.access_token)
@@ -121,10 +122,10 @@ class AccountTokens:
             raise _disconnected(account)
         return credentials.access_token
 
-    def _expiring(self, account: Account) -> bool:
+    def _expiring(self, account: Account, ahead: timedelta = timedelta(0)) -> bool:
         expires = account.access_token_expires_at
         margin = INSTAGRAM_REFRESH_MARGIN if account.platform == Platform.INSTAGRAM else self._margin
-        return expires is not None and expires - self._clock.now() < margin
+        return expires is not None and expires - self._clock.now() < max(margin, ahead)
 
     def _expired(self, account: Account) -> bool:
         expires = account.access_token_expires_at

@@ -37,6 +37,7 @@ from server.domain.changes import Lease, PublishChange, applied
 from server.domain.connections import Claim, PendingConnection
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
 from server.domain.models import (
     Account,
     AccountState,
@@ -798,6 +799,47 @@ class FakeChangeFeed:
             listener(publish_id)
 
 
+# --- account health ------------------------------------------------------------------------
+
+
+class FakeAccountHealthStore(_Table):
+    """Each account's health facts and when its next check is due, in memory."""
+
+    def __init__(self, owner: FakeStore) -> None:
+        super().__init__(owner)
+        self.rows: dict[str, HealthFacts] = {}
+        self.next_check: dict[str, datetime | None] = {}
+
+    async def facts(self, account_ids: Sequence[str]) -> dict[str, HealthFacts]:
+        await self._call()
+        return {a: self.rows[a] for a in account_ids if a in self.rows}
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[tuple[str, str]]:
+        await self._call()
+        active = {row.account.id: row.account.workspace_id for row in self._owner.accounts.rows.values()
+                  if row.account.state == AccountState.ACTIVE}
+        due = [a for a in active if (at := self.next_check.get(a)) is None or at <= now]
+        due.sort(key=lambda a: (self.next_check.get(a) is not None, self.next_check.get(a) or now, a))
+        for account_id in due[:limit]:
+            self.next_check[account_id] = hold_until
+        return [(active[a], a) for a in due[:limit]]
+
+    async def record_check(
+        self, account_id: str, checked_at: datetime, next_check_at: datetime, creator: CreatorStatus | None
+    ) -> None:
+        await self._call()
+        kept = self.rows.get(account_id, HealthFacts())
+        self.rows[account_id] = dataclasses.replace(
+            kept, checked_at=checked_at, creator=creator if creator is not None else kept.creator
+        )
+        self.next_check[account_id] = next_check_at
+
+    async def record_failure(self, account_id: str, failure: PlatformFailureNote) -> None:
+        await self._call()
+        kept = self.rows.get(account_id, HealthFacts())
+        self.rows[account_id] = dataclasses.replace(kept, last_failure=failure)
+
+
 # --- the store ------------------------------------------------------------------------------
 
 
@@ -854,6 +896,7 @@ class FakeStore:
         self._quotas = LocalQuotas()
         self._changes = FakeChangeFeed()
         self._webhooks = FakeWebhookStore(self)
+        self._account_health = FakeAccountHealthStore(self)
         # Event ids are real code too, under a key of this store's own.
         self._event_ids = EventIdCipher([os.urandom(32)])
         self._connections = FakeConnectionStore(self)
@@ -897,6 +940,10 @@ class FakeStore:
     @property
     def connections(self) -> FakeConnectionStore:
         return self._connections
+
+    @property
+    def account_health(self) -> FakeAccountHealthStore:
+        return self._account_health
 
     async def ping(self) -> None:
         await self._publishes._call()

@@ -25,17 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/account.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x03\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x08platform\x18\x02 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x03 \x01(\t\x12\x10\n\x08username\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.AccountState\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11has_refresh_token\x18\x08 \x01(\x08\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Q\n\x08Platform\x12\x18\n\x14PLATFORM_UNSPECIFIED\x10\x00\x12\x16\n\x12PLATFORM_INSTAGRAM\x10\x01\x12\x13\n\x0fPLATFORM_TIKTOK\x10\x02*\x8a\x01\n\x0c\x41\x63\x63ountState\x12\x1d\n\x19\x41\x43\x43OUNT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_STATE_ACTIVE\x10\x01\x12!\n\x1d\x41\x43\x43OUNT_STATE_NEEDS_RECONNECT\x10\x02\x12\x1e\n\x1a\x41\x43\x43OUNT_STATE_DISCONNECTED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64istribution/v1/account.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x0e\x41\x63\x63ountFailure\x12\x15\n\rplatform_code\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x92\x08\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x08platform\x18\x02 \x01(\x0e\x32\x19.distribution.v1.Platform\x12\x1b\n\x13\x65xternal_account_id\x18\x03 \x01(\t\x12\x10\n\x08username\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.distribution.v1.AccountState\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x19refresh_token_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11has_refresh_token\x18\x08 \x01(\x08\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x0chealth_state\x18\x0b \x01(\x0e\x32#.distribution.v1.AccountHealthState\x12\x35\n\x11health_check_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x15instagram_quota_usage\x18\r \x01(\x05H\x00\x88\x01\x01\x12\"\n\x15instagram_quota_total\x18\x0e \x01(\x05H\x01\x88\x01\x01\x12=\n\x19instagram_quota_read_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x0ftiktok_can_post\x18\x10 \x01(\x08H\x02\x88\x01\x01\x12!\n\x19tiktok_cannot_post_reason\x18\x11 \x01(\t\x12$\n\x1ctiktok_privacy_level_options\x18\x12 \x03(\t\x12$\n\x17tiktok_comment_disabled\x18\x13 \x01(\x08H\x03\x88\x01\x01\x12/\n\"tiktok_max_video_post_duration_sec\x18\x14 \x01(\x05H\x04\x88\x01\x01\x12\x35\n\x0clast_failure\x18\x15 \x01(\x0b\x32\x1f.distribution.v1.AccountFailureB\x18\n\x16_instagram_quota_usageB\x18\n\x16_instagram_quota_totalB\x12\n\x10_tiktok_can_postB\x1a\n\x18_tiktok_comment_disabledB%\n#_tiktok_max_video_post_duration_sec*Q\n\x08Platform\x12\x18\n\x14PLATFORM_UNSPECIFIED\x10\x00\x12\x16\n\x12PLATFORM_INSTAGRAM\x10\x01\x12\x13\n\x0fPLATFORM_TIKTOK\x10\x02*\x8a\x01\n\x0c\x41\x63\x63ountState\x12\x1d\n\x19\x41\x43\x43OUNT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_STATE_ACTIVE\x10\x01\x12!\n\x1d\x41\x43\x43OUNT_STATE_NEEDS_RECONNECT\x10\x02\x12\x1e\n\x1a\x41\x43\x43OUNT_STATE_DISCONNECTED\x10\x03*\xcd\x01\n\x12\x41\x63\x63ountHealthState\x12$\n ACCOUNT_HEALTH_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x41\x43\x43OUNT_HEALTH_STATE_HEALTHY\x10\x01\x12!\n\x1d\x41\x43\x43OUNT_HEALTH_STATE_EXPIRING\x10\x02\x12\"\n\x1e\x41\x43\x43OUNT_HEALTH_STATE_QUOTA_LOW\x10\x03\x12(\n$ACCOUNT_HEALTH_STATE_NEEDS_RECONNECT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.account_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLATFORM']._serialized_start=495
-  _globals['_PLATFORM']._serialized_end=576
-  _globals['_ACCOUNTSTATE']._serialized_start=579
-  _globals['_ACCOUNTSTATE']._serialized_end=717
-  _globals['_ACCOUNT']._serialized_start=84
-  _globals['_ACCOUNT']._serialized_end=493
+  _globals['_PLATFORM']._serialized_start=1228
+  _globals['_PLATFORM']._serialized_end=1309
+  _globals['_ACCOUNTSTATE']._serialized_start=1312
+  _globals['_ACCOUNTSTATE']._serialized_end=1450
+  _globals['_ACCOUNTHEALTHSTATE']._serialized_start=1453
+  _globals['_ACCOUNTHEALTHSTATE']._serialized_end=1658
+  _globals['_ACCOUNTFAILURE']._serialized_start=83
+  _globals['_ACCOUNTFAILURE']._serialized_end=181
+  _globals['_ACCOUNT']._serialized_start=184
+  _globals['_ACCOUNT']._serialized_end=1226
 # @@protoc_insertion_point(module_scope)

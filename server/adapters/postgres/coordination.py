@@ -4,10 +4,11 @@ rate-limit windows and Instagram quota readings."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from server.adapters.postgres.database import Database
+from server.domain.health import QuotaStatus
 from server.domain.ports import QuotaReading
 
 
@@ -62,3 +63,12 @@ class PostgresQuotas:
             " read_at = EXCLUDED.read_at",
             account_id, reading.usage, reading.total, read_at,
         )
+
+    async def latest(self, account_ids: Sequence[str]) -> dict[str, QuotaStatus]:
+        if not account_ids:
+            return {}
+        rows = await self._db.fetch(
+            "SELECT account_id, usage, total, read_at FROM instagram_quota WHERE account_id = ANY($1::uuid[])",
+            list(account_ids),
+        )
+        return {str(r["account_id"]): QuotaStatus(r["usage"], r["total"], r["read_at"]) for r in rows}

@@ -11,6 +11,7 @@ from server.adapters.postgres.accounts import PostgresAccountStore
 from server.adapters.postgres.connections import PostgresConnectionStore
 from server.adapters.postgres.coordination import PostgresLocks, PostgresQuotas, PostgresRateWindows
 from server.adapters.postgres.database import Database
+from server.adapters.postgres.health import PostgresAccountHealthStore
 from server.adapters.postgres.media import PostgresMediaStore
 from server.adapters.postgres.publishes import PostgresPublishStore
 from server.adapters.postgres.webhooks import PostgresWebhookStore
@@ -30,6 +31,7 @@ class PostgresStore:
         self.locks = PostgresLocks(database)
         self.rate_windows = PostgresRateWindows(database)
         self.quotas = PostgresQuotas(database)
+        self.account_health = PostgresAccountHealthStore(database)
         self.changes = self
 
     @classmethod

@@ -15,6 +15,7 @@ from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows, NoC
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.connections import SqliteConnectionStore
 from server.adapters.sqlite.database import Database
+from server.adapters.sqlite.health import SqliteAccountHealthStore
 from server.adapters.sqlite.media import SqliteMediaStore
 from server.adapters.sqlite.publishes import SqlitePublishStore
 from server.adapters.sqlite.webhooks import SqliteWebhookStore
@@ -44,6 +45,7 @@ class SqliteStore:
         self.locks = LocalLocks()
         self.rate_windows = LocalRateWindows()
         self.quotas = LocalQuotas()
+        self.account_health = SqliteAccountHealthStore(database)
         self.changes = NoChangeFeed()
         self._lock_fd = lock_fd
 

@@ -92,6 +92,10 @@ def photo_body(post: PhotoPost) -> dict[str, Any]:
     }
 
 
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class TikTokClient:
     def __init__(
         self,
@@ -149,6 +153,7 @@ class TikTokClient:
             nickname=str(data.get("creator_nickname", "")),
             privacy_level_options=tuple(str(o) for o in data.get("privacy_level_options") or ()),
             comment_disabled=bool(data.get("comment_disabled", False)),
+            max_video_post_duration_sec=_whole(data.get("max_video_post_duration_sec")),
         )
 
     async def init_photo_post(self, token: str, post: PhotoPost) -> str:

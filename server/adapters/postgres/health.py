@@ -1,0 +1,75 @@
+"""The account_health table (the AccountHealthStore port) on PostgreSQL: every replica
+shares it, and a due check is claimed by one of them (FOR UPDATE SKIP LOCKED)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from server.adapters.health_rows import creator_columns, facts_of
+from server.adapters.postgres.database import Database
+from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
+from server.domain.models import AccountState
+
+
+def _time(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+class PostgresAccountHealthStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def facts(self, account_ids: Sequence[str]) -> dict[str, HealthFacts]:
+        if not account_ids:
+            return {}
+        rows = await self._db.fetch(
+            "SELECT * FROM account_health WHERE account_id = ANY($1::uuid[])", list(account_ids)
+        )
+        return {str(row["account_id"]): facts_of(row, _time) for row in rows}
+
+    async def claim_due(self, now: datetime, hold_until: datetime, limit: int) -> list[tuple[str, str]]:
+        # Accounts never checked have no row yet: rows are made for them first (a no-op for
+        # those that have one), then the due rows are claimed, skipping rows another replica
+        # is claiming at this moment.
+        await self._db.execute(
+            "INSERT INTO account_health (account_id) SELECT id FROM accounts WHERE state = $1"
+            " ON CONFLICT (account_id) DO NOTHING",
+            AccountState.ACTIVE.value,
+        )
+        rows = await self._db.fetch(
+            "WITH due AS (SELECT h.account_id, h.next_check_at FROM account_health h"
+            " JOIN accounts a ON a.id = h.account_id"
+            " WHERE a.state = $1 AND (h.next_check_at IS NULL OR h.next_check_at <= $2)"
+            " ORDER BY h.next_check_at NULLS FIRST, h.account_id LIMIT $4 FOR UPDATE OF h SKIP LOCKED),"
+            " claimed AS (UPDATE account_health h SET next_check_at = $3 FROM due"
+            " WHERE h.account_id = due.account_id RETURNING h.account_id, due.next_check_at)"
+            " SELECT a.workspace_id, a.id, claimed.next_check_at FROM claimed"
+            " JOIN accounts a ON a.id = claimed.account_id"
+            " ORDER BY claimed.next_check_at NULLS FIRST, a.id",
+            AccountState.ACTIVE.value, now, hold_until, limit,
+        )
+        return [(row["workspace_id"], str(row["id"])) for row in rows]
+
+    async def record_check(
+        self, account_id: str, checked_at: datetime, next_check_at: datetime, creator: CreatorStatus | None
+    ) -> None:
+        columns: dict[str, Any] = {"checked_at": checked_at, "next_check_at": next_check_at}
+        if creator is not None:
+            columns.update(creator_columns(creator))
+        await self._upsert(account_id, columns)
+
+    async def record_failure(self, account_id: str, failure: PlatformFailureNote) -> None:
+        await self._upsert(account_id, {"failure_code": failure.platform_code, "failure_message": failure.message,
+                                        "failure_at": failure.time})
+
+    async def _upsert(self, account_id: str, columns: dict[str, Any]) -> None:
+        names = list(columns)
+        marks = ", ".join(f"${i + 2}" for i in range(len(names)))
+        updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
+        await self._db.execute(
+            f"INSERT INTO account_health (account_id, {', '.join(names)}) VALUES ($1, {marks})"
+            f" ON CONFLICT (account_id) DO UPDATE SET {updates}",
+            account_id, *(columns[n] for n in names),
+        )
