@@ -110,14 +110,19 @@ class AccountHealthCheck:
         await self._background.stop()
 
     async def _run(self) -> None:
+        # The first pass waits as the later ones do: a replica starting (or restarting) makes
+        # no platform call before its publishes have resumed and it is serving.
+        pause = min(self._policy.check_every, CLAIM_SECONDS)
         while True:
-            try:
-                checked = await self.run_once()
-            except Exception:  # the next pass tries again whatever this one met
-                log.exception("account health pass failed")
-                checked = 0
-            if checked < BATCH:
-                await self._clock.sleep(min(self._policy.check_every, CLAIM_SECONDS))
+            await self._clock.sleep(pause)
+            while True:
+                try:
+                    checked = await self.run_once()
+                except Exception:  # the next pass tries again whatever this one met
+                    log.exception("account health pass failed")
+                    break
+                if checked < BATCH:
+                    break
 
     async def run_once(self) -> int:
         """Checks the accounts due now (claimed, so across replicas each is checked once);

@@ -12,6 +12,7 @@ from typing import Any
 
 from server.adapters.tiktok import RateLimits
 from server.config import Settings
+from server.domain.health import HealthPolicy
 from server.sandbox.instagram import InstagramSandboxConfig
 from server.sandbox.tiktok import TikTokSandboxConfig
 from server.services.workflow.polling import PollPolicy, ReconcileSchedule
@@ -55,5 +56,8 @@ def fast_settings(workdir: Path, instagram_api_base: str, tiktok_api_base: str, 
         tiktok_poll=FAST_POLL,
         late_facts=FAST_LATE_FACTS,
         retry=FAST_RETRY,
+        # No background health check unless a test asks for one: it would call the emulators
+        # behind the back of tests that count their calls.
+        account_health=HealthPolicy(check_every=0),
     )
     return dataclasses.replace(settings, **overrides)
