@@ -180,6 +180,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         settings.leases,
         metrics,
         recheck=ScheduledRecheck(policies, publish_log),
+        health=store.account_health,
     )
     library = MediaLibrary(
         store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)

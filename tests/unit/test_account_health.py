@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.domain.errors import DomainError
 from server.domain.health import CreatorStatus, HealthFacts, HealthPolicy, HealthState, QuotaStatus
 from server.domain.health_rules import health_state
 from server.domain.models import Account, AccountState, Platform
@@ -161,3 +162,15 @@ async def test_a_failure_that_says_nothing_of_the_token_leaves_the_account_activ
     assert seen.health is not None and seen.health.facts.last_failure is not None
     assert seen.health.state == HealthState.HEALTHY
 
+
+
+async def test_a_publish_failed_by_the_platform_is_the_accounts_last_failure(world: World) -> None:
+    account = await world.tiktok_account(refresh_token=None)
+    world.tiktok.script("init_photo_post", TikTokFailure.token_rejected("init_photo_post"))
+    with pytest.raises(DomainError):
+        await world.publish(await world.tiktok_request(2, account))
+    seen = await shown(world, account.id)
+    assert seen.health is not None and seen.health.facts.last_failure is not None
+    assert seen.health.facts.last_failure.platform_code == "access_token_invalid"
+    assert seen.health.facts.last_failure.message.startswith("TikTok refused init: access_token_invalid")
+    assert seen.health.state == HealthState.NEEDS_RECONNECT

@@ -325,6 +325,27 @@ async def test_a_token_rejected_by_media_publish_marks_the_account(world: World)
     assert stored.state == AccountState.NEEDS_RECONNECT
 
 
+async def test_media_publish_rejected_after_a_reconnect_meanwhile_is_sent_once_more_with_the_new_token(
+    world: World,
+) -> None:
+    account = await world.instagram_account()
+    held = world.instagram.hold("create_carousel_container")
+    world.instagram.script("publish", IgFailure.token_rejected("publish"))
+    run = asyncio.create_task(world.publish(await world.instagram_request(2, account)))
+    await held.reached.wait()
+    # The owner reconnects the account while the publish is under way: the run's token is dead.
+    await world.instagram_account(access_token="ig-token-2")
+    held.release()
+    publish = await run
+    assert publish.state == PublishState.PUBLISHED
+    assert [c.args["token"] for c in world.instagram.calls_to("publish")] == ["ig-token", "ig-token-2"]
+    assert world.instagram.count("refresh_long_lived_token") == 0  # the stored token was new: no refresh
+    assert "TOKEN_REFRESHED" in await world.timeline(publish.id)
+    stored = await world.store.accounts.get(world.workspace, account.id)
+    assert stored is not None
+    assert stored.state == AccountState.ACTIVE
+
+
 async def test_unknown_outcome_and_an_unreadable_status_end_unconfirmed(world: World) -> None:
     world.instagram.script("publish", IgFailure.timed_out("publish"))
     world.instagram.script("container_statuses", NORMAL, NORMAL,

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from server.domain.ending import ending
 from server.domain.errors import DomainError, LeaseLost
+from server.domain.health import PlatformFailureNote
 from server.domain.models import (
     Account,
     AccountState,
@@ -34,7 +35,7 @@ from server.domain.models import (
     PublishEvent,
     PublishState,
 )
-from server.domain.ports import AccountStore, Clock, MediaStore, Metrics
+from server.domain.ports import AccountHealthStore, AccountStore, Clock, MediaStore, Metrics
 from server.services.tokens import AccountTokens
 from server.services.workflow.checkpoint import PublishTarget, Workflow
 from server.services.workflow.publish_log import PublishLog
@@ -83,6 +84,7 @@ class PublishRunner:
         leases: LeasePolicy = LeasePolicy(),
         metrics: Metrics | None = None,
         recheck: Recheck | None = None,
+        health: AccountHealthStore | None = None,
     ) -> None:
         self._workflows = workflows
         self._log = publish_log
@@ -98,6 +100,8 @@ class PublishRunner:
         # Checked again at a scheduled publish's time, before its first platform call (the
         # account, its token, the platform's preconditions); a DomainError ends it FAILED.
         self._recheck = recheck
+        # Where a publish's platform failure is noted as its account's last (its health).
+        self._health = health
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
@@ -265,6 +269,9 @@ class PublishRunner:
             final = await self._workflows[publish.platform].run(publish, target)
             if final.error is not None and final.error.token_rejected:
                 await self._accounts.mark_needs_reconnect(publish.account_id)
+            if final.error is not None and final.error.platform_code and self._health is not None:
+                failure = PlatformFailureNote(final.error.platform_code, final.error.message, self._clock.now())
+                await self._health.record_failure(publish.account_id, failure)
             return final
         except asyncio.CancelledError:
             raise
