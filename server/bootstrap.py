@@ -190,6 +190,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         schedule=settings.schedule,
     )
     scheduler = Scheduler(runner, clock, settings.schedule, sweep_every=settings.schedule_sweep_every, metrics=metrics)
+    # Every account a call returns carries its health as of the call.
+    health_reader = AccountHealthReader(store.account_health, store.quotas, clock, settings.account_health)
     return Services(
         publish_log=publish_log,
         tokens=tokens,
@@ -198,9 +200,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         reconciler=Reconciler(
             publish_log, store.accounts, tokens, adapters.instagram, adapters.tiktok, settings.late_facts, clock
         ),
-        accounts=Accounts(
-            store.accounts, AccountHealthReader(store.account_health, store.quotas, clock, settings.account_health)
-        ),
+        accounts=Accounts(store.accounts, health_reader),
         connections=Connections(
             store.connections, store.accounts, adapters.connectors, clock,
             ConnectionPolicy(
@@ -209,6 +209,7 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
                     p.strip() for p in settings.connect_redirect_uris.split(",") if p.strip()
                 ),
             ),
+            health=health_reader,
         ),
         media=library,
         publisher=publisher,

@@ -46,6 +46,7 @@ from server.domain.limits import MAX_ID_LENGTH, MAX_TOKEN_LENGTH
 from server.domain.models import Account, NewAccount, Platform
 from server.domain.ports import AccountConnector, AccountStore, Clock, ConnectionStore
 from server.domain.validation import canonical_id, id_violation
+from server.services.account_health import AccountHealthReader
 from server.services.accounts import account_not_found
 
 log = logging.getLogger("distribution.connections")
@@ -81,12 +82,15 @@ class Connections:
         connectors: Mapping[Platform, AccountConnector],
         clock: Clock,
         policy: ConnectionPolicy = ConnectionPolicy(),
+        health: AccountHealthReader | None = None,
     ) -> None:
         self._store = store
         self._accounts = accounts
         self._connectors = dict(connectors)
         self._clock = clock
         self._policy = policy
+        # States the connected account's health, as every account a call returns carries it.
+        self._health = health
 
     async def start(self, workspace_id: str, req: StartConnection) -> StartedConnection:
         violations = self._start_violations(req)
@@ -155,6 +159,8 @@ class Connections:
         reconnected = previous is not None or account.created_at != account.updated_at
         log.info("account connected", extra={"platform": pending.platform.value, "account_id": account.id,
                                               "reconnected": reconnected})
+        if self._health is not None:
+            account = await self._health.attach_one(account)
         return CompletedConnection(account, reconnected=reconnected)
 
     # --- start ------------------------------------------------------------------------------

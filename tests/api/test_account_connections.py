@@ -103,6 +103,7 @@ async def test_instagram_connects_through_business_login(http, instagram_sandbox
     assert account["username"] == "autumn.shop"
     assert account["state"] == "ACCOUNT_STATE_ACTIVE"
     assert account["accessTokenExpireTime"]  # the long-lived token's 60 days
+    assert account["healthState"] == "ACCOUNT_HEALTH_STATE_HEALTHY"  # as every account returned
     assert done.body.get("reconnected", False) is False
     calls = instagram_sandbox.calls.counts
     assert (calls["oauth_code_exchange"], calls["oauth_token_exchange"], calls["oauth_me"]) == (1, 1, 1)
