@@ -34,7 +34,8 @@ class PostgresAccountHealthStore:
         # those that have one), then the due rows are claimed, skipping rows another replica
         # is claiming at this moment.
         await self._db.execute(
-            "INSERT INTO account_health (account_id) SELECT id FROM accounts WHERE state = $1"
+            "INSERT INTO account_health (account_id) SELECT a.id FROM accounts a"
+            " LEFT JOIN account_health h ON h.account_id = a.id WHERE a.state = $1 AND h.account_id IS NULL"
             " ON CONFLICT (account_id) DO NOTHING",
             AccountState.ACTIVE.value,
         )
