@@ -16,6 +16,7 @@ Cases (see each module's docstring for the method):
 8. postgres    bench/cases/postgres.py     the unary load on PostgreSQL (one replica) vs SQLite; database cost
 9. replicas    bench/cases/replicas.py     two replicas vs one on PostgreSQL at 64 callers; what saturates
 10. console    bench/cases/console.py      the console's first load; its list view over 10,000 publishes vs curl
+11. tracing    bench/cases/tracing.py      CPU per publish with traces exported / tracing off vs no tracing code
 
 Cases 8 and 9 (and case 4's PostgreSQL half) need a PostgreSQL server (bench/pg.py); where none
 answers they report one line saying so.
@@ -46,6 +47,7 @@ from bench.cases import (
     postgres,
     replicas,
     schedule,
+    tracing,
     unary,
     upstream,
 )
@@ -64,6 +66,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "postgres": (postgres.NAME, postgres.run),
     "replicas": (replicas.NAME, replicas.run),
     "console": (console.NAME, console.run),
+    "tracing": (tracing.NAME, tracing.run),
 }
 
 

@@ -43,6 +43,7 @@ from server.grpc_api.server import (
 )
 from server.health import StoreHealth
 from server.http_gateway import HttpGateway, HttpTls, serve_http
+from server.http_gateway.gateway import Middleware
 
 log = logging.getLogger("distribution")
 
@@ -220,6 +221,7 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
                     list_cache_entries=settings.list_cache_entries,
                     tls=tls,
                     observe=metrics.rpc_finished,
+                    tracing=core.adapters.tracing.grpc_interceptor if core.adapters.tracing else None,
                 ),
             )
         except OSError as err:
@@ -237,7 +239,10 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         if health_port is not None:
             await health_port.server.start()
             stack.push_async_callback(health_port.server.stop, 0)
-        http = await _start_http(settings, grpc_server, open_service=not key_ring.enabled)
+        http = await _start_http(
+            settings, grpc_server, open_service=not key_ring.enabled,
+            middleware=core.adapters.tracing.http_middleware if core.adapters.tracing else None,
+        )
         if http is not None:
             stack.push_async_callback(http.stop, 0)
         readiness = StoreHealth(core.adapters.store, grpc_server.health, SERVICE_NAMES)
@@ -257,7 +262,9 @@ async def start_service(settings: Settings, **adapters: Any) -> Service:
         raise
 
 
-async def _start_http(settings: Settings, grpc_server: GrpcServer, open_service: bool) -> HttpGateway | None:
+async def _start_http(
+    settings: Settings, grpc_server: GrpcServer, open_service: bool, middleware: Middleware | None = None
+) -> HttpGateway | None:
     """The HTTP/JSON gateway on DISTRIBUTION_HTTP_LISTEN (unless off), with the gRPC port's
     TLS files, calling its methods in process (same keys, limits and validation); an open
     service answers browsers only on its own hosts and origin (DISTRIBUTION_HTTP_ALLOWED_HOSTS)."""
@@ -269,7 +276,7 @@ async def _start_http(settings: Settings, grpc_server: GrpcServer, open_service:
     try:
         return await serve_http(
             grpc_server.calls, settings.http_listen, tls, console=settings.console, open_service=open_service,
-            allowed_hosts=settings.http_allowed_hosts,
+            allowed_hosts=settings.http_allowed_hosts, middleware=middleware,
         )
     except OSError as err:
         raise address_error("DISTRIBUTION_HTTP_LISTEN", settings.http_listen, err, can_be_off=True) from None

@@ -34,6 +34,7 @@ from server.adapters.tiktok import TikTokClient
 from server.adapters.tiktok.client import AppCredentials
 from server.adapters.tiktok.oauth import AUTH_BASE as TIKTOK_AUTH_BASE
 from server.adapters.tiktok.oauth import TikTokConnector
+from server.adapters.tracing_env import otlp_protocol, tracing_wanted
 from server.adapters.webhook_sender import HttpWebhookSender
 from server.config import (
     NOT_SHOWN,
@@ -50,6 +51,7 @@ from server.domain.commands import InstagramCarousel, TikTokCarousel
 from server.domain.connections import PkceMethod
 from server.domain.models import Platform
 from server.domain.ports import (
+    NO_TRACER,
     AccountConnector,
     Clock,
     InstagramApi,
@@ -58,8 +60,10 @@ from server.domain.ports import (
     Store,
     TextSegmenter,
     TikTokApi,
+    Tracer,
     WebhookSender,
 )
+from server.logs import trace_ids_from
 from server.services.account_health import AccountHealthCheck, AccountHealthReader
 from server.services.accounts import Accounts
 from server.services.connections import ConnectionPolicy, Connections
@@ -82,6 +86,7 @@ from server.services.workflow.tiktok import TikTokCarouselWorkflow
 if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
     import aiohttp
 
+    from server.adapters.tracing import Tracing  # imported only when tracing is on
     from server.sandbox.instagram import InstagramSandbox
     from server.sandbox.media import MediaHost
     from server.sandbox.tiktok import TikTokSandbox
@@ -107,6 +112,10 @@ class Adapters:
     # Each platform's consent screen and code exchange; a platform missing cannot be connected
     # through StartAccountConnection (ConnectAccount still can).
     connectors: dict[Platform, AccountConnector] = field(default_factory=dict)
+    # Spans around the use cases' work; NO_TRACER while tracing is off.
+    tracer: Tracer = NO_TRACER
+    # Tracing's parts for the transports (server spans), when it is on.
+    tracing: Tracing | None = None
 
 
 @dataclass
@@ -151,7 +160,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     # reconciler) are woken through the alarms both sides are given.
     publishes = store.publishes
     publish_log = PublishLog(
-        publishes, clock, settings.late_facts, owner=replica or new_replica_name(), alarms=Alarms()
+        publishes, clock, settings.late_facts, owner=replica or new_replica_name(), alarms=Alarms(),
+        tracer=adapters.tracer,
     )
     store.changes.subscribe(publish_log.changed_elsewhere)
     tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, store.locks, clock)
@@ -183,7 +193,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         health=store.account_health,
     )
     library = MediaLibrary(
-        store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age)
+        store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age),
+        tracer=adapters.tracer,
     )
     publisher = Publisher(
         store.accounts, store.media, publishes, publish_log, runner, tokens, policies, clock, library=library,
@@ -305,12 +316,17 @@ async def open_adapters(
     media_inspector: MediaInspector | None = None,
     webhook_sender: WebhookSender | None = None,
     connectors: dict[Platform, AccountConnector] | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[Adapters, PrometheusMetrics, Sandboxes]:
     """Opens what is not handed in: the store, the media inspector (starting the sandbox
     media host for DISTRIBUTION_MEDIA_FETCH=sandbox), the platform clients (starting an
     emulator for an API base of "sandbox", given the media host when there is one), the
     metrics endpoint. Everything opened is closed by `stack`, last opened first. What cannot
-    be opened raises StartError naming its setting."""
+    be opened raises StartError naming its setting. Tracing is handed in, or made from the
+    standard OTEL_* variables when they name an endpoint (docs/tracing.md)."""
+    tracing = tracing or _open_tracing(stack)
+    if tracing is not None:
+        _log_trace_ids(stack)
     if store is None:
         opened = await open_store(settings)
         stack.push_async_callback(opened.close)
@@ -366,6 +382,7 @@ async def open_adapters(
         segmenter=segmenter or GraphemeSegmenter(), metrics=metrics, media_inspector=media_inspector,
         webhook_sender=webhook_sender,
         connectors=connectors if connectors is not None else built_connectors,
+        tracer=tracing.tracer if tracing else NO_TRACER, tracing=tracing,
     )
     return adapters, metrics, sandboxes
 
@@ -396,6 +413,33 @@ def _instagram_connector(
         oauth_base=settings.instagram_oauth_base or (sandbox.origin if sandbox else INSTAGRAM_OAUTH_BASE),
         app_id=app_id, app_secret=app_secret, observe=metrics.platform_call,
     )
+
+
+def _open_tracing(stack: AsyncExitStack) -> Tracing | None:
+    """The OpenTelemetry SDK as the OTEL_* variables configure it, when they name an endpoint;
+    else None, and the SDK is not even imported."""
+    if not tracing_wanted(os.environ):
+        return None
+    from server.adapters import tracing  # noqa: PLC0415
+
+    try:
+        opened = tracing.from_environment(os.environ)
+    except tracing.ProtocolError as err:
+        raise ConfigError(
+            otlp_protocol(os.environ)[1], str(err), "is not an OTLP protocol this service exports with",
+            "use http/protobuf or grpc",
+        ) from None
+    stack.push_async_callback(opened.shutdown)
+    log.info("tracing on", extra={"protocol": otlp_protocol(os.environ)[0]})
+    return opened
+
+
+def _log_trace_ids(stack: AsyncExitStack) -> None:
+    """Log lines written inside a span carry its trace and span ids while the service runs."""
+    from server.adapters.tracing import current_ids  # noqa: PLC0415
+
+    trace_ids_from(current_ids)
+    stack.callback(trace_ids_from, None)
 
 
 async def _open_media_inspector(settings: Settings, stack: AsyncExitStack, sandboxes: Sandboxes) -> MediaInspector:

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
@@ -24,9 +25,28 @@ _SECRET_PATTERNS = [
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 
+# The current span's (trace id, span id) as hex, or None outside a recorded span: installed
+# by the tracing adapter when tracing is on (see `trace_ids_from`), else nothing is looked up.
+TraceIds = Callable[[], tuple[str, str] | None]
+_trace_ids: TraceIds | None = None
+
+
+def trace_ids_from(source: TraceIds | None) -> None:
+    """Where log lines (and error details) find the current trace and span ids; None: nowhere."""
+    global _trace_ids  # noqa: PLW0603 - one process-wide source, set once at start
+    _trace_ids = source
+
+
+def current_trace_id() -> str:
+    """The current trace's id (32 hex digits), or "" when tracing is off or no span is current."""
+    ids = _trace_ids() if _trace_ids is not None else None
+    return ids[0] if ids else ""
+
+
 def _stamp_request_id() -> None:
-    """Every log record made while serving an RPC carries its request id, stamped when the
-    record is made (not when formatted, which may happen elsewhere)."""
+    """Every log record made while serving an RPC carries its request id, and one made inside
+    a recorded span its trace and span ids, stamped when the record is made (not when
+    formatted, which may happen elsewhere)."""
     make_record = logging.getLogRecordFactory()
     if getattr(make_record, "stamps_request_id", False):
         return
@@ -35,6 +55,8 @@ def _stamp_request_id() -> None:
         record = make_record(*args, **kwargs)
         if rid := request_id.get():
             record.request_id = rid
+        if _trace_ids is not None and (ids := _trace_ids()) is not None:
+            record.trace_id, record.span_id = ids
         return record
 
     factory.stamps_request_id = True  # type: ignore[attr-defined]

@@ -52,6 +52,12 @@ class Scale:
     console_rows: int = 10_000
     console_loads: int = 5
     console_samples: int = 30
+    # 11. tracing: closed-loop concurrency, warm-up and measured window (s), rounds of the three
+    # services (alternating order)
+    tracing_level: int = 16
+    tracing_warmup: float = 2.0
+    tracing_duration: float = 8.0
+    tracing_rounds: int = 2
 
 
 FULL = Scale("full")
@@ -88,4 +94,8 @@ SMOKE = Scale(
     console_rows=500,
     console_loads=1,
     console_samples=2,
+    tracing_level=2,
+    tracing_warmup=0.2,
+    tracing_duration=0.5,
+    tracing_rounds=1,
 )

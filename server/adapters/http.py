@@ -12,8 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from opentelemetry import trace
+from opentelemetry.trace import ProxyTracerProvider, Span, StatusCode
 
 log = logging.getLogger("distribution.platform")
+# The process's tracer provider's (a no-op one while tracing is off): docs/tracing.md.
+_tracer = trace.get_tracer("distribution.platform")
 
 # Called after every platform call with (platform, endpoint, HTTP status or failure kind, seconds).
 Observer = Callable[[str, str, str, float], None]
@@ -59,8 +63,67 @@ async def request_json(
     """Sends one request; returns (HTTP status, parsed JSON object, response headers).
 
     The token travels only in the Authorization header, never in the URL, and is never
-    logged. Anything but a JSON object answer raises NoUsableAnswer.
+    logged. Anything but a JSON object answer raises NoUsableAnswer. Traced as one span
+    named for the platform's operation, with its HTTP status and platform error code
+    (never the URL, its parameters, the body or the token).
     """
+    parent = trace.get_current_span()
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider) or (
+        parent.get_span_context().is_valid and not parent.is_recording()
+    ):  # tracing off, or a trace the sampler dropped: no span at all
+        return await _request_json(
+            session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
+            form=form, observe=observe,
+        )
+    with _tracer.start_as_current_span(
+        f"{platform} {endpoint}",
+        attributes={"distribution.platform": platform, "distribution.platform.operation": endpoint},
+        record_exception=False, set_status_on_exception=False,
+    ) as span:
+        try:
+            answer = await _request_json(
+                session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
+                form=form, observe=observe,
+            )
+        except NoUsableAnswer as failed:
+            if failed.http_status:
+                span.set_attribute("http.response.status_code", failed.http_status)
+            span.set_status(StatusCode.ERROR, "no usable answer")
+            raise
+        _traced_answer(span, answer[0], answer[1])
+        return answer
+
+
+def _traced_answer(span: Span, status: int, body: dict[str, Any]) -> None:
+    """The status and the platform's error code (Graph API `error.code` and `error_subcode`,
+    TikTok `error.code` other than "ok") on the call's span."""
+    if not span.is_recording():
+        return
+    span.set_attribute("http.response.status_code", status)
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    if code is not None and code != "ok":
+        span.set_attribute("distribution.platform.error_code", str(code))
+        if isinstance(subcode := error.get("error_subcode"), int | str):  # type: ignore[union-attr]
+            span.set_attribute("distribution.platform.error_subcode", str(subcode))
+        span.set_status(StatusCode.ERROR, f"platform error {code}")
+    elif status >= 400:
+        span.set_status(StatusCode.ERROR, f"HTTP {status}")
+
+
+async def _request_json(
+    session: aiohttp.ClientSession,
+    platform: str,
+    endpoint: str,
+    method: str,
+    url: str,
+    *,
+    token: str | None,
+    params: dict[str, str] | None,
+    json_body: Any,
+    form: dict[str, str] | None,
+    observe: Observer | None,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     headers = {"Accept": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"

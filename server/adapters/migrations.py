@@ -599,4 +599,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        11,
+        "traces: the span that created a publish, and the trace each timeline event was written in",
+        (
+            "ALTER TABLE publishes ADD COLUMN traceparent TEXT",
+            "ALTER TABLE publish_events ADD COLUMN trace_id TEXT NOT NULL DEFAULT ''",
+        ),
+        (
+            "ALTER TABLE publishes ADD COLUMN traceparent text",
+            "ALTER TABLE publish_events ADD COLUMN trace_id text NOT NULL DEFAULT ''",
+        ),
+    ),
 )

@@ -25,10 +25,14 @@ class PrometheusMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.rpcs = Counter("distribution_rpc_requests", "RPCs handled, by method and status code",
-                            ["method", "code"], registry=r)
-        self.rpc_latency = Histogram("distribution_rpc_duration_seconds", "RPC latency, by method",
-                                     ["method"], buckets=_RPC_BUCKETS, registry=r)
+        # `transport`: grpc for a call over the gRPC port, http for one through the HTTP gateway.
+        self.rpcs = Counter("distribution_rpc_requests", "RPCs handled, by method, status code and transport",
+                            ["method", "code", "transport"], registry=r)
+        self.rpc_latency = Histogram("distribution_rpc_duration_seconds", "RPC latency, by method and transport",
+                                     ["method", "transport"], buckets=_RPC_BUCKETS, registry=r)
+        self.takeovers = Counter("distribution_publish_takeovers",
+                                 "Publishes taken over by a replica after their run's lease lapsed",
+                                 ["platform"], registry=r)
         self.publishes = Counter("distribution_publishes", "Publishes that reached a final state",
                                  ["platform", "state"], registry=r)
         self.in_flight = Gauge("distribution_publishes_in_flight", "Publishes being driven right now",
@@ -65,6 +69,9 @@ class PrometheusMetrics:
     def platform_retry(self, platform: str, endpoint: str) -> None:
         self.retries.labels(platform, endpoint).inc()
 
+    def publish_taken_over(self, platform: Platform) -> None:
+        self.takeovers.labels(platform.value).inc()
+
     def track_in_flight(self, count: Callable[[], int]) -> None:
         self.in_flight.set_function(lambda: float(count()))
 
@@ -73,9 +80,9 @@ class PrometheusMetrics:
 
     # --- observers ------------------------------------------------------------------------
 
-    def rpc_finished(self, method: str, code: str, seconds: float) -> None:
-        self.rpcs.labels(method, code).inc()
-        self.rpc_latency.labels(method).observe(seconds)
+    def rpc_finished(self, method: str, code: str, seconds: float, transport: str = "grpc") -> None:
+        self.rpcs.labels(method, code, transport).inc()
+        self.rpc_latency.labels(method, transport).observe(seconds)
 
     def platform_call(self, platform: str, endpoint: str, status: str, seconds: float) -> None:
         self.platform_calls.labels(platform, endpoint, status).inc()

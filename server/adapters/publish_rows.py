@@ -141,6 +141,7 @@ def publish_from_row(row: Mapping[str, Any], values: Values) -> Publish:
         schedule_time=values.time_out(row["schedule_time"]),
         started_at=values.time_out(row["started_at"]),
         first_comment=FirstComment.from_dict(comment) if comment else None,
+        traceparent=row["traceparent"],
     )
 
 
@@ -168,6 +169,7 @@ def new_row(publish: Publish, values: Values) -> dict[str, Any]:
         "lease_until": values.time_in(publish.lease_until),
         "schedule_time": values.time_in(publish.schedule_time),
         "first_comment": values.json_in(publish.first_comment.to_dict()) if publish.first_comment else None,
+        "traceparent": publish.traceparent,
     }
 
 
@@ -196,15 +198,16 @@ def event_from_row(row: Mapping[str, Any], values: Values) -> PublishEvent:
         state=STATES[state] if state else None,
         message=row["message"],
         details=values.json_out(row["details"]),
+        trace_id=row["trace_id"],
     )
 
 
 def event_columns(event: PublishEvent, now: datetime, values: Values) -> tuple[Any, ...]:
-    """(time, type, state, message, details) of an event to append; one without a time of
-    its own happened `now`."""
+    """(time, type, state, message, details, trace_id) of an event to append; one without a
+    time of its own happened `now`."""
     return (
         values.time_in(event.time or now), event.type, event.state.value if event.state else None,
-        event.message, values.json_in(event.details),
+        event.message, values.json_in(event.details), event.trace_id,
     )
 
 

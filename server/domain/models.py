@@ -312,6 +312,14 @@ class FirstComment:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LapsedLease:
+    """A run's lease that ended without being renewed or released: its replica died or stalled."""
+
+    owner: str
+    until: datetime
+
+
 @dataclass(slots=True)
 class Publish:
     id: str
@@ -358,6 +366,12 @@ class Publish:
     # started (claimed due) or it was found MISSED; their difference is its lateness.
     schedule_time: datetime | None = None
     started_at: datetime | None = None
+    # The W3C traceparent of the span that created the publish (None: not traced): the runs
+    # that continue it later (scheduled, resumed, taken over, reconciled) link their spans to it.
+    traceparent: str | None = None
+    # Set only on a record a replica has just taken over (PublishLeases.claim_orphans): the
+    # lease that lapsed. Not stored: the takeover's timeline event keeps it.
+    lapsed: LapsedLease | None = None
 
     @property
     def start_lateness(self) -> timedelta | None:
@@ -405,6 +419,8 @@ class PublishEvent:
     id: int | None = None
     # Its place in its publish's timeline, from 1: what callers see.
     sequence: int = 0
+    # The trace the change was made in (32 hex digits; "" when not traced).
+    trace_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ test suite that every implementation passes (tests/contracts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -658,6 +658,82 @@ class Metrics(Protocol):
     def schedule_started(self, platform: Platform, lateness_seconds: float) -> None:
         """A scheduled publish was claimed at its time (started, or ended MISSED), this late."""
         ...
+
+
+    def publish_taken_over(self, platform: Platform) -> None:
+        """A replica took over a publish whose run's lease had lapsed (its replica died or stalled)."""
+        ...
+
+
+# What a span attribute may hold: a plain value, never a token, secret, caption or URL with
+# credentials (docs/tracing.md lists what is recorded).
+SpanValue = str | int | float | bool
+
+
+class Span(Protocol):
+    """One span of a trace, as the use cases see it."""
+
+    def set(self, key: str, value: SpanValue) -> None: ...
+
+    def event(self, name: str, attributes: Mapping[str, SpanValue] | None = None) -> None: ...
+
+    def failed(self, description: str) -> None:
+        """Marks the span's outcome an error (a step that ended the publish, say)."""
+        ...
+
+
+class Tracer(Protocol):
+    """Spans around the use cases' work (OpenTelemetry when configured, else nothing).
+    Spans nest by the current context: one started inside another is its child."""
+
+    def span(
+        self, name: str, attributes: Mapping[str, SpanValue] | None = None, links: Sequence[str] = ()
+    ) -> AbstractContextManager[Span]:
+        """A span, current while the block runs. `links` are W3C traceparent values of the
+        spans this work continues (the request that created a publish run later)."""
+        ...
+
+    def traceparent(self) -> str | None:
+        """The current span's W3C traceparent (to continue it later), or None outside a
+        recorded trace."""
+        ...
+
+    def trace_id(self) -> str:
+        """The current trace's id (32 hex digits), or "" outside a recorded trace."""
+        ...
+
+
+class _NoSpan:
+    def set(self, key: str, value: SpanValue) -> None:
+        pass
+
+    def event(self, name: str, attributes: Mapping[str, SpanValue] | None = None) -> None:
+        pass
+
+    def failed(self, description: str) -> None:
+        pass
+
+
+# One block for every span: nullcontext is reentrant and holds no state.
+_NO_SPAN_BLOCK: AbstractContextManager[Span] = nullcontext(_NoSpan())
+
+
+class NoTracer:
+    """The Tracer when tracing is off: no span, no id, next to no cost."""
+
+    def span(
+        self, name: str, attributes: Mapping[str, SpanValue] | None = None, links: Sequence[str] = ()
+    ) -> AbstractContextManager[Span]:
+        return _NO_SPAN_BLOCK
+
+    def traceparent(self) -> str | None:
+        return None
+
+    def trace_id(self) -> str:
+        return ""
+
+
+NO_TRACER: Tracer = NoTracer()
 
 
 class TextSegmenter(Protocol):

@@ -408,6 +408,7 @@ def event_out(event: PublishEvent, into: publish_pb2.PublishEvent | None = None)
         message.state = state_out(event.state)
     message.message = event.message
     message.details.update(event.details)
+    message.trace_id = event.trace_id
     return message
 
 

@@ -90,6 +90,8 @@ class _Context:
 
     caller: Caller
     on_initial_metadata: InitialMetadataSent | None = None
+    # What the access log's metrics label the call with: it came through the HTTP gateway.
+    transport: str = "http"
     _code: grpc.StatusCode | None = None
     _trailing: Metadata = field(default=())
     _initial_sent: bool = False

@@ -84,6 +84,9 @@ class ServerOptions:
     list_cache_entries: int
     tls: TlsFiles | None = None
     observe: RpcObserver | None = None
+    # Tracing's server span per call over the socket (continuing the caller's traceparent);
+    # a call through the HTTP gateway has the gateway's span instead, so never two.
+    tracing: grpc.aio.ServerInterceptor | None = None
 
 
 @dataclass
@@ -114,7 +117,7 @@ def build_grpc_server(use_cases: UseCases, options: ServerOptions) -> GrpcServer
         RequestDecoding(),
     ]
     server = grpc.aio.server(
-        interceptors=interceptors,
+        interceptors=interceptors if options.tracing is None else [options.tracing, *interceptors],
         options=[
             NO_SHARED_PORT,
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -12,7 +12,7 @@ import distribution
 from server.grpc_api.inprocess import InProcessCalls
 from server.http_gateway.browsers import BrowserGuard
 from server.http_gateway.console import PREFIX, Console
-from server.http_gateway.gateway import Gateway, load_openapi, tls_context
+from server.http_gateway.gateway import Gateway, Middleware, load_openapi, tls_context
 from server.http_server import AppServer
 
 # Written by `make generate` (scripts/openapi.py) from the contract; served as is.
@@ -49,20 +49,21 @@ class HttpGateway:
 
 async def serve_http(
     calls: InProcessCalls, listen: str, tls: HttpTls | None = None, console: bool = True, *,
-    open_service: bool = False, allowed_hosts: Sequence[str] = (),
+    open_service: bool = False, allowed_hosts: Sequence[str] = (), middleware: Middleware | None = None,
 ) -> HttpGateway:
     """Starts the gateway on `listen` (HOST:PORT, port 0 picks one), with the console at
     /console/ unless `console` is false. `open_service` (no API keys, no mutual TLS) turns on
     the Host and Origin rules for browsers (browsers.py; mutual TLS turns on the Origin rule),
     `allowed_hosts` being the operator's extra hosts. Raises OSError when the address cannot
-    be bound."""
+    be bound. `middleware` wraps every request (tracing: its server span)."""
     host, _, port = listen.rpartition(":")
     guard = BrowserGuard.for_port(
         open_service=open_service, mutual_tls=tls is not None and bool(tls.client_ca), tls=tls is not None,
         listen_host=host, allowed=allowed_hosts,
     )
     gateway = Gateway(
-        calls, load_openapi(OPENAPI_FILE), Console() if console else None, guard if guard.active else None
+        calls, load_openapi(OPENAPI_FILE), Console() if console else None, guard if guard.active else None,
+        middleware=middleware,
     )
     context = None if tls is None else tls_context(tls.certificate, tls.key, tls.client_ca)
     server = AppServer(gateway.server(), host=host.strip("[]"), port=int(port), ssl_context=context)

@@ -18,7 +18,7 @@ import json
 import logging
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from aiohttp import http_exceptions, web
 from google.rpc import code_pb2, status_pb2
 
 from server.grpc_api.inprocess import Caller, CallFailed, InProcessCalls
+from server.grpc_api.status import with_request_info
 from server.http_gateway import errors
 from server.http_gateway.browsers import BrowserGuard
 from server.http_gateway.console import Console
@@ -67,7 +68,9 @@ def error_response(
     status: int | None = None, headers: dict[str, str] | None = None,
 ) -> web.Response:
     """The AIP-193 JSON answer for `rich`, sent with `status` (default: the code's standard
-    HTTP status); the body's `code` is always the status it is sent with."""
+    HTTP status); the body's `code` is always the status it is sent with. Its details name
+    the request (RequestInfo: the request id, and the trace id while tracing)."""
+    rich = with_request_info(rich, request_id)
     response = answer(
         text=_dumps(errors.error_body(rich, status)), status=status or errors.http_status(rich.code),
         content_type=_JSON, headers={REQUEST_ID_HEADER: request_id, **(headers or {})},
@@ -100,6 +103,11 @@ def _common_names(request: web.BaseRequest) -> tuple[str, ...]:
     )
 
 
+# What wraps each request's handling (tracing's server span), in aiohttp middleware's shape.
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.BaseRequest, Handler], Awaitable[web.StreamResponse]]
+
+
 class Gateway:
     """The HTTP server (aiohttp's low-level one: the gateway routes by the contract itself)
     serving every annotated method of the registered services, and with a Console, its
@@ -109,9 +117,10 @@ class Gateway:
 
     def __init__(
         self, calls: InProcessCalls, openapi: bytes | None = None, console: Console | None = None,
-        browsers: BrowserGuard | None = None,
+        browsers: BrowserGuard | None = None, middleware: Middleware | None = None,
     ) -> None:
         self._calls = calls
+        self._middleware = middleware
         self._openapi = openapi
         self.console = console
         self._browsers = browsers
@@ -148,6 +157,11 @@ class Gateway:
         return None, allowed
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        if self._middleware is not None:
+            return await self._middleware(request, self._handle_request)
+        return await self._handle_request(request)
+
+    async def _handle_request(self, request: web.BaseRequest) -> web.StreamResponse:
         request_id = _request_id(request)
         # Every log line of this request carries it (aiohttp runs each request in a task of its
         # own); a call that reaches a method logs its `rpc` line with it too (AccessLog).

@@ -14,7 +14,7 @@ from server.domain.errors import NotFound
 from server.domain.media import build_media, check_url, inspection_due, public_form, with_inspection
 from server.domain.models import Inspection, Media, Page
 from server.domain.pagination import decode_token, encode_token, page_size
-from server.domain.ports import Clock, MediaInspector, MediaStore
+from server.domain.ports import NO_TRACER, Clock, MediaInspector, MediaStore, Tracer
 from server.domain.validation import check_id
 
 # How old an inspection may be when its media is published before it is done again
@@ -31,8 +31,10 @@ class MediaLibrary:
         clock: Clock,
         inspector: MediaInspector | None = None,
         inspection_max_age: timedelta = DEFAULT_INSPECTION_MAX_AGE,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._store = store
+        self._tracer = tracer
         self._clock = clock
         # None: media fetch is off; what the URL and the caller say is all that is known.
         self._inspector = inspector
@@ -88,5 +90,10 @@ class MediaLibrary:
 
     async def _inspect(self, url: str) -> Inspection:
         assert self._inspector is not None
-        inspection = await self._inspector.inspect(public_form(url))
+        # The span names no URL: a caller's URL may carry a signature in its query string.
+        with self._tracer.span("media.inspect") as span:
+            inspection = await self._inspector.inspect(public_form(url))
+            span.set("distribution.media.outcome", inspection.outcome.value)
+            if inspection.mime_type:
+                span.set("distribution.media.mime_type", inspection.mime_type)
         return dataclasses.replace(inspection, inspected_at=self._clock.now())

@@ -511,7 +511,17 @@ class WebhookDispatcher:
         delivery = due.delivery
         now = self._clock.now()
         headers = signed_headers(due.secrets, delivery.event_id, int(now.timestamp()), delivery.body)
-        attempt = await self._sender.post(due.url, headers, delivery.body)
+        # A trace of its own per attempt; the span names the webhook and event, never the URL
+        # (it may hold a receiver's token) nor a secret or the signed body.
+        with self._log.tracer.span(
+            "webhook.deliver",
+            {"distribution.webhook_id": delivery.webhook_id, "distribution.event_type": delivery.event_type,
+             "distribution.publish_id": delivery.publish_id, "distribution.delivery_attempt": delivery.attempts + 1},
+        ) as span:
+            attempt = await self._sender.post(due.url, headers, delivery.body)
+            span.set("http.response.status_code", attempt.status_code)
+            if not attempt.ok:
+                span.failed(attempt.error or f"HTTP {attempt.status_code}")
         await self._store.record_attempt(delivery.id, attempt, now, self.policy.rules)
         if not attempt.ok:
             log.info(

@@ -135,7 +135,13 @@ async def test_a_cap_only_the_caller_frees_is_429_without_retry_after_and_names_
     assert_status(reply, 429, "RESOURCE_EXHAUSTED", "WEBHOOK_LIMIT_REACHED")
     # Waiting frees nothing (deleting a webhook does): no Retry-After, no RetryInfo.
     assert "Retry-After" not in reply.headers
-    assert [d["@type"].rsplit(".", 1)[1] for d in reply.error["details"]] == ["ErrorInfo", "QuotaFailure"]
+    assert [d["@type"].rsplit(".", 1)[1] for d in reply.error["details"]] == [
+        "ErrorInfo", "QuotaFailure", "RequestInfo"
+    ]
+    # Which call it was: the request id the response's header gives (no trace: tracing is off).
+    assert reply.detail("RequestInfo") == {
+        "@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": reply.headers["X-Request-ID"]
+    }
     assert reply.detail("QuotaFailure")["violations"] == [{
         "subject": "workspace:default",
         "description": "webhooks per workspace: at most 1; delete one with DeleteWebhook to add another",

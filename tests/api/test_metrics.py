@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 import grpc
-from distribution.v1 import account_pb2
+from distribution.v1 import account_pb2, account_service_pb2
 from distribution.v1 import publishing_service_pb2 as pb
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,8 +41,8 @@ async def test_counters_move_after_a_publish(service, accounts, media, publishin
     )
     after = await scrape(service)
     method = "/distribution.v1.PublishingService/PublishInstagramCarousel"
-    assert value(after, "distribution_rpc_requests_total", method=method, code="OK") == 1
-    assert value(after, "distribution_rpc_duration_seconds_count", method=method) == 1
+    assert value(after, "distribution_rpc_requests_total", method=method, code="OK", transport="grpc") == 1
+    assert value(after, "distribution_rpc_duration_seconds_count", method=method, transport="grpc") == 1
     assert value(after, "distribution_publishes_total", platform="INSTAGRAM", state="PUBLISHED") == 1
     assert value(after, "distribution_platform_requests_total",
                  platform="instagram", endpoint="create_container", status="200") == 3  # 2 items + carousel
@@ -55,6 +55,29 @@ async def test_counters_move_after_a_publish(service, accounts, media, publishin
     assert value(after, "distribution_platform_retries_total", platform="instagram", endpoint="create_container") == 1
     assert value(after, "distribution_publishes_in_flight") == 0
     assert value(before, "distribution_publishes_total", platform="INSTAGRAM", state="PUBLISHED") == 0
+
+
+async def test_a_call_through_the_http_gateway_is_counted_with_transport_http(start_service):
+    service = await start_service(http_listen="127.0.0.1:0")
+    assert service.http is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{service.http.origin}/api/v1/accounts") as response:
+            assert response.status == 200
+        unknown = "00000000-0000-4000-8000-000000000000"
+        async with session.get(f"{service.http.origin}/api/v1/accounts/{unknown}") as response:
+            assert response.status == 404
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        accounts, _, _ = Stubs.on(channel)
+        await accounts.ListAccounts(account_service_pb2.ListAccountsRequest())
+    samples = await scrape(service)
+    method = "/distribution.v1.AccountService/ListAccounts"
+    assert value(samples, "distribution_rpc_requests_total", method=method, code="OK", transport="http") == 1
+    assert value(samples, "distribution_rpc_requests_total", method=method, code="OK", transport="grpc") == 1
+    assert value(
+        samples, "distribution_rpc_requests_total", method="/distribution.v1.AccountService/GetAccount",
+        code="NOT_FOUND", transport="http",
+    ) == 1
+    assert value(samples, "distribution_rpc_duration_seconds_count", method=method, transport="http") == 1
 
 
 async def test_rate_limit_waits_are_counted(start_service, tiktok_sandbox):

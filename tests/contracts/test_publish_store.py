@@ -17,8 +17,10 @@ from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import (
     FirstComment,
     FirstCommentState,
+    LapsedLease,
     Platform,
     PublishError,
+    PublishEvent,
     PublishFilter,
     PublishState,
     PublishVersion,
@@ -578,6 +580,34 @@ async def test_orphans_are_claimed_oldest_first_and_held_ones_are_not(store: Sto
     assert stored is not None
     assert (stored.owner, stored.revision) == ("me", free.revision)  # a claim is no change of the record
     assert await store.publishes.claim_orphans("other", at(200), at(100), 10) == []
+
+
+async def test_a_claimed_orphan_tells_whose_lease_lapsed_and_when(store: Store) -> None:
+    """What the takeover's timeline event says: the lease as it stood before the claim (none
+    for a publish handed back or never started); the stored record keeps no such thing."""
+    account = await account_in(store)
+    expired = await created(store, account, at(1), owner="dead-replica", lease_until=at(50))
+    handed_back = await created(store, account, at(2))
+    claimed = {p.id: p for p in await store.publishes.claim_orphans("me", at(200), at(100), 10)}
+    assert claimed[expired.id].lapsed == LapsedLease("dead-replica", at(50))
+    assert claimed[handed_back.id].lapsed is None
+    stored = await store.publishes.get(expired.id)
+    assert stored is not None and stored.lapsed is None and stored.owner == "me"
+
+
+async def test_the_creating_span_and_each_events_trace_are_kept(store: Store) -> None:
+    account = await account_in(store)
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    publish = await created(store, account, at(0), traceparent=traceparent)
+    await store.publishes.apply(
+        publish.id, PublishChange(state=PublishState.PROCESSING),
+        [PublishEvent(type="PROCESSING_STARTED", message="m", trace_id="0af7651916cd43dd8448eb211c80319c"),
+         PublishEvent(type="NOTE", message="untraced")],
+    )
+    stored = await store.publishes.get(publish.id)
+    assert stored is not None and stored.traceparent == traceparent
+    events = await store.publishes.events(publish.id)
+    assert [e.trace_id for e in events][-2:] == ["0af7651916cd43dd8448eb211c80319c", ""]
 
 
 async def test_a_live_lease_is_never_taken_even_one_that_ends_before_the_claimers_would(store: Store) -> None:

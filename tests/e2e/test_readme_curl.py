@@ -44,7 +44,7 @@ def test_the_readme_curl_block_publishes_on_both_platforms_and_reads_the_history
 
     assert refused["error"]["code"] == 400 and refused["error"]["status"] == "INVALID_ARGUMENT", refused
     types = [d["@type"].rsplit(".", 1)[1] for d in refused["error"]["details"]]
-    assert types == ["ErrorInfo", "BadRequest"]
+    assert types == ["ErrorInfo", "BadRequest", "RequestInfo"]
 
     assert list(instagram)[:4] == ["instagramPublishId", "igMediaId", "permalink", "imageCount"], instagram
     assert instagram["imageCount"] == 3 and instagram["state"] == "PUBLISH_STATE_PUBLISHED"

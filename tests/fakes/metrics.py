@@ -13,6 +13,7 @@ class RecordingMetrics:
         self.retries: list[tuple[str, str]] = []  # (platform, endpoint) per retry
         self._in_flight: Callable[[], int] | None = None
         self.schedule_lateness: list[tuple[Platform, float]] = []  # per claimed scheduled publish
+        self.takeovers: list[Platform] = []  # per publish taken over after its lease lapsed
 
     def publish_finished(self, platform: Platform, state: PublishState) -> None:
         self.finished.append((platform, state))
@@ -25,6 +26,9 @@ class RecordingMetrics:
 
     def schedule_started(self, platform: Platform, lateness_seconds: float) -> None:
         self.schedule_lateness.append((platform, lateness_seconds))
+
+    def publish_taken_over(self, platform: Platform) -> None:
+        self.takeovers.append(platform)
 
     @property
     def in_flight(self) -> int | None:

@@ -42,6 +42,7 @@ from server.domain.models import (
     Account,
     AccountState,
     Credentials,
+    LapsedLease,
     Media,
     NewAccount,
     Platform,
@@ -369,9 +370,15 @@ class FakePublishStore(_Table):
             if p.state in UNFINISHED and (p.owner is None or (p.lease_until is not None and p.lease_until < utc(now)))
         ]
         claimed = sorted(orphans, key=lambda p: cursor_time(p.created_at))[:limit]
+        taken = []
         for publish in claimed:
+            lapsed = LapsedLease(publish.owner, publish.lease_until) \
+                if publish.owner is not None and publish.lease_until is not None else None
             publish.owner, publish.lease_until = owner, utc(lease_until)
-        return [copy.deepcopy(p) for p in claimed]
+            copied = copy.deepcopy(publish)
+            copied.lapsed = lapsed
+            taken.append(copied)
+        return taken
 
     async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
         await self._call()
@@ -485,6 +492,7 @@ class FakePublishStore(_Table):
             lease_until=None if publish.lease_until is None else utc(publish.lease_until),
             schedule_time=None if publish.schedule_time is None else utc(publish.schedule_time),
             first_comment=copy.deepcopy(publish.first_comment),
+            traceparent=publish.traceparent,
         )
         self._append(publish.id, events, created_at)
         return None

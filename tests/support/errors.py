@@ -32,6 +32,9 @@ class RichError:
     retry_delay_seconds: float | None = None
     # QuotaFailure's violations: (subject, quota_id, quota_value, description) each.
     quota_violations: list[tuple[str, str, int, str]] = field(default_factory=list)
+    # RequestInfo: the call's request id, and "trace_id=..." while tracing.
+    request_id: str = ""
+    serving_data: str = ""
 
 
 def read_status(err: grpc.aio.AioRpcError) -> RichError:
@@ -82,4 +85,8 @@ def _decode(code: grpc.StatusCode, message: str, status: status_pb2.Status | Non
             result.quota_violations = [
                 (v.subject, v.quota_id, v.quota_value, v.description) for v in quota.violations
             ]
+        elif detail.Is(error_details_pb2.RequestInfo.DESCRIPTOR):
+            request = error_details_pb2.RequestInfo()
+            detail.Unpack(request)
+            result.request_id, result.serving_data = request.request_id, request.serving_data
     return result

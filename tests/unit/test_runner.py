@@ -17,7 +17,7 @@ from server.domain.changes import CLEAR, PublishChange
 from server.domain.errors import DomainError, StoreUnavailable
 from server.domain.models import Platform, Publish, PublishEvent, PublishState
 from tests.fakes import Hold, IgFailure
-from tests.unit.conftest import World, setting
+from tests.unit.conftest import REPLICA, World, setting
 from tests.unit.helpers import instagram_timeline, until
 
 
@@ -244,6 +244,26 @@ async def test_the_upkeep_takes_over_a_publish_whose_replica_died(world: World) 
     assert final.state == PublishState.PUBLISHED
     assert world.clock.now() > world.at(-1)  # virtual time moved past the dead lease
     assert world.instagram.count("publish") == 1
+
+
+async def test_a_takeover_says_in_the_timeline_who_let_the_lease_lapse_when_and_who_took_over(world: World) -> None:
+    world.instagram.add_container("c-1")
+    orphan = await world.seed(await world.instagram_request(2), container_id="c-1")
+    handed_back = await world.seed(await world.instagram_request(2, caption="handed back"))
+    lapsed_at = world.clock.now() - timedelta(seconds=5)
+    world.store.publishes.rows[orphan.id].owner = "dead-replica"
+    world.store.publishes.rows[orphan.id].lease_until = lapsed_at
+    assert await world.services.runner.resume_unfinished() == 2
+    await until(lambda: world.store.publishes.rows[orphan.id].done and world.store.publishes.rows[handed_back.id].done)
+    [event] = [e for e in await world.events(orphan.id) if e.type == "TAKEN_OVER"]
+    assert event.details == {"lapsed_owner": "dead-replica", "lapsed_at": lapsed_at.isoformat(), "owner": REPLICA}
+    assert event.message == (
+        f"Replica {REPLICA} took over this publish: replica dead-replica let its lease lapse at "
+        f"{lapsed_at.isoformat()}; it resumes from its last saved step"
+    )
+    # A publish no run held (handed back at a shutdown) is resumed, not taken over.
+    assert "TAKEN_OVER" not in [e.type for e in await world.events(handed_back.id)]
+    assert world.metrics.takeovers == [Platform.INSTAGRAM]
 
 
 async def test_the_upkeep_goes_on_when_the_store_is_away_for_a_moment(

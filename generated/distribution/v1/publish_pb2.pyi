@@ -229,17 +229,19 @@ class Publish(_message.Message):
     def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., instagram_options: _Optional[_Union[InstagramOptions, _Mapping]] = ..., first_comment: _Optional[_Union[FirstComment, _Mapping]] = ..., tiktok_platform_publish_id: _Optional[str] = ..., tiktok_platform_post_id: _Optional[str] = ...) -> None: ...
 
 class PublishEvent(_message.Message):
-    __slots__ = ("sequence", "time", "type", "state", "message", "details")
+    __slots__ = ("sequence", "time", "type", "state", "message", "details", "trace_id")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     type: str
     state: PublishState
     message: str
     details: _struct_pb2.Struct
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., state: _Optional[_Union[PublishState, str]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., state: _Optional[_Union[PublishState, str]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ...) -> None: ...

@@ -39,7 +39,7 @@ from server.adapters.publish_rows import (
 )
 from server.domain.changes import Lease, PublishChange, applied
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
-from server.domain.models import Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
+from server.domain.models import LapsedLease, Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
 from server.domain.pagination import Cursor, cursor_datetime, cursor_time
 from server.domain.ports import CreateConflict
 from server.domain.schedule import due_change
@@ -84,25 +84,25 @@ _UNFINISHED = sql_list(UNFINISHED)
 _FINISHED = sql_list(FINISHED)
 _POSTED_NOTHING = sql_list(POSTED_NOTHING)
 
-# Appends the events given as parallel arrays ($E+0 .. $E+4) after the row change `upd`.
+# Appends the events given as parallel arrays ($E+0 .. $E+5) after the row change `upd`.
 _EVENTS_FROM = (
-    "INSERT INTO publish_events (publish_id, time, type, state, message, details)"
-    " SELECT upd.id, e.time, e.type, e.state, e.message, e.details::jsonb"
-    " FROM upd, unnest(${0}::timestamptz[], ${1}::text[], ${2}::text[], ${3}::text[], ${4}::text[])"
-    " WITH ORDINALITY AS e(time, type, state, message, details, n) ORDER BY e.n"
+    "INSERT INTO publish_events (publish_id, time, type, state, message, details, trace_id)"
+    " SELECT upd.id, e.time, e.type, e.state, e.message, e.details::jsonb, e.trace_id"
+    " FROM upd, unnest(${0}::timestamptz[], ${1}::text[], ${2}::text[], ${3}::text[], ${4}::text[], ${5}::text[])"
+    " WITH ORDINALITY AS e(time, type, state, message, details, trace_id, n) ORDER BY e.n"
 )
 
 
 def _events_sql(first_param: int) -> str:
-    return _EVENTS_FROM.format(*range(first_param, first_param + 5))
+    return _EVENTS_FROM.format(*range(first_param, first_param + 6))
 
 
 def _event_arrays(events: Sequence[PublishEvent], now: datetime) -> list[list[Any]]:
-    """The events as five parallel arrays; details as JSON text (the arrays are text[])."""
+    """The events as six parallel arrays; details as JSON text (the arrays are text[])."""
     rows = [event_columns(e, now, VALUES) for e in events]
     return [
         [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-        [_json_text(r[4]) for r in rows],
+        [_json_text(r[4]) for r in rows], [r[5] for r in rows],
     ]
 
 
@@ -121,7 +121,7 @@ def _event(row: asyncpg.Record) -> PublishEvent:
 def _apply_sql(change: PublishChange, owner: str | None, whole: bool) -> tuple[str, list[Any]]:
     """The one statement of a change: the row's UPDATE (guarded by the states it may come
     from and the lease) and its events' INSERT, as a CTE; with the parameters from $3 on
-    ($1 the publish id, $2 the time) and before the five event arrays."""
+    ($1 the publish id, $2 the time) and before the six event arrays."""
     columns = change_columns(change, VALUES)
     params: list[Any] = list(columns.values())
     sets = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
@@ -280,13 +280,21 @@ class PostgresPublishStore:
             # A finished publish whose run died after its last write is simply done.
             "WITH done AS (UPDATE publishes SET owner = NULL, lease_until = NULL, revision = revision + 1,"
             f" updated_at = $3 WHERE owner IS NOT NULL AND lease_until < $3 AND state IN ({_FINISHED})),"
-            " claimed AS (UPDATE publishes SET owner = $1, lease_until = $2 WHERE id IN ("
-            f" SELECT id FROM publishes WHERE state IN ({_UNFINISHED})"
-            " AND (owner IS NULL OR lease_until < $3) ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
-            " RETURNING *) SELECT * FROM claimed ORDER BY created_at",
+            # The lapsed lease is read from the locked row, as it was before the claim.
+            " orphans AS (SELECT id, owner AS lapsed_owner, lease_until AS lapsed_until FROM publishes"
+            f" WHERE state IN ({_UNFINISHED}) AND (owner IS NULL OR lease_until < $3)"
+            " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED),"
+            " claimed AS (UPDATE publishes p SET owner = $1, lease_until = $2 FROM orphans o WHERE p.id = o.id"
+            " RETURNING p.*, o.lapsed_owner, o.lapsed_until) SELECT * FROM claimed ORDER BY created_at",
             owner, lease_until, now, limit,
         )
-        return [_publish(r) for r in rows]
+        claimed = []
+        for row in rows:
+            publish = _publish(row)
+            if row["lapsed_owner"] is not None and row["lapsed_until"] is not None:
+                publish.lapsed = LapsedLease(row["lapsed_owner"], row["lapsed_until"])
+            claimed.append(publish)
+        return claimed
 
     async def renew_leases(self, owner: str, publish_ids: Sequence[str], lease_until: datetime) -> set[str]:
         if not publish_ids:

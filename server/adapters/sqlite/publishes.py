@@ -42,7 +42,7 @@ from server.adapters.sqlite.database import Database, atomic
 from server.adapters.sqlite.rows import db_time, dumps, py_time, select, select_tuples
 from server.domain.changes import Lease, PublishChange, applied
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
-from server.domain.models import Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
+from server.domain.models import LapsedLease, Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
 from server.domain.pagination import Cursor
 from server.domain.ports import CreateConflict
 from server.domain.schedule import due_change
@@ -122,8 +122,8 @@ def _append_events(db: sqlite_utils.Database, publish_id: str, events: Sequence[
         params.append(publish_id)
         params.extend(event_columns(event, now, VALUES))
     db.conn.execute(
-        "INSERT INTO publish_events (publish_id, time, type, state, message, details) VALUES "
-        + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(events)),
+        "INSERT INTO publish_events (publish_id, time, type, state, message, details, trace_id) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(events)),
         params,
     )
 
@@ -433,14 +433,29 @@ def _claim_orphans(
         f" WHERE owner IS NOT NULL AND lease_until < ? AND state IN ({_FINISHED})",
         [stamp, stamp],
     )
+    # Read first, in the same transaction on the one writer: the leases that lapsed, which
+    # the UPDATE's RETURNING (new values only) cannot tell.
+    orphans = db.conn.execute(
+        f"SELECT id, owner, lease_until FROM publishes WHERE state IN ({_UNFINISHED})"
+        " AND (owner IS NULL OR lease_until < ?) ORDER BY created_at LIMIT ?",
+        [stamp, limit],
+    ).fetchall()
+    if not orphans:
+        return []
     rows = select(
         db,
-        "UPDATE publishes SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM publishes"
-        f" WHERE state IN ({_UNFINISHED}) AND (owner IS NULL OR lease_until < ?)"
-        " ORDER BY created_at LIMIT ?) RETURNING *",
-        [owner, db_time(lease_until), stamp, limit],
+        f"UPDATE publishes SET owner = ?, lease_until = ? WHERE id IN ({','.join('?' * len(orphans))}) RETURNING *",
+        [owner, db_time(lease_until), *(row[0] for row in orphans)],
     )
-    return sorted((_publish(r) for r in rows), key=lambda p: p.created_at)
+    lapsed = {row[0]: (row[1], row[2]) for row in orphans}
+    claimed = [_publish(r) for r in rows]
+    for publish in claimed:
+        was_owner, was_until = lapsed[publish.id]
+        if was_owner is not None and was_until is not None:
+            until = VALUES.time_out(was_until)
+            assert until is not None
+            publish.lapsed = LapsedLease(was_owner, until)
+    return sorted(claimed, key=lambda p: p.created_at)
 
 
 def _claim_due(

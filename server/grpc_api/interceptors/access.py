@@ -28,8 +28,9 @@ log = logging.getLogger("distribution.rpc")
 
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
-# Told of every finished call: (method, status code name, seconds).
-RpcObserver = Callable[[str, str, float], None]
+# Told of every finished call: (method, status code name, seconds, transport: "grpc" for a
+# call over the gRPC port, "http" for one through the HTTP gateway).
+RpcObserver = Callable[[str, str, float, str], None]
 
 
 def _publish_id(response: Any) -> str:
@@ -84,6 +85,8 @@ class _Call:
         self.started = time.perf_counter()
         self.code = "OK"
         self.fields: dict[str, Any] = {}
+        # The HTTP gateway's in-process context says "http" (server/grpc_api/inprocess.py).
+        self.transport: str = getattr(context, "transport", "grpc")
         request_id.set(_request_id(context))
 
     async def fail(self, exc: BaseException, context: grpc.aio.ServicerContext) -> None:
@@ -113,7 +116,7 @@ class _Call:
     def finish(self) -> None:
         elapsed = time.perf_counter() - self.started
         if self.observe is not None:
-            self.observe(self.method, self.code, elapsed)
+            self.observe(self.method, self.code, elapsed, self.transport)
         level = logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO
         if not log.isEnabledFor(level):
             return

@@ -8,15 +8,17 @@ workflow").
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from server.domain.changes import PublishChange
 from server.domain.ending import ending
 from server.domain.models import Account, Media, Publish, PublishError, PublishState
 from server.domain.platforms import PlatformFailure
-from server.domain.ports import Clock
+from server.domain.ports import Clock, Span
 from server.services.tokens import resend_on_rejection
 from server.services.workflow.polling import PollPolicy
 from server.services.workflow.publish_log import PublishLog
@@ -24,6 +26,28 @@ from server.services.workflow.retry import Retrier
 
 ClientT = TypeVar("ClientT")
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+W = TypeVar("W", bound="CheckpointedWorkflow[Any]")
+
+
+def step(name: str) -> Callable[
+    [Callable[Concatenate[W, Publish, P], Awaitable[R]]], Callable[Concatenate[W, Publish, P], Awaitable[R]]
+]:
+    """Marks a workflow method as one step: its run is a span named `step <name>` (the
+    platform calls and store writes it makes are its children)."""
+
+    def wrap(
+        method: Callable[Concatenate[W, Publish, P], Awaitable[R]],
+    ) -> Callable[Concatenate[W, Publish, P], Awaitable[R]]:
+        async def traced(self: W, publish: Publish, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            with self.span(f"step {name}", publish, {"distribution.step": name}):
+                return await method(self, publish, *args, **kwargs)
+
+        functools.update_wrapper(traced, method)
+        return traced
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,19 @@ class CheckpointedWorkflow(Generic[ClientT]):
             )
 
         return await resend_on_rejection(await target.token(), send, replace, replaced)
+
+    def span(
+        self, name: str, publish: Publish, attributes: dict[str, str | int | float | bool] | None = None
+    ) -> AbstractContextManager[Span]:
+        """A span of this publish's run (a step, a poll), named for what it does."""
+        return self._log.tracer.span(
+            name, {"distribution.publish_id": publish.id, "distribution.platform": publish.platform.value,
+                   **(attributes or {})},
+        )
+
+    def poll_span(self, publish: Publish, attempt: int, what: str) -> AbstractContextManager[Span]:
+        """The span of one status poll (its platform call is the child)."""
+        return self.span(f"poll {what}", publish, {"distribution.poll_attempt": attempt})
 
     async def _end(self, publish: Publish, state: PublishState, error: PublishError) -> None:
         """Records the terminal state with its error, then ends the run (StepFailed)."""

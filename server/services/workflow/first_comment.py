@@ -55,6 +55,13 @@ class FirstCommentStep:
 
     async def run(self, publish: Publish, token: str, ig_user_id: str) -> Publish:
         """Drives the first comment from its saved state to a final one; returns the record."""
+        with self._log.tracer.span(
+            "step first_comment", {"distribution.publish_id": publish.id, "distribution.step": "first_comment"},
+            links=[publish.traceparent] if publish.traceparent else [],
+        ):
+            return await self._run(publish, token, ig_user_id)
+
+    async def _run(self, publish: Publish, token: str, ig_user_id: str) -> Publish:
         state = publish.first_comment
         text = first_comment_text(publish)
         if state is None or state.state.final:

@@ -21,7 +21,7 @@ from server.domain.models import Publish, PublishError, PublishState
 from server.domain.options import InstagramOptions
 from server.domain.platforms import PlatformFailure
 from server.domain.ports import Clock, InstagramApi, PublishRecords
-from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
+from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget, step
 from server.services.workflow.first_comment import FirstCommentStep, needs_first_comment
 from server.services.workflow.polling import FIRST_COMMENT, PERMALINK, PollPolicy
 from server.services.workflow.publish_log import PublishLog
@@ -89,6 +89,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
 
     # --- steps ---------------------------------------------------------------
 
+    @step("create_children")
     async def _create_children(self, publish: Publish, target: PublishTarget) -> Publish:
         missing = [i for i, cid in enumerate(publish.child_container_ids) if not cid]
         missing += list(range(len(publish.child_container_ids), len(target.media)))
@@ -119,6 +120,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         saved = [r for r in results if isinstance(r, Publish)]
         return max(saved, key=lambda p: sum(1 for cid in p.child_container_ids if cid))
 
+    @step("wait_children")
     async def _wait_children(self, publish: Publish, target: PublishTarget) -> None:
         ids = [cid for cid in publish.child_container_ids if cid]
         statuses = await self._wait_finished(publish, target, ids, "children")
@@ -127,6 +129,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             details=dict(statuses),
         )
 
+    @step("create_carousel")
     async def _create_carousel(self, publish: Publish, target: PublishTarget) -> Publish:
         children = [cid for cid in publish.child_container_ids if cid]
         try:
@@ -143,6 +146,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             PublishChange(container_id=SetTo(container_id)), details={"container_id": container_id},
         )
 
+    @step("publish")
     async def _wait_carousel_then_publish(self, publish: Publish, target: PublishTarget) -> Publish:
         container_id = publish.container_id
         assert container_id
@@ -255,6 +259,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             last=not media_id and not needs_first_comment(publish),
         )
 
+    @step("read_permalink")
     async def _read_permalink(self, publish: Publish, target: PublishTarget) -> Publish:
         assert publish.ig_media_id
         try:
@@ -310,9 +315,10 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         last_failure: PlatformFailure | None = None
         codes: dict[str, str] = {}
         token = await target.token()
-        async for _ in self._poll.ticks(self._clock):
+        async for attempt in self._poll.ticks(self._clock):
             try:
-                statuses = await self._client.container_statuses(token, ids)
+                with self.poll_span(publish, attempt, f"{what} containers"):
+                    statuses = await self._client.container_statuses(token, ids)
             except PlatformFailure as failure:
                 # Status reads change nothing: a retryable failure is tried again on the next tick.
                 if not failure.retryable:

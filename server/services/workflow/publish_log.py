@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from server.domain.changes import CLEAR, NO_CHANGE, ChildContainer, PublishChange, SetTo
 from server.domain.errors import IllegalTransition, LeaseLost
 from server.domain.models import Publish, PublishEvent, PublishState
-from server.domain.ports import ANYTHING_CHANGED, Clock, CreateConflict, PublishStore
+from server.domain.ports import ANYTHING_CHANGED, NO_TRACER, Clock, CreateConflict, PublishStore, Tracer
 from server.services.workflow.alarm import Alarms
 from server.services.workflow.polling import ReconcileSchedule
 
@@ -39,9 +40,12 @@ class PublishLog:
         late_facts: ReconcileSchedule | None = None,
         owner: str = "local",
         alarms: Alarms | None = None,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._store = store
         self.clock = clock
+        # Every store transaction here is a span; the workflows' steps and calls use it too.
+        self.tracer = tracer
         self.late_facts = late_facts or ReconcileSchedule()
         # This replica's name in leases: the runs it drives write as this owner.
         self.owner = owner
@@ -62,8 +66,12 @@ class PublishLog:
     async def create(
         self, publish: Publish, events: Sequence[PublishEvent], duplicate_since: datetime | None = None
     ) -> CreateConflict | None:
-        """Records a new publish with its first events (see PublishWrites.create)."""
-        conflict = await self._store.create(publish, events, duplicate_since)
+        """Records a new publish with its first events (see PublishWrites.create), and the span
+        it was created in (its traceparent), which the runs that continue it later link to."""
+        if publish.traceparent is None:
+            publish.traceparent = self.tracer.traceparent()
+        with self.tracer.span("publish_log.create", {"distribution.publish_id": publish.id}):
+            conflict = await self._store.create(publish, self._traced(events), duplicate_since)
         if conflict is None:
             self._changed()
             if publish.schedule_time is not None and publish.state == PublishState.SCHEDULED:
@@ -120,10 +128,13 @@ class PublishLog:
         run = latest is not None
         # Concurrent item saves of a run may return out of order: only the store's copy is
         # sure to be the latest then.
-        publish = await self._store.apply(
-            publish_id, change, [*self._notes.pop(publish_id, ()), *events],
-            owner=self.owner if run else None, expected=(latest if change.child is None else None) or expected,
-        )
+        with self.tracer.span(
+            "publish_log.apply", {"distribution.publish_id": publish_id, "distribution.event": events[-1].type}
+        ):
+            publish = await self._store.apply(
+                publish_id, change, self._traced([*self._notes.pop(publish_id, ()), *events]),
+                owner=self.owner if run else None, expected=(latest if change.child is None else None) or expected,
+            )
         current = self._latest.get(publish_id)
         if current is not None and current.revision < publish.revision:
             self._latest[publish_id] = publish
@@ -139,8 +150,18 @@ class PublishLog:
         are FINISHED"): kept, with its time, and written with the publish's next change, so
         it costs no transaction of its own. A crash before that change loses only the note."""
         self._notes.setdefault(publish_id, []).append(
-            PublishEvent(type=type, message=message, details=details or {}, time=self.clock.now())
+            PublishEvent(
+                type=type, message=message, details=details or {}, time=self.clock.now(),
+                trace_id=self.tracer.trace_id(),
+            )
         )
+
+    def _traced(self, events: Sequence[PublishEvent]) -> list[PublishEvent]:
+        """The events, each naming the trace it was written in (a note keeps its own)."""
+        trace_id = self.tracer.trace_id()
+        if not trace_id:
+            return list(events)
+        return [e if e.trace_id else dataclasses.replace(e, trace_id=trace_id) for e in events]
 
     def first_late_check(self) -> datetime:
         """When the reconciler first asks for a fact a run ended without."""
@@ -161,7 +182,8 @@ class PublishLog:
 
     async def claim_orphans(self, lease_until: datetime, now: datetime, limit: int) -> list[Publish]:
         """Takes over orphaned unfinished publishes for runs here (PublishLeases.claim_orphans)."""
-        claimed = await self._store.claim_orphans(self.owner, lease_until, now, limit)
+        with self.tracer.span("publish_log.claim_orphans"):
+            claimed = await self._store.claim_orphans(self.owner, lease_until, now, limit)
         for publish in claimed:
             self._announce(publish)
         return claimed
@@ -176,9 +198,11 @@ class PublishLog:
         None when this replica no longer held it."""
         self._forget(publish_id)
         try:
-            publish = await self._store.apply(
-                publish_id, PublishChange(lease=CLEAR), [event] if event is not None else [], owner=self.owner
-            )
+            with self.tracer.span("publish_log.release", {"distribution.publish_id": publish_id}):
+                publish = await self._store.apply(
+                    publish_id, PublishChange(lease=CLEAR), self._traced([event] if event is not None else []),
+                    owner=self.owner,
+                )
         except (LeaseLost, KeyError):
             return None
         self._announce(publish)
@@ -200,7 +224,8 @@ class PublishLog:
     ) -> list[Publish]:
         """Claims due scheduled publishes for runs here (DueWork.claim_due_schedules): each
         started (leased to this replica) or MISSED, and announced."""
-        claimed = await self._store.claim_due_schedules(self.owner, lease_until, now, missed_before, limit)
+        with self.tracer.span("publish_log.claim_due_schedules"):
+            claimed = await self._store.claim_due_schedules(self.owner, lease_until, now, missed_before, limit)
         for publish in claimed:
             self._announce(publish)
         return claimed

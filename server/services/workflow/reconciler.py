@@ -87,7 +87,17 @@ class Reconciler:
         return await self._log.next_reconcile_at()
 
     async def check(self, publish: Publish) -> None:
-        """Asks the platform once for the publish's pending facts and records the outcome."""
+        """Asks the platform once for the publish's pending facts and records the outcome: a
+        trace of its own, linked to the span that created the publish."""
+        with self._log.tracer.span(
+            "publish.reconcile",
+            {"distribution.publish_id": publish.id, "distribution.platform": publish.platform.value,
+             "distribution.pending_facts": ",".join(publish.pending_facts)},
+            links=[publish.traceparent] if publish.traceparent else [],
+        ):
+            await self._check(publish)
+
+    async def _check(self, publish: Publish) -> None:
         account = await self._accounts.get(publish.workspace_id, publish.account_id)
         try:
             if account is None:

@@ -28,6 +28,7 @@ from server.domain.health import PlatformFailureNote
 from server.domain.models import (
     Account,
     AccountState,
+    LapsedLease,
     Media,
     Platform,
     Publish,
@@ -238,7 +239,23 @@ class PublishRunner:
     # --- a run ----------------------------------------------------------------------------
 
     async def _drive(self, publish: Publish, ready: Ready | None) -> Publish:
+        # One span per run: a child of the request's span when a request started it, else (a
+        # scheduled publish at its time, a run resumed or taken over) the root of a trace of its
+        # own, linked to the span that created the publish.
+        with self._log.tracer.span(
+            "publish.run",
+            {"distribution.publish_id": publish.id, "distribution.platform": publish.platform.value,
+             "distribution.publish_state": publish.state.value},
+            links=[publish.traceparent] if publish.traceparent else [],
+        ) as span:
+            final = await self._drive_traced(publish, ready)
+            span.set("distribution.publish_final_state", final.state.value)
+            return final
+
+    async def _drive_traced(self, publish: Publish, ready: Ready | None) -> Publish:
         try:
+            if publish.lapsed is not None:
+                await self._record_takeover(publish, publish.lapsed)
             final = await self._run(publish, ready)
         except LeaseLost:
             log.warning("lease lost; this run stops", extra={"publish_id": publish.id})
@@ -250,6 +267,21 @@ class PublishRunner:
         if self._metrics is not None and released.state.terminal:
             self._metrics.publish_finished(released.platform, released.state)
         return released
+
+    async def _record_takeover(self, publish: Publish, lapsed: LapsedLease) -> None:
+        """The timeline says who let the publish's lease lapse, when, and who took it over."""
+        if self._metrics is not None:
+            self._metrics.publish_taken_over(publish.platform)
+        log.warning(
+            "took over a publish whose lease lapsed",
+            extra={"publish_id": publish.id, "lapsed_owner": lapsed.owner, "lapsed_at": lapsed.until.isoformat()},
+        )
+        await self._log.record(
+            publish.id, "TAKEN_OVER",
+            f"Replica {self.owner} took over this publish: replica {lapsed.owner} let its lease lapse at "
+            f"{lapsed.until.isoformat()}; it resumes from its last saved step",
+            details={"lapsed_owner": lapsed.owner, "lapsed_at": lapsed.until.isoformat(), "owner": self.owner},
+        )
 
     async def _run(self, publish: Publish, ready: Ready | None) -> Publish:
         try:

@@ -21,7 +21,7 @@ from server.domain.platforms import PhotoPost, PlatformFailure, PublishStatus
 from server.domain.ports import TikTokApi
 from server.domain.post_options import COMMENTS_OFF_BY_CREATOR
 from server.domain.tiktok_text import TikTokText, utf16_units
-from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget
+from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget, step
 from server.services.workflow.polling import TIKTOK_POST_ID
 
 POST_MODES = {"DIRECT": "DIRECT_POST", "INBOX": "MEDIA_UPLOAD"}
@@ -87,6 +87,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             publish = await self._init(publish, target)
         return await self._wait(publish, target)
 
+    @step("init")
     async def _init(self, publish: Publish, target: PublishTarget) -> Publish:
         if publish.call_in_flight == INIT:
             # The service stopped while init was in flight: TikTok may have accepted the post,
@@ -134,6 +135,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
         )
 
+    @step("wait_status")
     async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
         publish_id = publish.tiktok_publish_id
         assert publish_id
@@ -141,9 +143,10 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
         last_failure: PlatformFailure | None = None
         token = await target.token()
         refreshed = False
-        async for _ in self._poll.ticks(self._clock):
+        async for attempt in self._poll.ticks(self._clock):
             try:
-                status = await self._client.fetch_status(token, publish_id)
+                with self.poll_span(publish, attempt, "status"):
+                    status = await self._client.fetch_status(token, publish_id)
             except PlatformFailure as failure:
                 if failure.retryable:
                     last_failure = failure
