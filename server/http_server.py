@@ -8,6 +8,10 @@ import ssl
 
 from aiohttp import web
 
+# Where the HTTP gateway leaves the matched route's template (e.g. /api/v1/publishes/{id}) on
+# a request, for what wraps the request (tracing names its server span by it).
+ROUTE_KEY = web.RequestKey("distribution.route", str)
+
 
 class AppServer:
     """Serves an aiohttp application (the emulators, the /metrics endpoint) or a low-level

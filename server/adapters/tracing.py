@@ -34,6 +34,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from server.adapters.tracing_env import otlp_protocol
 from server.domain.ports import Span, SpanValue
+from server.http_server import ROUTE_KEY
 
 _SCOPE = "distribution"
 _PARSER = TraceContextTextMapPropagator()
@@ -152,6 +153,10 @@ def _http_server_spans(tracer: trace.Tracer) -> Middleware:
             attributes={"http.request.method": request.method, "url.path": request.path, "url.scheme": request.scheme},
         ) as span:
             response = await handler(request)
+            # The route the gateway matched (its template, not the path with its ids), when it did.
+            if route := request.get(ROUTE_KEY):
+                span.update_name(f"{request.method} {route}")
+                span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", response.status)
             if response.status >= 500:
                 span.set_status(StatusCode.ERROR, f"HTTP {response.status}")

@@ -33,6 +33,7 @@ from server.http_gateway.console import Console
 from server.http_gateway.errors import shown
 from server.http_gateway.routes import Route, routes_for, service_descriptors
 from server.http_gateway.transcode import BadRequest, parse_body, query_fields, to_json, to_message
+from server.http_server import ROUTE_KEY
 from server.logs import request_id as logged_request_id
 
 log = logging.getLogger("distribution.http")
@@ -187,6 +188,8 @@ class Gateway:
                 assert isinstance(found, list)
                 return self._no_route(request, found, request_id)
             assert isinstance(found, dict)
+            # For whatever wraps the request (tracing names its span by the route, not the path).
+            request[ROUTE_KEY] = route.template
             for name in _SINGLE_HEADERS:
                 if len(request.headers.getall(name, ())) > 1:
                     raise BadRequest(f"The {name} header must be sent once; this request sends it more than once",
