@@ -26,7 +26,7 @@ from server.config import Settings
 from server.domain.changes import ChildContainer, PublishChange, SetTo
 from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
-from server.domain.ports import TextSegmenter
+from server.domain.ports import NO_TRACER, TextSegmenter, Tracer
 from tests.fakes import FakeClock, FakeInstagram, FakeStore, FakeTikTok, RecordingMetrics
 
 WORKSPACE = "ws-unit"
@@ -209,7 +209,7 @@ def setting(**fields: Any) -> PublishChange:
 REPLICA = "unit-replica"
 
 
-def make_world(settings: Settings | None = None) -> World:
+def make_world(settings: Settings | None = None, tracer: Tracer = NO_TRACER) -> World:
     clock = FakeClock()
     store = FakeStore(clock.now, clock.monotonic)
     instagram = FakeInstagram(clock)
@@ -219,7 +219,10 @@ def make_world(settings: Settings | None = None) -> World:
     settings = settings or Settings()
     services = build_services(
         settings,
-        Adapters(store=store, instagram=instagram, tiktok=tiktok, clock=clock, segmenter=segmenter, metrics=metrics),
+        Adapters(
+            store=store, instagram=instagram, tiktok=tiktok, clock=clock, segmenter=segmenter, metrics=metrics,
+            tracer=tracer,
+        ),
         REPLICA,
     )
     return World(clock, store, instagram, tiktok, metrics, segmenter, settings, services)

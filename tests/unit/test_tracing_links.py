@@ -1,0 +1,69 @@
+"""The spans the use cases make, on a recording Tracer: a publish keeps the span it was
+created in, its request's run is that span's child, and work that continues it later (a
+late-fact check, a takeover) is a trace of its own linked back to it; every timeline event
+names the trace it was written in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from server.domain.models import Publish
+from tests.fakes import IgFailure
+from tests.fakes.tracer import RecordingTracer
+from tests.unit.conftest import World, make_world
+from tests.unit.helpers import until
+
+
+def traced_world() -> tuple[World, RecordingTracer]:
+    tracer = RecordingTracer()
+    return make_world(tracer=tracer), tracer
+
+
+async def publish_in_request(world: World, tracer: RecordingTracer, **fields: object) -> tuple[Publish, str]:
+    with tracer.span("request"):
+        publish = await world.publish(await world.instagram_request(2, **fields))
+    [made] = tracer.named("request")
+    return publish, made.traceparent
+
+
+async def test_a_publish_keeps_the_span_it_was_created_in_and_its_run_is_that_spans_child() -> None:
+    world, tracer = traced_world()
+    publish, traceparent = await publish_in_request(world, tracer)
+    stored = await world.store.publishes.get(publish.id)
+    assert stored is not None and stored.traceparent == traceparent
+    [run] = tracer.named("publish.run")
+    assert run.parent is not None and run.parent.name == "request"
+    assert run.attributes["distribution.publish_final_state"] == "PUBLISHED"
+    steps = [s.name for s in tracer.spans if s.parent is run]
+    assert steps[:3] == ["step create_children", "step wait_children", "step create_carousel"]
+    assert {e.trace_id for e in await world.events(publish.id)} == {run.trace_id}
+
+
+async def test_a_late_fact_check_is_a_trace_of_its_own_linked_to_the_publishs_request() -> None:
+    world, tracer = traced_world()
+    world.instagram.script("media", IgFailure.server_error("media"))
+    publish, traceparent = await publish_in_request(world, tracer)
+    world.clock.advance(30)
+    await world.services.reconciler.run_once()
+    [check] = tracer.named("publish.reconcile")
+    assert check.parent is None and check.links == [traceparent]
+    assert check.attributes["distribution.pending_facts"] == "permalink"
+    events = await world.events(publish.id)
+    assert events[-1].type == "LATE_FACTS_ARRIVED" and events[-1].trace_id == check.trace_id
+
+
+async def test_a_takeover_runs_in_a_trace_of_its_own_linked_to_the_publishs_request() -> None:
+    world, tracer = traced_world()
+    world.instagram.add_container("c-1")
+    with tracer.span("request"):
+        orphan = await world.seed(await world.instagram_request(2), container_id="c-1")
+    [request] = tracer.named("request")
+    row = world.store.publishes.rows[orphan.id]
+    row.traceparent = request.traceparent  # as PublishLog.create keeps it
+    row.owner, row.lease_until = "dead-replica", world.clock.now() - timedelta(seconds=1)
+    assert await world.services.runner.resume_unfinished() == 1
+    await until(lambda: world.store.publishes.rows[orphan.id].done)
+    [run] = tracer.named("publish.run")
+    assert run.parent is None and run.links == [request.traceparent]
+    taken = [e for e in await world.events(orphan.id) if e.type == "TAKEN_OVER"]
+    assert [e.trace_id for e in taken] == [run.trace_id]
