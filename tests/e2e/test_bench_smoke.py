@@ -22,6 +22,7 @@ from bench.cases import (
     postgres,
     replicas,
     schedule,
+    tracing,
     unary,
     upstream,
 )
@@ -57,7 +58,7 @@ def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
     assert set(results) == {
         unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME,
-        postgres.NAME, replicas.NAME, console.NAME,
+        postgres.NAME, replicas.NAME, console.NAME, tracing.NAME,
     }
     for result in results.values():
         if result.data.get("skipped"):  # a PostgreSQL case where no server answers: its one line
@@ -73,6 +74,21 @@ def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
             assert row.rss_mb is not None and row.rss_mb > 0
         for target in result.targets:
             assert isinstance(target.met, bool) and target.measured and target.target
+
+
+def test_tracing_measures_every_variant_beside_the_service_without_the_sdk(smoke):
+    results, _ = smoke
+    result = results[tracing.NAME]
+    assert set(tracing.VARIANTS) <= set(result.data)
+    for variant in tracing.VARIANTS:
+        assert [lv["concurrency"] for lv in result.data[variant]] == [SMOKE.tracing_level] * SMOKE.tracing_rounds
+        assert all(lv["completed"] > 0 and not lv["errors"] for lv in result.data[variant])
+    assert [row.scenario.split(": ")[0].rsplit(" ", 1)[-1] for row in result.rows] == ["off", "on", "sampled"]
+    on = next(row for row in result.rows if "tracing on" in row.scenario)
+    assert "spans received" in on.notes and " 0 spans" not in on.notes
+    assert [t.target for t in result.targets] == [
+        "tracing off costs ≤ 2% server CPU per publish", "tracing on costs ≤ 15% server CPU per publish",
+    ]
 
 
 def test_unary_measures_the_service_and_the_bare_server_at_every_level(smoke):
