@@ -23,7 +23,7 @@ from distribution.v1 import (
     webhook_service_pb2_grpc,
 )
 from distribution.v1 import publishing_service_pb2 as pb
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from server.domain.schedule import SchedulePolicy
 from server.logs import JsonFormatter
@@ -131,6 +131,24 @@ async def test_an_instagram_carousel_is_one_trace_continuing_the_callers(stubs, 
     ids_of_spans = {hex_span(s) for s in spans}
     assert all(line["span_id"] in ids_of_spans for line in platform_lines)
     assert_nothing_secret(spans)
+
+
+async def test_a_platform_error_is_on_its_calls_span_with_the_platforms_code(stubs, tracing, instagram_sandbox):
+    accounts, media, publishing = stubs
+    exporter = tracing[1]
+    account = await connect(accounts, access_token=TOKEN)
+    ids = await register(media, *images(2))
+    instagram_sandbox.fail_next("create_container", status=500, code=2, message="down", is_transient=True)
+    exporter.clear()
+    reply = await publishing.PublishInstagramCarousel(
+        pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id, caption=CAPTION)
+    )
+    assert reply.state == publish_pb2.PUBLISH_STATE_PUBLISHED  # retried
+    calls = named(exporter.get_finished_spans(), "instagram create_container")
+    [failed] = [c for c in calls if c.attributes["http.response.status_code"] == 500]
+    assert failed.attributes["distribution.platform.error_code"] == "2"
+    assert failed.status.status_code == StatusCode.ERROR
+    assert len(calls) == 4 and all(c.status.status_code != StatusCode.ERROR for c in calls if c is not failed)
 
 
 async def test_a_tiktok_carousel_is_one_trace_with_its_status_polls(stubs, tracing):
