@@ -611,4 +611,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE publish_events ADD COLUMN trace_id text NOT NULL DEFAULT ''",
         ),
     ),
+    Migration(
+        12,
+        "a video's container, duration, pixel size, frame rate and codecs, as inspected",
+        # JSON VideoFacts; NULL for images and for videos whose headers were never read.
+        # `video` is the media's current facts, `inspected_video` what the last inspection read.
+        ("ALTER TABLE media ADD COLUMN video TEXT", "ALTER TABLE media ADD COLUMN inspected_video TEXT"),
+        ("ALTER TABLE media ADD COLUMN video jsonb", "ALTER TABLE media ADD COLUMN inspected_video jsonb"),
+    ),
 )

@@ -13,7 +13,13 @@ from urllib.parse import unquote, urlsplit
 from server.domain.commands import MediaDraft
 from server.domain.errors import FieldViolation, invalid
 from server.domain.limits import MAX_URL_LENGTH
-from server.domain.models import Inspection, Media, MediaKind, Storage
+from server.domain.models import (
+    Inspection,
+    Media,
+    MediaKind,
+    Storage,
+    VideoFacts,  # noqa: F401  (defined beside Media, which holds it; named with the media rules)
+)
 
 ALLOWED_SCHEMES = ("https", "gs", "s3")
 
@@ -182,6 +188,7 @@ def build_media(
         size_bytes=(read.size_bytes if read and read.size_bytes else draft.size_bytes),
         created_at=created_at,
         inspection=inspection,
+        video=read.video if read else None,
     )
 
 
@@ -199,6 +206,8 @@ def with_inspection(media: Media, inspection: Inspection) -> Media:
         height=inspection.height or media.height,
         size_bytes=inspection.size_bytes or media.size_bytes,
         inspection=inspection,
+        # Bytes that read as an image now leave no video facts behind.
+        video=inspection.video if (kind or media.kind) == MediaKind.VIDEO else None,
     )
 
 

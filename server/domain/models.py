@@ -172,6 +172,37 @@ class InspectionOutcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class VideoFacts:
+    """What a video file's own headers say of it, as the media inspector read them."""
+
+    # Container format as the demuxer names it, e.g. "mp4" (MP4 and MOV), "webm", "avi".
+    container: str
+    duration_ms: int
+    width: int
+    height: int
+    # Frames per second of the video stream (average); 0.0 when the file does not say.
+    frame_rate: float
+    # Codec names as FFmpeg gives them, e.g. "h264", "hevc", "vp9"; audio "" when there is none.
+    video_codec: str
+    audio_codec: str
+    # The file's size in bytes, and how many of them the inspection read to learn the rest.
+    size_bytes: int
+    bytes_read: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoFacts:
+        return cls(
+            container=str(data["container"]), duration_ms=int(data["duration_ms"]), width=int(data["width"]),
+            height=int(data["height"]), frame_rate=float(data["frame_rate"]), video_codec=str(data["video_codec"]),
+            audio_codec=str(data["audio_codec"]), size_bytes=int(data["size_bytes"]),
+            bytes_read=int(data["bytes_read"]),
+        )
+
+
+@dataclass(frozen=True)
 class Inspection:
     """What a media URL's bytes are, as the media inspector found them. Once the bytes are
     known they decide the media's type and size, not the URL's extension."""
@@ -189,6 +220,9 @@ class Inspection:
     detail: str = ""
     # When it was inspected (set by the use case; None until then).
     inspected_at: datetime | None = None
+    # A video's container, duration, size, frame rate and codecs; None for images and
+    # whenever the video's headers could not be read.
+    video: VideoFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -215,6 +249,9 @@ class Media:
     created_at: datetime
     # The last inspection of its bytes; None when never inspected (media fetch off).
     inspection: Inspection | None = None
+    # What the last inspection that read a video's headers found; None for images and for a
+    # video not (successfully) inspected yet.
+    video: VideoFacts | None = None
 
 
 @dataclass(frozen=True)

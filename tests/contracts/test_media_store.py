@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta, timezone
 
-from server.domain.media import with_inspection
+from server.domain.media import VideoFacts, with_inspection
 from server.domain.models import Inspection, InspectionOutcome, MediaKind, Storage
 from server.domain.ports import Store
 from tests.contracts.records import OTHER_WORKSPACE, T0, WORKSPACE, at, new_media
@@ -106,3 +106,45 @@ async def test_save_inspection_replaces_the_inspection_and_the_facts_it_fixed(st
     stored = await store.media.get(WORKSPACE, media.id)
     assert stored == failed
     assert (stored.mime_type, stored.width, stored.size_bytes) == ("image/webp", 1080, 77_000)  # kept
+
+
+# --- video facts (schema version 12) ---------------------------------------------------------
+
+REEL_FACTS = VideoFacts("mp4", 12_480, 1080, 1920, 29.97, "h264", "aac", 4_718_592, 65_536)
+
+
+async def test_video_facts_round_trip_on_the_media_and_its_inspection(store: Store) -> None:
+    inspection = Inspection(InspectionOutcome.READ, "video/mp4", 1080, 1920, 4_718_592, "", "", at(3), REEL_FACTS)
+    media = with_inspection(new_media(url="https://cdn.example/reel.mp4", mime_type="video/mp4",
+                                      kind=MediaKind.VIDEO), inspection)
+    assert media.video == REEL_FACTS
+    await store.media.insert(media)
+    stored = await store.media.get(WORKSPACE, media.id)
+    assert stored == media
+    assert stored is not None and stored.video is not None and stored.video.frame_rate == 29.97
+    [(listed, _)] = await store.media.list_page(WORKSPACE, 10, None)
+    assert listed == media
+
+
+async def test_a_video_without_audio_keeps_its_empty_audio_codec(store: Store) -> None:
+    silent = VideoFacts("webm", 3_000, 720, 1280, 30.0, "vp9", "", 200_000, 200_000)
+    inspection = Inspection(InspectionOutcome.READ, "video/webm", 720, 1280, 200_000, "", "", at(1), silent)
+    media = with_inspection(new_media(url="https://cdn.example/a.webm", kind=MediaKind.VIDEO), inspection)
+    await store.media.insert(media)
+    assert (await store.media.get_many(WORKSPACE, [media.id]))[media.id].video == silent
+
+
+async def test_save_inspection_sets_the_video_facts_and_a_failed_one_keeps_them(store: Store) -> None:
+    media = new_media(url="https://cdn.example/reel.mp4", mime_type="video/mp4", kind=MediaKind.VIDEO)
+    await store.media.insert(media)
+    assert (await store.media.get(WORKSPACE, media.id)).video is None  # type: ignore[union-attr]
+    inspection = Inspection(InspectionOutcome.READ, "video/mp4", 1080, 1920, 4_718_592, "", "", at(1), REEL_FACTS)
+    read = with_inspection(media, inspection)
+    await store.media.save_inspection(read)
+    assert await store.media.get(WORKSPACE, media.id) == read
+    failed = with_inspection(read, Inspection(InspectionOutcome.UNREACHABLE, detail="HTTP 503", inspected_at=at(2)))
+    await store.media.save_inspection(failed)
+    stored = await store.media.get(WORKSPACE, media.id)
+    assert stored == failed
+    assert stored is not None and stored.video == REEL_FACTS and stored.inspection is not None
+    assert stored.inspection.video is None

@@ -277,7 +277,7 @@ class FakeMediaStore(_Table):
             return  # SQLite's UPDATE finds no row and changes nothing
         self.rows[media.id] = dataclasses.replace(
             stored, mime_type=media.mime_type, kind=media.kind, width=media.width, height=media.height,
-            size_bytes=media.size_bytes, inspection=media.inspection,
+            size_bytes=media.size_bytes, inspection=media.inspection, video=media.video,
         )
 
 

@@ -9,7 +9,7 @@ import asyncpg
 
 from server.adapters.postgres.database import Database
 from server.adapters.postgres.rows import keyset
-from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage
+from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage, VideoFacts
 from server.domain.pagination import Cursor, cursor_time
 
 
@@ -26,7 +26,12 @@ def _media(row: asyncpg.Record) -> Media:
         size_bytes=row["size_bytes"],
         created_at=row["created_at"],
         inspection=_inspection(row),
+        video=_video(row["video"]),
     )
+
+
+def _video(data: dict[str, Any] | None) -> VideoFacts | None:
+    return VideoFacts.from_dict(data) if data else None
 
 
 def _inspection(row: asyncpg.Record) -> Inspection | None:
@@ -41,6 +46,7 @@ def _inspection(row: asyncpg.Record) -> Inspection | None:
         sha256=row["content_sha256"],
         detail=row["inspection_detail"],
         inspected_at=row["inspected_at"],
+        video=_video(row["inspected_video"]),
     )
 
 
@@ -48,7 +54,7 @@ def _inspection(row: asyncpg.Record) -> Inspection | None:
 _FACT_COLUMNS = (
     "mime_type", "kind", "width", "height", "size_bytes", "inspection_outcome", "inspected_mime_type",
     "inspected_width", "inspected_height", "inspected_size_bytes", "content_sha256", "inspection_detail",
-    "inspected_at",
+    "inspected_at", "video", "inspected_video",
 )
 
 
@@ -58,6 +64,7 @@ def _facts(media: Media) -> list[Any]:
         media.mime_type, media.kind.value, media.width, media.height, media.size_bytes,
         i.outcome.value if i else None, i.mime_type if i else "", i.width if i else 0, i.height if i else 0,
         i.size_bytes if i else 0, i.sha256 if i else "", i.detail if i else "", i.inspected_at if i else None,
+        media.video.to_dict() if media.video else None, i.video.to_dict() if i and i.video else None,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ import sqlite_utils
 
 from server.adapters.sqlite.database import Database
 from server.adapters.sqlite.rows import db_time, keyset_clause, py_time, select
-from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage
+from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage, VideoFacts
 from server.domain.pagination import Cursor
 
 
@@ -26,7 +27,16 @@ def _media(row: dict[str, Any]) -> Media:
         size_bytes=row["size_bytes"],
         created_at=py_time(row["created_at"]),
         inspection=_inspection(row),
+        video=_video(row["video"]),
     )
+
+
+def _video(text: str | None) -> VideoFacts | None:
+    return VideoFacts.from_dict(json.loads(text)) if text else None
+
+
+def _video_text(video: VideoFacts | None) -> str | None:
+    return json.dumps(video.to_dict(), separators=(",", ":")) if video else None
 
 
 def _inspection(row: dict[str, Any]) -> Inspection | None:
@@ -41,6 +51,7 @@ def _inspection(row: dict[str, Any]) -> Inspection | None:
         sha256=row["content_sha256"],
         detail=row["inspection_detail"],
         inspected_at=py_time(row["inspected_at"]),
+        video=_video(row["inspected_video"]),
     )
 
 
@@ -61,6 +72,8 @@ def _columns(media: Media) -> dict[str, Any]:
         "content_sha256": inspection.sha256 if inspection else "",
         "inspection_detail": inspection.detail if inspection else "",
         "inspected_at": db_time(inspection.inspected_at) if inspection else None,
+        "video": _video_text(media.video),
+        "inspected_video": _video_text(inspection.video) if inspection else None,
     }
 
 
