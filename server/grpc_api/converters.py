@@ -32,6 +32,7 @@ from server.domain.models import (
     PublishFilter,
     PublishState,
     Storage,
+    VideoFacts,
 )
 from server.domain.options import ImageOptions, InstagramOptions, TikTokOptions, UserTag
 
@@ -194,6 +195,17 @@ def media_out(media: Media) -> media_pb2.Media:
         size_bytes=media.size_bytes,
         create_time=timestamp_out(media.created_at),
         inspection=inspection_out(media.inspection),
+        video=video_out(media.video),
+    )
+
+
+def video_out(video: VideoFacts | None) -> media_pb2.VideoFacts | None:
+    if video is None:
+        return None
+    return media_pb2.VideoFacts(
+        container=video.container, duration_ms=video.duration_ms, width=video.width, height=video.height,
+        frame_rate=video.frame_rate, video_codec=video.video_codec, audio_codec=video.audio_codec,
+        size_bytes=video.size_bytes, bytes_read=video.bytes_read,
     )
 
 
@@ -210,6 +222,7 @@ def inspection_out(inspection: Inspection | None) -> media_pb2.MediaInspection |
         reachable=inspection.reachable,
         detail=inspection.detail,
         inspect_time=timestamp_out(inspection.inspected_at),
+        video=video_out(inspection.video),
     )
 
 

@@ -43,3 +43,18 @@ async def test_register_media_keeps_a_failed_inspection(inspecting) -> None:
     slow = (await stub.RegisterMedia(RegisterMediaRequest(url="gs://demo-bucket/slow.jpg"))).media
     assert slow.inspection.outcome == media_pb2.INSPECTION_OUTCOME_UNREACHABLE
     assert "within 2 s" in slow.inspection.detail
+
+
+async def test_register_media_shows_a_videos_facts(inspecting) -> None:
+    _, stub = inspecting
+    m = (await stub.RegisterMedia(RegisterMediaRequest(url="gs://demo-bucket/reel-1080x1920-moov-end.mp4"))).media
+    assert (m.mime_type, m.kind, m.width, m.height) == ("video/mp4", media_pb2.MEDIA_KIND_VIDEO, 1080, 1920)
+    v = m.video
+    assert (v.container, v.width, v.height, v.frame_rate, v.video_codec, v.audio_codec) == (
+        "mp4", 1080, 1920, 30.0, "h264", "aac"
+    )
+    assert 3950 <= v.duration_ms <= 4050 and v.size_bytes == m.size_bytes == v.bytes_read > 0
+    assert m.inspection.video == v
+    assert (await stub.GetMedia(GetMediaRequest(id=m.id))).media == m
+    image = (await stub.RegisterMedia(RegisterMediaRequest(url="gs://demo-bucket/photo.jpg"))).media
+    assert not image.HasField("video") and not image.inspection.HasField("video")

@@ -40,7 +40,7 @@ async def inspector(media_host: MediaHost) -> AsyncIterator[HttpMediaInspector]:
         ("photo-1200x628.png", "image/png", 1200, 628),
         ("photo-1080x1920.webp", "image/webp", 1080, 1920),
         ("photo-640x480.gif", "image/gif", 640, 480),
-        ("clip.mp4", "video/mp4", 0, 0),
+        ("clip.mp4", "video/mp4", 720, 1280),
     ],
 )
 async def test_real_bytes_give_type_and_pixel_size(inspector, name, mime_type, width, height) -> None:

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
         ("https://photos.invalid/a.jpg", "JPEG", (1080, 1080), None, 0, True, 0.0),
         ("gs://b/slow.jpg", "JPEG", (1080, 1080), None, 0, False, 30.0),
         ("gs://b/slow-2.5s.jpg", "JPEG", (1080, 1080), None, 0, False, 2.5),
-        ("gs://b/clip.mp4", "MP4", (1080, 1080), None, 0, False, 0.0),
+        ("gs://b/clip.mp4", "MP4", (720, 1280), None, 0, False, 0.0),
         ("gs://b/notes.txt", "TEXT", (1080, 1080), None, 0, False, 0.0),
     ],
 )

@@ -25,21 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64istribution/v1/media.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x0fMediaInspection\x12\x33\n\x07outcome\x18\x01 \x01(\x0e\x32\".distribution.v1.InspectionOutcome\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x11\n\treachable\x18\x07 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\x30\n\x0cinspect_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x02\n\x05Media\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.distribution.v1.MediaKind\x12)\n\x07storage\x18\x05 \x01(\x0e\x32\x18.distribution.v1.Storage\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x12\n\nsize_bytes\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\ninspection\x18\n \x01(\x0b\x32 .distribution.v1.MediaInspection*S\n\tMediaKind\x12\x1a\n\x16MEDIA_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_KIND_IMAGE\x10\x01\x12\x14\n\x10MEDIA_KIND_VIDEO\x10\x02*V\n\x07Storage\x12\x17\n\x13STORAGE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTORAGE_GCS\x10\x01\x12\x0e\n\nSTORAGE_S3\x10\x02\x12\x11\n\rSTORAGE_OTHER\x10\x03*\xdc\x01\n\x11InspectionOutcome\x12\"\n\x1eINSPECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSPECTION_OUTCOME_READ\x10\x01\x12\"\n\x1eINSPECTION_OUTCOME_UNREACHABLE\x10\x02\x12\x1e\n\x1aINSPECTION_OUTCOME_REFUSED\x10\x03\x12 \n\x1cINSPECTION_OUTCOME_NOT_MEDIA\x10\x04\x12 \n\x1cINSPECTION_OUTCOME_TOO_LARGE\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64istribution/v1/media.proto\x12\x0f\x64istribution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x0fMediaInspection\x12\x33\n\x07outcome\x18\x01 \x01(\x0e\x32\".distribution.v1.InspectionOutcome\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x11\n\treachable\x18\x07 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\x30\n\x0cinspect_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x05video\x18\n \x01(\x0b\x32\x1b.distribution.v1.VideoFacts\"\xb9\x01\n\nVideoFacts\x12\x11\n\tcontainer\x18\x01 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x03\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x12\n\nframe_rate\x18\x05 \x01(\x01\x12\x13\n\x0bvideo_codec\x18\x06 \x01(\t\x12\x13\n\x0b\x61udio_codec\x18\x07 \x01(\t\x12\x12\n\nsize_bytes\x18\x08 \x01(\x03\x12\x12\n\nbytes_read\x18\t \x01(\x03\"\xce\x02\n\x05Media\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.distribution.v1.MediaKind\x12)\n\x07storage\x18\x05 \x01(\x0e\x32\x18.distribution.v1.Storage\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x12\n\nsize_bytes\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\ninspection\x18\n \x01(\x0b\x32 .distribution.v1.MediaInspection\x12*\n\x05video\x18\x0b \x01(\x0b\x32\x1b.distribution.v1.VideoFacts*S\n\tMediaKind\x12\x1a\n\x16MEDIA_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_KIND_IMAGE\x10\x01\x12\x14\n\x10MEDIA_KIND_VIDEO\x10\x02*V\n\x07Storage\x12\x17\n\x13STORAGE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTORAGE_GCS\x10\x01\x12\x0e\n\nSTORAGE_S3\x10\x02\x12\x11\n\rSTORAGE_OTHER\x10\x03*\xdc\x01\n\x11InspectionOutcome\x12\"\n\x1eINSPECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSPECTION_OUTCOME_READ\x10\x01\x12\"\n\x1eINSPECTION_OUTCOME_UNREACHABLE\x10\x02\x12\x1e\n\x1aINSPECTION_OUTCOME_REFUSED\x10\x03\x12 \n\x1cINSPECTION_OUTCOME_NOT_MEDIA\x10\x04\x12 \n\x1cINSPECTION_OUTCOME_TOO_LARGE\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distribution.v1.media_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MEDIAKIND']._serialized_start=618
-  _globals['_MEDIAKIND']._serialized_end=701
-  _globals['_STORAGE']._serialized_start=703
-  _globals['_STORAGE']._serialized_end=789
-  _globals['_INSPECTIONOUTCOME']._serialized_start=792
-  _globals['_INSPECTIONOUTCOME']._serialized_end=1012
+  _globals['_MEDIAKIND']._serialized_start=894
+  _globals['_MEDIAKIND']._serialized_end=977
+  _globals['_STORAGE']._serialized_start=979
+  _globals['_STORAGE']._serialized_end=1065
+  _globals['_INSPECTIONOUTCOME']._serialized_start=1068
+  _globals['_INSPECTIONOUTCOME']._serialized_end=1288
   _globals['_MEDIAINSPECTION']._serialized_start=82
-  _globals['_MEDIAINSPECTION']._serialized_end=323
-  _globals['_MEDIA']._serialized_start=326
-  _globals['_MEDIA']._serialized_end=616
+  _globals['_MEDIAINSPECTION']._serialized_end=367
+  _globals['_VIDEOFACTS']._serialized_start=370
+  _globals['_VIDEOFACTS']._serialized_end=555
+  _globals['_MEDIA']._serialized_start=558
+  _globals['_MEDIA']._serialized_end=892
 # @@protoc_insertion_point(module_scope)

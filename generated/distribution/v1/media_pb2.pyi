@@ -45,7 +45,7 @@ INSPECTION_OUTCOME_NOT_MEDIA: InspectionOutcome
 INSPECTION_OUTCOME_TOO_LARGE: InspectionOutcome
 
 class MediaInspection(_message.Message):
-    __slots__ = ("outcome", "mime_type", "width", "height", "size_bytes", "sha256", "reachable", "detail", "inspect_time")
+    __slots__ = ("outcome", "mime_type", "width", "height", "size_bytes", "sha256", "reachable", "detail", "inspect_time", "video")
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class MediaInspection(_message.Message):
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     INSPECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     outcome: InspectionOutcome
     mime_type: str
     width: int
@@ -64,10 +65,33 @@ class MediaInspection(_message.Message):
     reachable: bool
     detail: str
     inspect_time: _timestamp_pb2.Timestamp
-    def __init__(self, outcome: _Optional[_Union[InspectionOutcome, str]] = ..., mime_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., reachable: _Optional[bool] = ..., detail: _Optional[str] = ..., inspect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    video: VideoFacts
+    def __init__(self, outcome: _Optional[_Union[InspectionOutcome, str]] = ..., mime_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., reachable: _Optional[bool] = ..., detail: _Optional[str] = ..., inspect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video: _Optional[_Union[VideoFacts, _Mapping]] = ...) -> None: ...
+
+class VideoFacts(_message.Message):
+    __slots__ = ("container", "duration_ms", "width", "height", "frame_rate", "video_codec", "audio_codec", "size_bytes", "bytes_read")
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FRAME_RATE_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_CODEC_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_CODEC_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_READ_FIELD_NUMBER: _ClassVar[int]
+    container: str
+    duration_ms: int
+    width: int
+    height: int
+    frame_rate: float
+    video_codec: str
+    audio_codec: str
+    size_bytes: int
+    bytes_read: int
+    def __init__(self, container: _Optional[str] = ..., duration_ms: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_rate: _Optional[float] = ..., video_codec: _Optional[str] = ..., audio_codec: _Optional[str] = ..., size_bytes: _Optional[int] = ..., bytes_read: _Optional[int] = ...) -> None: ...
 
 class Media(_message.Message):
-    __slots__ = ("id", "url", "mime_type", "kind", "storage", "width", "height", "size_bytes", "create_time", "inspection")
+    __slots__ = ("id", "url", "mime_type", "kind", "storage", "width", "height", "size_bytes", "create_time", "inspection", "video")
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +102,7 @@ class Media(_message.Message):
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     INSPECTION_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     mime_type: str
@@ -88,4 +113,5 @@ class Media(_message.Message):
     size_bytes: int
     create_time: _timestamp_pb2.Timestamp
     inspection: MediaInspection
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., mime_type: _Optional[str] = ..., kind: _Optional[_Union[MediaKind, str]] = ..., storage: _Optional[_Union[Storage, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inspection: _Optional[_Union[MediaInspection, _Mapping]] = ...) -> None: ...
+    video: VideoFacts
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., mime_type: _Optional[str] = ..., kind: _Optional[_Union[MediaKind, str]] = ..., storage: _Optional[_Union[Storage, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inspection: _Optional[_Union[MediaInspection, _Mapping]] = ..., video: _Optional[_Union[VideoFacts, _Mapping]] = ...) -> None: ...

@@ -79,14 +79,17 @@ def _too_large(prefix: bytes, size: int, digest: str, known: str = "WebP") -> In
 
 
 def _container(prefix: bytes) -> str | None:
-    """The media type of an ISO-BMFF (MP4, MOV, HEIF, AVIF) or Matroska/WebM file."""
+    """The media type of an ISO-BMFF (MP4, MOV, HEIF, AVIF), Matroska/WebM or AVI file."""
     if prefix[4:8] == b"ftyp" and len(prefix) >= 12:
         brand = prefix[8:12]
         if brand in _HEIF_BRANDS:
             return _HEIF_BRANDS[brand]
         return "video/quicktime" if brand == b"qt  " else "video/mp4"
     if prefix.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
+        # The EBML header's DocType, within its first bytes, tells WebM from other Matroska.
+        return "video/x-matroska" if b"matroska" in prefix[:64] else "video/webm"
+    if prefix[:4] == b"RIFF" and prefix[8:12] == b"AVI ":
+        return "video/x-msvideo"
     return None
 
 

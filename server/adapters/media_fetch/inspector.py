@@ -14,12 +14,15 @@ Two ways to reach the bytes:
   involved, nor loosened.
 
 Every inspection runs under a semaphore (at most `concurrency` at once) and a time limit,
-and reads at most `max_bytes`.
+and reads at most `max_bytes` for the header. A video's container, duration, size, frame
+rate and codecs are then read with PyAV through Range requests for the blocks its demuxer
+asks for (video.py), at most `max_video_bytes` in all; `VideoFacts.bytes_read` says how many.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -31,6 +34,7 @@ from yarl import URL
 
 from server.adapters.egress import EgressPolicy, EgressRefused, check_url, guarded_session, open_guarded
 from server.adapters.media_fetch.headers import identify
+from server.adapters.media_fetch.video import read_video
 from server.domain.models import Inspection, InspectionOutcome
 
 log = logging.getLogger("distribution.media_fetch")
@@ -48,6 +52,10 @@ class FetchLimits:
     max_bytes: int = 1 << 20
     # Inspections at once, per process (DISTRIBUTION_MEDIA_FETCH_CONCURRENCY).
     concurrency: int = 16
+    # Most bytes read from one video, its first `max_bytes` included, to learn its container,
+    # duration, size, frame rate and codecs: an index (MP4 moov) is a few hundred KB even for
+    # a 15-minute video, so a video whose headers need more is refused as too large to read.
+    max_video_bytes: int = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,11 @@ class FetchFailed(Exception):
 
 class Fetcher(Protocol):
     async def fetch_prefix(self, url: str, max_bytes: int) -> Fetched: ...
+
+    async def fetch_range(self, url: str, start: int, length: int) -> bytes:
+        """Bytes [start, start + length) of the file, by one Range request; FetchFailed when
+        the host answers anything but those bytes (a host that ignores ranges included)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -90,9 +103,13 @@ class HttpMediaInspector:
 
     async def _inspect(self, url: str) -> Inspection:
         limit = self._limits.time_limit
+        deadline = time.monotonic() + limit
         try:
             async with asyncio.timeout(limit):
                 fetched = await self._fetcher.fetch_prefix(url, self._limits.max_bytes)
+                inspection = identify(fetched.prefix, fetched.total_size, fetched.complete)
+                if inspection.ok and inspection.mime_type.startswith("video/"):
+                    inspection = await self._read_video(url, fetched, inspection, deadline)
         except EgressRefused as refused:
             return Inspection(InspectionOutcome.REFUSED, detail=str(refused))
         except TimeoutError:
@@ -103,7 +120,25 @@ class HttpMediaInspector:
             return Inspection(InspectionOutcome.UNREACHABLE, detail=f"cannot connect to {exc.host}: {exc.os_error}")
         except (aiohttp.ClientError, OSError) as exc:
             return Inspection(InspectionOutcome.UNREACHABLE, detail=str(exc) or type(exc).__name__)
-        return identify(fetched.prefix, fetched.total_size, fetched.complete)
+        return inspection
+
+    async def _read_video(self, url: str, fetched: Fetched, inspection: Inspection, deadline: float) -> Inspection:
+        """The inspection with the video's facts (and pixel size) when its headers can be read;
+        NOT_MEDIA when they are damaged, TOO_LARGE when they lie beyond the byte budget."""
+        size = fetched.total_size if fetched.total_size is not None else len(fetched.prefix)
+        if fetched.total_size is None and not fetched.complete:
+            return inspection  # no size, no ranges: the type is all that is known
+
+        async def fetch_range(start: int, length: int) -> bytes:
+            return await self._fetcher.fetch_range(url, start, length)
+
+        read = await read_video(
+            fetch_range, fetched.prefix, size, inspection.mime_type, self._limits.max_video_bytes, deadline
+        )
+        if read.facts is None:
+            outcome = InspectionOutcome.TOO_LARGE if read.too_large else InspectionOutcome.NOT_MEDIA
+            return Inspection(outcome, size_bytes=inspection.size_bytes, sha256=inspection.sha256, detail=read.problem)
+        return dataclasses.replace(inspection, width=read.facts.width, height=read.facts.height, video=read.facts)
 
     async def close(self) -> None:
         await self._fetcher.close()
@@ -134,8 +169,22 @@ async def read_prefix(response: aiohttp.ClientResponse, max_bytes: int) -> Fetch
     return Fetched(prefix, total, complete)
 
 
-def _range_headers(max_bytes: int) -> dict[str, str]:
-    return {"Range": f"bytes=0-{max_bytes - 1}", "Accept-Encoding": "identity", "Accept": "image/*, video/*, */*"}
+def _range_headers(max_bytes: int, start: int = 0) -> dict[str, str]:
+    return {
+        "Range": f"bytes={start}-{start + max_bytes - 1}", "Accept-Encoding": "identity",
+        "Accept": "image/*, video/*, */*",
+    }
+
+
+async def read_range(response: aiohttp.ClientResponse, start: int, length: int) -> bytes:
+    """The body of a 206 answering bytes [start, start + length)."""
+    match = re.match(r"bytes\s+(\d+)-(\d+)/", response.headers.get("Content-Range", ""))
+    if response.status != 206 or match is None or int(match.group(1)) != start:
+        raise FetchFailed(f"the host answered HTTP {response.status} without bytes {start:,}- (no byte ranges)")
+    try:
+        return await response.content.readexactly(length)
+    except asyncio.IncompleteReadError as short:
+        raise FetchFailed(f"the host sent {len(short.partial):,} of bytes {start:,}-{start + length - 1:,}") from None
 
 
 class DirectFetcher:
@@ -148,6 +197,11 @@ class DirectFetcher:
     async def fetch_prefix(self, url: str, max_bytes: int) -> Fetched:
         async with open_guarded(self._session, url, self._policy, headers=_range_headers(max_bytes)) as response:
             return await read_prefix(response, max_bytes)
+
+    async def fetch_range(self, url: str, start: int, length: int) -> bytes:
+        headers = _range_headers(length, start)
+        async with open_guarded(self._session, url, self._policy, headers=headers) as response:
+            return await read_range(response, start, length)
 
     async def close(self) -> None:
         await self._session.close()
@@ -172,6 +226,12 @@ class SandboxFetcher:
             self.route(url), headers=_range_headers(max_bytes), allow_redirects=False
         ) as response:
             return await read_prefix(response, max_bytes)
+
+    async def fetch_range(self, url: str, start: int, length: int) -> bytes:
+        async with self._session.get(
+            self.route(url), headers=_range_headers(length, start), allow_redirects=False
+        ) as response:
+            return await read_range(response, start, length)
 
     async def close(self) -> None:
         await self._session.close()

@@ -17,7 +17,8 @@ ENDPOINTS = ("object",)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
 _CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
-                  "MP4": "video/mp4", "TEXT": "text/plain; charset=utf-8"}
+                  "MP4": "video/mp4", "MOV": "video/quicktime", "WEBM": "video/webm", "AVI": "video/x-msvideo",
+                  "MKV": "video/x-matroska", "TEXT": "text/plain; charset=utf-8"}
 
 
 @dataclass
@@ -65,7 +66,7 @@ class MediaHost(Emulator[MediaHostConfig]):
         return await self._send(request, spec)
 
     async def _send(self, request: web.Request, spec: MediaSpec) -> web.StreamResponse:
-        head = await asyncio.to_thread(file_head, spec)  # a large image takes a while to make
+        head = await asyncio.to_thread(file_head, spec)  # a large image or a video takes a while to make
         total = max(spec.total_bytes or 0, len(head))
         start, end = 0, total - 1
         status = 200

@@ -1,5 +1,5 @@
-"""Real files for media specs, made with Pillow (cached: a sandbox asks for a few sizes many
-times). No aiohttp here."""
+"""Real files for media specs, made with Pillow (videos with PyAV, videos.py), cached: a
+sandbox asks for a few sizes many times. No aiohttp here."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import struct
 from PIL import Image
 
 from server.sandbox.media.convention import MediaSpec
+from server.sandbox.media.videos import video_bytes
 
-# An MP4 file's first box (ftyp) and an empty mdat: enough to be recognised as a video.
-MP4_STUB = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08mdat"
 TEXT = b"This is not an image: the sandbox media host serves text for this name.\n"
 _COLOURS = {"JPEG": (214, 120, 48), "PNG": (40, 120, 200), "WEBP": (60, 170, 90), "GIF": (150, 60, 160)}
 # Encoder settings that favour speed: the pictures are one colour anyway.
@@ -22,8 +21,8 @@ _APP15_PAYLOAD = 65533  # a JPEG segment holds at most 65535 bytes with its leng
 
 def file_head(spec: MediaSpec) -> bytes:
     """The file's real bytes, before any padding."""
-    if spec.format == "MP4":
-        return MP4_STUB
+    if spec.video is not None:
+        return video_bytes(spec)
     if spec.format == "TEXT":
         return TEXT
     data = _image(spec.format, spec.width, spec.height)
