@@ -55,6 +55,28 @@ class InstagramLimits:
     first_comment_max_chars: int = 2200
     # A location_id is a Facebook Page id: digits. No documented length; 32 bounds it.
     location_id_max_chars: int = 32
+    # --- Reels (single video posts), "Reel specs" on Meta's IG User Media reference ---
+    # "MOV or MP4" (error 2207026 "The video format is not supported"); as FFmpeg names them.
+    reel_containers: tuple[str, ...] = ("mp4", "mov")
+    # "HEVC or H264, progressive scan, closed GOP, 4:2:0 chroma subsampling".
+    reel_video_codecs: tuple[str, ...] = ("h264", "hevc")
+    # "AAC, 48khz sample rate maximum, 1 or 2 channels": a Reel may also have no sound.
+    reel_audio_codecs: tuple[str, ...] = ("aac",)
+    # "23-60 FPS".
+    reel_min_fps: float = 23.0
+    reel_max_fps: float = 60.0
+    # "Maximum columns (horizontal pixels): 1920".
+    reel_max_width: int = 1920
+    # "0.01:1 to 10:1, but we recommend 9:16": exact fractions, as for images.
+    reel_min_aspect: tuple[int, int] = (1, 100)
+    reel_max_aspect: tuple[int, int] = (10, 1)
+    # "3 seconds minimum, 15 minutes maximum".
+    reel_min_duration_ms: int = 3_000
+    reel_max_duration_ms: int = 15 * 60_000
+    # "300MB maximum". UNCERTAIN whether 300×10⁶ or 300×2²⁰; the smaller is used.
+    reel_max_bytes: int = 300_000_000
+    # cover_url: "JPEG, 8MB maximum" like feed images; thumb_offset is milliseconds into
+    # the video (error 2207057 "Thumbnail offset out of video duration").
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,23 @@ class TikTokLimits:
     # app; this service's TikTok app pulls from Google Cloud Storage only (gs:// URLs, whose
     # public form is https://storage.googleapis.com/BUCKET/OBJECT, and that host's forms).
     pull_storage: str = "GCS"
+    # --- video, "Video restrictions" in TikTok's media transfer guide ---
+    # "MP4 (recommended), WebM, MOV", as FFmpeg names the containers.
+    video_containers: tuple[str, ...] = ("mp4", "webm", "mov")
+    # "H.264 (recommended), H.265, VP8, VP9".
+    video_codecs: tuple[str, ...] = ("h264", "hevc", "vp8", "vp9")
+    # "Frame rates: 23 to 60 FPS".
+    video_min_fps: float = 23.0
+    video_max_fps: float = 60.0
+    # "Picture size: 360 pixels minimum, 4096 pixels maximum" on each side.
+    video_min_side: int = 360
+    video_max_side: int = 4096
+    # "Maximum of 4GB". UNCERTAIN whether 4×10⁹ or 4×2³⁰; the smaller is used.
+    video_max_bytes: int = 4_000_000_000
+    # "All TikTok creators can post 10-minute videos via the API", within the creator's
+    # own max_video_post_duration_sec (creator_info), checked on its own. No minimum is
+    # documented.
+    video_max_duration_ms: int = 10 * 60_000
 
 
 INSTAGRAM = InstagramLimits()

@@ -42,10 +42,12 @@ class MediaProblem:
     description: str
     reason: str
     precondition: bool = False
+    # The field named instead of media_ids[index] (a single-media request's `media_id`).
+    name: str = ""
 
     @property
     def field(self) -> str:
-        return f"media_ids[{self.index}]"
+        return self.name or f"media_ids[{self.index}]"
 
 
 def instagram_problems(media: Sequence[Media]) -> list[MediaProblem]:

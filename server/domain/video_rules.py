@@ -1,0 +1,156 @@
+"""What Instagram (as a Reel) and TikTok take as a single video, checked on what is known of
+it before any platform call: the inspected VideoFacts when the video was read, else what was
+registered (type and size). Every problem is found at once, each naming the request's field
+(`media_id`). The numbers are the limits table's (server/domain/limits.py), each with its
+source; a fact that is unknown (0, or no facts at all) is not held against the video."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from server.domain.limits import INSTAGRAM, TIKTOK
+from server.domain.media_rules import MediaProblem, inspection_problem
+from server.domain.models import Media, MediaKind, VideoFacts
+
+# FFmpeg's container names for the media types the inspector and registrations give.
+_CONTAINERS = {
+    "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm", "video/x-matroska": "matroska",
+    "video/x-msvideo": "avi",
+}
+_CONTAINER_NAMES = {"mp4": "MP4", "mov": "MOV", "webm": "WebM", "matroska": "Matroska", "avi": "AVI"}
+_CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "VP9", "av1": "AV1",
+                "mpeg4": "MPEG-4 Part 2", "aac": "AAC", "opus": "Opus", "mp3": "MP3", "vorbis": "Vorbis"}
+
+
+def reel_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
+    """A Reel: MP4 or MOV, H.264 or HEVC, AAC or no sound, 23-60 fps, at most 1920 px wide,
+    aspect ratio 0.01:1 to 10:1, 3 s to 15 min, at most 300 MB."""
+    limits = INSTAGRAM
+    who = "Instagram Reels take"
+    base = _video_problem(media, field, who)
+    if base is not None:
+        return [base]
+    problems: list[MediaProblem] = []
+    facts = media.video
+    container = facts.container if facts else _CONTAINERS.get(media.mime_type, "")
+    if container and container not in limits.reel_containers:
+        problems.append(_problem(field, f"is {_name(container)}; {who} MP4 or MOV", "FORMAT"))
+    size = facts.size_bytes if facts and facts.size_bytes else media.size_bytes
+    if size > limits.reel_max_bytes:
+        problems.append(_problem(field, _too_many_bytes(size, limits.reel_max_bytes, who), "SIZE"))
+    if facts is not None:
+        problems += _codec_problems(facts, field, who, limits.reel_video_codecs, limits.reel_audio_codecs)
+        problems += _rate_problems(facts, field, who, limits.reel_min_fps, limits.reel_max_fps)
+        problems += _duration_problems(
+            facts, field, who, limits.reel_min_duration_ms, limits.reel_max_duration_ms
+        )
+        if facts.width > limits.reel_max_width:
+            problems.append(_problem(
+                field, f"is {facts.width} px wide; Instagram Reels are at most {limits.reel_max_width} px wide",
+                "WIDTH",
+            ))
+        if facts.width and facts.height:
+            ratio = Fraction(facts.width, facts.height)
+            low, high = Fraction(*limits.reel_min_aspect), Fraction(*limits.reel_max_aspect)
+            if not low <= ratio <= high:
+                problems.append(_problem(
+                    field, f"{facts.width}x{facts.height} is {float(ratio):.3g}:1; {who} aspect "
+                    "ratios from 0.01:1 to 10:1 (9:16 recommended)", "ASPECT_RATIO",
+                ))
+    return problems
+
+
+def tiktok_video_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
+    """A TikTok video: MP4, WebM or MOV, H.264, H.265, VP8 or VP9, 23-60 fps, 360 to 4096 px
+    a side, at most 4 GB and 10 minutes (the creator's own maximum is checked apart)."""
+    limits = TIKTOK
+    who = "TikTok takes"
+    base = _video_problem(media, field, who)
+    if base is not None:
+        return [base]
+    problems: list[MediaProblem] = []
+    facts = media.video
+    container = facts.container if facts else _CONTAINERS.get(media.mime_type, "")
+    if container and container not in limits.video_containers:
+        problems.append(_problem(field, f"is {_name(container)}; {who} MP4, WebM or MOV videos", "FORMAT"))
+    size = facts.size_bytes if facts and facts.size_bytes else media.size_bytes
+    if size > limits.video_max_bytes:
+        problems.append(_problem(field, _too_many_bytes(size, limits.video_max_bytes, who), "SIZE"))
+    if facts is not None:
+        problems += _codec_problems(facts, field, who, limits.video_codecs, None)
+        problems += _rate_problems(facts, field, who, limits.video_min_fps, limits.video_max_fps)
+        problems += _duration_problems(facts, field, who, 0, limits.video_max_duration_ms)
+        sides = [s for s in (facts.width, facts.height) if s]
+        if sides and not all(limits.video_min_side <= s <= limits.video_max_side for s in sides):
+            problems.append(_problem(
+                field, f"is {facts.width}x{facts.height}; {who} {limits.video_min_side} to "
+                f"{limits.video_max_side} px on each side (picture_size_check_failed)", "PICTURE_SIZE",
+            ))
+    return problems
+
+
+def _video_problem(media: Media, field: str, who: str) -> MediaProblem | None:
+    """A failed inspection, or not a video at all."""
+    failed = inspection_problem(0, media)
+    if failed is not None:
+        description = failed.description.replace("is not an image", "is not a video")
+        return MediaProblem(0, description, failed.reason, failed.precondition, name=field)
+    if media.kind != MediaKind.VIDEO:
+        return _problem(field, f"is an image ({media.mime_type}); {who} videos only",
+                        "NOT_A_VIDEO")
+    return None
+
+
+def _codec_problems(
+    facts: VideoFacts, field: str, who: str, video: tuple[str, ...], audio: tuple[str, ...] | None
+) -> list[MediaProblem]:
+    problems: list[MediaProblem] = []
+    if facts.video_codec and facts.video_codec not in video:
+        allowed = ", ".join(_name(c) for c in video)
+        problems.append(_problem(
+            field, f"is encoded as {_name(facts.video_codec)}; {who} {allowed} video", "VIDEO_CODEC"
+        ))
+    if audio is not None and facts.audio_codec and facts.audio_codec not in audio:
+        allowed = ", ".join(_name(c) for c in audio)
+        problems.append(_problem(
+            field, f"has {_name(facts.audio_codec)} sound; {who} {allowed} sound (or none)", "AUDIO_CODEC"
+        ))
+    return problems
+
+
+def _rate_problems(facts: VideoFacts, field: str, who: str, low: float, high: float) -> list[MediaProblem]:
+    if facts.frame_rate and not low <= facts.frame_rate <= high:
+        return [_problem(
+            field, f"runs at {facts.frame_rate:g} frames a second; {who} {low:g} to {high:g}", "FRAME_RATE"
+        )]
+    return []
+
+
+def _duration_problems(facts: VideoFacts, field: str, who: str, low: int, high: int) -> list[MediaProblem]:
+    if not facts.duration_ms:
+        return []
+    if facts.duration_ms < low:
+        return [_problem(field, f"lasts {_seconds(facts.duration_ms)}; {who} at least {_seconds(low)}",
+                         "DURATION")]
+    if facts.duration_ms > high:
+        return [_problem(field, f"lasts {_seconds(facts.duration_ms)}; {who} at most {_seconds(high)}",
+                         "DURATION")]
+    return []
+
+
+def _problem(field: str, description: str, reason: str) -> MediaProblem:
+    return MediaProblem(0, description, reason, name=field)
+
+
+def _name(codec_or_container: str) -> str:
+    return _CODEC_NAMES.get(codec_or_container) or _CONTAINER_NAMES.get(codec_or_container) or codec_or_container
+
+
+def _seconds(ms: int) -> str:
+    if ms >= 60_000 and ms % 60_000 == 0:
+        return f"{ms // 60_000} min"
+    return f"{ms / 1000:g} s"
+
+
+def _too_many_bytes(size: int, limit: int, who: str) -> str:
+    return f"is {size:,} bytes; {who} at most {limit:,} bytes"
