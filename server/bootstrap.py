@@ -178,7 +178,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     runner = PublishRunner(
         {
             Platform.INSTAGRAM: InstagramCarouselWorkflow(
-                adapters.instagram, publish_log, publishes, settings.instagram_poll, retrier, clock
+                adapters.instagram, publish_log, publishes, settings.instagram_poll, retrier, clock,
+                reel_poll=settings.instagram_reel_poll,
             ),
             Platform.TIKTOK: TikTokCarouselWorkflow(adapters.tiktok, publish_log, settings.tiktok_poll, retrier, clock),
         },

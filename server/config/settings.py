@@ -24,7 +24,13 @@ from server.domain.health import HealthPolicy
 from server.domain.schedule import SchedulePolicy
 from server.services.events import StreamPolicy
 from server.services.webhooks import WebhookPolicy
-from server.services.workflow.polling import INSTAGRAM_CONTAINERS, TIKTOK_STATUS, PollPolicy, ReconcileSchedule
+from server.services.workflow.polling import (
+    INSTAGRAM_CONTAINERS,
+    INSTAGRAM_REELS,
+    TIKTOK_STATUS,
+    PollPolicy,
+    ReconcileSchedule,
+)
 from server.services.workflow.retry import DEFAULT_RETRY, RetryPolicy
 from server.services.workflow.runner import LeasePolicy
 
@@ -100,6 +106,7 @@ class Settings:
     # platform errors, and how often a replica looks for schedules other replicas recorded
     # (its own wake it at their time).
     instagram_poll: PollPolicy = INSTAGRAM_CONTAINERS
+    instagram_reel_poll: PollPolicy = INSTAGRAM_REELS
     tiktok_poll: PollPolicy = TIKTOK_STATUS
     retry: RetryPolicy = DEFAULT_RETRY
     schedule_sweep_every: float = 5.0

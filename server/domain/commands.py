@@ -78,7 +78,33 @@ class TikTokCarousel:
     creator_consent_obtained: bool | None = None
 
 
-CarouselRequest = InstagramCarousel | TikTokCarousel
+@dataclass(frozen=True)
+class InstagramMedia:
+    """One image (a feed post) or one video (a Reel), by the media's kind."""
+
+    media_id: str
+    account_id: str
+    caption: str = ""
+    request_id: str = ""
+    allow_duplicate: bool = False
+    publish_time: datetime | None = None
+    # Images: alt text; images and Reels: user tags.
+    image: ImageOptions = ImageOptions()
+    collaborators: tuple[str, ...] = ()
+    location_id: str = ""
+    first_comment: str = ""
+    # Reels only.
+    cover_url: str = ""
+    thumb_offset_ms: int | None = None
+    share_to_feed: bool | None = None
+
+    @property
+    def media_ids(self) -> list[str]:
+        """The one media id, as the publishing template reads every request's media."""
+        return [self.media_id]
+
+
+CarouselRequest = InstagramCarousel | TikTokCarousel | InstagramMedia
 
 # The post options beyond the spec's fields, by request type, with their defaults: left out
 # of a request's fingerprint while at their default (or None: not stated), so a request that
@@ -87,6 +113,8 @@ CarouselRequest = InstagramCarousel | TikTokCarousel
 OPTION_DEFAULTS: dict[type, dict[str, object]] = {
     InstagramCarousel: {"images": (), "collaborators": (), "location_id": "", "first_comment": ""},
     TikTokCarousel: {"brand_content_toggle": False, "brand_organic_toggle": False, "creator_consent_obtained": False},
+    InstagramMedia: {"image": ImageOptions(), "collaborators": (), "location_id": "", "first_comment": "",
+                     "cover_url": "", "thumb_offset_ms": None, "share_to_feed": None},
 }
 
 

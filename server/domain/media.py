@@ -84,31 +84,33 @@ def public_form(url: str) -> str:
     return url
 
 
-def _url_violations(url: str) -> list[FieldViolation]:
+def url_violations(url: str, field: str = "url") -> list[FieldViolation]:
+    """Why `url` may not be given as a media URL (named `field`); [] when it may."""
     if not url:
-        return [FieldViolation("url", "is required")]
+        return [FieldViolation(field, "is required")]
     if len(url) > MAX_URL_LENGTH:
-        return [FieldViolation("url", f"must be at most {MAX_URL_LENGTH} characters; got {len(url)}")]
+        return [FieldViolation(field, f"must be at most {MAX_URL_LENGTH} characters; got {len(url)}")]
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        return [FieldViolation("url", "must not contain spaces or control characters; percent-encode them (%20)")]
+        return [FieldViolation(field, "must not contain spaces or control characters; percent-encode them (%20)")]
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port
     except ValueError:
-        return [FieldViolation("url", "is not a valid URL (its host or port cannot be read)")]
+        return [FieldViolation(field, "is not a valid URL (its host or port cannot be read)")]
     if parts.scheme not in ALLOWED_SCHEMES:
         scheme = f"'{parts.scheme[:32]}'" if parts.scheme else "none"
         return [FieldViolation(
-            "url", f"must be an https, gs or s3 URL, e.g. gs://bucket/photo.jpg; got scheme {scheme}"
+            field, f"must be an https, gs or s3 URL, e.g. gs://bucket/photo.jpg; got scheme {scheme}"
         )]
     if parts.username is not None or parts.password is not None:
         return [FieldViolation(
-            "url", "must not contain credentials (user:password@); give a URL the platform can fetch without them"
+            field, "must not contain credentials (user:password@); give a URL the platform can fetch without them"
         )]
     if not parts.hostname:
-        return [FieldViolation("url", "must name a host (or bucket), e.g. https://example.com/photo.jpg")]
+        return [FieldViolation(field, "must name a host (or bucket), e.g. https://example.com/photo.jpg")]
     if parts.scheme in ("gs", "s3") and parts.path in ("", "/"):
-        return [FieldViolation("url", f"must name an object in the bucket, e.g. {parts.scheme}://{parts.hostname}/photo.jpg")]
+        example = f"{parts.scheme}://{parts.hostname}/photo.jpg"
+        return [FieldViolation(field, f"must name an object in the bucket, e.g. {example}")]
     return []
 
 
@@ -119,7 +121,7 @@ MAX_MIME_TYPE_LENGTH = 100
 def check_url(url: str) -> None:
     """Refuses a URL that may not be registered (INVALID_ARGUMENT naming `url`), before
     anything fetches it."""
-    violations = _url_violations(url)
+    violations = url_violations(url)
     if violations:
         raise invalid(violations)
 
@@ -129,7 +131,7 @@ def build_media(
 ) -> Media:
     """Validates a registration and fills in what was omitted: from the inspected bytes when
     they were read, else from the draft, else from the URL. Raises InvalidArgument."""
-    violations = _url_violations(draft.url)
+    violations = url_violations(draft.url)
     if violations:
         raise invalid(violations)
     read = inspection if inspection is not None and inspection.ok else None

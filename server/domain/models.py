@@ -105,6 +105,8 @@ def states_before(new: PublishState) -> frozenset[PublishState]:
 
 class PublishKind(str, enum.Enum):
     CAROUSEL = "CAROUSEL"
+    IMAGE = "IMAGE"  # one image, an Instagram feed post
+    REEL = "REEL"  # one video, published to Instagram as a Reel
 
 
 @dataclass(frozen=True)
@@ -428,6 +430,16 @@ class Publish:
     @property
     def image_count(self) -> int:
         return len(self.media_ids)
+
+    @property
+    def description(self) -> str:
+        """What is published, in words: "Instagram carousel of 3 images", "Instagram Reel"."""
+        label = self.platform.label
+        if self.kind == PublishKind.IMAGE:
+            return f"{label} image post"
+        if self.kind == PublishKind.REEL:
+            return f"{label} Reel"
+        return f"{label} carousel of {self.image_count} images"
 
     @property
     def done(self) -> bool:

@@ -48,6 +48,12 @@ class InstagramOptions:
     collaborators: tuple[str, ...] = ()
     location_id: str = ""
     first_comment: str = ""
+    # Reels only: the cover, as an image URL (public form) or as a frame's offset in
+    # milliseconds (None: Instagram's default, the first frame), and whether the Reel
+    # also shows in the feed (None: Instagram's default).
+    cover_url: str = ""
+    thumb_offset_ms: int | None = None
+    share_to_feed: bool | None = None
 
     def image(self, index: int) -> ImageOptions:
         """Item `index`'s options (none when the publish gave none for it)."""
@@ -71,6 +77,12 @@ class InstagramOptions:
             record["location_id"] = self.location_id
         if self.first_comment:
             record["first_comment"] = self.first_comment
+        if self.cover_url:
+            record["cover_url"] = self.cover_url
+        if self.thumb_offset_ms is not None:
+            record["thumb_offset_ms"] = self.thumb_offset_ms
+        if self.share_to_feed is not None:
+            record["share_to_feed"] = self.share_to_feed
         return record
 
     @classmethod
@@ -81,6 +93,9 @@ class InstagramOptions:
             collaborators=tuple(str(c) for c in record.get("collaborators") or ()),
             location_id=str(record.get("location_id") or ""),
             first_comment=str(record.get("first_comment") or ""),
+            cover_url=str(record.get("cover_url") or ""),
+            thumb_offset_ms=int(record["thumb_offset_ms"]) if record.get("thumb_offset_ms") is not None else None,
+            share_to_feed=bool(record["share_to_feed"]) if record.get("share_to_feed") is not None else None,
         )
 
 

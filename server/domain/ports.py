@@ -512,8 +512,30 @@ class Store(Protocol):
 # --- platforms ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SingleMediaPost:
+    """A single image (a feed post) or a Reel, in Instagram's terms: its container is created
+    with the caption and every option (the adapter builds the wire body)."""
+
+    url: str  # image_url, or video_url for a Reel (the public form Instagram fetches)
+    reel: bool  # media_type=REELS
+    caption: str = ""
+    alt_text: str = ""  # images only
+    user_tags: tuple[UserTag, ...] = ()
+    collaborators: tuple[str, ...] = ()
+    location_id: str = ""
+    cover_url: str = ""  # Reels only
+    thumb_offset_ms: int | None = None  # Reels only
+    share_to_feed: bool | None = None  # Reels only
+
+
 class InstagramApi(Protocol):
     """The Instagram Graph API's content-publishing calls. Every failure is a PlatformFailure."""
+
+    async def create_media_container(self, token: str, ig_user_id: str, post: SingleMediaPost) -> str:
+        """The container of a single image or Reel (not a carousel item); returns its id. A
+        Reel's container processes for a while before it is FINISHED."""
+        ...
 
     async def create_image_container(
         self, token: str, ig_user_id: str, image_url: str, *, alt_text: str = "", user_tags: Sequence[UserTag] = ()

@@ -10,9 +10,11 @@ import dataclasses
 import math
 import re
 
-from server.domain.commands import InstagramCarousel, TikTokCarousel
+from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel
 from server.domain.errors import FieldViolation
 from server.domain.limits import INSTAGRAM
+from server.domain.media import url_violations
+from server.domain.models import MediaKind
 from server.domain.options import DIRECT, ImageOptions, InstagramOptions, TikTokOptions, UserTag
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]+")
@@ -72,24 +74,24 @@ def _tag_violations(field: str, tag: UserTag) -> list[FieldViolation]:
     return violations
 
 
-def _image_violations(index: int, image: ImageOptions) -> list[FieldViolation]:
-    field = f"images[{index}]"
+def _image_violations(prefix: str, image: ImageOptions) -> list[FieldViolation]:
+    """An image's options, their fields named after `prefix` ("images[2]." or "")."""
     violations = []
     if len(image.alt_text) > INSTAGRAM.alt_text_max_chars:
         violations.append(FieldViolation(
-            f"{field}.alt_text",
+            f"{prefix}alt_text",
             f"must be at most {INSTAGRAM.alt_text_max_chars} characters; got {len(image.alt_text)}",
         ))
     if len(image.user_tags) > INSTAGRAM.max_user_tags_per_image:
         violations.append(FieldViolation(
-            f"{field}.user_tags",
+            f"{prefix}user_tags",
             f"must tag at most {INSTAGRAM.max_user_tags_per_image} people per image; got {len(image.user_tags)}",
         ))
     seen: set[str] = set()
     for t, tag in enumerate(image.user_tags[: INSTAGRAM.max_user_tags_per_image * 2]):
-        violations += _tag_violations(f"{field}.user_tags[{t}]", tag)
+        violations += _tag_violations(f"{prefix}user_tags[{t}]", tag)
         if tag.username and tag.username.lower() in seen:
-            violations.append(FieldViolation(f"{field}.user_tags[{t}].username", f"tags {tag.username} twice"))
+            violations.append(FieldViolation(f"{prefix}user_tags[{t}].username", f"tags {tag.username} twice"))
         seen.add(tag.username.lower())
     return violations
 
@@ -104,33 +106,95 @@ def instagram_option_violations(req: InstagramCarousel) -> list[FieldViolation]:
             f"got {len(req.images)}",
         ))
     for i, image in enumerate(req.images[: len(req.media_ids) or None]):
-        violations += _image_violations(i, image)
-    if len(req.collaborators) > INSTAGRAM.max_collaborators:
+        violations += _image_violations(f"images[{i}].", image)
+    return violations + _post_violations(req.collaborators, req.location_id, req.first_comment)
+
+
+def _post_violations(collaborators: tuple[str, ...], location_id: str, first_comment: str) -> list[FieldViolation]:
+    """The options of the post itself: collaborators, location, first comment."""
+    violations: list[FieldViolation] = []
+    if len(collaborators) > INSTAGRAM.max_collaborators:
         violations.append(FieldViolation(
             "collaborators",
-            f"Instagram takes at most {INSTAGRAM.max_collaborators} collaborators; got {len(req.collaborators)}",
+            f"Instagram takes at most {INSTAGRAM.max_collaborators} collaborators; got {len(collaborators)}",
         ))
     seen: set[str] = set()
-    for c, username in enumerate(req.collaborators[: INSTAGRAM.max_collaborators * 2]):
+    for c, username in enumerate(collaborators[: INSTAGRAM.max_collaborators * 2]):
         if (v := _username_violation(f"collaborators[{c}]", username)) is not None:
             violations.append(v)
         elif username.lower() in seen:
             violations.append(FieldViolation(f"collaborators[{c}]", f"names {username} twice"))
         seen.add(username.lower())
-    if req.location_id and (
-        len(req.location_id) > INSTAGRAM.location_id_max_chars or not _DIGITS.fullmatch(req.location_id)
+    if location_id and (
+        len(location_id) > INSTAGRAM.location_id_max_chars or not _DIGITS.fullmatch(location_id)
     ):
         violations.append(FieldViolation(
             "location_id", "must be the id of a Facebook Page with a location: digits only"
         ))
-    if len(req.first_comment) > INSTAGRAM.first_comment_max_chars:
+    if len(first_comment) > INSTAGRAM.first_comment_max_chars:
         violations.append(FieldViolation(
             "first_comment",
-            f"must be at most {INSTAGRAM.first_comment_max_chars} characters; got {len(req.first_comment)}",
+            f"must be at most {INSTAGRAM.first_comment_max_chars} characters; got {len(first_comment)}",
         ))
-    elif req.first_comment and not req.first_comment.strip():
+    elif first_comment and not first_comment.strip():
         violations.append(FieldViolation("first_comment", "must have some text besides spaces, or be left empty"))
     return violations
+
+
+def normal_instagram_media(req: InstagramMedia) -> InstagramMedia:
+    """`normal_instagram` for a single image or Reel."""
+    tags = tuple(dataclasses.replace(t, username=strip_at(t.username)) for t in req.image.user_tags)
+    return dataclasses.replace(
+        req,
+        image=dataclasses.replace(req.image, user_tags=tags),
+        collaborators=tuple(strip_at(c) for c in req.collaborators),
+        location_id=req.location_id.strip(),
+        cover_url=req.cover_url.strip(),
+    )
+
+
+def instagram_media_option_violations(req: InstagramMedia) -> list[FieldViolation]:
+    """A single image's or Reel's options, named as the request names them (`alt_text`,
+    `user_tags[0].x`); whether each fits the media's kind is checked once it is known
+    (`instagram_media_kind_violations`)."""
+    violations = _image_violations("", req.image)
+    violations += _post_violations(req.collaborators, req.location_id, req.first_comment)
+    if req.cover_url:
+        violations += url_violations(req.cover_url, "cover_url")
+    if req.thumb_offset_ms is not None and req.thumb_offset_ms < 0:
+        violations.append(FieldViolation(
+            "thumb_offset_ms", f"must be 0 or more milliseconds into the video; got {req.thumb_offset_ms}"
+        ))
+    if req.cover_url and req.thumb_offset_ms is not None:
+        violations.append(FieldViolation(
+            "thumb_offset_ms", "is a frame of the video as its cover; cover_url gives an image instead: set one of them"
+        ))
+    return violations
+
+
+def instagram_media_kind_violations(req: InstagramMedia, kind: MediaKind) -> list[FieldViolation]:
+    """Options that fit an image only (alt text) or a Reel only (cover, thumbnail offset,
+    share_to_feed), refused on the other kind."""
+    if kind == MediaKind.IMAGE:
+        reel_only = [
+            name for name, unset in (("cover_url", ""), ("thumb_offset_ms", None), ("share_to_feed", None))
+            if getattr(req, name) != unset
+        ]
+        return [FieldViolation(name, "applies to Reels only; media_id names an image") for name in reel_only]
+    if req.image.alt_text:
+        return [FieldViolation("alt_text", "applies to images only (Instagram takes no alt text on a Reel); "
+                               "media_id names a video")]
+    return []
+
+
+def instagram_media_options(req: InstagramMedia, cover_url: str) -> InstagramOptions:
+    """The options the record keeps for a single image or Reel (a normal-form request);
+    `cover_url` in the public form Instagram fetches."""
+    return InstagramOptions(
+        images=() if req.image.empty else (req.image,), collaborators=req.collaborators,
+        location_id=req.location_id, first_comment=req.first_comment, cover_url=cover_url,
+        thumb_offset_ms=req.thumb_offset_ms, share_to_feed=req.share_to_feed,
+    )
 
 
 def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:

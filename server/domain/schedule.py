@@ -61,10 +61,7 @@ def scheduled_events(publish: Publish) -> list[PublishEvent]:
     """The first events of a publish recorded to run later."""
     assert publish.schedule_time is not None
     return [
-        PublishEvent(
-            type="CREATED", state=PublishState.PENDING,
-            message=f"{publish.platform.label} carousel of {publish.image_count} images recorded",
-        ),
+        PublishEvent(type="CREATED", state=PublishState.PENDING, message=f"{publish.description} recorded"),
         PublishEvent(
             type="SCHEDULED", state=PublishState.SCHEDULED,
             message=f"Scheduled for {publish.schedule_time.isoformat(timespec='seconds')}",

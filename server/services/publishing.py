@@ -22,13 +22,13 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from server.domain.changes import PublishChange
-from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, TikTokCarousel
+from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, InstagramMedia, TikTokCarousel
 from server.domain.ending import ending
 from server.domain.errors import (
     AlreadyExists,
@@ -40,6 +40,7 @@ from server.domain.errors import (
     invalid,
 )
 from server.domain.limits import INSTAGRAM, TIKTOK
+from server.domain.media import public_form
 from server.domain.media_rules import instagram_problems, media_error, tiktok_problems
 from server.domain.models import (
     Account,
@@ -47,6 +48,7 @@ from server.domain.models import (
     FirstComment,
     FirstCommentState,
     Media,
+    MediaKind,
     Platform,
     Publish,
     PublishEvent,
@@ -58,9 +60,13 @@ from server.domain.platforms import CreatorInfo, PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, PublishRecords, TextSegmenter, TikTokApi
 from server.domain.post_options import (
     COMMENTS_OFF_BY_CREATOR,
+    instagram_media_kind_violations,
+    instagram_media_option_violations,
+    instagram_media_options,
     instagram_option_violations,
     instagram_options,
     normal_instagram,
+    normal_instagram_media,
     tiktok_option_violations,
     tiktok_options,
 )
@@ -73,6 +79,7 @@ from server.domain.validation import (
     instagram_caption_violations,
     media_ids_violations,
 )
+from server.domain.video_rules import reel_problems
 from server.services.history import found_publish
 from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
@@ -126,6 +133,13 @@ def content_fingerprint(platform: Platform, request: CarouselRequest) -> str:
 def _canonical(request: CarouselRequest) -> CarouselRequest:
     """The request with every id in the form this service stores (any letter case accepted),
     and its options in their normal form (usernames without "@")."""
+    if isinstance(request, InstagramMedia):
+        return dataclasses.replace(
+            normal_instagram_media(request),
+            media_id=canonical_id(request.media_id),
+            account_id=canonical_id(request.account_id),
+            request_id=canonical_id(request.request_id),
+        )
     if isinstance(request, InstagramCarousel):
         request = normal_instagram(request)
     return dataclasses.replace(
@@ -146,8 +160,13 @@ class PlatformPolicy(Protocol):
         """The platform's request-shape rules (counts, caption and option limits)."""
         ...
 
-    def check_media(self, media: list[Media]) -> None:
-        """Refuses media the platform does not take, naming every offending item."""
+    def check_media(self, media: list[Media], req: CarouselRequest) -> None:
+        """Refuses media the platform does not take for this request, naming every
+        offending item (and every option that does not fit the media)."""
+        ...
+
+    def kind(self, media: Sequence[Media]) -> PublishKind:
+        """What the publish is: a carousel, or for a single media its kind's post."""
         ...
 
     def options(self, req: CarouselRequest) -> PostOptions:
@@ -243,7 +262,7 @@ class Publisher:
         if existing is not None:
             return existing
         account, media = await self._account_and_media(workspace_id, req, policy)
-        publish = self._new_publish(workspace_id, policy, req)
+        publish = self._new_publish(workspace_id, policy, req, media)
         guarded = not publish.request_id and not req.allow_duplicate
         # The duplicate guard is read here, before any platform call, and checked again in
         # the write itself, where it is atomic (two replicas, or two calls at once).
@@ -280,7 +299,7 @@ class Publisher:
             if existing is not None:
                 _same_request(existing, fingerprint(req), req.request_id)
         account, media = await self._account_and_media(workspace_id, req, policy)
-        publish = self._new_publish(workspace_id, policy, req)
+        publish = self._new_publish(workspace_id, policy, req, media)
         guarded = not publish.request_id and not req.allow_duplicate
         earlier, token = await asyncio.gather(
             self._recent_same_content(publish) if guarded else _nothing(),
@@ -301,7 +320,7 @@ class Publisher:
         # error is reported first.
         account, media = await asyncio.gather(
             self._account(workspace_id, req.account_id, policy),
-            self._media_in_order(workspace_id, req.media_ids),
+            self._media_in_order(workspace_id, req.media_ids, single=isinstance(req, InstagramMedia)),
             return_exceptions=True,
         )
         if isinstance(account, BaseException):
@@ -310,7 +329,7 @@ class Publisher:
             raise media
         if self._library is not None:
             media = await self._library.refreshed(media)
-        policy.check_media(media)
+        policy.check_media(media, req)
         return account, media
 
     async def _recent_same_content(self, publish: Publish) -> Publish | None:
@@ -345,9 +364,16 @@ class Publisher:
             )
         return account
 
-    async def _media_in_order(self, workspace_id: str, media_ids: list[str]) -> list[Media]:
+    async def _media_in_order(self, workspace_id: str, media_ids: list[str], *, single: bool = False) -> list[Media]:
         found = await self._media.get_many(workspace_id, media_ids)
         missing = [i for i, mid in enumerate(media_ids) if mid not in found]
+        if missing and single:
+            raise NotFound(
+                reason="MEDIA_NOT_FOUND",
+                message=f"No media in this workspace for media_id ({media_ids[0]}); check the id "
+                "(ListMedia lists them)",
+                metadata={"field": "media_id"},
+            )
         if missing:
             names = ", ".join(f"media_ids[{i}] ({media_ids[i]})" for i in missing)
             raise NotFound(
@@ -357,13 +383,16 @@ class Publisher:
             )
         return [found[mid] for mid in media_ids]
 
-    def _new_publish(self, workspace_id: str, policy: PlatformPolicy, req: CarouselRequest) -> Publish:
+    def _new_publish(
+        self, workspace_id: str, policy: PlatformPolicy, req: CarouselRequest, media: Sequence[Media] = ()
+    ) -> Publish:
         now = self._clock.now()
+        kind = policy.kind(media)
         return Publish(
             id=str(uuid.uuid4()),
             workspace_id=workspace_id,
             platform=policy.platform,
-            kind=PublishKind.CAROUSEL,
+            kind=kind,
             account_id=req.account_id,
             media_ids=list(req.media_ids),
             caption=req.caption,
@@ -374,10 +403,11 @@ class Publisher:
             content_fingerprint=content_fingerprint(policy.platform, req),
             created_at=now,
             updated_at=now,
-            child_container_ids=[None] * len(req.media_ids) if policy.platform == Platform.INSTAGRAM else [],
+            child_container_ids=[None] * len(req.media_ids)
+            if policy.platform == Platform.INSTAGRAM and kind == PublishKind.CAROUSEL else [],
             # Its own state from the start, so the record shows a first comment is to come.
             first_comment=FirstComment(FirstCommentState.PENDING)
-            if isinstance(req, InstagramCarousel) and req.first_comment else None,
+            if isinstance(req, InstagramCarousel | InstagramMedia) and req.first_comment else None,
         )
 
     async def _replay(self, workspace_id: str, req: CarouselRequest) -> Publish | None:
@@ -396,8 +426,7 @@ class Publisher:
         to the same account within 24 hours is most likely a client retry: refused unless
         the caller says it is meant (`guarded`; checked in the same atomic step as the write)."""
         created_event = PublishEvent(
-            type="CREATED", state=PublishState.PENDING,
-            message=f"{publish.platform.label} carousel of {publish.image_count} images recorded",
+            type="CREATED", state=PublishState.PENDING, message=f"{publish.description} recorded"
         )
         started_event = PublishEvent(
             type="PROCESSING_STARTED", state=PublishState.PROCESSING,
@@ -604,10 +633,13 @@ class InstagramPolicy:
             *(instagram_option_violations(req) if isinstance(req, InstagramCarousel) else []),
         ]
 
-    def check_media(self, media: list[Media]) -> None:
+    def check_media(self, media: list[Media], req: CarouselRequest) -> None:
         problems = instagram_problems(media)
         if problems:
             raise media_error(problems)
+
+    def kind(self, media: Sequence[Media]) -> PublishKind:
+        return PublishKind.CAROUSEL
 
     def options(self, req: CarouselRequest) -> PostOptions:
         assert isinstance(req, InstagramCarousel)
@@ -634,6 +666,42 @@ class InstagramPolicy:
     async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         await self._quota.reserve(account.id, account.external_account_id, token)
         return None
+
+
+class InstagramMediaPolicy(InstagramPolicy):
+    """One image published as a feed post, or one video as a Reel, by the media's kind:
+    Instagram's image rules or its Reel specs (video_rules.py), and the options that fit
+    that kind. The quota, as for a carousel: a Reel is one post of the 24-hour limit."""
+
+    def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
+        assert isinstance(req, InstagramMedia)
+        return [
+            *_present(id_violation("media_id", req.media_id, "a media id")),
+            *instagram_caption_violations(req.caption),
+            *instagram_media_option_violations(req),
+        ]
+
+    def check_media(self, media: list[Media], req: CarouselRequest) -> None:
+        assert isinstance(req, InstagramMedia)
+        [item] = media
+        if item.kind == MediaKind.VIDEO:
+            problems = reel_problems(item)
+        else:
+            problems = [dataclasses.replace(p, name="media_id") for p in instagram_problems([item])]
+        options = instagram_media_kind_violations(req, item.kind)
+        if problems and options:
+            raise invalid([*media_error(problems).field_violations, *options], reason="MEDIA_NOT_ALLOWED")
+        if problems:
+            raise media_error(problems)
+        if options:
+            raise invalid(options)
+
+    def kind(self, media: Sequence[Media]) -> PublishKind:
+        return PublishKind.REEL if media[0].kind == MediaKind.VIDEO else PublishKind.IMAGE
+
+    def options(self, req: CarouselRequest) -> PostOptions:
+        assert isinstance(req, InstagramMedia)
+        return instagram_media_options(req, public_form(req.cover_url) if req.cover_url else "")
 
 
 class TikTokPolicy:
@@ -690,10 +758,13 @@ class TikTokPolicy:
             )
         return violations
 
-    def check_media(self, media: list[Media]) -> None:
+    def check_media(self, media: list[Media], req: CarouselRequest) -> None:
         problems = tiktok_problems(media)
         if problems:
             raise media_error(problems)
+
+    def kind(self, media: Sequence[Media]) -> PublishKind:
+        return PublishKind.CAROUSEL
 
     def options(self, req: CarouselRequest) -> PostOptions:
         assert isinstance(req, TikTokCarousel)

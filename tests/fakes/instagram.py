@@ -23,6 +23,7 @@ from server.adapters.http import NoUsableAnswer
 from server.adapters.instagram.errors import bad_answer, container_error, graph_failure, no_answer_failure
 from server.domain.options import UserTag
 from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PlatformFailure, PublishingLimit
+from server.domain.ports import SingleMediaPost
 from tests.fakes.clock import FakeClock
 from tests.fakes.scripted import ScriptedApi
 
@@ -122,7 +123,7 @@ class FakeInstagram(ScriptedApi):
         self.permalinks_ready = True
         self.quota_usage = 0
         self.quota_total = 50
-        self._counts = {"child": 0, "carousel": 0, "post": 0, "token": 0, "comment": 0}
+        self._counts = {"child": 0, "carousel": 0, "image": 0, "reel": 0, "post": 0, "token": 0, "comment": 0}
         self.comments_on: dict[str, list[IgComment]] = {}  # IG media id -> its comments, oldest first
         self.comment_author = ""  # the IG user id comments are listed under ("": not given)
 
@@ -168,6 +169,18 @@ class FakeInstagram(ScriptedApi):
         if user_tags:
             args["user_tags"] = list(user_tags)
         return await self._answer("create_image_container", args, effect)
+
+    async def create_media_container(self, token: str, ig_user_id: str, post: SingleMediaPost) -> str:
+        def effect() -> str:
+            kind = "reel" if post.reel else "image"
+            self._counts[kind] += 1
+            container_id = f"{kind}-{self._counts[kind]}"
+            self.statuses.setdefault(container_id, ["FINISHED"])
+            self.captions[container_id] = post.caption
+            return container_id
+
+        return await self._answer("create_media_container", {"token": token, "ig_user_id": ig_user_id, "post": post},
+                                  effect)
 
     async def create_carousel_container(
         self, token: str, ig_user_id: str, children: Sequence[str], caption: str,

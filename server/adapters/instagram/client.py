@@ -25,6 +25,7 @@ from server.adapters.instagram.errors import (
 )
 from server.domain.options import UserTag
 from server.domain.platforms import ContainerStatus, IgComment, IgMedia, PublishingLimit
+from server.domain.ports import SingleMediaPost
 
 # Graph accepts up to 50 ids in one multi-id read.
 MAX_IDS_PER_READ = 50
@@ -72,6 +73,28 @@ class InstagramClient:
         if user_tags:
             # A JSON body carries the array as such (no URL-encoding of the list needed).
             body["user_tags"] = [{"username": t.username, "x": t.x, "y": t.y} for t in user_tags]
+        payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
+        return _id(payload, "create_container")
+
+    async def create_media_container(self, token: str, ig_user_id: str, post: SingleMediaPost) -> str:
+        """A single image (image_url) or a Reel (media_type=REELS, video_url), with the
+        caption and the options that fit it (docs/platforms.md, "Instagram single image and Reel")."""
+        body: dict[str, Any] = (
+            {"media_type": "REELS", "video_url": post.url} if post.reel else {"image_url": post.url}
+        )
+        optional: dict[str, Any] = {
+            "caption": post.caption,
+            "alt_text": post.alt_text,
+            "user_tags": [{"username": t.username, "x": t.x, "y": t.y} for t in post.user_tags],
+            "collaborators": list(post.collaborators),
+            "location_id": post.location_id,
+            "cover_url": post.cover_url,
+        }
+        body.update({name: value for name, value in optional.items() if value})
+        if post.thumb_offset_ms is not None:
+            body["thumb_offset"] = post.thumb_offset_ms
+        if post.share_to_feed is not None:
+            body["share_to_feed"] = post.share_to_feed
         payload = await self._call("create_container", "POST", self._url(f"{ig_user_id}/media"), token, body=body)
         return _id(payload, "create_container")
 

@@ -11,10 +11,11 @@ def main(argv: list[str] | None = None) -> None:
     defaults = InstagramSandboxConfig()
     parser = cli.parser(
         "python -m server.sandbox.instagram",
-        "Instagram Graph API content-publishing emulator (images and carousels).",
+        "Instagram Graph API content-publishing emulator (images, reels and carousels).",
         port=8081,
         processing_delay=defaults.processing_delay,
     )
+    parser.add_argument("--reel-processing-delay", type=float, default=defaults.reel_processing_delay)
     parser.add_argument("--container-ttl", type=float, default=defaults.container_ttl)
     parser.add_argument("--publish-quota", type=int, default=defaults.publish_quota)
     parser.add_argument("--api-version", default=defaults.api_version)
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--api-version must look like v23.0")
     config = InstagramSandboxConfig(
         processing_delay=args.processing_delay,
+        reel_processing_delay=args.reel_processing_delay,
         container_ttl=args.container_ttl,
         publish_quota=args.publish_quota,
         api_version=args.api_version,

@@ -12,6 +12,9 @@ VERSION_RE = re.compile(r"v\d+\.\d+")
 @dataclass
 class InstagramSandboxConfig:
     processing_delay: float = 1.0  # seconds a container stays IN_PROGRESS
+    # Seconds a REELS container stays IN_PROGRESS: Meta processes video for far longer than
+    # images (its guide polls once a minute for up to 5 minutes).
+    reel_processing_delay: float = 5.0
     container_ttl: float = DAY  # seconds until a never-published container is EXPIRED
     publish_quota: int = 50  # content_publishing_limit quota_total per 24 h, per IG user
     api_version: str = "v23.0"  # version prefix of the base URL start() returns

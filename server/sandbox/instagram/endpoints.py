@@ -14,7 +14,7 @@ from typing import Any
 
 from server.sandbox.instagram import errors
 from server.sandbox.instagram.config import DAY
-from server.sandbox.instagram.options import carousel_options, item_options
+from server.sandbox.instagram.options import carousel_options, item_options, reel_options
 from server.sandbox.instagram.params import (
     Fields,
     Params,
@@ -24,7 +24,7 @@ from server.sandbox.instagram.params import (
     parse_fields,
     str_param,
 )
-from server.sandbox.instagram.rules import check_caption, fetch_failure
+from server.sandbox.instagram.rules import check_caption, fetch_failure, reel_failure
 from server.sandbox.instagram.state import Container, InstagramState, Media
 from server.sandbox.media import ImageFacts, convention_facts
 
@@ -58,7 +58,7 @@ COMMENT_FIELDS = frozenset({"id", "text", "timestamp", "from", "username"})
 MAX_COMMENT_CHARS = 2200
 # Container parameters with a meaning here; the others are kept as the container's "extra".
 _CONTAINER_PARAMS = frozenset(
-    {"media_type", "image_url", "is_carousel_item", "caption", "children", "access_token"}
+    {"media_type", "image_url", "video_url", "is_carousel_item", "caption", "children", "access_token"}
 )
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
@@ -78,9 +78,11 @@ def create_container(
         container = _new_carousel(state, ig_user_id, params)
     elif media_type == "IMAGE":
         container = _new_image(state, ig_user_id, params, facts)
+    elif media_type == "REELS":
+        container = _new_reel(state, ig_user_id, params)
     else:
         raise errors.param_error(
-            f"The media type {media_type} is unknown (the sandbox emulates IMAGE and "
+            f"The media type {media_type} is unknown (the sandbox emulates IMAGE, REELS and "
             "CAROUSEL containers only)",
             subcode=2207023,
         )
@@ -111,6 +113,33 @@ def _new_image(state: InstagramState, ig_user_id: str, params: Params, facts: Im
         caption=caption,
         failure=fetch_failure(image_url, facts or convention_facts(image_url)),
         extra={**_extra(params), **options},
+    )
+
+
+def _new_reel(state: InstagramState, ig_user_id: str, params: Params) -> Container:
+    """A REELS container: its video is downloaded and processed for reel_processing_delay,
+    then FINISHED, or ERROR with the subcode the video earns (rules.reel_failure)."""
+    video_url = str_param(params, "video_url")
+    if not video_url:
+        raise errors.param_error("The parameter video_url is required.")
+    if bool_param(params, "is_carousel_item"):
+        raise errors.param_error("Reels cannot appear in carousels.")
+    if params.get("image_url"):
+        raise errors.param_error("The parameter image_url is not supported for REELS; use video_url.")
+    caption = str_param(params, "caption")
+    if caption:
+        check_caption(caption)
+    options = reel_options(params)
+    return state.add_container(
+        ig_user_id,
+        "REELS",
+        is_item=False,
+        image_url=None,
+        children=[],
+        caption=caption,
+        failure=reel_failure(video_url, options.get("thumb_offset")),
+        extra={**_extra(params), **options, "video_url": video_url},
+        processing=state.config.reel_processing_delay,
     )
 
 
@@ -308,7 +337,7 @@ def _media_value(state: InstagramState, m: Media, name: str, sub: Fields | None)
     values: dict[str, Any] = {
         "id": m.id,
         "media_type": m.media_type,
-        "media_product_type": "FEED",
+        "media_product_type": "REELS" if m.media_type == "VIDEO" else "FEED",
         "permalink": m.permalink,
         "shortcode": m.shortcode,
         "timestamp": m.timestamp,

@@ -11,7 +11,7 @@ from typing import Any
 
 from server.sandbox.instagram import errors
 from server.sandbox.instagram.errors import GraphError
-from server.sandbox.instagram.params import Params, str_param
+from server.sandbox.instagram.params import Params, bool_param, int_param, str_param
 
 ALT_TEXT_MAX = 1000
 MAX_COLLABORATORS = 3
@@ -103,4 +103,25 @@ def carousel_options(params: Params) -> dict[str, Any]:
         raise errors.param_error(f"INVALID_LOCATION_ID: {location_id} is not the id of a Page with a location.")
     if location_id:
         options["location_id"] = location_id
+    return options
+
+
+def reel_options(params: Params) -> dict[str, Any]:
+    """A REELS container's options: cover_url or thumb_offset (milliseconds), share_to_feed,
+    and, as on a carousel, collaborators and location_id; user tags as on an image; alt text
+    is for images only."""
+    options = carousel_options(params)
+    tags = [_user_tag(tag) for tag in _list(params, "user_tags")]
+    if tags:
+        options["user_tags"] = tags
+    cover_url = str_param(params, "cover_url") or ""
+    if cover_url:
+        options["cover_url"] = cover_url
+    if params.get("thumb_offset") not in (None, ""):
+        offset = int_param(params, "thumb_offset", 0)
+        if offset < 0:
+            raise errors.param_error("Param thumb_offset must be a non-negative integer.")
+        options["thumb_offset"] = offset
+    if params.get("share_to_feed") not in (None, ""):
+        options["share_to_feed"] = bool_param(params, "share_to_feed")
     return options

@@ -41,11 +41,15 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 _SHORTCODE_ALPHABET = string.ascii_letters + string.digits + "_-"
 
 
+# What a published container reads back as: a reel is a VIDEO (its media_product_type says REELS).
+_MEDIA_TYPES = {"CAROUSEL": "CAROUSEL_ALBUM", "IMAGE": "IMAGE", "REELS": "VIDEO"}
+
+
 @dataclass
 class Container:
     id: str
     ig_user_id: str
-    media_type: str  # "IMAGE" or "CAROUSEL"
+    media_type: str  # "IMAGE", "REELS" or "CAROUSEL"
     is_carousel_item: bool
     image_url: str | None
     children: list[str]
@@ -62,7 +66,7 @@ class Media:
     id: str
     ig_user_id: str
     creation_id: str
-    media_type: str  # "CAROUSEL_ALBUM" or "IMAGE"
+    media_type: str  # "CAROUSEL_ALBUM", "IMAGE" or "VIDEO" (a reel)
     caption: str | None
     shortcode: str
     published_wall: float
@@ -174,8 +178,10 @@ class InstagramState:
         caption: str | None,
         failure: int | None,
         extra: dict[str, Any],
+        processing: float | None = None,
     ) -> Container:
-        """Stores a container that passed its checks; it processes for processing_delay."""
+        """Stores a container that passed its checks; it processes for `processing` seconds
+        (by default processing_delay)."""
         now = time.time()
         container = Container(
             id=self._new_id("17"),
@@ -186,7 +192,7 @@ class InstagramState:
             children=children,
             caption=caption,
             created_wall=now,
-            ready_at=now + self.config.processing_delay,
+            ready_at=now + (self.config.processing_delay if processing is None else processing),
             failure=failure,
             extra=extra,
         )
@@ -241,11 +247,11 @@ class InstagramState:
             id=self._new_id("18"),
             ig_user_id=c.ig_user_id,
             creation_id=c.id,
-            media_type="CAROUSEL_ALBUM" if c.media_type == "CAROUSEL" else "IMAGE",
+            media_type=_MEDIA_TYPES[c.media_type],
             caption=c.caption,
             shortcode=self._new_shortcode(),
             published_wall=time.time(),
-            media_url=c.image_url,
+            media_url=c.image_url or c.extra.get("video_url"),
             child_containers=list(c.children),
         )
         self.media[media.id] = media

@@ -1,6 +1,10 @@
-"""Instagram carousel workflow, one checkpointed step at a time.
+"""Instagram workflow, one checkpointed step at a time.
 
-create children -> wait children -> create carousel -> wait carousel -> publish -> read permalink
+carousel: create children -> wait children -> create carousel -> wait carousel -> publish -> read permalink
+image or Reel: create the container -> wait for it -> publish -> read permalink
+
+A Reel's container processes its video for far longer than an image's: it is polled on its
+own, longer schedule, and its processing is recorded in the timeline as it is seen.
 
 Every platform id is saved before the next step begins, so a retry or a restart
 resumes from the record and never creates a second carousel or publishes twice.
@@ -17,13 +21,13 @@ from datetime import UTC, timedelta
 from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo
 from server.domain.ending import ending
 from server.domain.media import public_url
-from server.domain.models import Publish, PublishError, PublishState
+from server.domain.models import Publish, PublishError, PublishKind, PublishState
 from server.domain.options import InstagramOptions
 from server.domain.platforms import PlatformFailure
-from server.domain.ports import Clock, InstagramApi, PublishRecords
+from server.domain.ports import Clock, InstagramApi, PublishRecords, SingleMediaPost
 from server.services.workflow.checkpoint import CheckpointedWorkflow, PublishTarget, step
 from server.services.workflow.first_comment import FirstCommentStep, needs_first_comment
-from server.services.workflow.polling import FIRST_COMMENT, PERMALINK, PollPolicy
+from server.services.workflow.polling import FIRST_COMMENT, INSTAGRAM_REELS, PERMALINK, PollPolicy
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.retry import Retrier
 
@@ -42,6 +46,11 @@ def _after_live(publish: Publish, facts: tuple[str, ...]) -> tuple[str, ...]:
     return (*facts, FIRST_COMMENT) if needs_first_comment(publish) else facts
 
 
+def _what(publish: Publish) -> str:
+    """The container's name in messages: carousel, image or Reel."""
+    return {PublishKind.IMAGE: "image", PublishKind.REEL: "Reel"}.get(publish.kind, "carousel")
+
+
 def _options(publish: Publish) -> InstagramOptions:
     options = publish.options
     assert isinstance(options, InstagramOptions), f"publish {publish.id} has no Instagram options"
@@ -53,18 +62,21 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
 
     def __init__(
         self, client: InstagramApi, publish_log: PublishLog, records: PublishRecords, poll: PollPolicy,
-        retrier: Retrier, clock: Clock,
+        retrier: Retrier, clock: Clock, *, reel_poll: PollPolicy = INSTAGRAM_REELS,
     ) -> None:
         super().__init__(client, publish_log, poll, retrier, clock)
         # Which media ids other publishes recorded (finding a post whose media id was lost).
         self._records = records
+        self._reel_poll = reel_poll
 
     async def _steps(self, publish: Publish, target: PublishTarget) -> Publish:
         if publish.ig_media_id is None:
-            if publish.container_id is None:
+            if publish.container_id is None and publish.kind == PublishKind.CAROUSEL:
                 publish = await self._create_children(publish, target)
                 await self._wait_children(publish, target)
                 publish = await self._create_carousel(publish, target)
+            elif publish.container_id is None:
+                publish = await self._create_single(publish, target)
             # Once the carousel exists, its status alone tells where we are (its items
             # turn PUBLISHED with it, so they are not looked at again).
             publish = await self._wait_carousel_then_publish(publish, target)
@@ -146,15 +158,40 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             PublishChange(container_id=SetTo(container_id)), details={"container_id": container_id},
         )
 
+    @step("create_container")
+    async def _create_single(self, publish: Publish, target: PublishTarget) -> Publish:
+        """The image's or Reel's container, with the caption and every option; its id is
+        saved at once, so no run ever creates a second one for this publish."""
+        options = _options(publish)
+        reel = publish.kind == PublishKind.REEL
+        image = options.image(0)
+        post = SingleMediaPost(
+            url=public_url(target.media[0]), reel=reel, caption=publish.caption, alt_text=image.alt_text,
+            user_tags=image.user_tags, collaborators=options.collaborators, location_id=options.location_id,
+            cover_url=options.cover_url, thumb_offset_ms=options.thumb_offset_ms, share_to_feed=options.share_to_feed,
+        )
+        what = _what(publish)
+        try:
+            container_id = await self._send(publish, target, f"the {what} container", lambda token: self._retrier.run(
+                lambda: self._client.create_media_container(token, target.account.external_account_id, post)
+            ))
+        except PlatformFailure as failure:
+            await self._end(publish, PublishState.FAILED, failure.error)
+        return await self._log.record(
+            publish.id, "CONTAINER_CREATED", f"{what.capitalize()} container {container_id} created",
+            PublishChange(container_id=SetTo(container_id)), details={"container_id": container_id},
+        )
+
     @step("publish")
     async def _wait_carousel_then_publish(self, publish: Publish, target: PublishTarget) -> Publish:
         container_id = publish.container_id
         assert container_id
+        what = _what(publish)
         # A run resumed after a crash with media_publish in flight does not know its outcome.
         outcome_unknown = publish.call_in_flight == MEDIA_PUBLISH
         for attempt in range(MAX_PUBLISH_ATTEMPTS + 1):
             statuses = await self._wait_finished(
-                publish, target, [container_id], "carousel",
+                publish, target, [container_id], what,
                 accept_published=True, outcome_unknown=outcome_unknown,
             )
             if statuses[container_id] == "PUBLISHED":
@@ -164,7 +201,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 break  # the last look at the container found it unpublished
             started = self._clock.now()
             await self._log.record(
-                publish.id, "PUBLISH_SENT", f"Publishing carousel container {container_id}",
+                publish.id, "PUBLISH_SENT", f"Publishing {what} container {container_id}",
                 PublishChange(call_in_flight=SetTo(MEDIA_PUBLISH)),
             )
             try:
@@ -187,7 +224,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 if failure.retryable:
                     # Nothing was published (the container is not ready yet): wait for it, then publish.
                     await self._log.record(
-                        publish.id, "PUBLISH_NOT_READY", "Instagram says the carousel is not ready yet; waiting",
+                        publish.id, "PUBLISH_NOT_READY", f"Instagram says the {what} is not ready yet; waiting",
                         details=failure.summary(),
                     )
                     continue
@@ -210,7 +247,7 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             PublishError(
                 code="UNAVAILABLE",
                 reason="INSTAGRAM_PUBLISH_FAILED",
-                message=f"Instagram failed media_publish {MAX_PUBLISH_ATTEMPTS} times and the carousel "
+                message=f"Instagram failed media_publish {MAX_PUBLISH_ATTEMPTS} times and the {what} "
                 f"container {container_id} is still unpublished; nothing was posted",
                 retryable=True,
             ),
@@ -239,10 +276,11 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                 media_id = candidates[0].id
         except PlatformFailure as failure:
             log.warning("recent media read failed", extra={"publish_id": publish.id, "error": str(failure)})
+        what = _what(publish)
         message = (
-            f"The carousel container is PUBLISHED; found IG media {media_id}"
+            f"The {what} container is PUBLISHED; found IG media {media_id}"
             if media_id
-            else "The carousel container is PUBLISHED; its IG media id could not be told apart among the "
+            else f"The {what} container is PUBLISHED; its IG media id could not be told apart among the "
             "account's recent posts"
         )
         # With its media id known, the permalink is read next (by the reconciler after a restart).
@@ -315,7 +353,10 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
         last_failure: PlatformFailure | None = None
         codes: dict[str, str] = {}
         token = await target.token()
-        async for attempt in self._poll.ticks(self._clock):
+        reel = publish.kind == PublishKind.REEL
+        poll = self._reel_poll if reel else self._poll
+        processing_seen = False
+        async for attempt in poll.ticks(self._clock):
             try:
                 with self.poll_span(publish, attempt, f"{what} containers"):
                     statuses = await self._client.container_statuses(token, ids)
@@ -335,6 +376,14 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
                     await self._end(publish, PublishState.FAILED, error if item is None else error.for_item(item))
             if all(code in done for code in codes.values()):
                 return codes
+            if reel and not processing_seen and "IN_PROGRESS" in codes.values():
+                # Saved as it is seen: a watcher learns the video is being processed, which
+                # takes minutes for a long one, not only once it is done.
+                processing_seen = True
+                await self._log.record(
+                    publish.id, "REEL_PROCESSING", "Instagram is processing the Reel's video (IN_PROGRESS)",
+                    details={"container_id": ids[0], "status": statuses[ids[0]].status_code},
+                )
         detail = f"; last status read failed: {last_failure}" if last_failure and not codes else ""
         if outcome_unknown:
             await self._end_unconfirmed(publish, f"the container status could not be established{detail}")
@@ -342,9 +391,9 @@ class InstagramCarouselWorkflow(CheckpointedWorkflow[InstagramApi]):
             publish,
             PublishState.FAILED,
             PublishError(
-                code="DEADLINE_EXCEEDED" if what == "carousel" else "UNAVAILABLE",
+                code="UNAVAILABLE" if what == "children" else "DEADLINE_EXCEEDED",
                 reason="INSTAGRAM_PROCESSING_TIMEOUT",
-                message=f"Instagram {what} containers were not FINISHED within {self._poll.timeout:.0f}s "
+                message=f"Instagram {what} containers were not FINISHED within {poll.timeout:.0f}s "
                 f"(last statuses: {codes or 'unknown'}){detail}",
                 retryable=True,
             ),

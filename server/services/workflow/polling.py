@@ -39,6 +39,9 @@ class PollPolicy:
 
 # Image containers are usually ready in seconds; the Graph guide bounds waiting at 5 minutes.
 INSTAGRAM_CONTAINERS = PollPolicy(initial_interval=0.25, multiplier=1.5, max_interval=5.0, timeout=300.0)
+# Reel containers process the video, for far longer than an image (minutes for a long one):
+# the guide's once a minute is approached gradually, with a longer horizon than images'.
+INSTAGRAM_REELS = PollPolicy(initial_interval=1.0, multiplier=1.5, max_interval=30.0, timeout=1800.0)
 # TikTok downloads take seconds to minutes; status reads are limited to 30/min per token.
 TIKTOK_STATUS = PollPolicy(initial_interval=0.5, multiplier=1.5, max_interval=10.0, timeout=600.0)
 
