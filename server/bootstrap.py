@@ -47,7 +47,7 @@ from server.config import (
     path_error,
     shown_url,
 )
-from server.domain.commands import InstagramCarousel, TikTokCarousel
+from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel
 from server.domain.connections import PkceMethod
 from server.domain.models import Platform
 from server.domain.ports import (
@@ -70,7 +70,14 @@ from server.services.connections import ConnectionPolicy, Connections
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
-from server.services.publishing import InstagramPolicy, PlatformPolicy, Publisher, ScheduledRecheck, TikTokPolicy
+from server.services.publishing import (
+    InstagramMediaPolicy,
+    InstagramPolicy,
+    PlatformPolicy,
+    Publisher,
+    ScheduledRecheck,
+    TikTokPolicy,
+)
 from server.services.quota import InstagramQuota
 from server.services.tokens import AccountTokens
 from server.services.webhooks import WebhookDispatcher, Webhooks
@@ -168,6 +175,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     quota = InstagramQuota(adapters.instagram, store.quotas, retrier, clock)
     policies: dict[type, PlatformPolicy] = {
         InstagramCarousel: InstagramPolicy(quota),
+        # One image or one Reel: the same quota (a Reel is a post of the 24-hour limit).
+        InstagramMedia: InstagramMediaPolicy(quota),
         TikTokCarousel: TikTokPolicy(
             adapters.tiktok, store.accounts, tokens, retrier, adapters.segmenter,
             require_creator_consent=settings.tiktok_require_creator_consent,

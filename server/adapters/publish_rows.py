@@ -233,6 +233,7 @@ def history_clauses(
         ("account_id", where.account_id),
         ("platform", where.platform.value if where.platform else None),
         ("state", where.state.value if where.state else None),
+        ("kind", where.kind.value if where.kind else None),
     ):
         if value is not None:
             clauses.append(f"{column} = {param(value)}")

@@ -492,6 +492,7 @@ class PublishFilter:
     # Schedule time bounds, [after, before): only scheduled publishes match either.
     scheduled_after: datetime | None = None
     scheduled_before: datetime | None = None
+    kind: PublishKind | None = None
 
 
 @dataclass(frozen=True)

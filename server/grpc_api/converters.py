@@ -16,7 +16,7 @@ from distribution.v1 import (
 from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from server.domain.commands import ConnectRequest, InstagramCarousel, MediaDraft, TikTokCarousel
+from server.domain.commands import ConnectRequest, InstagramCarousel, InstagramMedia, MediaDraft, TikTokCarousel
 from server.domain.errors import FieldViolation, invalid
 from server.domain.health import AccountHealth
 from server.domain.models import (
@@ -30,6 +30,7 @@ from server.domain.models import (
     PublishError,
     PublishEvent,
     PublishFilter,
+    PublishKind,
     PublishState,
     Storage,
     VideoFacts,
@@ -267,6 +268,50 @@ def instagram_carousel_out(publish: Publish) -> publishing_service_pb2.PublishIn
     return response
 
 
+def instagram_media(req: publishing_service_pb2.PublishInstagramMediaRequest) -> InstagramMedia:
+    return InstagramMedia(
+        media_id=req.media_id,
+        account_id=req.instagram_account_id,
+        caption=req.caption,
+        request_id=req.request_id,
+        allow_duplicate=req.allow_duplicate,
+        publish_time=timestamp_in(req.publish_time, req.HasField("publish_time"), "publish_time"),
+        image=ImageOptions(
+            alt_text=req.alt_text, user_tags=tuple(UserTag(t.username, t.x, t.y) for t in req.user_tags)
+        ),
+        collaborators=tuple(req.collaborators),
+        location_id=req.location_id,
+        first_comment=req.first_comment,
+        cover_url=req.cover_url,
+        thumb_offset_ms=req.thumb_offset_ms if req.HasField("thumb_offset_ms") else None,
+        share_to_feed=req.share_to_feed if req.HasField("share_to_feed") else None,
+    )
+
+
+def instagram_media_out(publish: Publish) -> publishing_service_pb2.PublishInstagramMediaResponse:
+    response = publishing_service_pb2.PublishInstagramMediaResponse(
+        instagram_publish_id=publish.id,
+        kind=enum_out(publish_pb2.PublishKind, "PUBLISH_KIND_", publish.kind),
+        state=state_out(publish.state),
+        ig_media_id=publish.ig_media_id or "",
+        permalink=publish.permalink or "",
+        instagram_container_id=publish.container_id or "",
+    )
+    if publish.first_comment is not None:
+        _first_comment_out(publish.first_comment, response.first_comment)
+    return response
+
+
+def instagram_media_preview_out(
+    publish: Publish, media: list[Media]
+) -> publishing_service_pb2.PublishInstagramMediaResponse:
+    """validate_only: nothing was recorded, so no ids and no state; the kind it would be and
+    the media as inspected."""
+    return publishing_service_pb2.PublishInstagramMediaResponse(
+        kind=enum_out(publish_pb2.PublishKind, "PUBLISH_KIND_", publish.kind), media=media_out(media[0])
+    )
+
+
 def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) -> TikTokCarousel:
     privacy = enum_in(publish_pb2.PrivacyLevel, req.privacy_level, "PRIVACY_LEVEL_", str, "privacy_level", "SELF_ONLY")
     mode = enum_in(publish_pb2.PostMode, req.post_mode, "POST_MODE_", str, "post_mode", "DIRECT")
@@ -390,6 +435,11 @@ def _instagram_options_out(options: InstagramOptions, out: publish_pb2.Instagram
     out.collaborators.extend(options.collaborators)
     out.location_id = options.location_id
     out.first_comment = options.first_comment
+    out.cover_url = options.cover_url
+    if options.thumb_offset_ms is not None:
+        out.thumb_offset_ms = options.thumb_offset_ms
+    if options.share_to_feed is not None:
+        out.share_to_feed = options.share_to_feed
 
 
 def _first_comment_out(comment: FirstComment, out: publish_pb2.FirstComment) -> None:
@@ -451,6 +501,7 @@ def publish_filter(req: publishing_service_pb2.ListPublishesRequest) -> PublishF
         scheduled_before=timestamp_in(
             req.schedule_time_before, req.HasField("schedule_time_before"), "schedule_time_before"
         ),
+        kind=enum_in(publish_pb2.PublishKind, req.kind, "PUBLISH_KIND_", PublishKind, "kind"),
     )
 
 

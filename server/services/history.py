@@ -56,6 +56,8 @@ class PublishHistory:
             filters["scheduled_after"] = where.scheduled_after.isoformat()
         if where.scheduled_before:
             filters["scheduled_before"] = where.scheduled_before.isoformat()
+        if where.kind:
+            filters["kind"] = where.kind.value
         cursor = decode_token(token, filters)
         rows = await self._records.list_page(workspace_id, size + 1, cursor, where)
         items = [version for version, _ in rows[:size]]

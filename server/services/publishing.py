@@ -243,9 +243,11 @@ class Publisher:
         self._library = library
         self.schedule = schedule
 
-    async def publish(self, workspace_id: str, req: CarouselRequest) -> Publish:
+    async def publish(self, workspace_id: str, req: CarouselRequest, wait_at_most: float | None = None) -> Publish:
         """Publishes the carousel and returns its record once it is live (or in the inbox);
-        a publish that failed or could not be confirmed raises its recorded error."""
+        a publish that failed or could not be confirmed raises its recorded error. With
+        `wait_at_most` (seconds), a publish still running by then is returned as it stands
+        (PROCESSING): it runs on, and its record tells the end."""
         policy = self._policies[type(req)]
         req = _canonical(req)
         now = self._clock.now()
@@ -254,11 +256,12 @@ class Publisher:
         except DomainError:
             # A retry of a scheduling call made after its time (now in the past) still gets
             # the first call's outcome (AIP-155): only a request recorded before can match.
-            existing = await self._replay(workspace_id, req) if req.publish_time and req.request_id else None
+            replayable = req.publish_time and req.request_id
+            existing = await self._replay(workspace_id, req, wait_at_most) if replayable else None
             if existing is not None:
                 return existing
             raise
-        existing = await self._replay(workspace_id, req)
+        existing = await self._replay(workspace_id, req, wait_at_most)
         if existing is not None:
             return existing
         account, media = await self._account_and_media(workspace_id, req, policy)
@@ -279,7 +282,7 @@ class Publisher:
         # The run starts with the token as stored now: a check above may have replaced a
         # rejected one (refreshed it), and the old one would only be rejected again.
         token = await self._tokens.stored_token(account)
-        return await self._record_and_run(publish, Ready(account, media, token), guarded)
+        return await self._record_and_run(publish, Ready(account, media, token), guarded, wait_at_most)
 
     async def validate(self, workspace_id: str, req: CarouselRequest) -> Preview:
         """validate_only (AIP-163): every check `publish` makes, in the same order and with
@@ -410,7 +413,7 @@ class Publisher:
             if isinstance(req, InstagramCarousel | InstagramMedia) and req.first_comment else None,
         )
 
-    async def _replay(self, workspace_id: str, req: CarouselRequest) -> Publish | None:
+    async def _replay(self, workspace_id: str, req: CarouselRequest, wait_at_most: float | None) -> Publish | None:
         """AIP-155: a request_id seen before returns that publish's outcome (waiting if in flight)."""
         if not req.request_id:
             return None
@@ -418,9 +421,11 @@ class Publisher:
         if existing is None:
             return None
         _same_request(existing, fingerprint(req), req.request_id)
-        return await self._outcome(existing)
+        return await self._outcome(existing, wait_at_most=wait_at_most)
 
-    async def _record_and_run(self, publish: Publish, ready: Ready, guarded: bool) -> Publish:
+    async def _record_and_run(
+        self, publish: Publish, ready: Ready, guarded: bool, wait_at_most: float | None
+    ) -> Publish:
         """Writes the record (leased to this replica, already PROCESSING, with its first two
         events: the run starts at once) and runs it. Without a request_id, the same content
         to the same account within 24 hours is most likely a client retry: refused unless
@@ -440,13 +445,13 @@ class Publisher:
             duplicate_since=publish.created_at - DUPLICATE_WINDOW if guarded else None,
         )
         if conflict is None:
-            return await self._outcome(publish, ready)
+            return await self._outcome(publish, ready, wait_at_most)
         existing = conflict.existing
         if conflict.reason == "duplicate":
             raise _duplicate(existing)
         # Another call with the same request_id won the race: attach to its publish.
         _same_request(existing, publish.request_fingerprint, publish.request_id or "")
-        return await self._outcome(existing)
+        return await self._outcome(existing, wait_at_most=wait_at_most)
 
     async def _record_scheduled(self, publish: Publish, at: datetime | None, guarded: bool) -> Publish:
         """Writes the record as SCHEDULED (no owner: whichever replica finds it due runs it)
@@ -465,13 +470,26 @@ class Publisher:
         _same_request(conflict.existing, publish.request_fingerprint, publish.request_id or "")
         return await self._outcome(conflict.existing)
 
-    async def _outcome(self, publish: Publish, ready: Ready | None = None) -> Publish:
+    async def _outcome(
+        self, publish: Publish, ready: Ready | None = None, wait_at_most: float | None = None
+    ) -> Publish:
         if publish.state in (PublishState.SCHEDULED, PublishState.CANCELLED):
             return publish  # a retry of a scheduling call answers as the first one did
-        final = publish if publish.done else await self._runner.wait(publish, ready)
+        final = publish if publish.done else await self._wait(publish, ready, wait_at_most)
         if final.state in _ENDED_WITH_ERROR and final.error is not None:
             raise final.error.as_exception(final.id)
         return final
+
+    async def _wait(self, publish: Publish, ready: Ready | None, wait_at_most: float | None) -> Publish:
+        """The record once done, or as it stands after `wait_at_most` seconds: giving up the
+        wait never stops the run (the runner shields it)."""
+        if wait_at_most is None:
+            return await self._runner.wait(publish, ready)
+        try:
+            return await asyncio.wait_for(self._runner.wait(publish, ready), max(wait_at_most, 0.0))
+        except TimeoutError:
+            current = await self._records.get(publish.id)
+            return current if current is not None else publish
 
     # --- schedules ------------------------------------------------------------------------
 

@@ -321,6 +321,7 @@ class FakePublishStore(_Table):
             and (where.account_id is None or p.account_id == where.account_id)
             and (where.platform is None or p.platform == where.platform)
             and (where.state is None or p.state == where.state)
+            and (where.kind is None or p.kind == where.kind)
             and (after is None or cursor_time(p.created_at) >= after)
             and (before is None or cursor_time(p.created_at) < before)
             and (where.scheduled_after is None or (

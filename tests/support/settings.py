@@ -30,7 +30,8 @@ NO_RATE_LIMITS = RateLimits(init=0, status=0, creator_info=0)
 
 
 def instagram_config(**overrides: Any) -> InstagramSandboxConfig:
-    return dataclasses.replace(InstagramSandboxConfig(processing_delay=PROCESSING_DELAY), **overrides)
+    base = InstagramSandboxConfig(processing_delay=PROCESSING_DELAY, reel_processing_delay=PROCESSING_DELAY)
+    return dataclasses.replace(base, **overrides)
 
 
 def tiktok_config(**overrides: Any) -> TikTokSandboxConfig:

@@ -44,6 +44,8 @@ class PublishKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PUBLISH_KIND_UNSPECIFIED: _ClassVar[PublishKind]
     PUBLISH_KIND_CAROUSEL: _ClassVar[PublishKind]
+    PUBLISH_KIND_IMAGE: _ClassVar[PublishKind]
+    PUBLISH_KIND_REEL: _ClassVar[PublishKind]
 
 class FirstCommentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -73,6 +75,8 @@ POST_MODE_DIRECT: PostMode
 POST_MODE_INBOX: PostMode
 PUBLISH_KIND_UNSPECIFIED: PublishKind
 PUBLISH_KIND_CAROUSEL: PublishKind
+PUBLISH_KIND_IMAGE: PublishKind
+PUBLISH_KIND_REEL: PublishKind
 FIRST_COMMENT_STATE_UNSPECIFIED: FirstCommentState
 FIRST_COMMENT_STATE_PENDING: FirstCommentState
 FIRST_COMMENT_STATE_SENDING: FirstCommentState
@@ -129,16 +133,22 @@ class InstagramImageOptions(_message.Message):
     def __init__(self, alt_text: _Optional[str] = ..., user_tags: _Optional[_Iterable[_Union[UserTag, _Mapping]]] = ...) -> None: ...
 
 class InstagramOptions(_message.Message):
-    __slots__ = ("images", "collaborators", "location_id", "first_comment")
+    __slots__ = ("images", "collaborators", "location_id", "first_comment", "cover_url", "thumb_offset_ms", "share_to_feed")
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     COLLABORATORS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    COVER_URL_FIELD_NUMBER: _ClassVar[int]
+    THUMB_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_TO_FEED_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[InstagramImageOptions]
     collaborators: _containers.RepeatedScalarFieldContainer[str]
     location_id: str
     first_comment: str
-    def __init__(self, images: _Optional[_Iterable[_Union[InstagramImageOptions, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ...) -> None: ...
+    cover_url: str
+    thumb_offset_ms: int
+    share_to_feed: bool
+    def __init__(self, images: _Optional[_Iterable[_Union[InstagramImageOptions, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ..., cover_url: _Optional[str] = ..., thumb_offset_ms: _Optional[int] = ..., share_to_feed: _Optional[bool] = ...) -> None: ...
 
 class FirstComment(_message.Message):
     __slots__ = ("state", "comment_id", "error")

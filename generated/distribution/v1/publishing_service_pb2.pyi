@@ -57,6 +57,60 @@ class PublishInstagramCarouselResponse(_message.Message):
     first_comment: _publish_pb2.FirstComment
     def __init__(self, instagram_publish_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ..., first_comment: _Optional[_Union[_publish_pb2.FirstComment, _Mapping]] = ...) -> None: ...
 
+class PublishInstagramMediaRequest(_message.Message):
+    __slots__ = ("media_id", "instagram_account_id", "caption", "request_id", "allow_duplicate", "validate_only", "publish_time", "alt_text", "user_tags", "collaborators", "location_id", "first_comment", "cover_url", "thumb_offset_ms", "share_to_feed")
+    MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTAGRAM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    ALT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    USER_TAGS_FIELD_NUMBER: _ClassVar[int]
+    COLLABORATORS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    COVER_URL_FIELD_NUMBER: _ClassVar[int]
+    THUMB_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_TO_FEED_FIELD_NUMBER: _ClassVar[int]
+    media_id: str
+    instagram_account_id: str
+    caption: str
+    request_id: str
+    allow_duplicate: bool
+    validate_only: bool
+    publish_time: _timestamp_pb2.Timestamp
+    alt_text: str
+    user_tags: _containers.RepeatedCompositeFieldContainer[_publish_pb2.UserTag]
+    collaborators: _containers.RepeatedScalarFieldContainer[str]
+    location_id: str
+    first_comment: str
+    cover_url: str
+    thumb_offset_ms: int
+    share_to_feed: bool
+    def __init__(self, media_id: _Optional[str] = ..., instagram_account_id: _Optional[str] = ..., caption: _Optional[str] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alt_text: _Optional[str] = ..., user_tags: _Optional[_Iterable[_Union[_publish_pb2.UserTag, _Mapping]]] = ..., collaborators: _Optional[_Iterable[str]] = ..., location_id: _Optional[str] = ..., first_comment: _Optional[str] = ..., cover_url: _Optional[str] = ..., thumb_offset_ms: _Optional[int] = ..., share_to_feed: _Optional[bool] = ...) -> None: ...
+
+class PublishInstagramMediaResponse(_message.Message):
+    __slots__ = ("instagram_publish_id", "kind", "state", "ig_media_id", "permalink", "instagram_container_id", "media", "first_comment")
+    INSTAGRAM_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    IG_MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    PERMALINK_FIELD_NUMBER: _ClassVar[int]
+    INSTAGRAM_CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    instagram_publish_id: str
+    kind: _publish_pb2.PublishKind
+    state: _publish_pb2.PublishState
+    ig_media_id: str
+    permalink: str
+    instagram_container_id: str
+    media: _media_pb2.Media
+    first_comment: _publish_pb2.FirstComment
+    def __init__(self, instagram_publish_id: _Optional[str] = ..., kind: _Optional[_Union[_publish_pb2.PublishKind, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., instagram_container_id: _Optional[str] = ..., media: _Optional[_Union[_media_pb2.Media, _Mapping]] = ..., first_comment: _Optional[_Union[_publish_pb2.FirstComment, _Mapping]] = ...) -> None: ...
+
 class PublishTikTokCarouselRequest(_message.Message):
     __slots__ = ("media_ids", "tiktok_account_id", "caption", "privacy_level", "post_mode", "cover_index", "request_id", "description", "disable_comment", "auto_add_music", "allow_duplicate", "validate_only", "publish_time", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained")
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -124,7 +178,7 @@ class GetPublishResponse(_message.Message):
     def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_publish_pb2.PublishEvent, _Mapping]]] = ...) -> None: ...
 
 class ListPublishesRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "account_id", "platform", "state", "create_time_after", "create_time_before", "schedule_time_after", "schedule_time_before")
+    __slots__ = ("page_size", "page_token", "account_id", "platform", "state", "create_time_after", "create_time_before", "schedule_time_after", "schedule_time_before", "kind")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +188,7 @@ class ListPublishesRequest(_message.Message):
     CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     account_id: str
@@ -143,7 +198,8 @@ class ListPublishesRequest(_message.Message):
     create_time_before: _timestamp_pb2.Timestamp
     schedule_time_after: _timestamp_pb2.Timestamp
     schedule_time_before: _timestamp_pb2.Timestamp
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: _publish_pb2.PublishKind
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[_publish_pb2.PublishKind, str]] = ...) -> None: ...
 
 class ListPublishesResponse(_message.Message):
     __slots__ = ("publishes", "next_page_token")

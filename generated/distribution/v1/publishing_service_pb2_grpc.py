@@ -46,6 +46,11 @@ class PublishingServiceStub:
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselResponse.FromString,
                 _registered_method=True)
+        self.PublishInstagramMedia = channel.unary_unary(
+                '/distribution.v1.PublishingService/PublishInstagramMedia',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaResponse.FromString,
+                _registered_method=True)
         self.PublishTikTokCarousel = channel.unary_unary(
                 '/distribution.v1.PublishingService/PublishTikTokCarousel',
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.SerializeToString,
@@ -98,6 +103,22 @@ class PublishingServiceServicer:
         All checks (counts, account, caption limits, and each image's inspected bytes: JPEG
         only, at most 8 MB, aspect ratio 4:5 to 1.91:1, at least 320 px wide) happen before
         any platform call; every problem of every item is named at once (`media_ids[3]`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishInstagramMedia(self, request, context):
+        """Publishes one image as an Instagram feed post, or one video as a Reel (by the media's
+        kind; the publish's kind is PUBLISH_KIND_IMAGE or PUBLISH_KIND_REEL). Every check
+        happens before any platform call, every problem named at once: the image rules of a
+        carousel item, or the Reel specs (MP4 or MOV, H.264 or HEVC, AAC or no sound, 23-60
+        fps, at most 1920 px wide, aspect ratio 0.01:1 to 10:1, 3 s to 15 min, at most 300 MB)
+        on the inspected video, and the options that fit the kind. A Reel's video processes
+        for minutes: the call answers once the post is live or, when the caller's deadline
+        comes first, a moment before it with the publish as it stands
+        (PUBLISH_STATE_PROCESSING); the publish runs on, and WatchPublish, GetPublish, the
+        event stream and webhooks tell its end.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,6 +205,11 @@ def add_PublishingServiceServicer_to_server(servicer, server):
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselResponse.SerializeToString,
             ),
+            'PublishInstagramMedia': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishInstagramMedia,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaResponse.SerializeToString,
+            ),
             'PublishTikTokCarousel': grpc.unary_unary_rpc_method_handler(
                     servicer.PublishTikTokCarousel,
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.FromString,
@@ -254,6 +280,33 @@ class PublishingService:
             '/distribution.v1.PublishingService/PublishInstagramCarousel',
             distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselRequest.SerializeToString,
             distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramCarouselResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishInstagramMedia(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/PublishInstagramMedia',
+            distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.PublishInstagramMediaResponse.FromString,
             options,
             channel_credentials,
             insecure,

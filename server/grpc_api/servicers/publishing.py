@@ -35,6 +35,18 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         publish = await self._publisher.publish(workspace_of(context), command)
         return converters.instagram_carousel_out(publish)
 
+    async def PublishInstagramMedia(
+        self, request: pb.PublishInstagramMediaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PublishInstagramMediaResponse:
+        command = converters.instagram_media(request)
+        if request.validate_only:
+            preview = await self._publisher.validate(workspace_of(context), command)
+            return converters.instagram_media_preview_out(preview.publish, preview.media)
+        publish = await self._publisher.publish(
+            workspace_of(context), command, wait_at_most=answer_within(context.time_remaining())
+        )
+        return converters.instagram_media_out(publish)
+
     async def PublishTikTokCarousel(
         self, request: pb.PublishTikTokCarouselRequest, context: grpc.aio.ServicerContext
     ) -> pb.PublishTikTokCarouselResponse:
@@ -102,3 +114,11 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
         await context.send_initial_metadata(())
         async for item in stream:
             yield event_converters.stream_item_out(item)
+
+
+def answer_within(time_remaining: float | None) -> float | None:
+    """How long a call may wait for its publish so that it still answers before the caller's
+    deadline (None: no deadline), leaving the answer a tenth of the time, at most a second."""
+    if time_remaining is None:
+        return None
+    return max(time_remaining - min(1.0, time_remaining / 10), 0.0)
