@@ -31,6 +31,7 @@ from tests.fakes.scripted import ScriptedApi
 ENDPOINTS = {
     "create_image_container": "create_container",
     "create_carousel_container": "create_container",
+    "create_media_container": "create_container",
     "container_statuses": "container_status",
     "publish": "media_publish",
     "media": "media_read",

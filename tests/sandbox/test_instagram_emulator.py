@@ -86,7 +86,7 @@ def assert_graph_error(
 
 @pytest.fixture
 def sandbox() -> InstagramSandbox:
-    return InstagramSandbox(InstagramSandboxConfig(processing_delay=0.0))
+    return InstagramSandbox(InstagramSandboxConfig(processing_delay=0.0, reel_processing_delay=0.0))
 
 
 @pytest.fixture
@@ -737,3 +737,66 @@ async def test_comments_are_posted_on_a_post_and_listed(sandbox: InstagramSandbo
     assert sandbox.posts(USER)[0]["comments"][0]["text"] == "First!"
     status, body = await graph.get(media_id, fields="comments_count")
     assert body["comments_count"] == 1
+
+
+# --- Reels -----------------------------------------------------------------------------------
+
+REEL_URL = "https://cdn.example.com/reels/autumn-1080x1920.mp4"
+
+
+async def test_a_reel_processes_for_its_own_delay_then_publishes_as_a_video(graph: Graph, sandbox) -> None:
+    sandbox.config.reel_processing_delay = 600.0
+    status, body = await graph.post(
+        f"{USER}/media", media_type="REELS", video_url=REEL_URL, caption="reel", thumb_offset="1000",
+        share_to_feed="false", cover_url="https://cdn.example.com/cover.jpg",
+    )
+    assert status == 200, body
+    reel = body["id"]
+    assert await graph.status_code(reel) == "IN_PROGRESS"
+    status, body = await graph.post(f"{USER}/media_publish", creation_id=reel)
+    assert_graph_error(status, body, 9007, 2207027)  # not ready: never published early
+    sandbox.state.containers[reel].ready_at = 0.0
+    assert await graph.status_code(reel) == "FINISHED"
+    status, body = await graph.post(f"{USER}/media_publish", creation_id=reel)
+    assert status == 200, body
+    status, media = await graph.get(body["id"], fields="media_type,media_product_type,media_url")
+    assert (media["media_type"], media["media_product_type"], media["media_url"]) == ("VIDEO", "REELS", REEL_URL)
+    extra = sandbox.container(reel)["extra"]  # type: ignore[index]
+    assert (extra["thumb_offset"], extra["share_to_feed"], extra["cover_url"]) == (
+        1000, False, "https://cdn.example.com/cover.jpg"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "subcode"),
+    [
+        ("https://cdn.example.com/reels/clip.webm", 2207026),  # not MP4 or MOV
+        ("https://cdn.example.com/reels/clip-mpeg4.mp4", 2207026),  # not H.264
+        ("https://cdn.example.com/reels/clip-2s.mp4", 2207053),  # shorter than 3 s
+        ("https://cdn.example.com/reels/clip-15fps.mp4", 2207053),  # under 23 fps
+        ("https://cdn.example.com/reels/unreachable.mp4", 2207052),
+        ("https://cdn.example.com/reels/photo.jpg", 2207026),  # not a video at all
+    ],
+)
+async def test_a_reel_outside_the_specs_ends_in_error_with_its_subcode(graph: Graph, url: str, subcode: int) -> None:
+    status, body = await graph.post(f"{USER}/media", media_type="REELS", video_url=url)
+    assert status == 200, body
+    status, body = await graph.get(body["id"], fields="status_code,status")
+    assert body["status_code"] == "ERROR"
+    assert body["status"] == f"Error: Media upload has failed with error code {subcode}"
+
+
+async def test_a_thumb_offset_past_the_end_ends_in_2207057(graph: Graph) -> None:
+    status, body = await graph.post(f"{USER}/media", media_type="REELS", video_url=REEL_URL, thumb_offset=60_000)
+    assert status == 200, body
+    assert (await graph.get(body["id"], fields="status"))[1]["status"].endswith("2207057")
+
+
+async def test_a_reel_container_refuses_what_reels_do_not_take(graph: Graph) -> None:
+    status, body = await graph.post(f"{USER}/media", media_type="REELS")
+    assert_graph_error(status, body, 100)
+    assert "video_url is required" in body["error"]["message"]
+    status, body = await graph.post(f"{USER}/media", media_type="REELS", video_url=REEL_URL, is_carousel_item="true")
+    assert_graph_error(status, body, 100)
+    status, body = await graph.post(f"{USER}/media", media_type="REELS", video_url=REEL_URL, alt_text="no")
+    assert_graph_error(status, body, 100)

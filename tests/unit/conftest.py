@@ -24,7 +24,7 @@ from server.adapters.text import GraphemeSegmenter
 from server.bootstrap import Adapters, Services, build_services
 from server.config import Settings
 from server.domain.changes import ChildContainer, PublishChange, SetTo
-from server.domain.commands import InstagramCarousel, MediaDraft, TikTokCarousel
+from server.domain.commands import InstagramCarousel, InstagramMedia, MediaDraft, TikTokCarousel
 from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
 from server.domain.ports import NO_TRACER, TextSegmenter, Tracer
 from tests.fakes import FakeClock, FakeInstagram, FakeStore, FakeTikTok, RecordingMetrics
@@ -133,7 +133,7 @@ class World:
         account = account or await self.tiktok_account()
         return TikTokCarousel(media_ids=await self.images(count), account_id=account.id, **fields)
 
-    async def publish(self, request: InstagramCarousel | TikTokCarousel) -> Publish:
+    async def publish(self, request: InstagramCarousel | TikTokCarousel | InstagramMedia) -> Publish:
         return await self.services.publisher.publish(self.workspace, request)
 
     async def only_publish(self) -> Publish:
@@ -155,7 +155,7 @@ class World:
 
     async def seed(
         self,
-        request: InstagramCarousel | TikTokCarousel,
+        request: InstagramCarousel | TikTokCarousel | InstagramMedia,
         *,
         state: PublishState = PublishState.PROCESSING,
         children: list[str | None] | None = None,
@@ -168,7 +168,8 @@ class World:
         `new_events`."""
         publisher = self.services.publisher
         policy = publisher._policies[type(request)]  # the record exactly as the publisher shapes it
-        publish = publisher._new_publish(self.workspace, policy, request)
+        media = list((await self.store.media.get_many(self.workspace, request.media_ids)).values())
+        publish = publisher._new_publish(self.workspace, policy, request, media)
         created = PublishEvent("CREATED", "seeded", PublishState.PENDING)
         assert await self.store.publishes.create(publish, [created]) is None
         if state != PublishState.PENDING:
