@@ -479,11 +479,19 @@ async def _start_media_host(stack: AsyncExitStack) -> MediaHost:
     return host
 
 
+# How many times an image container's processing a Reel's takes in the built-in sandbox.
+REEL_PROCESSING_FACTOR = 5.0
+
+
 async def _start_instagram_sandbox(settings: Settings, stack: AsyncExitStack, media_host: str) -> InstagramSandbox:
     from server.sandbox.instagram import InstagramSandbox, InstagramSandboxConfig  # noqa: PLC0415
 
     sandbox = InstagramSandbox(
-        InstagramSandboxConfig(processing_delay=settings.sandbox_processing_delay),
+        # A Reel's video processes for longer than an image, as on Instagram.
+        InstagramSandboxConfig(
+            processing_delay=settings.sandbox_processing_delay,
+            reel_processing_delay=REEL_PROCESSING_FACTOR * settings.sandbox_processing_delay,
+        ),
         state_file=settings.sandbox_state_file("instagram"),
         media_host=media_host,
     )
