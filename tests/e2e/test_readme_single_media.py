@@ -57,7 +57,8 @@ def test_the_readme_single_image_and_reel_blocks_publish_both_kinds(tmp_path) ->
 
     assert "media_id: lasts 2.005 s; Instagram Reels take at least 3 s" in over_grpc.stderr, over_grpc.stderr
     facts_line = next(line for line in over_grpc.stdout.splitlines() if line.startswith("{'container'"))
-    assert "'container': 'mp4'" in facts_line and "'width': 1080" in facts_line and "'video_codec': 'h264'" in facts_line
+    for fact in ("'container': 'mp4'", "'width': 1080", "'height': 1920", "'video_codec': 'h264'"):
+        assert fact in facts_line, facts_line
     image, reel = json_documents(over_grpc.stdout[over_grpc.stdout.index(facts_line) + len(facts_line):])
     assert (image["state"], image["kind"]) == ("PUBLISH_STATE_PUBLISHED", "PUBLISH_KIND_IMAGE"), image
     assert (reel["state"], reel["kind"]) == ("PUBLISH_STATE_PUBLISHED", "PUBLISH_KIND_REEL"), reel
