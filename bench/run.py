@@ -17,6 +17,7 @@ Cases (see each module's docstring for the method):
 9. replicas    bench/cases/replicas.py     two replicas vs one on PostgreSQL at 64 callers; what saturates
 10. console    bench/cases/console.py      the console's first load; its list view over 10,000 publishes vs curl
 11. tracing    bench/cases/tracing.py      CPU per publish with traces exported / tracing off vs no tracing code
+12. single_media bench/cases/single_media.py  image/Reel calls vs the minimum; bytes read per video
 
 Cases 8 and 9 (and case 4's PostgreSQL half) need a PostgreSQL server (bench/pg.py); where none
 answers they report one line saying so.
@@ -47,6 +48,7 @@ from bench.cases import (
     postgres,
     replicas,
     schedule,
+    single_media,
     tracing,
     unary,
     upstream,
@@ -67,6 +69,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "replicas": (replicas.NAME, replicas.run),
     "console": (console.NAME, console.run),
     "tracing": (tracing.NAME, tracing.run),
+    "single_media": (single_media.NAME, single_media.run),
 }
 
 

@@ -58,6 +58,10 @@ class Scale:
     tracing_warmup: float = 2.0
     tracing_duration: float = 8.0
     tracing_rounds: int = 2
+    # 12. single image and Reel: publishes of each kind (each on a fresh account), and the
+    # seconds of random pictures in the large test videos (about 5 MB a second at 720x1280)
+    single_media_publishes: int = 5
+    single_media_noise_seconds: int = 2
 
 
 FULL = Scale("full")
@@ -92,6 +96,8 @@ SMOKE = Scale(
     replicas_duration=0.8,
     replicas_rounds=1,
     console_rows=500,
+    single_media_publishes=2,
+    single_media_noise_seconds=1,
     console_loads=1,
     console_samples=2,
     tracing_level=2,

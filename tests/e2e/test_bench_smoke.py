@@ -22,6 +22,7 @@ from bench.cases import (
     postgres,
     replicas,
     schedule,
+    single_media,
     tracing,
     unary,
     upstream,
@@ -58,7 +59,7 @@ def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
     assert set(results) == {
         unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME,
-        postgres.NAME, replicas.NAME, console.NAME, tracing.NAME,
+        postgres.NAME, replicas.NAME, console.NAME, tracing.NAME, single_media.NAME,
     }
     for result in results.values():
         if result.data.get("skipped"):  # a PostgreSQL case where no server answers: its one line
@@ -145,6 +146,19 @@ def test_upstream_counts_platform_calls_for_every_scenario(smoke):
             # at least one container per image, the carousel, the publish
             assert min(scenario["calls"]) >= scenario["images"] + 2
     assert any("polling adds" in t.target for t in results[upstream.NAME].targets)
+
+
+def test_single_media_counts_calls_per_kind_and_bytes_read_per_video(smoke):
+    results, _ = smoke
+    data = results[single_media.NAME].data
+    for kind in ("image", "reel"):
+        publishes = data["publishes"][kind]
+        assert len(publishes["calls"]) == SMOKE.single_media_publishes
+        assert publishes["endpoints"]["create_container"] == 1 and publishes["endpoints"]["media_publish"] == 1
+    assert [v["name"] for v in data["videos"]] == [
+        name.format(s=SMOKE.single_media_noise_seconds) for name in single_media.VIDEOS
+    ]
+    assert all(0 < v["read"] <= v["size"] for v in data["videos"])
 
 
 def test_history_times_every_query_and_explains_its_plan(smoke):
