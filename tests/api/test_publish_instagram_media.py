@@ -122,15 +122,24 @@ async def test_a_reel_outliving_the_callers_deadline_is_answered_processing_and_
     assert instagram_sandbox.calls.counts["create_container"] == 1  # never re-created
 
 
+@pytest.mark.parametrize(
+    ("name", "extra", "code", "reason", "subcode"),
+    [
+        # Unread (media fetch off), so only Instagram's processing can tell.
+        ("film-15fps.mp4", {}, grpc.StatusCode.UNAVAILABLE, "INSTAGRAM_VIDEO_UPLOAD_FAILED", "2207053"),
+        ("old-mpeg4.mp4", {}, grpc.StatusCode.INVALID_ARGUMENT, "INSTAGRAM_VIDEO_FORMAT_UNSUPPORTED", "2207026"),
+        ("clip-4s.mp4", {"thumb_offset_ms": 60_000}, grpc.StatusCode.INVALID_ARGUMENT,
+         "INSTAGRAM_THUMB_OFFSET_INVALID", "2207057"),
+    ],
+)
 async def test_a_reel_the_platform_cannot_process_fails_with_its_subcode(
-    accounts, media, publishing, instagram_sandbox
+    accounts, media, publishing, instagram_sandbox, name, extra, code, reason, subcode
 ) -> None:
     account = await connect(accounts)
-    [video_id] = await register(media, BUCKET + "reels/film-15fps.mp4")  # 15 fps: outside 23-60
-    err = await expect_error(
-        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_id=video_id, instagram_account_id=account.id
-    )
-    assert "2207053" in err.message or err.metadata.get("platform_subcode") == "2207053", err
+    [video_id] = await register(media, BUCKET + "reels/" + name)
+    err = await expect_error(publishing, code, media_id=video_id, instagram_account_id=account.id, **extra)
+    assert (err.reason, err.metadata["platform_subcode"]) == (reason, subcode)
+    assert f"error code {subcode}" in err.message
     assert instagram_sandbox.posts() == []
 
 

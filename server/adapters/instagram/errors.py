@@ -41,6 +41,12 @@ _BY_SUBCODE: dict[str, _Rule] = {
     "2207010": ("INVALID_ARGUMENT", "INSTAGRAM_CAPTION_INVALID", False),
     # A collaborator Instagram does not take (e.g. sent with its "@"; postiz #1547, #1405).
     "2207018": ("INVALID_ARGUMENT", "INSTAGRAM_COLLABORATOR_INVALID", False),
+    # Reels, in a container's ERROR status: "The video format is not supported" (MOV/MP4),
+    # "unknown upload error" (a new container may succeed), "Thumbnail offset out of video
+    # duration".
+    "2207026": ("INVALID_ARGUMENT", "INSTAGRAM_VIDEO_FORMAT_UNSUPPORTED", False),
+    "2207053": ("UNAVAILABLE", "INSTAGRAM_VIDEO_UPLOAD_FAILED", True),
+    "2207057": ("INVALID_ARGUMENT", "INSTAGRAM_THUMB_OFFSET_INVALID", False),
 }
 _BY_CODE: dict[str, _Rule] = {
     "1": ("UNAVAILABLE", "INSTAGRAM_UNKNOWN_ERROR", True),
