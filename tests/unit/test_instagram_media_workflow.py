@@ -5,8 +5,12 @@ permalink, as for carousels (server/services/workflow/instagram.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from server.domain.commands import InstagramMedia
-from server.domain.errors import DeadlineExceeded, FailedPrecondition
+from server.domain.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition
 from server.domain.models import PublishKind, PublishState
 from server.domain.options import ImageOptions, UserTag
 from server.domain.ports import SingleMediaPost
@@ -110,3 +114,38 @@ async def test_a_container_that_cannot_be_created_fails_the_publish(world: World
     _, publish = await publish_fails(world, request, FailedPrecondition)
     assert error_of(publish) == {"code": "FAILED_PRECONDITION", "reason": "INSTAGRAM_MEDIA_FETCH_FAILED"}
     assert publish.container_id is None
+
+
+async def test_a_scheduled_reel_runs_at_its_time_with_the_quota_reserved_then(world: World) -> None:
+    request = await request_for(world, "gs://bucket/later-{n}.mp4", publish_time=world.at(120))
+    scheduled = await world.publish(request)
+    assert (scheduled.state, scheduled.kind) == (PublishState.SCHEDULED, PublishKind.REEL)
+    assert world.instagram.calls == []  # nothing until its time (the quota is about the time of posting)
+    assert (await world.events(scheduled.id))[0].message == "Instagram Reel recorded"
+    world.clock.advance(121)
+    [claimed] = await world.services.scheduler.run_due()
+    stored = await world.store.publishes.get(claimed.id)
+    assert stored is not None
+    final = await world.services.runner.wait(stored)
+    assert final.state == PublishState.PUBLISHED
+    assert world.instagram.methods() == ["publishing_limit", "create_media_container", *AFTER_CONTAINER]
+
+
+async def test_a_request_id_replays_the_publish_and_reused_for_another_media_is_refused(world: World) -> None:
+    request = await request_for(world, "gs://bucket/same-{n}.jpg", request_id="0b6a4b38-5d8e-4c0e-9a51-31f4a1f3c001")
+    first = await world.publish(request)
+    again = await world.publish(request)
+    assert again.id == first.id and world.instagram.count("create_media_container") == 1
+    [other] = await world.images(1, url="gs://bucket/other-{n}.jpg")
+    with pytest.raises(AlreadyExists) as caught:
+        await world.publish(dataclasses.replace(request, media_id=other))
+    assert caught.value.reason == "REQUEST_ID_REUSED"
+
+
+async def test_the_same_media_and_caption_again_within_a_day_is_refused_as_a_duplicate(world: World) -> None:
+    request = await request_for(world, "gs://bucket/dup-{n}.jpg", caption="once")
+    await world.publish(request)
+    with pytest.raises(AlreadyExists) as caught:
+        await world.publish(request)
+    assert caught.value.reason == "DUPLICATE_PUBLISH"
+    assert (await world.publish(dataclasses.replace(request, allow_duplicate=True))).state == PublishState.PUBLISHED
