@@ -14,6 +14,7 @@ carries the HTTP caller's metadata and client certificate. Measured in bench/cas
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,8 @@ class Caller:
     metadata: tuple[tuple[str, str], ...] = ()
     common_names: tuple[str, ...] = ()
     peer: str = ""
+    # When the caller stops waiting (time.monotonic()), as a gRPC deadline; None: never.
+    deadline: float | None = None
 
 
 class HandlerRegistry:
@@ -126,7 +129,11 @@ class _Context:
             await self.on_initial_metadata(tuple(metadata))
 
     def time_remaining(self) -> float | None:
-        return None  # HTTP callers give no deadline; a publish is never cancelled by one anyway
+        """Seconds to the caller's deadline (an HTTP caller's X-Server-Timeout), or None. As
+        on gRPC, it bounds how long a call waits, never the publish it started."""
+        if self.caller.deadline is None:
+            return None
+        return max(self.caller.deadline - time.monotonic(), 0.0)
 
     async def abort_with_status(self, status: grpc.Status) -> None:
         self._code = status.code

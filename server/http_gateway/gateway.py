@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import ssl
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -50,7 +51,9 @@ MAX_HEADERS = 128
 REQUEST_ID_HEADER = "X-Request-Id"
 # Headers that mean one thing each: sent twice, which one counts is anyone's guess (RFC 9110
 # section 5.3), so such a request is refused rather than read one way or the other.
-_SINGLE_HEADERS = ("Authorization", "Idempotency-Key", REQUEST_ID_HEADER)
+_SINGLE_HEADERS = ("Authorization", "Idempotency-Key", REQUEST_ID_HEADER, "X-Server-Timeout")
+# X-Server-Timeout (Google APIs' system parameter): the seconds the caller waits, its deadline.
+_MAX_SERVER_TIMEOUT = 86_400.0
 _JSON = "application/json"
 _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
@@ -198,6 +201,7 @@ class Gateway:
                 metadata=self._metadata(request, request_id),
                 common_names=_common_names(request),
                 peer=str(request.remote or ""),
+                deadline=_deadline(request),
             )
             if await self._calls.authenticated(route.method, caller):
                 message = await self._request_message(request, route, found)
@@ -412,3 +416,21 @@ def _parser_refusal(status: int, exc: BaseException | None) -> tuple[int, int, s
         return 504, code_pb2.DEADLINE_EXCEEDED, "The request was not answered in time", "TIMEOUT"
     log.error("HTTP request failed outside the gateway's handler", exc_info=exc)
     return 500, code_pb2.INTERNAL, "Internal error; the service log has the details", "INTERNAL_ERROR"
+
+
+def _deadline(request: web.BaseRequest) -> float | None:
+    """The caller's deadline from X-Server-Timeout (seconds, decimals allowed), as
+    time.monotonic(); None without the header."""
+    text = request.headers.get("X-Server-Timeout")
+    if text is None:
+        return None
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= _MAX_SERVER_TIMEOUT:
+        raise BadRequest(
+            f"X-Server-Timeout must be a number of seconds above 0 and at most {_MAX_SERVER_TIMEOUT:g}; "
+            f"got {text[:40]!r}", field="X-Server-Timeout",
+        )
+    return time.monotonic() + seconds
