@@ -365,6 +365,13 @@ def _operation(builder: _Builder, service: str, method: descriptor_pb2.MethodDes
             "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "Taken as request_id (AIP-155) when the body gives none.",
         })
+    if method.name == "PublishInstagramMedia":
+        parameters.append({
+            "name": "X-Server-Timeout", "in": "header", "required": False,
+            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+            "description": "The caller's deadline in seconds: a publish still running a moment before it is "
+            "answered as it stands (PROCESSING) and runs on.",
+        })
     parameters.append({
         "name": "X-Request-Id", "in": "header", "required": False, "schema": {"type": "string"},
         "description": "Carried on the service's log lines for this call; one is made up when absent.",
