@@ -28,7 +28,7 @@ MAX_EXAMPLES = 60  # Hypothesis draws per RPC, after the seeds
 REQUIRED_RPCS = {
     "AccountService.ConnectAccount", "AccountService.GetAccount", "AccountService.ListAccounts",
     "AccountService.DisconnectAccount", "MediaService.RegisterMedia", "MediaService.GetMedia",
-    "MediaService.ListMedia", "PublishingService.PublishInstagramCarousel",
+    "MediaService.ListMedia", "PublishingService.PublishInstagramCarousel", "PublishingService.PublishInstagramMedia",
     "PublishingService.PublishTikTokCarousel",
 }
 
