@@ -22,6 +22,7 @@ from server.domain.models import (
     PublishError,
     PublishEvent,
     PublishFilter,
+    PublishKind,
     PublishState,
     PublishVersion,
 )
@@ -492,6 +493,37 @@ async def test_list_filters(store: Store) -> None:
     assert await ids(created_before=at(20)) == [b.id, a.id]
     assert await ids(created_after=at(10), created_before=at(30)) == [c.id, b.id]
     assert await ids(created_after=at(10) + timedelta(microseconds=1)) == [d.id, c.id]
+
+
+async def test_list_filters_by_kind(store: Store) -> None:
+    instagram = await account_in(store)
+    carousel = await created(store, instagram, at(0))
+    image = await created(store, instagram, at(10), kind=PublishKind.IMAGE, child_container_ids=[])
+    reel = await created(store, instagram, at(20), kind=PublishKind.REEL, child_container_ids=[])
+
+    async def ids(**where: object) -> list[str]:
+        page = await store.publishes.list_page(WORKSPACE, 50, None, PublishFilter(**where))  # type: ignore[arg-type]
+        return [v.id for v, _ in page]
+
+    assert await ids(kind=PublishKind.REEL) == [reel.id]
+    assert await ids(kind=PublishKind.IMAGE) == [image.id]
+    assert await ids(kind=PublishKind.CAROUSEL) == [carousel.id]
+    assert await ids(kind=PublishKind.REEL, state=PublishState.PENDING) == [reel.id]
+    assert (await store.publishes.get(reel.id)).kind == PublishKind.REEL  # type: ignore[union-attr]
+
+
+async def test_a_reels_options_round_trip(store: Store) -> None:
+    instagram = await account_in(store)
+    options = InstagramOptions(
+        collaborators=("bo",), location_id="123", cover_url="https://cdn.example/cover.jpg", thumb_offset_ms=0,
+        share_to_feed=False,
+    )
+    reel = await created(store, instagram, kind=PublishKind.REEL, child_container_ids=[], options=options)
+    assert reel.options == options  # 0 and False are kept, not taken for unset
+    unset = await created(store, instagram, at(1), kind=PublishKind.REEL, child_container_ids=[],
+                          options=InstagramOptions(cover_url="https://cdn.example/c.jpg"))
+    assert isinstance(unset.options, InstagramOptions)
+    assert (unset.options.thumb_offset_ms, unset.options.share_to_feed) == (None, None)
 
 
 # --- the use cases' queries -------------------------------------------------------------------

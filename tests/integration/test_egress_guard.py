@@ -22,7 +22,9 @@ from server.adapters.egress import (
 from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaInspector
 from server.domain.models import InspectionOutcome
 from server.http_server import AppServer
+from server.sandbox.media.convention import spec_for
 from server.sandbox.media.images import _image
+from server.sandbox.media.videos import video_bytes
 from tests.support.tls import make_pki
 
 OPEN = EgressPolicy()
@@ -116,6 +118,13 @@ async def https_server(tmp_path) -> AsyncIterator[tuple[AppServer, ssl.SSLContex
 
     async def handle(request: web.Request) -> web.StreamResponse:
         hits.append(request.path)
+        if request.path in ("/reel.mp4", "/no-ranges.mp4"):
+            video = tmp_path / "reel.mp4"
+            if not video.exists():
+                video.write_bytes(video_bytes(spec_for("h", "/big-noise-640x480-2s-moov-end.mp4")))
+            if request.path == "/reel.mp4":
+                return web.FileResponse(video)  # answers Range requests with 206
+            return web.Response(body=video.read_bytes(), content_type="video/mp4")
         if request.path == "/ok.jpg":
             return web.Response(body=jpeg, content_type="image/jpeg")
         if request.path == "/big.jpg":  # more than one read: the connection stays with the response
@@ -173,6 +182,23 @@ async def test_the_direct_fetcher_reads_an_allowed_host(https_server) -> None:
     assert inspection.outcome == InspectionOutcome.READ
     assert (inspection.mime_type, inspection.width, inspection.height) == ("image/jpeg", 1080, 1350)
     assert len(inspection.sha256) == 64  # a small file is read whole
+
+
+async def test_the_direct_fetcher_reads_a_videos_index_at_the_end_by_range_through_the_guard(https_server) -> None:
+    server, ssl_context = https_server
+    inspection = await inspect_direct(f"https://localhost:{server.port}/reel.mp4", ssl_context)
+    video = inspection.video
+    assert inspection.outcome == InspectionOutcome.READ and video is not None
+    assert (video.container, video.width, video.height, video.video_codec) == ("mp4", 640, 480, "h264")
+    assert video.bytes_read < video.size_bytes / 4  # the first MiB and the index, not the file
+    assert server.hits.count("/reel.mp4") >= 2  # the first read, then ranges
+
+
+async def test_a_host_without_byte_ranges_leaves_a_large_video_known_by_type_only(https_server) -> None:
+    server, ssl_context = https_server
+    inspection = await inspect_direct(f"https://localhost:{server.port}/no-ranges.mp4", ssl_context)
+    assert (inspection.outcome, inspection.mime_type, inspection.video) == (InspectionOutcome.READ, "video/mp4", None)
+    assert inspection.size_bytes > 1 << 20
 
 
 async def test_the_direct_fetcher_refuses_loopback_by_default(https_server) -> None:

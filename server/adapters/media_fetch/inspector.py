@@ -132,9 +132,15 @@ class HttpMediaInspector:
         async def fetch_range(start: int, length: int) -> bytes:
             return await self._fetcher.fetch_range(url, start, length)
 
-        read = await read_video(
-            fetch_range, fetched.prefix, size, inspection.mime_type, self._limits.max_video_bytes, deadline
-        )
+        try:
+            read = await read_video(
+                fetch_range, fetched.prefix, size, inspection.mime_type, self._limits.max_video_bytes, deadline
+            )
+        except FetchFailed as failed:
+            # The host serves the file but not byte ranges: the type is known, the facts are
+            # not (a platform downloads it whole; the Reel and video rules judge what is known).
+            log.info("video facts not read", extra={"detail": str(failed)})
+            return inspection
         if read.facts is None:
             outcome = InspectionOutcome.TOO_LARGE if read.too_large else InspectionOutcome.NOT_MEDIA
             return Inspection(outcome, size_bytes=inspection.size_bytes, sha256=inspection.sha256, detail=read.problem)
