@@ -12,6 +12,7 @@ from distribution.v1.publishing_service_pb2 import (
     GetPublishRequest,
     ListPublishesRequest,
     PublishInstagramMediaRequest,
+    WatchPublishRequest,
 )
 
 from tests.support.client import Stubs, connect, register
@@ -235,3 +236,34 @@ async def test_an_inspected_9_16_reel_with_its_index_at_the_end_is_published(ins
     response = await publish_media(publishing, media_id=video_id, instagram_account_id=account.id)
     assert response.state == publish_pb2.PUBLISH_STATE_PUBLISHED
     assert len(instagram_sandbox.posts()) == 1
+
+
+async def test_watching_a_reel_shows_its_processing_then_its_end(accounts, media, publishing, instagram_sandbox):
+    instagram_sandbox.config.reel_processing_delay = 600.0  # ended by the test once the watch sees it
+    account = await connect(accounts)
+    [video_id] = await register(media, BUCKET + "reels/watched.mp4")
+    answer = await publishing.PublishInstagramMedia(
+        PublishInstagramMediaRequest(media_id=video_id, instagram_account_id=account.id), timeout=1.5
+    )
+    assert answer.state == publish_pb2.PUBLISH_STATE_PROCESSING
+    seen: list[int] = []
+    async for message in publishing.WatchPublish(WatchPublishRequest(id=answer.instagram_publish_id), timeout=30):
+        seen.append(message.publish.state)
+        if message.publish.state == publish_pb2.PUBLISH_STATE_PROCESSING:
+            record = await publishing.GetPublish(GetPublishRequest(id=answer.instagram_publish_id))
+            if "REEL_PROCESSING" in [e.type for e in record.events]:
+                instagram_sandbox.state.containers[answer.instagram_container_id].ready_at = 0.0
+    assert seen[0] == publish_pb2.PUBLISH_STATE_PROCESSING
+    assert seen[-1] == publish_pb2.PUBLISH_STATE_PUBLISHED
+    assert len(instagram_sandbox.posts()) == 1
+
+
+async def test_a_first_comment_is_posted_on_the_live_image(accounts, media, publishing, instagram_sandbox):
+    account = await connect(accounts)
+    [image_id] = await register(media, BUCKET + "single/commented.jpg")
+    response = await publish_media(
+        publishing, media_id=image_id, instagram_account_id=account.id, first_comment="#autumn #leaves"
+    )
+    assert response.first_comment.state == publish_pb2.FIRST_COMMENT_STATE_POSTED
+    [post] = instagram_sandbox.posts(IG_USER)
+    assert [c["text"] for c in post["comments"]] == ["#autumn #leaves"]
