@@ -173,10 +173,14 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     store.changes.subscribe(publish_log.changed_elsewhere)
     tokens = AccountTokens(store.accounts, adapters.instagram, adapters.tiktok, store.locks, clock)
     quota = InstagramQuota(adapters.instagram, store.quotas, retrier, clock)
+    library = MediaLibrary(
+        store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age),
+        tracer=adapters.tracer,
+    )
     policies: dict[type, PlatformPolicy] = {
         InstagramCarousel: InstagramPolicy(quota),
         # One image or one Reel: the same quota (a Reel is a post of the 24-hour limit).
-        InstagramMedia: InstagramMediaPolicy(quota),
+        InstagramMedia: InstagramMediaPolicy(quota, library),
         TikTokCarousel: TikTokPolicy(
             adapters.tiktok, store.accounts, tokens, retrier, adapters.segmenter,
             require_creator_consent=settings.tiktok_require_creator_consent,
@@ -201,10 +205,6 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         metrics,
         recheck=ScheduledRecheck(policies, publish_log),
         health=store.account_health,
-    )
-    library = MediaLibrary(
-        store.media, clock, adapters.media_inspector, timedelta(seconds=settings.media_inspection_max_age),
-        tracer=adapters.tracer,
     )
     publisher = Publisher(
         store.accounts, store.media, publishes, publish_log, runner, tokens, policies, clock, library=library,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from server.domain.errors import DomainError, FailedPrecondition, FieldViolation, invalid
 from server.domain.limits import INSTAGRAM, TIKTOK
-from server.domain.models import InspectionOutcome, Media, MediaKind, Storage
+from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage
 
 _FORMAT_NAMES = {
     "image/jpeg": "JPEG",
@@ -125,7 +125,12 @@ def tiktok_problems(media: Sequence[Media]) -> list[MediaProblem]:
 
 def inspection_problem(index: int, media: Media) -> MediaProblem | None:
     """The item's failed inspection as a problem; None when it was read or never inspected."""
-    inspection = media.inspection
+    return failed_inspection_problem(index, media.inspection)
+
+
+def failed_inspection_problem(index: int, inspection: Inspection | None) -> MediaProblem | None:
+    """A failed inspection (of an item, or of another URL) as a problem; None when it was
+    read or never made."""
     if inspection is None or inspection.ok:
         return None
     detail = inspection.detail or inspection.outcome.value.lower()

@@ -6,11 +6,12 @@ source; a fact that is unknown (0, or no facts at all) is not held against the v
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 from server.domain.limits import INSTAGRAM, TIKTOK
-from server.domain.media_rules import MediaProblem, inspection_problem
-from server.domain.models import Media, MediaKind, VideoFacts
+from server.domain.media_rules import MediaProblem, failed_inspection_problem, inspection_problem
+from server.domain.models import Inspection, Media, MediaKind, VideoFacts
 
 # FFmpeg's container names for the media types the inspector and registrations give.
 _CONTAINERS = {
@@ -86,6 +87,22 @@ def tiktok_video_problems(media: Media, field: str = "media_id") -> list[MediaPr
                 field, f"is {facts.width}x{facts.height}; {who} {limits.video_min_side} to "
                 f"{limits.video_max_side} px on each side (picture_size_check_failed)", "PICTURE_SIZE",
             ))
+    return problems
+
+
+def cover_problems(cover: Inspection, field: str = "cover_url") -> list[MediaProblem]:
+    """A Reel's cover image as its bytes show it: "JPEG, 8MB maximum" (IG User Media), and
+    fetchable (unreachable is a precondition, as for media)."""
+    failed = failed_inspection_problem(0, cover)
+    if failed is not None:
+        return [dataclasses.replace(failed, name=field)]
+    problems = []
+    if cover.mime_type not in INSTAGRAM.image_mime_types:
+        shown = cover.mime_type or "of unknown type"
+        problems.append(_problem(field, f"is {shown}; a Reel's cover is a JPEG", "FORMAT"))
+    if cover.size_bytes > INSTAGRAM.max_image_bytes:
+        problems.append(_problem(field, _too_many_bytes(cover.size_bytes, INSTAGRAM.max_image_bytes,
+                                                        "a Reel's cover takes"), "SIZE"))
     return problems
 
 

@@ -88,6 +88,13 @@ class MediaLibrary:
         await asyncio.gather(*(self._store.save_inspection(m) for m in updated.values()))
         return [updated.get(m.id, m) for m in media]
 
+    async def inspect_url(self, url: str) -> Inspection | None:
+        """What the bytes at a URL that is no registered media are (a Reel's cover image);
+        None when media fetch is off. Nothing is saved."""
+        if self._inspector is None:
+            return None
+        return await self._inspect(url)
+
     async def _inspect(self, url: str) -> Inspection:
         assert self._inspector is not None
         # The span names no URL: a caller's URL may carry a signature in its query string.

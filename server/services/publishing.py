@@ -55,7 +55,7 @@ from server.domain.models import (
     PublishKind,
     PublishState,
 )
-from server.domain.options import PostOptions, TikTokOptions
+from server.domain.options import InstagramOptions, PostOptions, TikTokOptions
 from server.domain.platforms import CreatorInfo, PlatformFailure
 from server.domain.ports import AccountStore, Clock, MediaStore, PublishRecords, TextSegmenter, TikTokApi
 from server.domain.post_options import (
@@ -79,7 +79,7 @@ from server.domain.validation import (
     instagram_caption_violations,
     media_ids_violations,
 )
-from server.domain.video_rules import reel_problems
+from server.domain.video_rules import cover_problems, reel_problems
 from server.services.history import found_publish
 from server.services.media import MediaLibrary
 from server.services.quota import InstagramQuota
@@ -689,7 +689,36 @@ class InstagramPolicy:
 class InstagramMediaPolicy(InstagramPolicy):
     """One image published as a feed post, or one video as a Reel, by the media's kind:
     Instagram's image rules or its Reel specs (video_rules.py), and the options that fit
-    that kind. The quota, as for a carousel: a Reel is one post of the 24-hour limit."""
+    that kind. The quota, as for a carousel: a Reel is one post of the 24-hour limit. A
+    Reel's cover_url is inspected too (`library`; not when media fetch is off)."""
+
+    def __init__(self, quota: InstagramQuota, library: MediaLibrary | None = None) -> None:
+        super().__init__(quota)
+        self._library = library
+
+    async def before_recording(
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
+        await self._check_cover(options)
+        return await super().before_recording(account, token, req, options, validate_only=validate_only)
+
+    async def before_scheduling(
+        self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
+        validate_only: bool = False,
+    ) -> PostOptions:
+        await self._check_cover(options)
+        return await super().before_scheduling(account, token, req, options, validate_only=validate_only)
+
+    async def _check_cover(self, options: PostOptions) -> None:
+        """The cover image Instagram will fetch: a JPEG of at most 8 MB that can be fetched."""
+        assert isinstance(options, InstagramOptions)
+        if not options.cover_url or self._library is None:
+            return
+        cover = await self._library.inspect_url(options.cover_url)
+        problems = cover_problems(cover) if cover is not None else []
+        if problems:
+            raise media_error(problems)
 
     def request_violations(self, req: CarouselRequest) -> list[FieldViolation]:
         assert isinstance(req, InstagramMedia)

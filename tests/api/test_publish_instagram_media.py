@@ -229,6 +229,28 @@ async def test_the_reel_limits_are_checked_on_the_inspected_video_naming_media_i
     assert instagram_sandbox.calls.total() == 0
 
 
+async def test_a_reels_cover_is_inspected_too(inspecting, instagram_sandbox) -> None:
+    accounts, media, publishing = inspecting
+    account = await connect(accounts)
+    [video_id] = await register(media, BUCKET + "reels/covered.mp4")
+    err = await expect_error(
+        publishing, grpc.StatusCode.INVALID_ARGUMENT, media_id=video_id, instagram_account_id=account.id,
+        cover_url=BUCKET + "covers/cover-as-png.jpg",
+    )
+    assert err.violations == {"cover_url": "is image/png; a Reel's cover is a JPEG"}
+    err = await expect_error(
+        publishing, grpc.StatusCode.FAILED_PRECONDITION, media_id=video_id, instagram_account_id=account.id,
+        cover_url="https://unreachable.example.com/cover.jpg",
+    )
+    assert list(err.violations) == ["cover_url"] and err.reason == "MEDIA_UNREACHABLE"
+    assert instagram_sandbox.calls.counts.get("create_container", 0) == 0
+    response = await publish_media(
+        publishing, media_id=video_id, instagram_account_id=account.id, cover_url=BUCKET + "covers/cover.jpg"
+    )
+    extra = instagram_sandbox.container(response.instagram_container_id)["extra"]
+    assert extra["cover_url"] == "https://storage.googleapis.com/demo-bucket/covers/cover.jpg"
+
+
 async def test_an_inspected_9_16_reel_with_its_index_at_the_end_is_published(inspecting, instagram_sandbox) -> None:
     accounts, media, publishing = inspecting
     account = await connect(accounts)

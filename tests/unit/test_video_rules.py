@@ -11,7 +11,7 @@ import pytest
 from server.domain.limits import INSTAGRAM, TIKTOK
 from server.domain.media_rules import MediaProblem, media_error
 from server.domain.models import Inspection, InspectionOutcome, Media, MediaKind, Storage, VideoFacts
-from server.domain.video_rules import reel_problems, tiktok_video_problems
+from server.domain.video_rules import cover_problems, reel_problems, tiktok_video_problems
 
 REEL = VideoFacts("mp4", 12_000, 1080, 1920, 30.0, "h264", "aac", 4_000_000, 65_536)
 
@@ -133,3 +133,15 @@ def test_an_image_or_a_failed_inspection_is_named_as_such() -> None:
     assert media_error([problem]).reason == "MEDIA_UNREACHABLE"
     junk = video(None, inspection=Inspection(InspectionOutcome.NOT_MEDIA, detail="an HTML page"))
     assert reel_problems(junk)[0].description == "is not a video: an HTML page"
+
+
+def test_a_reels_cover_is_a_fetchable_jpeg_of_at_most_8_mb() -> None:
+    jpeg = Inspection(InspectionOutcome.READ, "image/jpeg", 1080, 1920, 8_000_000)
+    assert cover_problems(jpeg) == []
+    [png] = cover_problems(dataclasses.replace(jpeg, mime_type="image/png", size_bytes=100))
+    assert (png.field, png.reason, png.description) == ("cover_url", "FORMAT", "is image/png; a Reel's cover is a JPEG")
+    [big] = cover_problems(dataclasses.replace(jpeg, size_bytes=8_000_001))
+    assert big.reason == "SIZE" and "8,000,000" in big.description
+    [gone] = cover_problems(Inspection(InspectionOutcome.UNREACHABLE, detail="the host answered HTTP 404"))
+    assert (gone.field, gone.precondition) == ("cover_url", True)
+    assert media_error([gone]).reason == "MEDIA_UNREACHABLE"
