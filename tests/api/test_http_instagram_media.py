@@ -63,3 +63,14 @@ async def test_a_bad_x_server_timeout_is_a_400_naming_the_header(http, value) ->
     reply = await http.post(ROUTE, {"mediaId": "x"}, headers={"X-Server-Timeout": value})
     assert reply.status == 400, reply.body
     assert "X-Server-Timeout" in reply.body["error"]["message"]
+
+
+async def test_history_filters_by_kind_over_http(http, instagram_sandbox) -> None:
+    account, reel = await setup(http, "gs://demo-bucket/http-kind.mp4")
+    published = await http.post(ROUTE, {"mediaId": reel, "instagramAccountId": account})
+    assert published.status == 200, published.body
+    reels = await http.get("/api/v1/publishes?kind=PUBLISH_KIND_REEL")
+    assert [p["id"] for p in reels.body["publishes"]] == [published.body["instagramPublishId"]]
+    assert reels.body["publishes"][0]["kind"] == "PUBLISH_KIND_REEL"
+    carousels = await http.get("/api/v1/publishes?kind=PUBLISH_KIND_CAROUSEL")
+    assert carousels.status == 200 and carousels.body.get("publishes", []) == []
