@@ -800,3 +800,27 @@ async def test_a_reel_container_refuses_what_reels_do_not_take(graph: Graph) -> 
     assert_graph_error(status, body, 100)
     status, body = await graph.post(f"{USER}/media", media_type="REELS", video_url=REEL_URL, alt_text="no")
     assert_graph_error(status, body, 100)
+
+
+async def test_with_a_media_host_a_reel_is_judged_by_its_real_bytes(session: aiohttp.ClientSession) -> None:
+    from server.sandbox.media import MediaHost  # noqa: PLC0415
+
+    host = MediaHost()
+    await host.start()
+    sandbox = InstagramSandbox(InstagramSandboxConfig(processing_delay=0.0, reel_processing_delay=0.0),
+                               media_host=host.base_url)
+    try:
+        graph = Graph(session, await sandbox.start())
+        outcomes = {}
+        for name in ("tall-360x640.mp4", "clip.webm", "old-mpeg4.mov", "short-2s.mp4", "film-15fps.mp4"):
+            status, body = await graph.post(f"{USER}/media", media_type="REELS",
+                                            video_url=f"https://storage.googleapis.com/demo-bucket/{name}")
+            assert status == 200, body
+            outcomes[name] = (await graph.get(body["id"], fields="status_code,status"))[1]["status"]
+        assert outcomes["tall-360x640.mp4"].startswith("Finished")
+        assert outcomes["clip.webm"].endswith("2207026") and outcomes["old-mpeg4.mov"].endswith("2207026")
+        assert outcomes["short-2s.mp4"].endswith("2207053") and outcomes["film-15fps.mp4"].endswith("2207053")
+        assert host.calls.total() == 5  # each video downloaded, as Instagram does
+    finally:
+        await sandbox.stop()
+        await host.stop()

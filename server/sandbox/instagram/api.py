@@ -82,6 +82,9 @@ class GraphApi:
             image_url = str_param(params, "image_url") if endpoint == "create_container" else ""
             if image_url:
                 serve = functools.partial(serve, facts=await self._probe.facts(image_url))
+            video_url = str_param(params, "video_url") if endpoint == "create_container" else ""
+            if video_url:  # Instagram downloads a Reel's video to process it
+                serve = functools.partial(serve, clip=await self._probe.clip_facts(video_url))
             body = serve()
             if scripted is not None:  # after serving: the call took effect, the client errs
                 raise scripted.error(request.method, object_id)

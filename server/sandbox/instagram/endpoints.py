@@ -26,7 +26,7 @@ from server.sandbox.instagram.params import (
 )
 from server.sandbox.instagram.rules import check_caption, fetch_failure, reel_failure
 from server.sandbox.instagram.state import Container, InstagramState, Media
-from server.sandbox.media import ImageFacts, convention_facts
+from server.sandbox.media import ClipFacts, ImageFacts, convention_clip, convention_facts
 
 # Instagram Login long-lived tokens: valid 60 days, refreshed for another 60.
 LONG_LIVED_TOKEN_SECONDS = 5184000
@@ -67,10 +67,12 @@ _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
 def create_container(
-    state: InstagramState, ig_user_id: str, params: Params, facts: ImageFacts | None = None
+    state: InstagramState, ig_user_id: str, params: Params, facts: ImageFacts | None = None,
+    clip: ClipFacts | None = None,
 ) -> dict[str, Any]:
-    """POST /{ig-user-id}/media: an IMAGE (maybe a carousel item) or a CAROUSEL container.
-    `facts`: what downloading image_url shows (default: the URL convention's answer)."""
+    """POST /{ig-user-id}/media: an IMAGE (maybe a carousel item), a REELS or a CAROUSEL
+    container. `facts`: what downloading image_url shows, `clip` what downloading a Reel's
+    video_url shows (default: the URL convention's answer)."""
     state.user(ig_user_id, "post")
     state.check_container_quota(ig_user_id)
     media_type = str_param(params, "media_type") or "IMAGE"
@@ -79,7 +81,7 @@ def create_container(
     elif media_type == "IMAGE":
         container = _new_image(state, ig_user_id, params, facts)
     elif media_type == "REELS":
-        container = _new_reel(state, ig_user_id, params)
+        container = _new_reel(state, ig_user_id, params, clip)
     else:
         raise errors.param_error(
             f"The media type {media_type} is unknown (the sandbox emulates IMAGE, REELS and "
@@ -116,7 +118,7 @@ def _new_image(state: InstagramState, ig_user_id: str, params: Params, facts: Im
     )
 
 
-def _new_reel(state: InstagramState, ig_user_id: str, params: Params) -> Container:
+def _new_reel(state: InstagramState, ig_user_id: str, params: Params, clip: ClipFacts | None) -> Container:
     """A REELS container: its video is downloaded and processed for reel_processing_delay,
     then FINISHED, or ERROR with the subcode the video earns (rules.reel_failure)."""
     video_url = str_param(params, "video_url")
@@ -137,7 +139,7 @@ def _new_reel(state: InstagramState, ig_user_id: str, params: Params) -> Contain
         image_url=None,
         children=[],
         caption=caption,
-        failure=reel_failure(video_url, options.get("thumb_offset")),
+        failure=reel_failure(video_url, options.get("thumb_offset"), clip or convention_clip(video_url)),
         extra={**_extra(params), **options, "video_url": video_url},
         processing=state.config.reel_processing_delay,
     )

@@ -11,8 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from server.sandbox.instagram.errors import GraphError
-from server.sandbox.media import ImageFacts
-from server.sandbox.media.convention import NotServed, spec_for_url
+from server.sandbox.media import ClipFacts, ImageFacts
 
 MIN_CHILDREN, MAX_CHILDREN = 2, 10
 MAX_CAPTION_CHARS, MAX_HASHTAGS, MAX_MENTIONS = 2200, 30, 20
@@ -25,7 +24,7 @@ FETCH_FAILED, DOWNLOAD_TIMEOUT, TOO_LARGE, BAD_FORMAT, BAD_ASPECT = 2207052, 220
 # duration" (1/2207057), and "unknown upload error" (-1/2207053), which the emulator gives a
 # video outside the other Reel specs (Meta lists no subcode of its own for them).
 VIDEO_FORMAT, THUMB_OFFSET, VIDEO_UPLOAD = 2207026, 2207057, 2207053
-REEL_CONTAINERS, REEL_CODECS = ("MP4", "MOV"), ("h264",)
+REEL_CONTAINERS, REEL_CODECS = ("MP4", "MOV"), ("h264", "hevc")
 MIN_REEL_SECONDS, MAX_REEL_SECONDS, MIN_REEL_FPS, MAX_REEL_FPS = 3.0, 900.0, 23, 60
 
 _HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
@@ -64,23 +63,16 @@ def fetch_failure(image_url: str, facts: ImageFacts) -> int | None:
     return None
 
 
-def reel_failure(video_url: str, thumb_offset_ms: int | None) -> int | None:
-    """The subcode a Reel's processing ends in (its container turns ERROR), or None: the
-    video as the sandbox media host's URL convention describes it (README.md)."""
-    try:
-        spec = spec_for_url(video_url)
-    except (NotServed, ValueError):
+def reel_failure(video_url: str, thumb_offset_ms: int | None, clip: ClipFacts) -> int | None:
+    """The subcode a Reel's processing ends in (its container turns ERROR), or None: what
+    downloading the video shows (`clip`: the media host's real bytes, or the URL convention)."""
+    if "unreachable" in video_url.lower() or not clip.reachable:
         return FETCH_FAILED
-    if spec.unreachable or "unreachable" in video_url.lower():
-        return FETCH_FAILED
-    if spec.video is None or spec.format not in REEL_CONTAINERS:
+    if clip.container not in REEL_CONTAINERS or clip.video_codec not in REEL_CODECS:
         return VIDEO_FORMAT
-    video = spec.video
-    if video.codec not in REEL_CODECS:
-        return VIDEO_FORMAT
-    if not MIN_REEL_SECONDS <= video.seconds <= MAX_REEL_SECONDS or not MIN_REEL_FPS <= video.fps <= MAX_REEL_FPS:
+    if not MIN_REEL_SECONDS <= clip.seconds <= MAX_REEL_SECONDS or not MIN_REEL_FPS <= clip.fps <= MAX_REEL_FPS:
         return VIDEO_UPLOAD
-    if thumb_offset_ms is not None and thumb_offset_ms > video.seconds * 1000:
+    if thumb_offset_ms is not None and thumb_offset_ms > clip.seconds * 1000:
         return THUMB_OFFSET
     return None
 

@@ -1,6 +1,6 @@
-"""What the platform emulators learn of an image URL, as the real platforms do by
-downloading it: from the media host's real bytes when the emulator was given one, else
-from the URL convention the media host serves."""
+"""What the platform emulators learn of an image or video URL, as the real platforms do by
+downloading it: from the media host's real bytes when the emulator was given one (a video
+read with PyAV), else from the URL convention the media host serves."""
 
 from __future__ import annotations
 
@@ -9,11 +9,25 @@ import io
 from dataclasses import dataclass
 
 import aiohttp
+import av
 from PIL import Image
 
 from server.sandbox.media.convention import NotServed, host_path, spec_for_url
 
 _PREFIX = 1 << 20
+# A video is downloaded whole, as a platform does; the sandbox's are small (a few MB).
+_MAX_VIDEO = 64 << 20
+
+
+@dataclass(frozen=True)
+class ClipFacts:
+    """What downloading a video shows: "" and 0 when it is no video (or not reachable)."""
+
+    reachable: bool
+    container: str = ""  # MP4, MOV, WEBM, AVI, MKV (the convention's names)
+    video_codec: str = ""  # h264, mpeg4, vp9, ...
+    seconds: float = 0.0
+    fps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,22 @@ class ImageProbe:
             return ImageFacts(reachable=False)
         return _read(prefix, size)
 
+    async def clip_facts(self, url: str) -> ClipFacts:
+        """A video's facts: its real bytes from the media host, else the URL convention."""
+        if not self.media_host:
+            return convention_clip(url)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(trust_env=False, auto_decompress=False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._session.get(self.media_host + host_path(url)) as response:
+                    if response.status != 200:
+                        return ClipFacts(reachable=False)
+                    data = await response.content.read(_MAX_VIDEO)
+        except (TimeoutError, aiohttp.ClientError):
+            return ClipFacts(reachable=False)
+        return await asyncio.to_thread(_read_clip, data)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -77,6 +107,42 @@ def convention_facts(url: str, timeout: float = 10.0) -> ImageFacts:
         height=spec.height if spec.is_image else 0,
         size=spec.total_bytes or 0,
     )
+
+
+def convention_clip(url: str) -> ClipFacts:
+    """A video's facts from the URL convention alone."""
+    try:
+        spec = spec_for_url(url)
+    except NotServed:
+        return ClipFacts(reachable=False)
+    if spec.unreachable:
+        return ClipFacts(reachable=False)
+    if spec.video is None:
+        return ClipFacts(reachable=True)
+    return ClipFacts(True, spec.format, spec.video.codec, spec.video.seconds, float(spec.video.fps))
+
+
+_CONTAINERS = {"avi": "AVI"}
+
+
+def _read_clip(data: bytes) -> ClipFacts:
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
+            if not container.streams.video:
+                return ClipFacts(reachable=True)
+            stream = container.streams.video[0]
+            names = container.format.name.split(",")
+            if "mp4" in names:
+                fmt = "MOV" if data[8:12] == b"qt  " else "MP4"
+            elif "webm" in names:
+                fmt = "MKV" if b"matroska" in data[:64] else "WEBM"
+            else:
+                fmt = _CONTAINERS.get(names[0], names[0].upper())
+            rate = stream.average_rate or stream.guessed_rate
+            seconds = (container.duration or 0) / 1_000_000
+            return ClipFacts(True, fmt, stream.codec_context.name, seconds, float(rate) if rate else 0.0)
+    except (av.FFmpegError, ValueError, OSError):
+        return ClipFacts(reachable=True)
 
 
 def _total(response: aiohttp.ClientResponse) -> int:
