@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from server.domain.commands import InstagramMedia
-from server.domain.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition
+from server.domain.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, ResourceExhausted
 from server.domain.models import PublishKind, PublishState
 from server.domain.options import ImageOptions, UserTag
 from server.domain.ports import SingleMediaPost
@@ -149,3 +149,16 @@ async def test_the_same_media_and_caption_again_within_a_day_is_refused_as_a_dup
         await world.publish(request)
     assert caught.value.reason == "DUPLICATE_PUBLISH"
     assert (await world.publish(dataclasses.replace(request, allow_duplicate=True))).state == PublishState.PUBLISHED
+
+
+async def test_a_reel_counts_against_the_24_hour_limit_and_is_refused_at_it(world: World) -> None:
+    world.instagram.quota_usage = world.instagram.quota_total  # 50 posts in the last 24 hours
+    request = await request_for(world, "gs://bucket/over-{n}.mp4")
+    with pytest.raises(ResourceExhausted):
+        await world.publish(request)
+    assert world.instagram.methods() == ["publishing_limit"]  # no container spent
+    assert world.store.publishes.rows == {}
+    world.instagram.quota_usage = world.instagram.quota_total - 1
+    world.clock.advance(3600)  # the cached reading is stale: read again
+    assert (await world.publish(await request_for(world, "gs://bucket/last-{n}.mp4"))).state == PublishState.PUBLISHED
+    assert world.instagram.quota_usage == world.instagram.quota_total  # the Reel was one post of the limit
