@@ -303,7 +303,8 @@ def test_service_config_policy_per_method():
         # Publishes: safe to retry thanks to request_id; cancel and reschedule are idempotent;
         # the rest are read-only.
         "distribution.v1.PublishingService": [
-            "PublishInstagramCarousel", "PublishInstagramMedia", "PublishTikTokCarousel", "GetPublish", "ListPublishes", "WatchPublish",
+            "PublishInstagramCarousel", "PublishInstagramMedia", "PublishTikTokCarousel", "GetPublish",
+            "ListPublishes", "WatchPublish",
             "CancelPublish", "UpdatePublishSchedule",
         ],
         # The same change again changes nothing.
