@@ -35,6 +35,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.local import LocalChangeFeed
 from server.adapters.migrations import MIGRATIONS
 from server.adapters.postgres import PostgresStore
 from server.adapters.postgres.bulk import copy_batch, prepared_for_load
@@ -89,7 +90,9 @@ async def _prepare(path: Path, key: str, rng: random.Random) -> tuple[dict[str, 
     await database.open()  # creates the schema with the service's own migrations
     try:
         return await _accounts_and_media(
-            SqliteAccountStore(database, TokenCipher([key.encode()])), SqliteMediaStore(database), rng)
+            SqliteAccountStore(database, TokenCipher([key.encode()]), LocalChangeFeed()), SqliteMediaStore(database),
+            rng,
+        )
     finally:
         await database.close()
 

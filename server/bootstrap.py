@@ -67,6 +67,7 @@ from server.logs import trace_ids_from
 from server.services.account_health import AccountHealthCheck, AccountHealthReader
 from server.services.accounts import Accounts
 from server.services.connections import ConnectionPolicy, Connections
+from server.services.event_subjects import EventSubjects
 from server.services.events import WorkspaceEvents
 from server.services.history import PublishHistory
 from server.services.media import MediaLibrary
@@ -148,6 +149,7 @@ class Services:
     media: MediaLibrary
     publisher: Publisher
     history: PublishHistory
+    subjects: EventSubjects
     events: WorkspaceEvents
     connections: Connections
     account_health: AccountHealthCheck
@@ -213,6 +215,8 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
     scheduler = Scheduler(runner, clock, settings.schedule, sweep_every=settings.schedule_sweep_every, metrics=metrics)
     # Every account a call returns carries its health as of the call.
     health_reader = AccountHealthReader(store.account_health, store.quotas, clock, settings.account_health)
+    # What the stream's and the webhooks' events are about, read as they are sent.
+    subjects = EventSubjects(publishes, store.accounts, health_reader)
     return Services(
         publish_log=publish_log,
         tokens=tokens,
@@ -235,20 +239,21 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
         media=library,
         publisher=publisher,
         history=PublishHistory(publishes, publishes, publish_log),
-        events=WorkspaceEvents(publishes, publishes, publish_log, store.event_ids, clock, settings.stream),
+        subjects=subjects,
+        events=WorkspaceEvents(publishes, subjects, publish_log, store.event_ids, clock, settings.stream),
         account_health=AccountHealthCheck(
             store.accounts, store.account_health, tokens, quota, adapters.tiktok, retrier, clock,
-            settings.account_health,
+            settings.account_health, health_reader,
         ),
         webhooks=(
             Webhooks(
-                store.webhooks, publishes, publishes, adapters.webhook_sender, store.event_ids, clock, settings.webhooks
+                store.webhooks, publishes, subjects, adapters.webhook_sender, store.event_ids, clock, settings.webhooks
             )
             if adapters.webhook_sender is not None else None
         ),
         dispatcher=(
             WebhookDispatcher(
-                store.webhooks, publishes, publishes, publish_log, adapters.webhook_sender, store.event_ids, clock,
+                store.webhooks, publishes, subjects, publish_log, adapters.webhook_sender, store.event_ids, clock,
                 settings.webhooks,
             )
             if adapters.webhook_sender is not None else None

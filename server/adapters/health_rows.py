@@ -7,7 +7,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from server.domain.account_events import ConditionName
 from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
+
+# The column keeping the marker of the condition each account event was last sent for.
+MARKERS: dict[ConditionName, str] = {"token_expiring": "token_expiring_marker", "quota_low": "quota_low_marker"}
 
 
 def facts_of(row: Mapping[str, Any], time: Callable[[Any], datetime | None]) -> HealthFacts:

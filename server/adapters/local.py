@@ -71,8 +71,18 @@ class LocalQuotas:
         }
 
 
-class NoChangeFeed:
-    """One process sees its own changes directly (the publish log announces them)."""
+class LocalChangeFeed:
+    """One process sees its own publish changes directly (the publish log announces them);
+    what its stores write besides, an account event, they announce here, as PostgreSQL's
+    change channel does for every replica."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[str], None]] = []
 
     def subscribe(self, listener: Callable[[str], None]) -> None:
-        return None
+        self._listeners.append(listener)
+
+    def announce(self, changed_id: str) -> None:
+        """An account event was committed (on the event loop, after its write)."""
+        for listener in self._listeners:
+            listener(changed_id)

@@ -619,4 +619,69 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE media ADD COLUMN video TEXT", "ALTER TABLE media ADD COLUMN inspected_video TEXT"),
         ("ALTER TABLE media ADD COLUMN video jsonb", "ALTER TABLE media ADD COLUMN inspected_video jsonb"),
     ),
+    Migration(
+        13,
+        "account events in the event log (no publish), and the health conditions each was sent for",
+        (
+            # Account events (account.token_expiring, ...) are rows of the same log as publish
+            # events, so one sequence orders both in the stream. Such a row has no publish: its
+            # own workspace, account and platform. SQLite cannot drop a NOT NULL: the table is
+            # rebuilt with its ids (the stream's positions) and its AUTOINCREMENT sequence kept.
+            """
+            CREATE TABLE publish_events_v13 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                publish_id TEXT REFERENCES publishes (id),
+                time TEXT NOT NULL,
+                type TEXT NOT NULL,
+                state TEXT,
+                message TEXT NOT NULL DEFAULT '',
+                details TEXT NOT NULL DEFAULT '{}',
+                trace_id TEXT NOT NULL DEFAULT '',
+                workspace_id TEXT,
+                account_id TEXT,
+                platform TEXT
+            )
+            """,
+            "INSERT INTO publish_events_v13 (id, publish_id, time, type, state, message, details, trace_id)"
+            " SELECT id, publish_id, time, type, state, message, details, trace_id FROM publish_events ORDER BY id",
+            # The sequence goes on from the highest id ever handed out (a deleted row's too).
+            "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'publish_events')"
+            " WHERE name = 'publish_events_v13'"
+            " AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'publish_events')",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'publish_events_v13', seq FROM sqlite_sequence"
+            " WHERE name = 'publish_events'"
+            " AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'publish_events_v13')",
+            "DROP TABLE publish_events",
+            "ALTER TABLE publish_events_v13 RENAME TO publish_events",
+            # New names: every index name of this list is created once (bench/history_data.py).
+            "CREATE INDEX publish_events_timeline ON publish_events (publish_id, id)",
+            # The marker of the condition each event was last sent for (server/domain/account_events.py).
+            "ALTER TABLE account_health ADD COLUMN token_expiring_marker TEXT",
+            "ALTER TABLE account_health ADD COLUMN quota_low_marker TEXT",
+        ),
+        (
+            "ALTER TABLE publish_events ALTER COLUMN publish_id DROP NOT NULL",
+            "ALTER TABLE publish_events ADD COLUMN workspace_id text",
+            "ALTER TABLE publish_events ADD COLUMN account_id uuid",
+            "ALTER TABLE publish_events ADD COLUMN platform text",
+            # Every replica's streams and webhook dispatchers hear of an account event at commit,
+            # as of a publish change: the channel carries the account's id, which names no publish.
+            """
+            CREATE FUNCTION distribution_notify_account_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('distribution_publishes', NEW.account_id::text);
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER publish_events_account_notify AFTER INSERT ON publish_events
+                FOR EACH ROW WHEN (NEW.publish_id IS NULL) EXECUTE FUNCTION distribution_notify_account_event()
+            """,
+            # A delivery of an account event has no publish (SQLite keeps '' in its TEXT column).
+            "ALTER TABLE webhook_deliveries ALTER COLUMN publish_id DROP NOT NULL",
+            "ALTER TABLE account_health ADD COLUMN token_expiring_marker text",
+            "ALTER TABLE account_health ADD COLUMN quota_low_marker text",
+        ),
+    ),
 )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from server.domain.changes import PublishChange
 from server.domain.ending import LIVE_ENDS
 from server.domain.errors import IllegalTransition, LeaseLost
+from server.domain.events import AccountEvent, EventPosition, WorkspaceEvent
 from server.domain.models import (
     TERMINAL_STATES,
     FirstComment,
@@ -31,6 +32,7 @@ from server.domain.models import (
 )
 from server.domain.options import options_from_record
 from server.domain.pagination import Cursor
+from server.domain.webhooks import EventKind
 
 # Value -> member lookups: calling the Enum class is several times slower, and a row is
 # mapped for every record of every list page.
@@ -200,6 +202,56 @@ def event_from_row(row: Mapping[str, Any], values: Values) -> PublishEvent:
         details=values.json_out(row["details"]),
         trace_id=row["trace_id"],
     )
+
+
+# --- the workspace stream: publish events and account events (publish_id NULL) -------------
+
+# A publish event's workspace, account and platform are its publish's; an account event's
+# are on its own row.
+def stream_select(extra_columns: str = "") -> str:
+    return (
+        f"SELECT e.*, {extra_columns}COALESCE(p.account_id, e.account_id) AS subject_account_id,"
+        f" COALESCE(p.platform, e.platform) AS subject_platform, {ORDINAL}"
+        " FROM publish_events e LEFT JOIN publishes p ON p.id = e.publish_id"
+    )
+
+
+STREAM_WORKSPACE = "COALESCE(p.workspace_id, e.workspace_id)"
+STREAM_ACCOUNT = "COALESCE(p.account_id, e.account_id)"
+STREAM_PLATFORM = "COALESCE(p.platform, e.platform)"
+_KINDS = {k.value: k for k in EventKind}
+
+
+def kinds_clause(kinds: frozenset[EventKind]) -> str:
+    """The events of these kinds, as an SQL condition (the values are enum members' values)."""
+    parts = []
+    if EventKind.PUBLISH_STATE_CHANGED in kinds:
+        parts.append("(e.publish_id IS NOT NULL AND e.state IS NOT NULL)")
+    if EventKind.PUBLISH_UPDATED in kinds:
+        parts.append("(e.publish_id IS NOT NULL AND e.state IS NULL)")
+    accounts = tuple(sorted(k.value for k in kinds if k.of_accounts))
+    if accounts:
+        parts.append(f"(e.publish_id IS NULL AND e.type IN ({sql_list(accounts)}))")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def workspace_event_from_row(row: Mapping[str, Any], position: EventPosition, values: Values) -> WorkspaceEvent:
+    publish_id = row["publish_id"]
+    account_id, platform = str(row["subject_account_id"]), PLATFORMS[row["subject_platform"]]
+    if publish_id is None:
+        time = values.time_out(row["time"])
+        assert time is not None  # NOT NULL
+        account_event = AccountEvent(
+            kind=_KINDS[row["type"]], time=time, message=row["message"],
+            details=values.json_out(row["details"]),
+        )
+        return WorkspaceEvent(position, "", account_id, platform, None, account_event)
+    return WorkspaceEvent(position, str(publish_id), account_id, platform, event_from_row(row, values))
+
+
+def account_event_columns(event: AccountEvent, values: Values) -> tuple[Any, ...]:
+    """(time, type, message, details) of an account event to append."""
+    return values.time_in(event.time), event.kind.value, event.message, values.json_in(event.details)
 
 
 def event_columns(event: PublishEvent, now: datetime, values: Values) -> tuple[Any, ...]:

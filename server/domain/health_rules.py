@@ -8,19 +8,25 @@ from server.domain.health import CreatorStatus, HealthFacts, HealthPolicy, Healt
 from server.domain.models import Account, AccountState, Platform
 
 
-def expiring(account: Account, now: datetime, within: timedelta) -> bool:
-    """Whether a token Distribution cannot renew itself stops working within `within`: the
-    refresh token; or the access token of an account with no refresh token (an Instagram
-    long-lived token is renewed in its last week, so it is still this close only when its
-    renewal failed)."""
+def expiring_token(account: Account, now: datetime, within: timedelta) -> tuple[str, datetime] | None:
+    """Which token Distribution cannot renew itself stops working within `within`, and when
+    ("refresh_token" or "access_token"): the refresh token; or the access token of an account
+    with no refresh token (an Instagram long-lived token is renewed in its last week, so it
+    is still this close only when its renewal failed). None when neither is."""
     horizon = now + within
     refresh = account.refresh_token_expires_at
     if account.has_refresh_token and refresh is not None and refresh <= horizon:
-        return True
+        return "refresh_token", refresh
     access = account.access_token_expires_at
     if access is None or access > horizon:
-        return False
-    return account.platform == Platform.INSTAGRAM or not account.has_refresh_token
+        return None
+    if account.platform == Platform.INSTAGRAM or not account.has_refresh_token:
+        return "access_token", access
+    return None
+
+
+def expiring(account: Account, now: datetime, within: timedelta) -> bool:
+    return expiring_token(account, now, within) is not None
 
 
 def quota_low(quota: QuotaStatus | None, creator: CreatorStatus | None, remaining: int) -> bool:

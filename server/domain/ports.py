@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from server.domain.account_events import REJECTED, Condition
 from server.domain.changes import PublishChange
 from server.domain.connections import AuthorizationRequest, Claim, ConnectedIdentity, PendingConnection, PkceMethod
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
@@ -60,7 +61,8 @@ class AccountStore(Protocol):
 
     async def upsert(self, new: NewAccount) -> Account:
         """Connects an account, or reconnects (new tokens, ACTIVE) the one with the same
-        workspace, platform and external id, keeping its id."""
+        workspace, platform and external id, keeping its id; a reconnect appends its
+        account.reconnected event (with the state before) in the same write."""
         ...
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None: ...
@@ -94,8 +96,10 @@ class AccountStore(Protocol):
         nothing."""
         ...
 
-    async def mark_needs_reconnect(self, account_id: str) -> None:
-        """The platform rejected the stored token (only an ACTIVE account changes)."""
+    async def mark_needs_reconnect(self, account_id: str, reason: str = REJECTED, platform_code: str = "") -> None:
+        """The platform rejected the stored token (only an ACTIVE account changes); the change
+        appends its account.reauth_required event (server/domain/account_events.py) to the
+        event log in the same write, so it is sent once."""
         ...
 
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
@@ -274,8 +278,8 @@ class DueWork(Protocol):
 
 class EventLog(Protocol):
     """The timelines, per publish and as one workspace stream (server/domain/events.py): every
-    timeline event of a workspace in one order in which no reader ever sees a later event
-    before an earlier one that commits after it."""
+    timeline event and account event of a workspace in one order in which no reader ever sees
+    a later event before an earlier one that commits after it."""
 
     async def events(self, publish_id: str, after: int = 0) -> list[PublishEvent]:
         """The timeline, oldest first; `after` skips events up to that id."""
@@ -450,6 +454,13 @@ class AccountHealthStore(Protocol):
         """The last platform call for the account that failed."""
         ...
 
+    async def note_condition(self, account_id: str, condition: Condition) -> bool:
+        """Moves the account's marker of `condition.name` to `condition.marker` unless it is
+        there already, and then appends `condition.event` (when the new marker is not None)
+        to the event log, in one step: of replicas noting the same condition at once, one
+        writes the event. True when the marker moved."""
+        ...
+
 
 # What a change feed passes instead of a publish id when it was interrupted (its connection
 # lost, say): changes made meanwhile were not heard, so any publish may have changed.
@@ -459,8 +470,10 @@ ANYTHING_CHANGED = ""
 class ChangeFeed(Protocol):
     def subscribe(self, listener: Callable[[str], None]) -> None:
         """Calls `listener(publish_id)` for changes to publishes committed by any replica
-        (possibly this one too), and `listener(ANYTHING_CHANGED)` once the feed is heard again
-        after an interruption; a store with one process only may never call it."""
+        (possibly this one too), `listener(account_id)` for an account event (an id no
+        publish has), and `listener(ANYTHING_CHANGED)` once the feed is heard again after an
+        interruption; a store of one process calls it for account events only (its publish
+        log announces its own publish changes)."""
         ...
 
 

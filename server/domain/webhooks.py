@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from server.domain.errors import FieldViolation
 from server.domain.models import PublishEvent
 
 SECRET_PREFIX = "whsec_"
@@ -50,10 +51,30 @@ class EventKind(str, enum.Enum):
 
     PUBLISH_STATE_CHANGED = "publish.state_changed"
     PUBLISH_UPDATED = "publish.updated"
+    # Account events (server/domain/account_events.py): what an account's owner must act on.
+    ACCOUNT_TOKEN_EXPIRING = "account.token_expiring"
+    ACCOUNT_QUOTA_LOW = "account.quota_low"
+    ACCOUNT_REAUTH_REQUIRED = "account.reauth_required"
+    ACCOUNT_RECONNECTED = "account.reconnected"
+
+    @property
+    def of_accounts(self) -> bool:
+        return self.value.startswith("account.")
 
 
 def kind_of(event: PublishEvent) -> EventKind:
     return EventKind.PUBLISH_STATE_CHANGED if event.state is not None else EventKind.PUBLISH_UPDATED
+
+
+def kinds_violations(field_name: str, kinds: Sequence[EventKind | None]) -> list[FieldViolation]:
+    """Each kind named is one (None: a number that names none), and none twice over."""
+    if len(kinds) > len(EventKind):
+        return [FieldViolation(
+            field_name, f"names each kind at most once: at most {len(EventKind)} entries; got {len(kinds)}"
+        )]
+    names = " or ".join(f"WEBHOOK_EVENT_KIND_{k.name}" for k in EventKind)
+    return [FieldViolation(f"{field_name}[{index}]", f"must be {names}") for index, kind in enumerate(kinds)
+            if kind is None]
 
 
 class WebhookState(str, enum.Enum):
@@ -107,6 +128,7 @@ class NewDelivery:
 
     event_id: str
     event_type: str
+    # Empty for an account event.
     publish_id: str
     body: str
 

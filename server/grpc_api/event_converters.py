@@ -7,8 +7,8 @@ from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, we
 from server.domain.errors import FieldViolation, InvalidArgument, invalid
 from server.domain.events import EventFilter
 from server.domain.models import Platform, PublishState
-from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState
-from server.grpc_api.converters import _set_time, enum_in, event_out, publish_out
+from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState, kinds_violations
+from server.grpc_api.converters import _set_time, account_out, enum_in, enum_out, event_out, publish_out
 from server.services.events import StreamItem
 from server.services.webhooks import WebhookUpdate
 
@@ -18,6 +18,10 @@ MAX_STATES = 32
 _KINDS_IN = {
     webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED: EventKind.PUBLISH_STATE_CHANGED,
     webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_UPDATED: EventKind.PUBLISH_UPDATED,
+    webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_TOKEN_EXPIRING: EventKind.ACCOUNT_TOKEN_EXPIRING,
+    webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_QUOTA_LOW: EventKind.ACCOUNT_QUOTA_LOW,
+    webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED: EventKind.ACCOUNT_REAUTH_REQUIRED,
+    webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_RECONNECTED: EventKind.ACCOUNT_RECONNECTED,
 }
 _KINDS_OUT = {kind: number for number, kind in _KINDS_IN.items()}
 _WEBHOOK_STATES = {
@@ -50,19 +54,35 @@ def event_filter(req: publishing_service_pb2.WatchPublishesRequest) -> EventFilt
             violations.append(FieldViolation(field, "must be a state, not PUBLISH_STATE_UNSPECIFIED"))
         else:
             states.add(state)
+    kinds = event_kinds_in(list(req.event_kinds))
+    violations.extend(kinds_violations("event_kinds", kinds))
     if violations:
         raise invalid(violations)
     return EventFilter(
         account_id=req.account_id or None,
         platform=enum_in(account_pb2.Platform, req.platform, "PLATFORM_", Platform, "platform"),
         states=frozenset(states),
+        kinds=frozenset(k for k in kinds if k is not None),
     )
 
 
 def stream_item_out(item: StreamItem) -> publishing_service_pb2.WatchPublishesResponse:
+    """Exactly one of (event, publish) and (account_event, account) is set."""
     response = publishing_service_pb2.WatchPublishesResponse(event_id=item.event_id)
-    event_out(item.event.event, response.event)
-    publish_out(item.publish, response.publish)
+    workspace_event = item.event
+    if workspace_event.event is not None and item.publish is not None:
+        event_out(workspace_event.event, response.event)
+        publish_out(item.publish, response.publish)
+    account_event = workspace_event.account_event
+    if account_event is not None and item.account is not None:
+        out = response.account_event
+        out.kind = _KINDS_OUT[account_event.kind]
+        out.account_id = workspace_event.account_id
+        out.platform = enum_out(account_pb2.Platform, "PLATFORM_", workspace_event.platform)
+        _set_time(out.time, account_event.time)
+        out.message = account_event.message
+        out.details.update(account_event.details)
+        response.account.CopyFrom(account_out(item.account))
     return response
 
 

@@ -10,7 +10,9 @@ whose check is due (the store hands each to one replica), and for each: refreshe
 that would expire before the next pass (a TikTok access token, an Instagram long-lived
 token in its last week), then reads Instagram's content_publishing_limit or TikTok's
 creator_info, and records what it found or the failure. A token the platform rejects is
-refreshed once (AccountTokens.call); rejected again, the account is marked for reconnect.
+refreshed once (AccountTokens.call); rejected again, the account is marked for reconnect
+(account.reauth_required). Then it notes the conditions the account is in, and the store
+writes account.token_expiring and account.quota_low once per condition.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import timedelta
 
+from server.domain.account_events import conditions
 from server.domain.errors import DomainError
 from server.domain.health import (
     CANNOT_POST_CODES,
@@ -91,9 +94,11 @@ class AccountHealthCheck:
         retrier: Retrier,
         clock: Clock,
         policy: HealthPolicy,
+        reader: AccountHealthReader,
     ) -> None:
         self._accounts = accounts
         self._health = health
+        self._reader = reader
         self._tokens = tokens
         self._quota = quota
         self._tiktok = tiktok
@@ -150,13 +155,28 @@ class AccountHealthCheck:
                 creator = await self._creator(account, token)
         except PlatformFailure as failure:
             if failure.error.token_rejected:
-                await self._accounts.mark_needs_reconnect(account.id)
+                await self._accounts.mark_needs_reconnect(
+                    account.id, "the health check's token was rejected", failure.error.platform_code
+                )
             await self._failed(account, failure.error.platform_code, failure.error.message)
         except DomainError as err:
             # A refresh refused (the account is marked) or not possible just now.
             await self._failed(account, err.metadata.get("platform_code", ""), err.message)
         now = self._clock.now()
         await self._health.record_check(account.id, now, now + every, creator)
+        await self._note_conditions(workspace_id, account_id)
+
+    async def _note_conditions(self, workspace_id: str, account_id: str) -> None:
+        """Notes what the account's health shows now (tokens as refreshed by this check, the
+        quota and creator_info just read): each condition's event is written once per
+        condition, by the store (server/domain/account_events.py)."""
+        account = await self._accounts.get(workspace_id, account_id)
+        if account is None or account.state != AccountState.ACTIVE:
+            return  # a reconnect is needed: account.reauth_required said so
+        stated = await self._reader.attach_one(account)
+        assert stated.health is not None
+        for condition in conditions(stated, stated.health, self._clock.now(), self._policy):
+            await self._health.note_condition(account.id, condition)
 
     async def _creator(self, account: Account, token: str) -> CreatorStatus:
         def ask(t: str) -> Awaitable[CreatorInfo]:

@@ -1,5 +1,5 @@
-"""The workspace event stream (WatchPublishes): every publish change of a workspace, in the
-stream's order (server/domain/events.py), resumable from any event id within the retention
+"""The workspace event stream (WatchPublishes): every publish change and account event of a
+workspace, in the stream's order (server/domain/events.py), resumable from any event id within the retention
 window.
 
 Delivery: a backfill from the store after the caller's position, then live: every change
@@ -26,9 +26,10 @@ from datetime import timedelta
 
 from server.domain.errors import FieldViolation, OutOfRange, ResourceExhausted, invalid
 from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
-from server.domain.models import Publish
-from server.domain.ports import Clock, EventIds, EventLog, PublishRecords
+from server.domain.models import Account, Publish
+from server.domain.ports import Clock, EventIds, EventLog
 from server.domain.validation import canonical_id, id_violation
+from server.services.event_subjects import EventSubjects
 from server.services.workflow.publish_log import PublishLog
 
 # Events read from the store at once.
@@ -51,7 +52,10 @@ class StreamPolicy:
 @dataclass(frozen=True)
 class StreamItem:
     event: WorkspaceEvent
-    publish: Publish
+    # What the event is about, as read when it was sent: its publish (a publish event) or
+    # its account (an account event); exactly one is set.
+    publish: Publish | None
+    account: Account | None
     # The id callers see (opaque per workspace: the EventIds port).
     event_id: str
 
@@ -61,11 +65,11 @@ _OVERFLOW = object()
 
 class WorkspaceEvents:
     def __init__(
-        self, events: EventLog, records: PublishRecords, publish_log: PublishLog, event_ids: EventIds, clock: Clock,
+        self, events: EventLog, subjects: EventSubjects, publish_log: PublishLog, event_ids: EventIds, clock: Clock,
         policy: StreamPolicy | None = None,
     ) -> None:
         self._events = events
-        self._records = records
+        self._subjects = subjects
         self._log = publish_log
         self._ids = event_ids
         self._clock = clock
@@ -172,15 +176,13 @@ class WorkspaceEvents:
                 wake.clear()
                 events = await self._events.workspace_events(workspace_id, position, PAGE, where)
                 if events:
-                    records = {
-                        p.id: p
-                        for p in await self._records.get_many(workspace_id, sorted({e.publish_id for e in events}))
-                    }
+                    subjects = await self._subjects.load(workspace_id, events)
                     for event in events:
                         try:
                             async with asyncio.timeout(self.policy.stall):
                                 await queue.put(StreamItem(
-                                    event, records[event.publish_id], self._ids.token(workspace_id, event.position)
+                                    event, subjects.publish_of(event), subjects.account_of(event),
+                                    self._ids.token(workspace_id, event.position),
                                 ))
                         except TimeoutError:
                             _drain(queue)

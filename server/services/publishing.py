@@ -921,7 +921,9 @@ class TikTokPolicy:
         except PlatformFailure as failure:
             # validate_only leaves the account as it is: it did not refresh the token first.
             if failure.error.token_rejected and not validate_only:
-                await self._accounts.mark_needs_reconnect(account.id)
+                await self._accounts.mark_needs_reconnect(
+                    account.id, "TikTok rejected the token (creator_info)", failure.error.platform_code
+                )
             raise failure.error.as_exception() from None
         allowed = creator.privacy_level_options
         if privacy_level not in allowed:

@@ -136,7 +136,7 @@ class AccountTokens:
             new_token, expires_in = await self._instagram.refresh_long_lived_token(token)
         except PlatformFailure as failure:
             if failure.error.token_rejected:
-                await self._needs_reconnect(account)
+                await self._needs_reconnect(account, "Instagram refused to refresh the token", failure)
                 raise _refresh_refused(account, "Instagram", failure) from None
             # Not refreshable now (e.g. a Facebook Login token, or the platform is down): the
             # current token still works until it expires.
@@ -177,7 +177,7 @@ class AccountTokens:
                     "could not refresh it just now; try again later",
                     metadata={"account_id": account.id},
                 ) from None
-            await self._needs_reconnect(account)
+            await self._needs_reconnect(account, "TikTok refused to refresh the token", failure)
             raise _refresh_refused(account, "TikTok", failure) from None
         now = self._clock.now()
         await self._accounts.save_tokens(
@@ -192,8 +192,8 @@ class AccountTokens:
         log.info("token refreshed", extra={"account_id": account.id, "expires_in": grant.expires_in})
         return grant.access_token
 
-    async def _needs_reconnect(self, account: Account) -> None:
-        await self._accounts.mark_needs_reconnect(account.id)
+    async def _needs_reconnect(self, account: Account, reason: str, failure: PlatformFailure) -> None:
+        await self._accounts.mark_needs_reconnect(account.id, reason, failure.error.platform_code)
         log.warning("token refresh refused; account needs a reconnect", extra={"account_id": account.id})
 
 

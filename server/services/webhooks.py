@@ -31,7 +31,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,9 +44,9 @@ from server.domain.errors import (
     invalid,
 )
 from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
-from server.domain.models import Page, Publish
+from server.domain.models import Account, Page, Publish
 from server.domain.pagination import decode_token, encode_token, page_size
-from server.domain.ports import Clock, EventIds, EventLog, PublishRecords, WebhookSender, WebhookStore
+from server.domain.ports import Clock, EventIds, EventLog, WebhookSender, WebhookStore
 from server.domain.validation import canonical_id, check_id, id_violation
 from server.domain.webhooks import (
     DISABLE_WINDOW,
@@ -63,10 +63,12 @@ from server.domain.webhooks import (
     WebhookChanges,
     WebhookState,
     kind_of,
+    kinds_violations,
     new_secret,
     signed_headers,
 )
 from server.services.background import BackgroundLoop
+from server.services.event_subjects import EventSubjects
 from server.services.workflow.publish_log import PublishLog
 
 log = logging.getLogger("distribution.webhooks")
@@ -147,7 +149,7 @@ class Webhooks:
         self,
         store: WebhookStore,
         events: EventLog,
-        records: PublishRecords,
+        subjects: EventSubjects,
         sender: WebhookSender,
         event_ids: EventIds,
         clock: Clock,
@@ -155,7 +157,7 @@ class Webhooks:
     ) -> None:
         self._store = store
         self._events = events
-        self._records = records
+        self._subjects = subjects
         self._sender = sender
         self._ids = event_ids
         self._clock = clock
@@ -167,7 +169,7 @@ class Webhooks:
         """The new webhook and its secret (the only time the secret leaves the service)."""
         violations = [
             *self._url_violations("url", url),
-            *_kinds_violations("event_kinds", kinds),
+            *kinds_violations("event_kinds", kinds),
             *_description_violations("description", description),
         ]
         if violations:
@@ -243,7 +245,7 @@ class Webhooks:
         if "url" in paths:
             violations.extend(self._url_violations("webhook.url", request.url))
         if "event_kinds" in paths:
-            violations.extend(_kinds_violations("webhook.event_kinds", request.event_kinds))
+            violations.extend(kinds_violations("webhook.event_kinds", request.event_kinds))
         if "description" in paths:
             violations.extend(_description_violations("webhook.description", request.description))
         if violations:
@@ -338,7 +340,7 @@ class Webhooks:
                 webhook.workspace_id, position, PAGE, EventFilter(since=since)
             )
             within = [e for e in events if e.position <= bound]
-            deliveries = await new_deliveries(self._records, self._ids, webhook, within)
+            deliveries = await new_deliveries(self._subjects, self._ids, webhook, within)
             count += len(await self._store.redeliver(webhook.id, deliveries, now)) if deliveries else 0
             if len(within) < len(events) or len(events) < PAGE:
                 break
@@ -371,16 +373,6 @@ class Webhooks:
         return TestOutcome(event_id, attempt)
 
 
-def _kinds_violations(field_name: str, kinds: Sequence[EventKind | None]) -> list[FieldViolation]:
-    if len(kinds) > len(EventKind):
-        return [FieldViolation(
-            field_name, f"names each kind at most once: at most {len(EventKind)} entries; got {len(kinds)}"
-        )]
-    names = " or ".join(f"WEBHOOK_EVENT_KIND_{k.name}" for k in EventKind)
-    return [FieldViolation(f"{field_name}[{index}]", f"must be {names}") for index, kind in enumerate(kinds)
-            if kind is None]
-
-
 def _description_violations(field_name: str, description: str) -> list[FieldViolation]:
     if len(description) > MAX_DESCRIPTION_LENGTH or not description.isprintable():
         return [FieldViolation(
@@ -404,7 +396,7 @@ class WebhookDispatcher:
         self,
         store: WebhookStore,
         events: EventLog,
-        records: PublishRecords,
+        subjects: EventSubjects,
         publish_log: PublishLog,
         sender: WebhookSender,
         event_ids: EventIds,
@@ -413,7 +405,7 @@ class WebhookDispatcher:
     ) -> None:
         self._store = store
         self._events = events
-        self._records = records
+        self._subjects = subjects
         self._log = publish_log
         self._sender = sender
         self._ids = event_ids
@@ -500,7 +492,7 @@ class WebhookDispatcher:
             events = await self._events.workspace_events(webhook.workspace_id, cursor, PAGE)
             if not events:
                 return
-            deliveries = await new_deliveries(self._records, self._ids, webhook, events)
+            deliveries = await new_deliveries(self._subjects, self._ids, webhook, events)
             if not await self._store.advance(webhook.id, cursor, events[-1].position, deliveries, self._clock.now()):
                 return  # another replica queued these
             cursor = events[-1].position
@@ -535,22 +527,21 @@ class WebhookDispatcher:
 
 
 async def new_deliveries(
-    publishes: PublishRecords, event_ids: EventIds, webhook: Webhook, events: Sequence[WorkspaceEvent]
+    subjects: EventSubjects, event_ids: EventIds, webhook: Webhook, events: Sequence[WorkspaceEvent]
 ) -> list[NewDelivery]:
-    """One delivery per event of a kind the webhook wants, its body built from the publish as
-    read now."""
-    wanted = [e for e in events if webhook.wants(kind_of(e.event))]
+    """One delivery per event of a kind the webhook wants, its body built from the publish or
+    account as read now."""
+    wanted = [e for e in events if webhook.wants(e.kind)]
     if not wanted:
         return []
-    records = {
-        p.id: p for p in await publishes.get_many(webhook.workspace_id, sorted({e.publish_id for e in wanted}))
-    }
+    found = await subjects.load(webhook.workspace_id, wanted)
     deliveries = []
     for event in wanted:
         event_id = event_ids.token(webhook.workspace_id, event.position)
+        publish, account = found.publish_of(event), found.account_of(event)
+        body = payload(event, event_id, publish) if publish is not None else account_payload(event, event_id, account)
         deliveries.append(NewDelivery(
-            event_id=event_id, event_type=kind_of(event.event).value, publish_id=event.publish_id,
-            body=payload(event, event_id, records[event.publish_id]),
+            event_id=event_id, event_type=event.kind.value, publish_id=event.publish_id, body=body,
         ))
     return deliveries
 
@@ -558,6 +549,7 @@ async def new_deliveries(
 def payload(event: WorkspaceEvent, event_id: str, publish: Publish) -> str:
     """The JSON body: Standard Webhooks' shape (type, timestamp, data)."""
     e = event.event
+    assert e is not None
     body = {
         "type": kind_of(e).value,
         "timestamp": e.time.isoformat() if e.time else None,
@@ -586,4 +578,49 @@ def payload(event: WorkspaceEvent, event_id: str, publish: Publish) -> str:
             },
         },
     }
+    return _json(body)
+
+
+def account_payload(event: WorkspaceEvent, event_id: str, account: Account | None) -> str:
+    """An account event's JSON body, shaped as a publish event's: the event, then the account
+    as read now (its fields as Account names them; never a token)."""
+    e = event.account_event
+    assert e is not None and account is not None
+    health = account.health
+    quota = health.quota if health is not None else None
+    creator = health.facts.creator if health is not None else None
+    body = {
+        "type": e.kind.value,
+        "timestamp": e.time.isoformat(),
+        "data": {
+            "event_id": event_id,
+            "account_id": event.account_id,
+            "platform": event.platform.value,
+            "event": {"type": e.kind.value, "message": e.message, "details": e.details},
+            "account": {
+                "id": account.id,
+                "platform": account.platform.value,
+                "external_account_id": account.external_account_id,
+                "username": account.username,
+                "state": account.state.value,
+                "health_state": health.state.value if health is not None else None,
+                "access_token_expire_time": _time(account.access_token_expires_at),
+                "refresh_token_expire_time": _time(account.refresh_token_expires_at),
+                "has_refresh_token": account.has_refresh_token,
+                "instagram_quota_usage": quota.usage if quota is not None else None,
+                "instagram_quota_total": quota.total if quota is not None else None,
+                "tiktok_can_post": creator.can_post if creator is not None else None,
+                "tiktok_cannot_post_reason": creator.cannot_post_reason if creator is not None else "",
+                "update_time": account.updated_at.isoformat(),
+            },
+        },
+    }
+    return _json(body)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _json(body: Mapping[str, object]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)

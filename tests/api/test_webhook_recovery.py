@@ -172,13 +172,15 @@ async def test_recover_and_rotate_over_http_as_the_docs_show(start_service: Any,
                                {"sinceTime": since.isoformat().replace("+00:00", "Z")})
         assert redo.status == 200, redo.body
         expected = await timeline_keys(stubs, missed)
-        assert redo.body["queuedCount"] == len(expected)
-        await until(lambda: len(receiver.delivered()) == count + len(expected))
+        # Every event since: the publish's, and the account.reconnected of connecting its account again.
+        assert redo.body["queuedCount"] == len(expected) + 1
+        await until(lambda: len(receiver.delivered()) == count + len(expected) + 1)
         redelivered = receiver.delivered()[count:]
-        redelivered_keys = {
-            (d["publish_id"], d["event"]["sequence"]) for d in (json.loads(b)["data"] for _, b in redelivered)
-        }
-        assert redelivered_keys == expected and len(redelivered) == len(expected)  # exactly those, once
+        bodies = [json.loads(b) for _, b in redelivered]
+        assert [b["type"] for b in bodies if "publish_id" not in b["data"]] == ["account.reconnected"]
+        redelivered_keys = {(d["publish_id"], d["event"]["sequence"]) for d in (b["data"] for b in bodies)
+                            if "publish_id" in d}
+        assert redelivered_keys == expected and len(redelivered) == len(expected) + 1  # exactly those, once
         assert all(verified_by(secret, h, b) for h, b in redelivered)  # re-enabled: the same secret
 
         rotated = await http.post(f"/api/v1/webhooks/{hook_id}:rotateSecret", {})
@@ -203,7 +205,7 @@ async def test_recover_and_rotate_over_http_as_the_docs_show(start_service: Any,
         deliveries = await http.get(f"/api/v1/webhooks/{hook_id}/deliveries", params={"pageSize": "1000"})
         states = {d["state"] for d in deliveries.body["deliveries"]}
         assert "WEBHOOK_DELIVERY_STATE_PENDING" not in states
-        assert sum(d["redelivery"] for d in deliveries.body["deliveries"]) == len(expected)
+        assert sum(d["redelivery"] for d in deliveries.body["deliveries"]) == len(expected) + 1
 
         bad = await http.post(f"/api/v1/webhooks/{hook_id}:redeliver", {})
         assert bad.status == 400 and "since_time" in bad.violations, bad.body

@@ -33,10 +33,11 @@ from typing import TypeVar
 
 from server.adapters.event_ids import EventIdCipher
 from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows
+from server.domain.account_events import REJECTED, Condition, reauth_required, reconnected
 from server.domain.changes import Lease, PublishChange, applied
 from server.domain.connections import Claim, PendingConnection
 from server.domain.errors import IllegalTransition, LeaseLost, StoreUnavailable
-from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.events import START, AccountEvent, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
 from server.domain.models import (
     Account,
@@ -156,6 +157,8 @@ class FakeAccountStore(_Table):
         )
         refresh = existing.refresh_token if kept and existing else new.refresh_token or None
         self.rows[account.id] = _AccountRow(account, new.access_token, refresh)
+        if existing is not None:
+            self._owner.publishes.append_account_event(account, reconnected(existing.account.state, now))
         return account
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
@@ -210,11 +213,13 @@ class FakeAccountStore(_Table):
             updated_at=self._now(),
         )
 
-    async def mark_needs_reconnect(self, account_id: str) -> None:
+    async def mark_needs_reconnect(self, account_id: str, reason: str = REJECTED, platform_code: str = "") -> None:
         await self._call()
         row = self.rows.get(account_id)
         if row is not None and row.account.state == AccountState.ACTIVE:
-            row.account = dataclasses.replace(row.account, state=AccountState.NEEDS_RECONNECT, updated_at=self._now())
+            now = self._now()
+            row.account = dataclasses.replace(row.account, state=AccountState.NEEDS_RECONNECT, updated_at=now)
+            self._owner.publishes.append_account_event(row.account, reauth_required(reason, now, platform_code))
 
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
         await self._call()
@@ -289,6 +294,9 @@ class FakePublishStore(_Table):
         super().__init__(owner)
         self.rows: dict[str, Publish] = {}
         self.timeline: dict[str, list[PublishEvent]] = {}
+        # Account events: in the same log, numbered from the same sequence.
+        self.account_events: list[WorkspaceEvent] = []
+        self._workspaces: dict[int, str] = {}
         self._last_event_id = 0
 
     # reads
@@ -438,6 +446,10 @@ class FakePublishStore(_Table):
                 )
                 if where is None or where.matches(item):
                     found.append(item)
+        for item in self.account_events:
+            mine = item.position > after and self._workspaces[item.position.id] == workspace_id
+            if mine and (where is None or where.matches(item)):
+                found.append(copy.deepcopy(item))
         return sorted(found, key=lambda e: e.position)[:limit]
 
     async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
@@ -446,6 +458,9 @@ class FakePublishStore(_Table):
             for event in timeline:
                 if event.id == position.id and position.xid == 0:
                     return event.time if self.rows[publish_id].workspace_id == workspace_id else None
+        for item in self.account_events:
+            if item.position == position and self._workspaces[position.id] == workspace_id:
+                return item.time
         return None
 
     async def last_position(self) -> EventPosition:
@@ -570,6 +585,16 @@ class FakePublishStore(_Table):
         return next(
             (p for p in self.rows.values() if p.workspace_id == workspace_id and p.request_id == request_id), None
         )
+
+    def append_account_event(self, account: Account, event: AccountEvent) -> None:
+        """An account's event (in the caller's atomic step: no await before it)."""
+        self._last_event_id += 1
+        self.account_events.append(WorkspaceEvent(
+            EventPosition(0, self._last_event_id), "", account.id, account.platform, None,
+            dataclasses.replace(event, time=utc(event.time), details=_json(event.details)),
+        ))
+        self._workspaces[self._last_event_id] = account.workspace_id
+        self._owner.changes.notify(account.id)  # as SQLite's and PostgreSQL's feeds announce it
 
     def _append(self, publish_id: str, events: Sequence[PublishEvent], now: datetime) -> None:
         timeline = self.timeline.setdefault(publish_id, [])
@@ -794,8 +819,9 @@ class FakeWebhookStore(_Table):
 
 
 class FakeChangeFeed:
-    """The change feed of a database shared by replicas: one process alone never hears from
-    it (like SQLite's); a test calls `notify` to stand for another replica's commit."""
+    """The change feed of a database shared by replicas: one process hears only its own
+    account events from it (like SQLite's); a test calls `notify` to stand for another
+    replica's commit."""
 
     def __init__(self) -> None:
         self.listeners: list[Callable[[str], None]] = []
@@ -818,6 +844,7 @@ class FakeAccountHealthStore(_Table):
         super().__init__(owner)
         self.rows: dict[str, HealthFacts] = {}
         self.next_check: dict[str, datetime | None] = {}
+        self.markers: dict[str, dict[str, str | None]] = {}
 
     async def facts(self, account_ids: Sequence[str]) -> dict[str, HealthFacts]:
         await self._call()
@@ -847,6 +874,17 @@ class FakeAccountHealthStore(_Table):
         await self._call()
         kept = self.rows.get(account_id, HealthFacts())
         self.rows[account_id] = dataclasses.replace(kept, last_failure=failure)
+
+    async def note_condition(self, account_id: str, condition: Condition) -> bool:
+        await self._call()  # no await below: one atomic step
+        row = self._owner.accounts.rows.get(account_id)
+        markers = self.markers.setdefault(account_id, {})
+        if row is None or markers.get(condition.name) == condition.marker:
+            return False
+        markers[condition.name] = condition.marker
+        if condition.event is not None and condition.marker is not None:
+            self._owner.publishes.append_account_event(row.account, condition.event)
+        return True
 
 
 # --- the store ------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.received.append({"headers": dict(self.headers), "body": json.loads(body or b"{}")})
+                    receiver.received.append(
+                        {"headers": dict(self.headers), "body": json.loads(body or b"{}"), "raw": body}
+                    )
                     status = receiver.answer(len(receiver.received))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -12,10 +12,20 @@ import pytest
 from distribution.v1 import account_pb2, publish_pb2, publishing_service_pb2, webhook_pb2, webhook_service_pb2
 from google.protobuf import field_mask_pb2
 
+from server.domain.account_events import reauth_required
 from server.domain.errors import InvalidArgument
-from server.domain.models import Platform, PublishState
+from server.domain.events import EventPosition, WorkspaceEvent
+from server.domain.models import Account, AccountState, Platform, PublishState
 from server.domain.webhooks import Delivery, DeliveryState, EventKind, Webhook, WebhookState
-from server.grpc_api.event_converters import MAX_STATES, delivery_out, event_filter, webhook_out, webhook_update_in
+from server.grpc_api.event_converters import (
+    MAX_STATES,
+    delivery_out,
+    event_filter,
+    stream_item_out,
+    webhook_out,
+    webhook_update_in,
+)
+from server.services.events import StreamItem
 
 WatchRequest = publishing_service_pb2.WatchPublishesRequest
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -102,3 +112,35 @@ def test_an_update_request_is_read_with_its_mask_and_unknown_kinds_left_for_the_
     assert (update.url, list(update.event_kinds), update.enabled) == (
         "https://x.example.com", [EventKind.PUBLISH_STATE_CHANGED, None], True
     )
+
+
+def test_event_kinds_filter_the_stream_and_bad_ones_are_named_with_the_states() -> None:
+    found = event_filter(WatchRequest(event_kinds=[
+        webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED, webhook_pb2.WEBHOOK_EVENT_KIND_PUBLISH_UPDATED,
+    ]))
+    assert found.kinds == frozenset({EventKind.ACCOUNT_REAUTH_REQUIRED, EventKind.PUBLISH_UPDATED})
+    with pytest.raises(InvalidArgument) as caught:
+        event_filter(WatchRequest(states=[999], event_kinds=[webhook_pb2.WEBHOOK_EVENT_KIND_UNSPECIFIED, 77]))
+    assert [v.field for v in caught.value.field_violations] == ["states[0]", "event_kinds[0]", "event_kinds[1]"]
+    assert "WEBHOOK_EVENT_KIND_ACCOUNT_RECONNECTED" in caught.value.field_violations[1].description
+
+
+def test_an_account_event_is_sent_with_its_account_and_no_publish() -> None:
+    account = Account(
+        id="acc", workspace_id="w", platform=Platform.TIKTOK, external_account_id="oid", username="u",
+        state=AccountState.NEEDS_RECONNECT, has_refresh_token=True, access_token_expires_at=None,
+        refresh_token_expires_at=None, created_at=T0, updated_at=T0,
+    )
+    event = reauth_required("TikTok refused to refresh the token", T0, "invalid_grant")
+    item = StreamItem(WorkspaceEvent(EventPosition(0, 7), "", "acc", Platform.TIKTOK, None, event), None, account,
+                      "evt_x")
+    message = stream_item_out(item)
+    assert not message.HasField("event") and not message.HasField("publish")
+    assert message.event_id == "evt_x"
+    assert message.account_event.kind == webhook_pb2.WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED
+    assert (message.account_event.account_id, message.account_event.platform) == ("acc", account_pb2.PLATFORM_TIKTOK)
+    assert message.account_event.time.ToDatetime(tzinfo=UTC) == T0
+    assert dict(message.account_event.details) == {
+        "reason": "TikTok refused to refresh the token", "platform_code": "invalid_grant",
+    }
+    assert message.account.state == account_pb2.ACCOUNT_STATE_NEEDS_RECONNECT

@@ -213,7 +213,7 @@ async def test_two_replicas_dispatching_at_once_send_each_event_once(hooked: tup
     assert world.services.webhooks is not None and world.services.dispatcher is not None
     await world.services.webhooks.create(world.workspace, URL, [], "")
     await world.publish(await world.instagram_request(2))
-    other = WebhookDispatcher(world.store.webhooks, world.store.publishes, world.store.publishes,
+    other = WebhookDispatcher(world.store.webhooks, world.store.publishes, world.services.subjects,
                               world.services.publish_log, sender, world.store.event_ids, world.clock,
                               WebhookPolicy(retry_scale=0.0))
     await asyncio.gather(world.services.dispatcher.run_once(), other.run_once())

@@ -118,7 +118,7 @@ async def test_an_event_id_older_than_the_retention_window_is_out_of_range(world
 
 async def test_a_consumer_that_stops_reading_is_ended_with_where_to_resume(world: World) -> None:
     events = WorkspaceEvents(
-        world.store.publishes, world.store.publishes, world.services.publish_log, world.store.event_ids, world.clock,
+        world.store.publishes, world.services.subjects, world.services.publish_log, world.store.event_ids, world.clock,
         StreamPolicy(buffer=3, stall=0.05),
     )
     account = await world.instagram_account()

@@ -3,7 +3,9 @@ import datetime
 from distribution.v1 import account_pb2 as _account_pb2
 from distribution.v1 import media_pb2 as _media_pb2
 from distribution.v1 import publish_pb2 as _publish_pb2
+from distribution.v1 import webhook_pb2 as _webhook_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -250,23 +252,45 @@ class UpdatePublishScheduleResponse(_message.Message):
     def __init__(self, publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...
 
 class WatchPublishesRequest(_message.Message):
-    __slots__ = ("account_id", "platform", "states", "after_event_id")
+    __slots__ = ("account_id", "platform", "states", "after_event_id", "event_kinds")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_KINDS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     platform: _account_pb2.Platform
     states: _containers.RepeatedScalarFieldContainer[_publish_pb2.PublishState]
     after_event_id: str
-    def __init__(self, account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., states: _Optional[_Iterable[_Union[_publish_pb2.PublishState, str]]] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    event_kinds: _containers.RepeatedScalarFieldContainer[_webhook_pb2.WebhookEventKind]
+    def __init__(self, account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., states: _Optional[_Iterable[_Union[_publish_pb2.PublishState, str]]] = ..., after_event_id: _Optional[str] = ..., event_kinds: _Optional[_Iterable[_Union[_webhook_pb2.WebhookEventKind, str]]] = ...) -> None: ...
+
+class AccountEvent(_message.Message):
+    __slots__ = ("kind", "account_id", "platform", "time", "message", "details")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    kind: _webhook_pb2.WebhookEventKind
+    account_id: str
+    platform: _account_pb2.Platform
+    time: _timestamp_pb2.Timestamp
+    message: str
+    details: _struct_pb2.Struct
+    def __init__(self, kind: _Optional[_Union[_webhook_pb2.WebhookEventKind, str]] = ..., account_id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class WatchPublishesResponse(_message.Message):
-    __slots__ = ("event_id", "event", "publish")
+    __slots__ = ("event_id", "event", "publish", "account_event", "account")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_EVENT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event: _publish_pb2.PublishEvent
     publish: _publish_pb2.Publish
-    def __init__(self, event_id: _Optional[str] = ..., event: _Optional[_Union[_publish_pb2.PublishEvent, _Mapping]] = ..., publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ...) -> None: ...
+    account_event: AccountEvent
+    account: _account_pb2.Account
+    def __init__(self, event_id: _Optional[str] = ..., event: _Optional[_Union[_publish_pb2.PublishEvent, _Mapping]] = ..., publish: _Optional[_Union[_publish_pb2.Publish, _Mapping]] = ..., account_event: _Optional[_Union[AccountEvent, _Mapping]] = ..., account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...

@@ -15,6 +15,10 @@ class WebhookEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEBHOOK_EVENT_KIND_UNSPECIFIED: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_PUBLISH_UPDATED: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_ACCOUNT_TOKEN_EXPIRING: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_ACCOUNT_QUOTA_LOW: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_ACCOUNT_RECONNECTED: _ClassVar[WebhookEventKind]
 
 class WebhookState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +36,10 @@ class WebhookDeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 WEBHOOK_EVENT_KIND_UNSPECIFIED: WebhookEventKind
 WEBHOOK_EVENT_KIND_PUBLISH_STATE_CHANGED: WebhookEventKind
 WEBHOOK_EVENT_KIND_PUBLISH_UPDATED: WebhookEventKind
+WEBHOOK_EVENT_KIND_ACCOUNT_TOKEN_EXPIRING: WebhookEventKind
+WEBHOOK_EVENT_KIND_ACCOUNT_QUOTA_LOW: WebhookEventKind
+WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED: WebhookEventKind
+WEBHOOK_EVENT_KIND_ACCOUNT_RECONNECTED: WebhookEventKind
 WEBHOOK_STATE_UNSPECIFIED: WebhookState
 WEBHOOK_STATE_ENABLED: WebhookState
 WEBHOOK_STATE_DISABLED: WebhookState

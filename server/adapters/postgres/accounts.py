@@ -10,7 +10,10 @@ import asyncpg
 
 from server.adapters.crypto import TokenCipher
 from server.adapters.postgres.database import Database
+from server.adapters.postgres.publishes import VALUES, account_event_from, append_account_event
 from server.adapters.postgres.rows import keyset
+from server.adapters.publish_rows import account_event_columns
+from server.domain.account_events import REJECTED, reauth_required, reconnected
 from server.domain.models import Account, AccountState, Credentials, NewAccount, Platform, utcnow
 from server.domain.pagination import Cursor, cursor_time
 
@@ -37,9 +40,18 @@ class PostgresAccountStore:
         self._cipher = cipher
 
     async def upsert(self, new: NewAccount) -> Account:
+        """The account's previous state is read under its row lock, so the account.reconnected
+        event of an existing account says what it was, in the same transaction."""
         sealed_access = self._cipher.seal(new.access_token)
         sealed_refresh = self._cipher.seal(new.refresh_token) if new.refresh_token else None
-        row = await self._db.fetchrow(
+        now = utcnow()
+        async with self._db.connection() as conn, conn.transaction():
+            previous = await conn.fetchval(
+                "SELECT state FROM accounts WHERE workspace_id = $1 AND platform = $2 AND external_account_id = $3"
+                " FOR UPDATE",
+                new.workspace_id, new.platform.value, new.external_account_id,
+            )
+            row = await conn.fetchrow(
             "INSERT INTO accounts (id, workspace_id, platform, external_account_id, username, state,"
             " access_token_sealed, refresh_token_sealed, access_token_expires_at, refresh_token_expires_at,"
             " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, $7, $8, $9, $10, $10)"
@@ -52,12 +64,15 @@ class PostgresAccountStore:
             " refresh_token_expires_at = CASE WHEN $11 AND EXCLUDED.refresh_token_sealed IS NULL"
             " THEN accounts.refresh_token_expires_at ELSE EXCLUDED.refresh_token_expires_at END,"
             " updated_at = EXCLUDED.updated_at"
-            " RETURNING *",
+            " RETURNING *, xmax <> 0 AS updated",
             str(uuid.uuid4()), new.workspace_id, new.platform.value, new.external_account_id, new.username,
-            sealed_access, sealed_refresh, new.access_token_expires_at, new.refresh_token_expires_at, utcnow(),
+            sealed_access, sealed_refresh, new.access_token_expires_at, new.refresh_token_expires_at, now,
             new.keep_refresh_token,
-        )
-        assert row is not None
+            )
+            assert row is not None
+            if row["updated"]:  # an account that existed (another connect may have created it meanwhile)
+                event = reconnected(AccountState(previous or AccountState.ACTIVE.value), now)
+                await append_account_event(conn, new.workspace_id, str(row["id"]), new.platform.value, event)
         return _account(row)
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
@@ -120,10 +135,15 @@ class PostgresAccountStore:
             access_token_expires_at, refresh_token_expires_at, utcnow(), account_id,
         )
 
-    async def mark_needs_reconnect(self, account_id: str) -> None:
+    async def mark_needs_reconnect(self, account_id: str, reason: str = REJECTED, platform_code: str = "") -> None:
+        """The change and its account.reauth_required event are one statement."""
+        now = utcnow()
+        event = reauth_required(reason, now, platform_code)
         await self._db.execute(
-            "UPDATE accounts SET state = 'NEEDS_RECONNECT', updated_at = $1 WHERE id = $2 AND state = 'ACTIVE'",
-            utcnow(), account_id,
+            "WITH upd AS (UPDATE accounts SET state = 'NEEDS_RECONNECT', updated_at = $1"
+            " WHERE id = $2 AND state = 'ACTIVE' RETURNING id, workspace_id, platform)"
+            f" {account_event_from(3)}",
+            now, account_id, *account_event_columns(event, VALUES),
         )
 
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:

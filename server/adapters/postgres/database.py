@@ -26,7 +26,9 @@ from server.domain.ports import ANYTHING_CHANGED
 
 log = logging.getLogger("distribution.store")
 
-# The channel a trigger notifies with a publish's id whenever its revision changes.
+# The channel a trigger notifies with a publish's id whenever its revision changes, and with
+# an account's id when an account event is written (it names no publish: only listeners of
+# every change, the event streams and webhook dispatchers, act on it).
 CHANGES_CHANNEL = "distribution_publishes"
 # One replica at a time applies migrations (any fixed number, shared by every replica).
 _MIGRATION_LOCK = 7_283_611_904

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from server.adapters.health_rows import creator_columns, facts_of
+from server.adapters.health_rows import MARKERS, creator_columns, facts_of
 from server.adapters.postgres.database import Database
+from server.adapters.postgres.publishes import VALUES, account_event_from
+from server.adapters.publish_rows import account_event_columns
+from server.domain.account_events import Condition
 from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
 from server.domain.models import AccountState
 
@@ -64,6 +67,28 @@ class PostgresAccountHealthStore:
     async def record_failure(self, account_id: str, failure: PlatformFailureNote) -> None:
         await self._upsert(account_id, {"failure_code": failure.platform_code, "failure_message": failure.message,
                                         "failure_at": failure.time})
+
+    async def note_condition(self, account_id: str, condition: Condition) -> bool:
+        """One statement: the marker is moved only if it differs (a replica racing on the
+        same condition waits for the row, then finds it moved and writes nothing), and the
+        event is appended only where it moved."""
+        column = MARKERS[condition.name]
+        event = condition.event if condition.marker is not None else None
+        sql = (
+            "WITH cur AS (SELECT id, workspace_id, platform FROM accounts WHERE id = $1),"
+            # No row and no marker: nothing to note (the stores agree on what "moved" means).
+            f" moved AS (INSERT INTO account_health (account_id, {column}) SELECT id, $2 FROM cur"
+            " WHERE $2::text IS NOT NULL OR EXISTS (SELECT 1 FROM account_health h WHERE h.account_id = cur.id)"
+            f" ON CONFLICT (account_id) DO UPDATE SET {column} = EXCLUDED.{column}"
+            f" WHERE account_health.{column} IS DISTINCT FROM EXCLUDED.{column} RETURNING account_id),"
+            " upd AS (SELECT cur.* FROM cur JOIN moved ON moved.account_id = cur.id)"
+        )
+        params: list[Any] = [account_id, condition.marker]
+        if event is not None:
+            sql += f", ev AS ({account_event_from(3)} RETURNING 1)"
+            params.extend(account_event_columns(event, VALUES))
+        count = await self._db.fetchval(sql + " SELECT count(*) FROM upd", *params)
+        return bool(count)
 
     async def _upsert(self, account_id: str, columns: dict[str, Any]) -> None:
         names = list(columns)

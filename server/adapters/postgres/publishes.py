@@ -21,24 +21,29 @@ import asyncpg
 from server.adapters.postgres.database import Database
 from server.adapters.publish_rows import (
     FINISHED,
-    ORDINAL,
-    PLATFORMS,
     POSTED_NOTHING,
     SCHEDULED,
+    STREAM_ACCOUNT,
+    STREAM_PLATFORM,
+    STREAM_WORKSPACE,
     UNFINISHED,
+    account_event_columns,
     allowed_states,
     change_columns,
     event_columns,
     event_from_row,
     history_clauses,
+    kinds_clause,
     new_row,
     publish_from_row,
     refusal,
     sql_list,
+    stream_select,
     timeline_sql,
+    workspace_event_from_row,
 )
 from server.domain.changes import Lease, PublishChange, applied
-from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.events import START, AccountEvent, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import LapsedLease, Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
 from server.domain.pagination import Cursor, cursor_datetime, cursor_time
 from server.domain.ports import CreateConflict
@@ -104,6 +109,27 @@ def _event_arrays(events: Sequence[PublishEvent], now: datetime) -> list[list[An
         [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
         [_json_text(r[4]) for r in rows], [r[5] for r in rows],
     ]
+
+
+def account_event_from(first: int) -> str:
+    """Appends an account's event (no publish) for the account row `upd` (id, workspace_id,
+    platform), with the event's (time, type, message, details) as parameters from `first`."""
+    return (
+        "INSERT INTO publish_events (publish_id, workspace_id, account_id, platform, time, type, message, details)"
+        f" SELECT NULL, upd.workspace_id, upd.id, upd.platform, ${first}, ${first + 1}, ${first + 2},"
+        f" ${first + 3}::jsonb FROM upd"
+    )
+
+
+async def append_account_event(
+    conn: asyncpg.Connection, workspace_id: str, account_id: str, platform: str, event: AccountEvent
+) -> None:
+    """Appends an account's event to the log, in the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO publish_events (publish_id, workspace_id, account_id, platform, time, type, message, details)"
+        " VALUES (NULL, $1, $2, $3, $4, $5, $6, $7::jsonb)",
+        workspace_id, account_id, platform, *account_event_columns(event, VALUES),
+    )
 
 
 def _json_text(value: Any) -> str:
@@ -373,43 +399,35 @@ class PostgresPublishStore:
         clauses = [
             "(e.xid, e.id) > ($1::text::xid8, $2)",
             "e.xid < pg_snapshot_xmin(pg_current_snapshot())",
-            "p.workspace_id = $3",
+            f"{STREAM_WORKSPACE} = $3",
         ]
         if where is not None:
             if where.account_id is not None:
                 params.append(where.account_id)
-                clauses.append(f"p.account_id = ${len(params)}::uuid")
+                clauses.append(f"{STREAM_ACCOUNT} = ${len(params)}::uuid")
             if where.platform is not None:
                 params.append(where.platform.value)
-                clauses.append(f"p.platform = ${len(params)}")
+                clauses.append(f"{STREAM_PLATFORM} = ${len(params)}")
             if where.states:
                 params.append(sorted(s.value for s in where.states))
                 clauses.append(f"e.state = ANY(${len(params)}::text[])")
+            if where.kinds:
+                clauses.append(kinds_clause(where.kinds))
             if where.since is not None:
                 params.append(where.since)
                 clauses.append(f"e.time >= ${len(params)}")
         params.append(limit)
         rows = await self._db.fetch(
-            f"SELECT e.*, e.xid::text AS xid_text, p.account_id, p.platform, {ORDINAL}"
-            " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
+            f"{stream_select('e.xid::text AS xid_text, ')}"
             f" WHERE {' AND '.join(clauses)} ORDER BY e.xid, e.id LIMIT ${len(params)}",
             *params,
         )
-        return [
-            WorkspaceEvent(
-                position=EventPosition(int(r["xid_text"]), r["id"]),
-                publish_id=str(r["publish_id"]),
-                account_id=str(r["account_id"]),
-                platform=PLATFORMS[r["platform"]],
-                event=_event(r),
-            )
-            for r in rows
-        ]
+        return [workspace_event_from_row(r, EventPosition(int(r["xid_text"]), r["id"]), VALUES) for r in rows]
 
     async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
         return await self._db.fetchval(  # type: ignore[no-any-return]
-            "SELECT e.time FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
-            " WHERE e.id = $1 AND e.xid = $2::text::xid8 AND p.workspace_id = $3",
+            "SELECT e.time FROM publish_events e LEFT JOIN publishes p ON p.id = e.publish_id"
+            f" WHERE e.id = $1 AND e.xid = $2::text::xid8 AND {STREAM_WORKSPACE} = $3",
             position.id, str(position.xid), workspace_id,
         )
 

@@ -60,7 +60,7 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         workspace_id=row["workspace_id"],
         event_id=row["event_id"],
         event_type=row["event_type"],
-        publish_id=str(row["publish_id"]),
+        publish_id=str(row["publish_id"]) if row["publish_id"] is not None else "",  # none: an account event
         body=row["body"],
         state=DeliveryState(row["state"]),
         attempts=row["attempts"],
@@ -203,8 +203,8 @@ class PostgresWebhookStore:
             await conn.executemany(
                 _INSERT_DELIVERY + " ON CONFLICT (webhook_id, event_id) WHERE NOT redelivery DO NOTHING",
                 [
-                    (str(uuid.uuid4()), webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id, d.body,
-                     now, False)
+                    (str(uuid.uuid4()), webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id or None,
+                     d.body, now, False)
                     for d in deliveries
                 ],
             )
@@ -222,7 +222,8 @@ class PostgresWebhookStore:
             await conn.executemany(
                 _INSERT_DELIVERY,
                 [
-                    (new_id, webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id, d.body, now, True)
+                    (new_id, webhook_id, workspace_id, d.event_id, d.event_type, d.publish_id or None, d.body, now,
+                     True)
                     for new_id, d in zip(ids, deliveries, strict=True)
                 ],
             )

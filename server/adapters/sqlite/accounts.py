@@ -9,8 +9,11 @@ from typing import Any
 import sqlite_utils
 
 from server.adapters.crypto import TokenCipher
+from server.adapters.local import LocalChangeFeed
 from server.adapters.sqlite.database import Database, atomic
+from server.adapters.sqlite.publishes import append_account_event
 from server.adapters.sqlite.rows import db_time, keyset_clause, py_time, select, select_one
+from server.domain.account_events import REJECTED, reauth_required, reconnected
 from server.domain.models import Account, AccountState, Credentials, NewAccount, Platform, utcnow
 from server.domain.pagination import Cursor
 
@@ -32,15 +35,19 @@ def _account(row: dict[str, Any]) -> Account:
 
 
 class SqliteAccountStore:
-    def __init__(self, database: Database, cipher: TokenCipher) -> None:
+    def __init__(self, database: Database, cipher: TokenCipher, changes: LocalChangeFeed) -> None:
         self._db = database
         self._cipher = cipher
+        self._changes = changes
 
     async def upsert(self, new: NewAccount) -> Account:
         """Connects an account, or reconnects (new tokens, ACTIVE) the one with the same platform id."""
         sealed_access = self._cipher.seal(new.access_token)
         sealed_refresh = self._cipher.seal(new.refresh_token) if new.refresh_token else None
-        return await self._db.run(_upsert, new, sealed_access, sealed_refresh)
+        account, reconnected_ = await self._db.run(_upsert, new, sealed_access, sealed_refresh)
+        if reconnected_:
+            self._changes.announce(account.id)
+        return account
 
     async def get(self, workspace_id: str, account_id: str) -> Account | None:
         row = await self._db.read(
@@ -115,17 +122,26 @@ class SqliteAccountStore:
             )
         )
 
-    async def mark_needs_reconnect(self, account_id: str) -> None:
-        """The platform rejected the stored token: publishing waits for a reconnect."""
-        await self._db.run(
-            lambda db: db.execute(
-                "UPDATE accounts SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
-                [AccountState.NEEDS_RECONNECT.value, db_time(utcnow()), account_id, AccountState.ACTIVE.value],
-            )
-        )
+    async def mark_needs_reconnect(self, account_id: str, reason: str = REJECTED, platform_code: str = "") -> None:
+        """The platform rejected the stored token: publishing waits for a reconnect. The change
+        and its account.reauth_required event are one transaction."""
+        if await self._db.run(_mark_needs_reconnect, account_id, reason, platform_code):
+            self._changes.announce(account_id)
 
     async def disconnect(self, workspace_id: str, account_id: str) -> Account | None:
         return await self._db.run(_disconnect, workspace_id, account_id)
+
+
+def _mark_needs_reconnect(db: sqlite_utils.Database, account_id: str, reason: str, platform_code: str) -> bool:
+    now = utcnow()
+    with atomic(db):
+        changed = db.conn.execute(
+            "UPDATE accounts SET state = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING workspace_id, platform",
+            [AccountState.NEEDS_RECONNECT.value, db_time(now), account_id, AccountState.ACTIVE.value],
+        ).fetchall()
+        for workspace_id, platform in changed:
+            append_account_event(db, workspace_id, account_id, platform, reauth_required(reason, now, platform_code))
+        return bool(changed)
 
 
 def _upsert(
@@ -133,12 +149,14 @@ def _upsert(
     new: NewAccount,
     sealed_access: str,
     sealed_refresh: str | None,
-) -> Account:
-    now = db_time(utcnow())
+) -> tuple[Account, bool]:
+    """The account, and whether it existed (a reconnect, with its event written)."""
+    at = utcnow()
+    now = db_time(at)
     with atomic(db):
         existing = select_one(
             db,
-            "SELECT id FROM accounts WHERE workspace_id = ? AND platform = ? AND external_account_id = ?",
+            "SELECT id, state FROM accounts WHERE workspace_id = ? AND platform = ? AND external_account_id = ?",
             [new.workspace_id, new.platform.value, new.external_account_id],
         )
         values = {
@@ -155,6 +173,8 @@ def _upsert(
             if new.keep_refresh_token and sealed_refresh is None:
                 del values["refresh_token_sealed"], values["refresh_token_expires_at"]
             db.table("accounts").update(account_id, values)
+            event = reconnected(AccountState(existing["state"]), at)
+            append_account_event(db, new.workspace_id, account_id, new.platform.value, event)
         else:
             account_id = str(uuid.uuid4())
             db.table("accounts").insert(
@@ -169,7 +189,7 @@ def _upsert(
             )
         row = select_one(db, "SELECT * FROM accounts WHERE id = ?", [account_id])
     assert row is not None
-    return _account(row)
+    return _account(row), existing is not None
 
 
 def _disconnect(db: sqlite_utils.Database, workspace_id: str, account_id: str) -> Account | None:

@@ -8,9 +8,12 @@ from typing import Any
 
 import sqlite_utils
 
-from server.adapters.health_rows import creator_columns, facts_of
+from server.adapters.health_rows import MARKERS, creator_columns, facts_of
+from server.adapters.local import LocalChangeFeed
 from server.adapters.sqlite.database import Database, atomic
-from server.adapters.sqlite.rows import db_time, py_time, select
+from server.adapters.sqlite.publishes import append_account_event
+from server.adapters.sqlite.rows import db_time, py_time, select, select_one
+from server.domain.account_events import Condition
 from server.domain.health import CreatorStatus, HealthFacts, PlatformFailureNote
 from server.domain.models import AccountState
 
@@ -20,8 +23,9 @@ def _stored(value: Any) -> Any:
 
 
 class SqliteAccountHealthStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, changes: LocalChangeFeed) -> None:
         self._db = database
+        self._changes = changes
 
     async def facts(self, account_ids: Sequence[str]) -> dict[str, HealthFacts]:
         if not account_ids:
@@ -46,6 +50,30 @@ class SqliteAccountHealthStore:
         columns = {"failure_code": failure.platform_code, "failure_message": failure.message,
                    "failure_at": failure.time}
         await self._db.run(_upsert, account_id, columns)
+
+    async def note_condition(self, account_id: str, condition: Condition) -> bool:
+        """The marker compared and moved, and the event appended, in one transaction."""
+        moved = await self._db.run(_note_condition, account_id, condition)
+        if moved and condition.event is not None and condition.marker is not None:
+            self._changes.announce(account_id)
+        return moved
+
+
+def _note_condition(db: sqlite_utils.Database, account_id: str, condition: Condition) -> bool:
+    column = MARKERS[condition.name]
+    with atomic(db):
+        row = select_one(
+            db,
+            f"SELECT a.workspace_id, a.platform, h.{column} AS marker FROM accounts a"
+            " LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id = ?",
+            [account_id],
+        )
+        if row is None or row["marker"] == condition.marker:
+            return False
+        _upsert(db, account_id, {column: condition.marker})
+        if condition.event is not None and condition.marker is not None:
+            append_account_event(db, row["workspace_id"], account_id, row["platform"], condition.event)
+        return True
 
 
 def _upsert(db: sqlite_utils.Database, account_id: str, columns: dict[str, Any]) -> None:

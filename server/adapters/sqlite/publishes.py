@@ -22,26 +22,31 @@ import sqlite_utils
 
 from server.adapters.publish_rows import (
     FINISHED,
-    ORDINAL,
-    PLATFORMS,
     POSTED_NOTHING,
     SCHEDULED,
+    STREAM_ACCOUNT,
+    STREAM_PLATFORM,
+    STREAM_WORKSPACE,
     UNFINISHED,
+    account_event_columns,
     allowed_states,
     change_columns,
     event_columns,
     event_from_row,
     history_clauses,
+    kinds_clause,
     new_row,
     publish_from_row,
     refusal,
     sql_list,
+    stream_select,
     timeline_sql,
+    workspace_event_from_row,
 )
 from server.adapters.sqlite.database import Database, atomic
 from server.adapters.sqlite.rows import db_time, dumps, py_time, select, select_tuples
 from server.domain.changes import Lease, PublishChange, applied
-from server.domain.events import START, EventFilter, EventPosition, WorkspaceEvent
+from server.domain.events import START, AccountEvent, EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import LapsedLease, Publish, PublishEvent, PublishFilter, PublishVersion, utcnow
 from server.domain.pagination import Cursor
 from server.domain.ports import CreateConflict
@@ -125,6 +130,17 @@ def _append_events(db: sqlite_utils.Database, publish_id: str, events: Sequence[
         "INSERT INTO publish_events (publish_id, time, type, state, message, details, trace_id) VALUES "
         + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(events)),
         params,
+    )
+
+
+def append_account_event(
+    db: sqlite_utils.Database, workspace_id: str, account_id: str, platform: str, event: AccountEvent
+) -> None:
+    """Appends an account's event to the log (no publish), in the caller's transaction."""
+    db.conn.execute(
+        "INSERT INTO publish_events (publish_id, workspace_id, account_id, platform, time, type, message, details)"
+        " VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
+        [workspace_id, account_id, platform, *account_event_columns(event, VALUES)],
     )
 
 
@@ -282,46 +298,35 @@ class SqlitePublishStore:
     async def workspace_events(
         self, workspace_id: str, after: EventPosition, limit: int, where: EventFilter | None = None
     ) -> list[WorkspaceEvent]:
-        clauses, params = ["e.id > ?", "p.workspace_id = ?"], [after.id, workspace_id]
+        clauses, params = ["e.id > ?", f"{STREAM_WORKSPACE} = ?"], [after.id, workspace_id]
         if where is not None:
             if where.account_id is not None:
-                clauses.append("p.account_id = ?")
+                clauses.append(f"{STREAM_ACCOUNT} = ?")
                 params.append(where.account_id)
             if where.platform is not None:
-                clauses.append("p.platform = ?")
+                clauses.append(f"{STREAM_PLATFORM} = ?")
                 params.append(where.platform.value)
             if where.states:
                 states = sorted(s.value for s in where.states)
                 clauses.append(f"e.state IN ({','.join('?' * len(states))})")
                 params.extend(states)
+            if where.kinds:
+                clauses.append(kinds_clause(where.kinds))
             if where.since is not None:
                 clauses.append("e.time >= ?")
                 params.append(db_time(where.since))
         rows = await self._db.read(
-            select,
-            f"SELECT e.*, p.account_id, p.platform, {ORDINAL}"
-            " FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
-            f" WHERE {' AND '.join(clauses)} ORDER BY e.id LIMIT ?",
-            [*params, limit],
+            select, f"{stream_select()} WHERE {' AND '.join(clauses)} ORDER BY e.id LIMIT ?", [*params, limit],
         )
-        return [
-            WorkspaceEvent(
-                position=EventPosition(0, r["id"]),
-                publish_id=r["publish_id"],
-                account_id=r["account_id"],
-                platform=PLATFORMS[r["platform"]],
-                event=_event(r),
-            )
-            for r in rows
-        ]
+        return [workspace_event_from_row(r, EventPosition(0, r["id"]), VALUES) for r in rows]
 
     async def event_time(self, workspace_id: str, position: EventPosition) -> datetime | None:
         if position.xid != 0:
             return None
         rows = await self._db.read(
             select_tuples,
-            "SELECT e.time FROM publish_events e JOIN publishes p ON p.id = e.publish_id"
-            " WHERE e.id = ? AND p.workspace_id = ?",
+            "SELECT e.time FROM publish_events e LEFT JOIN publishes p ON p.id = e.publish_id"
+            f" WHERE e.id = ? AND {STREAM_WORKSPACE} = ?",
             [position.id, workspace_id],
         )
         return py_time(rows[0][0]) if rows else None

@@ -11,7 +11,7 @@ from pathlib import Path
 from server.adapters.connection_keys import CONNECTION_STATE_PURPOSE
 from server.adapters.crypto import TokenCipher
 from server.adapters.event_ids import EVENT_ID_PURPOSE, EventIdCipher
-from server.adapters.local import LocalLocks, LocalQuotas, LocalRateWindows, NoChangeFeed
+from server.adapters.local import LocalChangeFeed, LocalLocks, LocalQuotas, LocalRateWindows
 from server.adapters.sqlite.accounts import SqliteAccountStore
 from server.adapters.sqlite.connections import SqliteConnectionStore
 from server.adapters.sqlite.database import Database
@@ -36,7 +36,8 @@ class StoreOpenError(Exception):
 class SqliteStore:
     def __init__(self, database: Database, cipher: TokenCipher, lock_fd: int | None = None) -> None:
         self.database = database
-        self.accounts = SqliteAccountStore(database, cipher)
+        self.changes = LocalChangeFeed()
+        self.accounts = SqliteAccountStore(database, cipher, self.changes)
         self.media = SqliteMediaStore(database)
         self.publishes = SqlitePublishStore(database)
         self.webhooks = SqliteWebhookStore(database, cipher)
@@ -45,8 +46,7 @@ class SqliteStore:
         self.locks = LocalLocks()
         self.rate_windows = LocalRateWindows()
         self.quotas = LocalQuotas()
-        self.account_health = SqliteAccountHealthStore(database)
-        self.changes = NoChangeFeed()
+        self.account_health = SqliteAccountHealthStore(database, self.changes)
         self._lock_fd = lock_fd
 
     @classmethod

@@ -300,7 +300,10 @@ class PublishRunner:
                 publish = await self._recheck(publish, target.account, await target.token())
             final = await self._workflows[publish.platform].run(publish, target)
             if final.error is not None and final.error.token_rejected:
-                await self._accounts.mark_needs_reconnect(publish.account_id)
+                await self._accounts.mark_needs_reconnect(
+                    publish.account_id, f"a publish's token was rejected ({final.error.message})",
+                    final.error.platform_code,
+                )
             if final.error is not None and final.error.platform_code and self._health is not None:
                 failure = PlatformFailureNote(final.error.platform_code, final.error.message, self._clock.now())
                 await self._health.record_failure(publish.account_id, failure)

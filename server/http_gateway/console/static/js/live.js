@@ -18,7 +18,8 @@ export class Live {
     this.timer = 0;
   }
 
-  /** `fn(message)` for each {eventId, event, publish}; `fn(null)` when views must reload. */
+  /** `fn(message)` for each {eventId, event, publish} or {eventId, accountEvent, account};
+   * `fn(null)` when views must reload. */
   subscribe(fn) {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);

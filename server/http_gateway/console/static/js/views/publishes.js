@@ -140,6 +140,7 @@ export async function render(main, params, { live, navigate }) {
   const unsubscribe = live.subscribe((message) => {
     if (!pager.page) return;
     if (message === null) refresh();
+    else if (message.accountEvent) return; // an account's event changes no publish listed here
     else if (message.publish && update(message.publish)) return;
     else if (pager.onFirstPage) refresh();
     else {
