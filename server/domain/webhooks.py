@@ -62,6 +62,13 @@ class EventKind(str, enum.Enum):
         return self.value.startswith("account.")
 
 
+# What a workspace stream sends when its caller names no kinds: the publish events it has
+# always sent. Account events come only to a caller that asks for them, so a client written
+# for publish events never receives a message without a publish. (A webhook with no kinds
+# takes every kind: its payload's `type` tells a receiver what it holds.)
+STREAM_DEFAULT_KINDS: frozenset[EventKind] = frozenset(k for k in EventKind if not k.of_accounts)
+
+
 def kind_of(event: PublishEvent) -> EventKind:
     return EventKind.PUBLISH_STATE_CHANGED if event.state is not None else EventKind.PUBLISH_UPDATED
 

@@ -29,6 +29,7 @@ from server.domain.events import EventFilter, EventPosition, WorkspaceEvent
 from server.domain.models import Account, Publish
 from server.domain.ports import Clock, EventIds, EventLog
 from server.domain.validation import canonical_id, id_violation
+from server.domain.webhooks import STREAM_DEFAULT_KINDS
 from server.services.event_subjects import EventSubjects
 from server.services.workflow.publish_log import PublishLog
 
@@ -100,6 +101,8 @@ class WorkspaceEvents:
         return position
 
     def check_filter(self, where: EventFilter) -> EventFilter:
+        if not where.kinds:
+            where = dataclasses.replace(where, kinds=STREAM_DEFAULT_KINDS)
         if where.account_id is None:
             return where
         account_id = canonical_id(where.account_id)

@@ -32,6 +32,8 @@ from tests.support.waiting import eventually
 WAIT = 20
 KEYS = Fernet.generate_key().decode()
 KINDS = ["WEBHOOK_EVENT_KIND_ACCOUNT_REAUTH_REQUIRED", "WEBHOOK_EVENT_KIND_ACCOUNT_RECONNECTED"]
+# A stream sends account events only to a caller that names their kinds.
+ACCOUNT_KINDS = [v for k, v in webhook_pb2.WebhookEventKind.items() if k.startswith("WEBHOOK_EVENT_KIND_ACCOUNT_")]
 
 
 @pytest.fixture
@@ -59,7 +61,9 @@ async def test_reauth_required_and_reconnected_reach_both_streams_and_a_webhook(
     service, channel, receiver: Receiver, tiktok_sandbox, accounts
 ) -> None:
     hook = await WebhookServiceStub(channel).CreateWebhook(webhook_service_pb2.CreateWebhookRequest(url=receiver.url))
-    grpc_stream = PublishingServiceStub(channel).WatchPublishes(publishing_service_pb2.WatchPublishesRequest())
+    grpc_stream = PublishingServiceStub(channel).WatchPublishes(
+        publishing_service_pb2.WatchPublishesRequest(event_kinds=[getattr(webhook_pb2, k) for k in KINDS])
+    )
     await grpc_stream.initial_metadata()  # its start position is taken
     query = "&".join(f"eventKinds={k}" for k in KINDS)
     url = f"{service.http.origin}/api/v1/publishes:watch?{query}"
@@ -131,7 +135,9 @@ async def test_two_postgres_replicas_checking_one_account_send_each_condition_on
         refresh_token="rft-twice", refresh_token_expire_time=expires,
     )
     async with grpc.aio.insecure_channel(one.address) as first, grpc.aio.insecure_channel(two.address) as second:
-        watch = PublishingServiceStub(second).WatchPublishes(publishing_service_pb2.WatchPublishesRequest())
+        watch = PublishingServiceStub(second).WatchPublishes(
+            publishing_service_pb2.WatchPublishesRequest(event_kinds=ACCOUNT_KINDS)
+        )
         await watch.initial_metadata()
         await AccountServiceStub(first).ConnectAccount(request)
         got = [await asyncio.wait_for(watch.read(), WAIT) for _ in range(2)]

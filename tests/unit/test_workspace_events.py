@@ -173,9 +173,14 @@ async def test_a_refused_start_leaves_no_listener_behind(world: World) -> None:
 
 
 async def test_a_backlog_longer_than_a_page_is_streamed_in_full_and_in_order(world: World) -> None:
-    while len(await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)) <= PAGE + 1:
+    async def publish_events() -> list[WorkspaceEvent]:
+        # A stream that names no kinds leaves out the accounts' events (their reconnects here).
+        every = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+        return [e for e in every if e.account_event is None]
+
+    while len(await publish_events()) <= PAGE + 1:
         await world.publish(await world.instagram_request(2))
-    stored = await world.store.publishes.workspace_events(world.workspace, EventPosition(0, 0), 1000)
+    stored = await publish_events()
     stream = world.services.events.watch(world.workspace, eid(world, stored[0]), EventFilter())
     items = await take(stream, len(stored) - 1)
     await stream.aclose()

@@ -185,9 +185,9 @@ class PublishingServiceServicer:
 
     def WatchPublishes(self, request, context):
         """Streams every publish change in the caller's workspace (created, each state change,
-        each platform step, late facts) and its accounts' events (account.token_expiring,
-        account.quota_low, account.reauth_required, account.reconnected), oldest first, each
-        with an opaque event id. Reconnect
+        each platform step, late facts) and, when event_kinds names them, its accounts' events
+        (account.token_expiring, account.quota_low, account.reauth_required,
+        account.reconnected), oldest first, each with an opaque event id. Reconnect
         with the last event_id seen as after_event_id to get every later event exactly once.
         An after_event_id older than the event retention window (7 days by default) or unknown
         is OUT_OF_RANGE: resync with ListPublishes and watch again without it; a malformed one
