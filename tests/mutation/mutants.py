@@ -42,10 +42,10 @@ MUTANTS = (
         name="in-flight-marker-not-saved",
         path="server/services/workflow/instagram.py",
         original=(
-            'f"Publishing carousel container {container_id}",\n'
+            'f"Publishing {what} container {container_id}",\n'
             "                PublishChange(call_in_flight=SetTo(MEDIA_PUBLISH)),"
         ),
-        mutated='f"Publishing carousel container {container_id}",',
+        mutated='f"Publishing {what} container {container_id}",',
         why="a crash during media_publish would resume as if nothing was sent: a second post",
         killed_by="tests/unit/test_instagram_workflow.py::test_media_publish_in_flight_is_saved_before_the_call",
     ),
