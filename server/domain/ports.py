@@ -252,14 +252,15 @@ class DueWork(Protocol):
     late facts waiting for their next check."""
 
     async def claim_due_schedules(
-        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int,
+        trace_id: str = "",
     ) -> list[Publish]:
         """Takes up to `limit` SCHEDULED publishes whose schedule_time is at or before `now`,
         soonest first, each written in one step with its events as
         server.domain.schedule.due_change decides (started, leased to `owner` until
-        `lease_until`; or MISSED). Each due publish is claimed by exactly one caller, across
-        replicas too, and never together with a cancel or a reschedule (whichever writes
-        first wins)."""
+        `lease_until`; or MISSED), the events naming `trace_id` (the claim's trace). Each
+        due publish is claimed by exactly one caller, across replicas too, and never
+        together with a cancel or a reschedule (whichever writes first wins)."""
         ...
 
     async def next_schedule_time(self) -> datetime | None:

@@ -74,12 +74,13 @@ MISSED_ERROR_REASON = "SCHEDULE_MISSED"
 
 
 def due_change(
-    publish: Publish, now: datetime, missed_before: datetime, lease: Lease
+    publish: Publish, now: datetime, missed_before: datetime, lease: Lease, trace_id: str = ""
 ) -> tuple[PublishChange, list[PublishEvent]]:
     """What a due scheduled publish becomes when claimed at `now`, and its timeline events:
     PROCESSING (its run starts, held by `lease`, lateness recorded), or MISSED when its time
     is before `missed_before` (the lateness limit passed; terminal, no platform call and no
-    run: ended by `ending`, as every end is). Either is made only while it is SCHEDULED."""
+    run: ended by `ending`, as every end is). Either is made only while it is SCHEDULED.
+    The event names `trace_id`, the trace the claim is made in ("" untraced)."""
     assert publish.schedule_time is not None
     lateness = max((now - publish.schedule_time).total_seconds(), 0.0)
     details = {"schedule_time": publish.schedule_time.isoformat(), "lateness_seconds": round(lateness, 3)}
@@ -94,10 +95,12 @@ def due_change(
             "Publish again (or schedule a new time) if it is still wanted",
         )
         change = ending(publish, PublishState.MISSED, error).then(_DUE.then(PublishChange(started_at=SetTo(now))))
-        return change, [PublishEvent(type="MISSED", state=PublishState.MISSED, message=error.message, details=details)]
+        return change, [PublishEvent(
+            type="MISSED", state=PublishState.MISSED, message=error.message, details=details, trace_id=trace_id
+        )]
     started = PublishEvent(
         type="SCHEDULE_DUE", state=PublishState.PROCESSING,
-        message=f"Scheduled time reached; started {lateness:.3f} s after it", details=details,
+        message=f"Scheduled time reached; started {lateness:.3f} s after it", details=details, trace_id=trace_id,
     )
     change = PublishChange(state=PublishState.PROCESSING, started_at=SetTo(now), lease=SetTo(lease))
     return change.then(_DUE), [started]

@@ -96,6 +96,19 @@ async def test_a_schedule_found_past_the_lateness_limit_ends_missed_unowned(stor
     )
 
 
+async def test_the_events_of_a_due_claim_name_the_claims_trace(store: Store) -> None:
+    """SCHEDULE_DUE and MISSED are written by the store in the claim: they name the trace the
+    claim was made in, as every event names the trace that wrote it."""
+    account = await account_in(store)
+    stale = await scheduled(store, account, 0, 100)
+    fresh = await scheduled(store, account, 1, 3000)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    await store.publishes.claim_due_schedules("me", at(9999), at(3700), at(2600), 10, trace_id)
+    for publish_id, due_type in ((stale.id, "MISSED"), (fresh.id, "SCHEDULE_DUE")):
+        events = await store.publishes.events(publish_id)
+        assert [(e.type, e.trace_id) for e in events] == [("CREATED", ""), ("SCHEDULED", ""), (due_type, trace_id)]
+
+
 async def test_a_missed_schedule_ends_its_first_comment_as_every_end_does(store: Store) -> None:
     """The MISSED end writes what `ending` says, like every other end: a first comment that
     waited for the post is FAILED (it was left PENDING forever), a started one is untouched."""

@@ -401,7 +401,8 @@ class FakePublishStore(_Table):
         return min((p.reconcile_at for p in self.rows.values() if p.reconcile_at is not None), default=None)
 
     async def claim_due_schedules(
-        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int,
+        trace_id: str = "",
     ) -> list[Publish]:
         await self._call()  # no await between the read and the change: one atomic step
         due = [
@@ -410,7 +411,9 @@ class FakePublishStore(_Table):
         ]
         claimed = []
         for publish in sorted(due, key=lambda p: (p.schedule_time, p.id))[:limit]:
-            change, events = due_change(publish, utc(now), utc(missed_before), Lease(owner, utc(lease_until)))
+            change, events = due_change(
+                publish, utc(now), utc(missed_before), Lease(owner, utc(lease_until)), trace_id
+            )
             claimed.append(self._apply(publish.id, change, events, None, utc(now)))
         return claimed
 

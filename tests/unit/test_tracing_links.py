@@ -22,8 +22,7 @@ def traced_world() -> tuple[World, RecordingTracer]:
 async def publish_in_request(world: World, tracer: RecordingTracer, **fields: object) -> tuple[Publish, str]:
     with tracer.span("request"):
         publish = await world.publish(await world.instagram_request(2, **fields))
-    [made] = tracer.named("request")
-    return publish, made.traceparent
+    return publish, tracer.named("request")[-1].traceparent
 
 
 async def test_a_publish_keeps_the_span_it_was_created_in_and_its_run_is_that_spans_child() -> None:
@@ -67,3 +66,24 @@ async def test_a_takeover_runs_in_a_trace_of_its_own_linked_to_the_publishs_requ
     assert run.parent is None and run.links == [request.traceparent]
     taken = [e for e in await world.events(orphan.id) if e.type == "TAKEN_OVER"]
     assert [e.trace_id for e in taken] == [run.trace_id]
+
+
+
+async def test_the_events_a_due_claim_writes_name_the_claims_trace_and_the_run_links_to_the_request() -> None:
+    """SCHEDULE_DUE and MISSED are written by the store inside the scheduler's claim: they name
+    the claim's trace (as every event names the trace that wrote it); the run is a trace of
+    its own linked to the request that scheduled it."""
+    world, tracer = traced_world()
+    stale, _ = await publish_in_request(world, tracer, publish_time=world.at(60))
+    world.clock.advance(3700)  # `stale` is now due past the hour's lateness limit
+    publish, traceparent = await publish_in_request(world, tracer, publish_time=world.at(60), allow_duplicate=True)
+    world.clock.advance(61)
+    assert {p.id for p in await world.services.scheduler.run_due()} == {stale.id, publish.id}
+    [claim] = tracer.named("publish_log.claim_due_schedules")
+    assert [(e.type, e.trace_id) for e in await world.events(stale.id)][-1] == ("MISSED", claim.trace_id)
+    assert ("SCHEDULE_DUE", claim.trace_id) in [(e.type, e.trace_id) for e in await world.events(publish.id)]
+    stored = await world.store.publishes.get(publish.id)
+    assert stored is not None
+    await world.services.runner.wait(stored)
+    [run] = tracer.named("publish.run")
+    assert run.parent is None and run.links == [traceparent]

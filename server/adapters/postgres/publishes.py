@@ -334,7 +334,8 @@ class PostgresPublishStore:
     # --- due work -----------------------------------------------------------------------------
 
     async def claim_due_schedules(
-        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int,
+        trace_id: str = "",
     ) -> list[Publish]:
         """One transaction: the due rows are locked as read (SKIP LOCKED: a replica claiming at
         the same moment takes others), then each is written as due_change decides, with its
@@ -350,7 +351,7 @@ class PostgresPublishStore:
             claimed = []
             for row in rows:
                 publish = _publish(row)
-                change, events = due_change(publish, now, missed_before, lease)
+                change, events = due_change(publish, now, missed_before, lease, trace_id)
                 claimed.append(await _apply(conn, publish.id, change, events, None, publish, now))
         return claimed
 

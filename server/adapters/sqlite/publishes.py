@@ -257,11 +257,12 @@ class SqlitePublishStore:
     # --- due work ---------------------------------------------------------------------------
 
     async def claim_due_schedules(
-        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+        self, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int,
+        trace_id: str = "",
     ) -> list[Publish]:
         """One transaction on the store's one writer: no other claim, cancel or reschedule
         slips between the read of the due rows and their change."""
-        return await self._db.run(_claim_due, owner, lease_until, now, missed_before, limit)
+        return await self._db.run(_claim_due, owner, lease_until, now, missed_before, limit, trace_id)
 
     async def next_schedule_time(self) -> datetime | None:
         rows = await self._db.read(
@@ -464,7 +465,8 @@ def _claim_orphans(
 
 
 def _claim_due(
-    db: sqlite_utils.Database, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int
+    db: sqlite_utils.Database, owner: str, lease_until: datetime, now: datetime, missed_before: datetime, limit: int,
+    trace_id: str,
 ) -> list[Publish]:
     claimed: list[Publish] = []
     lease = Lease(owner, lease_until)
@@ -476,7 +478,7 @@ def _claim_due(
             )
         ]
         for publish in due:
-            change, events = due_change(publish, now, missed_before, lease)
+            change, events = due_change(publish, now, missed_before, lease, trace_id)
             result = _apply(db, publish.id, change, events, None, publish.revision, now)
             claimed.append(applied(publish, change, result, now) if isinstance(result, int) else result)
     return claimed

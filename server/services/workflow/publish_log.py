@@ -225,7 +225,9 @@ class PublishLog:
         """Claims due scheduled publishes for runs here (DueWork.claim_due_schedules): each
         started (leased to this replica) or MISSED, and announced."""
         with self.tracer.span("publish_log.claim_due_schedules"):
-            claimed = await self._store.claim_due_schedules(self.owner, lease_until, now, missed_before, limit)
+            claimed = await self._store.claim_due_schedules(
+                self.owner, lease_until, now, missed_before, limit, self.tracer.trace_id()
+            )
         for publish in claimed:
             self._announce(publish)
         return claimed
