@@ -9,6 +9,7 @@ breakdown by layer, and the top functions); `--stacks DIR` keeps the raw collaps
     python -m bench.profile history       # ListPublishes first page (no filter) over 1M rows
     python -m bench.profile burst         # 2,000 publishes at once, platforms taking 2 s (CPU)
     python -m bench.profile memory        # the same burst under tracemalloc: what holds the memory
+    python -m bench.profile tracing       # `unary` with every trace exported to a loopback OTLP receiver
 
 py-spy samples the threads that are running (idle ones left out) at --rate Hz; a sample's
 share is its share of the server's busy time, which the load client converts into
@@ -48,7 +49,36 @@ def _has(*needles: str) -> Callable[[str, list[str]], bool]:
     return lambda _thread, frames: any(n in f for f in frames for n in needles)
 
 
+# Where a sample's innermost OpenTelemetry or service frame is OpenTelemetry's, the part of
+# tracing it is in (the first needle that matches that frame); see `_in_tracing`.
+TRACING_PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("tracing: gRPC server instrumentation (its interceptor and servicer context)", ("instrumentation/grpc",)),
+    ("tracing: asyncpg instrumentation", ("instrumentation/asyncpg",)),
+    ("tracing: OTLP protobuf encoding (export thread)", ("exporter/otlp/proto/common",)),
+    ("tracing: OTLP/HTTP send (export thread)", ("exporter/otlp/proto/http",)),
+    ("tracing: batch span processor (queue, worker)", ("sdk/trace/export", "sdk/_shared_internal")),
+    ("tracing: span start/end, attributes, ids, sampler (SDK)",
+     ("sdk/trace/", "opentelemetry/attributes", "sdk/util", "opentelemetry/util")),
+    ("tracing: context attach/detach, current span (API)", ("opentelemetry/context", "opentelemetry/trace/")),
+    ("tracing: other OpenTelemetry code", ("opentelemetry/",)),
+]
+
+
+def _in_tracing(part: tuple[str, ...]) -> Callable[[str, list[str]], bool]:
+    def rule(_thread: str, frames: list[str]) -> bool:
+        for frame in reversed(frames):
+            if "opentelemetry/" in frame:
+                return any(n in frame for n in part)
+            if "server/" in frame:
+                return False
+        return False
+
+    return rule
+
+
 RULES: list[Rule] = [
+    *((name, _in_tracing(part)) for name, part in TRACING_PARTS),
+    ("tracing: Tracer adapter and log-line ids (server/adapters/tracing.py)", _has("server/adapters/tracing.py")),
     ("SQLite store thread: queries, commits, sqlite_utils", lambda t, _f: "sqlite" in t),
     ("grpc core poller thread", lambda t, _f: "_poll_wrapper" in t),
     ("other threads", lambda t, _f: "MainThread" not in t),
@@ -68,6 +98,7 @@ RULES: list[Rule] = [
 ]
 
 _LINE = re.compile(r":\d+\)$")
+_PREFIX = re.compile(r"\((?:/[^()]*site-packages/|" + re.escape(f"{REPO}/") + ")")
 
 
 def analyse(folded: Path) -> dict[str, object]:
@@ -83,7 +114,7 @@ def analyse(folded: Path) -> dict[str, object]:
         n = int(count)
         parts = stack.split(";")
         thread = re.sub(r"\(\d+\)", "", parts[0]).replace("thread ", "").strip()
-        frames = [_LINE.sub(")", f) for f in parts[1:]]
+        frames = [_PREFIX.sub("(", _LINE.sub(")", f)) for f in parts[1:]]
         total += n
         threads[thread] += n
         categories[next(name for name, rule in RULES if rule(thread, frames))] += n
@@ -133,10 +164,14 @@ def _py_spy() -> str:
     return found
 
 
-def _record(pid: int, seconds: float, rate: int, out: Path) -> subprocess.Popen[bytes]:
+def _record(pid: int, seconds: float, rate: int, out: Path, full_paths: bool = False) -> subprocess.Popen[bytes]:
+    """py-spy on `pid`; `full_paths` keeps whole file names (py-spy shortens a package's to its
+    last parts, where opentelemetry/sdk/trace/__init__.py becomes trace/__init__.py), which
+    `analyse` cuts back to the path inside site-packages or the repository."""
     return subprocess.Popen(
         [_py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(rate),
-         "--format", "raw", "--threads", "--nonblocking", "-o", str(out)],
+         "--format", "raw", "--threads", "--nonblocking", "-o", str(out),
+         *(["--full-filenames"] if full_paths else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -154,6 +189,28 @@ def profile_unary(seconds: float, concurrency: int, rate: int) -> Path:
         spy.wait(60)
         level = result["levels"][0]
         return report("unary", f"PublishInstagramCarousel, 3 images, {concurrency} concurrent, emulators at delay 0",
+                      folded, level["completed"], level["server_cpu_s"], level["elapsed_s"], rate)
+
+
+def profile_tracing(seconds: float, concurrency: int, rate: int) -> Path:
+    """`unary` with tracing on: every trace exported over OTLP/HTTP to a receiver in this
+    process (bench case 11's "on" service)."""
+    from bench.cases.tracing import _receiver  # noqa: PLC0415
+    from bench.cases.unary import _setup  # noqa: PLC0415
+
+    with _receiver() as receiver, Processes() as ps:
+        service = ps.service(ps.instagram(processing_delay=0), ps.tiktok(processing_delay=0), extra_env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_TRACES_SAMPLER": "always_on",
+        })
+        request = asyncio.run(_setup(service.address))
+        folded = ps.workdir / "tracing.folded"
+        spy = _record(service.pid, seconds, rate, folded, full_paths=True)
+        result = ps.client({"mode": "closed_loop", "levels": [concurrency], "warmup": 0.5, "duration": seconds,
+                            "target": service.address, "request": request, "server_pid": service.pid})
+        spy.wait(60)
+        level = result["levels"][0]
+        return report("tracing", f"PublishInstagramCarousel, 3 images, {concurrency} concurrent, emulators at "
+                      "delay 0, every trace exported over OTLP/HTTP to a loopback receiver",
                       folded, level["completed"], level["server_cpu_s"], level["elapsed_s"], rate)
 
 
@@ -284,7 +341,7 @@ def profile_memory(publishes: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", choices=("unary", "postgres", "history", "burst", "memory"))
+    parser.add_argument("scenario", choices=("unary", "postgres", "history", "burst", "memory", "tracing"))
     parser.add_argument("--publishes", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -296,6 +353,8 @@ def main() -> None:
     STACKS_DIR = args.stacks
     if args.scenario == "unary":
         path = profile_unary(args.seconds, args.concurrency, args.rate)
+    elif args.scenario == "tracing":
+        path = profile_tracing(args.seconds, args.concurrency, args.rate)
     elif args.scenario == "postgres":
         path = profile_postgres(args.seconds, args.concurrency, args.rate)
     elif args.scenario == "history":
