@@ -17,12 +17,13 @@ imported at all (bootstrap), so a service without tracing pays nothing for the S
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.grpc.filters import any_of, health_check, negate, service_prefix
@@ -42,6 +43,23 @@ _PARSER = TraceContextTextMapPropagator()
 # An HTTP handler as the gateway's low-level server calls it, and what wraps one.
 Handler = Callable[[Any], Awaitable[Any]]
 Middleware = Callable[[Any, Handler], Awaitable[Any]]
+
+
+class _Resource(Resource):
+    """The SDK's Resource, its hash computed once: the OTLP encoder groups every exported span
+    by its resource, and Resource's own hash serialises all its attributes to JSON each time
+    (4 us a span, a sixth of the encoding; bench/profiles/tracing.md). A resource never
+    changes after the provider is made, so neither does its hash."""
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other)
 
 
 class ProtocolError(ValueError):
@@ -64,10 +82,29 @@ def _exporter(environ: Mapping[str, str]) -> Any:
 
 
 class _OtelSpan:
-    __slots__ = ("_span",)
+    """A recorded span as the port's Span, and the block it is current in. A class rather
+    than the SDK's start_as_current_span, whose two generator context managers cost a
+    quarter of a span's creation (bench/profiles/tracing.md); what it does on an exception
+    is done here the same way: the exception recorded as an event, the status ERROR."""
+
+    __slots__ = ("_span", "_token")
 
     def __init__(self, span: trace.Span) -> None:
         self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> _OtelSpan:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(self, _kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        try:
+            if isinstance(error, Exception):
+                self._span.record_exception(error)
+                self._span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        finally:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            self._span.end()
 
     def set(self, key: str, value: SpanValue) -> None:
         self._span.set_attribute(key, value)
@@ -112,25 +149,17 @@ class OtelTracer:
     def span(
         self, name: str, attributes: Mapping[str, SpanValue] | None = None, links: Sequence[str] = ()
     ) -> AbstractContextManager[Span]:
-        parent = trace.get_current_span()
-        if parent.get_span_context().is_valid and not parent.is_recording():
+        current = trace.get_current_span().get_span_context()
+        if current.is_valid and not current.trace_flags.sampled:
             # Inside a trace the sampler dropped: a child would be dropped too (samplers decide
             # per trace), so none is even made. Measured in bench case 11 (sampled).
             return _DROPPED
-        return self._recorded(name, attributes, links)
-
-    @contextmanager
-    def _recorded(
-        self, name: str, attributes: Mapping[str, SpanValue] | None, links: Sequence[str]
-    ) -> Iterator[Span]:
-        current = trace.get_current_span().get_span_context()
         linked = [
             link for link in map(link_to, links)
             # A span already in the trace it would link to needs no link: it is a child there.
             if link is not None and link.context.trace_id != current.trace_id
-        ]
-        with self._tracer.start_as_current_span(name, attributes=dict(attributes or {}), links=linked) as span:
-            yield _OtelSpan(span)
+        ] if links else None
+        return _OtelSpan(self._tracer.start_span(name, attributes=attributes, links=linked))
 
     def traceparent(self) -> str | None:
         context = trace.get_current_span().get_span_context()
@@ -204,7 +233,7 @@ def from_environment(environ: Mapping[str, str]) -> Tracing:
     the process's tracer provider; asyncpg's queries traced under it. Raises ProtocolError
     for a protocol other than http/protobuf and grpc."""
     exporter = _exporter(environ)  # first: a protocol it cannot export with starts nothing
-    provider = TracerProvider(resource=Resource.create())
+    provider = TracerProvider(resource=_Resource(Resource.create()))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor  # noqa: PLC0415
@@ -218,7 +247,7 @@ def from_environment(environ: Mapping[str, str]) -> Tracing:
 def with_processor(processor: SpanProcessor) -> Tracing:
     """Tracing through one span processor (a test's in-memory exporter), installed as the
     process's tracer provider (which can be set once per process: a test suite makes one)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": "distribution"}))
+    provider = TracerProvider(resource=_Resource(Resource.create({"service.name": "distribution"})))
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     return Tracing(provider, owns_provider=False)
