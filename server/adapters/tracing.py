@@ -143,6 +143,8 @@ def traceparent_of(context: SpanContext) -> str:
 class OtelTracer:
     """The Tracer port over an OpenTelemetry tracer provider."""
 
+    enabled = True
+
     def __init__(self, provider: trace.TracerProvider) -> None:
         self._tracer = provider.get_tracer(_SCOPE)
 

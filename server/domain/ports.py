@@ -722,6 +722,10 @@ class Tracer(Protocol):
     """Spans around the use cases' work (OpenTelemetry when configured, else nothing).
     Spans nest by the current context: one started inside another is its child."""
 
+    # Whether spans are recorded at all: a read made only to annotate a span (the link of a
+    # webhook attempt to its publish's request) is skipped when they are not.
+    enabled: bool
+
     def span(
         self, name: str, attributes: Mapping[str, SpanValue] | None = None, links: Sequence[str] = ()
     ) -> AbstractContextManager[Span]:
@@ -756,6 +760,8 @@ _NO_SPAN_BLOCK: AbstractContextManager[Span] = nullcontext(_NoSpan())
 
 class NoTracer:
     """The Tracer when tracing is off: no span, no id, next to no cost."""
+
+    enabled = False
 
     def span(
         self, name: str, attributes: Mapping[str, SpanValue] | None = None, links: Sequence[str] = ()

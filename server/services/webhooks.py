@@ -501,14 +501,17 @@ class WebhookDispatcher:
 
     async def _attempt(self, due: DueDelivery) -> None:
         delivery = due.delivery
+        links = await self._publish_link(delivery)
         now = self._clock.now()
         headers = signed_headers(due.secrets, delivery.event_id, int(now.timestamp()), delivery.body)
-        # A trace of its own per attempt; the span names the webhook and event, never the URL
-        # (it may hold a receiver's token) nor a secret or the signed body.
+        # A trace of its own per attempt, linked to the request that created the publish; the
+        # span names the webhook and event, never the URL (it may hold a receiver's token) nor
+        # a secret or the signed body.
         with self._log.tracer.span(
             "webhook.deliver",
             {"distribution.webhook_id": delivery.webhook_id, "distribution.event_type": delivery.event_type,
              "distribution.publish_id": delivery.publish_id, "distribution.delivery_attempt": delivery.attempts + 1},
+            links=links,
         ) as span:
             attempt = await self._sender.post(due.url, headers, delivery.body)
             span.set("http.response.status_code", attempt.status_code)
@@ -524,6 +527,15 @@ class WebhookDispatcher:
                     "error": attempt.error, "retry_after": attempt.retry_after,
                 },
             )
+
+    async def _publish_link(self, delivery: Delivery) -> list[str]:
+        """The traceparent of the span the delivery's publish was created in (its record keeps
+        it), so one trace id finds the publish's webhook attempts too; none while tracing is
+        off, for an event of no publish, or a publish created untraced."""
+        if not self._log.tracer.enabled or not delivery.publish_id:
+            return []
+        publish = await self._log.get(delivery.publish_id)
+        return [publish.traceparent] if publish is not None and publish.traceparent else []
 
 
 async def new_deliveries(

@@ -269,7 +269,8 @@ async def test_media_inspection_and_webhook_deliveries_have_spans_naming_no_url_
             account = await connect(accounts, access_token=TOKEN)
             ids = await register(media, *images(2))
             await publishing.PublishInstagramCarousel(
-                pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id, caption=CAPTION)
+                pb.PublishInstagramCarouselRequest(media_ids=ids, instagram_account_id=account.id, caption=CAPTION),
+                metadata=TRACEPARENT,
             )
             for _ in range(400):
                 if named(exporter.get_finished_spans(), "webhook.deliver"):
@@ -286,6 +287,9 @@ async def test_media_inspection_and_webhook_deliveries_have_spans_naming_no_url_
     assert deliver.attributes["distribution.webhook_id"] == created.webhook.id
     assert deliver.attributes["http.response.status_code"] == 204
     assert deliver.attributes["distribution.delivery_attempt"] == 1
+    # A trace of its own, linked to the request that created the publish.
+    assert deliver.parent is None
+    assert [f"{link.context.trace_id:032x}" for link in deliver.links] == [CALLER_TRACE]
     text = recorded_text(spans)
     assert_nothing_secret(spans)
     for never in (url, "cover-as-webp", receiver.url, created.secret):

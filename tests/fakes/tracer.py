@@ -39,6 +39,8 @@ class RecordedSpan:
 
 
 class RecordingTracer:
+    enabled = True
+
     def __init__(self) -> None:
         self.spans: list[RecordedSpan] = []
         self._current: contextvars.ContextVar[RecordedSpan | None] = contextvars.ContextVar("span", default=None)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from server.bootstrap import Adapters, build_services
+from server.config import Settings
 from server.domain.models import Publish
-from tests.fakes import IgFailure
+from server.services.webhooks import WebhookPolicy
+from tests.fakes import FakeWebhookSender, IgFailure
 from tests.fakes.tracer import RecordingTracer
 from tests.unit.conftest import World, make_world
 from tests.unit.helpers import until
@@ -17,6 +20,18 @@ from tests.unit.helpers import until
 def traced_world() -> tuple[World, RecordingTracer]:
     tracer = RecordingTracer()
     return make_world(tracer=tracer), tracer
+
+
+def traced_world_with_webhooks() -> tuple[World, RecordingTracer, FakeWebhookSender]:
+    world, tracer = traced_world()
+    sender = FakeWebhookSender()
+    world.services = build_services(
+        Settings(webhooks=WebhookPolicy(retry_scale=0.0, min_interval=0.0)),
+        Adapters(store=world.store, instagram=world.instagram, tiktok=world.tiktok, clock=world.clock,
+                 segmenter=world.segmenter, metrics=world.metrics, webhook_sender=sender, tracer=tracer),
+        "unit-replica",
+    )
+    return world, tracer, sender
 
 
 async def publish_in_request(world: World, tracer: RecordingTracer, **fields: object) -> tuple[Publish, str]:
@@ -87,3 +102,17 @@ async def test_the_events_a_due_claim_writes_name_the_claims_trace_and_the_run_l
     await world.services.runner.wait(stored)
     [run] = tracer.named("publish.run")
     assert run.parent is None and run.links == [traceparent]
+
+
+async def test_each_webhook_attempt_is_a_trace_of_its_own_linked_to_the_publishs_request() -> None:
+    world, tracer, sender = traced_world_with_webhooks()
+    assert world.services.webhooks is not None and world.services.dispatcher is not None
+    await world.services.webhooks.create(world.workspace, "https://hooks.example.com/d", [], "")
+    publish, traceparent = await publish_in_request(world, tracer)
+    assert await world.services.dispatcher.run_once() == len(sender.posts) > 0
+    attempts = tracer.named("webhook.deliver")
+    assert len(attempts) == len(sender.posts)
+    for attempt in attempts:
+        assert attempt.parent is None and attempt.links == [traceparent]
+        assert attempt.attributes["distribution.publish_id"] == publish.id
+    await world.services.runner.stop(0)
