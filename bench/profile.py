@@ -55,7 +55,7 @@ TRACING_PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("tracing: gRPC server instrumentation (its interceptor and servicer context)", ("instrumentation/grpc",)),
     ("tracing: asyncpg instrumentation", ("instrumentation/asyncpg",)),
     ("tracing: OTLP protobuf encoding (export thread)", ("exporter/otlp/proto/common",)),
-    ("tracing: OTLP/HTTP send (export thread)", ("exporter/otlp/proto/http",)),
+    ("tracing: OTLP/HTTP send (export thread)", ("exporter/otlp/proto/http", "exporter/http/")),
     ("tracing: batch span processor (queue, worker)", ("sdk/trace/export", "sdk/_shared_internal")),
     ("tracing: span start/end, attributes, ids, sampler (SDK)",
      ("sdk/trace/", "opentelemetry/attributes", "sdk/util", "opentelemetry/util")),
@@ -96,6 +96,8 @@ RULES: list[Rule] = [
     ("event loop: epoll wait/dispatch", _has("EpollSelector.select", "_read_from_self", "_write_to_self")),
     ("event loop (uvloop / asyncio) + grpc aio internals, no service frame", lambda _t, _f: True),
 ]
+
+FINDINGS = "## Findings"
 
 _LINE = re.compile(r":\d+\)$")
 _PREFIX = re.compile(r"\((?:/[^()]*site-packages/|" + re.escape(f"{REPO}/") + ")")
@@ -150,7 +152,9 @@ def report(name: str, what: str, folded: Path, calls: int, cpu_s: float, wall_s:
     ]) + "\n"
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.md"
-    path.write_text(text)
+    # What a person concluded from the tables (a "## Findings" section at the end) stays.
+    kept = path.read_text().partition(FINDINGS)[2] if path.exists() else ""
+    path.write_text(text + (f"\n{FINDINGS}{kept}" if kept else ""))
     if STACKS_DIR is not None:
         STACKS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copy(folded, STACKS_DIR / f"{name}.folded")
