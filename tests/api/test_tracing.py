@@ -208,9 +208,14 @@ async def test_a_scheduled_publish_runs_in_a_trace_of_its_own_linked_to_its_requ
     # (the span the publish was created in: the request's, around the record's write)
     assert f"{link.context.trace_id:032x}" == CALLER_TRACE and f"{link.context.span_id:016x}" == parent_of(create)
     assert {s.name for s in children(spans, run)} >= {"step create_children", "step publish"}
-    # The timeline says which trace wrote what: the request's, then the run's.
+    # The timeline says which trace wrote what: the request's, the scheduler's claim (which
+    # wrote SCHEDULE_DUE), then the run's.
     traces = [e.trace_id for e in done.events if e.trace_id]
     assert traces[0] == CALLER_TRACE and traces[-1] == hex_trace(run)
+    [due] = [e for e in done.events if e.type == "SCHEDULE_DUE"]
+    claims = [s for s in named(spans, "publish_log.claim_due_schedules") if hex_trace(s) == due.trace_id]
+    assert len(claims) == 1 and claims[0].parent is None
+    assert len([e for e in done.events if not e.trace_id]) == 0
     assert_nothing_secret(spans)
 
 
