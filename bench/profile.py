@@ -100,7 +100,7 @@ RULES: list[Rule] = [
 FINDINGS = "## Findings"
 
 _LINE = re.compile(r":\d+\)$")
-_PREFIX = re.compile(r"\((?:/[^()]*site-packages/|" + re.escape(f"{REPO}/") + ")")
+_PREFIX = re.compile(r"\((?:/[^()]*site-packages/|/[^()]*/lib/python3\.\d+/|" + re.escape(f"{REPO}/") + ")")
 
 
 def analyse(folded: Path) -> dict[str, object]:
