@@ -18,6 +18,7 @@ Cases (see each module's docstring for the method):
 10. console    bench/cases/console.py      the console's first load; its list view over 10,000 publishes vs curl
 11. tracing    bench/cases/tracing.py      CPU per publish with traces exported / tracing off vs no tracing code
 12. single_media bench/cases/single_media.py  image/Reel calls vs the minimum; bytes read per video
+13. video        bench/cases/tiktok_video.py  TikTok video: calls per publish vs the minimum; upload vs disk; memory
 
 Cases 8 and 9 (and case 4's PostgreSQL half) need a PostgreSQL server (bench/pg.py); where none
 answers they report one line saying so.
@@ -49,6 +50,7 @@ from bench.cases import (
     replicas,
     schedule,
     single_media,
+    tiktok_video,
     tracing,
     unary,
     upstream,
@@ -70,6 +72,7 @@ CASES: dict[str, tuple[str, Callable[[Scale], CaseResult]]] = {
     "console": (console.NAME, console.run),
     "tracing": (tracing.NAME, tracing.run),
     "single_media": (single_media.NAME, single_media.run),
+    "video": (tiktok_video.NAME, tiktok_video.run),
 }
 
 

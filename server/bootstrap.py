@@ -25,6 +25,7 @@ from server.adapters.instagram.oauth import AUTH_BASE as INSTAGRAM_AUTH_BASE
 from server.adapters.instagram.oauth import OAUTH_BASE as INSTAGRAM_OAUTH_BASE
 from server.adapters.instagram.oauth import InstagramConnector
 from server.adapters.media_fetch import DirectFetcher, FetchLimits, HttpMediaInspector, SandboxFetcher
+from server.adapters.media_fetch.ranges import GuardedMediaBytes, SandboxMediaBytes
 from server.adapters.postgres import PostgresStore
 from server.adapters.prometheus import PrometheusMetrics
 from server.adapters.sqlite import SqliteStore, StoreOpenError
@@ -47,14 +48,15 @@ from server.config import (
     path_error,
     shown_url,
 )
-from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel
+from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel, TikTokVideo
 from server.domain.connections import PkceMethod
-from server.domain.models import Platform
+from server.domain.models import Platform, PublishKind
 from server.domain.ports import (
     NO_TRACER,
     AccountConnector,
     Clock,
     InstagramApi,
+    MediaBytes,
     MediaInspector,
     Metrics,
     Store,
@@ -80,9 +82,11 @@ from server.services.publishing import (
     TikTokPolicy,
 )
 from server.services.quota import InstagramQuota
+from server.services.tiktok_video import TikTokVideoPolicy
 from server.services.tokens import AccountTokens
 from server.services.webhooks import WebhookDispatcher, Webhooks
 from server.services.workflow.alarm import Alarms
+from server.services.workflow.by_kind import WorkflowsByKind
 from server.services.workflow.instagram import InstagramCarouselWorkflow
 from server.services.workflow.publish_log import PublishLog
 from server.services.workflow.reconciler import Reconciler
@@ -90,6 +94,7 @@ from server.services.workflow.retry import Retrier
 from server.services.workflow.runner import PublishRunner
 from server.services.workflow.scheduler import Scheduler
 from server.services.workflow.tiktok import TikTokCarouselWorkflow
+from server.services.workflow.tiktok_video import TikTokVideoWorkflow
 
 if TYPE_CHECKING:  # imported when a sandbox is started: a service on real APIs never loads them
     import aiohttp
@@ -124,6 +129,8 @@ class Adapters:
     tracer: Tracer = NO_TRACER
     # Tracing's parts for the transports (server spans), when it is on.
     tracing: Tracing | None = None
+    # Reads a video's bytes a range at a time for a TikTok FILE_UPLOAD (None: no uploads).
+    media_bytes: MediaBytes | None = None
 
 
 @dataclass
@@ -189,6 +196,11 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
             require_caption_fits_title=settings.tiktok_require_caption_fits_title,
             require_disable_comment=settings.tiktok_require_disable_comment,
         ),
+        TikTokVideo: TikTokVideoPolicy(
+            adapters.tiktok, store.accounts, tokens, retrier, adapters.segmenter,
+            require_creator_consent=settings.tiktok_require_creator_consent,
+            require_disable_comment=settings.tiktok_require_disable_comment,
+        ),
     }
     runner = PublishRunner(
         {
@@ -196,7 +208,15 @@ def build_services(settings: Settings, adapters: Adapters, replica: str | None =
                 adapters.instagram, publish_log, publishes, settings.instagram_poll, retrier, clock,
                 reel_poll=settings.instagram_reel_poll,
             ),
-            Platform.TIKTOK: TikTokCarouselWorkflow(adapters.tiktok, publish_log, settings.tiktok_poll, retrier, clock),
+            Platform.TIKTOK: WorkflowsByKind({
+                PublishKind.CAROUSEL: TikTokCarouselWorkflow(
+                    adapters.tiktok, publish_log, settings.tiktok_poll, retrier, clock
+                ),
+                PublishKind.VIDEO: TikTokVideoWorkflow(
+                    adapters.tiktok, adapters.media_bytes, publish_log, settings.tiktok_poll, retrier, clock,
+                    chunk_bytes=settings.tiktok_upload_chunk_bytes,
+                ),
+            }),
         },
         publish_log,
         store.accounts,
@@ -358,6 +378,7 @@ async def open_adapters(
         media_inspector = await _open_media_inspector(settings, stack, sandboxes)
     media_host = sandboxes.media.base_url if sandboxes.media is not None else ""
     built_connectors: dict[Platform, AccountConnector] = {}
+    media_bytes = _open_media_bytes(settings, stack, media_host)
     if instagram is None:
         base = settings.instagram_api_base
         if base == SANDBOX:
@@ -395,7 +416,7 @@ async def open_adapters(
     adapters = Adapters(
         store=store, instagram=instagram, tiktok=tiktok, clock=clock or SystemClock(),
         segmenter=segmenter or GraphemeSegmenter(), metrics=metrics, media_inspector=media_inspector,
-        webhook_sender=webhook_sender,
+        webhook_sender=webhook_sender, media_bytes=media_bytes,
         connectors=connectors if connectors is not None else built_connectors,
         tracer=tracing.tracer if tracing else NO_TRACER, tracing=tracing,
     )
@@ -455,6 +476,15 @@ def _log_trace_ids(stack: AsyncExitStack) -> None:
 
     trace_ids_from(current_ids)
     stack.callback(trace_ids_from, None)
+def _open_media_bytes(settings: Settings, stack: AsyncExitStack, media_host: str) -> MediaBytes:
+    """What reads a video's bytes for a TikTok upload: the sandbox media host when media are
+    read there, else their own hosts through the egress guard."""
+    policy = EgressPolicy.parse(settings.media_fetch_allow)
+    reader: SandboxMediaBytes | GuardedMediaBytes = (
+        SandboxMediaBytes(media_host, policy) if media_host else GuardedMediaBytes(policy)
+    )
+    stack.push_async_callback(reader.close)
+    return reader
 
 
 async def _open_media_inspector(settings: Settings, stack: AsyncExitStack, sandboxes: Sandboxes) -> MediaInspector:

@@ -62,6 +62,10 @@ class Scale:
     # seconds of random pictures in the large test videos (about 5 MB a second at 720x1280)
     single_media_publishes: int = 5
     single_media_noise_seconds: int = 2
+    # 13. TikTok video: the uploaded video (the media host's convention: random pictures of
+    # this size and length; 720x1280 for 3 s is about 59 MB) and the chunk size (MiB)
+    video_file: str = "noise-720x1280-3s"
+    video_chunk_mib: int = 10
 
 
 FULL = Scale("full")
@@ -104,4 +108,6 @@ SMOKE = Scale(
     tracing_warmup=0.2,
     tracing_duration=0.5,
     tracing_rounds=1,
+    video_file="noise-360x640-2s",
+    video_chunk_mib=5,
 )

@@ -8,7 +8,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
@@ -68,15 +69,37 @@ async def request_json(
     named for the platform's operation, with its HTTP status and platform error code
     (never the URL, its parameters, the body or the token).
     """
+    with platform_span(platform, endpoint) as span:
+        if span is None:
+            return await _request_json(
+                session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
+                form=form, observe=observe,
+            )
+        try:
+            answer = await _request_json(
+                session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
+                form=form, observe=observe,
+            )
+        except NoUsableAnswer as failed:
+            if failed.http_status:
+                span.set_attribute("http.response.status_code", failed.http_status)
+            span.set_status(StatusCode.ERROR, "no usable answer")
+            raise
+        _traced_answer(span, answer[0], answer[1])
+        return answer
+
+
+@contextmanager
+def platform_span(platform: str, endpoint: str) -> Iterator[Span | None]:
+    """The span of one platform call, named for its operation (never its URL); None while
+    tracing is off or the trace was dropped by the sampler, when no span is made at all."""
     parent = trace.get_current_span()
     if isinstance(trace.get_tracer_provider(), ProxyTracerProvider) or (
         parent.get_span_context().is_valid and not parent.is_recording()
-    ):  # tracing off, or a trace the sampler dropped: no span at all
-        return await _request_json(
-            session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
-            form=form, observe=observe,
-        )
-    # start_span and attach rather than start_as_current_span: its two generator context
+    ):
+        yield None
+        return
+    # start_span and attach rather than start_as_current_span: its own two generator context
     # managers cost a quarter of a span's creation (bench/profiles/tracing.md).
     span = _tracer.start_span(
         f"{platform} {endpoint}",
@@ -84,20 +107,10 @@ async def request_json(
     )
     current = otel_context.attach(trace.set_span_in_context(span))
     try:
-        answer = await _request_json(
-            session, platform, endpoint, method, url, token=token, params=params, json_body=json_body,
-            form=form, observe=observe,
-        )
-        _traced_answer(span, answer[0], answer[1])
-    except NoUsableAnswer as failed:
-        if failed.http_status:
-            span.set_attribute("http.response.status_code", failed.http_status)
-        span.set_status(StatusCode.ERROR, "no usable answer")
-        raise
+        yield span
     finally:
         otel_context.detach(current)
         span.end()
-    return answer
 
 
 def _traced_answer(span: Span, status: int, body: dict[str, Any]) -> None:

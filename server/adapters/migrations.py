@@ -684,4 +684,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE account_health ADD COLUMN quota_low_marker text",
         ),
     ),
+    Migration(
+        14,
+        "a TikTok video upload's progress beside its publish",
+        # JSON {video_size, chunk_size, total_chunk_count, chunks_acknowledged, upload_url,
+        # upload_url_expires_at}; NULL for every publish that uploads nothing.
+        ("ALTER TABLE publishes ADD COLUMN tiktok_upload TEXT",),
+        ("ALTER TABLE publishes ADD COLUMN tiktok_upload jsonb",),
+    ),
 )

@@ -32,6 +32,7 @@ from server.domain.models import (
 )
 from server.domain.options import options_from_record
 from server.domain.pagination import Cursor
+from server.domain.tiktok_video import TikTokUpload
 from server.domain.webhooks import EventKind
 
 # Value -> member lookups: calling the Enum class is several times slower, and a row is
@@ -75,7 +76,7 @@ Placeholder = Callable[[int], str]
 
 # Columns that hold times, JSON objects and lists: the rest are stored as they are.
 _TIMES = frozenset({"reconcile_at", "published_at", "lease_until", "schedule_time", "started_at"})
-_OBJECTS = frozenset({"error", "first_comment"})
+_OBJECTS = frozenset({"error", "first_comment", "tiktok_upload"})
 _LISTS = frozenset({"pending_facts"})
 
 
@@ -106,6 +107,7 @@ def publish_from_row(row: Mapping[str, Any], values: Values) -> Publish:
     """The record a publishes row holds."""
     error = values.json_out(row["error"])
     comment = values.json_out(row["first_comment"])
+    upload = values.json_out(row["tiktok_upload"])
     platform = row["platform"]
     created_at = values.time_out(row["created_at"])
     updated_at = values.time_out(row["updated_at"])
@@ -144,6 +146,7 @@ def publish_from_row(row: Mapping[str, Any], values: Values) -> Publish:
         started_at=values.time_out(row["started_at"]),
         first_comment=FirstComment.from_dict(comment) if comment else None,
         traceparent=row["traceparent"],
+        tiktok_upload=TikTokUpload.from_dict(upload) if upload else None,
     )
 
 

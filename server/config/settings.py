@@ -62,6 +62,7 @@ class Settings:
     tiktok_require_creator_consent: bool = default("tiktok_require_creator_consent")
     tiktok_require_caption_fits_title: bool = default("tiktok_require_caption_fits_title")
     tiktok_require_disable_comment: bool = default("tiktok_require_disable_comment")
+    tiktok_upload_chunk_bytes: int = default("tiktok_upload_chunk_bytes")
     shutdown_grace: float = default("shutdown_grace")
     sandbox_processing_delay: float = default("sandbox_processing_delay")
     log_level: str = default("log_level")

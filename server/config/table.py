@@ -273,6 +273,14 @@ SETTINGS: tuple[Setting, ...] = (
         "quota are left.", PLATFORMS,
     ),
     Setting(
+        "DISTRIBUTION_TIKTOK_UPLOAD_CHUNK_BYTES", "tiktok_upload_chunk_bytes", Whole(minimum=5 * 1024 * 1024),
+        10 * 1024 * 1024,
+        "Bytes per chunk when a TikTok video is uploaded (FILE_UPLOAD: a video not hosted on Google Cloud "
+        "Storage). TikTok takes chunks of 5 MB to 64 MB (above 64,000,000 the chunk is 64,000,000), the final "
+        "one absorbing the trailing bytes; a file no larger than one chunk goes whole. An upload holds far less "
+        "than a chunk in memory: each is streamed from the media host to TikTok.", PLATFORMS,
+    ),
+    Setting(
         "DISTRIBUTION_SANDBOX_PROCESSING_DELAY", "sandbox_processing_delay", Number(), 1.0,
         "Seconds the built-in emulators keep a container or photo post processing.", PLATFORMS,
     ),

@@ -24,6 +24,7 @@ from typing import Generic, TypeAlias, TypeVar
 
 from server.domain.models import FirstComment, Publish, PublishError, PublishState, states_before
 from server.domain.options import PostOptions
+from server.domain.tiktok_video import TikTokUpload
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class ChildContainer:
 # (owner, lease_until), a child one item of child_container_ids.
 EDITED_FIELDS = (
     "error", "published_at", "reconcile_at", "container_id", "ig_media_id", "permalink", "tiktok_publish_id",
-    "tiktok_post_id", "call_in_flight", "first_comment", "schedule_time", "started_at",
+    "tiktok_post_id", "call_in_flight", "first_comment", "schedule_time", "started_at", "tiktok_upload",
 )
 VALUE_FIELDS = ("state", "pending_facts", "reconcile_attempts", "options")
 
@@ -106,6 +107,9 @@ class PublishChange:
     call_in_flight: Edit[str] = KEEP
     child: ChildContainer | None = None
     first_comment: Edit[FirstComment] = KEEP
+    # A TikTok video upload's progress (the plan and URL with init's answer, then each
+    # acknowledged chunk), replaced whole.
+    tiktok_upload: Edit[TikTokUpload] = KEEP
     # The run's lease: set by a claim, cleared when the run is over.
     lease: Edit[Lease] = KEEP
     schedule_time: Edit[datetime] = KEEP

@@ -104,7 +104,32 @@ class InstagramMedia:
         return [self.media_id]
 
 
-CarouselRequest = InstagramCarousel | TikTokCarousel | InstagramMedia
+@dataclass(frozen=True)
+class TikTokVideo:
+    """PublishTikTokVideo: one video. `media_ids` holds its one media id and `caption` its
+    title, so the publishing template treats it like the carousels."""
+
+    media_ids: list[str]
+    account_id: str
+    caption: str = ""
+    privacy_level: str = "SELF_ONLY"
+    post_mode: str = "DIRECT"
+    disable_comment: bool = False
+    disable_duet: bool = False
+    disable_stitch: bool = False
+    # The frame used as the cover, in milliseconds from the start; None: TikTok's choice.
+    video_cover_timestamp_ms: int | None = None
+    brand_content_toggle: bool = False
+    brand_organic_toggle: bool = False
+    # Labels the video as AI-generated content.
+    is_aigc: bool = False
+    request_id: str = ""
+    allow_duplicate: bool = False
+    publish_time: datetime | None = None
+    creator_consent_obtained: bool | None = None
+
+
+CarouselRequest = InstagramCarousel | TikTokCarousel | InstagramMedia | TikTokVideo
 
 # The post options beyond the spec's fields, by request type, with their defaults: left out
 # of a request's fingerprint while at their default (or None: not stated), so a request that
@@ -115,6 +140,7 @@ OPTION_DEFAULTS: dict[type, dict[str, object]] = {
     TikTokCarousel: {"brand_content_toggle": False, "brand_organic_toggle": False, "creator_consent_obtained": False},
     InstagramMedia: {"image": ImageOptions(), "collaborators": (), "location_id": "", "first_comment": "",
                      "cover_url": "", "thumb_offset_ms": None, "share_to_feed": None},
+    TikTokVideo: {"creator_consent_obtained": False},
 }
 
 

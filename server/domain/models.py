@@ -16,6 +16,7 @@ from server.domain.errors import ERROR_CLASSES, DomainError, FieldViolation
 if TYPE_CHECKING:  # options.py imports platforms.py, which imports this module; health.py imports it
     from server.domain.health import AccountHealth
     from server.domain.options import PostOptions
+    from server.domain.tiktok_video import TikTokUpload
 
 
 def utcnow() -> datetime:
@@ -107,6 +108,8 @@ class PublishKind(str, enum.Enum):
     CAROUSEL = "CAROUSEL"
     IMAGE = "IMAGE"  # one image, an Instagram feed post
     REEL = "REEL"  # one video, published to Instagram as a Reel
+    # One TikTok video (PublishTikTokVideo).
+    VIDEO = "VIDEO"
 
 
 @dataclass(frozen=True)
@@ -395,6 +398,8 @@ class Publish:
     call_in_flight: str | None = None
     # Instagram: the first comment's own state, when the publish asked for one.
     first_comment: FirstComment | None = None
+    # TikTok video FILE_UPLOAD: the chunk plan, the chunks TikTok acknowledged, the upload URL.
+    tiktok_upload: TikTokUpload | None = None
     # Counts the changes to the record: equal revisions of one publish are the same record.
     revision: int = 0
     # The replica whose run drives the publish, and until when its lease holds (renewed while
@@ -439,6 +444,8 @@ class Publish:
             return f"{label} image post"
         if self.kind == PublishKind.REEL:
             return f"{label} Reel"
+        if self.kind == PublishKind.VIDEO:
+            return f"{label} video"
         return f"{label} carousel of {self.image_count} images"
 
     @property

@@ -140,6 +140,17 @@ class TikTokOptions:
     # disable_comment is sent true because the creator turned comments off for their account
     # (creator_info comment_disabled), not because the request asked.
     comments_disabled_by_creator: bool = False
+    # A video post's own (PublishTikTokVideo); at their defaults for a photo post. How the
+    # video reaches TikTok (PULL_FROM_URL or FILE_UPLOAD; "" for photos), its interaction
+    # toggles (direct posts only), the cover frame (None: TikTok's choice) and the AI label.
+    source: str = ""
+    disable_duet: bool = False
+    disable_stitch: bool = False
+    video_cover_timestamp_ms: int | None = None
+    is_aigc: bool = False
+    # The creator's longest video (creator_info max_video_post_duration_sec) when it was
+    # checked; 0 when not asked.
+    max_video_post_duration_sec: int = 0
 
     @property
     def direct(self) -> bool:
@@ -173,6 +184,14 @@ class TikTokOptions:
             )
         if self.comments_disabled_by_creator:
             record["comments_disabled_by_creator"] = True
+        if self.source:
+            record.update(source=self.source, is_aigc=self.is_aigc)
+            if self.direct:
+                record.update(disable_duet=self.disable_duet, disable_stitch=self.disable_stitch)
+            if self.video_cover_timestamp_ms is not None:
+                record["video_cover_timestamp_ms"] = self.video_cover_timestamp_ms
+            if self.max_video_post_duration_sec:
+                record["max_video_post_duration_sec"] = self.max_video_post_duration_sec
         return record
 
     @classmethod
@@ -194,6 +213,13 @@ class TikTokOptions:
             platform_description=str(record.get("platform_description") or ""),
             text_fitted=str(record.get("text_fitted") or ""),
             comments_disabled_by_creator=bool(record.get("comments_disabled_by_creator", False)),
+            source=str(record.get("source") or ""),
+            disable_duet=bool(record.get("disable_duet", False)),
+            disable_stitch=bool(record.get("disable_stitch", False)),
+            video_cover_timestamp_ms=int(cover) if isinstance(cover := record.get("video_cover_timestamp_ms"), int)
+            else None,
+            is_aigc=bool(record.get("is_aigc", False)),
+            max_video_post_duration_sec=int(record.get("max_video_post_duration_sec") or 0),
         )
 
 

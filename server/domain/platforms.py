@@ -113,6 +113,9 @@ class CreatorInfo:
     privacy_level_options: tuple[str, ...]
     comment_disabled: bool
     max_video_post_duration_sec: int | None = None  # None: TikTok did not say
+    # Video only: Duet and Stitch turned off for the account (or it is private).
+    duet_disabled: bool = False
+    stitch_disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,37 @@ class PhotoPost:
     # Commercial content disclosure (direct mode only).
     brand_content_toggle: bool = False
     brand_organic_toggle: bool = False
+
+
+@dataclass(frozen=True)
+class VideoPost:
+    """A video post to start, in TikTok's terms (the adapter builds the wire body): direct
+    (post_info with the options) or inbox (source_info only), pulled from `video_url` or
+    uploaded in the chunks `video_size`, `chunk_size` and `total_chunk_count` declare."""
+
+    post_mode: str  # DIRECT_POST or MEDIA_UPLOAD
+    source: str  # PULL_FROM_URL or FILE_UPLOAD
+    video_url: str = ""
+    video_size: int = 0
+    chunk_size: int = 0
+    total_chunk_count: int = 0
+    title: str = ""
+    privacy_level: str | None = None
+    disable_comment: bool = False
+    disable_duet: bool = False
+    disable_stitch: bool = False
+    video_cover_timestamp_ms: int | None = None
+    brand_content_toggle: bool = False
+    brand_organic_toggle: bool = False
+    is_aigc: bool = False
+
+
+@dataclass(frozen=True)
+class VideoInit:
+    """Init's answer: TikTok's publish_id and, for FILE_UPLOAD, where the chunks go."""
+
+    publish_id: str
+    upload_url: str = ""
 
 
 @dataclass(frozen=True)

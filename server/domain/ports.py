@@ -7,7 +7,7 @@ test suite that every implementation passes (tests/contracts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +42,8 @@ from server.domain.platforms import (
     PublishingLimit,
     PublishStatus,
     TokenGrant,
+    VideoInit,
+    VideoPost,
 )
 from server.domain.webhooks import (
     Attempt,
@@ -606,6 +608,37 @@ class TikTokApi(Protocol):
     async def refresh(self, refresh_token: str) -> TokenGrant:
         """The refresh grant. The returned refresh token replaces the old one (rotation)."""
         ...
+
+    async def init_video_post(self, token: str, post: VideoPost) -> VideoInit:
+        """Starts a video post (direct or inbox, pulled or uploaded); returns its publish_id
+        and, for FILE_UPLOAD, the upload_url. As for photos, a lost answer cannot be checked."""
+        ...
+
+    async def upload_chunk(
+        self, upload_url: str, first: int, last: int, total: int, content_type: str, body: AsyncIterable[bytes]
+    ) -> None:
+        """PUTs bytes `first`..`last` (inclusive) of `total` to the upload URL, streaming
+        `body` (never holding it); returns once TikTok acknowledged them (206, or 201 for the
+        last). A refusal is a PlatformFailure (expired URL, wrong range, bad headers)."""
+        ...
+
+
+class MediaBytes(Protocol):
+    """Reads a media file's bytes from its host through the egress guard, a byte range at a
+    time, for an upload that must never hold the whole file."""
+
+    async def size(self, url: str) -> int:
+        """The file's size in bytes, as its host states it. Raises MediaUnavailable."""
+        ...
+
+    def read(self, url: str, first: int, last: int) -> AsyncIterator[bytes]:
+        """Bytes `first`..`last` (inclusive), in pieces of bounded size, from one ranged
+        request. Raises MediaUnavailable when the host refuses or answers short."""
+        ...
+
+
+class MediaUnavailable(Exception):
+    """The media host gave no usable answer for a range (refused, unreachable, short)."""
 
 
 # --- media bytes --------------------------------------------------------------------------

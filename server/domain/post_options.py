@@ -10,7 +10,7 @@ import dataclasses
 import math
 import re
 
-from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel
+from server.domain.commands import InstagramCarousel, InstagramMedia, TikTokCarousel, TikTokVideo
 from server.domain.errors import FieldViolation
 from server.domain.limits import INSTAGRAM
 from server.domain.media import url_violations
@@ -197,7 +197,7 @@ def instagram_media_options(req: InstagramMedia, cover_url: str) -> InstagramOpt
     )
 
 
-def tiktok_option_violations(req: TikTokCarousel) -> list[FieldViolation]:
+def tiktok_option_violations(req: TikTokCarousel | TikTokVideo) -> list[FieldViolation]:
     """Disclosure rules TikTok states for photo posts (its photo post reference and content
     sharing guidelines, docs/platforms.md): the toggles exist in direct mode only, and branded
     content cannot be private."""

@@ -36,6 +36,7 @@ from server.domain.models import (
     VideoFacts,
 )
 from server.domain.options import ImageOptions, InstagramOptions, TikTokOptions, UserTag
+from server.domain.tiktok_video import TikTokUpload
 
 E = TypeVar("E")
 
@@ -312,15 +313,22 @@ def instagram_media_preview_out(
     )
 
 
+def tiktok_privacy_and_mode(privacy_level: int, post_mode: int) -> tuple[str, str]:
+    """A TikTok request's privacy level and post mode in domain terms, with their defaults
+    (SELF_ONLY, direct) for unspecified."""
+    privacy = enum_in(publish_pb2.PrivacyLevel, privacy_level, "PRIVACY_LEVEL_", str, "privacy_level", "SELF_ONLY")
+    mode = enum_in(publish_pb2.PostMode, post_mode, "POST_MODE_", str, "post_mode", "DIRECT")
+    return str(privacy), str(mode)
+
+
 def tiktok_carousel(req: publishing_service_pb2.PublishTikTokCarouselRequest) -> TikTokCarousel:
-    privacy = enum_in(publish_pb2.PrivacyLevel, req.privacy_level, "PRIVACY_LEVEL_", str, "privacy_level", "SELF_ONLY")
-    mode = enum_in(publish_pb2.PostMode, req.post_mode, "POST_MODE_", str, "post_mode", "DIRECT")
+    privacy, mode = tiktok_privacy_and_mode(req.privacy_level, req.post_mode)
     return TikTokCarousel(
         media_ids=list(req.media_ids),
         account_id=req.tiktok_account_id,
         caption=req.caption,
-        privacy_level=str(privacy),
-        post_mode=str(mode),
+        privacy_level=privacy,
+        post_mode=mode,
         cover_index=req.cover_index,
         description=req.description,
         disable_comment=req.disable_comment,
@@ -417,10 +425,14 @@ def publish_out(publish: Publish, into: publish_pb2.Publish | None = None) -> pu
         out.platform_title = options.platform_title
         out.platform_description = options.platform_description
         out.comments_disabled_by_creator = options.comments_disabled_by_creator
+        if options.source:
+            _video_options_out(options, out)
     elif not options.empty:
         _instagram_options_out(options, message.instagram_options)
     if publish.first_comment is not None:
         _first_comment_out(publish.first_comment, message.first_comment)
+    if publish.tiktok_upload is not None:
+        _upload_out(publish.tiktok_upload, message.tiktok_upload)
     if publish.error is not None:
         _error_out(publish.error, message.error)
     return message
@@ -440,6 +452,27 @@ def _instagram_options_out(options: InstagramOptions, out: publish_pb2.Instagram
         out.thumb_offset_ms = options.thumb_offset_ms
     if options.share_to_feed is not None:
         out.share_to_feed = options.share_to_feed
+
+
+def _video_options_out(options: TikTokOptions, out: publish_pb2.TikTokOptions) -> None:
+    out.source = options.source
+    out.disable_duet = options.disable_duet
+    out.disable_stitch = options.disable_stitch
+    if options.video_cover_timestamp_ms is not None:
+        out.video_cover_timestamp_ms = options.video_cover_timestamp_ms
+    out.is_aigc = options.is_aigc
+    out.max_video_post_duration_sec = options.max_video_post_duration_sec
+
+
+def _upload_out(upload: TikTokUpload, out: publish_pb2.TikTokUpload) -> None:
+    """The upload's progress; never its URL (a credential for the upload)."""
+    out.video_size = upload.video_size
+    out.chunk_size = upload.chunk_size
+    out.total_chunk_count = upload.total_chunk_count
+    out.chunks_acknowledged = upload.chunks_acknowledged
+    out.bytes_acknowledged = upload.bytes_acknowledged
+    if upload.upload_url_expires_at is not None:
+        _set_time(out.upload_url_expire_time, upload.upload_url_expires_at)
 
 
 def _first_comment_out(comment: FirstComment, out: publish_pb2.FirstComment) -> None:

@@ -28,7 +28,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from server.domain.changes import PublishChange
-from server.domain.commands import OPTION_DEFAULTS, CarouselRequest, InstagramCarousel, InstagramMedia, TikTokCarousel
+from server.domain.commands import (
+    OPTION_DEFAULTS,
+    CarouselRequest,
+    InstagramCarousel,
+    InstagramMedia,
+    TikTokCarousel,
+    TikTokVideo,
+)
 from server.domain.ending import ending
 from server.domain.errors import (
     AlreadyExists,
@@ -175,7 +182,7 @@ class PlatformPolicy(Protocol):
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         """The platform's own preconditions, checked with the account's token. With
         `validate_only`, by platform reads only, and nothing is counted or written. Returns
@@ -184,7 +191,7 @@ class PlatformPolicy(Protocol):
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         """The preconditions a publish for later can be checked against now (platform reads
         only: nothing is counted against a quota that will have moved on by then). Returns,
@@ -276,9 +283,9 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            publish.options = await policy.before_scheduling(account, token, req, publish.options)
+            publish.options = await policy.before_scheduling(account, token, req, publish.options, media=media)
             return await self._record_scheduled(publish, req.publish_time, guarded)
-        publish.options = await policy.before_recording(account, token, req, publish.options)
+        publish.options = await policy.before_recording(account, token, req, publish.options, media=media)
         # The run starts with the token as stored now: a check above may have replaced a
         # rejected one (refreshed it), and the old one would only be rejected again.
         token = await self._tokens.stored_token(account)
@@ -311,9 +318,13 @@ class Publisher:
         if earlier is not None:
             raise _duplicate(earlier)
         if is_later(req.publish_time, now, self.schedule):
-            publish.options = await policy.before_scheduling(account, token, req, publish.options, validate_only=True)
+            publish.options = await policy.before_scheduling(
+                account, token, req, publish.options, validate_only=True, media=media
+            )
         else:
-            publish.options = await policy.before_recording(account, token, req, publish.options, validate_only=True)
+            publish.options = await policy.before_recording(
+                account, token, req, publish.options, validate_only=True, media=media
+            )
         return Preview(publish, media)
 
     async def _account_and_media(
@@ -323,7 +334,7 @@ class Publisher:
         # error is reported first.
         account, media = await asyncio.gather(
             self._account(workspace_id, req.account_id, policy),
-            self._media_in_order(workspace_id, req.media_ids, single=isinstance(req, InstagramMedia)),
+            self._media_in_order(workspace_id, req.media_ids, single=isinstance(req, InstagramMedia | TikTokVideo)),
             return_exceptions=True,
         )
         if isinstance(account, BaseException):
@@ -665,7 +676,7 @@ class InstagramPolicy:
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         if validate_only:
             await self._quota.check(account.external_account_id, token)
@@ -675,7 +686,7 @@ class InstagramPolicy:
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         """Nothing: the 24-hour publishing quota is about the time of posting, so it is
         reserved then (before_run), not now."""
@@ -698,17 +709,17 @@ class InstagramMediaPolicy(InstagramPolicy):
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         await self._check_cover(options)
-        return await super().before_recording(account, token, req, options, validate_only=validate_only)
+        return await super().before_recording(account, token, req, options, validate_only=validate_only, media=media)
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         await self._check_cover(options)
-        return await super().before_scheduling(account, token, req, options, validate_only=validate_only)
+        return await super().before_scheduling(account, token, req, options, validate_only=validate_only, media=media)
 
     async def _check_cover(self, options: PostOptions) -> None:
         """The cover image Instagram will fetch: a JPEG of at most 8 MB that can be fetched."""
@@ -827,14 +838,14 @@ class TikTokPolicy:
 
     async def before_recording(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         """For a direct post: the caller's consent statement when the operator requires it,
         then creator_info, refusing a privacy level the creator may not use, before init. (A
         read: validate_only asks it too, and previews the same options.) Returns the options
         with what the record keeps from it: the creator's nickname, and comments turned off
         where the creator turned them off (`_comments_off`)."""
-        assert isinstance(req, TikTokCarousel) and isinstance(options, TikTokOptions)
+        assert isinstance(req, TikTokCarousel | TikTokVideo) and isinstance(options, TikTokOptions)
         if not options.direct:
             return options
         if self._require_creator_consent and req.creator_consent_obtained is not True:
@@ -853,16 +864,21 @@ class TikTokPolicy:
         options = dataclasses.replace(options, creator_nickname=creator.nickname)
         if self._comments_off(creator, requested=req.disable_comment):
             options = dataclasses.replace(options, disable_comment=True, comments_disabled_by_creator=True)
+        return self._with_creator(creator, options, media)
+
+    def _with_creator(self, creator: CreatorInfo, options: TikTokOptions, media: Sequence[Media]) -> TikTokOptions:
+        """What a kind of post checks or keeps from creator_info beyond the privacy level and
+        comments (a video: its length, Duet and Stitch); a photo post nothing."""
         return options
 
     async def before_scheduling(
         self, account: Account, token: str, req: CarouselRequest, options: PostOptions, *,
-        validate_only: bool = False,
+        validate_only: bool = False, media: Sequence[Media] = (),
     ) -> PostOptions:
         """creator_info now (a read), so a privacy level the creator may not use is refused at
         once rather than at the scheduled time. The nickname kept is the one seen now, when
         the caller declared the creator's consent."""
-        return await self.before_recording(account, token, req, options, validate_only=validate_only)
+        return await self.before_recording(account, token, req, options, validate_only=validate_only, media=media)
 
     async def before_run(self, account: Account, token: str, publish: Publish) -> OptionsChange | None:
         """creator_info again: the creator may have changed what they allow since. Comments

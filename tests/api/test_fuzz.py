@@ -29,7 +29,7 @@ REQUIRED_RPCS = {
     "AccountService.ConnectAccount", "AccountService.GetAccount", "AccountService.ListAccounts",
     "AccountService.DisconnectAccount", "MediaService.RegisterMedia", "MediaService.GetMedia",
     "MediaService.ListMedia", "PublishingService.PublishInstagramCarousel", "PublishingService.PublishInstagramMedia",
-    "PublishingService.PublishTikTokCarousel",
+    "PublishingService.PublishTikTokCarousel", "PublishingService.PublishTikTokVideo",
 }
 
 

@@ -23,6 +23,7 @@ from bench.cases import (
     replicas,
     schedule,
     single_media,
+    tiktok_video,
     tracing,
     unary,
     upstream,
@@ -59,7 +60,7 @@ def test_every_case_gives_rows_beside_baselines_and_targets(smoke):
     results, _ = smoke
     assert set(results) == {
         unary.NAME, concurrency.NAME, upstream.NAME, history.NAME, media.NAME, http.NAME, schedule.NAME,
-        postgres.NAME, replicas.NAME, console.NAME, tracing.NAME, single_media.NAME,
+        postgres.NAME, replicas.NAME, console.NAME, tracing.NAME, single_media.NAME, tiktok_video.NAME,
     }
     for result in results.values():
         if result.data.get("skipped"):  # a PostgreSQL case where no server answers: its one line
@@ -301,3 +302,14 @@ def test_history_runs_on_postgres_beside_sqlite(smoke, postgres_server):
     first_pages = [t for t in results[history.NAME].targets if "SQLite's: first page" in t.target]
     assert len(first_pages) == sum(name.startswith("ListPublishes first page") for name in data["measured"])
     assert all(row[1] != "none" for row in pg_data["plans"])  # every first page on an index
+
+
+def test_the_tiktok_video_case_counts_calls_per_source_and_the_upload_beside_the_disk(smoke):
+    results, _ = smoke
+    data = results[tiktok_video.NAME].data
+    assert set(data["calls"]) == {"PULL_FROM_URL", "FILE_UPLOAD"}
+    assert data["calls"]["PULL_FROM_URL"]["calls"].get("upload", 0) == 0
+    assert data["calls"]["FILE_UPLOAD"]["calls"]["upload"] == data["upload"]["chunks"]
+    assert data["calls"]["FILE_UPLOAD"]["calls"]["init"] == 1
+    assert data["upload"]["bytes"] >= SMOKE.video_chunk_mib * 1024 * 1024 * 2  # at least two chunks
+    assert data["upload"]["seconds"] > 0 and data["disk_seconds"] > 0 and data["upload"]["peak_kib"] > 0

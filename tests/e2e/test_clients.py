@@ -146,11 +146,12 @@ async def test_the_grpcurl_walkthrough_runs_as_written(service, tmp_path):
     assert '"permalink": "https://www.instagram.com/p/' in first.stdout
     assert '"image_count": 3' in first.stdout
 
-    # 2. TikTok: a direct post, then an inbox delivery.
+    # 2. TikTok: a direct post, then an inbox delivery, then a video pulled from GCS.
     second = await bash(blocks[1])
     assert second.returncode == 0, second.describe()
-    assert second.stdout.count('"state": "PUBLISH_STATE_PUBLISHED"') == 1, second.describe()
+    assert second.stdout.count('"state": "PUBLISH_STATE_PUBLISHED"') == 2, second.describe()
     assert second.stdout.count('"state": "PUBLISH_STATE_DELIVERED_TO_INBOX"') == 1, second.describe()
+    assert '"source": "PULL_FROM_URL"' in second.stdout, second.describe()
 
     # 3. The story of the Instagram publish: record, timeline, each list filter, watch.
     third = await bash(blocks[2])
@@ -303,8 +304,8 @@ def test_service_config_policy_per_method():
         # Publishes: safe to retry thanks to request_id; cancel and reschedule are idempotent;
         # the rest are read-only.
         "distribution.v1.PublishingService": [
-            "PublishInstagramCarousel", "PublishInstagramMedia", "PublishTikTokCarousel", "GetPublish",
-            "ListPublishes", "WatchPublish",
+            "PublishInstagramCarousel", "PublishInstagramMedia", "PublishTikTokCarousel", "PublishTikTokVideo",
+            "GetPublish", "ListPublishes", "WatchPublish",
             "CancelPublish", "UpdatePublishSchedule",
         ],
         # The same change again changes nothing.

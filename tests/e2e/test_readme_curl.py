@@ -40,7 +40,7 @@ def test_the_readme_curl_block_publishes_on_both_platforms_and_reads_the_history
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
     replies = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    refused, instagram, tiktok, publish, tiktok_history, *watch = replies
+    refused, instagram, tiktok, publish, tiktok_history, *watch, video = replies
 
     assert refused["error"]["code"] == 400 and refused["error"]["status"] == "INVALID_ARGUMENT", refused
     types = [d["@type"].rsplit(".", 1)[1] for d in refused["error"]["details"]]
@@ -55,3 +55,4 @@ def test_the_readme_curl_block_publishes_on_both_platforms_and_reads_the_history
     assert publish["events"][0]["type"] == "CREATED"
     assert [p["id"] for p in tiktok_history["publishes"]] == [tiktok["tiktokPublishId"]]
     assert watch and watch[-1]["publish"]["state"] == "PUBLISH_STATE_PUBLISHED"
+    assert (video["state"], video["source"]) == ("PUBLISH_STATE_PUBLISHED", "FILE_UPLOAD"), video

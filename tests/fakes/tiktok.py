@@ -13,9 +13,20 @@ the TikTok adapter's own error table (server/adapters/tiktok/errors.py).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
+
 from server.adapters.http import NoUsableAnswer
 from server.adapters.tiktok.errors import api_failure, bad_answer, fail_reason_error, no_answer_failure, oauth_failure
-from server.domain.platforms import CreatorInfo, PhotoPost, PlatformFailure, PublishStatus, TokenGrant
+from server.adapters.tiktok.video import upload_failure
+from server.domain.platforms import (
+    CreatorInfo,
+    PhotoPost,
+    PlatformFailure,
+    PublishStatus,
+    TokenGrant,
+    VideoInit,
+    VideoPost,
+)
 from tests.fakes.scripted import ScriptedApi
 
 ENDPOINTS = {
@@ -23,6 +34,7 @@ ENDPOINTS = {
     "init_photo_post": "init",
     "fetch_status": "status",
     "refresh": "token",
+    "init_video_post": "init",
 }
 ALL_PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 PRIVATE_CREATOR_LEVELS = ("FOLLOWER_OF_CREATOR", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY")
@@ -85,6 +97,11 @@ class TikTokFailure:
                                    "log_id": "log-oauth"}, {})
 
     @staticmethod
+    def upload_refused(status: int) -> PlatformFailure:
+        """The upload URL answered a chunk PUT with `status` (403 expired, 416 wrong range, 5xx)."""
+        return upload_failure(status, f"HTTP {status}")
+
+    @staticmethod
     def bad_answer(method: str) -> PlatformFailure:
         """An "ok" answer without what the API promises (for init: no publish_id)."""
         return bad_answer(ENDPOINTS[method], "carries no publish_id")
@@ -98,12 +115,22 @@ class FakeTikTok(ScriptedApi):
         self.comment_disabled = False  # the creator turned comments off for their account
         self.statuses: dict[str, list[str | PublishStatus]] = {}
         self.posts: dict[str, PhotoPost] = {}  # publish id -> what init sent
+        self.videos: dict[str, VideoPost] = {}  # publish id -> what video init sent
+        self.max_video_post_duration_sec = 600
+        self.duet_disabled = False
+        self.stitch_disabled = False
+        # Each acknowledged chunk: (upload_url, first, last, total, bytes received), in order;
+        # and the largest piece any chunk body was streamed in.
+        self.chunks: list[tuple[str, int, int, int, int]] = []
+        self.largest_piece = 0
         self._counts = {"publish": 0, "grant": 0}
 
     async def creator_info(self, token: str) -> CreatorInfo:
         def effect() -> CreatorInfo:
             return CreatorInfo("creator", self.nickname, self.privacy_level_options,
-                               comment_disabled=self.comment_disabled)
+                               comment_disabled=self.comment_disabled, duet_disabled=self.duet_disabled,
+                               stitch_disabled=self.stitch_disabled,
+                               max_video_post_duration_sec=self.max_video_post_duration_sec)
 
         return await self._answer("creator_info", {"token": token}, effect)
 
@@ -135,3 +162,30 @@ class FakeTikTok(ScriptedApi):
             return TokenGrant(f"tt-access-{n}", 86400, f"tt-refresh-{n}", 365 * 86400, "open-id")
 
         return await self._answer("refresh", {"refresh_token": refresh_token}, effect)
+
+    async def init_video_post(self, token: str, post: VideoPost) -> VideoInit:
+        def effect() -> VideoInit:
+            self._counts["publish"] += 1
+            publish_id = f"v_pub_{self._counts['publish']}"
+            self.videos[publish_id] = post
+            final = "SEND_TO_USER_INBOX" if post.post_mode == "MEDIA_UPLOAD" else "PUBLISH_COMPLETE"
+            self.statuses.setdefault(publish_id, [final])
+            upload_url = f"https://upload.tiktok.test/{publish_id}" if post.source == "FILE_UPLOAD" else ""
+            return VideoInit(publish_id, upload_url)
+
+        return await self._answer("init_video_post", {"token": token, "post": post}, effect)
+
+    async def upload_chunk(
+        self, upload_url: str, first: int, last: int, total: int, content_type: str, body: AsyncIterable[bytes]
+    ) -> None:
+        """Reads the streamed body as TikTok would (recording the largest piece), then answers."""
+        received = 0
+        async for piece in body:
+            self.largest_piece = max(self.largest_piece, len(piece))
+            received += len(piece)
+
+        def effect() -> None:
+            self.chunks.append((upload_url, first, last, total, received))
+
+        args = {"upload_url": upload_url, "first": first, "last": last, "total": total, "content_type": content_type}
+        return await self._answer("upload_chunk", args, effect)

@@ -496,7 +496,7 @@ async def test_fail_next(sandbox: TikTokSandbox, api: Api) -> None:
     assert (status, body["error"], body["error_description"]) == (400, "invalid_client", "bad key")
     assert sandbox.calls.counts["init"] == 3
     with pytest.raises(ValueError):
-        sandbox.fail_next("upload", http_status=500, code="internal_error")
+        sandbox.fail_next("cancel", http_status=500, code="internal_error")
 
 
 async def test_control_api(sandbox: TikTokSandbox, api: Api) -> None:
@@ -547,7 +547,7 @@ async def test_control_api_set_up(sandbox: TikTokSandbox, api: Api) -> None:
 
 
 async def test_unknown_path_and_wrong_method(api: Api) -> None:
-    status, body = await api.post("/v2/post/publish/video/init/", {})
+    status, body = await api.post("/v2/post/publish/cancel/", {})
     assert_error(status, body, 404, "not_found")
     async with api.session.get(api.base + STATUS) as resp:
         assert resp.status == 405

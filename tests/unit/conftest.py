@@ -24,10 +24,11 @@ from server.adapters.text import GraphemeSegmenter
 from server.bootstrap import Adapters, Services, build_services
 from server.config import Settings
 from server.domain.changes import ChildContainer, PublishChange, SetTo
-from server.domain.commands import InstagramCarousel, InstagramMedia, MediaDraft, TikTokCarousel
+from server.domain.commands import CarouselRequest, InstagramCarousel, MediaDraft, TikTokCarousel
 from server.domain.models import Account, NewAccount, Platform, Publish, PublishEvent, PublishState
 from server.domain.ports import NO_TRACER, TextSegmenter, Tracer
 from tests.fakes import FakeClock, FakeInstagram, FakeStore, FakeTikTok, RecordingMetrics
+from tests.fakes.media_bytes import FakeMediaBytes
 
 WORKSPACE = "ws-unit"
 IG_USER = "17841400000000001"
@@ -95,6 +96,8 @@ class World:
     workspace: str = WORKSPACE
     _media_count: int = field(default=0)
     _seeded: dict[str, int] = field(default_factory=dict)
+    # Video bytes for TikTok uploads, by URL (the MediaBytes port).
+    media_bytes: FakeMediaBytes = field(default_factory=FakeMediaBytes)
 
     async def instagram_account(self, external_account_id: str = IG_USER, **fields: Any) -> Account:
         values: dict[str, Any] = {"access_token": "ig-token", "refresh_token": None, "username": "demo",
@@ -133,7 +136,7 @@ class World:
         account = account or await self.tiktok_account()
         return TikTokCarousel(media_ids=await self.images(count), account_id=account.id, **fields)
 
-    async def publish(self, request: InstagramCarousel | TikTokCarousel | InstagramMedia) -> Publish:
+    async def publish(self, request: CarouselRequest) -> Publish:
         return await self.services.publisher.publish(self.workspace, request)
 
     async def only_publish(self) -> Publish:
@@ -155,7 +158,7 @@ class World:
 
     async def seed(
         self,
-        request: InstagramCarousel | TikTokCarousel | InstagramMedia,
+        request: CarouselRequest,
         *,
         state: PublishState = PublishState.PROCESSING,
         children: list[str | None] | None = None,
@@ -217,16 +220,17 @@ def make_world(settings: Settings | None = None, tracer: Tracer = NO_TRACER) -> 
     tiktok = FakeTikTok()
     metrics = RecordingMetrics()
     segmenter = GraphemeSegmenter()
+    media_bytes = FakeMediaBytes()
     settings = settings or Settings()
     services = build_services(
         settings,
         Adapters(
             store=store, instagram=instagram, tiktok=tiktok, clock=clock, segmenter=segmenter, metrics=metrics,
-            tracer=tracer,
+            tracer=tracer, media_bytes=media_bytes,
         ),
         REPLICA,
     )
-    return World(clock, store, instagram, tiktok, metrics, segmenter, settings, services)
+    return World(clock, store, instagram, tiktok, metrics, segmenter, settings, services, media_bytes=media_bytes)
 
 
 @asynccontextmanager

@@ -46,6 +46,7 @@ class PublishKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PUBLISH_KIND_CAROUSEL: _ClassVar[PublishKind]
     PUBLISH_KIND_IMAGE: _ClassVar[PublishKind]
     PUBLISH_KIND_REEL: _ClassVar[PublishKind]
+    PUBLISH_KIND_VIDEO: _ClassVar[PublishKind]
 
 class FirstCommentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -77,6 +78,7 @@ PUBLISH_KIND_UNSPECIFIED: PublishKind
 PUBLISH_KIND_CAROUSEL: PublishKind
 PUBLISH_KIND_IMAGE: PublishKind
 PUBLISH_KIND_REEL: PublishKind
+PUBLISH_KIND_VIDEO: PublishKind
 FIRST_COMMENT_STATE_UNSPECIFIED: FirstCommentState
 FIRST_COMMENT_STATE_PENDING: FirstCommentState
 FIRST_COMMENT_STATE_SENDING: FirstCommentState
@@ -85,7 +87,7 @@ FIRST_COMMENT_STATE_FAILED: FirstCommentState
 FIRST_COMMENT_STATE_UNCONFIRMED: FirstCommentState
 
 class TikTokOptions(_message.Message):
-    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname", "platform_title", "platform_description", "comments_disabled_by_creator")
+    __slots__ = ("privacy_level", "post_mode", "cover_index", "description", "disable_comment", "auto_add_music", "brand_content_toggle", "brand_organic_toggle", "creator_consent_obtained", "creator_nickname", "platform_title", "platform_description", "comments_disabled_by_creator", "source", "disable_duet", "disable_stitch", "video_cover_timestamp_ms", "is_aigc", "max_video_post_duration_sec")
     PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     POST_MODE_FIELD_NUMBER: _ClassVar[int]
     COVER_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +101,12 @@ class TikTokOptions(_message.Message):
     PLATFORM_TITLE_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     COMMENTS_DISABLED_BY_CREATOR_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_DUET_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_STITCH_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_COVER_TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    IS_AIGC_FIELD_NUMBER: _ClassVar[int]
+    MAX_VIDEO_POST_DURATION_SEC_FIELD_NUMBER: _ClassVar[int]
     privacy_level: PrivacyLevel
     post_mode: PostMode
     cover_index: int
@@ -112,7 +120,29 @@ class TikTokOptions(_message.Message):
     platform_title: str
     platform_description: str
     comments_disabled_by_creator: bool
-    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ..., platform_title: _Optional[str] = ..., platform_description: _Optional[str] = ..., comments_disabled_by_creator: _Optional[bool] = ...) -> None: ...
+    source: str
+    disable_duet: bool
+    disable_stitch: bool
+    video_cover_timestamp_ms: int
+    is_aigc: bool
+    max_video_post_duration_sec: int
+    def __init__(self, privacy_level: _Optional[_Union[PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[PostMode, str]] = ..., cover_index: _Optional[int] = ..., description: _Optional[str] = ..., disable_comment: _Optional[bool] = ..., auto_add_music: _Optional[bool] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., creator_consent_obtained: _Optional[bool] = ..., creator_nickname: _Optional[str] = ..., platform_title: _Optional[str] = ..., platform_description: _Optional[str] = ..., comments_disabled_by_creator: _Optional[bool] = ..., source: _Optional[str] = ..., disable_duet: _Optional[bool] = ..., disable_stitch: _Optional[bool] = ..., video_cover_timestamp_ms: _Optional[int] = ..., is_aigc: _Optional[bool] = ..., max_video_post_duration_sec: _Optional[int] = ...) -> None: ...
+
+class TikTokUpload(_message.Message):
+    __slots__ = ("video_size", "chunk_size", "total_chunk_count", "chunks_acknowledged", "bytes_acknowledged", "upload_url_expire_time")
+    VIDEO_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_URL_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    video_size: int
+    chunk_size: int
+    total_chunk_count: int
+    chunks_acknowledged: int
+    bytes_acknowledged: int
+    upload_url_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, video_size: _Optional[int] = ..., chunk_size: _Optional[int] = ..., total_chunk_count: _Optional[int] = ..., chunks_acknowledged: _Optional[int] = ..., bytes_acknowledged: _Optional[int] = ..., upload_url_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UserTag(_message.Message):
     __slots__ = ("username", "x", "y")
@@ -181,7 +211,7 @@ class PublishError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., platform_code: _Optional[str] = ..., platform_subcode: _Optional[str] = ..., platform_trace_id: _Optional[str] = ..., retryable: _Optional[bool] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Publish(_message.Message):
-    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts", "schedule_time", "start_time", "start_lateness", "instagram_options", "first_comment", "tiktok_platform_publish_id", "tiktok_platform_post_id")
+    __slots__ = ("id", "platform", "kind", "account_id", "media_ids", "caption", "tiktok_options", "state", "instagram_child_container_ids", "instagram_container_id", "ig_media_id", "permalink", "tiktok_publish_id", "tiktok_post_id", "error", "request_id", "create_time", "update_time", "publish_time", "pending_facts", "schedule_time", "start_time", "start_lateness", "instagram_options", "first_comment", "tiktok_platform_publish_id", "tiktok_platform_post_id", "tiktok_upload")
     ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +239,7 @@ class Publish(_message.Message):
     FIRST_COMMENT_FIELD_NUMBER: _ClassVar[int]
     TIKTOK_PLATFORM_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
     TIKTOK_PLATFORM_POST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     id: str
     platform: _account_pb2.Platform
     kind: PublishKind
@@ -236,7 +267,8 @@ class Publish(_message.Message):
     first_comment: FirstComment
     tiktok_platform_publish_id: str
     tiktok_platform_post_id: str
-    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., instagram_options: _Optional[_Union[InstagramOptions, _Mapping]] = ..., first_comment: _Optional[_Union[FirstComment, _Mapping]] = ..., tiktok_platform_publish_id: _Optional[str] = ..., tiktok_platform_post_id: _Optional[str] = ...) -> None: ...
+    tiktok_upload: TikTokUpload
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[_account_pb2.Platform, str]] = ..., kind: _Optional[_Union[PublishKind, str]] = ..., account_id: _Optional[str] = ..., media_ids: _Optional[_Iterable[str]] = ..., caption: _Optional[str] = ..., tiktok_options: _Optional[_Union[TikTokOptions, _Mapping]] = ..., state: _Optional[_Union[PublishState, str]] = ..., instagram_child_container_ids: _Optional[_Iterable[str]] = ..., instagram_container_id: _Optional[str] = ..., ig_media_id: _Optional[str] = ..., permalink: _Optional[str] = ..., tiktok_publish_id: _Optional[str] = ..., tiktok_post_id: _Optional[str] = ..., error: _Optional[_Union[PublishError, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_facts: _Optional[_Iterable[str]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_lateness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., instagram_options: _Optional[_Union[InstagramOptions, _Mapping]] = ..., first_comment: _Optional[_Union[FirstComment, _Mapping]] = ..., tiktok_platform_publish_id: _Optional[str] = ..., tiktok_platform_post_id: _Optional[str] = ..., tiktok_upload: _Optional[_Union[TikTokUpload, _Mapping]] = ...) -> None: ...
 
 class PublishEvent(_message.Message):
     __slots__ = ("sequence", "time", "type", "state", "message", "details", "trace_id")

@@ -165,6 +165,60 @@ class PublishTikTokCarouselResponse(_message.Message):
     media: _containers.RepeatedCompositeFieldContainer[_media_pb2.Media]
     def __init__(self, tiktok_publish_id: _Optional[str] = ..., publish_id: _Optional[str] = ..., tiktok_media_id: _Optional[str] = ..., image_count: _Optional[int] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., media: _Optional[_Iterable[_Union[_media_pb2.Media, _Mapping]]] = ...) -> None: ...
 
+class PublishTikTokVideoRequest(_message.Message):
+    __slots__ = ("media_id", "tiktok_account_id", "title", "privacy_level", "post_mode", "disable_comment", "disable_duet", "disable_stitch", "video_cover_timestamp_ms", "brand_content_toggle", "brand_organic_toggle", "is_aigc", "request_id", "allow_duplicate", "validate_only", "publish_time", "creator_consent_obtained")
+    MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    PRIVACY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    POST_MODE_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_DUET_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_STITCH_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_COVER_TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    BRAND_CONTENT_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ORGANIC_TOGGLE_FIELD_NUMBER: _ClassVar[int]
+    IS_AIGC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_CONSENT_OBTAINED_FIELD_NUMBER: _ClassVar[int]
+    media_id: str
+    tiktok_account_id: str
+    title: str
+    privacy_level: _publish_pb2.PrivacyLevel
+    post_mode: _publish_pb2.PostMode
+    disable_comment: bool
+    disable_duet: bool
+    disable_stitch: bool
+    video_cover_timestamp_ms: int
+    brand_content_toggle: bool
+    brand_organic_toggle: bool
+    is_aigc: bool
+    request_id: str
+    allow_duplicate: bool
+    validate_only: bool
+    publish_time: _timestamp_pb2.Timestamp
+    creator_consent_obtained: bool
+    def __init__(self, media_id: _Optional[str] = ..., tiktok_account_id: _Optional[str] = ..., title: _Optional[str] = ..., privacy_level: _Optional[_Union[_publish_pb2.PrivacyLevel, str]] = ..., post_mode: _Optional[_Union[_publish_pb2.PostMode, str]] = ..., disable_comment: _Optional[bool] = ..., disable_duet: _Optional[bool] = ..., disable_stitch: _Optional[bool] = ..., video_cover_timestamp_ms: _Optional[int] = ..., brand_content_toggle: _Optional[bool] = ..., brand_organic_toggle: _Optional[bool] = ..., is_aigc: _Optional[bool] = ..., request_id: _Optional[str] = ..., allow_duplicate: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator_consent_obtained: _Optional[bool] = ...) -> None: ...
+
+class PublishTikTokVideoResponse(_message.Message):
+    __slots__ = ("tiktok_publish_id", "publish_id", "tiktok_media_id", "state", "source", "media")
+    TIKTOK_PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_ID_FIELD_NUMBER: _ClassVar[int]
+    TIKTOK_MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    tiktok_publish_id: str
+    publish_id: str
+    tiktok_media_id: str
+    state: _publish_pb2.PublishState
+    source: str
+    media: _media_pb2.Media
+    def __init__(self, tiktok_publish_id: _Optional[str] = ..., publish_id: _Optional[str] = ..., tiktok_media_id: _Optional[str] = ..., state: _Optional[_Union[_publish_pb2.PublishState, str]] = ..., source: _Optional[str] = ..., media: _Optional[_Union[_media_pb2.Media, _Mapping]] = ...) -> None: ...
+
 class GetPublishRequest(_message.Message):
     __slots__ = ("id",)
     ID_FIELD_NUMBER: _ClassVar[int]

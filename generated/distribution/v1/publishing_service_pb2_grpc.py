@@ -56,6 +56,11 @@ class PublishingServiceStub:
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.FromString,
                 _registered_method=True)
+        self.PublishTikTokVideo = channel.unary_unary(
+                '/distribution.v1.PublishingService/PublishTikTokVideo',
+                request_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoResponse.FromString,
+                _registered_method=True)
         self.GetPublish = channel.unary_unary(
                 '/distribution.v1.PublishingService/GetPublish',
                 request_serializer=distribution_dot_v1_dot_publishing__service__pb2.GetPublishRequest.SerializeToString,
@@ -129,6 +134,19 @@ class PublishingServiceServicer:
         most 20 MB, at most 1080 px on its shorter side, checked on the inspected bytes before
         any platform call) and waits until TikTok has published it (direct mode) or
         delivered it to the creator's inbox (inbox mode).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishTikTokVideo(self, request, context):
+        """Publishes one TikTok video and waits until TikTok has published it (direct mode) or
+        delivered it to the creator's inbox (inbox mode). A video on Google Cloud Storage is
+        pulled by TikTok (PULL_FROM_URL); any other host's video is streamed by the service
+        through its egress guard and uploaded in TikTok's chunks (FILE_UPLOAD), resuming after an
+        interruption from the last chunk TikTok acknowledged (Publish.tiktok_upload). For direct
+        posts, creator_info is read first: the privacy level must be one the creator may use,
+        and the video no longer than the creator's longest (max_video_post_duration_sec).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +234,11 @@ def add_PublishingServiceServicer_to_server(servicer, server):
                     servicer.PublishTikTokCarousel,
                     request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.SerializeToString,
+            ),
+            'PublishTikTokVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishTikTokVideo,
+                    request_deserializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoResponse.SerializeToString,
             ),
             'GetPublish': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPublish,
@@ -336,6 +359,33 @@ class PublishingService:
             '/distribution.v1.PublishingService/PublishTikTokCarousel',
             distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselRequest.SerializeToString,
             distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokCarouselResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishTikTokVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.PublishingService/PublishTikTokVideo',
+            distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoRequest.SerializeToString,
+            distribution_dot_v1_dot_publishing__service__pb2.PublishTikTokVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

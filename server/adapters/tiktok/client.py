@@ -10,7 +10,7 @@ PlatformFailure judged by `errors`. The calls are docs/platforms.md's "TikTok fl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,8 @@ from server.adapters.tiktok.errors import (
     oauth_failure,
 )
 from server.adapters.tiktok.pacing import Pacer
-from server.domain.platforms import CreatorInfo, PhotoPost, PublishStatus, TokenGrant
+from server.adapters.tiktok.video import put_chunk, video_body, video_init_path
+from server.domain.platforms import CreatorInfo, PhotoPost, PublishStatus, TokenGrant, VideoInit, VideoPost
 from server.domain.ports import RateWindows
 
 # The default margin: the spread of grant-to-arrival times measured on loopback under load
@@ -154,6 +155,8 @@ class TikTokClient:
             privacy_level_options=tuple(str(o) for o in data.get("privacy_level_options") or ()),
             comment_disabled=bool(data.get("comment_disabled", False)),
             max_video_post_duration_sec=_whole(data.get("max_video_post_duration_sec")),
+            duet_disabled=bool(data.get("duet_disabled", False)),
+            stitch_disabled=bool(data.get("stitch_disabled", False)),
         )
 
     async def init_photo_post(self, token: str, post: PhotoPost) -> str:
@@ -162,6 +165,22 @@ class TikTokClient:
         if not publish_id:
             raise bad_answer("init", "carries no publish_id")
         return str(publish_id)
+
+    async def init_video_post(self, token: str, post: VideoPost) -> VideoInit:
+        data, _ = await self._call("init", video_init_path(post), token, video_body(post))
+        publish_id = data.get("publish_id")
+        if not publish_id:
+            raise bad_answer("init", "carries no publish_id")
+        upload_url = str(data.get("upload_url") or "")
+        if post.source == "FILE_UPLOAD" and not upload_url:
+            raise bad_answer("init", "carries no upload_url for a FILE_UPLOAD")
+        return VideoInit(str(publish_id), upload_url)
+
+    async def upload_chunk(
+        self, upload_url: str, first: int, last: int, total: int, content_type: str, body: AsyncIterable[bytes]
+    ) -> None:
+        # The upload URL is TikTok's own (from init's answer) and carries no bearer token.
+        await put_chunk(self._session, upload_url, first, last, total, content_type, body, self._observe)
 
     async def fetch_status(self, token: str, publish_id: str) -> PublishStatus:
         data, log_id = await self._call(

@@ -8,7 +8,7 @@ import grpc
 from distribution.v1 import publishing_service_pb2 as pb
 from distribution.v1 import publishing_service_pb2_grpc
 
-from server.grpc_api import converters, event_converters
+from server.grpc_api import converters, event_converters, video_converters
 from server.grpc_api.caller import workspace_of
 from server.grpc_api.rendered import RenderedPublishes
 from server.services.events import WorkspaceEvents
@@ -56,6 +56,16 @@ class PublishingServicer(publishing_service_pb2_grpc.PublishingServiceServicer):
             return converters.tiktok_preview_out(preview.publish, preview.media)
         publish = await self._publisher.publish(workspace_of(context), command)
         return converters.tiktok_carousel_out(publish)
+
+    async def PublishTikTokVideo(
+        self, request: pb.PublishTikTokVideoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PublishTikTokVideoResponse:
+        command = video_converters.tiktok_video(request)
+        if request.validate_only:
+            preview = await self._publisher.validate(workspace_of(context), command)
+            return video_converters.tiktok_video_preview_out(preview.publish, preview.media)
+        publish = await self._publisher.publish(workspace_of(context), command)
+        return video_converters.tiktok_video_out(publish)
 
     async def GetPublish(
         self, request: pb.GetPublishRequest, context: grpc.aio.ServicerContext

@@ -17,9 +17,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from server.sandbox.common import CallLog, ScriptedAnswers
-from server.sandbox.faults import Fault, FaultInjected, FaultPlan
+from server.sandbox.faults import Fault, FaultInjected, FaultPlan, abort_connection
 from server.sandbox.media import ImageFacts, ImageProbe
-from server.sandbox.tiktok import endpoints
+from server.sandbox.tiktok import endpoints, video
 from server.sandbox.tiktok.accounts import TOKEN_INVALID, Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
 from server.sandbox.tiktok.errors import ApiError, OAuthError, ScriptedError, invalid
@@ -27,7 +27,7 @@ from server.sandbox.tiktok.oauth import TikTokLogin
 from server.sandbox.tiktok.publishes import Publishes
 from server.sandbox.tiktok.ratelimit import SlidingWindowLimiter
 
-ENDPOINTS = ("creator_info", "init", "status", "token", "authorize", "user_info")
+ENDPOINTS = ("creator_info", "init", "status", "token", "authorize", "user_info", "upload")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -70,6 +70,9 @@ class TikTokApi:
         router.add_post("/v2/oauth/token/", self._token)
         router.add_get("/v2/auth/authorize/", self._authorize)
         router.add_get("/v2/user/info/", self._user_info)
+        router.add_post("/v2/post/publish/video/init/", self._video_init)
+        router.add_post("/v2/post/publish/inbox/video/init/", self._inbox_video_init)
+        router.add_put("/upload/", self._upload)
 
     async def _creator_info(self, request: web.Request) -> web.Response:
         creator = self._begin(request, "creator_info", self._config.creator_info_limit_per_minute)
@@ -81,6 +84,67 @@ class TikTokApi:
         verified = self._config.verified_url_prefixes
         facts = await self._photo_facts(body)
         return envelope(endpoints.init(self._publishes, creator, body, verified, facts))
+
+    async def _video_init(self, request: web.Request) -> web.Response:
+        return await self._any_video_init(request, "DIRECT_POST")
+
+    async def _inbox_video_init(self, request: web.Request) -> web.Response:
+        return await self._any_video_init(request, "MEDIA_UPLOAD")
+
+    async def _any_video_init(self, request: web.Request, post_mode: str) -> web.Response:
+        creator = self._begin(request, "init", self._config.init_limit_per_minute)
+        body = await _json_body(request)
+        source = body.get("source_info")
+        url = source.get("video_url") if isinstance(source, dict) else None
+        pulled = await self._probe.facts(url) if isinstance(url, str) and url else None
+        origin = str(request.url.origin())
+        verified = self._config.verified_url_prefixes
+        return envelope(endpoints.video_init(self._publishes, creator, body, post_mode, verified, pulled, origin))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """PUT to an upload_url: one chunk (video.py has the rules). A refused chunk's body is
+        read and dropped before the answer, so the sender, still writing it, sees the answer
+        rather than a connection closed under it."""
+        self._calls.record("upload")
+        self._faults.inject(request, "upload")
+        try:
+            return await self._chunk(request)
+        except ApiError:
+            while await request.content.readany():
+                pass
+            raise
+
+    async def _chunk(self, request: web.Request) -> web.Response:
+        pub = self._publishes.by_upload_id(request.query.get("upload_id", ""))
+        if pub is None:
+            raise ApiError(404, "not_found", "No upload task for this upload_id.")
+        if video.upload_expired(pub.created_at):
+            raise ApiError(403, "upload_url_expired", "The upload URL has expired (one hour after init).")
+        chunk = video.check_chunk_headers(request)
+        index = len(pub.chunks)
+        last_acked = pub.chunks[-1] if pub.chunks else None
+        if last_acked is not None and [chunk.first, chunk.last] == last_acked[:2]:
+            # The answer to this chunk may have been lost: acknowledged again, received once.
+            await video.read_chunk(request, chunk, 0)
+            return _upload_answer(pub.awaiting_upload)
+        expected = (
+            video.chunk_range(pub.video_size, pub.chunk_size, pub.total_chunk_count, index)
+            if index < pub.total_chunk_count else None
+        )
+        if chunk.total != pub.video_size or expected != (chunk.first, chunk.last):
+            want = f"bytes {expected[0]}-{expected[1]}/{pub.video_size}" if expected else "no more chunks"
+            raise ApiError(416, "invalid_file_upload", f"Content-Range out of order or off the plan; expected {want}.")
+        stall = self._config.upload_stall_seconds if index + 1 == self._config.upload_stall_at_chunk else 0.0
+        drop = index + 1 == self._config.upload_drop_at_chunk
+        try:
+            head = await video.read_chunk(request, chunk, stall, drop)
+        except video.ChunkDropped:
+            self._config.upload_drop_at_chunk = 0
+            return abort_connection(request)
+        if head is None:
+            raise ApiError(400, "invalid_file_upload", "The chunk ended before Content-Length bytes.")
+        self._publishes.received(pub, chunk.first, chunk.last, head)
+        return _upload_answer(pub.awaiting_upload)
 
     async def _photo_facts(self, body: dict[str, Any]) -> list[ImageFacts] | None:
         """What pulling each photo of a well-formed init shows; None for any other body
@@ -200,6 +264,11 @@ def new_log_id() -> str:
     """A TikTok-style log id: UTC YYYYMMDDHHMMSS plus 20 upper-case hex digits (34 chars)."""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
     return stamp + secrets.token_hex(10).upper()
+
+
+def _upload_answer(more: bool) -> web.Response:
+    """206 while chunks remain, 201 once the upload is complete (TikTok answers with no body)."""
+    return web.Response(status=206 if more else 201, headers={"X-Tt-Logid": new_log_id()})
 
 
 def _json(payload: dict[str, Any], status: int, log_id: str) -> web.Response:

@@ -19,6 +19,13 @@ class TikTokSandboxConfig:
     rate_window: float = 60.0
     # URL prefixes ("https://host/path/") or domain properties ("example.com") the app verified.
     verified_url_prefixes: tuple[str, ...] = ("https://storage.googleapis.com/",)
+    # A slow network for one chunk of every upload (1-based; 0: none): it waits this many
+    # seconds halfway through the chunk, so a test can stop the sender mid-chunk.
+    upload_stall_at_chunk: int = 0
+    upload_stall_seconds: float = 30.0
+    # A connection dropped mid-chunk: that chunk (1-based; 0: none) is read halfway, then its
+    # connection is reset with no answer, once (the setting returns to 0).
+    upload_drop_at_chunk: int = 0
     access_token_ttl: int = 86400  # seconds an access token issued by /v2/oauth/token/ lives
     refresh_token_ttl: int = 31536000
     # Seconds an authorization code from /v2/auth/authorize/ may be exchanged in (the sandbox's

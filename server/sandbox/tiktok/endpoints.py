@@ -6,6 +6,7 @@ Every function gets the caller (a creator) and the parsed body, and answers the 
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from server.sandbox.tiktok.oauth import TikTokLogin
 from server.sandbox.tiktok.parse import DIRECT_POST, parse_init
 from server.sandbox.tiktok.publishes import Publishes, state_at
 from server.sandbox.tiktok.rules import is_verified_url
+from server.sandbox.tiktok.video import parse_video_init
 
 _POST_CAP = "The daily post cap from API is reached for the current user."
 _AVATAR_BASE = "https://p16-sign.tiktokcdn-us.com/sandbox-avatar"
@@ -49,13 +51,7 @@ def init(
     """POST /v2/post/publish/content/init/ for photos; `verified`: the app's URL properties;
     `facts`: what downloading each photo shows (its pull happens after the answer)."""
     req = parse_init(body)
-    if not creator.can_post:
-        raise ApiError(403, "spam_risk_too_many_posts", _POST_CAP)
-    if req.post_mode == DIRECT_POST:
-        _check_privacy(req.privacy_level, creator)
-        if req.post_info.get("brand_content_toggle") is True and req.privacy_level == "SELF_ONLY":
-            # TikTok's guidelines: "Branded content visibility cannot be set to private".
-            raise invalid("Branded content cannot be posted with privacy_level SELF_ONLY.")
+    _check_poster(creator, req.post_mode, req.privacy_level, req.post_info)
     unverified = [u for u in req.photo_images if not is_verified_url(u, verified)]
     if unverified:
         raise ApiError(
@@ -65,6 +61,20 @@ def init(
         )
     usable = facts if facts is not None and len(facts) == len(req.photo_images) else None
     return {"publish_id": publishes.accept(req, creator, usable).publish_id}
+
+
+def video_init(
+    publishes: Publishes, creator: Creator, body: dict[str, Any], post_mode: str, verified: tuple[str, ...],
+    pulled: ImageFacts | None, origin: str,
+) -> dict[str, Any]:
+    """POST /v2/post/publish/video/init/ (DIRECT_POST) and /inbox/video/init/ (MEDIA_UPLOAD)."""
+    req = parse_video_init(body, post_mode, verified)
+    _check_poster(creator, req.post_mode, req.privacy_level, req.post_info)
+    pub = publishes.accept_video(req, creator, pulled)
+    data = {"publish_id": pub.publish_id}
+    if pub.upload_id:
+        data["upload_url"] = f"{origin}/upload/?upload_id={pub.upload_id}&upload_token={secrets.token_hex(16)}"
+    return data
 
 
 def status(publishes: Publishes, creator: Creator, body: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +97,8 @@ def status(publishes: Publishes, creator: Creator, body: dict[str, Any]) -> dict
         data["fail_reason"] = state.fail_reason
     data["publicaly_available_post_id"] = state.post_ids  # sic: TikTok's spelling
     data["downloaded_bytes"] = state.downloaded_bytes
+    if pub.source == "FILE_UPLOAD":
+        data["uploaded_bytes"] = state.uploaded_bytes
     return data
 
 
@@ -103,6 +115,18 @@ def token(accounts: Accounts, login: TikTokLogin, form: Mapping[str, Any]) -> di
     if not isinstance(refresh_token, str) or not refresh_token:
         raise OAuthError("invalid_request", "Missing required parameter: refresh_token.")
     return accounts.refresh(refresh_token)
+
+
+def _check_poster(creator: Creator, post_mode: str, privacy_level: str | None, post_info: dict[str, Any]) -> None:
+    """What every init checks of its creator: they may post now, and a direct post's privacy
+    level is theirs to use and not private if it is branded content."""
+    if not creator.can_post:
+        raise ApiError(403, "spam_risk_too_many_posts", _POST_CAP)
+    if post_mode == DIRECT_POST:
+        _check_privacy(privacy_level, creator)
+        if post_info.get("brand_content_toggle") is True and privacy_level == "SELF_ONLY":
+            # TikTok's guidelines: "Branded content visibility cannot be set to private".
+            raise invalid("Branded content cannot be posted with privacy_level SELF_ONLY.")
 
 
 def _check_privacy(privacy_level: str | None, creator: Creator) -> None:

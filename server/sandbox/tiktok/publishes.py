@@ -8,9 +8,10 @@ background tasks, and a world saved to a state file and loaded again goes on whe
 from __future__ import annotations
 
 import collections
+import re
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from server.sandbox.common import check_count
@@ -19,6 +20,9 @@ from server.sandbox.tiktok.accounts import Accounts, Creator
 from server.sandbox.tiktok.config import TikTokSandboxConfig
 from server.sandbox.tiktok.parse import DIRECT_POST, MEDIA_UPLOAD, InitRequest
 from server.sandbox.tiktok.rules import FAIL_REASONS, photo_bytes, sandbox_fail_reason
+from server.sandbox.tiktok.video import VideoInitRequest, looks_like_video, new_upload_id
+
+_SPAM = re.compile(r"\bspam\b", re.IGNORECASE)
 
 PUBLIC = "PUBLIC_TO_EVERYONE"
 
@@ -45,6 +49,30 @@ class Publish:
     photo_bytes: list[int]
     created_at: float  # wall clock, like ready_at
     completed_at: float | None = None  # MEDIA_UPLOAD: when the creator posted the draft
+    # Video posts (video.py): PHOTO or VIDEO; how the video came (PULL_FROM_URL or
+    # FILE_UPLOAD) and its toggles; for FILE_UPLOAD the declared plan, the upload's id and
+    # each chunk received in order as [first, last, bytes] (the chunk sizes the sender used).
+    media_type: str = "PHOTO"
+    source: str = ""
+    video_url: str = ""
+    disable_duet: bool = False
+    disable_stitch: bool = False
+    video_cover_timestamp_ms: int | None = None
+    video_size: int = 0
+    chunk_size: int = 0
+    total_chunk_count: int = 0
+    upload_id: str = ""
+    chunks: list[list[int]] = field(default_factory=list)
+    # What the uploaded bytes began with looked like a video (MP4/MOV/WebM).
+    upload_is_video: bool = True
+
+    @property
+    def awaiting_upload(self) -> bool:
+        return self.source == "FILE_UPLOAD" and len(self.chunks) < self.total_chunk_count
+
+    @property
+    def uploaded_bytes(self) -> int:
+        return sum(c[2] for c in self.chunks)
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,7 @@ class PublishState:
     fail_reason: str | None
     post_ids: list[int]  # publicaly_available_post_id
     downloaded_bytes: int
+    uploaded_bytes: int = 0  # FILE_UPLOAD
 
 
 class Publishes:
@@ -102,6 +131,70 @@ class Publishes:
         self.by_id[pub.publish_id] = pub
         return pub
 
+    def accept_video(self, req: VideoInitRequest, creator: Creator, pulled: ImageFacts | None) -> Publish:
+        """Records a video init that passed every check. A pulled video's outcome is fixed
+        now; an uploaded one's when its last chunk arrives (`received`)."""
+        now = time.time()
+        scripted = self._scripted_reasons.popleft() if self._scripted_reasons else None
+        info = req.post_info
+        direct = req.post_mode == DIRECT_POST
+        reason = scripted
+        if reason is None and req.source == "PULL_FROM_URL" and pulled is not None and (
+            not pulled.reachable or pulled.timed_out
+        ):
+            reason = "video_pull_failed"
+        if reason is None and _SPAM.search(req.title):
+            reason = "spam_risk_text"
+        pub = Publish(
+            publish_id=self._new_publish_id(),
+            open_id=creator.open_id,
+            post_mode=req.post_mode,
+            privacy_level=req.privacy_level if direct else None,
+            title=req.title,
+            description="",
+            photo_images=[],
+            photo_cover_index=0,
+            disable_comment=bool(info.get("disable_comment")),
+            auto_add_music=False,
+            brand_content_toggle=bool(info.get("brand_content_toggle")),
+            brand_organic_toggle=bool(info.get("brand_organic_toggle")),
+            is_aigc=bool(info.get("is_aigc")),
+            ready_at=now + self.config.processing_delay,
+            moderation_delay=self.config.moderation_delay,
+            fail_reason=reason,
+            post_id=7_300_000_000_000_000_000 + secrets.randbelow(10**17),
+            photo_bytes=[pulled.size if pulled is not None and pulled.size else 0] if req.source == "PULL_FROM_URL"
+            else [req.video_size],
+            created_at=now,
+            media_type="VIDEO",
+            source=req.source,
+            video_url=req.video_url,
+            disable_duet=bool(info.get("disable_duet")),
+            disable_stitch=bool(info.get("disable_stitch")),
+            video_cover_timestamp_ms=info.get("video_cover_timestamp_ms"),
+            video_size=req.video_size,
+            chunk_size=req.chunk_size,
+            total_chunk_count=req.total_chunk_count,
+            upload_id=new_upload_id() if req.source == "FILE_UPLOAD" else "",
+        )
+        self.by_id[pub.publish_id] = pub
+        return pub
+
+    def by_upload_id(self, upload_id: str) -> Publish | None:
+        return next((p for p in self.by_id.values() if p.upload_id and p.upload_id == upload_id), None)
+
+    def received(self, pub: Publish, first: int, last: int, head: bytes) -> bool:
+        """Records a chunk acknowledged; True when it was the last (processing starts now)."""
+        if not pub.chunks and not looks_like_video(head):
+            pub.upload_is_video = False
+        pub.chunks.append([first, last, last - first + 1])
+        if pub.awaiting_upload:
+            return False
+        pub.ready_at = time.time() + self.config.processing_delay
+        if pub.fail_reason is None and not pub.upload_is_video:
+            pub.fail_reason = "file_format_check_failed"
+        return True
+
     def _new_publish_id(self) -> str:
         while True:
             publish_id = f"p_pub_url~v2.{secrets.randbelow(9 * 10**18) + 10**18}"
@@ -150,7 +243,7 @@ class Publishes:
             if pub.fail_reason is not None:
                 failed += 1
                 continue
-            key = (pub.open_id, tuple(pub.photo_images), pub.title)
+            key = (pub.open_id, tuple(pub.photo_images), pub.video_url, pub.video_size, pub.title)
             groups.setdefault(key, []).append(pub.publish_id)
         duplicates = [group for group in groups.values() if len(group) > 1]
         return {
@@ -164,6 +257,10 @@ class Publishes:
 def state_at(pub: Publish, now: float) -> PublishState:
     """Where a publish is at `now`: processing, failed, in the inbox or complete."""
     total = sum(pub.photo_bytes)
+    if pub.awaiting_upload:
+        return PublishState("PROCESSING_UPLOAD", None, [], 0, pub.uploaded_bytes)
+    if now < pub.ready_at and pub.source == "FILE_UPLOAD":
+        return PublishState("PROCESSING_UPLOAD", None, [], 0, pub.uploaded_bytes)
     if now < pub.ready_at:
         downloaded = int(total * (now - pub.created_at) / (pub.ready_at - pub.created_at))
         return PublishState("PROCESSING_DOWNLOAD", None, [], downloaded)
@@ -199,4 +296,15 @@ def describe(pub: Publish, now: float) -> dict[str, Any]:
         "fail_reason": state.fail_reason,
         "post_ids": state.post_ids,
         "downloaded_bytes": state.downloaded_bytes,
+        "media_type": pub.media_type,
+        "source": pub.source,
+        "video_url": pub.video_url,
+        "disable_duet": pub.disable_duet,
+        "disable_stitch": pub.disable_stitch,
+        "video_cover_timestamp_ms": pub.video_cover_timestamp_ms,
+        "video_size": pub.video_size,
+        "chunk_size": pub.chunk_size,
+        "total_chunk_count": pub.total_chunk_count,
+        "chunks": [list(c) for c in pub.chunks],
+        "uploaded_bytes": pub.uploaded_bytes,
     }

@@ -11,6 +11,8 @@ risk a second post.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from server.domain.changes import CLEAR, KEEP, PublishChange, SetTo, edit_of
 from server.domain.ending import ending
 from server.domain.errors import DomainError
@@ -94,7 +96,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
             # and offers no way to look it up. Sending init again could post twice.
             await self._end(
                 publish, PublishState.UNCONFIRMED,
-                _unconfirmed("the service stopped while TikTok's init call was in flight, and TikTok "
+                unconfirmed("the service stopped while TikTok's init call was in flight, and TikTok "
                              "offers no lookup to tell whether it was accepted"),
             )
         post = photo_post(publish, target)
@@ -114,26 +116,34 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
                 publish, target, "init",
                 lambda token: self._retrier.run(lambda: self._client.init_photo_post(token, post)),
             )
-        except DomainError as err:
-            # The token was rejected, so nothing was posted, and could not be replaced.
-            await self._end(publish, PublishState.FAILED, PublishError(
-                code=err.code, reason=err.reason, message=err.message, retry_after=err.retry_after,
-            ))
-        except PlatformFailure as failure:
-            if not failure.maybe_applied:
-                await self._end(publish, PublishState.FAILED, failure.error)
-            if failure.answered:
-                why = (f"TikTok answered init with {failure.error.platform_code or failure.http_status}, which "
-                       "may come after the post was accepted; TikTok offers no lookup, so it was not sent again")
-            else:
-                why = (f"TikTok's answer to the init call was lost ({failure.error.message}); TikTok offers "
-                       "no lookup, so it was not sent again")
-            await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(why))
+        except (DomainError, PlatformFailure) as exc:
+            await self._init_failed(publish, exc)
         return await self._log.record(
             publish.id, "TIKTOK_INIT_ACCEPTED", f"TikTok accepted the post as {publish_id}",
             PublishChange(tiktok_publish_id=SetTo(publish_id), call_in_flight=CLEAR),
             details={"publish_id": publish_id, "post_mode": post.post_mode, "photo_count": len(post.photo_urls)},
         )
+
+    async def _init_failed(self, publish: Publish, exc: DomainError | PlatformFailure) -> NoReturn:
+        """Ends a publish whose init did not come back accepted: FAILED when nothing can have
+        been created (a token rejected and not replaced, a refusal that proves it), else
+        UNCONFIRMED, as TikTok offers no lookup and init is never sent twice."""
+        if isinstance(exc, DomainError):
+            # The token was rejected, so nothing was posted, and could not be replaced.
+            await self._end(publish, PublishState.FAILED, PublishError(
+                code=exc.code, reason=exc.reason, message=exc.message, retry_after=exc.retry_after,
+            ))
+        elif not exc.maybe_applied:
+            await self._end(publish, PublishState.FAILED, exc.error)
+        elif exc.answered:
+            await self._end(publish, PublishState.UNCONFIRMED, unconfirmed(
+                f"TikTok answered init with {exc.error.platform_code or exc.http_status}, which may come after the "
+                "post was accepted; TikTok offers no lookup, so it was not sent again"))
+        else:
+            await self._end(publish, PublishState.UNCONFIRMED, unconfirmed(
+                f"TikTok's answer to the init call was lost ({exc.error.message}); TikTok offers no lookup, so it "
+                "was not sent again"))
+        raise AssertionError("unreachable")
 
     @step("wait_status")
     async def _wait(self, publish: Publish, target: PublishTarget) -> Publish:
@@ -160,13 +170,13 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
                     try:
                         fresh = await target.token(refresh=True)
                     except DomainError as err:
-                        await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(err.message))
+                        await self._end(publish, PublishState.UNCONFIRMED, unconfirmed(err.message))
                     if fresh != token:
                         token = fresh
                         await self._log.record(publish.id, "TOKEN_REFRESHED", "Access token refreshed while polling")
                         continue
                     # No new token could be had (no refresh token, or the refresh is down for now).
-                await self._end(publish, PublishState.UNCONFIRMED, _unconfirmed(failure.error.message))
+                await self._end(publish, PublishState.UNCONFIRMED, unconfirmed(failure.error.message))
             if last is None or status.status != last.status:
                 await self._log.record(
                     publish.id, "TIKTOK_STATUS", f"TikTok status {status.status}",
@@ -186,7 +196,7 @@ class TikTokCarouselWorkflow(CheckpointedWorkflow[TikTokApi]):
         seen = last.status if last else f"unknown ({last_failure})"
         await self._end(
             publish, PublishState.UNCONFIRMED,
-            _unconfirmed(f"TikTok still reported {seen} after {self._poll.timeout:.0f}s"),
+            unconfirmed(f"TikTok still reported {seen} after {self._poll.timeout:.0f}s"),
         )
         raise AssertionError("unreachable")
 
@@ -220,7 +230,7 @@ def _failed_without_reason(status: PublishStatus) -> PublishError:
     )
 
 
-def _unconfirmed(why: str) -> PublishError:
+def unconfirmed(why: str) -> PublishError:
     return PublishError(
         code="DEADLINE_EXCEEDED",
         reason="PUBLISH_UNCONFIRMED",
