@@ -39,6 +39,36 @@ async def until(predicate, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def publish_then_kill(service: ServiceProcess, url: str, kill_point, what: str):  # type: ignore[no-untyped-def]
+    """Connects a TikTok account, registers `url` and starts PublishTikTokVideo on `service`,
+    then kills the service (SIGKILL) once `kill_point()` holds; returns the request, to be
+    sent again (same request_id) to the restarted service."""
+    try:
+        async with grpc.aio.insecure_channel(service.address) as channel:
+            accounts = account_service_pb2_grpc.AccountServiceStub(channel)
+            media = media_service_pb2_grpc.MediaServiceStub(channel)
+            publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
+            account = await accounts.ConnectAccount(account_service_pb2.ConnectAccountRequest(
+                platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid", username="crash",
+                access_token="crash-token",
+            ))
+            registered = await media.RegisterMedia(media_service_pb2.RegisterMediaRequest(url=url))
+            request = publishing_service_pb2.PublishTikTokVideoRequest(
+                media_id=registered.media.id, tiktok_account_id=account.account.id, title="crash test",
+                request_id=str(uuid.uuid4()),
+            )
+            call = publishing.PublishTikTokVideo(request, timeout=120)
+            await until(kill_point, what)
+            service.kill()
+            try:
+                await call
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        service.kill()
+    return request
+
+
 async def test_an_upload_killed_mid_chunk_resumes_from_its_last_acknowledged_chunk(tmp_path, platforms) -> None:
     instagram, tiktok = platforms
     # The second chunk's PUT waits halfway, so the kill lands with it on the wire.
@@ -49,33 +79,11 @@ async def test_an_upload_killed_mid_chunk_resumes_from_its_last_acknowledged_chu
     )
     first = ServiceProcess(settings, tmp_path / "service.log")
     await first.astart()
-    try:
-        async with grpc.aio.insecure_channel(first.address) as channel:
-            accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-            media = media_service_pb2_grpc.MediaServiceStub(channel)
-            publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
-            account = await accounts.ConnectAccount(account_service_pb2.ConnectAccountRequest(
-                platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid", username="crash",
-                access_token="crash-token",
-            ))
-            registered = await media.RegisterMedia(media_service_pb2.RegisterMediaRequest(url=VIDEO))
-            request = publishing_service_pb2.PublishTikTokVideoRequest(
-                media_id=registered.media.id, tiktok_account_id=account.account.id, title="crash test",
-                request_id=str(uuid.uuid4()),
-            )
-            call = publishing.PublishTikTokVideo(request, timeout=120)
 
-            async def second_chunk_on_the_wire() -> bool:
-                return (await tiktok.acalls()).get("upload", 0) >= 2
+    async def second_chunk_on_the_wire() -> bool:
+        return (await tiktok.acalls()).get("upload", 0) >= 2
 
-            await until(second_chunk_on_the_wire, "the second chunk's PUT")
-            first.kill()
-            try:
-                await call
-            except grpc.aio.AioRpcError as err:
-                assert err.code() == grpc.StatusCode.UNAVAILABLE
-    finally:
-        first.kill()
+    request = await publish_then_kill(first, VIDEO, second_chunk_on_the_wire, "the second chunk's PUT")
     [post] = await tiktok.aposts()
     assert post["chunks"] == [[0, CHUNK - 1, CHUNK]]  # the dropped chunk was never received
     await tiktok.acontrol("POST", "config", {"upload_stall_at_chunk": 0})
@@ -116,33 +124,12 @@ async def test_a_pulled_video_killed_while_tiktok_processes_it_is_polled_after_r
     settings = service_env(tmp_path, instagram.base_url, tiktok.base_url, DISTRIBUTION_LOG_LEVEL="WARNING")
     first = ServiceProcess(settings, tmp_path / "service.log")
     await first.astart()
-    try:
-        async with grpc.aio.insecure_channel(first.address) as channel:
-            accounts = account_service_pb2_grpc.AccountServiceStub(channel)
-            media = media_service_pb2_grpc.MediaServiceStub(channel)
-            publishing = publishing_service_pb2_grpc.PublishingServiceStub(channel)
-            account = await accounts.ConnectAccount(account_service_pb2.ConnectAccountRequest(
-                platform=account_pb2.PLATFORM_TIKTOK, external_account_id="oid", username="crash",
-                access_token="crash-token",
-            ))
-            registered = await media.RegisterMedia(media_service_pb2.RegisterMediaRequest(url="gs://crash/clip.mp4"))
-            request = publishing_service_pb2.PublishTikTokVideoRequest(
-                media_id=registered.media.id, tiktok_account_id=account.account.id, request_id=str(uuid.uuid4()),
-            )
-            call = publishing.PublishTikTokVideo(request, timeout=120)
 
-            async def processing() -> bool:
-                calls = await tiktok.acalls()
-                return calls.get("init", 0) >= 1 and calls.get("status", 0) >= 1
+    async def processing() -> bool:
+        calls = await tiktok.acalls()
+        return calls.get("init", 0) >= 1 and calls.get("status", 0) >= 1
 
-            await until(processing, "TikTok processing the accepted video")
-            first.kill()
-            try:
-                await call
-            except grpc.aio.AioRpcError as err:
-                assert err.code() == grpc.StatusCode.UNAVAILABLE
-    finally:
-        first.kill()
+    request = await publish_then_kill(first, "gs://crash/clip.mp4", processing, "TikTok processing the accepted video")
     second = ServiceProcess(settings, tmp_path / "service.log")
     await second.astart()
     try:

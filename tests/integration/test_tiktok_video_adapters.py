@@ -165,3 +165,14 @@ async def test_a_host_that_ignores_range_is_read_from_the_whole_file_in_pieces()
     finally:
         await reader.close()
         await runner.cleanup()
+
+
+async def test_a_body_the_media_host_cannot_finish_is_the_hosts_failure_not_tiktoks(client) -> None:
+    answer = await client.init_video_post("tok", upload(3 * MiB, 3 * MiB, 1))
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield MP4 + bytes(MiB - len(MP4))
+        raise MediaUnavailable("the media host ended the range early")
+
+    with pytest.raises(MediaUnavailable):
+        await client.upload_chunk(answer.upload_url, 0, 3 * MiB - 1, 3 * MiB, "video/mp4", failing())

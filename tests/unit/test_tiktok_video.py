@@ -342,3 +342,16 @@ async def test_an_uploaded_videos_steps_are_spans_of_its_run() -> None:
         assert [s.name for s in tracer.spans if s.parent is run] == ["step init", "step upload", "step wait_status"]
     finally:
         await world.services.runner.stop(0)
+
+
+async def test_an_upload_whose_file_changed_since_it_began_is_not_resumed(world: World) -> None:
+    world.media_bytes.sizes[OTHER_VIDEO] = 31 * MiB  # init declared 30 MiB
+    saved = TikTokUpload(30 * MiB, 10 * MiB, 3, 1, "https://upload.tiktok.test/v_pub_7",
+                         world.clock.now() + timedelta(minutes=40))
+    publish = await world.seed(await video_request(world, OTHER_VIDEO), tiktok_publish_id="v_pub_7",
+                               tiktok_upload=saved)
+    await world.services.runner.resume_unfinished()
+    final = await world.services.runner.wait(publish)
+    assert final.state == PublishState.FAILED
+    assert error_of(final) == {"code": "FAILED_PRECONDITION", "reason": "MEDIA_CHANGED"}
+    assert world.tiktok.calls == []

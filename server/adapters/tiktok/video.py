@@ -21,6 +21,7 @@ from server.adapters.http import Observer, platform_span
 from server.adapters.tiktok.errors import PLATFORM
 from server.domain.models import PublishError
 from server.domain.platforms import PlatformFailure, VideoPost
+from server.domain.ports import MediaUnavailable
 
 DIRECT_PATH = "/v2/post/publish/video/init/"
 INBOX_PATH = "/v2/post/publish/inbox/video/init/"
@@ -98,6 +99,9 @@ async def put_chunk(
                 await response.read()
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             outcome = "connection_error"
+            if isinstance(exc.__cause__, MediaUnavailable):
+                # The bytes could not be read from the media host: not TikTok's failure.
+                raise exc.__cause__ from None
             if span is not None:
                 span.set_status(StatusCode.ERROR, "no answer")
             raise upload_failure(0, f"no answer ({type(exc).__name__})") from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import tempfile
 
 import av
@@ -55,10 +56,14 @@ def _write_video(
     frame = av.VideoFrame(width, height, "yuv420p")
     for plane in frame.planes:
         plane.update(bytes([128]) * plane.buffer_size)
+    # Noise drawn from a generator seeded by what is asked for: the same URL serves the same
+    # bytes every time, in every process, as a real host does (a service restarted mid-upload
+    # reads the very file it began with).
+    noise = random.Random(f"{width}x{height} {video}")
     for index in range(max(1, round(video.seconds * video.fps))):
         if video.noise:
             for plane in frame.planes:
-                plane.update(os.urandom(plane.buffer_size))
+                plane.update(noise.randbytes(plane.buffer_size))
         frame.pts = index
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))

@@ -155,6 +155,7 @@ class TikTokVideoWorkflow(TikTokCarouselWorkflow):
         url = public_url(media)
         plan = upload.plan
         if upload.chunks_acknowledged:
+            await self._same_file(publish, url, upload)
             await self._log.record(
                 publish.id, "TIKTOK_UPLOAD_RESUMED",
                 f"Resuming the upload at chunk {upload.chunks_acknowledged + 1} of {plan.total_chunk_count}",
@@ -178,6 +179,22 @@ class TikTokVideoWorkflow(TikTokCarouselWorkflow):
                 details={"chunk": index + 1, "first": first, "last": last, "total": plan.video_size},
             )
         return publish
+
+    async def _same_file(self, publish: Publish, url: str, upload: TikTokUpload) -> None:
+        """Before a resumed upload sends more of the file: the file is still the size init
+        declared (a file replaced meanwhile would be sent half old, half new)."""
+        assert self._bytes is not None
+        try:
+            size = await self._bytes.size(url)
+        except MediaUnavailable as exc:
+            await self._end(publish, PublishState.FAILED, _unreadable(str(exc)))
+        if size != upload.video_size:
+            await self._end(publish, PublishState.FAILED, PublishError(
+                code="FAILED_PRECONDITION", reason="MEDIA_CHANGED",
+                message=f"media_id: the video is now {size:,} bytes, not the {upload.video_size:,} its upload to "
+                "TikTok began with; the file changed, so the upload cannot resume. Nothing was posted: publish again",
+                retryable=True,
+            ))
 
     async def _send_chunk(self, upload: TikTokUpload, index: int, url: str, content_type: str) -> None:
         """One chunk, retried while TikTok's answer allows; each attempt streams the chunk's
