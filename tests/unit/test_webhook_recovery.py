@@ -454,7 +454,12 @@ async def test_event_ids_are_opaque_per_workspace_and_old_ids_still_resume(
     ids = world.store.event_ids
     position = EventPosition(0, 42)
     mine, theirs = ids.token(world.workspace, position), ids.token("another-workspace", position)
-    assert mine != theirs and "42" not in mine and "2a" not in mine
+    # Opaque: the plain position is nowhere in it (a check on short digit strings such as "42"
+    # would fail by chance in a random token), and the next position's token differs in more
+    # than a last character that would show a counter.
+    assert mine != theirs and position.token() not in mine
+    following = ids.token(world.workspace, EventPosition(0, 43))
+    assert sum(a != b for a, b in zip(mine, following, strict=True)) > len(mine) // 2
     assert ids.parse(world.workspace, mine) == position and ids.parse("another-workspace", mine) is None
     assert ids.parse(world.workspace, position.token()) == position  # the form issued before
     await world.publish(await world.instagram_request(2))
