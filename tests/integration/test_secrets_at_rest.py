@@ -10,6 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from server.adapters.crypto import SecretKeyError, TokenCipher, load_keys
+from server.adapters.local import LocalChangeFeed
 from server.adapters.sqlite.accounts import SqliteAccountStore as AccountRepository
 from server.adapters.sqlite.database import Database
 from server.domain.models import Platform
@@ -54,11 +55,11 @@ async def test_a_store_with_the_wrong_key_cannot_read_tokens(core, settings):
     db = Database(settings.db_path)
     await db.open()
     try:
-        right = AccountRepository(db, TokenCipher(load_keys("", settings.key_file)))
+        right = AccountRepository(db, TokenCipher(load_keys("", settings.key_file)), LocalChangeFeed())
         credentials = await right.credentials(account.id)
         assert credentials is not None and credentials.access_token == ACCESS
 
-        wrong = AccountRepository(db, TokenCipher([Fernet.generate_key()]))
+        wrong = AccountRepository(db, TokenCipher([Fernet.generate_key()]), LocalChangeFeed())
         with pytest.raises(SecretKeyError) as info:
             await wrong.credentials(account.id)
         assert ACCESS not in str(info.value)

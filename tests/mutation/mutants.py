@@ -52,8 +52,8 @@ MUTANTS = (
     Mutant(
         name="init-5xx-failed-not-unconfirmed",
         path="server/services/workflow/tiktok.py",
-        original="if not failure.maybe_applied:",
-        mutated="if not failure.maybe_applied or failure.answered:",
+        original="elif not exc.maybe_applied:",
+        mutated="elif not exc.maybe_applied or exc.answered:",
         why="an init answered 5xx (TikTok may have accepted the post) reported FAILED: the caller posts again",
         killed_by="tests/unit/test_error_tables.py::test_tiktok_init_answered_a_bare_500_is_unconfirmed_and_never_resent",
     ),

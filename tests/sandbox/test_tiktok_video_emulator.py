@@ -146,3 +146,23 @@ async def test_a_pull_needs_a_verified_url_and_a_direct_post_its_privacy(api: Ap
     [post] = sandbox.posts()
     assert (post["post_mode"], post["source"], post["media_type"]) == ("MEDIA_UPLOAD", "PULL_FROM_URL", "VIDEO")
     assert (await api.status(post["publish_id"]))["status"] == "SEND_TO_USER_INBOX"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"source_info": {"source": "PULL_FROM_URL"}}, "post_info is required"),
+        ({"post_info": [], "source_info": {"source": "PULL_FROM_URL"}}, "post_info is required"),
+        ({"post_info": {"privacy_level": "SELF_ONLY"}}, "source_info is required"),
+        ({"post_info": {"title": 7}, "source_info": {}}, "post_info.title must be a string"),
+        ({"post_info": {"disable_duet": "yes"}, "source_info": {}}, "post_info.disable_duet must be a boolean"),
+        ({"post_info": {"video_cover_timestamp_ms": -1}, "source_info": {}}, "video_cover_timestamp_ms"),
+        ({"post_info": {"video_cover_timestamp_ms": True}, "source_info": {}}, "video_cover_timestamp_ms"),
+    ],
+)
+async def test_a_direct_post_whose_post_info_breaks_tiktoks_rules_is_invalid_params(
+    api: Api, body: dict[str, Any], problem: str
+) -> None:
+    status, answer = await api.post(DIRECT, body)
+    assert (status, answer["error"]["code"]) == (400, "invalid_params")
+    assert problem in answer["error"]["message"]

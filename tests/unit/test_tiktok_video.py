@@ -355,3 +355,44 @@ async def test_an_upload_whose_file_changed_since_it_began_is_not_resumed(world:
     assert final.state == PublishState.FAILED
     assert error_of(final) == {"code": "FAILED_PRECONDITION", "reason": "MEDIA_CHANGED"}
     assert world.tiktok.calls == []
+
+
+def test_a_video_tiktok_refuses_and_a_cover_past_its_end_are_named_in_one_answer(world: World) -> None:
+    video = Media("m", "w", "gs://b/v.avi", "video/mp4", MediaKind.VIDEO, Storage.GCS, 0, 0, 0, datetime.now(UTC))
+    takes = _with_duration(video, 5000)
+    assert takes.video is not None
+    avi = dataclasses.replace(takes, video=dataclasses.replace(takes.video, container="avi"))
+    policy = _video_policy(world)
+    past_the_end = TikTokVideo(media_ids=["m"], account_id="a", video_cover_timestamp_ms=5001)
+    with pytest.raises(InvalidArgument) as both:
+        policy.check_media([avi], past_the_end)
+    assert [v.field for v in both.value.field_violations] == ["media_id", "video_cover_timestamp_ms"]
+    assert both.value.reason == "MEDIA_NOT_ALLOWED"
+    with pytest.raises(InvalidArgument) as cover_only:
+        policy.check_media([takes], past_the_end)
+    assert [v.field for v in cover_only.value.field_violations] == ["video_cover_timestamp_ms"]
+    within = dataclasses.replace(past_the_end, video_cover_timestamp_ms=4000)
+    policy.check_media([takes], within)  # a video TikTok takes, a cover inside it
+
+
+async def test_a_video_whose_host_cannot_be_read_fails_before_init(world: World) -> None:
+    world.media_bytes.unreadable.add(OTHER_VIDEO)
+    with pytest.raises(FailedPrecondition) as caught:
+        await world.publish(await video_request(world, OTHER_VIDEO))
+    assert caught.value.reason == "MEDIA_UNREACHABLE"
+    [publish] = world.store.publishes.rows.values()
+    assert publish.state == PublishState.FAILED
+    assert "init_video_post" not in world.tiktok.methods()
+
+
+async def test_an_upload_whose_host_cannot_be_read_on_resume_fails_without_sending(world: World) -> None:
+    world.media_bytes.unreadable.add(OTHER_VIDEO)
+    saved = TikTokUpload(30 * MiB, 10 * MiB, 3, 1, "https://upload.tiktok.test/v_pub_7",
+                         world.clock.now() + timedelta(minutes=40))
+    publish = await world.seed(await video_request(world, OTHER_VIDEO), tiktok_publish_id="v_pub_7",
+                               tiktok_upload=saved)
+    await world.services.runner.resume_unfinished()
+    final = await world.services.runner.wait(publish)
+    assert final.state == PublishState.FAILED
+    assert error_of(final)["reason"] == "MEDIA_UNREACHABLE"
+    assert world.tiktok.calls == []
