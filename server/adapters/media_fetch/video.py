@@ -13,8 +13,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-import av
-
 from server.domain.models import VideoFacts
 
 # Range requests ask for whole blocks: a demuxer's small reads near each other cost one request.
@@ -96,6 +94,10 @@ class RangeFile(io.RawIOBase):
 
 def probe(file: RangeFile, mime_type: str, size: int) -> VideoRead:
     """The video facts PyAV reads from `file` (blocking: run it in a worker thread)."""
+    # PyAV loads FFmpeg's libraries (about 20 MB per process) on first use, not at start: a
+    # service that never inspects a video never holds them.
+    import av  # noqa: PLC0415
+
     try:
         with av.open(file, "r", options={"probesize": "1000000", "analyzeduration": "1000000"}) as container:
             if not container.streams.video:

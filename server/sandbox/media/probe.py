@@ -9,7 +9,6 @@ import io
 from dataclasses import dataclass
 
 import aiohttp
-import av
 from PIL import Image
 
 from server.sandbox.media.convention import NotServed, host_path, spec_for_url
@@ -126,6 +125,10 @@ _CONTAINERS = {"avi": "AVI"}
 
 
 def _read_clip(data: bytes) -> ClipFacts:
+    # PyAV loads FFmpeg's libraries (about 20 MB per process) on first use, not at start: a
+    # service that never inspects a video never holds them.
+    import av  # noqa: PLC0415
+
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.video:

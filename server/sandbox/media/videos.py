@@ -9,10 +9,12 @@ import functools
 import os
 import random
 import tempfile
-
-import av
+from typing import TYPE_CHECKING
 
 from server.sandbox.media.convention import MediaSpec, VideoSpec
+
+if TYPE_CHECKING:
+    import av
 
 # FFmpeg's muxer names, and the encoders of each codec name.
 _MUXERS = {"MP4": "mp4", "MOV": "mov", "WEBM": "webm", "AVI": "avi", "MKV": "matroska"}
@@ -27,6 +29,10 @@ def video_bytes(spec: MediaSpec) -> bytes:
 
 @functools.lru_cache(maxsize=32)
 def _make(fmt: str, width: int, height: int, video: VideoSpec) -> bytes:
+    # PyAV loads FFmpeg's libraries (about 20 MB per process) on first use, not at start: a
+    # service that never inspects a video never holds them.
+    import av  # noqa: PLC0415
+
     muxer = _MUXERS[fmt]
     # faststart rewrites the finished file to move the index forward: it needs a real file.
     options = {} if video.moov_at_end or muxer not in ("mp4", "mov") else {"movflags": "+faststart"}
@@ -53,6 +59,8 @@ def _write_video(
         stream.options = {"preset": "ultrafast"}
     elif video.codec == "vp9":
         stream.options = {"deadline": "realtime", "cpu-used": "8"}
+    import av  # noqa: PLC0415
+
     frame = av.VideoFrame(width, height, "yuv420p")
     for plane in frame.planes:
         plane.update(bytes([128]) * plane.buffer_size)
@@ -70,6 +78,8 @@ def _write_video(
 
 
 def _write_audio(container: av.container.OutputContainer, stream: av.AudioStream, seconds: float) -> None:
+    import av  # noqa: PLC0415
+
     samples = stream.codec_context.frame_size or 1024
     frame = av.AudioFrame(format="fltp", layout="stereo", samples=samples)
     frame.sample_rate = _SAMPLE_RATE
