@@ -23,39 +23,72 @@ _CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "V
                 "mpeg4": "MPEG-4 Part 2", "aac": "AAC", "opus": "Opus", "mp3": "MP3", "vorbis": "Vorbis"}
 
 
-def reel_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
-    """A Reel: MP4 or MOV, H.264 or HEVC, AAC or no sound, 23-60 fps, at most 1920 px wide,
-    aspect ratio 0.01:1 to 10:1, 3 s to 15 min, at most 300 MB."""
-    limits = INSTAGRAM
-    who = "Instagram Reels take"
-    base = _video_problem(media, field, who)
-    if base is not None:
-        return [base]
+@dataclasses.dataclass(frozen=True)
+class _FileLimits:
+    """What both platforms check of a video file, in their own words and numbers."""
+
+    who: str  # "Instagram Reels take": the subject of every message
+    containers: tuple[str, ...]
+    containers_named: str  # the containers as the message names them
+    max_bytes: int
+    video_codecs: tuple[str, ...]
+    audio_codecs: tuple[str, ...] | None  # None: any sound, or none
+    min_fps: float
+    max_fps: float
+    min_duration_ms: int
+    max_duration_ms: int
+
+
+_REEL = _FileLimits(
+    "Instagram Reels take", INSTAGRAM.reel_containers, "MP4 or MOV", INSTAGRAM.reel_max_bytes,
+    INSTAGRAM.reel_video_codecs, INSTAGRAM.reel_audio_codecs, INSTAGRAM.reel_min_fps, INSTAGRAM.reel_max_fps,
+    INSTAGRAM.reel_min_duration_ms, INSTAGRAM.reel_max_duration_ms,
+)
+_TIKTOK_VIDEO = _FileLimits(
+    "TikTok takes", TIKTOK.video_containers, "MP4, WebM or MOV videos", TIKTOK.video_max_bytes,
+    TIKTOK.video_codecs, None, TIKTOK.video_min_fps, TIKTOK.video_max_fps, 0, TIKTOK.video_max_duration_ms,
+)
+
+
+def _file_problems(media: Media, field: str, limits: _FileLimits) -> list[MediaProblem]:
+    """Container, size, codecs, frame rate and duration: every problem of the file at once
+    (the caller has found it a video that was read, or not read at all)."""
+    who = limits.who
     problems: list[MediaProblem] = []
     facts = media.video
     container = facts.container if facts else _CONTAINERS.get(media.mime_type, "")
-    if container and container not in limits.reel_containers:
-        problems.append(_problem(field, f"is {_name(container)}; {who} MP4 or MOV", "FORMAT"))
+    if container and container not in limits.containers:
+        problems.append(_problem(field, f"is {_name(container)}; {who} {limits.containers_named}", "FORMAT"))
     size = facts.size_bytes if facts and facts.size_bytes else media.size_bytes
-    if size > limits.reel_max_bytes:
-        problems.append(_problem(field, _too_many_bytes(size, limits.reel_max_bytes, who), "SIZE"))
+    if size > limits.max_bytes:
+        problems.append(_problem(field, _too_many_bytes(size, limits.max_bytes, who), "SIZE"))
     if facts is not None:
-        problems += _codec_problems(facts, field, who, limits.reel_video_codecs, limits.reel_audio_codecs)
-        problems += _rate_problems(facts, field, who, limits.reel_min_fps, limits.reel_max_fps)
-        problems += _duration_problems(
-            facts, field, who, limits.reel_min_duration_ms, limits.reel_max_duration_ms
-        )
-        if facts.width > limits.reel_max_width:
+        problems += _codec_problems(facts, field, who, limits.video_codecs, limits.audio_codecs)
+        problems += _rate_problems(facts, field, who, limits.min_fps, limits.max_fps)
+        problems += _duration_problems(facts, field, who, limits.min_duration_ms, limits.max_duration_ms)
+    return problems
+
+
+def reel_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
+    """A Reel: MP4 or MOV, H.264 or HEVC, AAC or no sound, 23-60 fps, at most 1920 px wide,
+    aspect ratio 0.01:1 to 10:1, 3 s to 15 min, at most 300 MB."""
+    base = _video_problem(media, field, _REEL.who)
+    if base is not None:
+        return [base]
+    problems = _file_problems(media, field, _REEL)
+    facts = media.video
+    if facts is not None:
+        if facts.width > INSTAGRAM.reel_max_width:
             problems.append(_problem(
-                field, f"is {facts.width} px wide; Instagram Reels are at most {limits.reel_max_width} px wide",
+                field, f"is {facts.width} px wide; Instagram Reels are at most {INSTAGRAM.reel_max_width} px wide",
                 "WIDTH",
             ))
         if facts.width and facts.height:
             ratio = Fraction(facts.width, facts.height)
-            low, high = Fraction(*limits.reel_min_aspect), Fraction(*limits.reel_max_aspect)
+            low, high = Fraction(*INSTAGRAM.reel_min_aspect), Fraction(*INSTAGRAM.reel_max_aspect)
             if not low <= ratio <= high:
                 problems.append(_problem(
-                    field, f"{facts.width}x{facts.height} is {float(ratio):.3g}:1; {who} aspect "
+                    field, f"{facts.width}x{facts.height} is {float(ratio):.3g}:1; {_REEL.who} aspect "
                     "ratios from 0.01:1 to 10:1 (9:16 recommended)", "ASPECT_RATIO",
                 ))
     return problems
@@ -64,28 +97,17 @@ def reel_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
 def tiktok_video_problems(media: Media, field: str = "media_id") -> list[MediaProblem]:
     """A TikTok video: MP4, WebM or MOV, H.264, H.265, VP8 or VP9, 23-60 fps, 360 to 4096 px
     a side, at most 4 GB and 10 minutes (the creator's own maximum is checked apart)."""
-    limits = TIKTOK
-    who = "TikTok takes"
-    base = _video_problem(media, field, who)
+    base = _video_problem(media, field, _TIKTOK_VIDEO.who)
     if base is not None:
         return [base]
-    problems: list[MediaProblem] = []
+    problems = _file_problems(media, field, _TIKTOK_VIDEO)
     facts = media.video
-    container = facts.container if facts else _CONTAINERS.get(media.mime_type, "")
-    if container and container not in limits.video_containers:
-        problems.append(_problem(field, f"is {_name(container)}; {who} MP4, WebM or MOV videos", "FORMAT"))
-    size = facts.size_bytes if facts and facts.size_bytes else media.size_bytes
-    if size > limits.video_max_bytes:
-        problems.append(_problem(field, _too_many_bytes(size, limits.video_max_bytes, who), "SIZE"))
     if facts is not None:
-        problems += _codec_problems(facts, field, who, limits.video_codecs, None)
-        problems += _rate_problems(facts, field, who, limits.video_min_fps, limits.video_max_fps)
-        problems += _duration_problems(facts, field, who, 0, limits.video_max_duration_ms)
         sides = [s for s in (facts.width, facts.height) if s]
-        if sides and not all(limits.video_min_side <= s <= limits.video_max_side for s in sides):
+        if sides and not all(TIKTOK.video_min_side <= s <= TIKTOK.video_max_side for s in sides):
             problems.append(_problem(
-                field, f"is {facts.width}x{facts.height}; {who} {limits.video_min_side} to "
-                f"{limits.video_max_side} px on each side (picture_size_check_failed)", "PICTURE_SIZE",
+                field, f"is {facts.width}x{facts.height}; {_TIKTOK_VIDEO.who} {TIKTOK.video_min_side} to "
+                f"{TIKTOK.video_max_side} px on each side (picture_size_check_failed)", "PICTURE_SIZE",
             ))
     return problems
 
