@@ -85,7 +85,7 @@ class AccountTokens:
     async def after_rejection(self, account: Account, rejected: str) -> str | None:
         """A token to use instead of `rejected`, which the platform just refused: the one
         stored now when it differs (another task or replica replaced it), else a new one from
-        the refresh grant; None when the account has no refresh token (nothing to try).
+        the refresh grant; None when there is nothing to try (an Instagram account, or no refresh token).
         Raises FailedPrecondition (and marks the account) when the platform refuses the
         refresh, Unavailable when it cannot refresh just now."""
         credentials = await self._accounts.credentials(account.id)
@@ -93,7 +93,8 @@ class AccountTokens:
             raise _disconnected(account)
         if credentials.access_token != rejected:
             return credentials.access_token
-        if not credentials.refresh_token:
+        # Only TikTok has a refresh grant; a refused Instagram token cannot renew itself.
+        if account.platform != Platform.TIKTOK or not credentials.refresh_token:
             return None
         async with self._locks.hold(f"token-refresh:{account.id}"):
             current = await self._accounts.get(account.workspace_id, account.id)

@@ -228,13 +228,18 @@ async def test_a_rejected_token_already_replaced_elsewhere_is_not_refreshed_agai
     assert world.tiktok.count("refresh") == 1
 
 
-@pytest.mark.parametrize("platform", ["tiktok", "instagram"])
+@pytest.mark.parametrize("platform", ["tiktok", "instagram", "instagram holding a refresh token"])
 async def test_a_rejected_token_with_nothing_to_refresh_it_has_no_replacement(world: World, platform: str) -> None:
+    """Only TikTok has a refresh grant: an Instagram token the platform refused cannot renew
+    itself, whatever a caller stored beside it (never sent to TikTok's token endpoint)."""
     if platform == "tiktok":
         account = await world.tiktok_account(refresh_token=None)
         rejected = "tt-token"
-    else:
+    elif platform == "instagram":
         account = await world.instagram_account()
+        rejected = "ig-token"
+    else:
+        account = await world.instagram_account(refresh_token="ig-refresh")
         rejected = "ig-token"
     assert await world.services.tokens.after_rejection(account, rejected) is None
     assert world.tiktok.calls == world.instagram.calls == []
